@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * The closed set of error codes that cross the boundary. Each one maps to words a person can act
+ * on in the renderer's catalogues (`error.<Code>`); a test fails when one is missing.
+ */
+export const ERROR_CODES = [
+  // The contract itself
+  'InvalidArguments',
+  'UnknownChannel',
+  'PayloadTooLarge',
+  'ForeignSender',
+  'Cancelled',
+  'NotFound',
+  'Internal',
+  // Reaching a host
+  'ConnectionRefused',
+  'HostNotFound',
+  'Timeout',
+  'NetworkError',
+  'AuthFailed',
+  'HostKeyRejected',
+  'HostKeyMismatch',
+  'HostKeyRevoked',
+  'KeyFileUnreadable',
+  'PassphraseWrong',
+  'AgentUnavailable',
+  'SessionClosed',
+  // AWS and Instance Connect
+  'AwsProfileUnknown',
+  'AwsCredentialsMissing',
+  'AwsCredentialsExpired',
+  'AwsAccessDenied',
+  'AwsThrottled',
+  'AwsServiceError',
+  'KeyPushRejected',
+  'InstanceNotFound',
+  'InstanceNotRunning',
+  'NoEndpoint',
+  'PortNotAllowed',
+  'TunnelRefused',
+  'TunnelClosed',
+  // The store
+  'StoreCorrupt',
+  'StoreConflict',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+export const errorCodeSchema = z.enum(ERROR_CODES);
+
+export const keylessErrorSchema = z.object({
+  code: errorCodeSchema,
+  /** English, for logs and as a fallback; the UI words it from `code` and `detail`. */
+  message: z.string(),
+  retryable: z.boolean(),
+  detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+});
+export type KeylessError = z.infer<typeof keylessErrorSchema>;
+
+export function isKeylessError(value: unknown): value is KeylessError {
+  return keylessErrorSchema.safeParse(value).success;
+}

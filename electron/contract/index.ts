@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './hosts';
+export * from './channels';
+export * from './wire';

@@ -1,0 +1,74 @@
+import { app, protocol, session } from 'electron';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from './base/log';
+import { createBackend, defaultHome } from './backend';
+import { serveOverIpc } from './ipc-electron';
+import { ContractServer } from './rpc/contract-server';
+import { CONTENT_SECURITY_POLICY, CONTENT_TYPES } from './web/harness-server';
+import { APP_ORIGIN, createMainWindow } from './window';
+
+const log = createLogger('app');
+const rendererDir = fileURLToPath(new URL('../renderer', import.meta.url));
+
+protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('web-contents-created', (_e, contents) => {
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.on('will-navigate', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+
+  void app.whenReady().then(async () => {
+    const ses = session.defaultSession;
+    ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    ses.setPermissionCheckHandler(() => false);
+    // Our own files only, from the bundled renderer folder, with the CSP on every response.
+    protocol.handle('app', async (request) => {
+      const url = new URL(request.url);
+      const file = normalize(join(rendererDir, decodeURIComponent(url.pathname)));
+      if (url.host !== 'keyless' || !file.startsWith(rendererDir + sep)) return new Response('Not found', { status: 404 });
+      try {
+        const body = await readFile(file);
+        return new Response(body, {
+          headers: {
+            'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+            'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+            'X-Content-Type-Options': 'nosniff',
+          },
+        });
+      } catch {
+        return new Response('Not found', { status: 404 });
+      }
+    });
+    ses.webRequest.onBeforeRequest((details, callback) => {
+      const allowed = details.url.startsWith(`${APP_ORIGIN}/`) || details.url.startsWith('devtools://');
+      callback({ cancel: !allowed });
+    });
+
+    const backend = await createBackend({
+      home: process.env.KEYLESS_HOME ?? defaultHome(),
+      transport: 'electron',
+      version: app.getVersion(),
+      systemLocale: app.getLocale(),
+      log,
+      agentSocket: process.env.SSH_AUTH_SOCK,
+    });
+    const server = new ContractServer(backend.handlers, log);
+    const win = createMainWindow();
+    const ipc = serveOverIpc(server, win, APP_ORIGIN, log);
+    app.on('second-instance', () => {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    });
+    app.on('window-all-closed', () => {
+      ipc.dispose();
+      backend.dispose();
+      app.quit();
+    });
+  });
+}

@@ -1,0 +1,64 @@
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Disposable } from './base/lifecycle';
+import type { Logger } from './base/log';
+import type { Handlers } from './rpc/contract-server';
+import { Prompts } from './session/prompts';
+import { TerminalSessions } from './session/terminal-sessions';
+import { KnownHosts } from './ssh/known-hosts';
+import { HostStore } from './store/hosts';
+import { SettingsStore } from './store/settings';
+
+export interface BackendOptions {
+  /** The data folder: saved hosts, settings, Keyless's known_hosts. */
+  home: string;
+  transport: 'electron' | 'web';
+  version: string;
+  systemLocale: string;
+  log: Logger;
+  /** The user's OpenSSH known_hosts files, read but never written. */
+  userKnownHosts?: string[];
+  agentSocket?: string | undefined;
+}
+
+export interface Backend extends Disposable {
+  readonly handlers: Handlers;
+  readonly sessions: TerminalSessions;
+}
+
+/** Where Keyless keeps its data: KEYLESS_HOME, else the platform's per-user config folder. */
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KEYLESS_HOME) return env.KEYLESS_HOME;
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Keyless');
+  if (process.platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Keyless');
+  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'keyless');
+}
+
+/** Every service of the main process, as plain Node, behind the contract's handlers. */
+export async function createBackend(opts: BackendOptions): Promise<Backend> {
+  await mkdir(opts.home, { recursive: true, mode: 0o700 });
+  const hosts = new HostStore(opts.home);
+  const settings = new SettingsStore(opts.home);
+  const prompts = new Prompts();
+  const knownHosts = new KnownHosts(join(opts.home, 'known_hosts'), opts.userKnownHosts ?? [join(homedir(), '.ssh', 'known_hosts')]);
+  const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket });
+  const ok = { ok: true } as const;
+
+  const handlers: Handlers = {
+    'app.info': () => ({ version: opts.version, platform: process.platform, systemLocale: opts.systemLocale, transport: opts.transport }),
+    'settings.get': () => settings.get(),
+    'settings.set': (patch) => settings.update(patch),
+    'hosts.list': async () => ({ hosts: await hosts.list() }),
+    'hosts.save': ({ host }) => hosts.save(host),
+    'hosts.delete': async ({ id }) => (await hosts.delete(id), ok),
+    'session.open': (args, ctx) => sessions.open(args, ctx),
+    'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),
+    'session.resize': ({ sessionId, cols, rows }, { peer }) => (sessions.resize(peer, sessionId, cols, rows), ok),
+    'session.ack': ({ sessionId, chars }, { peer }) => (sessions.ack(peer, sessionId, chars), ok),
+    'session.close': ({ sessionId }, { peer }) => (sessions.close(peer, sessionId), ok),
+    'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
+  };
+
+  return { handlers, sessions, dispose: () => sessions.dispose() };
+}

@@ -1,0 +1,44 @@
+import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import type { EventName, Outcome } from '../contract';
+import type { Logger } from './base/log';
+import type { Disposable } from './base/lifecycle';
+import type { ContractServer } from './rpc/contract-server';
+
+export const INVOKE_CHANNEL = 'keyless:invoke';
+export const EVENT_CHANNEL = 'keyless:event';
+
+/** Size of what arrived over IPC, as it would be on the wire; bounded by the message itself. */
+function sizeOf(channel: unknown, args: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify([channel, args]) ?? '');
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}
+
+/**
+ * The one place that touches ipcMain: serves the contract to our window's main frame and
+ * refuses every other sender with a typed error.
+ */
+export function serveOverIpc(server: ContractServer, window: BrowserWindow, appOrigin: string, log: Logger): Disposable {
+  const peer = server.connect('window', (event: EventName, payload: unknown) => {
+    if (!window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event, payload);
+  });
+  const handler = async (event: IpcMainInvokeEvent, channel: unknown, args: unknown): Promise<Outcome<unknown>> => {
+    const frame = event.senderFrame;
+    const ours =
+      event.sender === window.webContents && frame !== null && frame === window.webContents.mainFrame && frame.url.startsWith(appOrigin);
+    if (!ours) {
+      log.warn('refused call from a foreign sender', { url: frame?.url.slice(0, 100) ?? null });
+      return { ok: false, error: { code: 'ForeignSender', message: 'Calls are accepted only from the Keyless window.', retryable: false } };
+    }
+    return peer.call(channel, args, sizeOf(channel, args));
+  };
+  ipcMain.handle(INVOKE_CHANNEL, handler);
+  return {
+    dispose() {
+      ipcMain.removeHandler(INVOKE_CHANNEL);
+      peer.dispose();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import type { ClientFrame, EventName, KeylessBridge, Outcome } from '../../contract';
+import type { ContractServer, Peer } from './contract-server';
+
+/**
+ * A client bridge wired straight to a server peer, with every message passed through JSON as it
+ * would be on a wire. For tests of the contract, and for anything in-process that wants one.
+ */
+export function connectInMemory(server: ContractServer, peerId = 'memory'): { bridge: KeylessBridge; peer: Peer } {
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const peer = server.connect(peerId, (event: EventName, payload: unknown) => {
+    const copy: unknown = JSON.parse(JSON.stringify(payload));
+    queueMicrotask(() => listeners.get(event)?.forEach((l) => l(copy)));
+  });
+  let nextId = 1;
+  const bridge: KeylessBridge = {
+    async invoke(channel, args) {
+      const frame: ClientFrame = { t: 'call', id: nextId++, ch: channel, args };
+      const text = JSON.stringify(frame);
+      const wire = JSON.parse(text) as ClientFrame;
+      const outcome = await peer.call(wire.ch, wire.args, Buffer.byteLength(text));
+      return JSON.parse(JSON.stringify(outcome)) as Outcome<unknown>;
+    },
+    on(event, listener) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+  };
+  return { bridge, peer };
+}

@@ -1,0 +1,218 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { utils } from 'ssh2';
+import type { ConnectStep, ParsedArgs, SavedHost } from '../../contract';
+import { KeylessFailure, fail } from '../base/errors';
+import { toDisposable, type Disposable } from '../base/lifecycle';
+import type { Logger } from '../base/log';
+import type { CallContext, PeerContext } from '../rpc/contract-server';
+import { SshConnection, type SshIdentity } from '../ssh/connection';
+import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
+import { TerminalChannel, type FlowCounters } from '../ssh/terminal-channel';
+import type { HostStore } from '../store/hosts';
+import type { Prompts } from './prompts';
+
+interface Session extends Disposable {
+  readonly peerId: string;
+  readonly channel: TerminalChannel;
+}
+
+const MAX_PASSPHRASE_TRIES = 3;
+
+/**
+ * Terminal tabs on saved hosts. Tabs to the same host, port and user share one SSH connection;
+ * each tab is its own shell channel, owned by the renderer that opened it.
+ */
+export class TerminalSessions implements Disposable {
+  private nextId = 1;
+  private readonly sessions = new Map<string, Session>();
+  private readonly connections = new Map<string, SshConnection>();
+
+  constructor(
+    private readonly deps: {
+      hosts: HostStore;
+      knownHosts: KnownHosts;
+      prompts: Prompts;
+      log: Logger;
+      agentSocket: string | undefined;
+    },
+  ) {}
+
+  async open(args: ParsedArgs<'session.open'>, ctx: CallContext): Promise<{ sessionId: string }> {
+    const { peer, signal } = ctx;
+    const started = new Map<ConnectStep, number>();
+    const report = (step: ConnectStep, status: 'start' | 'done' | 'failed') => {
+      if (status === 'start') started.set(step, performance.now());
+      const t0 = started.get(step);
+      const ms = status !== 'start' && t0 !== undefined ? Math.round(performance.now() - t0) : undefined;
+      peer.emit('progress', ms === undefined ? { requestId: args.requestId, step, status } : { requestId: args.requestId, step, status, ms });
+    };
+
+    report('resolve', 'start');
+    let host: SavedHost;
+    let identity: SshIdentity;
+    try {
+      host = await this.deps.hosts.get(args.hostId);
+      identity = await this.identityFor(host, peer, args.requestId, signal);
+      report('resolve', 'done');
+    } catch (err) {
+      report('resolve', 'failed');
+      throw err;
+    }
+
+    const key = `${host.host}:${host.port}:${host.user}:${host.auth.type === 'keyFile' ? host.auth.path : 'agent'}`;
+    let conn = this.connections.get(key);
+    if (!conn || conn.isClosed) {
+      conn = await SshConnection.open(
+        {
+          host: host.host,
+          port: host.port,
+          user: host.user,
+          identity,
+          verifyHostKey: (blob) => this.verifyHostKey(host, blob, peer, args.requestId, signal),
+        },
+        report,
+        signal,
+      );
+      const opened = conn;
+      this.connections.set(key, opened);
+      opened.onClose(() => {
+        if (this.connections.get(key) === opened) this.connections.delete(key);
+      });
+    }
+    conn.ref();
+
+    report('shell', 'start');
+    let channel: TerminalChannel;
+    try {
+      const raw = await conn.shell({ term: 'xterm-256color', cols: args.cols, rows: args.rows, width: 0, height: 0 });
+      if (signal.aborted) {
+        raw.close();
+        fail('Cancelled', 'The connection was cancelled.');
+      }
+      const sessionId = `s${this.nextId++}`;
+      channel = new TerminalChannel(
+        raw,
+        (data) => peer.emit('session.data', { sessionId, data }),
+        () => peer.emit('session.state', { sessionId, state: 'closed' }),
+      );
+      const connection = conn;
+      const stopWatching = connection.onClose((reason) => {
+        peer.emit('session.state', reason ? { sessionId, state: 'closed', error: reason.toData() } : { sessionId, state: 'closed' });
+      });
+      const ownership = toDisposable(() => session.dispose());
+      const session: Session = {
+        peerId: peer.peerId,
+        channel,
+        dispose: () => {
+          if (!this.sessions.delete(sessionId)) return;
+          peer.owned.delete(ownership);
+          stopWatching();
+          channel.dispose();
+          connection.release();
+        },
+      };
+      this.sessions.set(sessionId, session);
+      peer.owned.add(ownership);
+      report('shell', 'done');
+      peer.emit('session.state', { sessionId, state: 'connected' });
+      this.deps.log.info('session opened', { session: sessionId, host: host.id });
+      return { sessionId };
+    } catch (err) {
+      report('shell', 'failed');
+      conn.release();
+      throw err;
+    }
+  }
+
+  write(peer: PeerContext, sessionId: string, data: string): void {
+    this.get(peer, sessionId).channel.write(data);
+  }
+  resize(peer: PeerContext, sessionId: string, cols: number, rows: number): void {
+    this.get(peer, sessionId).channel.resize(cols, rows);
+  }
+  ack(peer: PeerContext, sessionId: string, chars: number): void {
+    this.get(peer, sessionId).channel.ack(chars);
+  }
+  close(peer: PeerContext, sessionId: string): void {
+    this.get(peer, sessionId).dispose();
+  }
+  counters(sessionId: string): FlowCounters | undefined {
+    return this.sessions.get(sessionId)?.channel.counters;
+  }
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  dispose(): void {
+    for (const s of [...this.sessions.values()]) s.dispose();
+    for (const c of this.connections.values()) c.end();
+    this.connections.clear();
+  }
+
+  /** A session is reachable only by the renderer that opened it. */
+  private get(peer: PeerContext, sessionId: string): Session {
+    const s = this.sessions.get(sessionId);
+    if (!s || s.peerId !== peer.peerId) fail('NotFound', 'That terminal session is not open.', { sessionId });
+    return s;
+  }
+
+  private async identityFor(host: SavedHost, peer: PeerContext, requestId: string, signal: AbortSignal): Promise<SshIdentity> {
+    if (host.auth.type === 'agent') {
+      if (!this.deps.agentSocket) {
+        fail('AgentUnavailable', 'No SSH agent is running (SSH_AUTH_SOCK is not set). Start one and add your key, or use a key file.');
+      }
+      return { kind: 'agent', socket: this.deps.agentSocket };
+    }
+    const path = host.auth.path.startsWith('~/') ? join(homedir(), host.auth.path.slice(2)) : host.auth.path;
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (err) {
+      fail('KeyFileUnreadable', `The key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { path });
+    }
+    const plain = utils.parseKey(data);
+    if (!(plain instanceof Error)) return { kind: 'key', privateKey: data };
+    if (!/encrypted|passphrase/i.test(plain.message)) {
+      fail('KeyFileUnreadable', `${path} is not a private key Keyless can use: ${plain.message}.`, { path });
+    }
+    for (let attempt = 0; attempt < MAX_PASSPHRASE_TRIES; attempt++) {
+      const answer = await this.deps.prompts.ask(peer, { kind: 'passphrase', requestId, keyPath: path, retry: attempt > 0 }, signal);
+      if (typeof answer !== 'string') fail('Cancelled', 'No passphrase was given.');
+      if (!(utils.parseKey(data, answer) instanceof Error)) return { kind: 'key', privateKey: data, passphrase: answer };
+    }
+    fail('PassphraseWrong', `The passphrase for ${path} was wrong ${MAX_PASSPHRASE_TRIES} times.`, { path });
+  }
+
+  private async verifyHostKey(host: SavedHost, blob: Buffer, peer: PeerContext, requestId: string, signal: AbortSignal): Promise<void> {
+    const verdict = await this.deps.knownHosts.verify(host.host, host.port, blob);
+    const fingerprint = fingerprintSha256(blob);
+    const keyType = keyTypeOf(blob);
+    switch (verdict.kind) {
+      case 'known':
+        return;
+      case 'revoked':
+        fail('HostKeyRevoked', `The host key of ${host.host} (${fingerprint}) is marked revoked in ${verdict.file}.`, { host: host.host, fingerprint });
+      // eslint-disable-next-line no-fallthrough
+      case 'changed':
+        fail(
+          'HostKeyMismatch',
+          `The host key of ${host.host} has changed: it was ${verdict.knownFingerprint} and is now ${fingerprint}.`,
+          { host: host.host, port: host.port, keyType, fingerprint, knownFingerprint: verdict.knownFingerprint, file: verdict.file, line: verdict.line },
+        );
+      // eslint-disable-next-line no-fallthrough
+      case 'unknown': {
+        const answer = await this.deps.prompts.ask(
+          peer,
+          { kind: 'hostKeyUnknown', requestId, key: { host: host.host, port: host.port, keyType, fingerprint } },
+          signal,
+        );
+        if (answer !== true) {
+          throw new KeylessFailure('HostKeyRejected', `The host key of ${host.host} (${fingerprint}) was not accepted.`, false, { host: host.host, fingerprint });
+        }
+        await this.deps.knownHosts.add(host.host, host.port, blob);
+      }
+    }
+  }
+}

@@ -1,0 +1,189 @@
+import { Client, type ClientChannel, type ConnectConfig, type PseudoTtyOptions } from 'ssh2';
+import type { Duplex } from 'node:stream';
+import { KeylessFailure } from '../base/errors';
+import type { ConnectStep } from '../../contract';
+
+export type SshIdentity = { kind: 'key'; privateKey: Buffer | string; passphrase?: string } | { kind: 'agent'; socket: string };
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  identity: SshIdentity;
+  /** An already-open stream to the server (an EICE tunnel); otherwise a TCP connection is made. */
+  sock?: Duplex;
+  /** Resolves when the presented host key is trusted; throws a KeylessFailure otherwise. */
+  verifyHostKey(keyBlob: Buffer): Promise<void>;
+  readyTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+}
+
+export interface StepReporter {
+  (step: ConnectStep, status: 'start' | 'done' | 'failed'): void;
+}
+
+/** Turns what ssh2 and the socket layer throw into errors a person can act on. */
+export function describeSshError(err: unknown, target: Pick<SshTarget, 'host' | 'port' | 'user'>): KeylessFailure {
+  if (err instanceof KeylessFailure) return err;
+  const e = err as Partial<NodeJS.ErrnoException> & { level?: string; message?: string };
+  const where = { host: target.host, port: target.port, user: target.user };
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return new KeylessFailure('ConnectionRefused', `Nothing accepts SSH connections on ${target.host} port ${target.port}.`, true, where);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new KeylessFailure('HostNotFound', `The host name ${target.host} could not be resolved.`, true, where);
+    case 'ETIMEDOUT':
+      return new KeylessFailure('Timeout', `${target.host} port ${target.port} did not answer in time.`, true, { ...where, step: 'connect' });
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new KeylessFailure('NetworkError', `The network connection to ${target.host} failed (${e.code}).`, true, where);
+  }
+  if (e.level === 'client-timeout' || /timed out/i.test(e.message ?? '')) {
+    return new KeylessFailure('Timeout', `${target.host} accepted the connection but the SSH handshake did not finish in time.`, true, { ...where, step: 'handshake' });
+  }
+  if (e.level === 'client-authentication') {
+    return new KeylessFailure('AuthFailed', `${target.host} refused every key offered for user ${target.user}.`, false, where);
+  }
+  if (e.level === 'agent') {
+    return new KeylessFailure('AgentUnavailable', 'The SSH agent could not be used.', false, where);
+  }
+  return new KeylessFailure('NetworkError', `The SSH connection to ${target.host} failed: ${e.message ?? 'unknown error'}.`, true, where);
+}
+
+/**
+ * One authenticated SSH connection. Terminal tabs open channels on it; it lives while any tab
+ * holds a reference and is ended by the last `release()`.
+ */
+export class SshConnection {
+  private refs = 0;
+  private closed = false;
+  private readonly closeListeners = new Set<(reason?: KeylessFailure) => void>();
+
+  private constructor(
+    private readonly client: Client,
+    readonly target: Pick<SshTarget, 'host' | 'port' | 'user'>,
+  ) {
+    client.on('error', (err) => this.markClosed(describeSshError(err, target)));
+    client.on('close', () => this.markClosed());
+  }
+
+  static open(target: SshTarget, report: StepReporter, signal: AbortSignal): Promise<SshConnection> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let step: ConnectStep = 'connect';
+      let hostKeyFailure: KeylessFailure | undefined;
+      let settled = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (err) {
+          report(step, 'failed');
+          client.removeAllListeners('ready');
+          client.on('error', () => {});
+          client.end();
+          client.destroy();
+          reject(hostKeyFailure ?? describeSshError(err, target));
+        }
+      };
+      const onAbort = () => finish(new KeylessFailure('Cancelled', 'The connection was cancelled.', true));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+
+      const config: ConnectConfig = {
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        readyTimeout: target.readyTimeoutMs ?? 20_000,
+        keepaliveInterval: target.keepaliveIntervalMs ?? 15_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+          report('connect', 'done');
+          step = 'hostKey';
+          report('hostKey', 'start');
+          target.verifyHostKey(key).then(
+            () => {
+              if (settled) return verify(false);
+              report('hostKey', 'done');
+              step = 'authenticate';
+              report('authenticate', 'start');
+              verify(true);
+            },
+            (err: unknown) => {
+              hostKeyFailure = describeSshError(err, target);
+              verify(false);
+            },
+          );
+        },
+      };
+      if (target.sock) config.sock = target.sock;
+      if (target.identity.kind === 'key') {
+        config.privateKey = target.identity.privateKey;
+        if (target.identity.passphrase !== undefined) config.passphrase = target.identity.passphrase;
+        // Offer only this key: no agent, no keyboard-interactive, so MaxAuthTries is never spent elsewhere.
+        config.authHandler = ['publickey'];
+      } else {
+        config.agent = target.identity.socket;
+        config.authHandler = ['agent'];
+      }
+      client.once('ready', () => {
+        if (settled) return;
+        report('authenticate', 'done');
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        client.removeAllListeners('error');
+        resolve(new SshConnection(client, target));
+      });
+      client.once('error', finish);
+      client.once('close', () => finish(new KeylessFailure('NetworkError', `${target.host} closed the connection during the handshake.`, true)));
+      report('connect', 'start');
+      try {
+        client.connect(config);
+      } catch (err) {
+        finish(err);
+      }
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  ref(): void {
+    this.refs++;
+  }
+
+  /** Drops one reference; the last one ends the connection. */
+  release(): void {
+    this.refs = Math.max(0, this.refs - 1);
+    if (this.refs === 0) this.end();
+  }
+
+  onClose(listener: (reason?: KeylessFailure) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  shell(pty: PseudoTtyOptions): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.shell(pty, (err, channel) => (err ? reject(describeSshError(err, this.target)) : resolve(channel)));
+    });
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.client.end();
+    this.markClosed();
+  }
+
+  private markClosed(reason?: KeylessFailure): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of [...this.closeListeners]) l(reason);
+    this.closeListeners.clear();
+  }
+}

@@ -1,0 +1,102 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { ClientChannel } from 'ssh2';
+import type { Disposable } from '../base/lifecycle';
+
+/** Flow-control watermarks, in characters of output sent but not yet parsed by xterm.js. */
+export const HIGH_WATERMARK = 100_000;
+export const LOW_WATERMARK = 5_000;
+/** Output is gathered this long into one message, so a flood is a few large messages, not many small ones. */
+export const COALESCE_MS = 5;
+
+export interface FlowCounters {
+  unacked: number;
+  maxUnacked: number;
+  pauses: number;
+  sentChars: number;
+}
+
+/**
+ * A shell channel's output side with back-pressure: output is decoded to text on character
+ * boundaries, coalesced, and sent; when the renderer falls more than HIGH_WATERMARK behind, the
+ * ssh2 channel is paused, so the SSH window closes and sshd stops reading from the program.
+ */
+export class TerminalChannel implements Disposable {
+  private readonly decoder = new StringDecoder('utf8');
+  private buffer = '';
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  private disposed = false;
+  readonly counters: FlowCounters = { unacked: 0, maxUnacked: 0, pauses: 0, sentChars: 0 };
+
+  constructor(
+    private readonly channel: ClientChannel,
+    private readonly send: (data: string) => void,
+    private readonly onEnd: () => void,
+  ) {
+    const onData = (chunk: Buffer) => this.push(this.decoder.write(chunk));
+    channel.on('data', onData);
+    channel.stderr.on('data', onData);
+    channel.on('close', () => {
+      this.push(this.decoder.end());
+      this.flush();
+      if (!this.disposed) this.onEnd();
+    });
+  }
+
+  write(data: string): void {
+    if (!this.disposed) this.channel.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.disposed) this.channel.setWindow(rows, cols, 0, 0);
+  }
+
+  ack(chars: number): void {
+    this.counters.unacked = Math.max(0, this.counters.unacked - chars);
+    if (this.buffer) this.flush();
+    if (this.paused && !this.buffer && this.counters.unacked < LOW_WATERMARK) {
+      this.paused = false;
+      this.channel.resume();
+    }
+  }
+
+  private push(text: string): void {
+    if (!text || this.disposed) return;
+    this.buffer += text;
+    if (!this.paused && this.counters.unacked + this.buffer.length > HIGH_WATERMARK) {
+      this.paused = true;
+      this.counters.pauses++;
+      this.channel.pause();
+    }
+    this.timer ??= setTimeout(() => this.flush(), COALESCE_MS);
+  }
+
+  /** Sends what fits under the high watermark; the rest waits for acknowledgements. */
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const c = this.counters;
+    const room = HIGH_WATERMARK - c.unacked;
+    if (!this.buffer || this.disposed || room <= 0) return;
+    let take = Math.min(room, this.buffer.length);
+    // Never split a surrogate pair across two messages.
+    if (take < this.buffer.length && /[\uD800-\uDBFF]/.test(this.buffer.charAt(take - 1))) take--;
+    if (take <= 0) return;
+    const data = this.buffer.slice(0, take);
+    this.buffer = this.buffer.slice(take);
+    c.unacked += data.length;
+    c.sentChars += data.length;
+    c.maxUnacked = Math.max(c.maxUnacked, c.unacked);
+    this.send(data);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearTimeout(this.timer);
+    this.channel.removeAllListeners('data');
+    this.channel.stderr.removeAllListeners('data');
+    this.channel.on('error', () => {});
+    this.channel.close();
+  }
+}

@@ -1,0 +1,46 @@
+import type {
+  EventName,
+  EventPayload,
+  KeylessBridge,
+  KeylessError,
+  RequestArgs,
+  RequestChannel,
+  RequestResult,
+} from '../../../electron/contract';
+import { createWebBridge } from './web-bridge';
+
+/** A failed call, as the renderer sees it: the typed error data from main, nothing else. */
+export class BackendError extends Error {
+  constructor(readonly error: KeylessError) {
+    super(error.message);
+  }
+}
+
+/** The renderer's only door to the platform: typed calls and events over whichever transport. */
+export class Backend {
+  constructor(private readonly bridge: KeylessBridge) {}
+
+  async invoke<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<RequestResult<C>> {
+    const outcome = await this.bridge.invoke(channel, args);
+    if (!outcome.ok) throw new BackendError(outcome.error);
+    return outcome.value as RequestResult<C>;
+  }
+
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
+    return this.bridge.on(event, listener as (p: unknown) => void);
+  }
+}
+
+declare global {
+  interface Window {
+    keyless?: KeylessBridge;
+  }
+}
+
+/** Electron's preload bridge when present; otherwise the harness WebSocket with the page's token. */
+export function connectBackend(): Backend {
+  if (window.keyless) return new Backend(window.keyless);
+  const token = new URLSearchParams(location.search).get('token') ?? '';
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/rpc?token=${encodeURIComponent(token)}`;
+  return new Backend(createWebBridge(url));
+}

@@ -1,0 +1,96 @@
+import { getContext, setContext } from 'svelte';
+import type { KeylessError, Prompt, SavedHost, SavedHostInput, Settings } from '../../../electron/contract';
+import { BackendError, type Backend } from '../backend/backend';
+import { i18n, resolveLocale } from '../i18n/i18n.svelte';
+import { TerminalTab } from './terminal-tab.svelte';
+
+/** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
+export class AppState {
+  hosts = $state<SavedHost[]>([]);
+  tabs = $state<TerminalTab[]>([]);
+  activeTabId = $state<string | undefined>(undefined);
+  prompts = $state<Prompt[]>([]);
+  settings = $state<Settings>({ language: 'system' });
+  systemLocale = $state('en');
+  notice = $state<KeylessError | undefined>(undefined);
+  activeTab = $derived(this.tabs.find((t) => t.id === this.activeTabId));
+
+  constructor(readonly backend: Backend) {
+    backend.on('prompt', (p) => this.prompts.push(p));
+  }
+
+  async load(): Promise<void> {
+    await this.guard(async () => {
+      const [info, settings] = await Promise.all([
+        this.backend.invoke('app.info', {}),
+        this.backend.invoke('settings.get', {}),
+      ]);
+      this.systemLocale = info.systemLocale || navigator.language;
+      this.applySettings(settings);
+      await this.refreshHosts();
+    });
+  }
+
+  async refreshHosts(): Promise<void> {
+    this.hosts = (await this.backend.invoke('hosts.list', {})).hosts;
+  }
+
+  async saveHost(input: SavedHostInput): Promise<SavedHost | undefined> {
+    return this.guard(async () => {
+      const saved = await this.backend.invoke('hosts.save', { host: input });
+      await this.refreshHosts();
+      return saved;
+    });
+  }
+
+  async deleteHost(id: string): Promise<void> {
+    await this.guard(async () => {
+      await this.backend.invoke('hosts.delete', { id });
+      await this.refreshHosts();
+    });
+  }
+
+  async setLanguage(language: Settings['language']): Promise<void> {
+    await this.guard(async () => this.applySettings(await this.backend.invoke('settings.set', { language })));
+  }
+
+  openTab(host: SavedHost): TerminalTab {
+    const tab = new TerminalTab(this.backend, host);
+    this.tabs.push(tab);
+    this.activeTabId = tab.id;
+    return tab;
+  }
+
+  closeTab(id: string): void {
+    const i = this.tabs.findIndex((t) => t.id === id);
+    if (i < 0) return;
+    const [tab] = this.tabs.splice(i, 1);
+    tab?.dispose();
+    if (this.activeTabId === id) this.activeTabId = this.tabs[Math.max(0, i - 1)]?.id;
+  }
+
+  async answerPrompt(promptId: string, value: string | boolean | null): Promise<void> {
+    this.prompts = this.prompts.filter((p) => p.promptId !== promptId);
+    await this.guard(() => this.backend.invoke('prompt.answer', { promptId, value }));
+  }
+
+  private applySettings(settings: Settings): void {
+    this.settings = settings;
+    i18n.locale = resolveLocale(settings.language, this.systemLocale);
+    document.documentElement.lang = i18n.locale;
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      this.notice = undefined;
+      return await fn();
+    } catch (err) {
+      this.notice = err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
+      return undefined;
+    }
+  }
+}
+
+const KEY = Symbol('app-state');
+export const provideAppState = (state: AppState) => setContext(KEY, state);
+export const useAppState = () => getContext<AppState>(KEY);
