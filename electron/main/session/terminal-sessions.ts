@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import type { ConnectStep, ParsedArgs, SavedHost } from '../../contract';
 import { KeylessFailure, fail } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
@@ -172,7 +172,7 @@ export class TerminalSessions implements Disposable {
     } catch (err) {
       fail('KeyFileUnreadable', `The key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { path });
     }
-    const plain = utils.parseKey(data);
+    const plain = ssh2.utils.parseKey(data);
     if (!(plain instanceof Error)) return { kind: 'key', privateKey: data };
     if (!/encrypted|passphrase/i.test(plain.message)) {
       fail('KeyFileUnreadable', `${path} is not a private key Keyless can use: ${plain.message}.`, { path });
@@ -180,7 +180,7 @@ export class TerminalSessions implements Disposable {
     for (let attempt = 0; attempt < MAX_PASSPHRASE_TRIES; attempt++) {
       const answer = await this.deps.prompts.ask(peer, { kind: 'passphrase', requestId, keyPath: path, retry: attempt > 0 }, signal);
       if (typeof answer !== 'string') fail('Cancelled', 'No passphrase was given.');
-      if (!(utils.parseKey(data, answer) instanceof Error)) return { kind: 'key', privateKey: data, passphrase: answer };
+      if (!(ssh2.utils.parseKey(data, answer) instanceof Error)) return { kind: 'key', privateKey: data, passphrase: answer };
     }
     fail('PassphraseWrong', `The passphrase for ${path} was wrong ${MAX_PASSPHRASE_TRIES} times.`, { path });
   }

@@ -22,6 +22,8 @@ export class TerminalTab {
   state = $state<SessionState>('connecting');
   steps = $state<StepView[]>([]);
   error = $state<KeylessError | undefined>(undefined);
+  /** The terminal's size in cells, as last sent to the remote PTY. */
+  size = $state({ cols: 80, rows: 24 });
   sessionId: string | undefined;
   private unacked = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
@@ -42,6 +44,7 @@ export class TerminalTab {
       if (this.sessionId && this.state === 'connected') void this.call('session.write', { sessionId: this.sessionId, data });
     });
     this.terminal.onResize(({ cols, rows }) => {
+      this.size = { cols, rows };
       if (this.sessionId && this.state === 'connected') void this.call('session.resize', { sessionId: this.sessionId, cols, rows });
     });
     this.unsubscribe.push(
@@ -80,6 +83,11 @@ export class TerminalTab {
       });
       this.sessionId = sessionId;
       this.state = 'connected';
+      const { cols, rows } = this.terminal;
+      if (cols !== this.size.cols || rows !== this.size.rows) {
+        this.size = { cols, rows };
+        void this.call('session.resize', { sessionId, cols, rows });
+      }
     } catch (err) {
       this.state = 'closed';
       this.error = err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
