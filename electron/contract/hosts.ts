@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { empty, ok } from './common';
 
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of letters, digits, - and _');
 export const portSchema = z.number().int().min(1).max(65535);
@@ -41,3 +42,12 @@ export const savedHostSchema = plainSshHostSchema;
 export type SavedHost = z.infer<typeof savedHostSchema>;
 export const savedHostInputSchema = plainSshHostInputSchema;
 export type SavedHostInput = z.infer<typeof savedHostInputSchema>;
+
+/** Saved hosts. */
+export const hostRequests = {
+  'hosts.list': { args: empty, result: z.object({ hosts: z.array(savedHostSchema) }) },
+  'hosts.save': { args: z.object({ host: savedHostInputSchema }).strict(), result: savedHostSchema },
+  'hosts.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
+} as const;
+
+export const hostEvents = {} as const;

@@ -1,4 +1,7 @@
+export * from './common';
 export * from './errors';
+export * from './app';
 export * from './hosts';
+export * from './terminal';
 export * from './channels';
 export * from './wire';
