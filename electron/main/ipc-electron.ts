@@ -3,6 +3,7 @@ import type { EventName, Outcome } from '../contract';
 import type { Logger } from './base/log';
 import type { Disposable } from './base/lifecycle';
 import type { ContractServer } from './rpc/contract-server';
+import { isOwnSender } from './rpc/sender-check';
 
 export const INVOKE_CHANNEL = 'keyless:invoke';
 export const EVENT_CHANNEL = 'keyless:event';
@@ -16,6 +17,15 @@ function sizeOf(channel: unknown, args: unknown): number {
   }
 }
 
+function safeOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return 'invalid';
+  }
+}
+
 /**
  * The one place that touches ipcMain: serves the contract to our window's main frame and
  * refuses every other sender with a typed error.
@@ -25,11 +35,9 @@ export function serveOverIpc(server: ContractServer, window: BrowserWindow, appO
     if (!window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event, payload);
   });
   const handler = async (event: IpcMainInvokeEvent, channel: unknown, args: unknown): Promise<Outcome<unknown>> => {
-    const frame = event.senderFrame;
-    const ours =
-      event.sender === window.webContents && frame !== null && frame === window.webContents.mainFrame && frame.url.startsWith(appOrigin);
+    const ours = isOwnSender(event, { webContents: window.webContents, mainFrame: window.webContents.mainFrame }, appOrigin);
     if (!ours) {
-      log.warn('refused call from a foreign sender', { url: frame?.url.slice(0, 100) ?? null });
+      log.warn('refused call from a foreign sender', { frameOrigin: event.senderFrame ? safeOrigin(event.senderFrame.url) : null });
       return { ok: false, error: { code: 'ForeignSender', message: 'Calls are accepted only from the Keyless window.', retryable: false } };
     }
     return peer.call(channel, args, sizeOf(channel, args));
