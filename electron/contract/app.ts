@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { empty, ok, promptIdSchema, requestIdSchema } from './common';
+import { terminalSettingsSchema } from './terminal';
 
 export const languageSchema = z.enum(['system', 'en', 'ja']);
-export const settingsSchema = z.object({ language: languageSchema });
+export const settingsSchema = z.object({
+  language: languageSchema,
+  /** Absent in files written before terminal settings existed; read it with terminalSettingsSchema.parse(terminal ?? {}). */
+  terminal: terminalSettingsSchema.optional(),
+});
 export type Settings = z.infer<typeof settingsSchema>;
 
 export const CONNECT_STEPS = ['resolve', 'connect', 'hostKey', 'authenticate', 'shell'] as const;

@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   // The store
   'StoreCorrupt',
   'StoreConflict',
+  // Terminal recordings
+  'RecordingFolderUnusable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,4 +1,4 @@
-import { app, protocol, session } from 'electron';
+import { app, dialog, protocol, session, shell } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,12 @@ if (!app.requestSingleInstanceLock()) {
       systemLocale: app.getLocale(),
       log,
       agentSocket: process.env.SSH_AUTH_SOCK,
+      chooseFolder: async () => {
+        const picked = await dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'] });
+        return picked.canceled ? null : (picked.filePaths[0] ?? null);
+      },
+      // The contract already admits only http(s) without credentials; checked again here.
+      openExternal: (url) => (/^https?:\/\//.test(url) ? shell.openExternal(url) : Promise.resolve()),
     });
     const server = new ContractServer(backend.handlers, log);
     const win = createMainWindow();

@@ -5,10 +5,12 @@ import type { Disposable } from './base/lifecycle';
 import type { Logger } from './base/log';
 import type { Handlers } from './rpc/contract-server';
 import { Prompts } from './session/prompts';
+import { listRecordings, readRecording } from './session/recording';
 import { TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
+import { terminalSettingsSchema } from '../contract';
 
 export interface BackendOptions {
   /** The data folder: saved hosts, settings, Keyless's known_hosts. */
@@ -20,6 +22,10 @@ export interface BackendOptions {
   /** The user's OpenSSH known_hosts files, read but never written. */
   userKnownHosts?: string[];
   agentSocket?: string | undefined;
+  /** The system's folder picker (Electron only); the browser harness has none. */
+  chooseFolder?: () => Promise<string | null>;
+  /** Opens an http(s) address in the system browser (Electron only). */
+  openExternal?: (url: string) => Promise<void>;
 }
 
 export interface Backend extends Disposable {
@@ -42,7 +48,12 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const settings = new SettingsStore(opts.home);
   const prompts = new Prompts();
   const knownHosts = new KnownHosts(join(opts.home, 'known_hosts'), opts.userKnownHosts ?? [join(homedir(), '.ssh', 'known_hosts')]);
-  const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket });
+  const terminalSettings = async () => terminalSettingsSchema.parse((await settings.get()).terminal ?? {});
+  const recordingPrefs = async () => {
+    const t = await terminalSettings();
+    return { folder: t.recordingFolder, includeInput: t.recordInput };
+  };
+  const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket, recordingPrefs });
   const ok = { ok: true } as const;
 
   const handlers: Handlers = {
@@ -57,6 +68,20 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'session.resize': ({ sessionId, cols, rows }, { peer }) => (sessions.resize(peer, sessionId, cols, rows), ok),
     'session.ack': ({ sessionId, chars }, { peer }) => (sessions.ack(peer, sessionId, chars), ok),
     'session.close': ({ sessionId }, { peer }) => (sessions.close(peer, sessionId), ok),
+    'session.stats': ({ sessionId }, { peer }) => sessions.stats(peer, sessionId),
+    'recording.start': ({ sessionId, title }, { peer }) => sessions.startRecording(peer, sessionId, title),
+    'recording.stop': async ({ sessionId }, { peer }) => (await sessions.stopRecording(peer, sessionId), ok),
+    'recording.list': async () => {
+      const { folder } = await recordingPrefs();
+      return { folder, recordings: await listRecordings(folder) };
+    },
+    'recording.read': async ({ name }) => ({ text: await readRecording((await recordingPrefs()).folder, name) }),
+    'recording.chooseFolder': async () => ({ folder: opts.chooseFolder ? await opts.chooseFolder() : null }),
+    'link.open': async ({ url }) => {
+      if (!opts.openExternal) return { opened: false };
+      await opts.openExternal(url);
+      return { opened: true };
+    },
     'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
   };
 

@@ -2,20 +2,23 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import type { ConnectStep, ParsedArgs, SavedHost } from '../../contract';
+import type { ConnectStep, FlowStats, ParsedArgs, SavedHost } from '../../contract';
 import { KeylessFailure, fail } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
 import type { CallContext, PeerContext } from '../rpc/contract-server';
 import { SshConnection, type SshIdentity } from '../ssh/connection';
 import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
-import { TerminalChannel, type FlowCounters } from '../ssh/terminal-channel';
+import { HIGH_WATERMARK, TerminalChannel } from '../ssh/terminal-channel';
 import type { HostStore } from '../store/hosts';
 import type { Prompts } from './prompts';
+import { AsciicastRecording } from './recording';
 
 interface Session extends Disposable {
   readonly peerId: string;
   readonly channel: TerminalChannel;
+  size: { cols: number; rows: number };
+  recording: AsciicastRecording | undefined;
 }
 
 const MAX_PASSPHRASE_TRIES = 3;
@@ -36,6 +39,8 @@ export class TerminalSessions implements Disposable {
       prompts: Prompts;
       log: Logger;
       agentSocket: string | undefined;
+      /** The recording folder and whether to record input, as the settings say now. */
+      recordingPrefs: () => Promise<{ folder: string; includeInput: boolean }>;
     },
   ) {}
 
@@ -95,7 +100,11 @@ export class TerminalSessions implements Disposable {
       channel = new TerminalChannel(
         raw,
         (data) => peer.emit('session.data', { sessionId, data }),
-        () => peer.emit('session.state', { sessionId, state: 'closed' }),
+        () => {
+          peer.emit('session.state', { sessionId, state: 'closed' });
+          const ended = this.sessions.get(sessionId);
+          if (ended) this.endRecording(peer, sessionId, ended);
+        },
       );
       const connection = conn;
       const stopWatching = connection.onClose((reason) => {
@@ -105,10 +114,13 @@ export class TerminalSessions implements Disposable {
       const session: Session = {
         peerId: peer.peerId,
         channel,
+        size: { cols: args.cols, rows: args.rows },
+        recording: undefined,
         dispose: () => {
           if (!this.sessions.delete(sessionId)) return;
           peer.owned.delete(ownership);
           stopWatching();
+          this.endRecording(peer, sessionId, session);
           channel.dispose();
           connection.release();
         },
@@ -130,7 +142,10 @@ export class TerminalSessions implements Disposable {
     this.get(peer, sessionId).channel.write(data);
   }
   resize(peer: PeerContext, sessionId: string, cols: number, rows: number): void {
-    this.get(peer, sessionId).channel.resize(cols, rows);
+    const s = this.get(peer, sessionId);
+    s.size = { cols, rows };
+    s.channel.resize(cols, rows);
+    s.recording?.resize(cols, rows);
   }
   ack(peer: PeerContext, sessionId: string, chars: number): void {
     this.get(peer, sessionId).channel.ack(chars);
@@ -138,8 +153,55 @@ export class TerminalSessions implements Disposable {
   close(peer: PeerContext, sessionId: string): void {
     this.get(peer, sessionId).dispose();
   }
-  counters(sessionId: string): FlowCounters | undefined {
-    return this.sessions.get(sessionId)?.channel.counters;
+  stats(peer: PeerContext, sessionId: string): FlowStats {
+    return { ...this.get(peer, sessionId).channel.counters, highWatermark: HIGH_WATERMARK };
+  }
+
+  async startRecording(peer: PeerContext, sessionId: string, title: string): Promise<{ name: string }> {
+    const s = this.get(peer, sessionId);
+    if (s.recording) return { name: s.recording.name };
+    const prefs = await this.deps.recordingPrefs();
+    const recording = await AsciicastRecording.create({
+      folder: prefs.folder,
+      sessionId,
+      title,
+      ...s.size,
+      includeInput: prefs.includeInput,
+      onError: (err) => {
+        this.deps.log.warn('recording write failed', { session: sessionId, error: err.message });
+        if (s.recording === recording) this.endRecording(peer, sessionId, s, 'The disk refused a write to the recording.');
+      },
+    });
+    if (!this.sessions.has(sessionId)) {
+      await recording.close();
+      fail('NotFound', 'That terminal session is not open.', { sessionId });
+    }
+    s.recording = recording;
+    s.channel.tap = { output: (t) => recording.output(t), input: (t) => recording.input(t) };
+    this.deps.log.info('recording started', { session: sessionId });
+    return { name: recording.name };
+  }
+
+  async stopRecording(peer: PeerContext, sessionId: string): Promise<void> {
+    const s = this.get(peer, sessionId);
+    const rec = s.recording;
+    s.recording = undefined;
+    s.channel.tap = undefined;
+    await rec?.close();
+  }
+
+  private endRecording(peer: PeerContext, sessionId: string, s: Session, problem?: string): void {
+    const rec = s.recording;
+    if (!rec) return;
+    s.recording = undefined;
+    s.channel.tap = undefined;
+    rec.dispose();
+    peer.emit(
+      'recording.stopped',
+      problem
+        ? { sessionId, name: rec.name, error: { code: 'RecordingFolderUnusable', message: problem, retryable: false } }
+        : { sessionId, name: rec.name },
+    );
   }
   get connectionCount(): number {
     return this.connections.size;

@@ -7,6 +7,17 @@ export const HIGH_WATERMARK = 100_000;
 export const LOW_WATERMARK = 5_000;
 /** Output is gathered this long into one message, so a flood is a few large messages, not many small ones. */
 export const COALESCE_MS = 5;
+/**
+ * The largest single message. Several smaller messages in flight keep xterm.js busy while the
+ * acknowledgement of the previous one travels back, instead of one HIGH_WATERMARK-sized message
+ * followed by an idle round trip.
+ */
+export const MESSAGE_CHARS = 32 * 1024;
+/**
+ * How much ssh2 may hold unread for a paused channel before it stops granting window to sshd.
+ * ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.
+ */
+export const CHANNEL_READ_BUFFER = 64 * 1024;
 
 export interface FlowCounters {
   unacked: number;
@@ -27,12 +38,19 @@ export class TerminalChannel implements Disposable {
   private paused = false;
   private disposed = false;
   readonly counters: FlowCounters = { unacked: 0, maxUnacked: 0, pauses: 0, sentChars: 0 };
+  /** Sees every piece of output as it arrives and every write, in order (recordings). */
+  tap: { output(text: string): void; input(text: string): void } | undefined;
 
   constructor(
     private readonly channel: ClientChannel,
     private readonly send: (data: string) => void,
     private readonly onEnd: () => void,
   ) {
+    // Node documents highWaterMark as fixed at construction; ssh2 makes its channels with 2 MiB.
+    // Lowering it on the live stream makes push() report back-pressure sooner, so ssh2 stops
+    // adjusting the window while we are paused.
+    const state = (channel as unknown as { _readableState?: { highWaterMark: number } })._readableState;
+    if (state) state.highWaterMark = CHANNEL_READ_BUFFER;
     const onData = (chunk: Buffer) => this.push(this.decoder.write(chunk));
     channel.on('data', onData);
     channel.stderr.on('data', onData);
@@ -44,7 +62,9 @@ export class TerminalChannel implements Disposable {
   }
 
   write(data: string): void {
-    if (!this.disposed) this.channel.write(data);
+    if (this.disposed) return;
+    this.channel.write(data);
+    this.tap?.input(data);
   }
 
   resize(cols: number, rows: number): void {
@@ -62,6 +82,7 @@ export class TerminalChannel implements Disposable {
 
   private push(text: string): void {
     if (!text || this.disposed) return;
+    this.tap?.output(text);
     this.buffer += text;
     if (!this.paused && this.counters.unacked + this.buffer.length > HIGH_WATERMARK) {
       this.paused = true;
@@ -71,23 +92,24 @@ export class TerminalChannel implements Disposable {
     this.timer ??= setTimeout(() => this.flush(), COALESCE_MS);
   }
 
-  /** Sends what fits under the high watermark; the rest waits for acknowledgements. */
+  /** Sends what fits under the high watermark, in messages of at most MESSAGE_CHARS; the rest waits for acknowledgements. */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const c = this.counters;
-    const room = HIGH_WATERMARK - c.unacked;
-    if (!this.buffer || this.disposed || room <= 0) return;
-    let take = Math.min(room, this.buffer.length);
-    // Never split a surrogate pair across two messages.
-    if (take < this.buffer.length && /[\uD800-\uDBFF]/.test(this.buffer.charAt(take - 1))) take--;
-    if (take <= 0) return;
-    const data = this.buffer.slice(0, take);
-    this.buffer = this.buffer.slice(take);
-    c.unacked += data.length;
-    c.sentChars += data.length;
-    c.maxUnacked = Math.max(c.maxUnacked, c.unacked);
-    this.send(data);
+    while (this.buffer && !this.disposed) {
+      const room = HIGH_WATERMARK - c.unacked;
+      let take = Math.min(room, MESSAGE_CHARS, this.buffer.length);
+      // Never split a surrogate pair across two messages.
+      if (take < this.buffer.length && /[\uD800-\uDBFF]/.test(this.buffer.charAt(take - 1))) take--;
+      if (take <= 0) return;
+      const data = this.buffer.slice(0, take);
+      this.buffer = this.buffer.slice(take);
+      c.unacked += data.length;
+      c.sentChars += data.length;
+      c.maxUnacked = Math.max(c.maxUnacked, c.unacked);
+      this.send(data);
+    }
   }
 
   dispose(): void {

@@ -27,6 +27,7 @@ export const en = {
   'tab.state.connecting': 'connecting',
   'tab.state.connected': 'connected',
   'tab.state.closed': 'closed',
+  'tab.state.reconnecting': 'reconnecting',
   'tab.reconnect': 'Reconnect',
   'tab.sessionEnded': 'The session has ended.',
   'step.resolve': 'Preparing credentials',
@@ -84,6 +85,7 @@ export const en = {
   'error.TunnelClosed': 'The tunnel closed: {message}',
   'error.StoreCorrupt': 'A Keyless data file cannot be read and was left untouched: {message}',
   'error.StoreConflict': 'Another Keyless window changed this at the same time. Reload and try again.',
+  'error.RecordingFolderUnusable': 'Recordings cannot be saved: {message}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -29,6 +29,7 @@ export const ja: Record<MessageKey, string> = {
   'tab.state.connecting': '接続中',
   'tab.state.connected': '接続済み',
   'tab.state.closed': '切断',
+  'tab.state.reconnecting': '再接続中',
   'tab.reconnect': '再接続',
   'tab.sessionEnded': 'セッションは終了しました。',
   'step.resolve': '認証情報を準備中',
@@ -86,4 +87,5 @@ export const ja: Record<MessageKey, string> = {
   'error.TunnelClosed': 'トンネルが閉じられました: {message}',
   'error.StoreCorrupt': 'Keyless のデータファイルを読み込めないため、変更せずに残しました: {message}',
   'error.StoreConflict': '別の Keyless ウィンドウが同時に変更しました。再読み込みしてからもう一度お試しください。',
+  'error.RecordingFolderUnusable': '録画を保存できません: {message}',
 };
