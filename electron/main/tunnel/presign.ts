@@ -56,7 +56,7 @@ export async function presignOpenTunnelUrl(
     uriEscapePath: true,
   });
   const signed = await signer.presign(request, { signingDate, expiresIn: OPEN_TUNNEL_URL_EXPIRES_S });
-  const pairs = Object.entries(signed.query).flatMap(([k, v]) => {
+  const pairs = Object.entries(signed.query ?? {}).flatMap(([k, v]) => {
     const values = Array.isArray(v) ? v : v == null ? [] : [v];
     return values.map((one) => `${escapeUri(k)}=${escapeUri(one)}`);
   });

@@ -1,0 +1,201 @@
+import type { Agent, IncomingMessage } from 'node:http';
+import { Duplex } from 'node:stream';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+import WebSocket from 'ws';
+import { KeylessFailure } from '../base/errors';
+
+/** The AWS CLI never sends more than this in one binary frame. */
+export const MAX_FRAME_BYTES = 65_000;
+
+export interface EndpointTunnelOptions {
+  /** The presigned `wss://{DnsName}/openTunnel?…` URL. A secret for 60 s: never log it. */
+  url: string;
+  /**
+   * Where to dial instead of the URL's host, with the same path, query and Host header: the
+   * `ec2-instance-connect` endpoint override (AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT, …) when one
+   * is set, as the SDK does for the API calls. `http:` dials plain `ws:`.
+   */
+  dialVia?: URL;
+  signal?: AbortSignal;
+  /** How long the TCP + TLS + upgrade may take. */
+  openTimeoutMs?: number;
+  /** What the failure messages call the tunnel (e.g. "eice-0abc to 10.0.0.5:22"). */
+  label?: string;
+  userAgent?: string;
+}
+
+/** The agent HTTPS_PROXY / NO_PROXY call for (proxy-from-env reads them as curl does). */
+export function proxyAgentFor(target: URL, env: NodeJS.ProcessEnv = process.env): Agent | undefined {
+  const asHttp = new URL(target.href);
+  asHttp.protocol = target.protocol === 'ws:' || target.protocol === 'http:' ? 'http:' : 'https:';
+  const saved = process.env;
+  let proxy: string;
+  try {
+    process.env = env;
+    proxy = getProxyForUrl(asHttp);
+  } finally {
+    process.env = saved;
+  }
+  return proxy ? (new HttpsProxyAgent(proxy) as unknown as Agent) : undefined;
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      if (text.length < 4096) text += d;
+    });
+    res.on('end', () => resolve(text));
+    res.on('error', () => resolve(text));
+  });
+}
+
+/** The AWS error message inside a JSON or XML error body, else the text itself. */
+function errorMessageOf(body: string): string {
+  try {
+    const j = JSON.parse(body) as { message?: string; Message?: string };
+    if (j.message ?? j.Message) return String(j.message ?? j.Message);
+  } catch {
+    /* not JSON */
+  }
+  const xml = /<Message>([^<]*)<\/Message>/.exec(body);
+  return (xml?.[1] ?? body).trim().slice(0, 500);
+}
+
+/** A refused upgrade, as a failure a person can act on. */
+function refusal(status: number, body: string, label: string): KeylessFailure {
+  const message = errorMessageOf(body) || `HTTP ${status}`;
+  if (status === 403 && /not authorized|AccessDenied|explicit deny/i.test(body)) {
+    return new KeylessFailure('AwsAccessDenied', `The Instance Connect Endpoint refused the tunnel (${label}): ${message}`, false, {
+      action: 'ec2-instance-connect:OpenTunnel',
+      status,
+      reason: message,
+    });
+  }
+  if (status === 403 && /expired|signature/i.test(body)) {
+    return new KeylessFailure('TunnelRefused', `The endpoint refused the signed tunnel request (${label}): ${message}. Check that this computer's clock is right.`, true, { status, reason: message });
+  }
+  return new KeylessFailure('TunnelRefused', `The Instance Connect Endpoint refused the tunnel (${label}): ${message}`, status === 429 || status >= 500, {
+    status,
+    reason: message,
+  });
+}
+
+function closeFailure(code: number, reason: string, label: string): KeylessFailure {
+  const why = reason || `close code ${code}`;
+  return new KeylessFailure('TunnelClosed', `The tunnel (${label}) was closed by the endpoint: ${why}`, true, { closeCode: code, reason: why });
+}
+
+/**
+ * An EICE `openTunnel` WebSocket as a byte stream: what is written goes out as binary frames of at
+ * most 65,000 bytes; binary frames that arrive are read. A text frame from the endpoint is an
+ * error, and so is a close code other than 1000 (its reason reaches the person). Reading pauses
+ * the socket when the reader falls behind, so back-pressure reaches the endpoint.
+ */
+export class EndpointTunnel extends Duplex {
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly label: string,
+  ) {
+    super({ allowHalfOpen: false });
+    // Nothing is taken off the socket until the first read, so no frame or error is lost
+    // between the open and the consumer attaching its listeners.
+    ws.pause();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        const text = data.toString('utf8').slice(0, 500);
+        this.destroy(new KeylessFailure('TunnelClosed', `The endpoint reported an error on the tunnel (${label}): ${text}`, true, { reason: text }));
+        return;
+      }
+      if (!this.push(data)) ws.pause();
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (code === 1000 || code === 1005) this.push(null);
+      else this.destroy(closeFailure(code, reason.toString('utf8'), label));
+    });
+    ws.on('error', (err: Error) => this.destroy(new KeylessFailure('TunnelClosed', `The tunnel (${label}) failed: ${err.message}`, true)));
+  }
+
+  /** Opens the WebSocket and resolves once the endpoint has accepted it. */
+  static open(opts: EndpointTunnelOptions): Promise<EndpointTunnel> {
+    const signed = new URL(opts.url);
+    const label = opts.label ?? signed.searchParams.get('instanceConnectEndpointId') ?? 'EICE';
+    let dial = signed;
+    const headers: Record<string, string> = { 'User-Agent': opts.userAgent ?? 'keyless' };
+    if (opts.dialVia) {
+      dial = new URL(signed.pathname + signed.search, opts.dialVia);
+      dial.protocol = opts.dialVia.protocol === 'http:' ? 'ws:' : 'wss:';
+      // The signature covers the endpoint's own host name.
+      headers.Host = signed.host;
+    }
+    return new Promise((resolve, reject) => {
+      const agent = proxyAgentFor(dial);
+      const ws = new WebSocket(dial, {
+        headers,
+        handshakeTimeout: opts.openTimeoutMs ?? 15_000,
+        perMessageDeflate: false,
+        maxPayload: 16 * 1024 * 1024,
+        followRedirects: false,
+        ...(agent ? { agent } : {}),
+      });
+      let settled = false;
+      const settle = (err?: KeylessFailure) => {
+        if (settled) return;
+        settled = true;
+        opts.signal?.removeEventListener('abort', onAbort);
+        ws.removeAllListeners();
+        if (err) {
+          ws.on('error', () => {});
+          ws.terminate();
+          reject(err);
+        } else {
+          resolve(new EndpointTunnel(ws, label));
+        }
+      };
+      const onAbort = () => settle(new KeylessFailure('Cancelled', 'The connection was cancelled.', true));
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('open', () => settle());
+      ws.once('unexpected-response', (_req, res) => {
+        void readBody(res).then((body) => settle(refusal(res.statusCode ?? 0, body, label)));
+      });
+      ws.once('close', (code: number, reason: Buffer) => settle(closeFailure(code, reason.toString('utf8'), label)));
+      ws.once('error', (err: NodeJS.ErrnoException) => {
+        if (/timeout/i.test(err.message)) {
+          settle(new KeylessFailure('Timeout', `The Instance Connect Endpoint did not open the tunnel (${label}) in time.`, true, { step: 'tunnel' }));
+        } else {
+          settle(new KeylessFailure('NetworkError', `The Instance Connect Endpoint could not be reached (${label}): ${err.code ?? err.message}.`, true, { step: 'tunnel' }));
+        }
+      });
+    });
+  }
+
+  override _read(): void {
+    if (this.ws.isPaused) this.ws.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return cb(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true));
+    let offset = 0;
+    while (chunk.length - offset > MAX_FRAME_BYTES) {
+      this.ws.send(chunk.subarray(offset, offset + MAX_FRAME_BYTES), { binary: true });
+      offset += MAX_FRAME_BYTES;
+    }
+    this.ws.send(chunk.subarray(offset), { binary: true }, (err) => cb(err ?? null));
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+      if (err) this.ws.terminate();
+      else this.ws.close(1000);
+    }
+    cb(err);
+  }
+}

@@ -1,0 +1,140 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { KeylessFailure } from '../../../electron/main/base/errors';
+import { EndpointTunnel, MAX_FRAME_BYTES, proxyAgentFor } from '../../../electron/main/tunnel/endpoint-tunnel';
+
+let server: Server | undefined;
+let wss: WebSocketServer | undefined;
+
+afterEach(async () => {
+  wss?.close();
+  for (const c of wss?.clients ?? []) c.terminate();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server = undefined;
+  wss = undefined;
+});
+
+/** A stand-in endpoint: `onConnection` decides what it does; `refuse` answers the upgrade with an HTTP error. */
+async function endpoint(onConnection: (ws: WebSocket, host: string | undefined) => void, refuse?: { status: number; body: string }): Promise<URL> {
+  server = createServer();
+  wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (refuse) {
+      socket.end(`HTTP/1.1 ${refuse.status} Refused\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(refuse.body)}\r\n\r\n${refuse.body}`);
+      return;
+    }
+    wss!.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req.headers.host));
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+}
+
+const SIGNED = 'wss://eice-1.ec2-instance-connect-endpoint.us-west-2.amazonaws.com/openTunnel?instanceConnectEndpointId=eice-1&remotePort=22&privateIpAddress=10.0.0.5&X-Amz-Signature=abc';
+
+async function failureOf(p: Promise<unknown>): Promise<KeylessFailure> {
+  try {
+    await p;
+  } catch (err) {
+    return err as KeylessFailure;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('EndpointTunnel', () => {
+  it('carries bytes both ways intact in binary frames of at most 65,000 bytes, dialling the override with the signed Host', async () => {
+    const frames: number[] = [];
+    let seenHost: string | undefined;
+    const via = await endpoint((ws, host) => {
+      seenHost = host;
+      ws.on('message', (data: Buffer, isBinary) => {
+        expect(isBinary).toBe(true);
+        frames.push(data.length);
+        ws.send(data, { binary: true });
+      });
+    });
+    const tunnel = await EndpointTunnel.open({ url: SIGNED, dialVia: via });
+    expect(seenHost).toBe('eice-1.ec2-instance-connect-endpoint.us-west-2.amazonaws.com');
+    const payload = Buffer.alloc(300_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) & 0xff;
+    const received: Buffer[] = [];
+    let total = 0;
+    const done = new Promise<void>((r) =>
+      tunnel.on('data', (d: Buffer) => {
+        received.push(d);
+        total += d.length;
+        if (total >= payload.length) r();
+      }),
+    );
+    tunnel.write(payload);
+    await done;
+    expect(Buffer.concat(received).equals(payload)).toBe(true);
+    expect(Math.max(...frames)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(frames.length).toBeGreaterThanOrEqual(5);
+    tunnel.destroy();
+  });
+
+  it('a text frame from the endpoint is an error with its words', async () => {
+    const via = await endpoint((ws) => ws.send('Something broke'));
+    const tunnel = await EndpointTunnel.open({ url: SIGNED, dialVia: via });
+    const err = await new Promise<KeylessFailure>((r) => tunnel.on('error', (e) => r(e as KeylessFailure)).resume());
+    expect(err.code).toBe('TunnelClosed');
+    expect(err.message).toContain('Something broke');
+  });
+
+  it('a close code other than 1000 is an error carrying the reason; 1000 is a clean end', async () => {
+    const via = await endpoint((ws) => ws.close(1011, 'Unable to connect to target'));
+    const tunnel = await EndpointTunnel.open({ url: SIGNED, dialVia: via }).catch((e: unknown) => e as KeylessFailure);
+    const err =
+      tunnel instanceof EndpointTunnel ? await new Promise<KeylessFailure>((r) => tunnel.on('error', (e) => r(e as KeylessFailure)).resume()) : tunnel;
+    expect(err.code).toBe('TunnelClosed');
+    expect(err.detail?.reason).toBe('Unable to connect to target');
+
+    const via2 = await endpoint((ws) => setTimeout(() => ws.close(1000), 20));
+    const clean = await EndpointTunnel.open({ url: SIGNED, dialVia: via2 });
+    await new Promise<void>((resolve, reject) => {
+      clean.on('error', reject);
+      clean.on('end', resolve);
+      clean.resume();
+    });
+  });
+
+  it('a refused upgrade says why: IAM denial names OpenTunnel, other refusals keep the status', async () => {
+    const denial = 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ec2-instance-connect:OpenTunnel on resource: arn:aws:ec2:us-west-2:123456789012:instance-connect-endpoint/eice-1';
+    let via = await endpoint(() => {}, { status: 403, body: JSON.stringify({ message: denial }) });
+    let err = await failureOf(EndpointTunnel.open({ url: SIGNED, dialVia: via }));
+    expect(err.code).toBe('AwsAccessDenied');
+    expect(err.message).toContain('ec2-instance-connect:OpenTunnel');
+    await new Promise<void>((r) => server!.close(() => r()));
+    server = undefined;
+
+    via = await endpoint(() => {}, { status: 429, body: JSON.stringify({ message: 'Maximum number of concurrent connections reached' }) });
+    err = await failureOf(EndpointTunnel.open({ url: SIGNED, dialVia: via }));
+    expect(err.code).toBe('TunnelRefused');
+    expect(err.message).toContain('Maximum number of concurrent connections');
+  });
+
+  it('nothing listening is a network error naming the tunnel step', async () => {
+    const err = await failureOf(EndpointTunnel.open({ url: SIGNED, dialVia: new URL('http://127.0.0.1:1') }));
+    expect(err.code).toBe('NetworkError');
+    expect(err.detail?.step).toBe('tunnel');
+  });
+
+  it('can be cancelled while opening', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const err = await failureOf(EndpointTunnel.open({ url: SIGNED, dialVia: new URL('http://127.0.0.1:1'), signal: ac.signal }));
+    expect(err.code).toBe('Cancelled');
+  });
+});
+
+describe('proxyAgentFor', () => {
+  const target = new URL('wss://eice-1.ec2-instance-connect-endpoint.us-west-2.amazonaws.com/openTunnel');
+  it('uses HTTPS_PROXY for wss and honours NO_PROXY', () => {
+    expect(proxyAgentFor(target, {})).toBeUndefined();
+    expect(proxyAgentFor(target, { HTTPS_PROXY: 'http://proxy.corp:3128' })).toBeDefined();
+    expect(proxyAgentFor(target, { HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: '.amazonaws.com' })).toBeUndefined();
+    expect(proxyAgentFor(new URL('ws://127.0.0.1:9/openTunnel'), { HTTPS_PROXY: 'http://proxy.corp:3128' })).toBeUndefined();
+  });
+});
