@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'PassphraseWrong',
   'AgentUnavailable',
   'SessionClosed',
+  /** A saved host this build cannot connect to yet (EC2 hosts before the connect engine). */
+  'HostNotConnectable',
   // AWS and Instance Connect
   'AwsProfileUnknown',
   'AwsCredentialsMissing',

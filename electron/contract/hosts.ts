@@ -23,6 +23,7 @@ export const sshAuthSchema = z.discriminatedUnion('type', [
 ]);
 export type SshAuth = z.infer<typeof sshAuthSchema>;
 
+/** A plain SSH host as a terminal session connects to it: every value known, nothing inherited. */
 export const plainSshHostSchema = z.object({
   kind: z.literal('ssh'),
   id: idSchema,
@@ -38,16 +39,308 @@ export type PlainSshHost = z.infer<typeof plainSshHostSchema>;
 export const plainSshHostInputSchema = plainSshHostSchema.extend({ id: idSchema.optional() });
 export type PlainSshHostInput = z.infer<typeof plainSshHostInputSchema>;
 
+/** What `session.open` connects to (plain SSH today; EC2 hosts go through the connect engine). */
 export const savedHostSchema = plainSshHostSchema;
 export type SavedHost = z.infer<typeof savedHostSchema>;
-export const savedHostInputSchema = plainSshHostInputSchema;
-export type SavedHostInput = z.infer<typeof savedHostInputSchema>;
 
-/** Saved hosts. */
+// ---------------------------------------------------------------------------------------------
+// Saved hosts and groups (hosts.json version 2)
+// ---------------------------------------------------------------------------------------------
+
+export const CONNECTION_TYPES = ['auto', 'direct', 'eice'] as const;
+export const connectionTypeSchema = z.enum(CONNECTION_TYPES);
+export type ConnectionType = z.infer<typeof connectionTypeSchema>;
+/** EC2 Instance Connect Endpoints open tunnels to these ports only. */
+export const EICE_PORTS = [22, 3389] as const;
+
+export const awsProfileSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.@+/-]+$/, 'an AWS profile name from your AWS config');
+export const awsRegionSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/, 'an AWS region such as eu-west-1');
+export const instanceIdSchema = z
+  .string()
+  .trim()
+  .regex(/^i-[0-9a-f]{8,17}$/, 'an instance id: i- followed by 8 to 17 hex digits, such as i-0123456789abcdef0');
+export const endpointIdSchema = z
+  .string()
+  .trim()
+  .regex(/^eice-[0-9a-f]{8,17}$/, 'an endpoint id: eice- followed by 8 to 17 hex digits');
+/** ProxyJump as OpenSSH writes it: [user@]host[:port], comma separated. */
+export const jumpHostSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(1000)
+  .regex(/^[A-Za-z0-9._:@[\]%,-]+$/, 'a jump host as [user@]host[:port], several separated by commas');
+export const tagSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[^\s,]+$/, 'a tag without spaces or commas');
+const notesSchema = z.string().max(10_000);
+
+export const portForwardSchema = z.object({
+  localPort: portSchema,
+  remoteHost: hostnameSchema.default('localhost'),
+  remotePort: portSchema,
+});
+export type PortForward = z.infer<typeof portForwardSchema>;
+
+/** The settings a group passes down to its hosts and subgroups unless they set their own. */
+export const inheritedSettingsSchema = z.object({
+  profile: awsProfileSchema.optional(),
+  region: awsRegionSchema.optional(),
+  osUser: osUserSchema.optional(),
+  connectionType: connectionTypeSchema.optional(),
+});
+export type InheritedSettings = z.infer<typeof inheritedSettingsSchema>;
+export const INHERITED_KEYS = ['profile', 'region', 'osUser', 'connectionType'] as const;
+export type InheritedKey = (typeof INHERITED_KEYS)[number];
+
+export const hostGroupSchema = z.object({
+  id: idSchema,
+  name: nameSchema,
+  /** null: at the top of the tree. */
+  parentId: idSchema.nullable().default(null),
+  settings: inheritedSettingsSchema.default({}),
+  notes: notesSchema.default(''),
+});
+export type HostGroup = z.infer<typeof hostGroupSchema>;
+export const hostGroupInputSchema = hostGroupSchema.extend({ id: idSchema.optional() });
+export type HostGroupInput = z.input<typeof hostGroupInputSchema>;
+
+const entryCommon = {
+  id: idSchema,
+  name: nameSchema,
+  /** null: not in a group. */
+  groupId: idSchema.nullable().default(null),
+  tags: z.array(tagSchema).max(50).default([]),
+  notes: notesSchema.default(''),
+  favourite: z.boolean().default(false),
+};
+
+/** A plain SSH host as saved: the user may come from its group's OS user. */
+export const sshHostEntrySchema = z.object({
+  kind: z.literal('ssh'),
+  ...entryCommon,
+  host: hostnameSchema,
+  port: portSchema.default(22),
+  user: osUserSchema.optional(),
+  auth: sshAuthSchema,
+  jumpHost: jumpHostSchema.optional(),
+});
+export type SshHostEntry = z.infer<typeof sshHostEntrySchema>;
+
+/** An EC2 instance as saved: profile, region, OS user and connection type may come from its groups. */
+export const ec2HostEntrySchema = z.object({
+  kind: z.literal('ec2'),
+  ...entryCommon,
+  instanceId: instanceIdSchema,
+  profile: awsProfileSchema.optional(),
+  region: awsRegionSchema.optional(),
+  osUser: osUserSchema.optional(),
+  connectionType: connectionTypeSchema.optional(),
+  endpointId: endpointIdSchema.optional(),
+  port: portSchema.default(22),
+  /** Seconds an EICE tunnel may stay open (the API allows 1–3600). */
+  maxTunnelDuration: z.number().int().min(1).max(3600).optional(),
+  portForwards: z.array(portForwardSchema).max(50).default([]),
+});
+export type Ec2HostEntry = z.infer<typeof ec2HostEntrySchema>;
+
+export const hostEntrySchema = z.discriminatedUnion('kind', [sshHostEntrySchema, ec2HostEntrySchema]);
+export type HostEntry = z.infer<typeof hostEntrySchema>;
+export const hostEntryInputSchema = z.discriminatedUnion('kind', [
+  sshHostEntrySchema.extend({ id: idSchema.optional() }),
+  ec2HostEntrySchema.extend({ id: idSchema.optional() }),
+]);
+export type HostEntryInput = z.input<typeof hostEntryInputSchema>;
+/** Kept for callers written before groups: a plain SSH host to save. */
+export const savedHostInputSchema = hostEntryInputSchema;
+export type SavedHostInput = HostEntryInput;
+
+export const recentSchema = z.object({ hostId: idSchema, at: z.number().int().min(0) });
+export type Recent = z.infer<typeof recentSchema>;
+export const MAX_RECENTS = 20;
+
+/** Everything in the hosts store, as `hosts.list` returns it. */
+export const hostTreeSchema = z.object({
+  groups: z.array(hostGroupSchema),
+  hosts: z.array(hostEntrySchema),
+  recents: z.array(recentSchema),
+});
+export type HostTree = z.infer<typeof hostTreeSchema>;
+
+/** The JSON that `hosts.export` writes and `hosts.import` reads: hosts and groups, no secrets. */
+export const hostExportSchema = z.object({
+  format: z.literal('keyless-hosts'),
+  version: z.literal(2),
+  groups: z.array(hostGroupSchema),
+  hosts: z.array(hostEntrySchema),
+});
+export type HostExport = z.infer<typeof hostExportSchema>;
+
+export const sshConfigImportReportSchema = z.object({
+  file: z.string(),
+  added: z.number(),
+  updated: z.number(),
+  /** Host blocks and files that were left out, and why (wildcard patterns, unreadable Includes, bad values). */
+  skipped: z.array(z.object({ pattern: z.string(), reason: z.string() })),
+});
+export type SshConfigImportReport = z.infer<typeof sshConfigImportReportSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Inheritance: pure, used by the editor (to show where a value comes from) and by connecting.
+// ---------------------------------------------------------------------------------------------
+
+export type SettingOrigin =
+  | { kind: 'host' }
+  | { kind: 'group'; groupId: string; groupName: string }
+  | { kind: 'default' }
+  | { kind: 'unset' };
+export interface ResolvedSetting<T> {
+  value: T | undefined;
+  from: SettingOrigin;
+}
+export type EffectiveSettings = {
+  profile: ResolvedSetting<string>;
+  region: ResolvedSetting<string>;
+  osUser: ResolvedSetting<string>;
+  connectionType: ResolvedSetting<ConnectionType>;
+};
+
+/** What Keyless uses when neither a host nor any of its groups says. Region has no default. */
+export const SETTING_DEFAULTS: Partial<{ [K in InheritedKey]: NonNullable<InheritedSettings[K]> }> = {
+  profile: 'default',
+  osUser: 'ec2-user',
+  connectionType: 'auto',
+};
+
+/** The chain of groups from `groupId` up to the top; stops at a missing group or a cycle. */
+export function groupChain(groupId: string | null, groups: readonly HostGroup[]): HostGroup[] {
+  const byId = new Map(groups.map((g) => [g.id, g]));
+  const chain: HostGroup[] = [];
+  const seen = new Set<string>();
+  for (let id = groupId; id !== null && !seen.has(id); ) {
+    const g = byId.get(id);
+    if (!g) break;
+    seen.add(id);
+    chain.push(g);
+    id = g.parentId;
+  }
+  return chain;
+}
+
+function ownSettings(host: HostEntry | undefined): InheritedSettings {
+  if (!host) return {};
+  if (host.kind === 'ec2') {
+    const { profile, region, osUser, connectionType } = host;
+    return { profile, region, osUser, connectionType };
+  }
+  return { osUser: host.user };
+}
+
+/**
+ * The settings a host (or, with `host` undefined, a new host in `groupId`) connects with, and
+ * where each value came from: the host itself, the nearest group that sets it, or the default.
+ */
+export function resolveSettings(host: HostEntry | undefined, groupId: string | null, groups: readonly HostGroup[]): EffectiveSettings {
+  const own = ownSettings(host);
+  const chain = groupChain(host ? host.groupId : groupId, groups);
+  const resolve = <K extends InheritedKey>(key: K): ResolvedSetting<NonNullable<InheritedSettings[K]>> => {
+    const mine = own[key];
+    if (mine !== undefined) return { value: mine as NonNullable<InheritedSettings[K]>, from: { kind: 'host' } };
+    for (const g of chain) {
+      const v = g.settings[key];
+      if (v !== undefined) return { value: v as NonNullable<InheritedSettings[K]>, from: { kind: 'group', groupId: g.id, groupName: g.name } };
+    }
+    const d = SETTING_DEFAULTS[key];
+    if (d !== undefined && (host?.kind ?? 'ec2') === 'ec2') return { value: d as NonNullable<InheritedSettings[K]>, from: { kind: 'default' } };
+    return { value: undefined, from: { kind: 'unset' } };
+  };
+  return { profile: resolve('profile'), region: resolve('region'), osUser: resolve('osUser'), connectionType: resolve('connectionType') };
+}
+
+/** Problems only visible with the groups at hand (the schema checks each field on its own). */
+export function hostProblems(host: HostEntry, groups: readonly HostGroup[]): Array<{ field: string; message: string }> {
+  const problems: Array<{ field: string; message: string }> = [];
+  const eff = resolveSettings(host, host.groupId, groups);
+  if (host.kind === 'ec2') {
+    if (eff.connectionType.value === 'eice' && !(EICE_PORTS as readonly number[]).includes(host.port)) {
+      problems.push({ field: 'port', message: 'EC2 Instance Connect Endpoints allow ports 22 and 3389 only' });
+    }
+    for (const [i, f] of host.portForwards.entries()) {
+      if (eff.connectionType.value === 'eice' && !(EICE_PORTS as readonly number[]).includes(f.remotePort)) {
+        problems.push({ field: `portForwards.${i}.remotePort`, message: 'EC2 Instance Connect Endpoints allow ports 22 and 3389 only' });
+      }
+    }
+  } else if (eff.osUser.value === undefined) {
+    problems.push({ field: 'user', message: 'set a user here or an OS user on one of its groups' });
+  }
+  if (host.groupId !== null && !groups.some((g) => g.id === host.groupId)) {
+    problems.push({ field: 'groupId', message: `there is no group with the id ${host.groupId}` });
+  }
+  return problems;
+}
+
+/** Ids of a group and every group nested under it. */
+export function groupAndDescendants(groupId: string, groups: readonly HostGroup[]): Set<string> {
+  const ids = new Set([groupId]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const g of groups) {
+      if (g.parentId !== null && ids.has(g.parentId) && !ids.has(g.id)) {
+        ids.add(g.id);
+        grew = true;
+      }
+    }
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+// ---------------------------------------------------------------------------------------------
+
+const idList = z.array(idSchema).min(1).max(1000);
+
+/** Saved hosts, groups, recents, import and export. */
 export const hostRequests = {
-  'hosts.list': { args: empty, result: z.object({ hosts: z.array(savedHostSchema) }) },
-  'hosts.save': { args: z.object({ host: savedHostInputSchema }).strict(), result: savedHostSchema },
+  /** Everything in the store; fails with StoreCorrupt (detail: file, field or line, backup) when hosts.json is unreadable. */
+  'hosts.list': { args: empty, result: hostTreeSchema },
+  'hosts.save': { args: z.object({ host: hostEntryInputSchema }).strict(), result: hostEntrySchema },
   'hosts.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
+  /** Moves hosts into a group (null: to the top). */
+  'hosts.move': { args: z.object({ hostIds: idList, groupId: idSchema.nullable() }).strict(), result: ok },
+  /** Puts a host at the front of the recents (the renderer calls it when it connects). */
+  'hosts.markUsed': { args: z.object({ id: idSchema }).strict(), result: ok },
+  'groups.save': { args: z.object({ group: hostGroupInputSchema }).strict(), result: hostGroupSchema },
+  /** Deletes a group; its hosts and subgroups move up to its parent. */
+  'groups.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
+  /** Reads the person's ~/.ssh/config (with its Includes) and saves its concrete Host blocks. */
+  'hosts.importSshConfig': { args: empty, result: sshConfigImportReportSchema },
+  /** Hosts and groups as JSON (no secrets): all of them, or the given groups (with subgroups) and hosts. */
+  'hosts.export': {
+    args: z.object({ groupIds: z.array(idSchema).max(1000).optional(), hostIds: z.array(idSchema).max(10_000).optional() }).strict(),
+    result: z.object({ json: z.string() }),
+  },
+  /** Adds or updates (by id) the hosts and groups of an export; importing the same file twice changes nothing. */
+  'hosts.import': {
+    args: z.object({ json: z.string().max(900_000) }).strict(),
+    result: z.object({ added: z.number(), updated: z.number() }),
+  },
+  /** Replaces an unreadable hosts.json with its newest good backup; the unreadable file is kept beside it. */
+  'hosts.restoreBackup': { args: empty, result: z.object({ restoredFrom: z.string(), keptAs: z.string() }) },
 } as const;
 
-export const hostEvents = {} as const;
+export const hostEvents = {
+  /** The store changed: saved here, in another window, by another Keyless process, or edited by hand. */
+  'hosts.changed': z.object({}),
+} as const;

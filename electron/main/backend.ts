@@ -8,6 +8,7 @@ import { Prompts } from './session/prompts';
 import { listRecordings, readRecording } from './session/recording';
 import { TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
+import { createHostHandlers } from './store/host-handlers';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
 import { terminalSettingsSchema } from '../contract';
@@ -55,14 +56,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   };
   const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket, recordingPrefs });
   const ok = { ok: true } as const;
+  const hostChannels = createHostHandlers(hosts, { log: opts.log });
 
   const handlers: Handlers = {
     'app.info': () => ({ version: opts.version, platform: process.platform, systemLocale: opts.systemLocale, transport: opts.transport }),
     'settings.get': () => settings.get(),
     'settings.set': (patch) => settings.update(patch),
-    'hosts.list': async () => ({ hosts: await hosts.list() }),
-    'hosts.save': ({ host }) => hosts.save(host),
-    'hosts.delete': async ({ id }) => (await hosts.delete(id), ok),
+    ...hostChannels.handlers,
     'session.open': (args, ctx) => sessions.open(args, ctx),
     'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),
     'session.resize': ({ sessionId, cols, rows }, { peer }) => (sessions.resize(peer, sessionId, cols, rows), ok),
@@ -85,5 +85,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
   };
 
-  return { handlers, sessions, dispose: () => sessions.dispose() };
+  return {
+    handlers,
+    sessions,
+    dispose: () => {
+      sessions.dispose();
+      hostChannels.dispose();
+      hosts.dispose();
+    },
+  };
 }

@@ -1,44 +1,232 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { savedHostSchema, type SavedHost, type SavedHostInput } from '../../contract';
+import {
+  MAX_RECENTS,
+  groupAndDescendants,
+  hostEntryInputSchema,
+  hostExportSchema,
+  hostGroupSchema,
+  hostProblems,
+  resolveSettings,
+  type HostEntry,
+  type HostEntryInput,
+  type HostExport,
+  type HostGroup,
+  type HostGroupInput,
+  type HostTree,
+  type SavedHost,
+} from '../../contract';
 import { fail } from '../base/errors';
-import { JsonFile } from './json-file';
+import type { Disposable } from '../base/lifecycle';
+import { decodeHostsFile, emptyHostsFile, type HostsFile } from './hosts-file';
+import { JsonStoreFile, type StoreFileOptions } from './store-file';
 
-const hostsFileSchema = z.object({ version: z.literal(1), hosts: z.array(savedHostSchema) });
-type HostsFile = z.infer<typeof hostsFileSchema>;
+const newId = (prefix: string) => prefix + randomBytes(6).toString('hex');
 
-/** Saved hosts, one JSON file in the data folder. */
-export class HostStore {
-  private readonly file: JsonFile<HostsFile>;
+function invalid(field: string, message: string): never {
+  fail('InvalidArguments', `${field}: ${message}`, { field });
+}
 
-  constructor(home: string) {
-    this.file = new JsonFile(join(home, 'hosts.json'), hostsFileSchema, () => ({ version: 1, hosts: [] }));
+/** Saved hosts, groups and recents: hosts.json in the data folder, shared safely between processes. */
+export class HostStore implements Disposable {
+  readonly file: JsonStoreFile<HostsFile>;
+
+  constructor(home: string, opts: Partial<StoreFileOptions<HostsFile>> = {}) {
+    this.file = new JsonStoreFile({ path: join(home, 'hosts.json'), decode: decodeHostsFile, empty: emptyHostsFile, ...opts });
   }
 
-  async list(): Promise<SavedHost[]> {
-    return (await this.file.read()).hosts;
+  async tree(): Promise<HostTree> {
+    const { groups, hosts, recents } = await this.file.read();
+    return { groups, hosts, recents };
   }
 
-  async get(id: string): Promise<SavedHost> {
-    const host = (await this.list()).find((h) => h.id === id);
+  async entry(id: string): Promise<HostEntry> {
+    const host = (await this.file.read()).hosts.find((h) => h.id === id);
     return host ?? fail('NotFound', `No saved host has the id ${id}.`, { id });
   }
 
-  async save(input: SavedHostInput): Promise<SavedHost> {
-    const doc = await this.file.read();
-    const host: SavedHost = { ...input, id: input.id ?? 'h' + randomBytes(6).toString('hex') };
-    const i = doc.hosts.findIndex((h) => h.id === host.id);
-    if (i >= 0) doc.hosts[i] = host;
-    else doc.hosts.push(host);
-    await this.file.write(doc);
-    return host;
+  /**
+   * The plain SSH host a terminal session connects to, with the user inherited from its groups
+   * where it sets none. EC2 hosts are connected by the EC2 connect engine, not here.
+   */
+  async get(id: string): Promise<SavedHost> {
+    const { hosts, groups } = await this.file.read();
+    const host = hosts.find((h) => h.id === id) ?? fail('NotFound', `No saved host has the id ${id}.`, { id });
+    if (host.kind === 'ec2') {
+      fail('HostNotConnectable', `${host.name} is an EC2 instance (${host.instanceId}); this build of Keyless connects plain SSH hosts only.`, {
+        name: host.name,
+        instanceId: host.instanceId,
+      });
+    }
+    const user = resolveSettings(host, host.groupId, groups).osUser.value;
+    if (!user) fail('InvalidArguments', `${host.name} has no user: set one on the host or an OS user on one of its groups.`, { field: 'user' });
+    return { kind: 'ssh', id: host.id, name: host.name, host: host.host, port: host.port, user, auth: host.auth };
   }
 
-  async delete(id: string): Promise<void> {
-    const doc = await this.file.read();
-    const hosts = doc.hosts.filter((h) => h.id !== id);
-    if (hosts.length === doc.hosts.length) fail('NotFound', `No saved host has the id ${id}.`, { id });
-    await this.file.write({ ...doc, hosts });
+  /** Every saved host (kept for callers written before groups). */
+  async list(): Promise<HostEntry[]> {
+    return (await this.file.read()).hosts;
+  }
+
+  save(input: HostEntryInput): Promise<HostEntry> {
+    return this.saveHost(input);
+  }
+
+  async saveHost(input: HostEntryInput): Promise<HostEntry> {
+    const parsed = hostEntryInputSchema.parse(input);
+    return this.file.update((doc) => {
+      const host: HostEntry = { ...parsed, id: parsed.id ?? newId('h') } as HostEntry;
+      const problem = hostProblems(host, doc.groups)[0];
+      if (problem) invalid(problem.field, problem.message);
+      const i = doc.hosts.findIndex((h) => h.id === host.id);
+      if (i >= 0) doc.hosts[i] = host;
+      else doc.hosts.push(host);
+      return host;
+    });
+  }
+
+  async deleteHost(id: string): Promise<void> {
+    await this.file.update((doc) => {
+      const i = doc.hosts.findIndex((h) => h.id === id);
+      if (i < 0) fail('NotFound', `No saved host has the id ${id}.`, { id });
+      doc.hosts.splice(i, 1);
+      doc.recents = doc.recents.filter((r) => r.hostId !== id);
+    });
+  }
+
+  async moveHosts(hostIds: readonly string[], groupId: string | null): Promise<void> {
+    await this.file.update((doc) => {
+      if (groupId !== null && !doc.groups.some((g) => g.id === groupId)) fail('NotFound', `No group has the id ${groupId}.`, { id: groupId });
+      for (const id of hostIds) {
+        const host = doc.hosts.find((h) => h.id === id) ?? fail('NotFound', `No saved host has the id ${id}.`, { id });
+        const moved = { ...host, groupId };
+        const problem = hostProblems(moved, doc.groups)[0];
+        if (problem) invalid(problem.field, `${host.name}: ${problem.message}`);
+        host.groupId = groupId;
+      }
+    });
+  }
+
+  async markUsed(id: string, at = Date.now()): Promise<void> {
+    await this.file.update((doc) => {
+      if (!doc.hosts.some((h) => h.id === id)) fail('NotFound', `No saved host has the id ${id}.`, { id });
+      doc.recents = [{ hostId: id, at }, ...doc.recents.filter((r) => r.hostId !== id)].slice(0, MAX_RECENTS);
+    });
+  }
+
+  async saveGroup(input: HostGroupInput): Promise<HostGroup> {
+    return this.file.update((doc) => {
+      const group = hostGroupSchema.parse({ ...input, id: input.id ?? newId('g') });
+      if (group.parentId !== null) {
+        if (!doc.groups.some((g) => g.id === group.parentId)) invalid('parentId', `there is no group with the id ${group.parentId}`);
+        if (doc.groups.some((g) => g.id === group.id) && groupAndDescendants(group.id, doc.groups).has(group.parentId)) {
+          invalid('parentId', 'a group cannot be nested inside itself or one of its subgroups');
+        }
+      }
+      const i = doc.groups.findIndex((g) => g.id === group.id);
+      const next = [...doc.groups];
+      if (i >= 0) next[i] = group;
+      else next.push(group);
+      // A group's settings reach its hosts: refuse a change that would make one of them invalid.
+      for (const h of doc.hosts) {
+        const problem = hostProblems(h, next)[0];
+        if (problem && hostProblems(h, doc.groups).length === 0) invalid(problem.field, `${h.name}: ${problem.message}`);
+      }
+      doc.groups = next;
+      return group;
+    });
+  }
+
+  /** Deletes a group; what was in it moves up to its parent (nothing is deleted with it). */
+  async deleteGroup(id: string): Promise<void> {
+    await this.file.update((doc) => {
+      const group = doc.groups.find((g) => g.id === id) ?? fail('NotFound', `No group has the id ${id}.`, { id });
+      for (const g of doc.groups) if (g.parentId === id) g.parentId = group.parentId;
+      for (const h of doc.hosts) if (h.groupId === id) h.groupId = group.parentId;
+      doc.groups = doc.groups.filter((g) => g.id !== id);
+    });
+  }
+
+  /** Hosts and groups as JSON: everything, or the chosen groups (with what is under them) and hosts. */
+  async exportJson(sel: { groupIds?: readonly string[] | undefined; hostIds?: readonly string[] | undefined } = {}): Promise<string> {
+    const { groups, hosts } = await this.file.read();
+    let out: HostExport;
+    if (!sel.groupIds && !sel.hostIds) {
+      out = { format: 'keyless-hosts', version: 2, groups, hosts };
+    } else {
+      const groupIds = new Set<string>();
+      for (const id of sel.groupIds ?? []) for (const g of groupAndDescendants(id, groups)) groupIds.add(g);
+      const chosen = hosts.filter((h) => sel.hostIds?.includes(h.id) || (h.groupId !== null && groupIds.has(h.groupId)));
+      // Keep the groups the chosen hosts sit in, and their parents, so inherited settings travel too.
+      for (const h of chosen) {
+        for (let g = groups.find((x) => x.id === h.groupId); g && !groupIds.has(g.id); g = groups.find((x) => x.id === g!.parentId)) {
+          groupIds.add(g.id);
+        }
+      }
+      for (const id of [...groupIds]) {
+        for (let g = groups.find((x) => x.id === id); g?.parentId; g = groups.find((x) => x.id === g!.parentId)) groupIds.add(g.parentId);
+      }
+      out = { format: 'keyless-hosts', version: 2, groups: groups.filter((g) => groupIds.has(g.id)), hosts: chosen };
+    }
+    return JSON.stringify(out, null, 2) + '\n';
+  }
+
+  /** Adds or replaces, by id, the groups and hosts of an export. Importing the same file again changes nothing. */
+  async importJson(text: string): Promise<{ added: number; updated: number }> {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      invalid('json', `it is not valid JSON (${(err as Error).message})`);
+    }
+    const parsed = hostExportSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      invalid(issue?.path.map(String).join('.') || 'json', `${issue?.message ?? 'invalid'} (expected a Keyless hosts export)`);
+    }
+    return this.mergeEntries(parsed.data.groups, parsed.data.hosts);
+  }
+
+  /** Upserts groups and hosts by id, checking the result as a whole before anything is written. */
+  async mergeEntries(groups: readonly HostGroup[], hosts: readonly HostEntry[]): Promise<{ added: number; updated: number }> {
+    return this.file.update((doc) => {
+      let added = 0;
+      let updated = 0;
+      const upsert = <T extends { id: string }>(list: T[], item: T) => {
+        const i = list.findIndex((x) => x.id === item.id);
+        if (i < 0) {
+          list.push(item);
+          added++;
+        } else if (JSON.stringify(list[i]) !== JSON.stringify(item)) {
+          list[i] = item;
+          updated++;
+        }
+      };
+      const nextGroups = [...doc.groups];
+      const nextHosts = [...doc.hosts];
+      for (const g of groups) upsert(nextGroups, g);
+      for (const h of hosts) upsert(nextHosts, h);
+      const checked = { ...doc, groups: nextGroups, hosts: nextHosts };
+      try {
+        decodeHostsFile(JSON.parse(JSON.stringify(checked)));
+      } catch (err) {
+        invalid((err as { field?: string }).field ?? 'json', (err as Error).message);
+      }
+      doc.groups = nextGroups;
+      doc.hosts = nextHosts;
+      return { added, updated };
+    });
+  }
+
+  restoreBackup(): Promise<{ restoredFrom: string; keptAs: string }> {
+    return this.file.restoreBackup();
+  }
+
+  onDidChange(listener: () => void): Disposable {
+    return this.file.onDidChange(listener);
+  }
+
+  dispose(): void {
+    this.file.dispose();
   }
 }

@@ -1,0 +1,80 @@
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { hostRequests } from '../../contract';
+import { toDisposable, type Disposable } from '../base/lifecycle';
+import type { Logger } from '../base/log';
+import type { Handlers, PeerContext } from '../rpc/contract-server';
+import type { HostStore } from './hosts';
+import { readSshConfig } from './ssh-config-import';
+
+export type HostHandlers = Pick<Handlers, keyof typeof hostRequests>;
+
+export interface HostHandlerOptions {
+  /** The person's home folder, for ~/.ssh/config (HOME in tests). */
+  home?: string;
+  log: Logger;
+}
+
+/**
+ * The hosts channels, and `hosts.changed` sent to every renderer that has listed the hosts
+ * whenever the store changes: a save here, in another window, in another Keyless process, or an
+ * edit by hand.
+ */
+export function createHostHandlers(store: HostStore, opts: HostHandlerOptions): { handlers: HostHandlers } & Disposable {
+  const listeners = new Set<PeerContext>();
+  const follow = (peer: PeerContext) => {
+    if (listeners.has(peer) || peer.owned.isDisposed) return;
+    listeners.add(peer);
+    peer.owned.add(toDisposable(() => listeners.delete(peer)));
+  };
+  const watching = store.onDidChange(() => {
+    for (const peer of listeners) peer.emit('hosts.changed', {});
+  });
+  const ok = { ok: true } as const;
+  const home = () => opts.home ?? process.env.HOME ?? homedir();
+
+  const handlers: HostHandlers = {
+    'hosts.list': (_args, { peer }) => {
+      follow(peer);
+      return store.tree();
+    },
+    'hosts.save': ({ host }) => store.saveHost(host),
+    'hosts.delete': async ({ id }) => (await store.deleteHost(id), ok),
+    'hosts.move': async ({ hostIds, groupId }) => (await store.moveHosts(hostIds, groupId), ok),
+    'hosts.markUsed': async ({ id }) => (await store.markUsed(id), ok),
+    'groups.save': ({ group }) => store.saveGroup(group),
+    'groups.delete': async ({ id }) => (await store.deleteGroup(id), ok),
+    'hosts.importSshConfig': async () => {
+      const file = join(home(), '.ssh', 'config');
+      let localUser = 'root';
+      try {
+        localUser = userInfo().username;
+      } catch {
+        /* no passwd entry: keep a plausible default */
+      }
+      const imported = await readSshConfig(file, { home: home(), localUser }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (!imported) return { file, added: 0, updated: 0, skipped: [{ pattern: file, reason: 'no such file' }] };
+      // Hosts imported before keep the group, tags, notes and favourite the person gave them here.
+      const { hosts: existing, groups } = await store.tree();
+      const hosts = imported.hosts.map((h) => {
+        const before = existing.find((e) => e.id === h.id);
+        return before ? { ...h, groupId: before.groupId, tags: before.tags, notes: before.notes, favourite: before.favourite } : h;
+      });
+      const group = groups.find((g) => g.id === imported.group.id) ?? imported.group;
+      const counts = await store.mergeEntries([group], hosts);
+      opts.log.info('ssh config imported', { added: counts.added, updated: counts.updated, skipped: imported.report.skipped.length });
+      return { ...imported.report, ...counts };
+    },
+    'hosts.export': async ({ groupIds, hostIds }) => ({ json: await store.exportJson({ groupIds, hostIds }) }),
+    'hosts.import': ({ json }) => store.importJson(json),
+    'hosts.restoreBackup': async () => {
+      const result = await store.restoreBackup();
+      opts.log.warn('hosts restored from backup', { from: result.restoredFrom, kept: result.keptAs });
+      return result;
+    },
+  };
+  return { handlers, dispose: () => (watching.dispose(), listeners.clear()) };
+}

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, sep } from 'node:path';
+import SSHConfig, { glob, LineType, type Line, type Section } from 'ssh-config';
+import { sshHostEntrySchema, type HostGroup, type SshHostEntry, type SshConfigImportReport } from '../../contract';
+
+/** The group imported hosts land in (a re-import finds it by this id). */
+export const SSH_CONFIG_GROUP_ID = 'ssh-config';
+const MAX_INCLUDE_DEPTH = 16;
+const MAX_FILE_BYTES = 1024 * 1024;
+
+export interface SshConfigImport {
+  report: SshConfigImportReport;
+  group: HostGroup;
+  hosts: SshHostEntry[];
+}
+
+type Value = Line extends infer L ? (L extends { value: infer V } ? V : never) : never;
+
+function values(value: Value): string[] {
+  return typeof value === 'string' ? [value] : value.map((v) => v.val);
+}
+
+const isSection = (line: Line): line is Section => line.type === LineType.DIRECTIVE && 'config' in line;
+const isInclude = (line: Line) => line.type === LineType.DIRECTIVE && line.param.toLowerCase() === 'include';
+
+/** Files an Include pattern names: ~ is the home folder, relative paths are under ~/.ssh, * and ? match. */
+async function expandInclude(pattern: string, home: string, sshDir: string): Promise<string[]> {
+  const path = pattern.startsWith('~/') ? join(home, pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(sshDir, pattern);
+  const parts = path.split(sep);
+  let found = [parts[0] === '' ? sep : parts[0]!];
+  for (const part of parts.slice(1)) {
+    if (part === '') continue;
+    if (!/[*?]/.test(part)) {
+      found = found.map((dir) => join(dir, part));
+      continue;
+    }
+    const next: string[] = [];
+    for (const dir of found) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names.sort()) {
+        if (name.startsWith('.') && !part.startsWith('.')) continue;
+        if (glob(part, name)) next.push(join(dir, name));
+      }
+    }
+    found = next;
+  }
+  const files: string[] = [];
+  for (const f of found) if ((await stat(f).catch(() => undefined))?.isFile()) files.push(f);
+  return files;
+}
+
+/**
+ * Reads an OpenSSH client config with the `ssh-config` package and turns each concrete Host
+ * alias into a saved plain SSH host. Includes are followed (relative to ~/.ssh, with globs);
+ * wildcard and negated patterns describe other hosts rather than being one, so they are
+ * reported and skipped, though their settings still apply to the hosts they match.
+ */
+export async function readSshConfig(file: string, env: { home: string; localUser: string }): Promise<SshConfigImport> {
+  const sshDir = join(env.home, '.ssh');
+  const skipped: SshConfigImportReport['skipped'] = [];
+  const combined = SSHConfig.parse('');
+
+  /** The lines of `path` with every Include replaced by the lines of the files it names. */
+  const load = async (path: string, depth: number): Promise<Line[]> => {
+    let text: string;
+    try {
+      const st = await stat(path);
+      if (st.size > MAX_FILE_BYTES) throw Object.assign(new Error('too large'), { code: 'EFBIG' });
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if (depth === 0) throw err;
+      skipped.push({ pattern: `Include ${path}`, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+      return [];
+    }
+    const flatten = async (lines: Line[]): Promise<{ own: Line[]; sections: Line[] }> => {
+      const own: Line[] = [];
+      const sections: Line[] = [];
+      for (const line of lines) {
+        if (isInclude(line) && 'value' in line) {
+          if (depth >= MAX_INCLUDE_DEPTH) {
+            skipped.push({ pattern: `Include in ${path}`, reason: `Includes nest more than ${MAX_INCLUDE_DEPTH} deep` });
+            continue;
+          }
+          for (const pattern of values(line.value)) {
+            const files = await expandInclude(pattern, env.home, sshDir);
+            if (files.length === 0 && !/[*?]/.test(pattern)) skipped.push({ pattern: `Include ${pattern}`, reason: 'no such file' });
+            for (const f of files) {
+              for (const l of await load(f, depth + 1)) (isSection(l) ? sections : sections.length ? sections : own).push(l);
+            }
+          }
+        } else if (isSection(line)) {
+          const inner = await flatten([...line.config]);
+          line.config.splice(0, line.config.length, ...inner.own);
+          sections.push(line, ...inner.sections);
+        } else if (sections.length) {
+          sections.push(line);
+        } else {
+          own.push(line);
+        }
+      }
+      return { own, sections };
+    };
+    const parsed = SSHConfig.parse(text);
+    const { own, sections } = await flatten([...parsed]);
+    return [...own, ...sections];
+  };
+
+  combined.push(...(await load(file, 0)));
+
+  const hosts: SshHostEntry[] = [];
+  const seen = new Set<string>();
+  for (const line of combined) {
+    if (!isSection(line)) continue;
+    if (line.param.toLowerCase() !== 'host') {
+      skipped.push({ pattern: `${line.param} ${values(line.value).join(' ')}`, reason: 'Match blocks are conditions, not hosts' });
+      continue;
+    }
+    for (const alias of values(line.value)) {
+      if (/[*?!]/.test(alias)) {
+        skipped.push({ pattern: alias, reason: 'a wildcard pattern, not a single host' });
+        continue;
+      }
+      if (seen.has(alias)) continue;
+      seen.add(alias);
+      const c = combined.compute(alias, { ignoreCase: true, matchExec: false });
+      const one = (k: string) => {
+        const v = c[k];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      const hostName = (one('hostname') ?? alias).replace(/%h/g, alias);
+      const identity = one('identityfile');
+      const proxyJump = one('proxyjump');
+      const candidate = {
+        kind: 'ssh',
+        id: importedId(alias),
+        name: alias,
+        groupId: SSH_CONFIG_GROUP_ID,
+        host: hostName,
+        port: one('port') === undefined ? 22 : Number(one('port')),
+        user: one('user') ?? env.localUser,
+        auth: identity ? { type: 'keyFile', path: identity.replace(/^%d\//, '~/') } : { type: 'agent' },
+        ...(proxyJump && proxyJump.toLowerCase() !== 'none' ? { jumpHost: proxyJump } : {}),
+        tags: ['ssh-config'],
+      };
+      const parsed = sshHostEntrySchema.safeParse(candidate);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        skipped.push({ pattern: alias, reason: `${issue?.path.map(String).join('.') || 'value'}: ${issue?.message ?? 'invalid'}` });
+        continue;
+      }
+      hosts.push(parsed.data);
+    }
+  }
+  const group: HostGroup = { id: SSH_CONFIG_GROUP_ID, name: '~/.ssh/config', parentId: null, settings: {}, notes: '' };
+  return { report: { file, added: 0, updated: 0, skipped }, group, hosts };
+}
+
+/** The same alias gets the same id on every import, so importing again updates rather than duplicates. */
+export function importedId(alias: string): string {
+  const clean = alias.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40);
+  const hash = createHash('sha256').update(alias).digest('hex').slice(0, 8);
+  return `ssh-${clean}-${hash}`;
+}
