@@ -1,0 +1,201 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstanceConnectEndpointsCommand,
+  DescribeInstancesCommand,
+  GetConsoleOutputCommand,
+  paginateDescribeInstanceConnectEndpoints,
+} from '@aws-sdk/client-ec2';
+import { createHash } from 'node:crypto';
+import { KeylessFailure } from '../base/errors';
+import type { EndpointFacts, InstanceFacts } from '../connect/plan';
+import type { AwsClients } from './clients';
+import { describeAwsError, partitionOf } from './errors';
+
+const TTL_MS = 10 * 60_000;
+
+interface Entry<T> {
+  at: number;
+  value: Promise<T>;
+}
+
+/**
+ * What Keyless knows about instances and endpoints, from DescribeInstances and
+ * DescribeInstanceConnectEndpoints, cached so a repeat connection makes no Describe call.
+ */
+export class Ec2Inventory {
+  private readonly instances = new Map<string, Entry<InstanceFacts>>();
+  private readonly endpointsByVpc = new Map<string, Entry<EndpointFacts[]>>();
+  private readonly images = new Map<string, Promise<string | undefined>>();
+  private readonly consoleKeys = new Map<string, string[]>();
+  /** Describe calls made, for tests and the benchmark. */
+  describeCalls = 0;
+
+  constructor(private readonly clients: AwsClients) {}
+
+  private cached<T>(map: Map<string, Entry<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    const hit = map.get(key);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+    const value = load();
+    map.set(key, { at: Date.now(), value });
+    value.catch(() => {
+      if (map.get(key)?.value === value) map.delete(key);
+    });
+    return value;
+  }
+
+  /** Drops what is known about an instance (after a connection failed in a way stale data explains). */
+  forget(profile: string | undefined, region: string, instanceId: string): void {
+    this.instances.delete(`${profile ?? ''}\n${region}\n${instanceId}`);
+  }
+
+  instance(profile: string | undefined, region: string, instanceId: string): Promise<InstanceFacts> {
+    return this.cached(this.instances, `${profile ?? ''}\n${region}\n${instanceId}`, async () => {
+      this.describeCalls++;
+      let out;
+      try {
+        out = await this.clients.ec2Client(profile, region).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      } catch (err) {
+        if ((err as { name?: string }).name?.startsWith('InvalidInstanceID')) {
+          throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}. Check the region and that it was not terminated.`, false, {
+            instanceId,
+            region,
+          });
+        }
+        throw describeAwsError(err, { action: 'ec2:DescribeInstances', region, profile, resource: '*' });
+      }
+      const i = out.Reservations?.flatMap((r) => r.Instances ?? []).find((x) => x.InstanceId === instanceId);
+      if (!i) throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}.`, false, { instanceId, region });
+      const ipv6 = i.Ipv6Address ?? i.NetworkInterfaces?.flatMap((n) => n.Ipv6Addresses ?? []).find((a) => a.Ipv6Address)?.Ipv6Address;
+      const facts: InstanceFacts = {
+        instanceId,
+        state: i.State?.Name ?? 'unknown',
+        ...(i.Placement?.AvailabilityZone ? { availabilityZone: i.Placement.AvailabilityZone } : {}),
+        ...(i.VpcId ? { vpcId: i.VpcId } : {}),
+        ...(i.SubnetId ? { subnetId: i.SubnetId } : {}),
+        ...(i.PrivateIpAddress ? { privateIpAddress: i.PrivateIpAddress } : {}),
+        ...(i.PublicIpAddress ? { publicIpAddress: i.PublicIpAddress } : {}),
+        ...(ipv6 ? { ipv6Address: ipv6 } : {}),
+        ...(i.PlatformDetails ? { platformDetails: i.PlatformDetails } : {}),
+        securityGroupIds: (i.SecurityGroups ?? []).map((g) => g.GroupId ?? '').filter(Boolean),
+      };
+      if (i.ImageId) {
+        const name = await this.imageName(profile, region, i.ImageId);
+        if (name) facts.imageName = name;
+      }
+      return facts;
+    });
+  }
+
+  /** The AMI's name for the default OS user; a denial of DescribeImages just leaves it unknown. */
+  private imageName(profile: string | undefined, region: string, imageId: string): Promise<string | undefined> {
+    const key = `${profile ?? ''}\n${region}\n${imageId}`;
+    let p = this.images.get(key);
+    if (!p) {
+      p = this.clients
+        .ec2Client(profile, region)
+        .send(new DescribeImagesCommand({ ImageIds: [imageId] }))
+        .then((o) => o.Images?.[0]?.Name, () => undefined);
+      this.images.set(key, p);
+    }
+    return p;
+  }
+
+  /** The usable endpoints of a VPC (the AWS CLI's filters), every page. */
+  endpoints(profile: string | undefined, region: string, vpcId: string): Promise<EndpointFacts[]> {
+    return this.cached(this.endpointsByVpc, `${profile ?? ''}\n${region}\n${vpcId}`, async () => {
+      this.describeCalls++;
+      const out: EndpointFacts[] = [];
+      try {
+        const pages = paginateDescribeInstanceConnectEndpoints(
+          { client: this.clients.ec2Client(profile, region) },
+          {
+            Filters: [
+              { Name: 'state', Values: ['create-complete', 'update-in-progress', 'update-failed', 'update-complete'] },
+              { Name: 'vpc-id', Values: [vpcId] },
+            ],
+          },
+        );
+        for await (const page of pages) {
+          for (const e of page.InstanceConnectEndpoints ?? []) {
+            if (!e.InstanceConnectEndpointId || !e.DnsName) continue;
+            out.push({
+              endpointId: e.InstanceConnectEndpointId,
+              state: e.State ?? 'unknown',
+              vpcId: e.VpcId ?? vpcId,
+              ...(e.SubnetId ? { subnetId: e.SubnetId } : {}),
+              dnsName: e.DnsName,
+              ...(e.FipsDnsName ? { fipsDnsName: e.FipsDnsName } : {}),
+              securityGroupIds: e.SecurityGroupIds ?? [],
+            });
+          }
+        }
+      } catch (err) {
+        throw describeAwsError(err, {
+          action: 'ec2:DescribeInstanceConnectEndpoints',
+          region,
+          profile,
+          resource: `arn:${partitionOf(region)}:ec2:${region}:*:instance-connect-endpoint/*`,
+        });
+      }
+      return out;
+    });
+  }
+
+  /** One endpoint by id (for a pinned endpoint whose VPC is not known yet). */
+  async endpointById(profile: string | undefined, region: string, endpointId: string): Promise<EndpointFacts[]> {
+    const out = await this.clients
+      .ec2Client(profile, region)
+      .send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] }))
+      .catch((err: unknown) => {
+        throw describeAwsError(err, { action: 'ec2:DescribeInstanceConnectEndpoints', region, profile });
+      });
+    return (out.InstanceConnectEndpoints ?? []).map((e) => ({
+      endpointId: e.InstanceConnectEndpointId ?? endpointId,
+      state: e.State ?? 'unknown',
+      vpcId: e.VpcId ?? '',
+      ...(e.SubnetId ? { subnetId: e.SubnetId } : {}),
+      dnsName: e.DnsName ?? '',
+      securityGroupIds: e.SecurityGroupIds ?? [],
+    }));
+  }
+
+  /**
+   * The SHA256 host key fingerprints the instance printed to its console at boot (empty when the
+   * console has none or GetConsoleOutput is not allowed). Only a non-empty answer is cached.
+   */
+  async consoleHostKeyFingerprints(profile: string | undefined, region: string, instanceId: string): Promise<string[]> {
+    const key = `${profile ?? ''}\n${region}\n${instanceId}`;
+    const hit = this.consoleKeys.get(key);
+    if (hit) return hit;
+    let text: string;
+    try {
+      const out = await this.clients.ec2Client(profile, region).send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+      text = out.Output ? Buffer.from(out.Output, 'base64').toString('utf8') : '';
+    } catch {
+      return [];
+    }
+    const fps = parseConsoleHostKeys(text);
+    if (fps.length) this.consoleKeys.set(key, fps);
+    return fps;
+  }
+}
+
+/**
+ * The host key fingerprints in a console log: the `SSH HOST KEY FINGERPRINTS` block cloud-init
+ * prints (lines like `256 SHA256:… root@ip (ED25519)`) and the fingerprints of the keys in the
+ * `SSH HOST KEY KEYS` block. Only the last boot's blocks count.
+ */
+export function parseConsoleHostKeys(console: string): string[] {
+  const block = (name: string) => {
+    const re = new RegExp(`-----BEGIN SSH HOST KEY ${name}-----([\\s\\S]*?)-----END SSH HOST KEY ${name}-----`, 'g');
+    let last: string | undefined;
+    for (const m of console.matchAll(re)) last = m[1];
+    return last ?? '';
+  };
+  const out = new Set<string>();
+  for (const m of block('FINGERPRINTS').matchAll(/SHA256:([A-Za-z0-9+/]{43})/g)) out.add(`SHA256:${m[1]}`);
+  for (const m of block('KEYS').matchAll(/^\s*(?:\S+:\s+)?(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+)\s+([A-Za-z0-9+/=]+)/gm)) {
+    out.add('SHA256:' + createHash('sha256').update(Buffer.from(m[2]!, 'base64')).digest('base64').replace(/=+$/, ''));
+  }
+  return [...out];
+}

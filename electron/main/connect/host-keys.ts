@@ -1,0 +1,78 @@
+import { KeylessFailure, fail } from '../base/errors';
+import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
+
+export interface InstanceHostKeyCheck {
+  knownHosts: KnownHosts;
+  instanceId: string;
+  /** The address connected to (public or private IP); a second name for the same key. */
+  address: string;
+  port: number;
+  keyBlob: Buffer;
+  /** The fingerprints the instance printed to its console (GetConsoleOutput); empty when none. */
+  consoleFingerprints: () => Promise<string[]>;
+  /** Asks the person to compare the fingerprint; true when they trust it. */
+  ask: (key: { host: string; port: number; keyType: string; fingerprint: string }) => Promise<boolean>;
+}
+
+/** How a host key came to be trusted, for the tab and the log. */
+export type HostKeyTrust = 'known' | 'console' | 'person';
+
+/**
+ * Host keys without blind trust. Keyless's known_hosts is keyed by instance id (a private IP is
+ * reused by other instances, an instance id never is): a key known there is trusted, a different
+ * one is blocked. For an instance never seen, the fingerprints it printed to its console at boot
+ * confirm the key with no question; a console listing other keys blocks; a console with none
+ * leaves it to the person. A trusted key is remembered under the instance id and the address.
+ */
+export async function verifyInstanceHostKey(c: InstanceHostKeyCheck): Promise<HostKeyTrust> {
+  const fingerprint = fingerprintSha256(c.keyBlob);
+  const keyType = keyTypeOf(c.keyBlob);
+  const byId = await c.knownHosts.verify(c.instanceId, c.port, c.keyBlob);
+  switch (byId.kind) {
+    case 'known':
+      return 'known';
+    case 'revoked':
+      fail('HostKeyRevoked', `The host key of ${c.instanceId} (${fingerprint}) is marked revoked in ${byId.file}.`, { host: c.instanceId, fingerprint });
+    // eslint-disable-next-line no-fallthrough
+    case 'changed':
+      fail('HostKeyMismatch', `The host key of ${c.instanceId} has changed: it was ${byId.knownFingerprint} and is now ${fingerprint}.`, {
+        host: c.instanceId,
+        port: c.port,
+        keyType,
+        fingerprint,
+        knownFingerprint: byId.knownFingerprint,
+        file: byId.file,
+        line: byId.line,
+      });
+  }
+  const remember = async () => {
+    await c.knownHosts.add(c.instanceId, c.port, c.keyBlob);
+    await c.knownHosts.add(c.address, c.port, c.keyBlob);
+  };
+  const byAddress = await c.knownHosts.verify(c.address, c.port, c.keyBlob);
+  if (byAddress.kind === 'revoked') {
+    fail('HostKeyRevoked', `The host key of ${c.address} (${fingerprint}) is marked revoked in ${byAddress.file}.`, { host: c.address, fingerprint });
+  }
+  if (byAddress.kind === 'known') {
+    await c.knownHosts.add(c.instanceId, c.port, c.keyBlob);
+    return 'known';
+  }
+  const printed = await c.consoleFingerprints();
+  if (printed.includes(fingerprint)) {
+    await remember();
+    return 'console';
+  }
+  if (printed.length > 0) {
+    throw new KeylessFailure(
+      'HostKeyMismatch',
+      `The host key ${c.address} presented (${fingerprint}) is not one of the keys ${c.instanceId} printed to its console (${printed.join(', ')}). Someone may be intercepting the connection.`,
+      false,
+      { host: c.instanceId, port: c.port, keyType, fingerprint, knownFingerprint: printed.join(', '), file: 'the instance console output', line: 0 },
+    );
+  }
+  if (!(await c.ask({ host: c.instanceId, port: c.port, keyType, fingerprint }))) {
+    throw new KeylessFailure('HostKeyRejected', `The host key of ${c.instanceId} (${fingerprint}) was not accepted.`, false, { host: c.instanceId, fingerprint });
+  }
+  await remember();
+  return 'person';
+}
