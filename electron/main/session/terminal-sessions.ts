@@ -102,8 +102,9 @@ export class TerminalSessions implements Disposable {
         (data) => peer.emit('session.data', { sessionId, data }),
         () => {
           peer.emit('session.state', { sessionId, state: 'closed' });
-          const ended = this.sessions.get(sessionId);
-          if (ended) this.endRecording(peer, sessionId, ended);
+          // The shell ended (exit, or the connection dropped): the renderer does not close a
+          // closed tab's session, so free it here, or its connection would stay open for good.
+          this.sessions.get(sessionId)?.dispose();
         },
       );
       const connection = conn;

@@ -47,7 +47,8 @@ function parseLine(line: string): Entry | undefined {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  // `[` and `]` are literal in known_hosts (`[host]:port`), never a character class.
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -61,7 +62,8 @@ function hashedMatches(field: string, name: string): boolean {
 
 /** OpenSSH host-field matching: comma-separated patterns, `!` negation, hashed `|1|salt|hash` fields. */
 export function hostsFieldMatches(field: string, host: string, port: number): boolean {
-  const name = hostPattern(host, port);
+  // ssh lowercases the host name before matching or hashing it.
+  const name = hostPattern(host.toLowerCase(), port);
   if (field.startsWith('|')) return hashedMatches(field, name);
   let matched = false;
   for (const raw of field.split(',')) {
@@ -118,7 +120,8 @@ export class KnownHosts {
         else if (entry.keyType === keyType) changed ??= { kind: 'changed', file, line, knownFingerprint: fingerprintSha256(entry.key) };
       }
     }
-    return changed ?? known ?? { kind: 'unknown' };
+    // As in OpenSSH, any line with this very key makes it known, even when another line lists a different key.
+    return known ?? changed ?? { kind: 'unknown' };
   }
 
   /** Adds an accepted key to Keyless's own file (atomically; the user's files are never written). */

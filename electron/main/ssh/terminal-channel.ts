@@ -37,6 +37,8 @@ export class TerminalChannel implements Disposable {
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
   private disposed = false;
+  /** The channel closed; `onEnd` runs once the last of its output has been sent. */
+  private closed = false;
   readonly counters: FlowCounters = { unacked: 0, maxUnacked: 0, pauses: 0, sentChars: 0 };
   /** Sees every piece of output as it arrives and every write, in order (recordings). */
   tap: { output(text: string): void; input(text: string): void } | undefined;
@@ -56,8 +58,8 @@ export class TerminalChannel implements Disposable {
     channel.stderr.on('data', onData);
     channel.on('close', () => {
       this.push(this.decoder.end());
+      this.closed = true;
       this.flush();
-      if (!this.disposed) this.onEnd();
     });
   }
 
@@ -73,7 +75,7 @@ export class TerminalChannel implements Disposable {
 
   ack(chars: number): void {
     this.counters.unacked = Math.max(0, this.counters.unacked - chars);
-    if (this.buffer) this.flush();
+    this.flush();
     if (this.paused && !this.buffer && this.counters.unacked < LOW_WATERMARK) {
       this.paused = false;
       this.channel.resume();
@@ -102,13 +104,17 @@ export class TerminalChannel implements Disposable {
       let take = Math.min(room, MESSAGE_CHARS, this.buffer.length);
       // Never split a surrogate pair across two messages.
       if (take < this.buffer.length && /[\uD800-\uDBFF]/.test(this.buffer.charAt(take - 1))) take--;
-      if (take <= 0) return;
+      if (take <= 0) break;
       const data = this.buffer.slice(0, take);
       this.buffer = this.buffer.slice(take);
       c.unacked += data.length;
       c.sentChars += data.length;
       c.maxUnacked = Math.max(c.maxUnacked, c.unacked);
       this.send(data);
+    }
+    if (this.closed && !this.buffer && !this.disposed) {
+      this.closed = false;
+      this.onEnd();
     }
   }
 

@@ -10,6 +10,8 @@ import { KeylessFailure } from '../base/errors';
  */
 export class JsonFile<T> {
   private corrupt: KeylessFailure | undefined;
+  /** Whether this file has been read (and found sound) since it was opened. */
+  private checked = false;
 
   constructor(
     readonly path: string,
@@ -24,6 +26,7 @@ export class JsonFile<T> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.corrupt = undefined;
+        this.checked = true;
         return this.fallback();
       }
       throw this.markCorrupt(`${this.path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, {});
@@ -41,10 +44,13 @@ export class JsonFile<T> {
       throw this.markCorrupt(`${this.path}: ${field}: ${issue?.message ?? 'invalid'}.`, { field });
     }
     this.corrupt = undefined;
+    this.checked = true;
     return parsed.data;
   }
 
   async write(value: T): Promise<void> {
+    // A write before any read must not replace a file that would have been refused.
+    if (!this.checked && !this.corrupt) await this.read();
     if (this.corrupt) throw this.corrupt;
     await writeFileAtomic(this.path, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
   }

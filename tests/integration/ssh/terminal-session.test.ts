@@ -1,0 +1,310 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KeylessError, Prompt, SshAuth } from '../../../electron/contract';
+import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
+import { silentLogger } from '../../../electron/main/base/log';
+import { ContractServer } from '../../../electron/main/rpc/contract-server';
+import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { HIGH_WATERMARK } from '../../../electron/main/ssh/terminal-channel';
+import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
+import { PASSPHRASE, freePort, sshdMissing, startAgent, startSshd, type SshdFixture } from '../support/sshd';
+
+type Answer = string | boolean | null;
+
+/** A renderer: the real Backend client over the in-memory transport, acking output as xterm.js would. */
+class FakeRenderer {
+  readonly prompts: Prompt[] = [];
+  readonly output = new Map<string, string>();
+  readonly states: Array<{ sessionId: string; state: string; error?: KeylessError }> = [];
+  answer: (p: Prompt) => Answer | undefined = (p) => (p.kind === 'hostKeyUnknown' ? true : undefined);
+  ackDelayMs = 0;
+
+  private constructor(
+    readonly home: string,
+    readonly main: MainBackend,
+    readonly backend: Backend,
+    private readonly disconnect: () => void,
+  ) {
+    backend.on('prompt', (p) => {
+      this.prompts.push(p);
+      const value = this.answer(p);
+      if (value !== undefined) void backend.invoke('prompt.answer', { promptId: p.promptId, value });
+    });
+    backend.on('session.data', ({ sessionId, data }) => {
+      this.output.set(sessionId, (this.output.get(sessionId) ?? '') + data);
+      const ack = () => void backend.invoke('session.ack', { sessionId, chars: data.length }).catch(() => {});
+      if (this.ackDelayMs) setTimeout(ack, this.ackDelayMs);
+      else ack();
+    });
+    backend.on('session.state', (s) => this.states.push(s));
+  }
+
+  static async create(opts: { agentSocket?: string } = {}): Promise<FakeRenderer> {
+    const home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
+    const main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], agentSocket: opts.agentSocket });
+    const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));
+    return new FakeRenderer(home, main, new Backend(bridge), () => peer.dispose());
+  }
+
+  async addHost(auth: SshAuth, port = sshd.port, host = '127.0.0.1'): Promise<string> {
+    const saved = await this.backend.invoke('hosts.save', { host: { kind: 'ssh', name: 'test', host, port, user: sshd.user, auth } });
+    return saved.id;
+  }
+
+  private nextRequest = 1;
+  open(hostId: string): Promise<string> {
+    return this.backend.invoke('session.open', { requestId: `r${this.nextRequest++}`, hostId, cols: 80, rows: 24 }).then((r) => r.sessionId);
+  }
+
+  async openError(hostId: string): Promise<KeylessError> {
+    try {
+      await this.open(hostId);
+    } catch (err) {
+      expect(err).toBeInstanceOf(BackendError);
+      return (err as BackendError).error;
+    }
+    throw new Error('expected session.open to fail');
+  }
+
+  type(sessionId: string, text: string): Promise<unknown> {
+    return this.backend.invoke('session.write', { sessionId, data: text });
+  }
+
+  /** Waits until the session's output matches, and returns the match. */
+  async expectOutput(sessionId: string, pattern: RegExp | string, ms = 10_000): Promise<RegExpMatchArray> {
+    const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
+    await waitFor(() => re.test(this.output.get(sessionId) ?? ''), ms, () => `output ${re} in ${JSON.stringify((this.output.get(sessionId) ?? '').slice(-300))}`);
+    return (this.output.get(sessionId) ?? '').match(re)!;
+  }
+
+  get connections(): number {
+    return this.main.sessions.connectionCount;
+  }
+
+  async dispose(): Promise<void> {
+    this.disconnect();
+    this.main.dispose();
+    await rm(this.home, { recursive: true, force: true });
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+let sshd: SshdFixture;
+const renderers: FakeRenderer[] = [];
+async function renderer(opts?: { agentSocket?: string }): Promise<FakeRenderer> {
+  const r = await FakeRenderer.create(opts);
+  renderers.push(r);
+  return r;
+}
+
+describe.skipIf(!!sshdMissing)('terminal sessions against a real sshd', () => {
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+  afterEach(async () => {
+    for (const r of renderers.splice(0)) await r.dispose();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('key file: the shell runs what is typed', async () => {
+    const r = await renderer();
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    expect(r.states).toContainEqual({ sessionId: s, state: 'connected' });
+    await r.type(s, 'echo hello-$((6*7))-$USER\r');
+    await r.expectOutput(s, `hello-42-${sshd.user}`);
+  });
+
+  it('encrypted key: asks for the passphrase, again after a wrong one, then connects', async () => {
+    const r = await renderer();
+    const given: Answer[] = ['not it', PASSPHRASE];
+    r.answer = (p) => (p.kind === 'passphrase' ? given.shift()! : true);
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.encryptedKeyPath }));
+    const asked = r.prompts.filter((p) => p.kind === 'passphrase');
+    expect(asked.map((p) => p.kind === 'passphrase' && [p.keyPath, p.retry])).toEqual([
+      [sshd.encryptedKeyPath, false],
+      [sshd.encryptedKeyPath, true],
+    ]);
+    await r.type(s, 'echo enc-$((2+3))\r');
+    await r.expectOutput(s, 'enc-5');
+  });
+
+  it('encrypted key: declining the passphrase question cancels', async () => {
+    const r = await renderer();
+    r.answer = (p) => (p.kind === 'passphrase' ? null : true);
+    const err = await r.openError(await r.addHost({ type: 'keyFile', path: sshd.encryptedKeyPath }));
+    expect(err.code).toBe('Cancelled');
+    expect(r.connections).toBe(0);
+  });
+
+  it('ssh-agent: authenticates with the key the agent holds', async () => {
+    const agent = await startAgent(sshd.dir, sshd.keyPath);
+    try {
+      const r = await renderer({ agentSocket: agent.socket });
+      const s = await r.open(await r.addHost({ type: 'agent' }));
+      await r.type(s, 'echo agent-$((10+1))\r');
+      await r.expectOutput(s, 'agent-11');
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('PTY: the remote stty size follows session.resize', async () => {
+    const r = await renderer();
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    await r.type(s, 'stty size\r');
+    await r.expectOutput(s, /\r24 80\r\n/);
+    await r.backend.invoke('session.resize', { sessionId: s, cols: 100, rows: 30 });
+    await r.type(s, 'stty size\r');
+    await r.expectOutput(s, /\r30 100\r\n/);
+  });
+
+  it('host key unknown: the prompt shows the fingerprint ssh-keygen shows; accepted, it is remembered', async () => {
+    const r = await renderer();
+    const hostId = await r.addHost({ type: 'keyFile', path: sshd.keyPath });
+    const s1 = await r.open(hostId);
+    expect(r.prompts).toHaveLength(1);
+    const p = r.prompts[0]!;
+    expect(p.kind).toBe('hostKeyUnknown');
+    if (p.kind !== 'hostKeyUnknown') return;
+    expect(p.key).toEqual({ host: '127.0.0.1', port: sshd.port, keyType: 'ssh-ed25519', fingerprint: sshd.hostFingerprint() });
+    const knownHosts = join(r.home, 'known_hosts');
+    const found = execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', knownHosts]).toString();
+    expect(found).toContain((await readFile(sshd.hostKeyPub, 'utf8')).split(' ')[1]);
+    await r.backend.invoke('session.close', { sessionId: s1 });
+    expect(r.connections).toBe(0);
+    const s2 = await r.open(hostId);
+    expect(r.prompts).toHaveLength(1);
+    await r.type(s2, 'echo again-$((1+1))\r');
+    await r.expectOutput(s2, 'again-2');
+  });
+
+  it('host key rejected: HostKeyRejected, nothing remembered', async () => {
+    const r = await renderer();
+    r.answer = () => false;
+    const err = await r.openError(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    expect(err.code).toBe('HostKeyRejected');
+    expect(err.detail?.fingerprint).toBe(sshd.hostFingerprint());
+    await expect(readFile(join(r.home, 'known_hosts'), 'utf8')).rejects.toThrow();
+    expect(r.connections).toBe(0);
+  });
+
+  it('cancelling while the host key question is open ends the attempt', async () => {
+    const r = await renderer();
+    r.answer = (p) => {
+      if (p.kind === 'hostKeyUnknown') void r.backend.invoke('op.cancel', { requestId: p.requestId });
+      return undefined;
+    };
+    const err = await r.openError(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    expect(err.code).toBe('Cancelled');
+    expect(r.connections).toBe(0);
+  });
+
+  it('connection failures are told apart: refused port, unknown host name, wrong key', async () => {
+    const r = await renderer();
+    const refused = await r.openError(await r.addHost({ type: 'keyFile', path: sshd.keyPath }, await freePort()));
+    expect(refused.code).toBe('ConnectionRefused');
+    const unknown = await r.openError(await r.addHost({ type: 'keyFile', path: sshd.keyPath }, 22, 'nonexistent.invalid'));
+    expect(unknown.code).toBe('HostNotFound');
+    const wrongKey = await r.openError(await r.addHost({ type: 'keyFile', path: sshd.strangerKeyPath }));
+    expect(wrongKey.code).toBe('AuthFailed');
+    const noFile = await r.openError(await r.addHost({ type: 'keyFile', path: join(sshd.dir, 'missing') }));
+    expect(noFile.code).toBe('KeyFileUnreadable');
+    expect(r.prompts.filter((p) => p.kind === 'passphrase')).toHaveLength(0);
+    expect(r.connections).toBe(0);
+  });
+
+  it('session.close ends the remote shell and the connection', async () => {
+    const r = await renderer();
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    await r.type(s, 'echo pid=$$\r');
+    const pid = Number((await r.expectOutput(s, /pid=(\d+)/))[1]);
+    expect(alive(pid)).toBe(true);
+    await r.backend.invoke('session.close', { sessionId: s });
+    expect(r.connections).toBe(0);
+    await waitFor(() => !alive(pid), 5000, `shell ${pid} to end`);
+    await expect(r.type(s, 'echo x\r')).rejects.toMatchObject({ error: { code: 'NotFound' } });
+  });
+
+  it('a shell that exits closes its tab and frees the connection', async () => {
+    const r = await renderer();
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    await r.type(s, 'exit\r');
+    await waitFor(() => r.states.some((x) => x.sessionId === s && x.state === 'closed'), 5000, 'closed state');
+    await waitFor(() => r.connections === 0, 5000, 'the connection to end');
+  });
+
+  it('two tabs on one host share one connection; closing both ends it', async () => {
+    const r = await renderer();
+    const hostId = await r.addHost({ type: 'keyFile', path: sshd.keyPath });
+    const a = await r.open(hostId);
+    const b = await r.open(hostId);
+    expect(a).not.toBe(b);
+    expect(r.connections).toBe(1);
+    await r.type(a, 'echo tab-a-$((1*7))\r');
+    await r.type(b, 'echo tab-b-$((2*7))\r');
+    await r.expectOutput(a, 'tab-a-7');
+    await r.expectOutput(b, 'tab-b-14');
+    expect(r.output.get(a)).not.toContain('tab-b-14');
+    await r.backend.invoke('session.close', { sessionId: a });
+    expect(r.connections).toBe(1);
+    await r.type(b, 'echo still-$((3*3))\r');
+    await r.expectOutput(b, 'still-9');
+    await r.backend.invoke('session.close', { sessionId: b });
+    expect(r.connections).toBe(0);
+  });
+
+  it('a flood of output arrives whole, with flow control engaged', async () => {
+    const r = await renderer();
+    r.ackDelayMs = 15; // a renderer slower than the network
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    await r.type(s, 'stty -echo; seq 1 200000; echo END-$((40+2))\r');
+    await r.expectOutput(s, /END-42/, 30_000);
+    const out = r.output.get(s)!;
+    const start = out.indexOf('1\r\n2\r\n3\r\n');
+    const got = out.slice(start, out.indexOf('END-42', start));
+    const expected = execFileSync('seq', ['1', '200000'], { maxBuffer: 64 << 20 }).toString().replace(/\n/g, '\r\n');
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    expect(got.length).toBe(expected.length);
+    expect(sha(got)).toBe(sha(expected));
+    const stats = await r.backend.invoke('session.stats', { sessionId: s });
+    expect(stats.maxUnacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+    expect(stats.pauses).toBeGreaterThan(0);
+  });
+
+  // Last: it changes the server's host key.
+  it('host key changed: HostKeyMismatch, no question asked', async () => {
+    const r = await renderer();
+    const hostId = await r.addHost({ type: 'keyFile', path: sshd.keyPath });
+    const before = sshd.hostFingerprint();
+    await r.backend.invoke('session.close', { sessionId: await r.open(hostId) });
+    expect(r.prompts).toHaveLength(1);
+    await sshd.restartWithNewHostKey();
+    const err = await r.openError(hostId);
+    expect(err.code).toBe('HostKeyMismatch');
+    expect(err.detail).toMatchObject({ knownFingerprint: before, fingerprint: sshd.hostFingerprint(), line: 1 });
+    expect(r.prompts).toHaveLength(1);
+    expect(r.connections).toBe(0);
+  });
+});

@@ -1,0 +1,218 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+export const SSHD = '/usr/sbin/sshd';
+/** Why the sshd tests cannot run here, or undefined when they can. */
+export const sshdMissing: string | undefined = !existsSync(SSHD)
+  ? `${SSHD} is missing (install openssh-server); the SSH integration tests are skipped`
+  : !existsSync('/usr/bin/ssh-keygen')
+    ? 'ssh-keygen is missing (install openssh-client); the SSH integration tests are skipped'
+    : undefined;
+if (sshdMissing) console.warn(sshdMissing);
+
+export const PASSPHRASE = 'correct horse battery staple';
+
+export interface SshdFixture {
+  readonly dir: string;
+  readonly port: number;
+  readonly user: string;
+  /** A client key in authorized_keys, unencrypted. */
+  readonly keyPath: string;
+  /** A client key in authorized_keys, encrypted with PASSPHRASE. */
+  readonly encryptedKeyPath: string;
+  /** A valid key that is not in authorized_keys. */
+  readonly strangerKeyPath: string;
+  /** The host key's public half, as `ssh-keygen -lf` fingerprints it. */
+  readonly hostKeyPub: string;
+  /** The SHA256 fingerprint of the host key per `ssh-keygen -lf`. */
+  hostFingerprint(): string;
+  /** Stops sshd and starts it again on the same port, with a new host key. */
+  restartWithNewHostKey(): Promise<void>;
+  /** Kills sshd and every session process it started, waits for them, removes the folder. */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function keygen(path: string, passphrase = ''): void {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'keyless-test', '-f', path]);
+}
+
+/** Every process whose parent chain leads to `root` (sshd's per-connection children). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(name), ppid);
+    } catch {
+      /* gone */
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, pp] of parent) {
+      if (pp === pid) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForBanner(port: number, proc: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`sshd exited with ${proc.exitCode}:\n${log()}`);
+    const banner = await new Promise<string>((resolve) => {
+      const s = createConnection({ host: '127.0.0.1', port });
+      let got = '';
+      s.on('data', (d) => {
+        got += d.toString();
+        s.destroy();
+        resolve(got);
+      });
+      s.on('error', () => resolve(''));
+      s.setTimeout(1000, () => (s.destroy(), resolve('')));
+    });
+    if (banner.startsWith('SSH-2.0-')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd did not start on ${port}:\n${log()}`);
+}
+
+/**
+ * A real OpenSSH server on a free 127.0.0.1 port, as the current user, with its own host key and
+ * an authorized_keys of generated client keys. Nothing outside its temp folder is touched except
+ * /run/sshd (the privilege-separation folder sshd insists on).
+ */
+export async function startSshd(): Promise<SshdFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyless-sshd-'));
+  const user = userInfo().username;
+  const port = await freePort();
+  const hostKey = join(dir, 'host_ed25519');
+  const keyPath = join(dir, 'id_ed25519');
+  const encryptedKeyPath = join(dir, 'id_encrypted');
+  const strangerKeyPath = join(dir, 'id_stranger');
+  keygen(hostKey);
+  keygen(keyPath);
+  keygen(encryptedKeyPath, PASSPHRASE);
+  keygen(strangerKeyPath);
+  await writeFile(join(dir, 'authorized_keys'), (await readFile(keyPath + '.pub', 'utf8')) + (await readFile(encryptedKeyPath + '.pub', 'utf8')), { mode: 0o600 });
+  await writeFile(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `AllowUsers ${user}`,
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => {});
+
+  let proc!: ChildProcess;
+  let stderr = '';
+  const start = async () => {
+    stderr = '';
+    proc = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitForBanner(port, proc, () => stderr);
+  };
+  const kill = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    const children = descendants(proc.pid!);
+    for (const pid of [proc.pid!, ...children]) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    await exited;
+    const deadline = Date.now() + 5000;
+    while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const pid of children.filter(alive)) process.kill(pid, 'SIGKILL');
+  };
+  await start();
+
+  return {
+    dir,
+    port,
+    user,
+    keyPath,
+    encryptedKeyPath,
+    strangerKeyPath,
+    get hostKeyPub() {
+      return hostKey + '.pub';
+    },
+    hostFingerprint: () => execFileSync('ssh-keygen', ['-lf', hostKey + '.pub']).toString().split(' ')[1]!,
+    async restartWithNewHostKey() {
+      await kill();
+      await rm(hostKey);
+      await rm(hostKey + '.pub');
+      keygen(hostKey);
+      await start();
+    },
+    async stop() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real ssh-agent on a socket in `dir`, holding `keyPath`. */
+export async function startAgent(dir: string, keyPath: string): Promise<{ socket: string; stop(): Promise<void> }> {
+  const socket = join(dir, 'agent.sock');
+  const proc = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+  const deadline = Date.now() + 5000;
+  while (!existsSync(socket)) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error('ssh-agent did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  execFileSync('ssh-add', ['-q', keyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+  return {
+    socket,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

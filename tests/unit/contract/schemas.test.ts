@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { requests, type RequestArgs, type RequestChannel } from '../../../electron/contract';
+
+const host = { kind: 'ssh', name: 'web 1', host: 'web1.example.com', port: 22, user: 'ubuntu', auth: { type: 'agent' } } as const;
+
+/** One valid example per channel; the type makes a new channel without an example a compile error. */
+const valid: { [C in RequestChannel]: RequestArgs<C> } = {
+  'app.info': {},
+  'settings.get': {},
+  'settings.set': { language: 'ja' },
+  'prompt.answer': { promptId: 'p12', value: true },
+  'op.cancel': { requestId: 'open-1' },
+  'hosts.list': {},
+  'hosts.save': { host: { ...host, auth: { type: 'keyFile', path: '~/.ssh/id_ed25519' } } },
+  'hosts.delete': { id: 'h0123abcd' },
+  'hosts.move': { hostIds: ['h1', 'h2'], groupId: 'g1' },
+  'hosts.markUsed': { id: 'h1' },
+  'groups.save': { group: { name: 'prod', parentId: null, settings: { region: 'eu-west-1', osUser: 'ec2-user' } } },
+  'groups.delete': { id: 'g1' },
+  'hosts.importSshConfig': {},
+  'hosts.export': { hostIds: ['h1'] },
+  'hosts.import': { json: '{"version":2}' },
+  'hosts.restoreBackup': {},
+  'session.open': { requestId: 'open-1', hostId: 'h1', cols: 80, rows: 24 },
+  'session.write': { sessionId: 's1', data: 'ls -la\r' },
+  'session.resize': { sessionId: 's1', cols: 100, rows: 30 },
+  'session.ack': { sessionId: 's1', chars: 4096 },
+  'session.stats': { sessionId: 's1' },
+  'session.close': { sessionId: 's1' },
+  'recording.start': { sessionId: 's1', title: 'deploy' },
+  'recording.stop': { sessionId: 's1' },
+  'recording.list': {},
+  'recording.read': { name: 'deploy-20250101-120000-s1.cast' },
+  'recording.chooseFolder': {},
+  'link.open': { url: 'https://example.com/docs' },
+};
+
+/** A value of another JSON type than the one given. */
+function wrongType(v: unknown): unknown {
+  if (typeof v === 'string') return 42;
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'boolean') return 1;
+  if (v === null) return 7;
+  if (Array.isArray(v)) return 'list';
+  return 'object';
+}
+
+const channels = Object.keys(requests) as RequestChannel[];
+
+describe('the contract schemas', () => {
+  it('has an example for every request channel', () => {
+    expect(Object.keys(valid).sort()).toEqual([...channels].sort());
+  });
+
+  it.each(channels)('%s accepts a valid call', (ch) => {
+    const r = requests[ch].args.safeParse(valid[ch]);
+    expect(r.success, JSON.stringify(r.error?.issues)).toBe(true);
+  });
+
+  it.each(channels)('%s refuses non-objects, extra keys and each field of the wrong type', (ch) => {
+    const args = requests[ch].args;
+    for (const bad of [null, undefined, 'x', 1, [], [valid[ch]]]) expect(args.safeParse(bad).success).toBe(false);
+    expect(args.safeParse({ ...valid[ch], extra: 1 }).success).toBe(false);
+    for (const [k, v] of Object.entries(valid[ch])) {
+      expect(args.safeParse({ ...valid[ch], [k]: wrongType(v) }).success, `${ch}.${k}`).toBe(false);
+    }
+  });
+
+  it('refuses values a person could not have meant', () => {
+    const bad: Array<[RequestChannel, unknown]> = [
+      ['session.open', { requestId: 'a b', hostId: 'h1', cols: 80, rows: 24 }],
+      ['session.open', { requestId: 'r', hostId: '../etc', cols: 80, rows: 24 }],
+      ['session.resize', { sessionId: 's1', cols: 1.5, rows: 30 }],
+      ['session.resize', { sessionId: 's1', cols: 100000, rows: 30 }],
+      ['session.ack', { sessionId: 's1', chars: -1 }],
+      ['session.write', { sessionId: 's1', data: 'x'.repeat(256 * 1024 + 1) }],
+      ['hosts.save', { host: { ...host, host: 'a b -oProxyCommand=sh' } }],
+      ['hosts.save', { host: { ...host, user: '-oProxyCommand' } }],
+      ['hosts.save', { host: { ...host, port: 70000 } }],
+      ['hosts.save', { host: { ...host, name: 'n'.repeat(10_000) } }],
+      ['hosts.save', { host: { ...host, auth: { type: 'password', password: 'x' } } }],
+      ['recording.read', { name: '../../etc/passwd.cast' }],
+      ['recording.read', { name: '.hidden.cast' }],
+      ['link.open', { url: 'file:///etc/passwd' }],
+      ['link.open', { url: 'javascript:alert(1)' }],
+      ['link.open', { url: 'https://user:pw@example.com/' }],
+      ['prompt.answer', { promptId: 'p1', value: 'x'.repeat(5000) }],
+    ];
+    for (const [ch, args] of bad) expect(requests[ch].args.safeParse(args).success, `${ch} ${JSON.stringify(args).slice(0, 80)}`).toBe(false);
+  });
+});

@@ -1,0 +1,184 @@
+import { EventEmitter } from 'node:events';
+import type { ClientChannel } from 'ssh2';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { COALESCE_MS, HIGH_WATERMARK, LOW_WATERMARK, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
+
+/** The parts of an ssh2 ClientChannel that TerminalChannel uses, with spies. */
+class FakeChannel extends EventEmitter {
+  readonly stderr = new EventEmitter();
+  paused = false;
+  readonly pause = vi.fn(() => {
+    this.paused = true;
+    return this;
+  });
+  readonly resume = vi.fn(() => {
+    this.paused = false;
+    return this;
+  });
+  readonly write = vi.fn();
+  readonly setWindow = vi.fn();
+  readonly close = vi.fn();
+  /** What sshd would send: only while not paused, like a Readable in flowing mode. */
+  produce(chunk: Buffer): boolean {
+    if (this.paused) return false;
+    this.emit('data', chunk);
+    return true;
+  }
+}
+
+let fake: FakeChannel;
+let sent: string[];
+let ended: number;
+let tc: TerminalChannel;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  fake = new FakeChannel();
+  sent = [];
+  ended = 0;
+  tc = new TerminalChannel(fake as unknown as ClientChannel, (d) => sent.push(d), () => ended++);
+});
+afterEach(() => {
+  tc.dispose();
+  vi.useRealTimers();
+});
+
+const tick = () => vi.advanceTimersByTime(COALESCE_MS + 1);
+const sentChars = () => sent.reduce((n, s) => n + s.length, 0);
+
+describe('terminal output flow control', () => {
+  it('coalesces small pieces into one message', () => {
+    fake.produce(Buffer.from('hello '));
+    fake.produce(Buffer.from('world'));
+    expect(sent).toEqual([]);
+    tick();
+    expect(sent).toEqual(['hello world']);
+  });
+
+  it('a flood with no acks: pauses, and never has more than HIGH_WATERMARK unacked', () => {
+    const chunk = Buffer.from('x'.repeat(16 * 1024));
+    let produced = 0;
+    for (let i = 0; i < 200; i++) {
+      if (fake.produce(chunk)) produced += chunk.length;
+      tick();
+      expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+    }
+    expect(fake.pause).toHaveBeenCalled();
+    expect(tc.counters.pauses).toBe(1);
+    expect(fake.resume).not.toHaveBeenCalled();
+    expect(sentChars()).toBeLessThanOrEqual(HIGH_WATERMARK);
+    expect(produced).toBeLessThan(200 * chunk.length);
+    expect(tc.counters.maxUnacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+  });
+
+  it('resumes only once acks bring it below LOW_WATERMARK', () => {
+    for (let i = 0; i < 20 && fake.produce(Buffer.from('y'.repeat(10_000))); i++) tick();
+    tick();
+    expect(fake.paused).toBe(true);
+    // Ack everything the renderer got, leaving what is still buffered in main.
+    let acked = 0;
+    while (fake.paused) {
+      const toAck = sentChars() - acked;
+      if (toAck === 0) break;
+      // Ack in steps; resume must not happen while unacked is still at or above LOW_WATERMARK.
+      const step = Math.min(toAck, 7_000);
+      tc.ack(step);
+      acked += step;
+      if (fake.resume.mock.calls.length === 0) continue;
+      expect(tc.counters.unacked).toBeLessThan(LOW_WATERMARK);
+    }
+    expect(fake.resume).toHaveBeenCalledTimes(1);
+    expect(fake.paused).toBe(false);
+  });
+
+  it('a half-acked renderer does not resume the producer', () => {
+    for (let i = 0; i < 20 && fake.produce(Buffer.from('z'.repeat(10_000))); i++) tick();
+    tick();
+    tc.ack(HIGH_WATERMARK - LOW_WATERMARK); // leaves LOW_WATERMARK chars unacked at best
+    expect(tc.counters.unacked).toBeGreaterThanOrEqual(LOW_WATERMARK);
+    expect(fake.resume).not.toHaveBeenCalled();
+  });
+
+  it('everything arrives, in order, with a renderer that acks late', () => {
+    const LINES = 20_000;
+    let input = '';
+    let n = 0;
+    const acks: number[] = [];
+    let seen = 0;
+    for (let round = 0; round < 5000 && (n < LINES || seen < sent.length || tc.counters.unacked > 0); round++) {
+      for (let k = 0; k < 300 && n < LINES; k++) {
+        const line = `line ${n} ${'#'.repeat(n % 97)}\r\n`;
+        if (!fake.produce(Buffer.from(line))) break;
+        input += line;
+        n++;
+      }
+      tick();
+      while (seen < sent.length) acks.push(sent[seen++]!.length);
+      // The renderer is slower than the producer: it acks every tenth tick.
+      if (round % 10 === 9) while (acks.length) tc.ack(acks.shift()!);
+      expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+    }
+    expect(n).toBe(LINES);
+    expect(sent.join('')).toBe(input);
+    expect(tc.counters.pauses).toBeGreaterThan(0);
+    expect(fake.paused).toBe(false);
+  });
+
+  it('decodes multibyte UTF-8 split across chunks', () => {
+    const text = 'こんにちは 世界 🙂 Grüße ✓ 𝄞';
+    const bytes = Buffer.from(text);
+    // Split at every byte: a character's bytes arrive in separate chunks.
+    for (let i = 0; i < bytes.length; i++) fake.produce(bytes.subarray(i, i + 1));
+    tick();
+    expect(sent.join('')).toBe(text);
+    expect(sent.join('')).not.toContain('\uFFFD');
+  });
+
+  it('does not split an emoji across messages at the watermark', () => {
+    const text = 'a' + '🙂'.repeat(60_000); // 120,001 UTF-16 units
+    fake.produce(Buffer.from(text));
+    tick();
+    for (const s of sent) {
+      expect(/[\uD800-\uDBFF]$/.test(s)).toBe(false);
+      expect(/^[\uDC00-\uDFFF]/.test(s)).toBe(false);
+    }
+    tc.ack(sentChars());
+    tick();
+    expect(sent.join('')).toBe(text);
+  });
+
+  it('delivers the last output before reporting the end', () => {
+    fake.produce(Buffer.from('q'.repeat(90_000)));
+    tick();
+    fake.produce(Buffer.from('q'.repeat(20_000))); // over the watermark: paused
+    expect(fake.paused).toBe(true);
+    fake.emit('data', Buffer.from([0xe2, 0x9c])); // the first two bytes of ✓, then the shell exits
+    fake.emit('close');
+    expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+    expect(ended).toBe(0); // output is still waiting for the renderer
+    for (let guard = 0; guard < 10 && tc.counters.unacked > 0; guard++) tc.ack(tc.counters.unacked);
+    expect(sent.join('')).toBe('q'.repeat(110_000) + '\uFFFD');
+    expect(ended).toBe(1);
+  });
+
+  it('reports the end at once when nothing is waiting', () => {
+    fake.produce(Buffer.from('bye\r\n'));
+    fake.emit('close');
+    expect(sent.join('')).toBe('bye\r\n');
+    expect(ended).toBe(1);
+  });
+
+  it('resize and write reach the channel; nothing after dispose', () => {
+    tc.write('ls\r');
+    tc.resize(100, 30);
+    expect(fake.write).toHaveBeenCalledWith('ls\r');
+    expect(fake.setWindow).toHaveBeenCalledWith(30, 100, 0, 0);
+    tc.dispose();
+    expect(fake.close).toHaveBeenCalled();
+    tc.write('more');
+    fake.produce(Buffer.from('late'));
+    tick();
+    expect(fake.write).toHaveBeenCalledTimes(1);
+    expect(sent.join('')).not.toContain('late');
+  });
+});
