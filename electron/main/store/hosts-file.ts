@@ -57,8 +57,11 @@ export const emptyHostsFile = (): HostsFile => ({ version: 2, groups: [], hosts:
 /** A reason a document is refused, with the path of the field it is about. */
 export class DocumentProblem extends Error {
   constructor(
+    /** The field's path as data: hosts.3.port */
     readonly field: string,
     message: string,
+    /** The field as a person finds it in the file: hosts[3] ("web-1").port */
+    readonly where: string = field,
   ) {
     super(message);
   }
@@ -86,8 +89,8 @@ function parseWith<S extends z.ZodType>(schema: S, json: unknown): z.output<S> {
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const field = describePath(issue?.path ?? [], json);
-  throw new DocumentProblem(field, issue?.message ?? 'invalid');
+  const path = issue?.path ?? [];
+  throw new DocumentProblem(path.map(String).join('.') || '(top level)', issue?.message ?? 'invalid', describePath(path, json));
 }
 
 export function migrateV1(doc: HostsFileV1): HostsFile {

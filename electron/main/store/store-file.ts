@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
@@ -132,6 +132,7 @@ export class JsonStoreFile<T> implements Disposable {
 
   private async withLock<R>(fn: () => Promise<R>): Promise<R> {
     let release: () => Promise<void>;
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     try {
       release = await lockfile.lock(this.path, {
         realpath: false,
@@ -224,7 +225,7 @@ export class JsonStoreFile<T> implements Disposable {
       return { doc, text };
     } catch (err) {
       if (!(err instanceof DocumentProblem)) throw err;
-      throw await this.corrupt(`${err.field}: ${err.message}`, { field: err.field });
+      throw await this.corrupt(`${err.where}: ${err.message}`, { field: err.field });
     }
   }
 
