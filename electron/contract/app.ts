@@ -10,7 +10,8 @@ export const settingsSchema = z.object({
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const CONNECT_STEPS = ['resolve', 'connect', 'hostKey', 'authenticate', 'shell'] as const;
+/** What a tab shows while it connects; EC2 connections add the key push and the EICE tunnel. */
+export const CONNECT_STEPS = ['resolve', 'keyPush', 'tunnel', 'connect', 'hostKey', 'authenticate', 'shell'] as const;
 export const connectStepSchema = z.enum(CONNECT_STEPS);
 export type ConnectStep = z.infer<typeof connectStepSchema>;
 

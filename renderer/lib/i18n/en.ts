@@ -31,6 +31,8 @@ export const en = {
   'tab.reconnect': 'Reconnect',
   'tab.sessionEnded': 'The session has ended.',
   'step.resolve': 'Preparing credentials',
+  'step.keyPush': 'Pushing a temporary key',
+  'step.tunnel': 'Opening the endpoint tunnel',
   'step.connect': 'Connecting',
   'step.hostKey': 'Verifying host key',
   'step.authenticate': 'Authenticating',

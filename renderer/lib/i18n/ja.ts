@@ -33,6 +33,8 @@ export const ja: Record<MessageKey, string> = {
   'tab.reconnect': '再接続',
   'tab.sessionEnded': 'セッションは終了しました。',
   'step.resolve': '認証情報を準備中',
+  'step.keyPush': '一時鍵を送信中',
+  'step.tunnel': 'エンドポイントのトンネルを開いています',
   'step.connect': '接続中',
   'step.hostKey': 'ホスト鍵を確認中',
   'step.authenticate': '認証中',

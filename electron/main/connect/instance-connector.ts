@@ -1,0 +1,306 @@
+import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ConnectStep } from '../../contract';
+import type { AwsClients } from '../aws/clients';
+import { endpointOverride } from '../aws/endpoints';
+import type { Ec2Inventory } from '../aws/inventory';
+import { KeylessFailure } from '../base/errors';
+import type { Logger } from '../base/log';
+import { SshConnection } from '../ssh/connection';
+import type { KnownHosts } from '../ssh/known-hosts';
+import { EndpointTunnel } from '../tunnel/endpoint-tunnel';
+import { presignOpenTunnelUrl } from '../tunnel/presign';
+import { generateEphemeralKey } from './ephemeral-key';
+import { verifyInstanceHostKey, type HostKeyTrust } from './host-keys';
+import { REPUSH_AFTER_MS, pushKey, type KeyPushTarget } from './key-push';
+import { defaultOsUser, planConnection, type ConnectionPlan, type ConnectionType, type EndpointFacts, type InstanceFacts } from './plan';
+
+/** An EC2 instance to connect to, as a saved host or the inventory describes it. */
+export interface Ec2Target {
+  /** undefined: the SDK's default chain (AWS_PROFILE, environment, SSO, …). */
+  profile?: string;
+  region: string;
+  instanceId: string;
+  /** undefined: the AMI's usual user (Amazon Linux → ec2-user, Ubuntu → ubuntu, …). */
+  osUser?: string;
+  connectionType: ConnectionType;
+  endpointId?: string;
+  port: number;
+  /** Seconds an EICE tunnel may stay open (1–3600); the endpoint cuts it then. */
+  maxTunnelDuration?: number;
+}
+
+export interface ConnectHooks {
+  report(step: ConnectStep, status: 'start' | 'done' | 'failed'): void;
+  /** Asks the person about a host key the instance's console could not vouch for. */
+  askHostKey(key: { host: string; port: number; keyType: string; fingerprint: string }): Promise<boolean>;
+  signal: AbortSignal;
+}
+
+/** One authenticated connection to an instance, and how it was made. */
+export interface Ec2Connection {
+  ssh: SshConnection;
+  plan: ConnectionPlan;
+  osUser: string;
+  instance: InstanceFacts;
+  hostKeyTrust: HostKeyTrust;
+  /** How many times a key was pushed for this authentication (2 when the first grew too old). */
+  pushes: number;
+  /** When the EICE tunnel will be cut (epoch ms), if a max duration was asked for. */
+  tunnelDeadline?: number;
+}
+
+export interface InstanceConnectorDeps {
+  clients: AwsClients;
+  inventory: Ec2Inventory;
+  knownHosts: KnownHosts;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Tests shorten this to see the re-push. */
+  repushAfterMs?: number;
+  handshakeTimeoutMs?: number;
+}
+
+function cancelled(): KeylessFailure {
+  return new KeylessFailure('Cancelled', 'The connection was cancelled.', true);
+}
+
+/**
+ * Connects to EC2 instances with Instance Connect. The hot path, with a warm cache:
+ * credentials and plan from memory → a fresh Ed25519 key generated, its push started ‖ the tunnel
+ * (or TCP connection) opened and the SSH key exchange run over it → host key verified → wait for
+ * the push (pushing again if it is more than 45 s old) → authenticate with that key only.
+ */
+export class InstanceConnector {
+  constructor(private readonly deps: InstanceConnectorDeps) {}
+
+  /** Instance facts and, for a tunnel, the endpoint: both cached after the first call. */
+  async plan(target: Ec2Target): Promise<{ plan: ConnectionPlan; instance: InstanceFacts; osUser: string }> {
+    const { inventory } = this.deps;
+    const instance = await inventory.instance(target.profile, target.region, target.instanceId);
+    let endpoints: EndpointFacts[] = [];
+    const wantsTunnel = target.connectionType === 'eice' || target.endpointId !== undefined || (target.connectionType === 'auto' && !instance.publicIpAddress);
+    if (wantsTunnel && instance.state === 'running' && instance.vpcId) {
+      endpoints = await inventory.endpoints(target.profile, target.region, instance.vpcId);
+    }
+    const plan = planConnection(instance, endpoints, {
+      connectionType: target.connectionType,
+      port: target.port,
+      ...(target.endpointId ? { endpointId: target.endpointId } : {}),
+    });
+    return { plan, instance, osUser: target.osUser ?? defaultOsUser(instance.imageName, instance.platformDetails) };
+  }
+
+  /** Opens an EICE tunnel to `port` on the planned address, with a freshly presigned URL. */
+  async openTunnel(
+    target: Pick<Ec2Target, 'profile' | 'region' | 'maxTunnelDuration'>,
+    plan: Extract<ConnectionPlan, { kind: 'eice' }>,
+    port: number,
+    signal?: AbortSignal,
+  ): Promise<EndpointTunnel> {
+    const credentials = await this.deps.clients.credentials.credentials(target.profile);
+    const url = await presignOpenTunnelUrl(
+      {
+        dnsName: plan.endpoint.dnsName,
+        endpointId: plan.endpoint.endpointId,
+        privateIpAddress: plan.address,
+        remotePort: port,
+        region: target.region,
+        ...(target.maxTunnelDuration ? { maxTunnelDuration: target.maxTunnelDuration } : {}),
+      },
+      credentials,
+    );
+    const dialVia = await endpointOverride('EC2 Instance Connect', target.profile, this.deps.env);
+    try {
+      return await EndpointTunnel.open({
+        url,
+        ...(dialVia ? { dialVia } : {}),
+        ...(signal ? { signal } : {}),
+        label: `${plan.endpoint.endpointId} to ${plan.address}:${port}`,
+      });
+    } catch (err) {
+      throw this.explainTunnelFailure(err, plan, port);
+    }
+  }
+
+  async connect(target: Ec2Target, hooks: ConnectHooks): Promise<Ec2Connection> {
+    const { report, signal } = hooks;
+    const t0 = performance.now();
+    report('resolve', 'start');
+    let planned: Awaited<ReturnType<InstanceConnector['plan']>>;
+    try {
+      // Credentials are needed by the presign and the push; loading them here surfaces a profile problem first.
+      await this.deps.clients.credentials.credentials(target.profile);
+      planned = await this.plan(target);
+      report('resolve', 'done');
+    } catch (err) {
+      report('resolve', 'failed');
+      throw err;
+    }
+    if (signal.aborted) throw cancelled();
+    const { plan, instance, osUser } = planned;
+    const pushTarget: KeyPushTarget = {
+      profile: target.profile,
+      region: target.region,
+      instanceId: target.instanceId,
+      osUser,
+      ...(instance.availabilityZone ? { availabilityZone: instance.availabilityZone } : {}),
+    };
+
+    const key = generateEphemeralKey();
+    let pushes = 0;
+    const push = async () => {
+      report('keyPush', 'start');
+      try {
+        pushes++;
+        const at = await pushKey(this.deps.clients, pushTarget, key.publicKey, signal);
+        report('keyPush', 'done');
+        return at;
+      } catch (err) {
+        report('keyPush', 'failed');
+        throw err;
+      }
+    };
+    // Started now, awaited only just before authentication: the push overlaps the tunnel and key exchange.
+    const pushed = push();
+    pushed.catch(() => {});
+
+    let sock: Duplex | undefined;
+    let tunnelDeadline: number | undefined;
+    let hostKeyTrust: HostKeyTrust = 'known';
+    try {
+      report('tunnel', 'start');
+      try {
+        if (plan.kind === 'eice') {
+          sock = await this.openTunnel(target, plan, plan.port, signal);
+          if (target.maxTunnelDuration) tunnelDeadline = Date.now() + target.maxTunnelDuration * 1000;
+        } else {
+          sock = await this.tcp(plan.address, plan.port, signal);
+        }
+        report('tunnel', 'done');
+      } catch (err) {
+        report('tunnel', 'failed');
+        // A failed push says more (denied, stopped) than the tunnel that raced it.
+        const pushFailure = await Promise.race([pushed.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(r, 2000, undefined))]);
+        throw pushFailure ?? err;
+      }
+
+      const ssh = await SshConnection.open(
+        {
+          host: plan.address,
+          port: plan.port,
+          user: osUser,
+          identity: { kind: 'key', privateKey: key.privateKey },
+          sock,
+          readyTimeoutMs: this.deps.handshakeTimeoutMs ?? 90_000,
+          verifyHostKey: async (blob) => {
+            hostKeyTrust = await verifyInstanceHostKey({
+              knownHosts: this.deps.knownHosts,
+              instanceId: target.instanceId,
+              address: plan.address,
+              port: plan.port,
+              keyBlob: blob,
+              consoleFingerprints: () => this.deps.inventory.consoleHostKeyFingerprints(target.profile, target.region, target.instanceId),
+              ask: hooks.askHostKey,
+            });
+            const pushedAt = await pushed;
+            // The key lives 60 s from the push; an old one (a slow tunnel, a long host-key question) is pushed again.
+            if (Date.now() - pushedAt > (this.deps.repushAfterMs ?? REPUSH_AFTER_MS)) await push();
+          },
+        },
+        (step, status) => report(step, status),
+        signal,
+      ).catch((err: unknown) => {
+        throw this.explainAuthFailure(err, instance, osUser, target);
+      });
+      this.deps.log.info('instance connected', {
+        instance: target.instanceId,
+        via: plan.kind,
+        user: osUser,
+        hostKey: hostKeyTrust,
+        pushes,
+        ms: Math.round(performance.now() - t0),
+      });
+      return { ssh, plan, osUser, instance, hostKeyTrust, pushes, ...(tunnelDeadline ? { tunnelDeadline } : {}) };
+    } catch (err) {
+      sock?.destroy();
+      if (err instanceof KeylessFailure && ['TunnelClosed', 'NetworkError', 'Timeout', 'InstanceNotRunning', 'InstanceNotFound'].includes(err.code)) {
+        // Stale addresses or endpoints explain these: look again next time.
+        this.deps.inventory.forget(target.profile, target.region, target.instanceId);
+      }
+      throw err;
+    } finally {
+      // ssh2 has parsed the key; Keyless's copy goes now.
+      key.dispose();
+    }
+  }
+
+  private tcp(host: string, port: number, signal: AbortSignal): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = tcpConnect({ host, port });
+      const onAbort = () => {
+        s.destroy();
+        reject(cancelled());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      s.setTimeout(15_000, () => s.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      s.once('connect', () => {
+        signal.removeEventListener('abort', onAbort);
+        s.setTimeout(0);
+        resolve(s);
+      });
+      s.once('error', (err: NodeJS.ErrnoException) => {
+        signal.removeEventListener('abort', onAbort);
+        const where = { host, port, step: 'connect' };
+        if (err.code === 'ECONNREFUSED') {
+          reject(new KeylessFailure('ConnectionRefused', `Nothing accepts SSH connections on ${host} port ${port}. Check the instance's security group allows port ${port} from your address.`, true, where));
+        } else if (err.code === 'ETIMEDOUT') {
+          reject(new KeylessFailure('Timeout', `${host} port ${port} did not answer in time. Check the instance's security group and network ACL allow port ${port} from your address.`, true, where));
+        } else {
+          reject(new KeylessFailure('NetworkError', `The network connection to ${host} failed (${err.code ?? err.message}).`, true, where));
+        }
+      });
+    });
+  }
+
+  private explainTunnelFailure(err: unknown, plan: Extract<ConnectionPlan, { kind: 'eice' }>, port: number): unknown {
+    if (!(err instanceof KeylessFailure)) return err;
+    const reason = String(err.detail?.reason ?? '');
+    if (/unable to connect to target/i.test(reason)) {
+      const eiceGroups = plan.endpoint.securityGroupIds?.join(', ') || '(none listed)';
+      return new KeylessFailure(
+        'TunnelClosed',
+        `The endpoint ${plan.endpoint.endpointId} could not reach ${plan.address} port ${port}: "${reason}". ` +
+          `Allow inbound TCP ${port} on the instance's security group from the endpoint's security group (${eiceGroups}), ` +
+          `allow outbound TCP ${port} on the endpoint's security group, and check that sshd is running.`,
+        true,
+        { ...err.detail, endpointId: plan.endpoint.endpointId, endpointSecurityGroups: eiceGroups, address: plan.address, port },
+      );
+    }
+    if (/concurrent|maximum number|limit/i.test(reason)) {
+      return new KeylessFailure(
+        'TunnelRefused',
+        `The endpoint ${plan.endpoint.endpointId} refused another tunnel: "${reason}". An Instance Connect Endpoint carries at most 20 connections at once; close some tabs or port forwards, or add an endpoint.`,
+        true,
+        { ...err.detail, endpointId: plan.endpoint.endpointId, limit: 20 },
+      );
+    }
+    return err;
+  }
+
+  private explainAuthFailure(err: unknown, instance: InstanceFacts, osUser: string, target: Ec2Target): unknown {
+    if (!(err instanceof KeylessFailure) || err.code !== 'AuthFailed') return err;
+    const suggested = defaultOsUser(instance.imageName, instance.platformDetails);
+    const image = instance.imageName ?? instance.platformDetails ?? 'unknown image';
+    const likely =
+      suggested !== osUser
+        ? `The AMI (${image}) usually logs in as "${suggested}", not "${osUser}": try that user.`
+        : `Check that the instance runs the EC2 Instance Connect agent (package ec2-instance-connect; sshd_config has AuthorizedKeysCommand /opt/aws/bin/eic_run_authorized_keys), and that its clock is right (a pushed key lives 60 s).`;
+    return new KeylessFailure(
+      'AuthFailed',
+      `${target.instanceId} refused the key pushed for "${osUser}" (Permission denied after a successful push). ${likely}`,
+      false,
+      { host: target.instanceId, user: osUser, suggestedUser: suggested, image },
+    );
+  }
+}
