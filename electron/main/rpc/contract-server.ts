@@ -77,7 +77,8 @@ export class ContractServer {
         });
       }
       if (!isRequestChannel(channel)) {
-        this.log.warn('refused unknown channel', { peer: peerId, channel: typeof channel === 'string' ? channel.slice(0, 64) : typeof channel });
+        // The name is the caller's text: log only its kind and length.
+        this.log.warn('refused unknown channel', { peer: peerId, kind: typeof channel, length: typeof channel === 'string' ? channel.length : null });
         return refusal('UnknownChannel', 'No such channel.');
       }
       const parsed = requests[channel].args.safeParse(rawArgs);

@@ -77,9 +77,27 @@ export class SshConnection {
       let step: ConnectStep = 'connect';
       let hostKeyFailure: KeylessFailure | undefined;
       let settled = false;
+      // Our own handshake timer instead of ssh2's readyTimeout: it stops while the host key is
+      // being verified (a person may be reading a fingerprint) and starts again for authentication.
+      const phaseMs = target.readyTimeoutMs ?? 20_000;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const what = step === 'authenticate' ? 'authentication' : 'SSH handshake';
+          finish(
+            new KeylessFailure('Timeout', `${target.host} did not finish the ${what} within ${phaseMs / 1000} s.`, true, {
+              host: target.host,
+              port: target.port,
+              step,
+            }),
+          );
+        }, phaseMs);
+      };
       const finish = (err?: unknown) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         if (err) {
           report(step, 'failed');
@@ -98,10 +116,11 @@ export class SshConnection {
         host: target.host,
         port: target.port,
         username: target.user,
-        readyTimeout: target.readyTimeoutMs ?? 20_000,
+        readyTimeout: 0,
         keepaliveInterval: target.keepaliveIntervalMs ?? 15_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+          clearTimeout(timer);
           report('connect', 'done');
           step = 'hostKey';
           report('hostKey', 'start');
@@ -111,6 +130,7 @@ export class SshConnection {
               report('hostKey', 'done');
               step = 'authenticate';
               report('authenticate', 'start');
+              arm();
               verify(true);
             },
             (err: unknown) => {
@@ -134,6 +154,7 @@ export class SshConnection {
         if (settled) return;
         report('authenticate', 'done');
         settled = true;
+        clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         client.removeAllListeners('error');
         resolve(new SshConnection(client, target));
@@ -141,6 +162,7 @@ export class SshConnection {
       client.once('error', finish);
       client.once('close', () => finish(new KeylessFailure('NetworkError', `${target.host} closed the connection during the handshake.`, true)));
       report('connect', 'start');
+      arm();
       try {
         client.connect(config);
       } catch (err) {

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { ClientFrame, EventName, ServerFrame } from '../../contract';
+import { MAX_MESSAGE_BYTES, type ClientFrame, type EventName, type ServerFrame } from '../../contract';
 import type { Logger } from '../base/log';
 import type { ContractServer } from '../rpc/contract-server';
 
@@ -73,7 +73,13 @@ export async function startHarness(opts: {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      res.writeHead(400).end('Bad request');
+      return;
+    }
     const rel = normalize(pathname === '/' ? '/index.html' : pathname);
     const file = join(opts.staticDir, rel);
     if (!file.startsWith(opts.staticDir + sep)) {
@@ -134,8 +140,16 @@ export async function startHarness(opts: {
     const peer = opts.server.connect(peerId, (ev: EventName, payload: unknown) => send({ t: 'event', ev, payload }));
     opts.log.info('browser connected', { peer: peerId });
     ws.on('message', (raw: RawData, isBinary: boolean) => {
-      const text = isBinary ? '' : raw.toString();
       const bytes = Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : (raw as Buffer | ArrayBuffer).byteLength;
+      if (bytes > MAX_MESSAGE_BYTES) {
+        // Refuse without parsing: the call id is read from the frame's first bytes only.
+        const head = Buffer.from(Array.isArray(raw) ? raw[0] ?? [] : (raw as Buffer)).subarray(0, 64).toString('latin1');
+        const id = /"id"\s*:\s*(\d{1,15})/.exec(head)?.[1];
+        if (id !== undefined) void peer.call(undefined, undefined, bytes).then((outcome) => send({ t: 'result', id: Number(id), outcome }));
+        else opts.log.warn('ignored oversized frame', { peer: peerId, bytes });
+        return;
+      }
+      const text = isBinary ? '' : raw.toString();
       let frame: Partial<ClientFrame> | undefined;
       try {
         frame = JSON.parse(text) as Partial<ClientFrame>;
