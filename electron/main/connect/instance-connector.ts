@@ -192,7 +192,7 @@ export class InstanceConnector {
           user: osUser,
           identity: { kind: 'key', privateKey: key.privateKey },
           sock,
-          readyTimeoutMs: this.deps.handshakeTimeoutMs ?? 90_000,
+          readyTimeoutMs: this.deps.handshakeTimeoutMs ?? 30_000,
           verifyHostKey: async (blob) => {
             hostKeyTrust = await verifyInstanceHostKey({
               knownHosts: this.deps.knownHosts,

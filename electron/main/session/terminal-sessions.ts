@@ -86,6 +86,21 @@ export class TerminalSessions implements Disposable {
         if (this.connections.get(key) === opened) this.connections.delete(key);
       });
     }
+    return this.attach(conn, args, ctx, report, host.id);
+  }
+
+  /**
+   * Opens a shell tab on a connection (made here, or by the EC2 connect engine). The session
+   * holds one reference to the connection; closing the tab releases it.
+   */
+  async attach(
+    conn: SshConnection,
+    args: { requestId: string; cols: number; rows: number },
+    ctx: CallContext,
+    report: (step: ConnectStep, status: 'start' | 'done' | 'failed') => void,
+    hostLabel: string,
+  ): Promise<{ sessionId: string }> {
+    const { peer, signal } = ctx;
     conn.ref();
 
     report('shell', 'start');
@@ -130,7 +145,7 @@ export class TerminalSessions implements Disposable {
       peer.owned.add(ownership);
       report('shell', 'done');
       peer.emit('session.state', { sessionId, state: 'connected' });
-      this.deps.log.info('session opened', { session: sessionId, host: host.id });
+      this.deps.log.info('session opened', { session: sessionId, host: hostLabel });
       return { sessionId };
     } catch (err) {
       report('shell', 'failed');
