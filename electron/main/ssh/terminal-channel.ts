@@ -91,7 +91,9 @@ export class TerminalChannel implements Disposable {
       this.counters.pauses++;
       this.channel.pause();
     }
-    this.timer ??= setTimeout(() => this.flush(), COALESCE_MS);
+    // Coalescing is for trickles of small output; a full message's worth goes now.
+    if (this.buffer.length >= MESSAGE_CHARS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), COALESCE_MS);
   }
 
   /** Sends what fits under the high watermark, in messages of at most MESSAGE_CHARS; the rest waits for acknowledgements. */

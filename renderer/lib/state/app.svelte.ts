@@ -2,20 +2,21 @@ import { getContext, setContext } from 'svelte';
 import type { KeylessError, Prompt, SavedHost, SavedHostInput, Settings } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
 import { i18n, resolveLocale } from '../i18n/i18n.svelte';
-import { TerminalTab } from './terminal-tab.svelte';
+import type { TerminalTab } from './terminal-tab.svelte';
+import { Workspace } from './workspace.svelte';
 
 /** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
 export class AppState {
   hosts = $state<SavedHost[]>([]);
-  tabs = $state<TerminalTab[]>([]);
-  activeTabId = $state<string | undefined>(undefined);
+  /** Terminal tabs, panes, broadcast input and terminal settings. */
+  readonly workspace: Workspace;
   prompts = $state<Prompt[]>([]);
   settings = $state<Settings>({ language: 'system' });
   systemLocale = $state('en');
   notice = $state<KeylessError | undefined>(undefined);
-  activeTab = $derived(this.tabs.find((t) => t.id === this.activeTabId));
 
   constructor(readonly backend: Backend) {
+    this.workspace = new Workspace(backend);
     backend.on('prompt', (p) => this.prompts.push(p));
   }
 
@@ -26,6 +27,7 @@ export class AppState {
         this.backend.invoke('settings.get', {}),
       ]);
       this.systemLocale = info.systemLocale || navigator.language;
+      this.workspace.setPlatform(info.platform, info.transport);
       this.applySettings(settings);
       await this.refreshHosts();
     });
@@ -54,19 +56,16 @@ export class AppState {
     await this.guard(async () => this.applySettings(await this.backend.invoke('settings.set', { language })));
   }
 
+  get tabs(): TerminalTab[] {
+    return this.workspace.tabs;
+  }
+
   openTab(host: SavedHost): TerminalTab {
-    const tab = new TerminalTab(this.backend, host);
-    this.tabs.push(tab);
-    this.activeTabId = tab.id;
-    return tab;
+    return this.workspace.openTab(host);
   }
 
   closeTab(id: string): void {
-    const i = this.tabs.findIndex((t) => t.id === id);
-    if (i < 0) return;
-    const [tab] = this.tabs.splice(i, 1);
-    tab?.dispose();
-    if (this.activeTabId === id) this.activeTabId = this.tabs[Math.max(0, i - 1)]?.id;
+    this.workspace.closeTab(id);
   }
 
   async answerPrompt(promptId: string, value: string | boolean | null): Promise<void> {
@@ -76,6 +75,7 @@ export class AppState {
 
   private applySettings(settings: Settings): void {
     this.settings = settings;
+    this.workspace.applySettings(settings.terminal);
     i18n.locale = resolveLocale(settings.language, this.systemLocale);
     document.documentElement.lang = i18n.locale;
   }

@@ -1,126 +1,85 @@
-import { Terminal } from '@xterm/xterm';
-import type { ConnectStep, KeylessError, SavedHost, SessionState } from '../../../electron/contract';
-import { BackendError, type Backend } from '../backend/backend';
-
-export interface StepView {
-  step: ConnectStep;
-  status: 'start' | 'done' | 'failed';
-  ms?: number;
-}
+import type { SessionState } from '../../../electron/contract';
+import { neighbour, paneIds, removePane, resizePane, single, splitPane, withRatio, type Direction, type PaneLayout, type SplitPath } from '../terminal/layout';
+import type { TerminalSession } from '../terminal/terminal-session.svelte';
 
 let nextTab = 1;
 
 /**
- * One terminal tab: its xterm.js instance, its session in main, and what the tab shows about it.
- * Output is acknowledged only after xterm.js has parsed it, which is what lets main apply
- * back-pressure all the way to sshd.
+ * One tab: a name the person may change, and terminals laid out in split panes, one of them
+ * focused. The tab owns its terminals and disposes them when it closes.
  */
 export class TerminalTab {
   readonly id = `t${nextTab++}`;
-  readonly requestId = `r${Date.now().toString(36)}${nextTab}`;
-  readonly terminal: Terminal;
-  state = $state<SessionState>('connecting');
-  steps = $state<StepView[]>([]);
-  error = $state<KeylessError | undefined>(undefined);
-  /** The terminal's size in cells, as last sent to the remote PTY. */
-  size = $state({ cols: 80, rows: 24 });
-  sessionId: string | undefined;
-  private unacked = 0;
-  private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly unsubscribe: Array<() => void> = [];
+  customTitle = $state<string | undefined>(undefined);
+  layout = $state<PaneLayout>();
+  panes = $state<TerminalSession[]>([]);
+  activePaneId = $state<string>('');
 
-  constructor(
-    private readonly backend: Backend,
-    readonly host: SavedHost,
-  ) {
-    this.terminal = new Terminal({
-      cursorBlink: true,
-      scrollback: 10_000,
-      fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-      fontSize: 14,
-      theme: { background: '#1e1e1e' },
-    });
-    this.terminal.onData((data) => {
-      if (this.sessionId && this.state === 'connected') void this.call('session.write', { sessionId: this.sessionId, data });
-    });
-    this.terminal.onResize(({ cols, rows }) => {
-      this.size = { cols, rows };
-      if (this.sessionId && this.state === 'connected') void this.call('session.resize', { sessionId: this.sessionId, cols, rows });
-    });
-    this.unsubscribe.push(
-      backend.on('progress', (p) => {
-        if (p.requestId !== this.requestId) return;
-        const i = this.steps.findIndex((s) => s.step === p.step);
-        const view: StepView = p.ms === undefined ? { step: p.step, status: p.status } : { step: p.step, status: p.status, ms: p.ms };
-        if (i >= 0) this.steps[i] = view;
-        else this.steps.push(view);
-      }),
-      backend.on('session.data', (d) => {
-        if (d.sessionId === this.sessionId) this.write(d.data);
-      }),
-      backend.on('session.state', (s) => {
-        if (s.sessionId !== this.sessionId) return;
-        this.state = s.state;
-        if (s.error) this.error = s.error;
-      }),
-    );
+  constructor(first: TerminalSession, more?: { panes: TerminalSession[]; layout: PaneLayout }) {
+    this.panes.push(first, ...(more?.panes ?? []));
+    this.layout = more?.layout ?? single(first.id);
+    this.activePaneId = first.id;
   }
 
   get title(): string {
-    return this.host.name;
+    return this.customTitle ?? this.panes.find((p) => p.id === this.activePaneId)?.title ?? this.panes[0]?.title ?? '';
   }
 
+  get activePane(): TerminalSession | undefined {
+    return this.panes.find((p) => p.id === this.activePaneId) ?? this.panes[0];
+  }
+
+  /** What the tab shows: the focused terminal's state. */
+  get state(): SessionState {
+    return this.activePane?.state ?? 'closed';
+  }
+
+  pane(id: string): TerminalSession | undefined {
+    return this.panes.find((p) => p.id === id);
+  }
+
+  /** Terminals in reading order (left to right, top to bottom through the splits). */
+  get orderedPanes(): TerminalSession[] {
+    return paneIds(this.layout!).flatMap((id) => this.pane(id) ?? []);
+  }
+
+  /** Connects every terminal that is not connected (a new tab, or reconnect after a drop). */
   async connect(): Promise<void> {
-    this.state = 'connecting';
-    this.error = undefined;
-    this.steps = [];
-    try {
-      const { sessionId } = await this.backend.invoke('session.open', {
-        requestId: this.requestId,
-        hostId: this.host.id,
-        cols: this.terminal.cols,
-        rows: this.terminal.rows,
-      });
-      this.sessionId = sessionId;
-      this.state = 'connected';
-      const { cols, rows } = this.terminal;
-      if (cols !== this.size.cols || rows !== this.size.rows) {
-        this.size = { cols, rows };
-        void this.call('session.resize', { sessionId, cols, rows });
-      }
-    } catch (err) {
-      this.state = 'closed';
-      this.error = err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
-    }
+    await Promise.all(this.panes.filter((p) => p.state === 'closed' || !p.sessionId).map((p) => p.connect()));
   }
 
-  private write(data: string): void {
-    this.terminal.write(data, () => {
-      this.unacked += data.length;
-      this.ackTimer ??= setTimeout(() => this.flushAck(), 0);
-    });
+  split(dir: 'row' | 'column', next: TerminalSession): void {
+    this.panes.push(next);
+    this.layout = splitPane(this.layout!, this.activePaneId, dir, next.id);
+    this.activePaneId = next.id;
   }
 
-  private flushAck(): void {
-    this.ackTimer = undefined;
-    const chars = this.unacked;
-    this.unacked = 0;
-    if (chars > 0 && this.sessionId) void this.call('session.ack', { sessionId: this.sessionId, chars });
+  /** Closes one terminal; false when it was the last one (the tab should close). */
+  closePane(id: string): boolean {
+    const rest = removePane(this.layout!, id);
+    const i = this.panes.findIndex((p) => p.id === id);
+    if (i >= 0) this.panes.splice(i, 1)[0]?.dispose();
+    if (!rest) return false;
+    this.layout = rest;
+    if (this.activePaneId === id) this.activePaneId = paneIds(rest)[0]!;
+    return true;
   }
 
-  private async call(...args: Parameters<Backend['invoke']>): Promise<void> {
-    try {
-      await this.backend.invoke(...args);
-    } catch {
-      /* the session's own state event says what happened */
-    }
+  moveFocus(dir: Direction): void {
+    const next = neighbour(this.layout!, this.activePaneId, dir);
+    if (next) this.activePaneId = next;
+  }
+
+  resizeActive(dir: Direction): void {
+    this.layout = resizePane(this.layout!, this.activePaneId, dir, 0.05);
+  }
+
+  setRatio(path: SplitPath, ratio: number): void {
+    this.layout = withRatio(this.layout!, path, ratio);
   }
 
   dispose(): void {
-    this.unsubscribe.forEach((u) => u());
-    clearTimeout(this.ackTimer);
-    if (this.sessionId && this.state !== 'closed') void this.call('session.close', { sessionId: this.sessionId });
-    else if (!this.sessionId) void this.call('op.cancel', { requestId: this.requestId });
-    this.terminal.dispose();
+    for (const p of this.panes) p.dispose();
+    this.panes = [];
   }
 }

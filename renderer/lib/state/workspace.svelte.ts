@@ -1,0 +1,347 @@
+import { terminalSettingsSchema, type KeylessError, type SavedHost, type TerminalSettings } from '../../../electron/contract';
+import { BackendError, type Backend } from '../backend/backend';
+import { mapPaneIds, paneIds, type Direction } from '../terminal/layout';
+import { matchShortcut, platformOf, type Platform } from '../terminal/shortcuts';
+import { TerminalSession, type Look, type SessionHooks, type SessionSource } from '../terminal/terminal-session.svelte';
+import { installTestHook } from '../terminal/test-hook';
+import { themeFor } from '../terminal/themes';
+import { TerminalTab } from './terminal-tab.svelte';
+
+const MIN_FONT = 6;
+const MAX_FONT = 48;
+
+/**
+ * The terminals: tabs and their panes, which one has focus, broadcast input, the terminal
+ * settings and zoom, the keyboard shortcuts, and the questions a terminal asks (paste, links).
+ */
+export class Workspace {
+  tabs = $state<TerminalTab[]>([]);
+  activeTabId = $state<string | undefined>(undefined);
+  settings = $state<TerminalSettings>(terminalSettingsSchema.parse({}));
+  zoom = $state(0);
+  osPrefersDark = $state(true);
+  platform = $state<Platform>('other');
+  transport = $state<'electron' | 'web'>('web');
+  /** Broadcast input: off by default; when on, what is typed in a target goes to every target. */
+  broadcasting = $state(false);
+  broadcastTargets = $state<string[]>([]);
+  searchOpen = $state(false);
+  helpOpen = $state(false);
+  settingsOpen = $state(false);
+  recordingsOpen = $state(false);
+  renamingTabId = $state<string | undefined>(undefined);
+  pasteQuestion = $state<{ text: string; answer: (yes: boolean) => void } | undefined>(undefined);
+  linkQuestion = $state<{ url: string } | undefined>(undefined);
+  notice = $state<KeylessError | undefined>(undefined);
+  activeTab = $derived(this.tabs.find((t) => t.id === this.activeTabId));
+
+  private readonly hooks: SessionHooks = {
+    input: (from, data) => this.input(from, data),
+    confirmPaste: (text) => this.confirmPaste(text),
+    openLink: (url) => (this.linkQuestion = { url }),
+  };
+
+  constructor(readonly backend: Backend) {
+    if (typeof matchMedia === 'function') {
+      const dark = matchMedia('(prefers-color-scheme: dark)');
+      this.osPrefersDark = dark.matches;
+      dark.addEventListener('change', (e) => {
+        this.osPrefersDark = e.matches;
+        this.restyleAll();
+      });
+    }
+    this.platform = platformOf(navigator.platform);
+    if (new URLSearchParams(location.search).has('testHooks')) installTestHook(this);
+  }
+
+  get look(): Look {
+    return {
+      settings: this.settings,
+      theme: themeFor(this.settings.theme, this.osPrefersDark),
+      fontSize: Math.min(MAX_FONT, Math.max(MIN_FONT, this.settings.fontSize + this.zoom)),
+    };
+  }
+
+  get allPanes(): TerminalSession[] {
+    return this.tabs.flatMap((t) => t.orderedPanes);
+  }
+
+  setPlatform(platform: string, transport: 'electron' | 'web'): void {
+    this.platform = platformOf(platform);
+    this.transport = transport;
+  }
+
+  applySettings(terminal: Partial<TerminalSettings> | undefined): void {
+    this.settings = terminalSettingsSchema.parse(terminal ?? {});
+    this.restyleAll();
+  }
+
+  async saveSettings(patch: Partial<TerminalSettings>): Promise<void> {
+    const next = { ...this.settings, ...patch };
+    try {
+      const saved = await this.backend.invoke('settings.set', { terminal: next });
+      this.applySettings(saved.terminal);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private restyleAll(): void {
+    const look = this.look;
+    for (const p of this.allPanes) p.restyle(look);
+  }
+
+  private session(source: SessionSource): TerminalSession {
+    return new TerminalSession(this.backend, source, this.look, this.hooks);
+  }
+
+  openTab(host: SavedHost): TerminalTab {
+    const tab = new TerminalTab(this.session({ kind: 'ssh', host }));
+    this.tabs.push(tab);
+    this.activeTabId = tab.id;
+    return tab;
+  }
+
+  closeTab(id: string): void {
+    const i = this.tabs.findIndex((t) => t.id === id);
+    if (i < 0) return;
+    const [tab] = this.tabs.splice(i, 1);
+    if (tab) this.forgetTargets(tab.panes.map((p) => p.id));
+    tab?.dispose();
+    if (this.activeTabId === id) this.activeTabId = this.tabs[Math.max(0, i - 1)]?.id;
+  }
+
+  moveTab(id: string, to: number): void {
+    const from = this.tabs.findIndex((t) => t.id === id);
+    if (from < 0) return;
+    const target = Math.max(0, Math.min(this.tabs.length - 1, to));
+    const [tab] = this.tabs.splice(from, 1);
+    this.tabs.splice(target, 0, tab!);
+  }
+
+  renameTab(id: string, title: string): void {
+    const tab = this.tabs.find((t) => t.id === id);
+    if (tab) tab.customTitle = title.trim() ? title.trim().slice(0, 80) : undefined;
+    this.renamingTabId = undefined;
+  }
+
+  /** A new tab with the same layout, each pane a new session on the same host. */
+  duplicateTab(id: string): TerminalTab | undefined {
+    const tab = this.tabs.find((t) => t.id === id);
+    if (!tab) return undefined;
+    const copies = new Map<string, TerminalSession>();
+    for (const p of tab.orderedPanes) if (p.host) copies.set(p.id, this.session({ kind: 'ssh', host: p.host }));
+    if (copies.size !== tab.panes.length) return undefined; // a playback tab is not duplicated
+    const ids = paneIds(tab.layout!);
+    const [first, ...rest] = ids.map((pid) => copies.get(pid)!);
+    const copy = new TerminalTab(first!, { panes: rest, layout: mapPaneIds(tab.layout!, (pid) => copies.get(pid)!.id) });
+    copy.customTitle = tab.customTitle;
+    this.tabs.splice(this.tabs.indexOf(tab) + 1, 0, copy);
+    this.activeTabId = copy.id;
+    void copy.connect();
+    return copy;
+  }
+
+  splitActive(dir: 'row' | 'column'): void {
+    const tab = this.activeTab;
+    const host = tab?.activePane?.host;
+    if (!tab || !host) return;
+    const next = this.session({ kind: 'ssh', host });
+    tab.split(dir, next);
+    void next.connect();
+  }
+
+  closePane(tabId: string, paneId: string): void {
+    const tab = this.tabs.find((t) => t.id === tabId);
+    if (!tab) return;
+    this.forgetTargets([paneId]);
+    if (!tab.closePane(paneId)) this.closeTab(tabId);
+  }
+
+  focusPane(tabId: string, paneId: string): void {
+    const tab = this.tabs.find((t) => t.id === tabId);
+    if (!tab) return;
+    this.activeTabId = tabId;
+    tab.activePaneId = paneId;
+  }
+
+  async openPlayback(name: string): Promise<void> {
+    try {
+      const { text } = await this.backend.invoke('recording.read', { name });
+      const session = this.session({ kind: 'playback', name });
+      const tab = new TerminalTab(session);
+      this.tabs.push(tab);
+      this.activeTabId = tab.id;
+      this.recordingsOpen = false;
+      // Played once the pane has mounted the terminal, so the first frames are drawn.
+      requestAnimationFrame(() => session.play(text));
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  // Broadcast input -------------------------------------------------------------------------
+
+  private input(from: TerminalSession, data: string): void {
+    if (this.broadcasting && this.broadcastTargets.includes(from.id)) {
+      for (const p of this.allPanes) if (this.broadcastTargets.includes(p.id)) p.send(data);
+    } else {
+      from.send(data);
+    }
+  }
+
+  toggleBroadcast(): void {
+    this.broadcasting = !this.broadcasting;
+    const active = this.activeTab?.activePane;
+    this.broadcastTargets = this.broadcasting && active ? [active.id] : [];
+  }
+
+  setTarget(paneId: string, on: boolean): void {
+    const rest = this.broadcastTargets.filter((id) => id !== paneId);
+    this.broadcastTargets = on ? [...rest, paneId] : rest;
+  }
+
+  /** Every terminal of a tab (or of every tab) receives input. */
+  targetAll(tabId?: string): void {
+    const panes = tabId ? (this.tabs.find((t) => t.id === tabId)?.panes ?? []) : this.allPanes;
+    this.broadcastTargets = [...new Set([...this.broadcastTargets, ...panes.filter((p) => p.host).map((p) => p.id)])];
+  }
+
+  isTarget(paneId: string): boolean {
+    return this.broadcasting && this.broadcastTargets.includes(paneId);
+  }
+
+  private forgetTargets(ids: string[]): void {
+    if (ids.some((id) => this.broadcastTargets.includes(id))) this.broadcastTargets = this.broadcastTargets.filter((id) => !ids.includes(id));
+  }
+
+  // Questions ---------------------------------------------------------------------------------
+
+  private confirmPaste(text: string): Promise<boolean> {
+    this.pasteQuestion?.answer(false);
+    return new Promise((resolve) => {
+      this.pasteQuestion = {
+        text,
+        answer: (yes) => {
+          this.pasteQuestion = undefined;
+          resolve(yes);
+          this.activeTab?.activePane?.focus();
+        },
+      };
+    });
+  }
+
+  async answerLink(open: boolean): Promise<void> {
+    const q = this.linkQuestion;
+    this.linkQuestion = undefined;
+    if (!q || !open) return;
+    try {
+      const { opened } = await this.backend.invoke('link.open', { url: q.url });
+      // The browser harness has no system browser to hand to: a new browser tab, with no way back to us.
+      if (!opened) window.open(q.url, '_blank', 'noopener,noreferrer');
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  // Keyboard ----------------------------------------------------------------------------------
+
+  /** Handles an application shortcut; true when the key was ours (the terminal must not see it). */
+  handleKey(e: KeyboardEvent): boolean {
+    const binding = matchShortcut(e, this.platform);
+    if (!binding) return false;
+    const target = e.target as HTMLElement | null;
+    const inField = !!target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) && !target.classList.contains('xterm-helper-textarea');
+    if (inField && binding.action !== 'help' && binding.action !== 'broadcast') return false;
+    const tab = this.activeTab;
+    const pane = tab?.activePane;
+    const step = (d: number) => {
+      const i = this.tabs.findIndex((t) => t.id === this.activeTabId);
+      const next = this.tabs[(i + d + this.tabs.length) % this.tabs.length];
+      if (next) this.activeTabId = next.id;
+    };
+    switch (binding.action) {
+      case 'paste':
+        // The browser's own paste (plain text) follows, and the terminal's paste guard takes it.
+        return true;
+      case 'copy':
+        if (pane?.terminal.hasSelection()) {
+          const text = pane.terminal.getSelection();
+          navigator.clipboard?.writeText(text).catch(() => document.execCommand('copy'));
+        }
+        break;
+      case 'newTab':
+        if (pane?.host) void this.openTab(pane.host).connect();
+        break;
+      case 'closePane':
+        if (tab && pane) this.closePane(tab.id, pane.id);
+        break;
+      case 'nextTab':
+        step(1);
+        break;
+      case 'prevTab':
+        step(-1);
+        break;
+      case 'moveTabLeft':
+      case 'moveTabRight':
+        if (tab) this.moveTab(tab.id, this.tabs.indexOf(tab) + (binding.action === 'moveTabLeft' ? -1 : 1));
+        break;
+      case 'goToTab': {
+        const n = binding.arg ?? 1;
+        const t = n === 9 ? this.tabs.at(-1) : this.tabs[n - 1];
+        if (t) this.activeTabId = t.id;
+        break;
+      }
+      case 'splitRight':
+        this.splitActive('row');
+        break;
+      case 'splitDown':
+        this.splitActive('column');
+        break;
+      case 'focusLeft':
+      case 'focusRight':
+      case 'focusUp':
+      case 'focusDown':
+        tab?.moveFocus(binding.action.slice(5).toLowerCase() as Direction);
+        break;
+      case 'resizeLeft':
+      case 'resizeRight':
+      case 'resizeUp':
+      case 'resizeDown':
+        tab?.resizeActive(binding.action.slice(6).toLowerCase() as Direction);
+        break;
+      case 'find':
+        this.searchOpen = true;
+        break;
+      case 'zoomIn':
+      case 'zoomOut':
+      case 'zoomReset':
+        this.zoom = binding.action === 'zoomReset' ? 0 : this.zoom + (binding.action === 'zoomIn' ? 1 : -1);
+        this.restyleAll();
+        break;
+      case 'broadcast':
+        this.toggleBroadcast();
+        break;
+      case 'reconnect':
+        if (pane && pane.state === 'closed') void pane.connect();
+        break;
+      case 'settings':
+        this.settingsOpen = true;
+        break;
+      case 'help':
+        this.helpOpen = !this.helpOpen;
+        break;
+    }
+    e.preventDefault();
+    return true;
+  }
+
+  private fail(err: unknown): void {
+    this.notice = err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
+  }
+
+  dispose(): void {
+    for (const t of this.tabs) t.dispose();
+    this.tabs = [];
+  }
+}

@@ -1,0 +1,403 @@
+import { FitAddon } from '@xterm/addon-fit';
+import { SearchAddon } from '@xterm/addon-search';
+import { Unicode11Addon } from '@xterm/addon-unicode11';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
+import { Terminal, type ITheme } from '@xterm/xterm';
+import type { ConnectStep, KeylessError, SavedHost, SessionState, TerminalSettings } from '../../../electron/contract';
+import { BackendError, type Backend } from '../backend/backend';
+import { parseAsciicast, playbackSchedule } from './asciicast';
+import { isOpenableLink } from './paste';
+
+export interface StepView {
+  step: ConnectStep;
+  status: 'start' | 'done' | 'failed';
+  ms?: number;
+}
+
+/** What a terminal asks of the workspace around it. */
+export interface SessionHooks {
+  /** Something was typed or pasted here; the workspace decides where it goes (broadcast). */
+  input(from: TerminalSession, data: string): void;
+  /** A paste of several lines arrived; resolves with whether to paste it. */
+  confirmPaste(text: string): Promise<boolean>;
+  /** An http(s) link was clicked. */
+  openLink(url: string): void;
+}
+
+export type SessionSource = { kind: 'ssh'; host: SavedHost } | { kind: 'playback'; name: string };
+
+export interface Look {
+  settings: TerminalSettings;
+  theme: ITheme;
+  fontSize: number;
+}
+
+/** Writes larger than this are sent in pieces (the contract caps one write at 256 KiB). */
+const WRITE_CHUNK = 64 * 1024;
+/** Acknowledged without waiting for the end of xterm.js's time slice. */
+const ACK_NOW_CHARS = 16 * 1024;
+
+let nextPane = 1;
+
+let gpuVerdict: boolean | undefined;
+/**
+ * Whether WebGL here is drawn by a GPU. Chromium without one falls back to a software rasteriser
+ * (SwiftShader, llvmpipe), where a WebGL frame costs far more than the DOM renderer's; there
+ * the DOM renderer is used.
+ */
+function hardwareWebgl(): boolean {
+  if (gpuVerdict !== undefined) return gpuVerdict;
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return (gpuVerdict = false);
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    gpuVerdict = !/swiftshader|llvmpipe|softpipe|software|basic render/i.test(name);
+  } catch {
+    gpuVerdict = false;
+  }
+  return gpuVerdict;
+}
+
+/**
+ * One terminal: an xterm.js instance and, for SSH, its session in main. Output is acknowledged
+ * only after xterm.js has parsed it, which is what lets main apply back-pressure all the way to
+ * sshd; acknowledgements parsed in one xterm.js time slice go back as one message.
+ */
+export class TerminalSession {
+  readonly id = `p${nextPane++}`;
+  readonly terminal: Terminal;
+  /** The element xterm.js lives in; moved between pane components as the layout changes. */
+  readonly element: HTMLDivElement;
+  state = $state<SessionState>('connecting');
+  steps = $state<StepView[]>([]);
+  error = $state<KeylessError | undefined>(undefined);
+  /** The terminal's size in cells, as last sent to the remote PTY. */
+  size = $state({ cols: 80, rows: 24 });
+  renderer = $state<'webgl' | 'dom'>('dom');
+  /** The recording's file name while one is being written. */
+  recording = $state<string | undefined>(undefined);
+  searchResults = $state<{ index: number; count: number } | undefined>(undefined);
+  /** OSC 52 clipboard writes from the host, refused. */
+  refusedClipboardWrites = $state(0);
+  sessionId: string | undefined;
+  private requestId = '';
+  private unacked = 0;
+  private ackQueued = false;
+  private opened = false;
+  private readonly fit = new FitAddon();
+  private readonly search = new SearchAddon();
+  private webgl: WebglAddon | undefined;
+  private observer: ResizeObserver | undefined;
+  private playback: ReturnType<typeof setTimeout> | undefined;
+  private readonly taps = new Set<(parsed: string) => void>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private look: Look;
+
+  constructor(
+    private readonly backend: Backend,
+    readonly source: SessionSource,
+    look: Look,
+    private readonly hooks: SessionHooks,
+  ) {
+    this.look = look;
+    this.element = document.createElement('div');
+    this.element.className = 'xterm-host';
+    this.terminal = new Terminal({
+      allowProposedApi: true,
+      cursorBlink: true,
+      scrollback: look.settings.scrollback,
+      fontFamily: look.settings.fontFamily,
+      fontSize: look.fontSize,
+      theme: look.theme,
+      screenReaderMode: look.settings.screenReaderMode,
+    });
+    this.terminal.onData((data) => this.hooks.input(this, data));
+    this.terminal.onResize(({ cols, rows }) => {
+      this.size = { cols, rows };
+      if (this.sessionId && this.state === 'connected') void this.call('session.resize', { sessionId: this.sessionId, cols, rows });
+    });
+    this.terminal.onSelectionChange(() => {
+      if (!this.look.settings.copyOnSelect || !this.terminal.hasSelection()) return;
+      navigator.clipboard?.writeText(this.terminal.getSelection()).catch(() => {});
+    });
+    // A host may not write to the person's clipboard (OSC 52): the sequence is consumed and dropped.
+    this.terminal.parser.registerOscHandler(52, () => {
+      this.refusedClipboardWrites++;
+      return true;
+    });
+    const unicode = new Unicode11Addon();
+    this.terminal.loadAddon(unicode);
+    this.terminal.unicode.activeVersion = '11';
+    this.terminal.loadAddon(this.fit);
+    this.terminal.loadAddon(this.search);
+    this.terminal.loadAddon(new WebLinksAddon((_event, uri) => isOpenableLink(uri) && this.hooks.openLink(uri)));
+    this.search.onDidChangeResults((r) => (this.searchResults = { index: r.resultIndex, count: r.resultCount }));
+
+    // Every paste goes through here first: several lines ask before anything reaches the shell.
+    this.element.addEventListener(
+      'paste',
+      (e) => {
+        const text = e.clipboardData?.getData('text/plain') ?? '';
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        if (text) void this.paste(text);
+      },
+      { capture: true },
+    );
+
+    if (source.kind === 'ssh') {
+      this.unsubscribe.push(
+        backend.on('progress', (p) => {
+          if (p.requestId !== this.requestId) return;
+          const i = this.steps.findIndex((s) => s.step === p.step);
+          const view: StepView = p.ms === undefined ? { step: p.step, status: p.status } : { step: p.step, status: p.status, ms: p.ms };
+          if (i >= 0) this.steps[i] = view;
+          else this.steps.push(view);
+        }),
+        backend.on('session.data', (d) => {
+          if (d.sessionId === this.sessionId) this.output(d.data);
+        }),
+        backend.on('session.state', (s) => {
+          if (s.sessionId !== this.sessionId) return;
+          this.state = s.state;
+          if (s.error) this.error = s.error;
+          if (s.state === 'closed') this.recording = undefined;
+        }),
+        backend.on('recording.stopped', (r) => {
+          if (r.sessionId !== this.sessionId) return;
+          this.recording = undefined;
+          if (r.error) this.error = r.error;
+        }),
+      );
+    }
+  }
+
+  get host(): SavedHost | undefined {
+    return this.source.kind === 'ssh' ? this.source.host : undefined;
+  }
+
+  get title(): string {
+    return this.source.kind === 'ssh' ? this.source.host.name : this.source.name;
+  }
+
+  /** Puts the terminal into `container`; xterm.js is opened the first time, moved afterwards. */
+  mount(container: HTMLElement): () => void {
+    container.appendChild(this.element);
+    if (!this.opened) {
+      this.opened = true;
+      this.terminal.open(this.element);
+      this.useRenderer(this.look.settings.webgl);
+      this.observer = new ResizeObserver(() => this.fitNow());
+      this.observer.observe(this.element);
+    }
+    this.fitNow();
+    return () => {
+      if (this.element.parentElement === container) this.element.remove();
+    };
+  }
+
+  fitNow(): void {
+    if (this.element.isConnected && this.element.offsetWidth > 0 && this.element.offsetHeight > 0) this.fit.fit();
+  }
+
+  focus(): void {
+    this.terminal.focus();
+  }
+
+  /** Applies new settings, theme or zoom to a running terminal. */
+  restyle(look: Look): void {
+    this.look = look;
+    const o = this.terminal.options;
+    o.fontFamily = look.settings.fontFamily;
+    o.fontSize = look.fontSize;
+    o.theme = look.theme;
+    o.scrollback = look.settings.scrollback;
+    o.screenReaderMode = look.settings.screenReaderMode;
+    if (this.opened) this.useRenderer(look.settings.webgl);
+    this.fitNow();
+  }
+
+  /** The WebGL renderer when asked for and available; the DOM renderer otherwise, and after a lost GPU context. */
+  private useRenderer(webgl: boolean): void {
+    if (webgl && !this.webgl && hardwareWebgl()) {
+      try {
+        const addon = new WebglAddon();
+        addon.onContextLoss(() => {
+          addon.dispose();
+          if (this.webgl === addon) this.webgl = undefined;
+          this.renderer = 'dom';
+        });
+        this.terminal.loadAddon(addon);
+        this.webgl = addon;
+        this.renderer = 'webgl';
+      } catch {
+        this.renderer = 'dom';
+      }
+    } else if (!webgl && this.webgl) {
+      this.webgl.dispose();
+      this.webgl = undefined;
+      this.renderer = 'dom';
+    }
+  }
+
+  async connect(): Promise<void> {
+    const host = this.host;
+    if (!host) return;
+    this.state = this.sessionId ? 'reconnecting' : 'connecting';
+    this.error = undefined;
+    this.steps = [];
+    this.requestId = `r${Date.now().toString(36)}${this.id}`;
+    if (this.sessionId) {
+      void this.call('session.close', { sessionId: this.sessionId });
+      this.sessionId = undefined;
+      this.terminal.write('\r\n');
+    }
+    this.unacked = 0;
+    try {
+      const { sessionId } = await this.backend.invoke('session.open', {
+        requestId: this.requestId,
+        hostId: host.id,
+        cols: this.terminal.cols,
+        rows: this.terminal.rows,
+      });
+      this.sessionId = sessionId;
+      this.state = 'connected';
+      const { cols, rows } = this.terminal;
+      this.size = { cols, rows };
+      void this.call('session.resize', { sessionId, cols, rows });
+    } catch (err) {
+      this.state = 'closed';
+      this.error = err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
+    }
+  }
+
+  /** Sends typed or pasted text to the remote shell (nothing for a closed session or a playback). */
+  send(data: string): void {
+    if (!this.sessionId || this.state !== 'connected') return;
+    for (let i = 0; i < data.length; i += WRITE_CHUNK) {
+      void this.call('session.write', { sessionId: this.sessionId, data: data.slice(i, i + WRITE_CHUNK) });
+    }
+  }
+
+  async paste(text: string): Promise<void> {
+    if (/[\r\n]/.test(text) && this.look.settings.confirmMultiLinePaste && !(await this.hooks.confirmPaste(text))) return;
+    // xterm.js turns line breaks into CR and adds the bracketed-paste markers when the program asked for them.
+    this.terminal.paste(text);
+  }
+
+  private output(data: string): void {
+    this.terminal.write(data, () => {
+      this.unacked += data.length;
+      for (const tap of this.taps) tap(data);
+      // xterm.js parses several messages in one time slice: a large piece is acknowledged at once,
+      // so main sends the next while the rest is parsed; small ones are gathered per slice.
+      if (this.unacked >= ACK_NOW_CHARS) this.flushAck();
+      else if (!this.ackQueued) {
+        this.ackQueued = true;
+        queueMicrotask(() => this.flushAck());
+      }
+    });
+  }
+
+  private flushAck(): void {
+    this.ackQueued = false;
+    const chars = this.unacked;
+    this.unacked = 0;
+    if (chars > 0 && this.sessionId) void this.call('session.ack', { sessionId: this.sessionId, chars });
+  }
+
+  /** Calls `fn` with each piece of output right after xterm.js has parsed it (tests, benchmark). */
+  tap(fn: (parsed: string) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
+  }
+
+  find(term: string, opts: { caseSensitive: boolean; regex: boolean }, backwards = false): boolean {
+    if (!term) {
+      this.search.clearDecorations();
+      this.searchResults = undefined;
+      return false;
+    }
+    const options = {
+      ...opts,
+      decorations: { matchBackground: '#515c6a', activeMatchBackground: '#a8740f', matchOverviewRuler: '#d4d4d4', activeMatchColorOverviewRuler: '#ffb000' },
+    };
+    try {
+      return backwards ? this.search.findPrevious(term, options) : this.search.findNext(term, options);
+    } catch {
+      return false; // an unfinished regular expression
+    }
+  }
+
+  clearSearch(): void {
+    this.search.clearDecorations();
+    this.searchResults = undefined;
+  }
+
+  async startRecording(): Promise<void> {
+    if (!this.sessionId) return;
+    this.error = undefined;
+    try {
+      this.recording = (await this.backend.invoke('recording.start', { sessionId: this.sessionId, title: this.title })).name;
+    } catch (err) {
+      if (err instanceof BackendError) this.error = err.error;
+    }
+  }
+
+  async stopRecording(): Promise<void> {
+    if (!this.sessionId) return;
+    this.recording = undefined;
+    await this.call('recording.stop', { sessionId: this.sessionId });
+  }
+
+  /** Plays an asciicast recording into this terminal, with long pauses shortened. */
+  play(text: string, speed = 1): void {
+    let cast;
+    try {
+      cast = parseAsciicast(text);
+    } catch (err) {
+      this.state = 'closed';
+      this.error = { code: 'Internal', message: String(err), retryable: false };
+      return;
+    }
+    this.terminal.resize(Math.min(1000, Math.max(2, cast.width)), Math.min(500, Math.max(1, cast.height)));
+    const at = playbackSchedule(cast.output, 0.5, speed);
+    this.state = 'connected';
+    const started = performance.now();
+    let i = 0;
+    const step = () => {
+      const now = (performance.now() - started) / 1000;
+      let batch = '';
+      while (i < cast.output.length && at[i]! <= now) batch += cast.output[i++]![1];
+      if (batch) this.terminal.write(batch);
+      if (i >= cast.output.length) {
+        this.terminal.write('', () => (this.state = 'closed'));
+        this.playback = undefined;
+        return;
+      }
+      this.playback = setTimeout(step, Math.max(0, (at[i]! - now) * 1000));
+    };
+    step();
+  }
+
+  private async call(...args: Parameters<Backend['invoke']>): Promise<void> {
+    try {
+      await this.backend.invoke(...args);
+    } catch {
+      /* the session's own state event says what happened */
+    }
+  }
+
+  dispose(): void {
+    this.unsubscribe.forEach((u) => u());
+    clearTimeout(this.playback);
+    this.observer?.disconnect();
+    if (this.sessionId && this.state !== 'closed') void this.call('session.close', { sessionId: this.sessionId });
+    else if (!this.sessionId && this.source.kind === 'ssh') void this.call('op.cancel', { requestId: this.requestId });
+    this.terminal.dispose();
+    this.element.remove();
+  }
+}

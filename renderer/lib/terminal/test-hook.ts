@@ -1,0 +1,116 @@
+import { Terminal } from '@xterm/xterm';
+import type { FlowStats } from '../../../electron/contract';
+import type { Workspace } from '../state/workspace.svelte';
+import type { TerminalSession } from './terminal-session.svelte';
+
+/**
+ * What end-to-end tests and the benchmark read from the page (`?testHooks` in the address):
+ * terminal text through xterm.js's buffer API (whichever renderer draws it), what xterm.js has
+ * parsed, and the flow-control counters. Read-only views of the page's own state.
+ */
+export interface KeylessTestHook {
+  panes(): Array<{ tab: string; pane: string; sessionId?: string; state: string; active: boolean; renderer: string; cols: number; rows: number }>;
+  /** The buffer's lines (scrollback included), right-trimmed; the focused pane unless one is named. */
+  text(pane?: string): string;
+  stats(pane?: string): Promise<FlowStats>;
+  /** Starts keeping every piece of output the pane's xterm.js parses. */
+  capture(pane?: string): void;
+  /** SHA-256 (hex) of the UTF-8 of what was parsed between the first `begin` and the following `end`, and its length. */
+  capturedHash(begin: string, end: string, pane?: string): Promise<{ hash: string; chars: number; found: boolean }>;
+  capturedText(pane?: string): string;
+  /** The last `n` characters captured, and how many in all (cheap to poll). */
+  capturedTail(n: number, pane?: string): { tail: string; chars: number };
+  /** Calls `fn` after xterm.js parses each piece of output (benchmark). */
+  tap(fn: (parsed: string, at: number) => void, pane?: string): () => void;
+  /** Types as if from the keyboard (goes through broadcast, like real keys). */
+  type(data: string, pane?: string): void;
+  refusedClipboardWrites(pane?: string): number;
+  /** xterm.js on its own in this page, fed `text` in pieces: milliseconds until it has parsed it all. */
+  xtermAlone(text: string, piece: number): Promise<number>;
+  heap(): number | undefined;
+}
+
+const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+export function installTestHook(ws: Workspace): void {
+  const captures = new Map<string, string[]>();
+  const pick = (id?: string): TerminalSession => {
+    const p = id ? ws.allPanes.find((x) => x.id === id) : ws.activeTab?.activePane;
+    if (!p) throw new Error(`no pane ${id ?? '(focused)'}`);
+    return p;
+  };
+  const hook: KeylessTestHook = {
+    panes: () =>
+      ws.tabs.flatMap((t) =>
+        t.orderedPanes.map((p) => ({
+          tab: t.id,
+          pane: p.id,
+          ...(p.sessionId ? { sessionId: p.sessionId } : {}),
+          state: p.state,
+          active: ws.activeTabId === t.id && t.activePaneId === p.id,
+          renderer: p.renderer,
+          cols: p.terminal.cols,
+          rows: p.terminal.rows,
+        })),
+      ),
+    text(id) {
+      const buf = pick(id).terminal.buffer.active;
+      const lines: string[] = [];
+      for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+      return lines.join('\n').replace(/\n+$/, '');
+    },
+    async stats(id) {
+      const p = pick(id);
+      if (!p.sessionId) throw new Error('no session');
+      return ws.backend.invoke('session.stats', { sessionId: p.sessionId });
+    },
+    capture(id) {
+      const p = pick(id);
+      const chunks: string[] = [];
+      captures.set(p.id, chunks);
+      p.tap((s) => chunks.push(s));
+    },
+    capturedText: (id) => (captures.get(pick(id).id) ?? []).join(''),
+    capturedTail(n, id) {
+      const chunks = captures.get(pick(id).id) ?? [];
+      let tail = '';
+      let chars = 0;
+      for (let i = chunks.length - 1; i >= 0 && tail.length < n; i--) tail = chunks[i] + tail;
+      for (const c of chunks) chars += c.length;
+      return { tail: tail.slice(-n), chars };
+    },
+    async capturedHash(begin, end, id) {
+      const all = hook.capturedText(id);
+      const from = all.indexOf(begin);
+      const to = from < 0 ? -1 : all.indexOf(end, from + begin.length);
+      if (from < 0 || to < 0) return { hash: '', chars: all.length, found: false };
+      const body = all.slice(from + begin.length, to);
+      return { hash: hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))), chars: body.length, found: true };
+    },
+    tap: (fn, id) => pick(id).tap((s) => fn(s, performance.now())),
+    type: (data, id) => pick(id).terminal.input(data, true),
+    refusedClipboardWrites: (id) => pick(id).refusedClipboardWrites,
+    async xtermAlone(text, piece) {
+      const host = document.createElement('div');
+      const pane = pick().element.getBoundingClientRect();
+      host.style.cssText = `position:fixed;left:0;top:0;width:${pane.width}px;height:${pane.height}px;z-index:-1`;
+      document.body.appendChild(host);
+      const term = new Terminal({ scrollback: ws.settings.scrollback, fontSize: ws.look.fontSize, fontFamily: ws.settings.fontFamily, allowProposedApi: true });
+      term.open(host);
+      term.resize(pick().terminal.cols, pick().terminal.rows);
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        for (let i = 0; i < text.length; i += piece) {
+          const last = i + piece >= text.length;
+          term.write(text.slice(i, i + piece), last ? resolve : undefined);
+        }
+      });
+      const ms = performance.now() - t0;
+      term.dispose();
+      host.remove();
+      return ms;
+    },
+    heap: () => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize,
+  };
+  (window as unknown as { keylessTest: KeylessTestHook }).keylessTest = hook;
+}
