@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { appEvents, appRequests } from './app';
+import { connectEvents, connectRequests } from './connect';
 import { hostEvents, hostRequests } from './hosts';
 import { terminalEvents, terminalRequests } from './terminal';
 
@@ -7,8 +8,8 @@ import { terminalEvents, terminalRequests } from './terminal';
  * Every request channel (arguments parsed in main before any handler runs, and the result) and
  * every event main sends, gathered from one file per domain.
  */
-export const requests = { ...appRequests, ...hostRequests, ...terminalRequests } as const;
-export const events = { ...appEvents, ...hostEvents, ...terminalEvents } as const;
+export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...connectRequests } as const;
+export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...connectEvents } as const;
 
 export type RequestChannel = keyof typeof requests;
 export type EventName = keyof typeof events;

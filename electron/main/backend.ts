@@ -1,8 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { AwsClients } from './aws/clients';
+import { SdkCredentialSource, type CredentialSource } from './aws/credentials';
+import { Ec2Inventory } from './aws/inventory';
 import type { Disposable } from './base/lifecycle';
 import type { Logger } from './base/log';
+import { Ec2Sessions } from './connect/ec2-sessions';
+import { InstanceConnector } from './connect/instance-connector';
 import type { Handlers } from './rpc/contract-server';
 import { Prompts } from './session/prompts';
 import { listRecordings, readRecording } from './session/recording';
@@ -27,6 +32,8 @@ export interface BackendOptions {
   chooseFolder?: () => Promise<string | null>;
   /** Opens an http(s) address in the system browser (Electron only). */
   openExternal?: (url: string) => Promise<void>;
+  /** Where AWS credentials come from (default: the AWS SDK's own providers per profile). */
+  awsCredentials?: CredentialSource;
 }
 
 export interface Backend extends Disposable {
@@ -56,6 +63,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   };
   const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket, recordingPrefs });
   const ok = { ok: true } as const;
+  const awsClients = new AwsClients(opts.awsCredentials ?? new SdkCredentialSource());
+  const connector = new InstanceConnector({ clients: awsClients, inventory: new Ec2Inventory(awsClients), knownHosts, log: opts.log });
+  const ec2 = new Ec2Sessions({ connector, sessions, prompts, hosts, log: opts.log });
   const hostChannels = createHostHandlers(hosts, { log: opts.log });
 
   const handlers: Handlers = {
@@ -63,7 +73,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'settings.get': () => settings.get(),
     'settings.set': (patch) => settings.update(patch),
     ...hostChannels.handlers,
-    'session.open': (args, ctx) => sessions.open(args, ctx),
+    'session.open': async (args, ctx) => ((await ec2.isEc2Host(args.hostId)) ? ec2.openSaved(args, ctx) : sessions.open(args, ctx)),
+    'session.openEc2': (args, ctx) => ec2.openTerminal(args, ctx),
+    'forward.open': (args, ctx) => ec2.openForward(args, ctx),
+    'forward.list': (_args, { peer }) => ({ forwards: ec2.listForwards(peer) }),
+    'forward.close': ({ forwardId }, { peer }) => (ec2.closeForward(peer, forwardId), ok),
     'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),
     'session.resize': ({ sessionId, cols, rows }, { peer }) => (sessions.resize(peer, sessionId, cols, rows), ok),
     'session.ack': ({ sessionId, chars }, { peer }) => (sessions.ack(peer, sessionId, chars), ok),
@@ -89,7 +103,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     handlers,
     sessions,
     dispose: () => {
+      ec2.dispose();
       sessions.dispose();
+      awsClients.dispose();
       hostChannels.dispose();
       hosts.dispose();
     },

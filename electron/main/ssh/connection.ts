@@ -196,6 +196,17 @@ export class SshConnection {
     });
   }
 
+  /** A direct-tcpip channel: the server connects to dstHost:dstPort (an SSH local forward). */
+  forwardOut(srcPort: number, dstHost: string, dstPort: number): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', srcPort, dstHost, dstPort, (err, channel) =>
+        err
+          ? reject(new KeylessFailure('ConnectionRefused', `${this.target.host} could not connect to ${dstHost}:${dstPort} (${err.message}).`, true, { host: dstHost, port: dstPort }))
+          : resolve(channel),
+      );
+    });
+  }
+
   end(): void {
     if (this.closed) return;
     this.client.end();

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { ok, requestIdSchema } from './common';
+import { keylessErrorSchema } from './errors';
+import {
+  awsProfileSchema,
+  awsRegionSchema,
+  connectionTypeSchema,
+  endpointIdSchema,
+  hostnameSchema,
+  idSchema,
+  instanceIdSchema,
+  osUserSchema,
+  portSchema,
+} from './hosts';
+import { sessionIdSchema } from './terminal';
+
+/** An EC2 instance to connect to without a saved host (the inventory, a test, the benchmark). */
+export const ec2TargetSchema = z
+  .object({
+    /** Absent: the AWS SDK's default chain (AWS_PROFILE, environment, SSO, …). */
+    profile: awsProfileSchema.optional(),
+    region: awsRegionSchema,
+    instanceId: instanceIdSchema,
+    /** Absent: the AMI's usual login user. */
+    osUser: osUserSchema.optional(),
+    connectionType: connectionTypeSchema.default('auto'),
+    endpointId: endpointIdSchema.optional(),
+    port: portSchema.default(22),
+    maxTunnelDuration: z.number().int().min(1).max(3600).optional(),
+  })
+  .strict();
+export type Ec2TargetInput = z.input<typeof ec2TargetSchema>;
+
+/** A saved EC2 host by id, or an instance given in full: exactly one of the two. */
+const ec2Where = {
+  hostId: idSchema.optional(),
+  target: ec2TargetSchema.optional(),
+};
+const exactlyOne = (a: { hostId?: string | undefined; target?: unknown }) => (a.hostId === undefined) !== (a.target === undefined);
+const exactlyOneMessage = { message: 'give either hostId or target' };
+
+export const forwardKindSchema = z.enum(['eice', 'ssh']);
+export const forwardIdSchema = z.string().regex(/^f[0-9]{1,12}$/);
+export const forwardInfoSchema = z.object({
+  forwardId: forwardIdSchema,
+  /** eice: a tunnel per accepted connection straight to port 22/3389; ssh: a channel over the SSH connection. */
+  kind: forwardKindSchema,
+  instanceId: z.string(),
+  /** Always 127.0.0.1. */
+  localAddress: z.string(),
+  localPort: portSchema,
+  remoteHost: z.string(),
+  remotePort: portSchema,
+  /** Connections carried right now. */
+  active: z.number(),
+});
+export type ForwardInfo = z.infer<typeof forwardInfoSchema>;
+
+const cols = z.number().int().min(2).max(1000);
+const rows = z.number().int().min(1).max(500);
+
+/** EC2 Instance Connect: terminals on instances and port forwards to them. */
+export const connectRequests = {
+  /**
+   * Opens a terminal on an EC2 instance (progress as `progress` events keyed by requestId).
+   * With `reconnect`, retryable failures are retried with backoff (each try with a fresh key)
+   * until one works or `op.cancel` stops it.
+   */
+  'session.openEc2': {
+    args: z
+      .object({ requestId: requestIdSchema, cols, rows, reconnect: z.boolean().default(false), ...ec2Where })
+      .strict()
+      .refine(exactlyOne, exactlyOneMessage),
+    result: z.object({ sessionId: sessionIdSchema, instanceId: z.string(), osUser: z.string(), via: z.enum(['direct', 'eice']) }),
+  },
+  /** Listens on 127.0.0.1:localPort (0: any free port) and forwards each connection to the instance. */
+  'forward.open': {
+    args: z
+      .object({
+        requestId: requestIdSchema,
+        kind: forwardKindSchema,
+        localPort: z.number().int().min(0).max(65535),
+        /** ssh forwards only: what the instance connects to (default localhost). */
+        remoteHost: hostnameSchema.optional(),
+        remotePort: portSchema,
+        ...ec2Where,
+      })
+      .strict()
+      .refine(exactlyOne, exactlyOneMessage),
+    result: forwardInfoSchema,
+  },
+  'forward.list': { args: z.object({}).strict(), result: z.object({ forwards: z.array(forwardInfoSchema) }) },
+  'forward.close': { args: z.object({ forwardId: forwardIdSchema }).strict(), result: ok },
+} as const;
+
+export const connectEvents = {
+  /** Something a connected tab should show: the EICE tunnel is about to reach its maximum duration. */
+  'session.notice': z.object({ sessionId: sessionIdSchema, kind: z.literal('tunnelExpiring'), secondsLeft: z.number() }),
+  /** A port forward stopped by itself (its connection dropped). */
+  'forward.closed': z.object({ forwardId: forwardIdSchema, error: keylessErrorSchema.optional() }),
+} as const;
