@@ -238,8 +238,7 @@ export function groupChain(groupId: string | null, groups: readonly HostGroup[])
   return chain;
 }
 
-function ownSettings(host: HostEntry | undefined): InheritedSettings {
-  if (!host) return {};
+export function ownSettings(host: HostEntry): InheritedSettings {
   if (host.kind === 'ec2') {
     const { profile, region, osUser, connectionType } = host;
     return { profile, region, osUser, connectionType };
@@ -247,13 +246,9 @@ function ownSettings(host: HostEntry | undefined): InheritedSettings {
   return { osUser: host.user };
 }
 
-/**
- * The settings a host (or, with `host` undefined, a new host in `groupId`) connects with, and
- * where each value came from: the host itself, the nearest group that sets it, or the default.
- */
-export function resolveSettings(host: HostEntry | undefined, groupId: string | null, groups: readonly HostGroup[]): EffectiveSettings {
-  const own = ownSettings(host);
-  const chain = groupChain(host ? host.groupId : groupId, groups);
+/** The settings an entry of `kind` in `groupId` gets from its groups and the defaults, given its own. */
+export function resolveFrom(own: InheritedSettings, kind: HostEntry['kind'], groupId: string | null, groups: readonly HostGroup[]): EffectiveSettings {
+  const chain = groupChain(groupId, groups);
   const resolve = <K extends InheritedKey>(key: K): ResolvedSetting<NonNullable<InheritedSettings[K]>> => {
     const mine = own[key];
     if (mine !== undefined) return { value: mine as NonNullable<InheritedSettings[K]>, from: { kind: 'host' } };
@@ -261,11 +256,20 @@ export function resolveSettings(host: HostEntry | undefined, groupId: string | n
       const v = g.settings[key];
       if (v !== undefined) return { value: v as NonNullable<InheritedSettings[K]>, from: { kind: 'group', groupId: g.id, groupName: g.name } };
     }
+    // Plain SSH hosts have no AWS defaults, and their user is the one setting they take.
     const d = SETTING_DEFAULTS[key];
-    if (d !== undefined && (host?.kind ?? 'ec2') === 'ec2') return { value: d as NonNullable<InheritedSettings[K]>, from: { kind: 'default' } };
+    if (d !== undefined && kind === 'ec2') return { value: d as NonNullable<InheritedSettings[K]>, from: { kind: 'default' } };
     return { value: undefined, from: { kind: 'unset' } };
   };
   return { profile: resolve('profile'), region: resolve('region'), osUser: resolve('osUser'), connectionType: resolve('connectionType') };
+}
+
+/**
+ * The settings a host connects with, and where each value came from: the host itself, the
+ * nearest group that sets it, or the default. `groupId` is where the host is (or would be).
+ */
+export function resolveSettings(host: HostEntry, groupId: string | null, groups: readonly HostGroup[]): EffectiveSettings {
+  return resolveFrom(ownSettings(host), host.kind, groupId, groups);
 }
 
 /** Problems only visible with the groups at hand (the schema checks each field on its own). */

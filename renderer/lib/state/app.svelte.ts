@@ -1,5 +1,5 @@
 import { getContext, setContext } from 'svelte';
-import type { KeylessError, Prompt, SavedHost, SavedHostInput, Settings } from '../../../electron/contract';
+import type { HostEntry, KeylessError, Prompt, SavedHost, SavedHostInput, Settings } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
 import { i18n, resolveLocale } from '../i18n/i18n.svelte';
 import type { TerminalTab } from './terminal-tab.svelte';
@@ -7,7 +7,7 @@ import { Workspace } from './workspace.svelte';
 
 /** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
 export class AppState {
-  hosts = $state<SavedHost[]>([]);
+  hosts = $state<HostEntry[]>([]);
   /** Terminal tabs, panes, broadcast input and terminal settings. */
   readonly workspace: Workspace;
   prompts = $state<Prompt[]>([]);
@@ -34,10 +34,16 @@ export class AppState {
   }
 
   async refreshHosts(): Promise<void> {
-    this.hosts = (await this.backend.invoke('hosts.list', {})).hosts;
+    try {
+      this.hosts = (await this.backend.invoke('hosts.list', {})).hosts;
+    } catch (err) {
+      // The host list's own banner explains an unreadable hosts.json and offers the backup.
+      if (err instanceof BackendError && err.error.code === 'StoreCorrupt') return;
+      throw err;
+    }
   }
 
-  async saveHost(input: SavedHostInput): Promise<SavedHost | undefined> {
+  async saveHost(input: SavedHostInput): Promise<HostEntry | undefined> {
     return this.guard(async () => {
       const saved = await this.backend.invoke('hosts.save', { host: input });
       await this.refreshHosts();

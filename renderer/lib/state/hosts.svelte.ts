@@ -1,0 +1,156 @@
+import { getContext, setContext } from 'svelte';
+import { SvelteSet } from 'svelte/reactivity';
+import {
+  groupAndDescendants,
+  resolveSettings,
+  type HostEntry,
+  type HostEntryInput,
+  type HostGroup,
+  type HostGroupInput,
+  type KeylessError,
+  type Recent,
+  type SavedHost,
+  type SshConfigImportReport,
+} from '../../../electron/contract';
+import { BackendError } from '../backend/backend';
+import type { AppState } from './app.svelte';
+
+/**
+ * What a terminal tab needs of a saved host. Tabs only read the id (for session.open, which
+ * resolves everything in main) and the name; an EC2 host's tab gets the typed error main gives.
+ */
+export function tabTarget(host: HostEntry, groups: readonly HostGroup[]): SavedHost {
+  const user = resolveSettings(host, host.groupId, groups).osUser.value ?? 'ec2-user';
+  if (host.kind === 'ssh') return { kind: 'ssh', id: host.id, name: host.name, host: host.host, port: host.port, user, auth: host.auth };
+  return { kind: 'ssh', id: host.id, name: host.name, host: host.instanceId, port: host.port, user, auth: { type: 'agent' } };
+}
+
+export type ImportOutcome = { kind: 'sshConfig'; report: SshConfigImportReport } | { kind: 'json'; added: number; updated: number };
+
+/** The saved hosts as the sidebar shows them: the tree, the selection, and what the store said last. */
+export class HostsState {
+  groups = $state<HostGroup[]>([]);
+  hosts = $state<HostEntry[]>([]);
+  recents = $state<Recent[]>([]);
+  loaded = $state(false);
+  /** hosts.json cannot be read: the error (with file, field or line, and backup) the banner shows. */
+  corrupt = $state<KeylessError | undefined>(undefined);
+  error = $state<KeylessError | undefined>(undefined);
+  lastImport = $state<ImportOutcome | undefined>(undefined);
+  restored = $state<{ restoredFrom: string; keptAs: string } | undefined>(undefined);
+  readonly selected = new SvelteSet<string>();
+  readonly collapsed = new SvelteSet<string>();
+  paletteOpen = $state(false);
+
+  constructor(private readonly app: AppState) {
+    app.backend.on('hosts.changed', () => void this.refresh());
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const tree = await this.app.backend.invoke('hosts.list', {});
+      this.groups = tree.groups;
+      this.hosts = tree.hosts;
+      this.recents = tree.recents;
+      this.corrupt = undefined;
+      for (const id of [...this.selected]) if (!tree.hosts.some((h) => h.id === id)) this.selected.delete(id);
+    } catch (err) {
+      const e = asError(err);
+      if (e.code === 'StoreCorrupt') this.corrupt = e;
+      else this.error = e;
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  childGroups(parentId: string | null): HostGroup[] {
+    return this.groups.filter((g) => g.parentId === parentId).sort((a, b) => a.name.localeCompare(b.name));
+  }
+  hostsIn(groupId: string | null): HostEntry[] {
+    return this.hosts.filter((h) => h.groupId === groupId).sort((a, b) => Number(b.favourite) - Number(a.favourite) || a.name.localeCompare(b.name));
+  }
+  /** Every host in a group and its subgroups. */
+  hostsUnder(groupId: string): HostEntry[] {
+    const ids = groupAndDescendants(groupId, this.groups);
+    return this.hosts.filter((h) => h.groupId !== null && ids.has(h.groupId));
+  }
+  group(id: string | null): HostGroup | undefined {
+    return id === null ? undefined : this.groups.find((g) => g.id === id);
+  }
+
+  /** Opens a tab on each host, in order, and puts them at the front of the recents. */
+  connect(hosts: readonly HostEntry[]): void {
+    for (const host of hosts) {
+      void this.app.openTab(tabTarget(host, this.groups)).connect();
+      void this.call(() => this.app.backend.invoke('hosts.markUsed', { id: host.id }));
+    }
+  }
+  connectSelected(): void {
+    this.connect(this.hosts.filter((h) => this.selected.has(h.id)));
+    this.selected.clear();
+  }
+
+  saveHost(host: HostEntryInput): Promise<HostEntry | undefined> {
+    return this.call(() => this.app.backend.invoke('hosts.save', { host }));
+  }
+  async deleteHost(id: string): Promise<void> {
+    await this.call(() => this.app.backend.invoke('hosts.delete', { id }));
+  }
+  async toggleFavourite(host: HostEntry): Promise<void> {
+    await this.saveHost({ ...host, favourite: !host.favourite });
+  }
+  async move(hostIds: string[], groupId: string | null): Promise<void> {
+    if (hostIds.length === 0) return;
+    await this.call(() => this.app.backend.invoke('hosts.move', { hostIds, groupId }));
+  }
+  saveGroup(group: HostGroupInput): Promise<HostGroup | undefined> {
+    return this.call(() => this.app.backend.invoke('groups.save', { group }));
+  }
+  async deleteGroup(id: string): Promise<void> {
+    await this.call(() => this.app.backend.invoke('groups.delete', { id }));
+  }
+
+  async importSshConfig(): Promise<void> {
+    const report = await this.call(() => this.app.backend.invoke('hosts.importSshConfig', {}));
+    if (report) this.lastImport = { kind: 'sshConfig', report };
+  }
+  async importJson(json: string): Promise<void> {
+    const counts = await this.call(() => this.app.backend.invoke('hosts.import', { json }));
+    if (counts) this.lastImport = { kind: 'json', ...counts };
+  }
+  async exportJson(): Promise<string | undefined> {
+    const groupIds: string[] = [];
+    const hostIds = [...this.selected];
+    const out = await this.call(() => this.app.backend.invoke('hosts.export', hostIds.length ? { groupIds, hostIds } : {}));
+    return out?.json;
+  }
+  async restoreBackup(): Promise<void> {
+    const r = await this.call(() => this.app.backend.invoke('hosts.restoreBackup', {}));
+    if (r) {
+      this.restored = r;
+      await this.refresh();
+    }
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      this.error = undefined;
+      const value = await fn();
+      await this.refresh();
+      return value;
+    } catch (err) {
+      const e = asError(err);
+      if (e.code === 'StoreCorrupt') this.corrupt = e;
+      else this.error = e;
+      return undefined;
+    }
+  }
+}
+
+function asError(err: unknown): KeylessError {
+  return err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
+}
+
+const KEY = Symbol('hosts-state');
+export const provideHostsState = (state: HostsState) => setContext(KEY, state);
+export const useHostsState = () => getContext<HostsState>(KEY);
