@@ -65,8 +65,8 @@ export function createHostHandlers(store: HostStore, opts: HostHandlerOptions): 
       });
       const group = groups.find((g) => g.id === imported.group.id) ?? imported.group;
       const counts = await store.mergeEntries([group], hosts);
-      opts.log.info('ssh config imported', { added: counts.added, updated: counts.updated, skipped: imported.report.skipped.length });
-      return { ...imported.report, ...counts };
+      opts.log.info('ssh config imported', { added: counts.hostsAdded, updated: counts.hostsUpdated, skipped: imported.report.skipped.length });
+      return { ...imported.report, added: counts.hostsAdded, updated: counts.hostsUpdated };
     },
     'hosts.export': async ({ groupIds, hostIds }) => ({ json: await store.exportJson({ groupIds, hostIds }) }),
     'hosts.import': ({ json }) => store.importJson(json),

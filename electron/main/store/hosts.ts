@@ -27,6 +27,14 @@ function invalid(field: string, message: string): never {
   fail('InvalidArguments', `${field}: ${message}`, { field });
 }
 
+/** What a merge changed: groups and hosts together, and hosts alone. */
+export interface MergeCounts {
+  added: number;
+  updated: number;
+  hostsAdded: number;
+  hostsUpdated: number;
+}
+
 /** Saved hosts, groups and recents: hosts.json in the data folder, shared safely between processes. */
 export class HostStore implements Disposable {
   readonly file: JsonStoreFile<HostsFile>;
@@ -184,28 +192,30 @@ export class HostStore implements Disposable {
       const issue = parsed.error.issues[0];
       invalid(issue?.path.map(String).join('.') || 'json', `${issue?.message ?? 'invalid'} (expected a Keyless hosts export)`);
     }
-    return this.mergeEntries(parsed.data.groups, parsed.data.hosts);
+    const { added, updated } = await this.mergeEntries(parsed.data.groups, parsed.data.hosts);
+    return { added, updated };
   }
 
   /** Upserts groups and hosts by id, checking the result as a whole before anything is written. */
-  async mergeEntries(groups: readonly HostGroup[], hosts: readonly HostEntry[]): Promise<{ added: number; updated: number }> {
+  async mergeEntries(groups: readonly HostGroup[], hosts: readonly HostEntry[]): Promise<MergeCounts> {
     return this.file.update((doc) => {
-      let added = 0;
-      let updated = 0;
-      const upsert = <T extends { id: string }>(list: T[], item: T) => {
+      const counts = { added: 0, updated: 0, hostsAdded: 0, hostsUpdated: 0 };
+      const upsert = <T extends { id: string }>(list: T[], item: T, isHost: boolean) => {
         const i = list.findIndex((x) => x.id === item.id);
         if (i < 0) {
           list.push(item);
-          added++;
+          counts.added++;
+          if (isHost) counts.hostsAdded++;
         } else if (JSON.stringify(list[i]) !== JSON.stringify(item)) {
           list[i] = item;
-          updated++;
+          counts.updated++;
+          if (isHost) counts.hostsUpdated++;
         }
       };
       const nextGroups = [...doc.groups];
       const nextHosts = [...doc.hosts];
-      for (const g of groups) upsert(nextGroups, g);
-      for (const h of hosts) upsert(nextHosts, h);
+      for (const g of groups) upsert(nextGroups, g, false);
+      for (const h of hosts) upsert(nextHosts, h, true);
       const checked = { ...doc, groups: nextGroups, hosts: nextHosts };
       try {
         decodeHostsFile(JSON.parse(JSON.stringify(checked)));
@@ -214,7 +224,7 @@ export class HostStore implements Disposable {
       }
       doc.groups = nextGroups;
       doc.hosts = nextHosts;
-      return { added, updated };
+      return counts;
     });
   }
 

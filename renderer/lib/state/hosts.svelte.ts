@@ -1,7 +1,6 @@
 import { getContext, setContext } from 'svelte';
 import { SvelteSet } from 'svelte/reactivity';
 import {
-  groupAndDescendants,
   resolveSettings,
   type HostEntry,
   type HostEntryInput,
@@ -69,10 +68,14 @@ export class HostsState {
   hostsIn(groupId: string | null): HostEntry[] {
     return this.hosts.filter((h) => h.groupId === groupId).sort((a, b) => Number(b.favourite) - Number(a.favourite) || a.name.localeCompare(b.name));
   }
-  /** Every host in a group and its subgroups. */
+  /** Every host in a group and its subgroups, in the order the tree shows them. */
   hostsUnder(groupId: string): HostEntry[] {
-    const ids = groupAndDescendants(groupId, this.groups);
-    return this.hosts.filter((h) => h.groupId !== null && ids.has(h.groupId));
+    return this.inTreeOrder(groupId);
+  }
+  /** The hosts under `groupId` (null: all of them) as the tree lists them: subgroups first, then its own hosts. */
+  inTreeOrder(groupId: string | null = null, depth = 0): HostEntry[] {
+    if (depth > 32) return [];
+    return [...this.childGroups(groupId).flatMap((g) => this.inTreeOrder(g.id, depth + 1)), ...this.hostsIn(groupId)];
   }
   group(id: string | null): HostGroup | undefined {
     return id === null ? undefined : this.groups.find((g) => g.id === id);
@@ -86,7 +89,7 @@ export class HostsState {
     }
   }
   connectSelected(): void {
-    this.connect(this.hosts.filter((h) => this.selected.has(h.id)));
+    this.connect(this.inTreeOrder().filter((h) => this.selected.has(h.id)));
     this.selected.clear();
   }
 
