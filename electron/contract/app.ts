@@ -32,6 +32,15 @@ export const promptSchema = z.discriminatedUnion('kind', [
     keyPath: z.string(),
     retry: z.boolean(),
   }),
+  /** A role in an AWS profile wants a code from its MFA device (`mfa_serial`). */
+  z.object({
+    kind: z.literal('mfa'),
+    promptId: promptIdSchema,
+    requestId: requestIdSchema,
+    profile: z.string(),
+    mfaSerial: z.string(),
+    retry: z.boolean(),
+  }),
 ]);
 export type Prompt = z.infer<typeof promptSchema>;
 

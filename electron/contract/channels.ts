@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { appEvents, appRequests } from './app';
 import { connectEvents, connectRequests } from './connect';
+import { awsEvents, awsRequests } from './aws';
 import { hostEvents, hostRequests } from './hosts';
 import { terminalEvents, terminalRequests } from './terminal';
 
@@ -8,8 +9,8 @@ import { terminalEvents, terminalRequests } from './terminal';
  * Every request channel (arguments parsed in main before any handler runs, and the result) and
  * every event main sends, gathered from one file per domain.
  */
-export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...connectRequests } as const;
-export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...connectEvents } as const;
+export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests } as const;
+export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...awsEvents, ...connectEvents } as const;
 
 export type RequestChannel = keyof typeof requests;
 export type EventName = keyof typeof events;

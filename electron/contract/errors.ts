@@ -35,6 +35,13 @@ export const ERROR_CODES = [
   'AwsAccessDenied',
   'AwsThrottled',
   'AwsServiceError',
+  /** A role needs an MFA code and nobody could be asked (a background refresh, a connect before the profile was checked). */
+  'AwsMfaRequired',
+  /** The region is not enabled (opted in) for the profile's account. */
+  'AwsRegionDisabled',
+  'AwsSsoSignInFailed',
+  /** A new profile or sso-session would overwrite one of the same name. */
+  'AwsProfileExists',
   'KeyPushRejected',
   'InstanceNotFound',
   'InstanceNotRunning',

@@ -4,5 +4,6 @@ export * from './app';
 export * from './hosts';
 export * from './terminal';
 export * from './connect';
+export * from './aws';
 export * from './channels';
 export * from './wire';

@@ -2,11 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AwsClients } from './aws/clients';
-import { SdkCredentialSource, type CredentialSource } from './aws/credentials';
+import type { CredentialSource } from './aws/credentials';
 import { Ec2Inventory } from './aws/inventory';
 import type { Disposable } from './base/lifecycle';
 import type { Logger } from './base/log';
 import { Ec2Sessions } from './connect/ec2-sessions';
+import { createAwsServices } from './inventory/aws-handlers';
 import { InstanceConnector } from './connect/instance-connector';
 import type { Handlers } from './rpc/contract-server';
 import { Prompts } from './session/prompts';
@@ -34,6 +35,8 @@ export interface BackendOptions {
   openExternal?: (url: string) => Promise<void>;
   /** Where AWS credentials come from (default: the AWS SDK's own providers per profile). */
   awsCredentials?: CredentialSource;
+  /** How often the last inventory is refreshed in the background (ms; 0: never; default 10 minutes). */
+  inventoryRefreshMs?: number;
 }
 
 export interface Backend extends Disposable {
@@ -63,7 +66,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   };
   const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket, recordingPrefs });
   const ok = { ok: true } as const;
-  const awsClients = new AwsClients(opts.awsCredentials ?? new SdkCredentialSource());
+  // Profiles, SSO and the inventory; their cached, MFA-aware credentials serve the connect engine too.
+  const aws = createAwsServices({ home: opts.home, log: opts.log, prompts, openExternal: opts.openExternal, backgroundRefreshMs: opts.inventoryRefreshMs });
+  const awsClients = new AwsClients(opts.awsCredentials ?? aws.credentials);
   const connector = new InstanceConnector({ clients: awsClients, inventory: new Ec2Inventory(awsClients), knownHosts, log: opts.log });
   const ec2 = new Ec2Sessions({ connector, sessions, prompts, hosts, log: opts.log });
   const hostChannels = createHostHandlers(hosts, { log: opts.log });
@@ -73,6 +78,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'settings.get': () => settings.get(),
     'settings.set': (patch) => settings.update(patch),
     ...hostChannels.handlers,
+    ...aws.handlers,
     'session.open': async (args, ctx) => ((await ec2.isEc2Host(args.hostId)) ? ec2.openSaved(args, ctx) : sessions.open(args, ctx)),
     'session.openEc2': (args, ctx) => ec2.openTerminal(args, ctx),
     'forward.open': (args, ctx) => ec2.openForward(args, ctx),
@@ -106,6 +112,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       ec2.dispose();
       sessions.dispose();
       awsClients.dispose();
+      aws.dispose();
       hostChannels.dispose();
       hosts.dispose();
     },

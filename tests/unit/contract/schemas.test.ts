@@ -33,6 +33,21 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'recording.read': { name: 'deploy-20250101-120000-s1.cast' },
   'recording.chooseFolder': {},
   'link.open': { url: 'https://example.com/docs' },
+  'aws.profiles.list': {},
+  'aws.profiles.check': { requestId: 'check-1', profile: 'dev' },
+  'aws.sso.login': { requestId: 'sso-1', profile: 'dev-sso' },
+  'aws.sso.discover': { requestId: 'sso-2', session: 'corp', startUrl: 'https://corp.awsapps.com/start', ssoRegion: 'eu-west-1' },
+  'aws.sso.createProfile': {
+    profile: 'dev-admin',
+    session: 'corp',
+    startUrl: 'https://corp.awsapps.com/start',
+    ssoRegion: 'eu-west-1',
+    accountId: '123456789012',
+    roleName: 'AdministratorAccess',
+    region: 'eu-west-1',
+  },
+  'inventory.get': {},
+  'inventory.refresh': { requestId: 'inv-1', profiles: ['dev', 'prod'], regions: ['eu-west-1', 'us-east-1'] },
 };
 
 /** A value of another JSON type than the one given. */

@@ -1,0 +1,350 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  DescribeInstanceConnectEndpointsCommand,
+  DescribeInstancesCommand,
+  DescribeRegionsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, InventoryScope, InventorySnapshot, KeylessError } from '../../contract';
+import { describeAwsError } from '../aws/errors';
+import { KeylessFailure, toKeylessError } from '../base/errors';
+import type { Disposable } from '../base/lifecycle';
+import type { Logger } from '../base/log';
+import type { MfaAsker, ProfileCredentials } from '../profiles/profile-credentials';
+import { readAwsFiles } from '../profiles/profile-files';
+import { endpointRecord, instanceRecord, subnetRecord, vpcRecord } from './instance-record';
+import { InventoryCache } from './inventory-cache';
+
+export interface RefreshRequest {
+  profiles: string[];
+  /** None: every region each profile has enabled (DescribeRegions). */
+  regions?: string[];
+}
+
+export interface RefreshOptions {
+  signal: AbortSignal;
+  askMfa?: MfaAsker;
+  onProgress?: (p: { done: number; total: number; profile: string; region: string; status: 'ok' | 'failed' }) => void;
+  /** A background refresh asks nobody anything and leaves a scope as it was when only a question stopped it. */
+  background?: boolean;
+}
+
+export interface FleetInventoryOptions {
+  credentials: ProfileCredentials;
+  cache: InventoryCache;
+  log: Logger;
+  /** Describe calls in flight at once, across every profile and region. */
+  maxConcurrentCalls?: number;
+  /** Region for DescribeRegions when a profile names none. */
+  fallbackRegion?: string;
+  maxAttempts?: number;
+}
+
+const scopeKey = (profile: string, region: string) => `${profile}\n${region}`;
+
+/** A counting semaphore: at most `limit` callers inside `run` at once, first come first served. */
+class CallLimit {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.queue.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+interface ScopeResult {
+  scope: InventoryScope;
+  instances: InventoryInstance[];
+  endpoints: InventoryEndpoint[];
+  vpcs: InventoryNetwork[];
+  subnets: InventoryNetwork[];
+}
+
+/**
+ * The fleet across profiles × regions. Every scope runs in parallel (bounded by one limit on
+ * calls in flight, biggest scopes first so the slowest does not start last); within a scope the
+ * four Describe calls run side by side and DescribeInstances follows every page. One failing
+ * profile or region is marked with its reason and never fails the rest. The result is merged
+ * into the on-disk cache (no credentials in it): scopes not refreshed, or failed, keep their last data.
+ */
+export class FleetInventory implements Disposable {
+  private readonly clients = new Map<string, EC2Client>();
+  private readonly httpAgent: HttpAgent;
+  private readonly httpsAgent: HttpsAgent;
+  private readonly limit: CallLimit;
+
+  constructor(private readonly opts: FleetInventoryOptions) {
+    const maxSockets = opts.maxConcurrentCalls ?? 256;
+    this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
+    this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets });
+    this.limit = new CallLimit(maxSockets);
+  }
+
+  get cache(): InventoryCache {
+    return this.opts.cache;
+  }
+
+  private client(profile: string, region: string): EC2Client {
+    const key = scopeKey(profile, region);
+    let c = this.clients.get(key);
+    if (!c) {
+      c = new EC2Client({
+        region,
+        profile,
+        credentials: () => this.opts.credentials.credentials(profile),
+        requestHandler: { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent, connectionTimeout: 10_000, requestTimeout: 30_000 },
+        maxAttempts: this.opts.maxAttempts ?? 5,
+        retryMode: 'standard',
+      });
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.limit.run(fn);
+  }
+
+  async refresh(req: RefreshRequest, o: RefreshOptions): Promise<InventorySnapshot> {
+    const started = Date.now();
+    const previous = await this.opts.cache.load();
+    const prevScopes = new Map((previous?.snapshot.scopes ?? []).map((s) => [scopeKey(s.profile, s.region), s]));
+    let done = 0;
+    let total = req.regions ? req.profiles.length * req.regions.length : 0;
+    const results: ScopeResult[] = [];
+    const report = (r: ScopeResult) => {
+      results.push(r);
+      done++;
+      o.onProgress?.({ done, total, profile: r.scope.profile, region: r.scope.region, status: r.scope.status });
+    };
+
+    // Each profile's credentials once (one MFA question per profile), then its regions.
+    const plans = await Promise.all(
+      req.profiles.map(async (profile) => {
+        try {
+          await this.opts.credentials.credentials(profile, o.background ? undefined : o.askMfa);
+          const regions = req.regions ?? (await this.enabledRegions(profile, o.signal));
+          if (!req.regions) total += regions.length;
+          return { profile, regions };
+        } catch (err) {
+          const error = toKeylessError(err);
+          const regions = req.regions ?? [prevRegionsOf(prevScopes, profile)[0] ?? '*'];
+          if (!req.regions) total += regions.length;
+          return { profile, regions, error };
+        }
+      }),
+    );
+
+    const jobs: Array<{ profile: string; region: string; weight: number }> = [];
+    for (const plan of plans) {
+      if (plan.error) {
+        for (const region of plan.regions) report(this.failed(plan.profile, region, plan.error, started));
+        continue;
+      }
+      for (const region of plan.regions) {
+        jobs.push({ profile: plan.profile, region, weight: prevScopes.get(scopeKey(plan.profile, region))?.calls ?? 0 });
+      }
+    }
+    // Longest first: the scope with the most pages last time starts at once.
+    jobs.sort((a, b) => b.weight - a.weight);
+    await Promise.all(jobs.map((j) => this.describeScope(j.profile, j.region, o.signal).then(report)));
+    if (o.signal.aborted) throw new KeylessFailure('Cancelled', 'The inventory refresh was cancelled.', true);
+
+    reclassifyDisabledRegions(results);
+    const snapshot = this.merge(previous?.snapshot, results, o.background ?? false);
+    await this.opts.cache.save(snapshot, req);
+    this.opts.log.info('inventory refreshed', {
+      scopes: results.length,
+      failed: results.filter((r) => r.scope.status === 'failed').length,
+      instances: snapshot.instances.length,
+      ms: Date.now() - started,
+    });
+    return snapshot;
+  }
+
+  private async enabledRegions(profile: string, signal: AbortSignal): Promise<string[]> {
+    const { configFile } = await readAwsFiles();
+    const region = configFile[profile]?.region || process.env.AWS_REGION || this.opts.fallbackRegion || 'us-east-1';
+    try {
+      const out = await this.call(() => this.client(profile, region).send(new DescribeRegionsCommand({}), { abortSignal: signal }));
+      return (out.Regions ?? []).map((r) => r.RegionName).filter((r): r is string => !!r).sort();
+    } catch (err) {
+      throw describeAwsError(err, { action: 'ec2:DescribeRegions', region, profile });
+    }
+  }
+
+  private failed(profile: string, region: string, error: KeylessError, started: number): ScopeResult {
+    return {
+      scope: { profile, region, account: null, status: 'failed', error, instances: 0, calls: 0, ms: Date.now() - started, checkedAt: Date.now(), dataAt: null },
+      instances: [],
+      endpoints: [],
+      vpcs: [],
+      subnets: [],
+    };
+  }
+
+  private async describeScope(profile: string, region: string, signal: AbortSignal): Promise<ScopeResult> {
+    const started = Date.now();
+    const ec2 = this.client(profile, region);
+    const send = { abortSignal: signal };
+    let calls = 0;
+    const pages = async <T>(action: string, page: (token: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> => {
+      const all: T[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          calls++;
+          const out = await this.call(() => page(token));
+          all.push(...out.items);
+          token = out.next;
+        } while (token);
+      } catch (err) {
+        throw describeAwsError(err, { action, region, profile });
+      }
+      return all;
+    };
+    const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error: toKeylessError(error) }));
+
+    const [inst, eice, vpcs, subnets] = await Promise.all([
+      settle(
+        pages('ec2:DescribeInstances', async (NextToken) => {
+          const out = await ec2.send(new DescribeInstancesCommand({ MaxResults: 1000, NextToken }), send);
+          const items = (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => ({ owner: r.OwnerId ?? '', i })));
+          return { items, next: out.NextToken };
+        }),
+      ),
+      settle(
+        pages('ec2:DescribeInstanceConnectEndpoints', async (NextToken) => {
+          const out = await ec2.send(new DescribeInstanceConnectEndpointsCommand({ MaxResults: 50, NextToken }), send);
+          return { items: (out.InstanceConnectEndpoints ?? []).map((e) => endpointRecord(profile, region, e)).filter((e) => !!e), next: out.NextToken };
+        }),
+      ),
+      settle(
+        pages('ec2:DescribeVpcs', async (NextToken) => {
+          const out = await ec2.send(new DescribeVpcsCommand({ MaxResults: 1000, NextToken }), send);
+          return { items: (out.Vpcs ?? []).map((v) => ({ owner: v.OwnerId ?? '', rec: vpcRecord(profile, region, v) })), next: out.NextToken };
+        }),
+      ),
+      settle(
+        pages('ec2:DescribeSubnets', async (NextToken) => {
+          const out = await ec2.send(new DescribeSubnetsCommand({ MaxResults: 1000, NextToken }), send);
+          return { items: (out.Subnets ?? []).map((s) => subnetRecord(profile, region, s)).filter((s) => !!s), next: out.NextToken };
+        }),
+      ),
+    ]);
+    const ms = Date.now() - started;
+    if ('error' in inst) {
+      if (inst.error.code === 'AwsCredentialsExpired') this.opts.credentials.invalidate(profile);
+      const r = this.failed(profile, region, inst.error, started);
+      r.scope.calls = calls;
+      return r;
+    }
+    const endpoints = 'value' in eice ? eice.value : [];
+    const vpcList = 'value' in vpcs ? vpcs.value : [];
+    const account = inst.value[0]?.owner || vpcList[0]?.owner || null;
+    const instances = inst.value
+      .map(({ owner, i }: { owner: string; i: Instance }) => instanceRecord(profile, owner || account || '', region, i, endpoints))
+      .filter((i): i is InventoryInstance => !!i);
+    const warning = [eice, vpcs, subnets].find((r): r is { error: KeylessError } => 'error' in r)?.error;
+    return {
+      scope: {
+        profile,
+        region,
+        account,
+        status: 'ok',
+        ...(warning ? { warning } : {}),
+        instances: instances.length,
+        calls,
+        ms,
+        checkedAt: Date.now(),
+        dataAt: Date.now(),
+      },
+      instances,
+      endpoints,
+      vpcs: vpcList.map((v) => v.rec).filter((v): v is InventoryNetwork => !!v),
+      subnets: 'value' in subnets ? subnets.value : [],
+    };
+  }
+
+  /** The new results over the old snapshot: other scopes, and the data of failed ones, stay as they were. */
+  private merge(old: InventorySnapshot | undefined, results: ScopeResult[], background: boolean): InventorySnapshot {
+    const fresh = new Map<string, ScopeResult>();
+    for (const r of results) {
+      // A background refresh must not turn "needs your MFA code" into a failure on screen.
+      if (background && r.scope.status === 'failed' && (r.scope.error?.code === 'AwsMfaRequired' || r.scope.error?.code === 'Cancelled')) continue;
+      fresh.set(scopeKey(r.scope.profile, r.scope.region), r);
+    }
+    const oldScopes = new Map((old?.scopes ?? []).map((s) => [scopeKey(s.profile, s.region), s]));
+    const keepOld = (profile: string, region: string) => {
+      const r = fresh.get(scopeKey(profile, region));
+      return !r || r.scope.status === 'failed';
+    };
+    const scopes: InventoryScope[] = [];
+    for (const [key, s] of oldScopes) if (!fresh.has(key)) scopes.push(s);
+    for (const [key, r] of fresh) {
+      const prev = oldScopes.get(key);
+      if (r.scope.status === 'failed' && prev) {
+        scopes.push({ ...r.scope, account: prev.account, instances: prev.instances, dataAt: prev.dataAt });
+      } else {
+        scopes.push(r.scope);
+      }
+    }
+    scopes.sort((a, b) => a.profile.localeCompare(b.profile) || a.region.localeCompare(b.region));
+    const pick = <T extends { profile: string; region: string }>(oldList: T[] | undefined, get: (r: ScopeResult) => T[]): T[] => [
+      ...(oldList ?? []).filter((x) => keepOld(x.profile, x.region)),
+      ...[...fresh.values()].filter((r) => r.scope.status === 'ok').flatMap(get),
+    ];
+    return {
+      fetchedAt: Date.now(),
+      scopes,
+      instances: pick(old?.instances, (r) => r.instances),
+      endpoints: pick(old?.endpoints, (r) => r.endpoints),
+      vpcs: pick(old?.vpcs, (r) => r.vpcs),
+      subnets: pick(old?.subnets, (r) => r.subnets),
+    };
+  }
+
+  dispose(): void {
+    for (const c of this.clients.values()) c.destroy();
+    this.clients.clear();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+function prevRegionsOf(prev: Map<string, InventoryScope>, profile: string): string[] {
+  return [...prev.values()].filter((s) => s.profile === profile).map((s) => s.region);
+}
+
+/**
+ * A region that is not enabled for the account answers like bad credentials (AuthFailure, or
+ * OptInRequired). When the same profile worked in another region, the region is the reason.
+ */
+export function reclassifyDisabledRegions(results: ScopeResult[]): void {
+  const working = new Set(results.filter((r) => r.scope.status === 'ok').map((r) => r.scope.profile));
+  for (const r of results) {
+    const e = r.scope.error;
+    if (!e) continue;
+    const optIn = /OptInRequired/.test(String(e.detail?.reason ?? '')) || /OptInRequired|not subscribed|not enabled/i.test(e.message);
+    const authInOneRegion = e.code === 'AwsCredentialsMissing' && working.has(r.scope.profile);
+    if (optIn || authInOneRegion) {
+      r.scope.error = {
+        code: 'AwsRegionDisabled',
+        message: `The region ${r.scope.region} is not enabled for the account of profile "${r.scope.profile}" (${e.message.slice(0, 200)}).`,
+        retryable: false,
+        detail: { profile: r.scope.profile, region: r.scope.region },
+      };
+    }
+  }
+}

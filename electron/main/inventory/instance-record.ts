@@ -1,0 +1,80 @@
+import type { Ec2InstanceConnectEndpoint as InstanceConnectEndpoint, Instance, Subnet, Tag, Vpc } from '@aws-sdk/client-ec2';
+import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, Reach } from '../../contract';
+import { USABLE_ENDPOINT_STATES, defaultOsUser } from '../connect/plan';
+
+export function tagMap(tags: Tag[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key) out[t.Key] = t.Value ?? '';
+  return out;
+}
+
+export function endpointRecord(profile: string, region: string, e: InstanceConnectEndpoint): InventoryEndpoint | undefined {
+  if (!e.InstanceConnectEndpointId || !e.VpcId) return undefined;
+  return {
+    profile,
+    region,
+    id: e.InstanceConnectEndpointId,
+    vpcId: e.VpcId,
+    subnetId: e.SubnetId ?? '',
+    state: e.State ?? '',
+    dnsName: e.DnsName ?? '',
+    fipsDnsName: e.FipsDnsName ?? null,
+  };
+}
+
+export function vpcRecord(profile: string, region: string, v: Vpc): InventoryNetwork | undefined {
+  if (!v.VpcId) return undefined;
+  return { profile, region, id: v.VpcId, vpcId: null, cidr: v.CidrBlock ?? '', name: tagMap(v.Tags).Name ?? '', az: null };
+}
+
+export function subnetRecord(profile: string, region: string, s: Subnet): InventoryNetwork | undefined {
+  if (!s.SubnetId) return undefined;
+  return { profile, region, id: s.SubnetId, vpcId: s.VpcId ?? null, cidr: s.CidrBlock ?? '', name: tagMap(s.Tags).Name ?? '', az: s.AvailabilityZone ?? null };
+}
+
+/** The endpoint the connect planner would pick (usable, same VPC, same subnet first), as `chooseEndpoint` does. */
+function endpointFor(i: Instance, endpoints: readonly InventoryEndpoint[]): InventoryEndpoint | undefined {
+  const usable = endpoints.filter((e) => e.vpcId === i.VpcId && (USABLE_ENDPOINT_STATES as readonly string[]).includes(e.state));
+  return usable.find((e) => e.subnetId === i.SubnetId) ?? usable[0];
+}
+
+/**
+ * One row of the inventory. Reachability follows the CLI's `auto` connection type: a public
+ * IPv4 address is reached directly, a private one through an Instance Connect Endpoint of its VPC.
+ * The OS user is a hint from the platform and tags (`keyless:os-user`, then the AMI name if a tag carries it).
+ */
+export function instanceRecord(
+  profile: string,
+  account: string,
+  region: string,
+  i: Instance,
+  endpoints: readonly InventoryEndpoint[],
+): InventoryInstance | undefined {
+  if (!i.InstanceId) return undefined;
+  const tags = tagMap(i.Tags);
+  const endpoint = i.PrivateIpAddress ? endpointFor(i, endpoints) : undefined;
+  const reach: Reach = i.PublicIpAddress ? 'public' : endpoint ? 'endpoint' : 'none';
+  const platform = i.PlatformDetails ?? (i.Platform ? 'Windows' : 'Linux/UNIX');
+  const imageHint = tags['ami-name'] ?? tags.os ?? tags.OS;
+  return {
+    profile,
+    account,
+    region,
+    id: i.InstanceId,
+    name: tags.Name ?? '',
+    state: i.State?.Name ?? 'unknown',
+    type: i.InstanceType ?? '',
+    az: i.Placement?.AvailabilityZone ?? '',
+    vpcId: i.VpcId ?? '',
+    subnetId: i.SubnetId ?? '',
+    privateIp: i.PrivateIpAddress ?? '',
+    publicIp: i.PublicIpAddress ?? '',
+    imageId: i.ImageId ?? '',
+    platform,
+    defaultUser: tags['keyless:os-user'] ?? (/windows/i.test(platform) ? 'Administrator' : defaultOsUser(imageHint, platform)),
+    reach,
+    endpointId: endpoint?.id ?? null,
+    launchedAt: i.LaunchTime ? i.LaunchTime.getTime() : null,
+    tags,
+  };
+}

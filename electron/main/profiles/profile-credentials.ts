@@ -1,0 +1,113 @@
+import { fromIni } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { describeCredentialError, type CredentialSource } from '../aws/credentials';
+import { KeylessFailure } from '../base/errors';
+import type { Logger } from '../base/log';
+
+/**
+ * Asks the person for the current code of an MFA device; null means they declined.
+ * `retry` is true after STS refused the previous code.
+ */
+export type MfaAsker = (profile: string, mfaSerial: string, retry: boolean) => Promise<string | null>;
+
+/** Reload this long before expiry, so no call carries credentials about to lapse. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+const MFA_TRIES = 3;
+
+interface Entry {
+  loading: Promise<AwsCredentialIdentity>;
+  value?: AwsCredentialIdentity;
+}
+
+/**
+ * Credentials per AWS profile, resolved by the SDK's own `fromIni` (static keys, role chains with
+ * source_profile or credential_source, external_id, mfa_serial, sso_session and legacy SSO,
+ * credential_process, web identity) and kept in memory only until shortly before they expire.
+ * Concurrent callers share one load, so a refresh of 17 regions asks for one MFA code, not 17.
+ *
+ * The connect engine uses it through `CredentialSource`, or `provider(profile)` for an SDK client.
+ */
+export class ProfileCredentials implements CredentialSource {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(
+    private readonly opts: {
+      /** Used when a caller gives no asker of its own (the connect engine, a background refresh). */
+      askMfa?: MfaAsker;
+      log?: Logger;
+    } = {},
+  ) {}
+
+  /** A provider an SDK client can take as `credentials`; every call goes through the cache. */
+  provider(profile: string, askMfa?: MfaAsker): AwsCredentialIdentityProvider {
+    return () => this.credentials(profile, askMfa);
+  }
+
+  /** `undefined` is AWS_PROFILE, else `default`, as everywhere in the SDK. */
+  async credentials(profile: string | undefined, askMfa?: MfaAsker): Promise<AwsCredentialIdentity> {
+    const name = profile ?? (process.env.AWS_PROFILE || 'default');
+    const entry = this.cache.get(name);
+    if (entry) {
+      if (!entry.value) return entry.loading;
+      const exp = entry.value.expiration?.getTime();
+      if (exp === undefined || exp - Date.now() > REFRESH_MARGIN_MS) return entry.value;
+    }
+    const fresh: Entry = { loading: this.load(name, askMfa ?? this.opts.askMfa) };
+    this.cache.set(name, fresh);
+    try {
+      fresh.value = await fresh.loading;
+      return fresh.value;
+    } catch (err) {
+      if (this.cache.get(name) === fresh) this.cache.delete(name);
+      throw err;
+    }
+  }
+
+  /** When the credentials of `profile` expire (undefined: long-term keys), if they are loaded. */
+  cachedExpiry(profile: string): Date | undefined {
+    return this.cache.get(profile)?.value?.expiration;
+  }
+
+  invalidate(profile: string | undefined): void {
+    this.cache.delete(profile ?? (process.env.AWS_PROFILE || 'default'));
+  }
+
+  /** After the config files or the SSO cache changed under us. */
+  invalidateAll(): void {
+    this.cache.clear();
+  }
+
+  private async load(profile: string, askMfa: MfaAsker | undefined): Promise<AwsCredentialIdentity> {
+    for (let attempt = 0; ; attempt++) {
+      let asked = false;
+      const mfaCodeProvider = async (serial: string): Promise<string> => {
+        if (!askMfa) {
+          throw new KeylessFailure('AwsMfaRequired', `Profile "${profile}" needs a code from its MFA device ${serial}; check the profile in Keyless first.`, false, {
+            profile,
+            mfaSerial: serial,
+          });
+        }
+        asked = true;
+        const code = await askMfa(profile, serial, attempt > 0);
+        if (code === null) throw new KeylessFailure('Cancelled', 'The MFA code was not given.', true);
+        return code.trim();
+      };
+      try {
+        // The profile goes to the SDK's inner STS/SSO clients too, so its endpoint_url applies to them.
+        const provider = fromIni({
+          profile,
+          ignoreCache: true,
+          mfaCodeProvider,
+          clientConfig: { profile },
+          parentClientConfig: { profile },
+        });
+        return await provider();
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        if (asked && attempt + 1 < MFA_TRIES && /MultiFactorAuthentication|MFA|one time pass ?code/i.test(msg)) continue;
+        this.opts.log?.info('credentials failed to load', { profile, error: msg.slice(0, 200) });
+        throw describeCredentialError(err, profile);
+      }
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_PREFIX_SEPARATOR as SEP, loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
+import type { ParsedIniData, Profile } from '@smithy/types';
+import type { ProfileKind, ProfileList, ProfileSummary, SsoSessionSummary } from '../../contract';
+
+/** The home folder as the SDK and the AWS CLI see it (HOME first, so tests can point it elsewhere). */
+export function awsHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HOME || env.USERPROFILE || homedir();
+}
+export const configFilePath = (env: NodeJS.ProcessEnv = process.env): string => env.AWS_CONFIG_FILE || join(awsHome(env), '.aws', 'config');
+export const credentialsFilePath = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.AWS_SHARED_CREDENTIALS_FILE || join(awsHome(env), '.aws', 'credentials');
+
+/** Both files, parsed by the SDK's own loader (re-read from disk: the person may have just edited them). */
+export interface AwsFiles {
+  configFile: ParsedIniData;
+  credentialsFile: ParsedIniData;
+}
+export async function readAwsFiles(env: NodeJS.ProcessEnv = process.env): Promise<AwsFiles> {
+  return loadSharedConfigFiles({ filepath: credentialsFilePath(env), configFilepath: configFilePath(env), ignoreCache: true });
+}
+
+const s = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+
+/** The kind `fromIni` would resolve, tested in its own order (resolveProfileData). */
+export function profileKind(p: Profile): ProfileKind {
+  if (p.role_arn && (p.source_profile !== undefined || p.credential_source !== undefined)) return 'assumeRole';
+  if (p.aws_access_key_id && p.aws_secret_access_key) return 'static';
+  if (p.web_identity_token_file && p.role_arn) return 'webIdentity';
+  if (p.credential_process) return 'process';
+  if (p.sso_session) return 'sso';
+  if (p.sso_start_url || p.sso_account_id || p.sso_region || p.sso_role_name) return 'ssoLegacy';
+  if (p.login_session) return 'login';
+  return 'unknown';
+}
+
+/** Every profile in either file (credentials-file values win, as in the SDK), and every sso-session. */
+export async function listProfiles(env: NodeJS.ProcessEnv = process.env): Promise<ProfileList> {
+  const { configFile, credentialsFile } = await readAwsFiles(env);
+  const names = new Set<string>();
+  const ssoSessions: SsoSessionSummary[] = [];
+  for (const key of Object.keys(configFile)) {
+    if (key.startsWith(`sso-session${SEP}`)) {
+      const v = configFile[key]!;
+      ssoSessions.push({ name: key.slice(12), startUrl: s(v.sso_start_url), region: s(v.sso_region), scopes: s(v.sso_registration_scopes) });
+    } else if (!key.includes(SEP)) {
+      names.add(key);
+    }
+  }
+  for (const key of Object.keys(credentialsFile)) names.add(key);
+  const profiles: ProfileSummary[] = [...names].sort().map((name) => {
+    const p: Profile = { ...(configFile[name] ?? {}), ...(credentialsFile[name] ?? {}) };
+    const session = p.sso_session ? configFile[`sso-session${SEP}${p.sso_session}`] : undefined;
+    return {
+      name,
+      kind: profileKind(p),
+      region: s(p.region) ?? s(env.AWS_REGION) ?? s(env.AWS_DEFAULT_REGION),
+      sourceProfile: s(p.source_profile),
+      credentialSource: s(p.credential_source),
+      roleArn: s(p.role_arn),
+      mfaSerial: s(p.mfa_serial),
+      ssoSession: s(p.sso_session),
+      ssoStartUrl: s(session?.sso_start_url ?? p.sso_start_url),
+      ssoRegion: s(session?.sso_region ?? p.sso_region),
+      ssoAccountId: s(p.sso_account_id),
+      ssoRoleName: s(p.sso_role_name),
+      endpointUrl: s(p.endpoint_url),
+      inConfig: name in configFile,
+      inCredentials: name in credentialsFile,
+    };
+  });
+  ssoSessions.sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    configFile: configFilePath(env),
+    credentialsFile: credentialsFilePath(env),
+    defaultProfile: env.AWS_PROFILE || 'default',
+    profiles,
+    ssoSessions,
+  };
+}

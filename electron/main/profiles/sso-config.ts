@@ -1,0 +1,79 @@
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { NewSsoProfile } from '../../contract';
+import { KeylessFailure } from '../base/errors';
+import { configFilePath, readAwsFiles } from './profile-files';
+
+/** The backup of the AWS config taken before Keyless changes it (the previous backup is replaced). */
+export const backupPathOf = (configFile: string): string => `${configFile}.keyless-backup`;
+
+/** `[profile x]` and `[sso-session y]` blocks as `aws configure sso` writes them: `key = value`, one per line. */
+function section(header: string, values: Array<[string, string | undefined]>): string {
+  return `[${header}]\n` + values.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k} = ${v}\n`).join('');
+}
+
+/**
+ * Adds an SSO profile (and its sso-session when the file has none of that name) to the end of the
+ * AWS config, as `aws configure sso` does. Every existing byte stays as it was, comments included;
+ * the old file is copied beside it first, and the new one replaces it atomically. An existing
+ * profile of that name, or an sso-session of that name with other settings, is refused rather
+ * than rewritten.
+ */
+export async function addSsoProfile(p: NewSsoProfile, env: NodeJS.ProcessEnv = process.env): Promise<{ configFile: string; backupFile: string | null }> {
+  const file = configFilePath(env);
+  const { configFile, credentialsFile } = await readAwsFiles(env);
+  if (configFile[p.profile] || credentialsFile[p.profile]) {
+    throw new KeylessFailure('AwsProfileExists', `A profile named "${p.profile}" already exists in your AWS config; choose another name.`, false, { profile: p.profile });
+  }
+  const existing = configFile[`sso-session.${p.session}`];
+  if (existing && (existing.sso_start_url !== p.startUrl || existing.sso_region !== p.ssoRegion)) {
+    throw new KeylessFailure(
+      'AwsProfileExists',
+      `The sso-session "${p.session}" already exists with another start URL or region; choose another session name.`,
+      false,
+      { profile: p.session },
+    );
+  }
+
+  let before: Buffer | undefined;
+  let mode = 0o600;
+  try {
+    before = await readFile(file);
+    mode = (await stat(file)).mode & 0o777;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const header = p.profile === 'default' ? 'default' : `profile ${p.profile}`;
+  let text = section(header, [
+    ['sso_session', p.session],
+    ['sso_account_id', p.accountId],
+    ['sso_role_name', p.roleName],
+    ['region', p.region],
+    ['output', p.output],
+  ]);
+  if (!existing) {
+    text +=
+      '\n' +
+      section(`sso-session ${p.session}`, [
+        ['sso_start_url', p.startUrl],
+        ['sso_region', p.ssoRegion],
+        ['sso_registration_scopes', 'sso:account:access'],
+      ]);
+  }
+  // Appended after a blank line, and after a newline the file may lack at its end.
+  let prefix = '';
+  if (before && before.length > 0) {
+    const eol = before.includes('\r\n') ? '\r\n' : '\n';
+    if (eol === '\r\n') text = text.replace(/\n/g, '\r\n');
+    prefix = before.subarray(-eol.length).toString() === eol ? eol : eol + eol;
+  }
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  let backupFile: string | null = null;
+  if (before) {
+    backupFile = backupPathOf(file);
+    await copyFile(file, backupFile);
+  }
+  await writeFileAtomic(file, Buffer.concat([before ?? Buffer.alloc(0), Buffer.from(prefix + text)]), { mode });
+  return { configFile: file, backupFile };
+}
