@@ -166,6 +166,121 @@ export type HostEntryInput = z.input<typeof hostEntryInputSchema>;
 export const savedHostInputSchema = hostEntryInputSchema;
 export type SavedHostInput = HostEntryInput;
 
+// ---------------------------------------------------------------------------------------------
+// Smart groups: a saved filter over the inventory, e.g. `tag:env=prod state:running region:eu-west-1`
+// ---------------------------------------------------------------------------------------------
+
+/** The instance fields a smart group filters on (the inventory's instances have them all). */
+export interface SmartCandidate {
+  id: string;
+  name: string;
+  state: string;
+  region: string;
+  profile: string;
+  account: string;
+  type: string;
+  az: string;
+  vpcId: string;
+  subnetId: string;
+  privateIp: string;
+  publicIp: string;
+  platform: string;
+  tags: Record<string, string>;
+}
+
+export const SMART_KEYS = ['tag', 'state', 'region', 'profile', 'account', 'name', 'id', 'type', 'az', 'vpc', 'subnet', 'ip', 'platform'] as const;
+export type SmartKey = (typeof SMART_KEYS)[number];
+/** One term of a query: `key:value`, `-key:value` (must not match), or a bare word (`key` undefined). */
+export interface SmartTerm {
+  key: SmartKey | undefined;
+  value: string;
+  negate: boolean;
+}
+
+/** Splits a query into terms; values may be quoted (`tag:"Name=web server"`). */
+export function parseSmartQuery(query: string): { terms: SmartTerm[]; problems: string[] } {
+  const terms: SmartTerm[] = [];
+  const problems: string[] = [];
+  const re = /(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"|(\S+))/g;
+  for (const m of query.matchAll(re)) {
+    const [, minus, rawKey, quoted, bare] = m;
+    const value = quoted ?? bare ?? '';
+    const key = rawKey?.toLowerCase();
+    if (key !== undefined && !(SMART_KEYS as readonly string[]).includes(key)) {
+      problems.push(`unknown filter ${rawKey}: use ${SMART_KEYS.map((k) => `${k}:`).join(' ')}`);
+      continue;
+    }
+    if (value === '') {
+      problems.push(`${rawKey ?? ''}: needs a value`);
+      continue;
+    }
+    terms.push({ key: key as SmartKey | undefined, value, negate: minus === '-' });
+  }
+  if (terms.length === 0 && problems.length === 0) problems.push('write at least one filter, such as state:running');
+  return { terms, problems };
+}
+
+/** Case-insensitive glob: * is any run of characters, ? one character. */
+function globMatch(pattern: string, text: string): boolean {
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  return re.test(text);
+}
+
+function termMatches(t: SmartTerm, i: SmartCandidate): boolean {
+  switch (t.key) {
+    case 'tag': {
+      const eq = t.value.indexOf('=');
+      const k = eq < 0 ? t.value : t.value.slice(0, eq);
+      const entries = Object.entries(i.tags).filter(([name]) => globMatch(k, name));
+      return eq < 0 ? entries.length > 0 : entries.some(([, v]) => globMatch(t.value.slice(eq + 1), v));
+    }
+    case 'vpc':
+      return globMatch(t.value, i.vpcId);
+    case 'subnet':
+      return globMatch(t.value, i.subnetId);
+    case 'ip':
+      return globMatch(t.value, i.privateIp) || globMatch(t.value, i.publicIp);
+    case undefined: {
+      const p = `*${t.value}*`;
+      return globMatch(p, i.name) || globMatch(p, i.id) || Object.values(i.tags).some((v) => globMatch(p, v));
+    }
+    default:
+      return globMatch(t.value, String(i[t.key]));
+  }
+}
+
+/** Terms with the same key are alternatives (OR); different keys must all hold (AND); `-` terms must not. */
+export function matchesSmartQuery(instance: SmartCandidate, terms: readonly SmartTerm[]): boolean {
+  const byKey = new Map<string, SmartTerm[]>();
+  for (const t of terms) {
+    if (t.negate) {
+      if (termMatches(t, instance)) return false;
+      continue;
+    }
+    const k = t.key === 'tag' ? `tag:${t.value.split('=')[0]}` : (t.key ?? `word:${t.value}`);
+    byKey.set(k, [...(byKey.get(k) ?? []), t]);
+  }
+  for (const alternatives of byKey.values()) if (!alternatives.some((t) => termMatches(t, instance))) return false;
+  return true;
+}
+
+export const smartQuerySchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(1000)
+  .superRefine((q, ctx) => {
+    for (const message of parseSmartQuery(q).problems) ctx.addIssue({ code: 'custom', message });
+  });
+export const smartGroupSchema = z.object({
+  id: idSchema,
+  name: nameSchema,
+  query: smartQuerySchema,
+});
+export type SmartGroup = z.infer<typeof smartGroupSchema>;
+export const smartGroupInputSchema = smartGroupSchema.extend({ id: idSchema.optional() });
+export type SmartGroupInput = z.input<typeof smartGroupInputSchema>;
+
 export const recentSchema = z.object({ hostId: idSchema, at: z.number().int().min(0) });
 export type Recent = z.infer<typeof recentSchema>;
 export const MAX_RECENTS = 20;
@@ -175,6 +290,7 @@ export const hostTreeSchema = z.object({
   groups: z.array(hostGroupSchema),
   hosts: z.array(hostEntrySchema),
   recents: z.array(recentSchema),
+  smartGroups: z.array(smartGroupSchema),
 });
 export type HostTree = z.infer<typeof hostTreeSchema>;
 
@@ -184,6 +300,7 @@ export const hostExportSchema = z.object({
   version: z.literal(2),
   groups: z.array(hostGroupSchema),
   hosts: z.array(hostEntrySchema),
+  smartGroups: z.array(smartGroupSchema).default([]),
 });
 export type HostExport = z.infer<typeof hostExportSchema>;
 
@@ -328,6 +445,9 @@ export const hostRequests = {
   'groups.save': { args: z.object({ group: hostGroupInputSchema }).strict(), result: hostGroupSchema },
   /** Deletes a group; its hosts and subgroups move up to its parent. */
   'groups.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
+  /** Saves a smart group: a name and a filter over the inventory, checked before it is saved. */
+  'smartGroups.save': { args: z.object({ group: smartGroupInputSchema }).strict(), result: smartGroupSchema },
+  'smartGroups.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
   /** Reads the person's ~/.ssh/config (with its Includes) and saves its concrete Host blocks. */
   'hosts.importSshConfig': { args: empty, result: sshConfigImportReportSchema },
   /** Hosts and groups as JSON (no secrets): all of them, or the given groups (with subgroups) and hosts. */

@@ -44,6 +44,8 @@ export function createHostHandlers(store: HostStore, opts: HostHandlerOptions): 
     'hosts.markUsed': async ({ id }) => (await store.markUsed(id), ok),
     'groups.save': ({ group }) => store.saveGroup(group),
     'groups.delete': async ({ id }) => (await store.deleteGroup(id), ok),
+    'smartGroups.save': ({ group }) => store.saveSmartGroup(group),
+    'smartGroups.delete': async ({ id }) => (await store.deleteSmartGroup(id), ok),
     'hosts.importSshConfig': async () => {
       const file = join(home(), '.ssh', 'config');
       let localUser = 'root';

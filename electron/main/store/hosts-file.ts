@@ -6,9 +6,11 @@ import {
   hostGroupSchema,
   plainSshHostSchema,
   recentSchema,
+  smartGroupSchema,
   type HostEntry,
   type HostGroup,
   type Recent,
+  type SmartGroup,
 } from '../../contract';
 
 /**
@@ -27,6 +29,7 @@ export const hostsFileV2Schema = z
     groups: z.array(hostGroupSchema).default([]),
     hosts: z.array(hostEntrySchema).default([]),
     recents: z.array(recentSchema).max(MAX_RECENTS).default([]),
+    smartGroups: z.array(smartGroupSchema).default([]),
   })
   .superRefine((doc, ctx) => {
     const groupIds = new Set<string>();
@@ -41,6 +44,11 @@ export const hostsFileV2Schema = z
         ctx.addIssue({ code: 'custom', path: ['groups', i, 'parentId'], message: `the group ${g.name} is nested inside itself` });
       }
     });
+    const smartIds = new Set<string>();
+    doc.smartGroups.forEach((g, i) => {
+      if (smartIds.has(g.id)) ctx.addIssue({ code: 'custom', path: ['smartGroups', i, 'id'], message: `the smart group id ${g.id} is used twice` });
+      smartIds.add(g.id);
+    });
     const hostIds = new Set<string>();
     doc.hosts.forEach((h, i) => {
       if (hostIds.has(h.id)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'id'], message: `the host id ${h.id} is used twice` });
@@ -50,9 +58,9 @@ export const hostsFileV2Schema = z
       }
     });
   });
-export type HostsFile = { version: 2; groups: HostGroup[]; hosts: HostEntry[]; recents: Recent[] };
+export type HostsFile = { version: 2; groups: HostGroup[]; hosts: HostEntry[]; recents: Recent[]; smartGroups: SmartGroup[] };
 
-export const emptyHostsFile = (): HostsFile => ({ version: 2, groups: [], hosts: [], recents: [] });
+export const emptyHostsFile = (): HostsFile => ({ version: 2, groups: [], hosts: [], recents: [], smartGroups: [] });
 
 /** A reason a document is refused, with the path of the field it is about. */
 export class DocumentProblem extends Error {
@@ -99,6 +107,7 @@ export function migrateV1(doc: HostsFileV1): HostsFile {
     groups: [],
     hosts: doc.hosts.map((h) => ({ ...h, groupId: null, tags: [], notes: '', favourite: false })),
     recents: [],
+    smartGroups: [],
   }) as HostsFile;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { z } from 'zod';
 import {
   MAX_RECENTS,
   groupAndDescendants,
@@ -8,6 +9,7 @@ import {
   hostGroupSchema,
   hostProblems,
   resolveSettings,
+  smartGroupSchema,
   type HostEntry,
   type HostEntryInput,
   type HostExport,
@@ -15,6 +17,8 @@ import {
   type HostGroupInput,
   type HostTree,
   type SavedHost,
+  type SmartGroup,
+  type SmartGroupInput,
 } from '../../contract';
 import { fail } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
@@ -25,6 +29,14 @@ const newId = (prefix: string) => prefix + randomBytes(6).toString('hex');
 
 function invalid(field: string, message: string): never {
   fail('InvalidArguments', `${field}: ${message}`, { field });
+}
+
+/** Values from other callers than the contract server (which has parsed them already) get the same clear error. */
+function parsed<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  invalid(issue?.path.map(String).join('.') || '(value)', issue?.message ?? 'invalid');
 }
 
 /** What a merge changed: groups and hosts together, and hosts alone. */
@@ -44,8 +56,8 @@ export class HostStore implements Disposable {
   }
 
   async tree(): Promise<HostTree> {
-    const { groups, hosts, recents } = await this.file.read();
-    return { groups, hosts, recents };
+    const { groups, hosts, recents, smartGroups } = await this.file.read();
+    return { groups, hosts, recents, smartGroups };
   }
 
   async entry(id: string): Promise<HostEntry> {
@@ -81,9 +93,9 @@ export class HostStore implements Disposable {
   }
 
   async saveHost(input: HostEntryInput): Promise<HostEntry> {
-    const parsed = hostEntryInputSchema.parse(input);
+    const entry = parsed(hostEntryInputSchema, input);
     return this.file.update((doc) => {
-      const host: HostEntry = { ...parsed, id: parsed.id ?? newId('h') } as HostEntry;
+      const host: HostEntry = { ...entry, id: entry.id ?? newId('h') } as HostEntry;
       const problem = hostProblems(host, doc.groups)[0];
       if (problem) invalid(problem.field, problem.message);
       const i = doc.hosts.findIndex((h) => h.id === host.id);
@@ -124,7 +136,7 @@ export class HostStore implements Disposable {
 
   async saveGroup(input: HostGroupInput): Promise<HostGroup> {
     return this.file.update((doc) => {
-      const group = hostGroupSchema.parse({ ...input, id: input.id ?? newId('g') });
+      const group = parsed(hostGroupSchema, { ...input, id: input.id ?? newId('g') });
       if (group.parentId !== null) {
         if (!doc.groups.some((g) => g.id === group.parentId)) invalid('parentId', `there is no group with the id ${group.parentId}`);
         if (doc.groups.some((g) => g.id === group.id) && groupAndDescendants(group.id, doc.groups).has(group.parentId)) {
@@ -155,12 +167,29 @@ export class HostStore implements Disposable {
     });
   }
 
+  async saveSmartGroup(input: SmartGroupInput): Promise<SmartGroup> {
+    const group = parsed(smartGroupSchema, { ...input, id: input.id ?? newId('s') });
+    return this.file.update((doc) => {
+      const i = doc.smartGroups.findIndex((g) => g.id === group.id);
+      if (i >= 0) doc.smartGroups[i] = group;
+      else doc.smartGroups.push(group);
+      return group;
+    });
+  }
+
+  async deleteSmartGroup(id: string): Promise<void> {
+    await this.file.update((doc) => {
+      if (!doc.smartGroups.some((g) => g.id === id)) fail('NotFound', `No smart group has the id ${id}.`, { id });
+      doc.smartGroups = doc.smartGroups.filter((g) => g.id !== id);
+    });
+  }
+
   /** Hosts and groups as JSON: everything, or the chosen groups (with what is under them) and hosts. */
   async exportJson(sel: { groupIds?: readonly string[] | undefined; hostIds?: readonly string[] | undefined } = {}): Promise<string> {
-    const { groups, hosts } = await this.file.read();
+    const { groups, hosts, smartGroups } = await this.file.read();
     let out: HostExport;
     if (!sel.groupIds && !sel.hostIds) {
-      out = { format: 'keyless-hosts', version: 2, groups, hosts };
+      out = { format: 'keyless-hosts', version: 2, groups, hosts, smartGroups };
     } else {
       const groupIds = new Set<string>();
       for (const id of sel.groupIds ?? []) for (const g of groupAndDescendants(id, groups)) groupIds.add(g);
@@ -174,7 +203,7 @@ export class HostStore implements Disposable {
       for (const id of [...groupIds]) {
         for (let g = groups.find((x) => x.id === id); g?.parentId; g = groups.find((x) => x.id === g!.parentId)) groupIds.add(g.parentId);
       }
-      out = { format: 'keyless-hosts', version: 2, groups: groups.filter((g) => groupIds.has(g.id)), hosts: chosen };
+      out = { format: 'keyless-hosts', version: 2, groups: groups.filter((g) => groupIds.has(g.id)), hosts: chosen, smartGroups: [] };
     }
     return JSON.stringify(out, null, 2) + '\n';
   }
@@ -192,12 +221,12 @@ export class HostStore implements Disposable {
       const issue = parsed.error.issues[0];
       invalid(issue?.path.map(String).join('.') || 'json', `${issue?.message ?? 'invalid'} (expected a Keyless hosts export)`);
     }
-    const { added, updated } = await this.mergeEntries(parsed.data.groups, parsed.data.hosts);
+    const { added, updated } = await this.mergeEntries(parsed.data.groups, parsed.data.hosts, parsed.data.smartGroups);
     return { added, updated };
   }
 
   /** Upserts groups and hosts by id, checking the result as a whole before anything is written. */
-  async mergeEntries(groups: readonly HostGroup[], hosts: readonly HostEntry[]): Promise<MergeCounts> {
+  async mergeEntries(groups: readonly HostGroup[], hosts: readonly HostEntry[], smartGroups: readonly SmartGroup[] = []): Promise<MergeCounts> {
     return this.file.update((doc) => {
       const counts = { added: 0, updated: 0, hostsAdded: 0, hostsUpdated: 0 };
       const upsert = <T extends { id: string }>(list: T[], item: T, isHost: boolean) => {
@@ -216,7 +245,9 @@ export class HostStore implements Disposable {
       const nextHosts = [...doc.hosts];
       for (const g of groups) upsert(nextGroups, g, false);
       for (const h of hosts) upsert(nextHosts, h, true);
-      const checked = { ...doc, groups: nextGroups, hosts: nextHosts };
+      const nextSmart = [...doc.smartGroups];
+      for (const g of smartGroups) upsert(nextSmart, g, false);
+      const checked = { ...doc, groups: nextGroups, hosts: nextHosts, smartGroups: nextSmart };
       try {
         decodeHostsFile(JSON.parse(JSON.stringify(checked)));
       } catch (err) {
@@ -224,6 +255,7 @@ export class HostStore implements Disposable {
       }
       doc.groups = nextGroups;
       doc.hosts = nextHosts;
+      doc.smartGroups = nextSmart;
       return counts;
     });
   }
