@@ -4,12 +4,15 @@ import { BackendError, type Backend } from '../backend/backend';
 import { i18n, resolveLocale } from '../i18n/i18n.svelte';
 import type { TerminalTab } from './terminal-tab.svelte';
 import { Workspace } from './workspace.svelte';
+import { AwsState } from './aws.svelte';
 
 /** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
 export class AppState {
   hosts = $state<HostEntry[]>([]);
   /** Terminal tabs, panes, broadcast input and terminal settings. */
   readonly workspace: Workspace;
+  /** AWS profiles, SSO sign-in and the fleet inventory. */
+  readonly aws: AwsState;
   prompts = $state<Prompt[]>([]);
   settings = $state<Settings>({ language: 'system' });
   systemLocale = $state('en');
@@ -17,6 +20,7 @@ export class AppState {
 
   constructor(readonly backend: Backend) {
     this.workspace = new Workspace(backend);
+    this.aws = new AwsState(backend);
     backend.on('prompt', (p) => this.prompts.push(p));
   }
 

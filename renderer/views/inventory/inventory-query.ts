@@ -1,0 +1,159 @@
+import fuzzysort from 'fuzzysort';
+import type { InventoryInstance } from '../../../electron/contract';
+
+/** An instance with what the filter needs prepared once per inventory, not once per keystroke. */
+export interface Row {
+  /** Unique across profiles and regions (an instance id is unique only within its account). */
+  key: string;
+  inst: InventoryInstance;
+  search: Fuzzysort.Prepared;
+  /** Lower-cased field values for `key:value` terms. */
+  fields: Record<string, string>;
+  /** Lower-cased tag keys to lower-cased values. */
+  tags: Record<string, string>;
+}
+
+/** Field names a `key:value` term may use besides tag keys; a tag of the same name is matched too. */
+export const FIELDS = ['name', 'id', 'state', 'type', 'az', 'region', 'profile', 'account', 'vpc', 'subnet', 'platform', 'user', 'reach', 'ip', 'image'] as const;
+
+export const rowKey = (i: Pick<InventoryInstance, 'profile' | 'region' | 'id'>) => `${i.profile}/${i.region}/${i.id}`;
+
+export function toRow(inst: InventoryInstance): Row {
+  const tags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(inst.tags)) tags[k.toLowerCase()] = v.toLowerCase();
+  const fields: Record<string, string> = {
+    name: inst.name,
+    id: inst.id,
+    state: inst.state,
+    type: inst.type,
+    az: inst.az,
+    region: inst.region,
+    profile: inst.profile,
+    account: inst.account,
+    vpc: inst.vpcId,
+    subnet: inst.subnetId,
+    platform: inst.platform,
+    user: inst.defaultUser,
+    reach: inst.reach,
+    ip: `${inst.privateIp} ${inst.publicIp}`,
+    image: inst.imageId,
+  };
+  for (const k of Object.keys(fields)) fields[k] = fields[k]!.toLowerCase();
+  const tagText = Object.entries(inst.tags)
+    .filter(([k]) => k !== 'Name')
+    .map(([k, v]) => `${k}:${v}`)
+    .join(' ');
+  return {
+    key: rowKey(inst),
+    inst,
+    search: fuzzysort.prepare(`${inst.name} ${inst.id} ${inst.privateIp} ${inst.publicIp} ${tagText}`),
+    fields,
+    tags,
+  };
+}
+
+export interface Term {
+  key: string;
+  value: string;
+  negate: boolean;
+}
+
+/**
+ * Splits a filter into `key:value` terms (quoted values may hold spaces; a leading `-` negates)
+ * and the free text left over for fuzzy matching. A URL-ish word or one with an empty key stays text.
+ */
+export function parseQuery(query: string): { terms: Term[]; text: string } {
+  const terms: Term[] = [];
+  const words: string[] = [];
+  for (const m of query.matchAll(/(-?)([^\s:"]+):(?:"([^"]*)"|(\S*))|(\S+)/g)) {
+    if (m[5] !== undefined) {
+      words.push(m[5]);
+      continue;
+    }
+    terms.push({ negate: m[1] === '-', key: m[2]!.toLowerCase(), value: (m[3] ?? m[4] ?? '').toLowerCase() });
+  }
+  return { terms, text: words.join(' ') };
+}
+
+function termMatches(row: Row, t: Term): boolean {
+  const field = (FIELDS as readonly string[]).includes(t.key) ? row.fields[t.key] : undefined;
+  const tag = row.tags[t.key];
+  let hit: boolean;
+  if (t.value === '') hit = tag !== undefined || (field !== undefined && field !== '');
+  else hit = (field !== undefined && field.includes(t.value)) || (tag !== undefined && tag.includes(t.value));
+  return t.negate ? !hit : hit;
+}
+
+/**
+ * The rows a filter keeps: every `key:value` term must hold (field or tag, case-insensitive
+ * substring); the free text matches fuzzily (fuzzysort, every word) over name, id, addresses and
+ * tags, best match first. Without free text the input order is kept.
+ */
+export function filterRows(rows: readonly Row[], query: string): Row[] {
+  const { terms, text } = parseQuery(query.trim());
+  const kept: Row[] = terms.length ? rows.filter((r) => terms.every((t) => termMatches(r, t))) : rows.slice();
+  if (!text) return kept;
+  return fuzzysort.go(text, kept, { key: 'search', threshold: 0.2 }).map((r) => r.obj);
+}
+
+export type GroupBy = { kind: 'none' } | { kind: 'account' | 'region' | 'vpc' } | { kind: 'tag'; key: string };
+
+export function groupValue(inst: InventoryInstance, g: GroupBy): string {
+  switch (g.kind) {
+    case 'none':
+      return '';
+    case 'account':
+      return inst.account;
+    case 'region':
+      return inst.region;
+    case 'vpc':
+      return inst.vpcId;
+    case 'tag':
+      return inst.tags[g.key] ?? '';
+  }
+}
+
+export type Line = { kind: 'group'; value: string; count: number; collapsed: boolean } | { kind: 'row'; row: Row };
+
+/** The flat list the table shows: group headings (sorted, empty value last) each followed by its rows unless collapsed. */
+export function groupLines(rows: readonly Row[], g: GroupBy, collapsed: ReadonlySet<string>): Line[] {
+  if (g.kind === 'none') return rows.map((row) => ({ kind: 'row', row }));
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const v = groupValue(row.inst, g);
+    let list = groups.get(v);
+    if (!list) groups.set(v, (list = []));
+    list.push(row);
+  }
+  const values = [...groups.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)));
+  const lines: Line[] = [];
+  for (const value of values) {
+    const list = groups.get(value)!;
+    const isCollapsed = collapsed.has(value);
+    lines.push({ kind: 'group', value, count: list.length, collapsed: isCollapsed });
+    if (!isCollapsed) for (const row of list) lines.push({ kind: 'row', row });
+  }
+  return lines;
+}
+
+/** Tag keys present in the inventory, most common first (for the group-by menu). */
+export function tagKeys(rows: readonly Row[], max = 30): string[] {
+  const counts = new Map<string, number>();
+  for (const r of rows) for (const k of Object.keys(r.inst.tags)) if (k !== 'Name') counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, max)
+    .map(([k]) => k);
+}
+
+/**
+ * Sets the views replace rather than mutate: held in `$state.raw`, so ten thousand rows carry no
+ * per-item proxies and a change is one assignment.
+ */
+export const setOf = <T>(items: Iterable<T> = []): ReadonlySet<T> => new Set(items);
+export function toggled<T>(set: ReadonlySet<T>, item: T): ReadonlySet<T> {
+  const next = new Set(set);
+  if (next.has(item)) next.delete(item);
+  else next.add(item);
+  return next;
+}
