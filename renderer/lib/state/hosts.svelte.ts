@@ -1,14 +1,19 @@
 import { getContext, setContext } from 'svelte';
 import { SvelteSet } from 'svelte/reactivity';
 import {
+  matchesSmartQuery,
+  parseSmartQuery,
   resolveSettings,
   type HostEntry,
   type HostEntryInput,
   type HostGroup,
   type HostGroupInput,
+  type InventoryInstance,
   type KeylessError,
   type Recent,
   type SavedHost,
+  type SmartGroup,
+  type SmartGroupInput,
   type SshConfigImportReport,
 } from '../../../electron/contract';
 import { BackendError } from '../backend/backend';
@@ -31,6 +36,9 @@ export class HostsState {
   groups = $state<HostGroup[]>([]);
   hosts = $state<HostEntry[]>([]);
   recents = $state<Recent[]>([]);
+  smartGroups = $state<SmartGroup[]>([]);
+  /** The last inventory snapshot (null: none yet), for smart groups and quick connect. */
+  inventory = $state<InventoryInstance[] | null>(null);
   loaded = $state(false);
   /** hosts.json cannot be read: the error (with file, field or line, and backup) the banner shows. */
   corrupt = $state<KeylessError | undefined>(undefined);
@@ -43,6 +51,42 @@ export class HostsState {
 
   constructor(private readonly app: AppState) {
     app.backend.on('hosts.changed', () => void this.refresh());
+    app.backend.on('inventory.updated', () => void this.loadInventory());
+    void this.loadInventory();
+  }
+
+  async loadInventory(): Promise<void> {
+    try {
+      this.inventory = (await this.app.backend.invoke('inventory.get', {}))?.instances ?? null;
+    } catch {
+      /* no inventory (no AWS profiles yet): smart groups say so */
+    }
+  }
+
+  /** The inventory's instances a smart group's filter matches now. */
+  members(group: SmartGroup): InventoryInstance[] {
+    if (!this.inventory) return [];
+    const { terms, problems } = parseSmartQuery(group.query);
+    if (problems.length) return [];
+    return this.inventory.filter((i) => matchesSmartQuery(i, terms)).sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id));
+  }
+
+  /** The saved host of an inventory instance; connecting to one that has none saves it first (it then shows in recents). */
+  async connectInstances(instances: readonly InventoryInstance[]): Promise<void> {
+    const chosen: HostEntry[] = [];
+    for (const i of instances) {
+      let host = this.hosts.find((h) => h.kind === 'ec2' && h.instanceId === i.id && (h.region ?? i.region) === i.region);
+      host ??= await this.saveHost({
+        kind: 'ec2',
+        name: i.name || i.id,
+        instanceId: i.id,
+        profile: i.profile,
+        region: i.region,
+        tags: ['inventory'],
+      });
+      if (host) chosen.push(host);
+    }
+    this.connect(chosen);
   }
 
   async refresh(): Promise<void> {
@@ -51,6 +95,7 @@ export class HostsState {
       this.groups = tree.groups;
       this.hosts = tree.hosts;
       this.recents = tree.recents;
+      this.smartGroups = tree.smartGroups;
       this.corrupt = undefined;
       for (const id of [...this.selected]) if (!tree.hosts.some((h) => h.id === id)) this.selected.delete(id);
     } catch (err) {
@@ -111,6 +156,13 @@ export class HostsState {
   }
   async deleteGroup(id: string): Promise<void> {
     await this.call(() => this.app.backend.invoke('groups.delete', { id }));
+  }
+
+  saveSmartGroup(group: SmartGroupInput): Promise<SmartGroup | undefined> {
+    return this.call(() => this.app.backend.invoke('smartGroups.save', { group }));
+  }
+  async deleteSmartGroup(id: string): Promise<void> {
+    await this.call(() => this.app.backend.invoke('smartGroups.delete', { id }));
   }
 
   async importSshConfig(): Promise<void> {
