@@ -136,6 +136,8 @@ export const inventoryInstanceSchema = z.object({
   privateIp: z.string(),
   publicIp: z.string(),
   imageId: z.string(),
+  /** The AMI's name (DescribeImages), empty when it could not be read. */
+  imageName: z.string(),
   /** `Linux/UNIX`, `Windows`, `Red Hat Enterprise Linux`, … */
   platform: z.string(),
   defaultUser: z.string(),

@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
   DescribeInstanceConnectEndpointsCommand,
+  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeRegionsCommand,
   DescribeSubnetsCommand,
@@ -243,7 +244,6 @@ export class FleetInventory implements Disposable {
         }),
       ),
     ]);
-    const ms = Date.now() - started;
     if ('error' in inst) {
       if (inst.error.code === 'AwsCredentialsExpired') this.opts.credentials.invalidate(profile);
       const r = this.failed(profile, region, inst.error, started);
@@ -253,10 +253,27 @@ export class FleetInventory implements Disposable {
     const endpoints = 'value' in eice ? eice.value : [];
     const vpcList = 'value' in vpcs ? vpcs.value : [];
     const account = inst.value[0]?.owner || vpcList[0]?.owner || null;
+    // The AMI names say which OS user logs in (ec2-user, ubuntu, admin, …); without them the platform is the hint.
+    const imageIds = [...new Set(inst.value.map(({ i }) => i.ImageId).filter((x): x is string => !!x))];
+    const images = await settle(
+      (async () => {
+        const names = new Map<string, string>();
+        for (let k = 0; k < imageIds.length; k += 200) {
+          calls++;
+          const out = await this.call(() => ec2.send(new DescribeImagesCommand({ ImageIds: imageIds.slice(k, k + 200) }), send));
+          for (const im of out.Images ?? []) if (im.ImageId && im.Name) names.set(im.ImageId, im.Name);
+        }
+        return names;
+      })().catch((err: unknown) => {
+        throw describeAwsError(err, { action: 'ec2:DescribeImages', region, profile });
+      }),
+    );
+    const imageNames = 'value' in images ? images.value : new Map<string, string>();
     const instances = inst.value
-      .map(({ owner, i }: { owner: string; i: Instance }) => instanceRecord(profile, owner || account || '', region, i, endpoints))
+      .map(({ owner, i }: { owner: string; i: Instance }) => instanceRecord(profile, owner || account || '', region, i, endpoints, imageNames.get(i.ImageId ?? '')))
       .filter((i): i is InventoryInstance => !!i);
     const warning = [eice, vpcs, subnets].find((r): r is { error: KeylessError } => 'error' in r)?.error;
+    const ms = Date.now() - started;
     return {
       scope: {
         profile,

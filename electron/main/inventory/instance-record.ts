@@ -41,7 +41,7 @@ function endpointFor(i: Instance, endpoints: readonly InventoryEndpoint[]): Inve
 /**
  * One row of the inventory. Reachability follows the CLI's `auto` connection type: a public
  * IPv4 address is reached directly, a private one through an Instance Connect Endpoint of its VPC.
- * The OS user is a hint from the platform and tags (`keyless:os-user`, then the AMI name if a tag carries it).
+ * The OS user is a hint: a `keyless:os-user` tag, else the AMI's name, else the platform.
  */
 export function instanceRecord(
   profile: string,
@@ -49,13 +49,15 @@ export function instanceRecord(
   region: string,
   i: Instance,
   endpoints: readonly InventoryEndpoint[],
+  /** The AMI's name from DescribeImages, when it could be read. */
+  imageName?: string,
 ): InventoryInstance | undefined {
   if (!i.InstanceId) return undefined;
   const tags = tagMap(i.Tags);
   const endpoint = i.PrivateIpAddress ? endpointFor(i, endpoints) : undefined;
   const reach: Reach = i.PublicIpAddress ? 'public' : endpoint ? 'endpoint' : 'none';
   const platform = i.PlatformDetails ?? (i.Platform ? 'Windows' : 'Linux/UNIX');
-  const imageHint = tags['ami-name'] ?? tags.os ?? tags.OS;
+  const imageHint = imageName ?? tags['ami-name'] ?? tags.os ?? tags.OS;
   return {
     profile,
     account,
@@ -70,6 +72,7 @@ export function instanceRecord(
     privateIp: i.PrivateIpAddress ?? '',
     publicIp: i.PublicIpAddress ?? '',
     imageId: i.ImageId ?? '',
+    imageName: imageName ?? '',
     platform,
     defaultUser: tags['keyless:os-user'] ?? (/windows/i.test(platform) ? 'Administrator' : defaultOsUser(imageHint, platform)),
     reach,

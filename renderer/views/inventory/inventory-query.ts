@@ -6,7 +6,11 @@ export interface Row {
   /** Unique across profiles and regions (an instance id is unique only within its account). */
   key: string;
   inst: InventoryInstance;
-  search: Fuzzysort.Prepared;
+  /** Each searchable field prepared on its own, so a fuzzy match never strings letters across fields. */
+  name: Fuzzysort.Prepared;
+  id: Fuzzysort.Prepared;
+  ips: Fuzzysort.Prepared;
+  tagText: Fuzzysort.Prepared;
   /** Lower-cased field values for `key:value` terms. */
   fields: Record<string, string>;
   /** Lower-cased tag keys to lower-cased values. */
@@ -36,7 +40,7 @@ export function toRow(inst: InventoryInstance): Row {
     user: inst.defaultUser,
     reach: inst.reach,
     ip: `${inst.privateIp} ${inst.publicIp}`,
-    image: inst.imageId,
+    image: `${inst.imageId} ${inst.imageName}`,
   };
   for (const k of Object.keys(fields)) fields[k] = fields[k]!.toLowerCase();
   const tagText = Object.entries(inst.tags)
@@ -46,11 +50,16 @@ export function toRow(inst: InventoryInstance): Row {
   return {
     key: rowKey(inst),
     inst,
-    search: fuzzysort.prepare(`${inst.name} ${inst.id} ${inst.privateIp} ${inst.publicIp} ${tagText}`),
+    name: fuzzysort.prepare(inst.name),
+    id: fuzzysort.prepare(inst.id),
+    ips: fuzzysort.prepare(`${inst.privateIp} ${inst.publicIp}`),
+    tagText: fuzzysort.prepare(tagText),
     fields,
     tags,
   };
 }
+
+const SEARCH_KEYS = ['name', 'id', 'ips', 'tagText'];
 
 export interface Term {
   key: string;
@@ -93,7 +102,7 @@ export function filterRows(rows: readonly Row[], query: string): Row[] {
   const { terms, text } = parseQuery(query.trim());
   const kept: Row[] = terms.length ? rows.filter((r) => terms.every((t) => termMatches(r, t))) : rows.slice();
   if (!text) return kept;
-  return fuzzysort.go(text, kept, { key: 'search', threshold: 0.2 }).map((r) => r.obj);
+  return fuzzysort.go(text, kept, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj);
 }
 
 export type GroupBy = { kind: 'none' } | { kind: 'account' | 'region' | 'vpc' } | { kind: 'tag'; key: string };

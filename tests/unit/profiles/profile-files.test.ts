@@ -1,0 +1,76 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listProfiles } from '../../../electron/main/profiles/profile-files';
+import { stateAt } from '../../../electron/main/profiles/profile-check';
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'keyless-profiles-'));
+  env = { HOME: dir, AWS_CONFIG_FILE: join(dir, 'cfg'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'creds'), AWS_PROFILE: 'ops', AWS_REGION: 'ap-northeast-1' };
+  await writeFile(
+    env.AWS_CONFIG_FILE!,
+    `[default]
+region = eu-west-1
+[profile ops]
+role_arn = arn:aws:iam::1:role/Ops
+credential_source = Environment
+external_id = ext-1
+[profile chain]
+role_arn = arn:aws:iam::2:role/B
+source_profile = ops
+[profile sso]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = Read
+endpoint_url = http://127.0.0.1:4566
+[profile legacy]
+sso_start_url = https://old.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 123456789012
+sso_role_name = Read
+[profile proc]
+credential_process = /usr/bin/get-creds --json
+[profile web]
+role_arn = arn:aws:iam::3:role/W
+web_identity_token_file = /var/run/token
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+[services nothing]
+ec2 =
+  endpoint_url = http://x
+`,
+  );
+  await writeFile(env.AWS_SHARED_CREDENTIALS_FILE!, `[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n[keys-only]\naws_access_key_id = AKIA2\naws_secret_access_key = s2\n`);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('profiles from the AWS config and credentials files', () => {
+  it('lists every profile of both files with the kind fromIni would resolve, and no secret', async () => {
+    const list = await listProfiles(env);
+    expect(list.defaultProfile).toBe('ops');
+    const kinds = Object.fromEntries(list.profiles.map((p) => [p.name, p.kind]));
+    expect(kinds).toEqual({ chain: 'assumeRole', default: 'static', 'keys-only': 'static', legacy: 'ssoLegacy', ops: 'assumeRole', proc: 'process', sso: 'sso', web: 'webIdentity' });
+    const by = (n: string) => list.profiles.find((p) => p.name === n)!;
+    expect(by('default')).toMatchObject({ region: 'eu-west-1', inConfig: true, inCredentials: true });
+    expect(by('keys-only')).toMatchObject({ region: 'ap-northeast-1', inConfig: false, inCredentials: true });
+    expect(by('ops')).toMatchObject({ credentialSource: 'Environment', roleArn: 'arn:aws:iam::1:role/Ops' });
+    expect(by('chain')).toMatchObject({ sourceProfile: 'ops' });
+    expect(by('sso')).toMatchObject({ ssoStartUrl: 'https://corp.awsapps.com/start', ssoRegion: 'eu-west-1', endpointUrl: 'http://127.0.0.1:4566' });
+    expect(by('legacy')).toMatchObject({ ssoSession: null, ssoStartUrl: 'https://old.awsapps.com/start' });
+    expect(list.ssoSessions).toEqual([{ name: 'corp', startUrl: 'https://corp.awsapps.com/start', region: 'eu-west-1', scopes: 'sso:account:access' }]);
+    expect(JSON.stringify(list)).not.toMatch(/secret|AKIA/);
+  });
+
+  it('calls credentials expiring within 15 minutes "expiring"', () => {
+    const now = 1_000_000_000;
+    expect(stateAt(null, now)).toBe('valid');
+    expect(stateAt(now + 16 * 60_000, now)).toBe('valid');
+    expect(stateAt(now + 5 * 60_000, now)).toBe('expiring');
+    expect(stateAt(now - 1, now)).toBe('expired');
+  });
+});
