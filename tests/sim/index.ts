@@ -1,0 +1,325 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeAwsConfig, type AwsConfigOptions, type AwsConfigFiles } from './aws-config';
+import { uniqueId } from './credentials';
+import { createEndpoint, privateDnsName } from './ec2';
+import { ACCOUNT_ID, type EndpointSpec, type FleetSpec, type InstanceSpec, type PrincipalSpec } from './fleet';
+import { ADMIN_POLICY, type PolicyDocument } from './iam';
+import { SimRouter } from './server';
+import { ensureOsUsers, installAuthorizedKeysCommand, InstanceSshd, sshdMissing, type HostKey } from './sshd';
+import { SsoService } from './sso';
+import { hex, intToIp, ipToInt, newId, World, type Endpoint, type Instance, type TrailEvent } from './state';
+import { TunnelService } from './tunnel';
+
+export { demoFleet, seedPolicy, ACCOUNT_ID } from './fleet';
+export type { FleetSpec, InstanceSpec, EndpointSpec, PrincipalSpec, VpcSpec, RoleSpec } from './fleet';
+export type { PolicyDocument } from './iam';
+export { sshdMissing } from './sshd';
+
+export interface SimulatorOptions {
+  /** Regions that exist (default us-east-1 and us-west-2, plus any the fleet names). */
+  regions?: string[];
+  fleet?: FleetSpec;
+  /** The service clock (SigV4 time checks, STS expiry, CloudTrail times). Default: real time. */
+  clock?: () => Date;
+  /** How long a pushed key works (default 60 s, as in AWS). */
+  keyTtlSeconds?: number;
+  /** create-in-progress → create-complete (and delete) delay for endpoints (default 1500 ms). */
+  endpointCreateDelayMs?: number;
+  /** OS users that exist on every instance (default ec2-user and ubuntu). */
+  osUsers?: string[];
+  /** Don't start real sshd processes (API-only tests). */
+  noSshd?: boolean;
+}
+
+export interface SimulatedInstance {
+  id: string;
+  region: string;
+  state: string;
+  privateIp: string;
+  publicIp?: string;
+  vpcId: string;
+  subnetId: string;
+  tags: Record<string, string>;
+  /** Where its real sshd listens on 127.0.0.1 (for direct connections to its public or private IP). */
+  sshPort: number | undefined;
+  sshdRunning: boolean;
+  hostKeys: HostKey[];
+}
+
+/** The in-process control surface: faults and state changes tests and the demo need. */
+export interface SimulatorAdmin {
+  setLatency(op: string, ms: number): void;
+  setThrottle(op: string, ratio: number): void;
+  setErrorRatio(op: string, ratio: number): void;
+  setKeyPropagationDelay(ms: number): void;
+  /** Tunnels opened from now on are cut (no close frame) after this many bytes or seconds. */
+  dropTunnelsAfter(limit: { bytes?: number; seconds?: number }): void;
+  stopInstance(id: string): Promise<void>;
+  startInstance(id: string): Promise<void>;
+  restartSshd(id: string): Promise<void>;
+  /** The endpoint vanishes at once (delete-complete) and its tunnels close. */
+  deleteEndpoint(id: string): void;
+  setClockSkew(ms: number): void;
+  setSerialConsoleAccess(enabled: boolean): void;
+  addPrincipal(p: PrincipalSpec): void;
+  addInstance(spec: InstanceSpec): Promise<SimulatedInstance>;
+  addEndpoint(spec: EndpointSpec): { id: string; dnsName: string; fipsDnsName: string };
+  approveDeviceCode(userCode: string): boolean;
+  pendingUserCodes(): string[];
+  resetFaults(): void;
+  trail(): TrailEvent[];
+}
+
+export interface Simulator {
+  /** http://127.0.0.1:PORT — every API, the openTunnel WebSocket and the admin API. */
+  endpoint: string;
+  port: number;
+  /** Admin HTTP API base: POST `${adminUrl}/<adminMethod>` with a JSON array of arguments; GET `${adminUrl}/state`. */
+  adminUrl: string;
+  admin: SimulatorAdmin;
+  /** Principals with long-term keys (the first is the default admin). */
+  principals: PrincipalSpec[];
+  writeAwsConfig(dir: string, opts?: AwsConfigOptions): Promise<AwsConfigFiles>;
+  instances(): SimulatedInstance[];
+  endpoints(): { id: string; region: string; vpcId: string; subnetId: string; state: string; dnsName: string; fipsDnsName: string }[];
+  /**
+   * Where to dial for an EICE DnsName: always this simulator (`ws://127.0.0.1:PORT`). Sign the
+   * presigned URL for host = the DnsName, then connect here with the same path and query (the
+   * Host header may be either; routing is by path).
+   */
+  tunnelEndpointFor(dnsName: string): string;
+  /** Simulated IP (private or public) → the 127.0.0.1 port of that instance's sshd. */
+  sshPortFor(ip: string): number | undefined;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_ADMIN: PrincipalSpec = {
+  accessKeyId: 'AKIASIMADMIN00000001',
+  secretAccessKey: 'sim/admin/secret/key/00000000000000000000',
+  arn: `arn:aws:iam::${ACCOUNT_ID}:user/sim-admin`,
+  policies: [ADMIN_POLICY],
+  profile: 'default',
+};
+
+const DEFAULT_REGIONS = ['us-east-1', 'us-west-2'];
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const fleet = opts.fleet ?? {};
+  const regions = [...new Set([...(opts.regions ?? DEFAULT_REGIONS), ...(fleet.vpcs ?? []).map((v) => v.region), ...(fleet.instances ?? []).map((i) => i.region)])];
+  const w = new World({ regions, clock: opts.clock ?? (() => new Date()), keyTtlSeconds: opts.keyTtlSeconds ?? 60, endpointCreateDelayMs: opts.endpointCreateDelayMs ?? 1500 });
+  const useSshd = !opts.noSshd && !sshdMissing;
+  const osUsers = useSshd ? await ensureOsUsers(opts.osUsers ?? ['ec2-user', 'ubuntu']) : [];
+  const commandPath = useSshd ? await installAuthorizedKeysCommand() : '';
+  const dir = await mkdtemp(join(tmpdir(), 'keyless-sim-'));
+
+  // Network: the fleet's VPCs, else a default VPC per region.
+  for (const v of fleet.vpcs ?? []) {
+    w.vpcs.set(v.id, { id: v.id, region: v.region, cidr: v.cidr, name: v.name, isDefault: v.isDefault ?? false, subnets: v.subnets.map((s) => ({ ...s, vpcId: v.id, region: v.region, nextHost: 10 })) });
+  }
+  regions.forEach((r, n) => {
+    if ([...w.vpcs.values()].some((v) => v.region === r)) return;
+    const id = `vpc-0${hex(16)}`;
+    w.vpcs.set(id, {
+      id,
+      region: r,
+      cidr: '172.31.0.0/16',
+      isDefault: true,
+      subnets: ['a', 'b'].map((az, k) => ({ id: `subnet-0${hex(16)}`, vpcId: id, region: r, availabilityZone: `${r}${az}`, cidr: `172.31.${16 * k + n * 32}.0/20`, nextHost: 10 })),
+    });
+  });
+  for (const v of w.vpcs.values()) {
+    const sg = newId('sg');
+    w.securityGroups.set(sg, { id: sg, name: 'default', description: 'default VPC security group', vpcId: v.id, region: v.region, ingressPorts: [22] });
+  }
+
+  // Identities.
+  const principals = [DEFAULT_ADMIN, ...(fleet.principals ?? [])];
+  const addPrincipal = (p: PrincipalSpec) => {
+    w.identities.set(p.accessKeyId, { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, arn: p.arn, userId: uniqueId('AIDA', p.arn), policies: p.policies, type: p.arn.endsWith(':root') ? 'Root' : 'IAMUser' });
+  };
+  principals.forEach(addPrincipal);
+  for (const r of fleet.roles ?? []) w.roles.set(r.arn, { arn: r.arn, policies: r.policies, trusted: r.trusted ?? [`arn:aws:*::${ACCOUNT_ID}:*`] });
+  const sso = new SsoService(w, fleet.sso ?? { assignments: [{ accountId: ACCOUNT_ID, accountName: 'sim-account', roleName: 'AdministratorAccess', policies: [ADMIN_POLICY] }] });
+
+  // The server first: instances' sshd configs need its URL for their metadata.
+  const adminToken = randomBytes(16).toString('hex');
+  let router!: SimRouter;
+  const server: Server = createServer((req, res) => void router.handle(req, res));
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  const setInstanceState = async (i: Instance, state: 'running' | 'stopped') => {
+    if (state === 'stopped') {
+      i.state = 'stopped';
+      await i.sshd?.stop(true);
+    } else {
+      if (i.state !== 'running') i.launchTime = w.now();
+      i.state = 'running';
+      await i.sshd?.start();
+    }
+  };
+  const closeEndpointTunnels = (e: Endpoint) => {
+    for (const t of [...e.tunnels]) t.close(1011, 'Instance Connect Endpoint deleted');
+  };
+
+  const addInstance = async (spec: InstanceSpec): Promise<Instance> => {
+    const subnet = w.subnet(spec.subnetId);
+    if (!subnet) throw new Error(`No subnet ${spec.subnetId} for instance ${spec.id ?? ''}`);
+    let privateIp = spec.privateIp;
+    if (!privateIp) {
+      const base = ipToInt(subnet.cidr.split('/')[0]!);
+      privateIp = intToIp(base + subnet.nextHost++);
+    }
+    const id = spec.id ?? newId('i');
+    const i: Instance = {
+      id,
+      region: subnet.region,
+      vpcId: subnet.vpcId,
+      subnetId: subnet.id,
+      availabilityZone: subnet.availabilityZone,
+      privateIp,
+      publicIp: spec.publicIp,
+      state: spec.state ?? 'running',
+      instanceType: spec.instanceType ?? 't3.micro',
+      imageId: spec.imageId ?? `ami-0${createImageSuffix(spec.amiName ?? 'al2023')}`,
+      amiName: spec.amiName ?? 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64',
+      platform: spec.platform ?? 'linux',
+      tags: spec.tags ?? {},
+      keyName: spec.keyName,
+      launchTime: new Date(w.now().getTime() - 86_400_000),
+      reservationId: newId('r'),
+      securityGroupIds: [...w.securityGroups.values()].filter((g) => g.vpcId === subnet.vpcId && g.name === 'default').map((g) => g.id),
+      networkInterfaceId: newId('eni'),
+    };
+    w.instances.set(id, i);
+    if (useSshd && i.platform === 'linux') {
+      i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, `${endpoint}/__imds/${id}`, commandPath, osUsers);
+      if (i.state === 'running') await i.sshd.start();
+    }
+    return i;
+  };
+
+  const describe = (i: Instance): SimulatedInstance => ({
+    id: i.id,
+    region: i.region,
+    state: i.state,
+    privateIp: i.privateIp,
+    publicIp: i.publicIp,
+    vpcId: i.vpcId,
+    subnetId: i.subnetId,
+    tags: i.tags,
+    sshPort: i.sshd?.port,
+    sshdRunning: !!i.sshd?.running,
+    hostKeys: i.sshd?.hostKeys ?? [],
+  });
+  const instanceOrThrow = (id: string) => {
+    const i = w.instances.get(id);
+    if (!i) throw new Error(`No instance ${id}`);
+    return i;
+  };
+
+  const tunnels = new TunnelService(
+    w,
+    (id) => {
+      const i = w.instances.get(id);
+      return i?.sshd?.running && i.state === 'running' ? i.sshd.port : undefined;
+    },
+    (op) => router.beforeOperation(op, 'tunnel'),
+  );
+  server.on('upgrade', (req, socket, head) => void tunnels.upgrade(req, socket, head));
+
+  const admin: SimulatorAdmin = {
+    setLatency: (op, ms) => void w.faults.latencyMs.set(op, ms),
+    setThrottle: (op, ratio) => void w.faults.throttleRatio.set(op, ratio),
+    setErrorRatio: (op, ratio) => void w.faults.errorRatio.set(op, ratio),
+    setKeyPropagationDelay: (ms) => void (w.faults.keyPropagationDelayMs = ms),
+    dropTunnelsAfter: (limit) => void (w.faults.tunnelDrop = { ...limit }),
+    stopInstance: (id) => setInstanceState(instanceOrThrow(id), 'stopped'),
+    startInstance: (id) => setInstanceState(instanceOrThrow(id), 'running'),
+    restartSshd: async (id) => {
+      await instanceOrThrow(id).sshd?.restart();
+    },
+    deleteEndpoint: (id) => {
+      const e = w.endpoints.get(id);
+      if (!e) throw new Error(`No endpoint ${id}`);
+      e.state = 'delete-complete';
+      closeEndpointTunnels(e);
+    },
+    setClockSkew: (ms) => void (w.faults.clockSkewMs = ms),
+    setSerialConsoleAccess: (on) => void (w.serialConsoleAccess = on),
+    addPrincipal: (p) => {
+      principals.push(p);
+      addPrincipal(p);
+    },
+    addInstance: async (spec) => describe(await addInstance(spec)),
+    addEndpoint: (spec) => {
+      const e = createEndpoint(w, spec);
+      return { id: e.id, dnsName: e.dnsName, fipsDnsName: e.fipsDnsName };
+    },
+    approveDeviceCode: (code) => sso.approve(code),
+    pendingUserCodes: () => sso.pendingUserCodes(),
+    resetFaults: () => {
+      const f = w.faults;
+      f.latencyMs.clear();
+      f.throttleRatio.clear();
+      f.errorRatio.clear();
+      f.keyPropagationDelayMs = 0;
+      f.tunnelDrop = {};
+      f.clockSkewMs = 0;
+    },
+    trail: () => [...w.trail],
+  };
+
+  const sim: Simulator = {
+    endpoint,
+    port,
+    adminUrl: `${endpoint}/__sim/${adminToken}`,
+    admin,
+    principals,
+    writeAwsConfig: (d, o) => writeAwsConfig(d, endpoint, principals, sso, o),
+    instances: () => [...w.instances.values()].map(describe),
+    endpoints: () => [...w.endpoints.values()].map((e) => ({ id: e.id, region: e.region, vpcId: e.vpcId, subnetId: e.subnetId, state: e.state, dnsName: e.dnsName, fipsDnsName: e.fipsDnsName })),
+    tunnelEndpointFor: () => `ws://127.0.0.1:${port}`,
+    sshPortFor: (ip) => [...w.instances.values()].find((i) => i.privateIp === ip || i.publicIp === ip)?.sshd?.port,
+    stop: async () => {
+      tunnels.closeAll();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await Promise.all([...w.instances.values()].map((i) => i.sshd?.stop(true)));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+
+  router = new SimRouter({
+    world: w,
+    sso,
+    ec2Hooks: { setInstanceState, endpointDeleted: closeEndpointTunnels },
+    adminToken,
+    admin: admin as unknown as Record<string, unknown>,
+    snapshot: () => ({ endpoint, regions, instances: sim.instances(), endpoints: sim.endpoints(), principals: principals.map((p) => ({ arn: p.arn, accessKeyId: p.accessKeyId, profile: p.profile })), pendingUserCodes: sso.pendingUserCodes() }),
+  });
+
+  try {
+    for (const e of fleet.endpoints ?? []) createEndpoint(w, e);
+    await Promise.all((fleet.instances ?? []).map(addInstance));
+  } catch (e) {
+    await sim.stop();
+    throw e;
+  }
+  return sim;
+}
+
+function createImageSuffix(name: string): string {
+  let h = 0;
+  for (const c of name) h = (h * 131 + c.charCodeAt(0)) >>> 0;
+  return (h.toString(16) + 'a1b2c3d4e5f60789').slice(0, 16);
+}
+
+export type { PolicyDocument as IamPolicy };
+export type Policy = PolicyDocument;

@@ -1,0 +1,228 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticate, toSigned, type Protocol } from './auth';
+import { CLOUDTRAIL_TARGET, lookupEvents, recordEvent } from './cloudtrail';
+import { handleEc2, type Ec2Hooks } from './ec2';
+import { EIC_TARGET, handleInstanceConnect, metadataBlock, type JsonCall } from './instance-connect';
+import { OIDC_PATHS, OidcError, PORTAL_PATHS, type SsoService } from './sso';
+import { ApiError, instanceArn, requestId, type World } from './state';
+import { handleSts, STS_ACTIONS, STS_NAMESPACE } from './sts';
+import { escapeXml } from './xml';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 10 << 20) req.destroy(new Error('body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** What the fault dice make of an operation, in a protocol-neutral form. */
+function faultError(kind: 'throttle' | 'error', protocol: Protocol | 'rest'): ApiError {
+  if (kind === 'throttle') {
+    if (protocol === 'ec2') return new ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+    if (protocol === 'query') return new ApiError('Throttling', 'Rate exceeded', 400);
+    if (protocol === 'rest') return new ApiError('TooManyRequestsException', 'Rate exceeded', 429);
+    return new ApiError('ThrottlingException', 'Rate exceeded', protocol === 'tunnel' ? 429 : 400);
+  }
+  if (protocol === 'ec2') return new ApiError('InternalError', 'An internal error has occurred', 500);
+  if (protocol === 'query') return new ApiError('InternalFailure', 'An internal error has occurred', 500);
+  if (protocol === 'rest') return new ApiError('InternalServerException', 'An internal error has occurred', 500);
+  return new ApiError('ServiceException', 'An internal error has occurred', 500);
+}
+
+export interface ServerParts {
+  world: World;
+  sso: SsoService;
+  ec2Hooks: Ec2Hooks;
+  adminToken: string;
+  admin: Record<string, unknown>;
+  /** GET /__sim/<token>/state: what the demo and benchmarks read. */
+  snapshot(): unknown;
+}
+
+/** The one loopback endpoint: routes by path, X-Amz-Target, Action and the credential scope. */
+export class SimRouter {
+  constructor(private p: ServerParts) {}
+
+  /** Latency first, then the dice (throttle or 5xx), for any operation name. */
+  async beforeOperation(op: string, protocol: Protocol | 'rest'): Promise<ApiError | undefined> {
+    const f = this.p.world.faults;
+    const ms = f.latencyFor(op);
+    if (ms > 0) await sleep(ms);
+    const roll = f.roll(op);
+    return roll ? faultError(roll, protocol) : undefined;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rid = requestId();
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const path = url.pathname;
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch {
+      return;
+    }
+    try {
+      if (path.startsWith('/__sim/')) return await this.admin(req, res, path, body);
+      if (path.startsWith('/__imds/')) return await this.metadata(req, res, path);
+      if (req.method === 'POST' && OIDC_PATHS.includes(path)) return await this.rest(res, rid, 'oidc', path, () => this.p.sso.oidc(path, JSON.parse(body.toString() || '{}') as Record<string, unknown>, 'us-east-1'));
+      if (PORTAL_PATHS.includes(path)) {
+        const bearer = req.headers['x-amz-sso_bearer_token'];
+        return await this.rest(res, rid, 'portal', path, () => this.p.sso.portal(req.method ?? 'GET', path, url.searchParams, Array.isArray(bearer) ? bearer[0] : bearer));
+      }
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string') return await this.json(req, res, rid, target, body);
+      const form = req.method === 'POST' ? new URLSearchParams(body.toString()) : url.searchParams;
+      const action = form.get('Action');
+      if (action) return await this.query(req, res, rid, action, form, body);
+      send(res, 404, 'text/plain', 'Not a simulated AWS operation\n');
+    } catch (e) {
+      if (!res.headersSent) send(res, 500, 'text/plain', String(e instanceof Error ? e.stack : e));
+    }
+  }
+
+  private async query(req: IncomingMessage, res: ServerResponse, rid: string, action: string, params: URLSearchParams, body: Buffer): Promise<void> {
+    const isSts = STS_ACTIONS.includes(action) || params.get('Version') === '2011-06-15';
+    const protocol: Protocol = isSts ? 'query' : 'ec2';
+    const fail = (err: ApiError) => {
+      if (isSts) {
+        const type = err.status >= 500 ? 'Receiver' : 'Sender';
+        send(res, err.status, 'text/xml', `<ErrorResponse xmlns="${STS_NAMESPACE}"><Error><Type>${type}</Type><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${rid}</RequestId></ErrorResponse>`, { 'x-amzn-RequestId': rid });
+      } else {
+        send(res, err.status, 'text/xml;charset=UTF-8', `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message></Error></Errors><RequestID>${rid}</RequestID></Response>`);
+      }
+    };
+    try {
+      const fault = await this.beforeOperation(action, protocol);
+      if (fault) throw fault;
+      const auth = await authenticate(this.p.world, toSigned(req, body), isSts ? 'sts' : 'ec2', protocol, { anyRegion: isSts });
+      if (isSts) send(res, 200, 'text/xml', handleSts(this.p.world, action, auth.identity, params, rid), { 'x-amzn-RequestId': rid });
+      else send(res, 200, 'text/xml;charset=UTF-8', await handleEc2(this.p.world, this.p.ec2Hooks, action, { identity: auth.identity, region: auth.region, requestId: rid, params }));
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      fail(e);
+    }
+  }
+
+  private async json(req: IncomingMessage, res: ServerResponse, rid: string, target: string, body: Buffer): Promise<void> {
+    const dot = target.lastIndexOf('.');
+    const prefix = target.slice(0, dot);
+    const op = target.slice(dot + 1);
+    const service = prefix === EIC_TARGET ? 'ec2-instance-connect' : prefix === CLOUDTRAIL_TARGET ? 'cloudtrail' : undefined;
+    const fail = (err: ApiError) => {
+      const payload: Record<string, unknown> = { __type: err.code, message: err.message };
+      if (service === 'ec2-instance-connect') payload.Message = err.message;
+      send(res, err.status, 'application/x-amz-json-1.1', JSON.stringify(payload), { 'x-amzn-ErrorType': err.code, 'x-amzn-RequestId': rid });
+    };
+    let call: JsonCall | undefined;
+    try {
+      if (!service) throw new ApiError('UnknownOperationException', `Unknown operation ${target}`, 400);
+      const fault = await this.beforeOperation(op, 'json');
+      if (fault) throw fault;
+      const auth = await authenticate(this.p.world, toSigned(req, body), service, 'json');
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(body.toString() || '{}') as Record<string, unknown>;
+      } catch {
+        throw new ApiError('SerializationException', 'Start of structure or map found where not expected.', 400);
+      }
+      call = { identity: auth.identity, region: auth.region, requestId: rid, sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', userAgent: String(req.headers['user-agent'] ?? ''), input };
+      let out: Record<string, unknown>;
+      if (service === 'cloudtrail') {
+        if (op !== 'LookupEvents') throw new ApiError('UnknownOperationException', `Unknown operation ${op}`, 400);
+        try {
+          this.p.world.authorize(auth.identity, { action: 'cloudtrail:LookupEvents', resource: '*' });
+        } catch (e) {
+          throw e instanceof ApiError ? new ApiError('AccessDeniedException', e.message, 400) : e;
+        }
+        out = lookupEvents(this.p.world, auth.region, input);
+      } else {
+        out = await handleInstanceConnect(this.p.world, op, call);
+        this.trail(op, call);
+      }
+      send(res, 200, 'application/x-amz-json-1.1', JSON.stringify(out), { 'x-amzn-RequestId': rid });
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      if (call && service === 'ec2-instance-connect') this.trail(op, call, e);
+      fail(e);
+    }
+  }
+
+  private trail(op: string, call: JsonCall, err?: ApiError): void {
+    const input = call.input;
+    const id = typeof input.InstanceId === 'string' ? input.InstanceId : '';
+    recordEvent(this.p.world, {
+      eventName: op,
+      eventSource: 'ec2-instance-connect.amazonaws.com',
+      region: call.region,
+      identity: call.identity,
+      sourceIp: call.sourceIp,
+      userAgent: call.userAgent,
+      requestParameters: { instanceId: input.InstanceId, ...(op === 'SendSSHPublicKey' ? { instanceOSUser: input.InstanceOSUser } : { serialPort: input.SerialPort ?? 0 }), sSHPublicKey: input.SSHPublicKey },
+      responseElements: err ? null : { requestId: call.requestId, success: true },
+      resources: id ? [{ ResourceType: 'AWS::EC2::Instance', ResourceName: instanceArn(call.region, id) }] : [],
+      errorCode: err?.code,
+      errorMessage: err?.message,
+      requestId: call.requestId,
+    });
+  }
+
+  private async rest(res: ServerResponse, rid: string, kind: 'oidc' | 'portal', path: string, run: () => { status: number; body: Record<string, unknown> }): Promise<void> {
+    const op =
+      kind === 'oidc'
+        ? { '/client/register': 'RegisterClient', '/device_authorization': 'StartDeviceAuthorization', '/token': 'CreateToken' }[path]!
+        : { '/assignment/accounts': 'ListAccounts', '/assignment/roles': 'ListAccountRoles', '/federation/credentials': 'GetRoleCredentials', '/logout': 'Logout' }[path]!;
+    try {
+      const fault = await this.beforeOperation(op, 'rest');
+      if (fault) throw fault;
+      const out = run();
+      send(res, out.status, 'application/json', JSON.stringify(out.body), { 'x-amzn-RequestId': rid });
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      const body = e instanceof OidcError ? { error: e.error, error_description: e.message } : { message: e.message };
+      send(res, e.status, 'application/json', JSON.stringify(body), { 'x-amzn-ErrorType': `${e.code}:http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/`, 'x-amzn-RequestId': rid });
+    }
+  }
+
+  /** The instance metadata an on-instance AuthorizedKeysCommand reads (loopback only). */
+  private async metadata(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const remote = req.socket.remoteAddress ?? '';
+    if (!/^(127\.|::1$|::ffff:127\.)/.test(remote)) return send(res, 403, 'text/plain', 'Forbidden\n');
+    const m = /^\/__imds\/(i-[0-9a-f]+)\/latest\/meta-data\/managed-ssh-keys\/active-keys\/([^/]+)\/?$/.exec(path);
+    if (!m) return send(res, 404, 'text/plain', 'Not Found\n');
+    const keys = this.p.world.activeKeys(m[1]!, decodeURIComponent(m[2]!));
+    if (!keys.length) return send(res, 404, 'text/plain', 'Not Found\n');
+    const blocks = await Promise.all(keys.map(metadataBlock));
+    send(res, 200, 'text/plain', blocks.join('\n'));
+  }
+
+  /** `/__sim/<token>/<method>`: POST a JSON array of arguments to call an admin method. */
+  private async admin(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): Promise<void> {
+    const [, , token, method] = path.split('/');
+    if (token !== this.p.adminToken) return send(res, 403, 'application/json', JSON.stringify({ error: 'bad admin token' }));
+    if (req.method === 'GET' && (method === 'state' || !method)) return send(res, 200, 'application/json', JSON.stringify(this.p.snapshot()));
+    const fn = method ? this.p.admin[method] : undefined;
+    if (req.method !== 'POST' || typeof fn !== 'function') return send(res, 404, 'application/json', JSON.stringify({ error: `no admin method ${method ?? ''}` }));
+    try {
+      const args = body.length ? (JSON.parse(body.toString()) as unknown) : [];
+      const out = await (fn as (...a: unknown[]) => unknown).apply(this.p.admin, Array.isArray(args) ? args : [args]);
+      send(res, 200, 'application/json', JSON.stringify({ ok: true, result: out ?? null }));
+    } catch (e) {
+      send(res, 400, 'application/json', JSON.stringify({ ok: false, error: String(e instanceof Error ? e.message : e) }));
+    }
+  }
+}

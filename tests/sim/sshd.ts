@@ -1,0 +1,258 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const SSHD = '/usr/sbin/sshd';
+export const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+const IS_ROOT = process.getuid?.() === 0;
+
+/** Why instances cannot have a real sshd here, or undefined when they can. */
+export const sshdMissing: string | undefined = !existsSync(SSHD)
+  ? `${SSHD} is missing (install openssh-server)`
+  : !existsSync(SSH_KEYGEN)
+    ? `${SSH_KEYGEN} is missing (install openssh-client)`
+    : !existsSync('/usr/bin/curl')
+      ? '/usr/bin/curl is missing (the AuthorizedKeysCommand fetches keys with it)'
+      : undefined;
+
+/**
+ * The stand-in for aws-ec2-instance-connect-config's eic_run_authorized_keys: fetch the user's
+ * active-keys blob from the (simulated) instance metadata service, keep the keys whose
+ * #Instance is this instance and whose #Timestamp is in the future, and print the one whose
+ * fingerprint is sshd's %f. Args: %u %f <metadata base URL> <instance id>.
+ */
+const AUTHORIZED_KEYS_SCRIPT = `#!/bin/sh
+# Installed by the Keyless AWS simulator (tests/sim/sshd.ts). Do not edit: it is rewritten.
+PATH=/usr/bin:/bin:/usr/sbin:/sbin
+user="$1"; fingerprint="$2"; base="$3"; instance="$4"
+case "$user" in ''|*[!A-Za-z0-9._-]*) exit 255 ;; esac
+blob=$(curl -s -f -m 3 "$base/latest/meta-data/managed-ssh-keys/active-keys/$user/") || exit 0
+now=$(date +%s)
+printf '%s\\n' "$blob" | awk -v now="$now" -v instance="$instance" '
+  /^#Timestamp=/ { ts = substr($0, 12) }
+  /^#Instance=/ { inst = substr($0, 11) }
+  /^ssh/ { if (ts + 0 > now + 0 && inst == instance) print; ts = ""; inst = "" }
+' | while IFS= read -r key; do
+  fp=$(printf '%s\\n' "$key" | ssh-keygen -lf - 2>/dev/null | awk '{ print $2 }')
+  [ "$fp" = "$fingerprint" ] && printf '%s\\n' "$key"
+done
+exit 0
+`;
+
+/**
+ * sshd runs an AuthorizedKeysCommand only from a path whose every folder is root-owned and not
+ * group/world-writable, so the script goes to /usr/local/libexec/keyless-sim as root, else to a
+ * folder of our own user's.
+ */
+export async function installAuthorizedKeysCommand(): Promise<string> {
+  const dir = IS_ROOT ? '/usr/local/libexec/keyless-sim' : join(userInfo().homedir, '.cache', 'keyless-sim');
+  const path = join(dir, 'eic_run_authorized_keys');
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    const st = await stat(d);
+    if (st.mode & 0o022) await chmod(d, st.mode & ~0o022).catch(() => {});
+  }
+  const current = await readFile(path, 'utf8').catch(() => '');
+  if (current !== AUTHORIZED_KEYS_SCRIPT) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, AUTHORIZED_KEYS_SCRIPT, { mode: 0o755 });
+    await rename(tmp, path);
+  }
+  return path;
+}
+
+/** OS users the instances let in: real accounts when we are root (created if missing), else just us. */
+export async function ensureOsUsers(users: string[]): Promise<string[]> {
+  if (!IS_ROOT) return [userInfo().username];
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  for (const u of users) {
+    if (!new RegExp(`^${u}:`, 'm').test(passwd)) {
+      await run('useradd', ['-m', '-s', '/bin/bash', u]).catch((e: Error) => {
+        if (!/already exists/.test(String(e))) throw e;
+      });
+    }
+    // With UsePAM no, sshd refuses accounts whose password field starts with '!' (useradd's default).
+    const shadow = readFileSync('/etc/shadow', 'utf8');
+    if (new RegExp(`^${u}:!`, 'm').test(shadow)) await run('usermod', ['-p', '*', u]);
+  }
+  return users;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Every process whose parent chain leads to `root` (sshd's per-connection children). */
+export function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const s = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, pp] of parent) if (pp === pid) out.push(child), walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface HostKey {
+  type: string;
+  /** The public key line, `ssh-ed25519 AAAA… root@ip-10-0-1-10`. */
+  publicKey: string;
+  /** `SHA256:…` as ssh-keygen -l prints it. */
+  fingerprint: string;
+  bits: number;
+  /** ED25519, ECDSA — the label ssh-keygen -l prints in parentheses. */
+  label: string;
+}
+
+/** OpenSSH's SHA256 fingerprint of a public key line. */
+export function fingerprintOf(publicKeyLine: string): string {
+  const blob = Buffer.from(publicKeyLine.trim().split(/\s+/)[1] ?? '', 'base64');
+  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+/**
+ * One simulated instance's OpenSSH server: its own host keys, a fixed 127.0.0.1 port, and only
+ * pushed keys accepted (no password, no authorized_keys file).
+ */
+export class InstanceSshd {
+  private proc: ChildProcess | undefined;
+  private log = '';
+  /** Sessions of listeners that a restart replaced: still ours to end on stop. */
+  private orphans = new Set<number>();
+  hostKeys: HostKey[] = [];
+
+  private constructor(
+    readonly instanceId: string,
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  static async create(instanceId: string, dir: string, hostName: string, metadataBaseUrl: string, commandPath: string, users: string[]): Promise<InstanceSshd> {
+    await mkdir(dir, { recursive: true });
+    const port = await freePort();
+    const self = new InstanceSshd(instanceId, dir, port);
+    const comment = `root@${hostName}`;
+    const keys: [string, string[], string, number][] = [
+      ['ecdsa', ['-t', 'ecdsa', '-b', '256'], 'ECDSA', 256],
+      ['ed25519', ['-t', 'ed25519'], 'ED25519', 256],
+    ];
+    self.hostKeys = await Promise.all(
+      keys.map(async ([name, args, label, bits]) => {
+        const file = join(dir, `ssh_host_${name}_key`);
+        await run(SSH_KEYGEN, ['-q', ...args, '-N', '', '-C', comment, '-f', file]);
+        const publicKey = (await readFile(file + '.pub', 'utf8')).trim();
+        return { type: publicKey.split(' ')[0]!, publicKey, fingerprint: fingerprintOf(publicKey), bits, label };
+      }),
+    );
+    const config = [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      ...keys.map(([name]) => `HostKey ${join(dir, `ssh_host_${name}_key`)}`),
+      'PidFile none',
+      'AuthorizedKeysFile none',
+      `AuthorizedKeysCommand ${commandPath} %u %f ${metadataBaseUrl} ${instanceId}`,
+      `AuthorizedKeysCommandUser ${IS_ROOT ? 'nobody' : userInfo().username}`,
+      `AllowUsers ${users.join(' ')}`,
+      'PermitRootLogin no',
+      'StrictModes no',
+      'UsePAM no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'LogLevel INFO',
+      '',
+    ].join('\n');
+    await writeFile(join(dir, 'sshd_config'), config);
+    return self;
+  }
+
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  get recentLog(): string {
+    return this.log;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (IS_ROOT) await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => {});
+    this.log = '';
+    const proc = spawn(SSHD, ['-D', '-e', '-f', join(this.dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sshd for ${this.instanceId} did not start:\n${this.log}`)), 10_000);
+      proc.stderr!.on('data', (d: Buffer) => {
+        this.log = (this.log + d.toString()).slice(-20_000);
+        if (/Server listening on/.test(this.log)) clearTimeout(timer), resolve();
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sshd for ${this.instanceId} exited with ${code}:\n${this.log}`));
+      });
+    });
+  }
+
+  /** Stops the listener; with `sessions`, every connection it started too (an instance stop). */
+  async stop(sessions = true): Promise<void> {
+    const proc = this.proc;
+    if (!proc || !this.running) return;
+    const children = sessions ? [...descendants(proc.pid!), ...[...this.orphans].filter(alive)] : [];
+    if (sessions) this.orphans.clear();
+    else for (const pid of descendants(proc.pid!)) this.orphans.add(pid);
+    const exited = new Promise((r) => proc.once('exit', r));
+    for (const pid of [proc.pid!, ...children]) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    await exited;
+    const deadline = Date.now() + 3000;
+    while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const pid of children.filter(alive)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  /** `systemctl restart sshd`: the listener goes away and comes back; open sessions stay. */
+  async restart(): Promise<void> {
+    await this.stop(false);
+    await this.start();
+  }
+}

@@ -1,0 +1,222 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ACCOUNT_ID, type EndpointState } from './fleet';
+import { evaluate, denialMessage, type AuthorizationRequest, type PolicyDocument } from './iam';
+import type { InstanceSshd } from './sshd';
+
+export const hex = (n: number) => randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+export const newId = (prefix: string) => `${prefix}-0${hex(16)}`;
+export const requestId = () => randomUUID();
+
+export function ipToInt(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+}
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+export function inCidr(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(ipToInt(base!) / size) * size;
+  const v = ipToInt(ip);
+  return v >= start && v < start + size;
+}
+
+export interface Subnet {
+  id: string;
+  vpcId: string;
+  region: string;
+  availabilityZone: string;
+  cidr: string;
+  name?: string;
+  nextHost: number;
+}
+export interface Vpc {
+  id: string;
+  region: string;
+  cidr: string;
+  name?: string;
+  isDefault: boolean;
+  subnets: Subnet[];
+}
+export interface SecurityGroup {
+  id: string;
+  name: string;
+  description: string;
+  vpcId: string;
+  region: string;
+  ingressPorts: number[];
+}
+export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+export const STATE_CODES: Record<InstanceStateName, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
+
+export interface Instance {
+  id: string;
+  region: string;
+  vpcId: string;
+  subnetId: string;
+  availabilityZone: string;
+  privateIp: string;
+  publicIp?: string;
+  state: InstanceStateName;
+  instanceType: string;
+  imageId: string;
+  amiName: string;
+  platform: 'linux' | 'windows';
+  tags: Record<string, string>;
+  keyName?: string;
+  launchTime: Date;
+  reservationId: string;
+  securityGroupIds: string[];
+  networkInterfaceId: string;
+  sshd?: InstanceSshd;
+}
+export interface Endpoint {
+  id: string;
+  region: string;
+  vpcId: string;
+  subnetId: string;
+  availabilityZone: string;
+  state: EndpointState;
+  dnsName: string;
+  fipsDnsName: string;
+  createdAt: Date;
+  securityGroupIds: string[];
+  preserveClientIp: boolean;
+  tags: Record<string, string>;
+  networkInterfaceId: string;
+  /** Closes every open tunnel through this endpoint (on deletion). */
+  tunnels: Set<{ close(code: number, reason: string): void }>;
+}
+/** Who a set of credentials belongs to. Long-term keys have no token; temporary ones do. */
+export interface Identity {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  arn: string;
+  userId: string;
+  policies: PolicyDocument[];
+  expiration?: Date;
+  type: 'IAMUser' | 'AssumedRole' | 'Root';
+}
+export interface PushedKey {
+  instanceId: string;
+  osUser: string;
+  publicKey: string;
+  /** Epoch seconds, on the instance's (the real) clock. */
+  expiresAt: number;
+  /** When the instance's metadata shows it (slow key propagation delays this), epoch ms. */
+  visibleAt: number;
+  caller: string;
+  requestId: string;
+}
+export interface TrailEvent {
+  eventId: string;
+  eventTime: Date;
+  eventName: string;
+  eventSource: string;
+  region: string;
+  identity: Identity;
+  sourceIp: string;
+  userAgent: string;
+  requestParameters: Record<string, unknown>;
+  responseElements: Record<string, unknown> | null;
+  resources: { ResourceType: string; ResourceName: string }[];
+  errorCode?: string;
+  errorMessage?: string;
+  requestId: string;
+}
+
+/** Fault injection knobs, keyed by AWS operation name (`*` for every one). */
+export class Faults {
+  latencyMs = new Map<string, number>();
+  throttleRatio = new Map<string, number>();
+  errorRatio = new Map<string, number>();
+  keyPropagationDelayMs = 0;
+  tunnelDrop: { bytes?: number; seconds?: number } = {};
+  clockSkewMs = 0;
+
+  latencyFor(op: string): number {
+    return this.latencyMs.get(op) ?? this.latencyMs.get('*') ?? 0;
+  }
+  /** What the dice say for this call: a throttle, a 5xx, or nothing. */
+  roll(op: string): 'throttle' | 'error' | undefined {
+    const t = this.throttleRatio.get(op) ?? this.throttleRatio.get('*') ?? 0;
+    if (t > 0 && Math.random() < t) return 'throttle';
+    const e = this.errorRatio.get(op) ?? this.errorRatio.get('*') ?? 0;
+    if (e > 0 && Math.random() < e) return 'error';
+    return undefined;
+  }
+}
+
+/** A failure an API answers with: the protocol writer turns it into that protocol's error shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export interface SimOptions {
+  regions: string[];
+  clock: () => Date;
+  keyTtlSeconds: number;
+  endpointCreateDelayMs: number;
+}
+
+/** The whole simulated world: regions of VPCs, instances and endpoints, identities, keys, trail. */
+export class World {
+  vpcs = new Map<string, Vpc>();
+  securityGroups = new Map<string, SecurityGroup>();
+  instances = new Map<string, Instance>();
+  endpoints = new Map<string, Endpoint>();
+  /** Access key id → identity (long-term and temporary). */
+  identities = new Map<string, Identity>();
+  roles = new Map<string, { arn: string; policies: PolicyDocument[]; trusted: string[] }>();
+  /** instanceId/osUser → keys pushed, newest last. */
+  keys = new Map<string, PushedKey[]>();
+  trail: TrailEvent[] = [];
+  faults = new Faults();
+  /** EC2 Serial Console access for the account (off by default, as in AWS). */
+  serialConsoleAccess = false;
+
+  constructor(readonly options: SimOptions) {}
+
+  /** The service's clock: the injected clock plus any skew a test set. */
+  now(): Date {
+    return new Date(this.options.clock().getTime() + this.faults.clockSkewMs);
+  }
+
+  hasRegion(region: string): boolean {
+    return this.options.regions.includes(region);
+  }
+
+  subnet(id: string): Subnet | undefined {
+    for (const v of this.vpcs.values()) for (const s of v.subnets) if (s.id === id) return s;
+    return undefined;
+  }
+
+  instanceByPrivateIp(region: string, vpcId: string, ip: string): Instance | undefined {
+    for (const i of this.instances.values()) if (i.region === region && i.vpcId === vpcId && i.privateIp === ip) return i;
+    return undefined;
+  }
+
+  /** IAM for one call; throws the protocol-neutral denial (each API maps it to its own code). */
+  authorize(identity: Identity, req: AuthorizationRequest): void {
+    const decision = evaluate(identity.policies, req);
+    if (decision !== 'allow') throw new ApiError('AccessDenied', denialMessage(identity.arn, req, decision), 403);
+  }
+
+  activeKeys(instanceId: string, osUser: string, nowMs = Date.now()): PushedKey[] {
+    return (this.keys.get(`${instanceId}/${osUser}`) ?? []).filter((k) => k.visibleAt <= nowMs && k.expiresAt * 1000 > nowMs - 60_000);
+  }
+}
+
+export function instanceArn(region: string, id: string): string {
+  return `arn:aws:ec2:${region}:${ACCOUNT_ID}:instance/${id}`;
+}
+export function endpointArn(region: string, id: string): string {
+  return `arn:aws:ec2:${region}:${ACCOUNT_ID}:instance-connect-endpoint/${id}`;
+}
