@@ -211,6 +211,7 @@ export class Ec2Sessions implements Disposable {
         args.localPort,
         (signal) => connector.openTunnel(target, plan, args.remotePort, signal),
         (err) => this.deps.log.warn('forwarded connection failed', { forward: forwardId, code: toKeylessError(err).code }),
+        { halfClose: false },
       );
     } else {
       const shared = await this.connection({ ...target }, args.requestId, ctx, report, false);

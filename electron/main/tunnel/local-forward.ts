@@ -18,13 +18,23 @@ export class LocalForward implements Disposable {
     readonly localPort: number,
     private readonly openStream: (signal: AbortSignal) => Promise<Duplex>,
     private readonly onStreamError: (err: unknown) => void,
+    private readonly halfClose: boolean,
   ) {
     server.on('connection', (socket) => this.accept(socket));
   }
 
-  static listen(localPort: number, openStream: (signal: AbortSignal) => Promise<Duplex>, onStreamError: (err: unknown) => void = () => {}): Promise<LocalForward> {
+  /**
+   * `halfClose: false` (an EICE tunnel, which has no half-close): when the local client stops
+   * sending, the stream stays open so the answer still arrives; it closes with the socket.
+   */
+  static listen(
+    localPort: number,
+    openStream: (signal: AbortSignal) => Promise<Duplex>,
+    onStreamError: (err: unknown) => void = () => {},
+    opts: { halfClose?: boolean } = {},
+  ): Promise<LocalForward> {
     return new Promise((resolve, reject) => {
-      const server = createServer({ pauseOnConnect: true });
+      const server = createServer({ pauseOnConnect: true, allowHalfOpen: true });
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           new KeylessFailure(
@@ -38,7 +48,7 @@ export class LocalForward implements Disposable {
       server.listen(localPort, '127.0.0.1', () => {
         server.removeAllListeners('error');
         server.on('error', () => {});
-        resolve(new LocalForward(server, (server.address() as { port: number }).port, openStream, onStreamError));
+        resolve(new LocalForward(server, (server.address() as { port: number }).port, openStream, onStreamError, opts.halfClose ?? true));
       });
     });
   }
@@ -71,7 +81,7 @@ export class LocalForward implements Disposable {
           end();
         });
         stream.once('close', end);
-        socket.pipe(stream);
+        socket.pipe(stream, { end: this.halfClose });
         stream.pipe(socket);
         socket.resume();
       },

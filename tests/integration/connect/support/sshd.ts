@@ -1,0 +1,88 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+export const sshdMissing = existsSync('/usr/sbin/sshd') ? undefined : 'OpenSSH server is not installed (apt-get install openssh-server)';
+
+export interface PushTargetSshd {
+  port: number;
+  user: string;
+  dir: string;
+  /** sshd reads the keys it accepts from here: the fake key push writes it. */
+  authorizedKeys: string;
+  hostKeyPub: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A real sshd on loopback for the connect engine's own tests. `ForceCommand /bin/sh` keeps the
+ * machine's login-shell start-up files (slow, lock-taking pyenv hooks here) out of the timing.
+ */
+export async function startPushTargetSshd(): Promise<PushTargetSshd> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyless-connect-sshd-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_ed25519')]);
+  const port = await freePort();
+  const authorizedKeys = join(dir, 'authorized_keys');
+  writeFileSync(authorizedKeys, '');
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_ed25519')}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'ForceCommand /bin/sh',
+      'AllowTcpForwarding yes',
+      'LogLevel ERROR',
+    ].join('\n') + '\n',
+  );
+  execFileSync('mkdir', ['-p', '/run/sshd']);
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sshd did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    user: userInfo().username,
+    dir,
+    authorizedKeys,
+    hostKeyPub: join(dir, 'host_ed25519.pub'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const done = () => (rmSync(dir, { recursive: true, force: true }), resolve());
+        if (child.exitCode !== null) return done();
+        child.once('exit', done);
+        child.kill('SIGTERM');
+      }),
+  };
+}
