@@ -138,6 +138,21 @@ describe.skipIf(skip)('saved hosts and groups, end to end in Chromium', () => {
     expect(stored().recents[0].hostId).toBe(stored().hosts.find((h: { name: string }) => h.name === 'beta').id);
   });
 
+  it('connects to the selected hosts with broadcast input on for exactly those new terminals', async () => {
+    for (const row of await page.getByTestId('host-row').all()) await row.getByTestId('host-select').check();
+    await page.getByTestId('connect-broadcast').click();
+    await connectedTabs(page, 5);
+    await expect.poll(() => page.getByTestId('broadcast-banner').textContent()).toContain('2 terminals');
+    // The two new tabs receive input; the three opened before do not.
+    const receives: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      await page.getByTestId('tab').nth(i).getByRole('tab').click();
+      receives.push(await page.locator('[data-testid=terminal-pane][data-active=true]:visible [data-testid=broadcast-target] input').isChecked());
+    }
+    expect(receives).toEqual([false, false, false, true, true]);
+    await page.getByTestId('broadcast-stop').click();
+  });
+
   it('imports ~/.ssh/config, reporting the wildcard it skipped, and importing again adds nothing', async () => {
     await page.getByTestId('import-ssh-config').click();
     const report = page.getByTestId('import-report');

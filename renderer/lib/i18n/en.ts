@@ -13,6 +13,8 @@ export const en = {
   'hosts.favourite': "Favourite",
   'hosts.selectedCount': "{count} selected",
   'hosts.connectSelected': "Connect all in tabs",
+  'hosts.connectBroadcast': "Connect and broadcast",
+  'hosts.connectBroadcastHint': "Open a tab on each and send what you type to all of them",
   'hosts.clearSelection': "Clear",
   'hosts.emptyImport': "Already have hosts in ~/.ssh/config? Import them, or make a group first to give many hosts the same profile, region and user.",
   'hosts.dropTop': "Drop hosts here to take them out of their group",

@@ -15,6 +15,8 @@ export const ja: Record<MessageKey, string> = {
   'hosts.favourite': "お気に入り",
   'hosts.selectedCount': "{count} 件を選択中",
   'hosts.connectSelected': "すべてをタブで接続",
+  'hosts.connectBroadcast': "接続して一斉入力",
+  'hosts.connectBroadcastHint': "それぞれのタブを開き、入力をすべてに送ります",
   'hosts.clearSelection': "選択解除",
   'hosts.emptyImport': "~/.ssh/config にホストがありますか？ 取り込むか、まずグループを作って多くのホストに同じプロファイル・リージョン・ユーザーを設定できます。",
   'hosts.dropTop': "ここにドロップするとグループから外れます",

@@ -126,15 +126,28 @@ export class HostsState {
     return id === null ? undefined : this.groups.find((g) => g.id === id);
   }
 
-  /** Opens a tab on each host, in order, and puts them at the front of the recents. */
-  connect(hosts: readonly HostEntry[]): void {
+  /**
+   * Opens a tab on each host, in order, and puts them at the front of the recents. With
+   * `broadcast`, what is typed in any of the new tabs goes to all of them.
+   */
+  connect(hosts: readonly HostEntry[], opts: { broadcast?: boolean } = {}): void {
+    const paneIds: string[] = [];
     for (const host of hosts) {
-      void this.app.openTab(tabTarget(host, this.groups)).connect();
+      const tab = this.app.openTab(tabTarget(host, this.groups));
+      paneIds.push(...tab.panes.map((p) => p.id));
+      void tab.connect();
       void this.call(() => this.app.backend.invoke('hosts.markUsed', { id: host.id }));
     }
+    if (opts.broadcast && paneIds.length > 1) {
+      this.app.workspace.broadcasting = true;
+      this.app.workspace.broadcastTargets = paneIds;
+    }
   }
-  connectSelected(): void {
-    this.connect(this.inTreeOrder().filter((h) => this.selected.has(h.id)));
+  connectSelected(opts: { broadcast?: boolean } = {}): void {
+    this.connect(
+      this.inTreeOrder().filter((h) => this.selected.has(h.id)),
+      opts,
+    );
     this.selected.clear();
   }
 
