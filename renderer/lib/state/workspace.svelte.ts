@@ -303,6 +303,8 @@ export class Workspace {
       case 'focusUp':
       case 'focusDown':
         tab?.moveFocus(binding.action.slice(5).toLowerCase() as Direction);
+        // Now, not on the next frame: keys typed right after must land in the new pane.
+        tab?.activePane?.focus();
         break;
       case 'resizeLeft':
       case 'resizeRight':

@@ -95,6 +95,7 @@ export class TerminalSession {
   private readonly taps = new Set<(parsed: string) => void>();
   private readonly unsubscribe: Array<() => void> = [];
   private look: Look;
+  private lastSearchOptions = '';
 
   constructor(
     private readonly backend: Backend,
@@ -321,6 +322,10 @@ export class TerminalSession {
       this.searchResults = undefined;
       return false;
     }
+    // The addon keeps its highlights for the same term; a change of case or regex must start over.
+    const key = `${opts.caseSensitive}/${opts.regex}`;
+    if (key !== this.lastSearchOptions) this.search.clearDecorations();
+    this.lastSearchOptions = key;
     const options = {
       ...opts,
       decorations: { matchBackground: '#515c6a', activeMatchBackground: '#a8740f', matchOverviewRuler: '#d4d4d4', activeMatchColorOverviewRuler: '#ffb000' },
