@@ -48,7 +48,13 @@ export class ProfileCredentials implements CredentialSource {
     const name = profile ?? (process.env.AWS_PROFILE || 'default');
     const entry = this.cache.get(name);
     if (entry) {
-      if (!entry.value) return entry.loading;
+      if (!entry.value) {
+        // A load started by a caller who could not be asked for an MFA code is retried by one who can.
+        return entry.loading.catch((err: unknown) => {
+          if (err instanceof KeylessFailure && err.code === 'AwsMfaRequired' && askMfa) return this.credentials(name, askMfa);
+          throw err;
+        });
+      }
       const exp = entry.value.expiration?.getTime();
       if (exp === undefined || exp - Date.now() > REFRESH_MARGIN_MS) return entry.value;
     }
