@@ -187,6 +187,8 @@ export class InstanceSshd {
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
+      // Twenty tunnels may sit unauthenticated at once (the EICE limit); the default 10 would drop some.
+      'MaxStartups 100',
       'PrintMotd no',
       'PrintLastLog no',
       'LogLevel INFO',

@@ -121,7 +121,8 @@ export async function presignOpenTunnel(
 export const EICE_PROXY = fileURLToPath(new URL('./tools/eice-proxy.mjs', import.meta.url));
 /** `ProxyCommand` value bridging ssh's stdin/stdout to the tunnel. */
 export function proxyCommand(url: string, via: string): string {
-  return `${process.execPath} ${EICE_PROXY} '${url}' ${via}`;
+  // ssh expands %-tokens in ProxyCommand: the URL's percent-escapes must be doubled.
+  return `${process.execPath} ${EICE_PROXY} '${url.replace(/%/g, '%%')}' ${via}`;
 }
 
 /** Every sshd process running the given config folder's config. */
