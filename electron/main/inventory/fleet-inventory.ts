@@ -349,7 +349,9 @@ function prevRegionsOf(prev: Map<string, InventoryScope>, profile: string): stri
  * OptInRequired). When the same profile worked in another region, the region is the reason.
  */
 export function reclassifyDisabledRegions(results: ScopeResult[]): void {
-  const working = new Set(results.filter((r) => r.scope.status === 'ok').map((r) => r.scope.profile));
+  // A profile whose credentials some region accepted (even to deny or throttle it) is not the problem elsewhere.
+  const accepted = new Set(['AwsAccessDenied', 'AwsThrottled', 'AwsServiceError']);
+  const working = new Set(results.filter((r) => r.scope.status === 'ok' || accepted.has(r.scope.error?.code ?? '')).map((r) => r.scope.profile));
   for (const r of results) {
     const e = r.scope.error;
     if (!e) continue;
