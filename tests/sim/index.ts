@@ -78,6 +78,8 @@ export interface Simulator {
   /** http://127.0.0.1:PORT — every API, the openTunnel WebSocket and the admin API. */
   endpoint: string;
   port: number;
+  /** The temp folder holding every instance's host keys and sshd_config (removed on stop). */
+  dir: string;
   /** Admin HTTP API base: POST `${adminUrl}/<adminMethod>` with a JSON array of arguments; GET `${adminUrl}/state`. */
   adminUrl: string;
   admin: SimulatorAdmin;
@@ -279,6 +281,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const sim: Simulator = {
     endpoint,
     port,
+    dir,
     adminUrl: `${endpoint}/__sim/${adminToken}`,
     admin,
     principals,
