@@ -89,6 +89,14 @@ describe.skipIf(skip)('saved hosts and groups, end to end in Chromium', () => {
     await page.getByTestId('host-editor').getByText('EC2 instance').click();
     await page.getByTestId('host-editor').locator('input[name=instanceId]').fill('i-12');
     expect(await page.getByTestId('field-error-instanceId').textContent()).toContain('i- followed by 8 to 17 hex digits');
+    // EICE reaches ports 22 and 3389 only; a profile missing from the AWS config is pointed out.
+    const ec2 = page.getByTestId('host-editor');
+    await ec2.locator('select[name=connectionType]').selectOption('eice');
+    await ec2.locator('input[name=port]').fill('2222');
+    expect(await page.getByTestId('field-error-port').textContent()).toContain('ports 22 and 3389 only');
+    expect(await ec2.getByTestId('origin-osUser').textContent()).toBe('ec2-user by default');
+    await ec2.locator('input[name=profile]').fill('nosuchprofile');
+    expect(await page.getByTestId('profile-unknown').textContent()).toContain('The AWS profile nosuchprofile is not in your AWS config');
     await page.getByTestId('host-editor').getByText('Cancel').click();
 
     // A second host, at the top level, with its own user.

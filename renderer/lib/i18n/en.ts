@@ -87,6 +87,7 @@ export const en = {
   'editor.check.maxTunnel': "The tunnel duration is 1 to 3600 seconds.",
   'editor.check.user': "Set a user here, or an OS user on its group.",
   'editor.check.required': "Give it a name.",
+  'editor.check.profileUnknown': "The AWS profile {profile} is not in your AWS config: pick one from the list, or add it (AWS profiles view) before connecting.",
   'smart.heading': "Smart groups",
   'smart.add': "New smart group",
   'smart.intro': "A smart group is a saved filter over the inventory, such as tag:env=prod state:running region:eu-west-1; its members stay current as instances come and go.",

@@ -89,6 +89,7 @@ export const ja: Record<MessageKey, string> = {
   'editor.check.maxTunnel': "トンネルの時間は 1〜3600 秒です。",
   'editor.check.user': "ここでユーザーを設定するか、グループで OS ユーザーを設定してください。",
   'editor.check.required': "名前を入力してください。",
+  'editor.check.profileUnknown': "AWS プロファイル {profile} は AWS 設定にありません。一覧から選ぶか、接続する前に追加してください（AWS プロファイル画面）。",
   'smart.heading': "スマートグループ",
   'smart.add': "新しいスマートグループ",
   'smart.intro': "スマートグループはインベントリに対する保存済みフィルターです（例: tag:env=prod state:running region:eu-west-1）。インスタンスの増減に合わせてメンバーが常に最新になります。",

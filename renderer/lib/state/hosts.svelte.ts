@@ -39,6 +39,8 @@ export class HostsState {
   smartGroups = $state<SmartGroup[]>([]);
   /** The last inventory snapshot (null: none yet), for smart groups and quick connect. */
   inventory = $state<InventoryInstance[] | null>(null);
+  /** The profiles in the person's AWS config (null: not read, or unreadable), for the editor's check and suggestions. */
+  awsProfiles = $state<string[] | null>(null);
   loaded = $state(false);
   /** hosts.json cannot be read: the error (with file, field or line, and backup) the banner shows. */
   corrupt = $state<KeylessError | undefined>(undefined);
@@ -53,6 +55,14 @@ export class HostsState {
     app.backend.on('hosts.changed', () => void this.refresh());
     app.backend.on('inventory.updated', () => void this.loadInventory());
     void this.loadInventory();
+  }
+
+  async loadAwsProfiles(): Promise<void> {
+    try {
+      this.awsProfiles = (await this.app.backend.invoke('aws.profiles.list', {})).profiles.map((p) => p.name);
+    } catch {
+      this.awsProfiles = null;
+    }
   }
 
   async loadInventory(): Promise<void> {
