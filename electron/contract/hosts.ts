@@ -436,13 +436,17 @@ const idList = z.array(idSchema).min(1).max(1000);
 export const hostRequests = {
   /** Everything in the store; fails with StoreCorrupt (detail: file, field or line, backup) when hosts.json is unreadable. */
   'hosts.list': { args: empty, result: hostTreeSchema },
-  'hosts.save': { args: z.object({ host: hostEntryInputSchema }).strict(), result: hostEntrySchema },
+  /**
+   * Saves a host. `base` is the host as the editor loaded it: when the stored one differs (changed
+   * in another window, process or by hand meanwhile), the save is refused with StoreConflict.
+   */
+  'hosts.save': { args: z.object({ host: hostEntryInputSchema, base: hostEntrySchema.optional() }).strict(), result: hostEntrySchema },
   'hosts.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
   /** Moves hosts into a group (null: to the top). */
   'hosts.move': { args: z.object({ hostIds: idList, groupId: idSchema.nullable() }).strict(), result: ok },
   /** Puts a host at the front of the recents (the renderer calls it when it connects). */
   'hosts.markUsed': { args: z.object({ id: idSchema }).strict(), result: ok },
-  'groups.save': { args: z.object({ group: hostGroupInputSchema }).strict(), result: hostGroupSchema },
+  'groups.save': { args: z.object({ group: hostGroupInputSchema, base: hostGroupSchema.optional() }).strict(), result: hostGroupSchema },
   /** Deletes a group; its hosts and subgroups move up to its parent. */
   'groups.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
   /** Saves a smart group: a name and a filter over the inventory, checked before it is saved. */

@@ -38,11 +38,11 @@ export function createHostHandlers(store: HostStore, opts: HostHandlerOptions): 
       follow(peer);
       return store.tree();
     },
-    'hosts.save': ({ host }) => store.saveHost(host),
+    'hosts.save': ({ host, base }) => store.saveHost(host, base),
     'hosts.delete': async ({ id }) => (await store.deleteHost(id), ok),
     'hosts.move': async ({ hostIds, groupId }) => (await store.moveHosts(hostIds, groupId), ok),
     'hosts.markUsed': async ({ id }) => (await store.markUsed(id), ok),
-    'groups.save': ({ group }) => store.saveGroup(group),
+    'groups.save': ({ group, base }) => store.saveGroup(group, base),
     'groups.delete': async ({ id }) => (await store.deleteGroup(id), ok),
     'smartGroups.save': ({ group }) => store.saveSmartGroup(group),
     'smartGroups.delete': async ({ id }) => (await store.deleteSmartGroup(id), ok),

@@ -27,6 +27,26 @@ import { JsonStoreFile, type StoreFileOptions } from './store-file';
 
 const newId = (prefix: string) => prefix + randomBytes(6).toString('hex');
 
+/** JSON with sorted keys, so that two equal values compare equal whatever order their keys came in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
+/** Refuses an edit made from a stale copy: the stored value is no longer the one the edit started from. */
+function checkBase(kind: string, name: string, stored: unknown, base: unknown): void {
+  if (base === undefined || canonical(stored) === canonical(base)) return;
+  fail(
+    'StoreConflict',
+    stored === undefined
+      ? `The ${kind} ${name} was deleted elsewhere while you edited it; your changes were not saved.`
+      : `The ${kind} ${name} was changed elsewhere (another window, another Keyless or by hand) while you edited it; your changes were not saved. Reopen it to see the newest values.`,
+    { name },
+    true,
+  );
+}
+
 function invalid(field: string, message: string): never {
   fail('InvalidArguments', `${field}: ${message}`, { field });
 }
@@ -92,10 +112,12 @@ export class HostStore implements Disposable {
     return this.saveHost(input);
   }
 
-  async saveHost(input: HostEntryInput): Promise<HostEntry> {
+  /** Adds or replaces a host; with `base` (the host as the editor loaded it), only if nobody changed it since. */
+  async saveHost(input: HostEntryInput, base?: HostEntry): Promise<HostEntry> {
     const entry = parsed(hostEntryInputSchema, input);
     return this.file.update((doc) => {
       const host: HostEntry = { ...entry, id: entry.id ?? newId('h') } as HostEntry;
+      if (base) checkBase('host', base.name, doc.hosts.find((h) => h.id === base.id), base);
       const problem = hostProblems(host, doc.groups)[0];
       if (problem) invalid(problem.field, problem.message);
       const i = doc.hosts.findIndex((h) => h.id === host.id);
@@ -134,9 +156,10 @@ export class HostStore implements Disposable {
     });
   }
 
-  async saveGroup(input: HostGroupInput): Promise<HostGroup> {
+  async saveGroup(input: HostGroupInput, base?: HostGroup): Promise<HostGroup> {
     return this.file.update((doc) => {
       const group = parsed(hostGroupSchema, { ...input, id: input.id ?? newId('g') });
+      if (base) checkBase('group', base.name, doc.groups.find((g) => g.id === base.id), base);
       if (group.parentId !== null) {
         if (!doc.groups.some((g) => g.id === group.parentId)) invalid('parentId', `there is no group with the id ${group.parentId}`);
         if (doc.groups.some((g) => g.id === group.id) && groupAndDescendants(group.id, doc.groups).has(group.parentId)) {

@@ -84,6 +84,12 @@ export class JsonStoreFile<T> implements Disposable {
   restoreBackup(): Promise<{ restoredFrom: string; keptAs: string }> {
     const run = this.queue.then(() =>
       this.withLock(async () => {
+        // Only an unreadable file is replaced: a readable one holds edits the backup lacks.
+        const readable = await this.snapshot().then(
+          () => true,
+          (err: unknown) => (err instanceof KeylessFailure && err.code === 'StoreCorrupt' ? false : Promise.reject(err)),
+        );
+        if (readable) fail('InvalidArguments', `${this.path} reads fine; there is nothing to restore.`, { file: this.path });
         const backup = await this.newestGoodBackup();
         if (!backup) fail('NotFound', `There is no readable backup of ${this.path}.`, { file: this.path });
         const keptAs = `${this.path}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`;

@@ -161,21 +161,22 @@ export class HostsState {
     this.selected.clear();
   }
 
-  saveHost(host: HostEntryInput): Promise<HostEntry | undefined> {
-    return this.call(() => this.app.backend.invoke('hosts.save', { host }));
+  /** `base`: the host as the editor loaded it, so that a change made elsewhere meanwhile is not overwritten. */
+  saveHost(host: HostEntryInput, base?: HostEntry): Promise<HostEntry | undefined> {
+    return this.call(() => this.app.backend.invoke('hosts.save', base ? { host, base } : { host }));
   }
   async deleteHost(id: string): Promise<void> {
     await this.call(() => this.app.backend.invoke('hosts.delete', { id }));
   }
   async toggleFavourite(host: HostEntry): Promise<void> {
-    await this.saveHost({ ...host, favourite: !host.favourite });
+    await this.saveHost({ ...host, favourite: !host.favourite }, host);
   }
   async move(hostIds: string[], groupId: string | null): Promise<void> {
     if (hostIds.length === 0) return;
     await this.call(() => this.app.backend.invoke('hosts.move', { hostIds, groupId }));
   }
-  saveGroup(group: HostGroupInput): Promise<HostGroup | undefined> {
-    return this.call(() => this.app.backend.invoke('groups.save', { group }));
+  saveGroup(group: HostGroupInput, base?: HostGroup): Promise<HostGroup | undefined> {
+    return this.call(() => this.app.backend.invoke('groups.save', base ? { group, base } : { group }));
   }
   async deleteGroup(id: string): Promise<void> {
     await this.call(() => this.app.backend.invoke('groups.delete', { id }));

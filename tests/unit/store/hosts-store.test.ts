@@ -110,11 +110,44 @@ describe('a hosts.json that cannot be read', () => {
     expect((await store.tree()).hosts.map((h) => h.id)).toEqual(['h1']);
   });
 
+  it('restoring is refused while the file reads fine, so no edit is thrown away', async () => {
+    await store.saveHost({ ...web, id: 'h1' });
+    await store.saveHost({ ...web, id: 'h2' });
+    const err = await failure(store.restoreBackup());
+    expect(err.message).toMatch(/reads fine; there is nothing to restore/);
+    expect((await store.tree()).hosts).toHaveLength(2);
+  });
+
   it('without any backup, says there is none', async () => {
     writeFileSync(file(), 'not json');
     const err = await failure(store.tree());
     expect(err.detail?.backup).toBeNull();
     expect((await failure(store.restoreBackup())).code).toBe('NotFound');
+  });
+});
+
+describe('two windows or processes editing the same host', () => {
+  it('the second save from a stale copy is refused instead of silently undoing the first', async () => {
+    const other = new HostStore(dir);
+    const loaded = await store.saveHost({ ...web, id: 'h1' });
+    // Another process renames it while this editor is open.
+    await other.saveHost({ ...loaded, name: 'renamed elsewhere' }, loaded);
+    const err = await failure(store.saveHost({ ...loaded, port: 2222 }, loaded));
+    expect(err.code).toBe('StoreConflict');
+    expect(err.message).toMatch(/web was changed elsewhere .* your changes were not saved/);
+    expect((await store.tree()).hosts[0]).toMatchObject({ name: 'renamed elsewhere', port: 22 });
+    // Saving from the fresh copy works.
+    const fresh = (await store.tree()).hosts[0]!;
+    expect(await store.saveHost({ ...fresh, port: 2222 }, fresh)).toMatchObject({ name: 'renamed elsewhere', port: 2222 });
+    await other.deleteHost('h1');
+    expect((await failure(store.saveHost({ ...fresh, port: 2200 }, fresh))).message).toMatch(/was deleted elsewhere/);
+    other.dispose();
+  });
+
+  it('a group edited from a stale copy is refused too', async () => {
+    const g = await store.saveGroup({ name: 'G' });
+    await store.saveGroup({ ...g, settings: { region: 'eu-west-1' } }, g);
+    expect((await failure(store.saveGroup({ ...g, name: 'G2' }, g))).code).toBe('StoreConflict');
   });
 });
 
