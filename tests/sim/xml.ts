@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 
-/** Text and attribute escaping for the XML the query protocols answer with. */
+/** Element-text escaping as AWS does it (quotes stay as they are). */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 }
 
 interface ModelMember {
