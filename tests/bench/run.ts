@@ -2,13 +2,15 @@
  * `npm run bench -- <name>`: runs one benchmark, prints its figures and writes them to
  * tests/bench/results/<name>.json. Benchmarks are measurements, not tests: they assert nothing.
  */
+export {};
+
 const benches: Record<string, () => Promise<void>> = {
   terminal: async () => (await import('./terminal')).runTerminalBench(),
   inventory: async () => void (await (await import('./inventory')).benchInventory()),
 };
 
-const name = process.argv[2];
-const bench = name ? benches[name] : undefined;
+const which = process.argv[2];
+const bench = which ? benches[which] : undefined;
 if (!bench) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}>\n`);
   process.exit(2);
@@ -16,7 +18,7 @@ if (!bench) {
 bench().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`benchmark ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`benchmark ${which} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -51,7 +51,7 @@ export class Workspace {
       });
     }
     this.platform = platformOf(navigator.platform);
-    if (new URLSearchParams(location.search).has('testHooks')) installTestHook(this);
+    if (/[?&]testHooks(=|&|$)/.test(location.search)) installTestHook(this);
   }
 
   get look(): Look {
@@ -129,12 +129,13 @@ export class Workspace {
   duplicateTab(id: string): TerminalTab | undefined {
     const tab = this.tabs.find((t) => t.id === id);
     if (!tab) return undefined;
-    const copies = new Map<string, TerminalSession>();
-    for (const p of tab.orderedPanes) if (p.host) copies.set(p.id, this.session({ kind: 'ssh', host: p.host }));
-    if (copies.size !== tab.panes.length) return undefined; // a playback tab is not duplicated
+    const hosts = tab.orderedPanes.map((p) => p.host);
+    if (hosts.some((h) => !h)) return undefined; // a playback tab is not duplicated
     const ids = paneIds(tab.layout!);
-    const [first, ...rest] = ids.map((pid) => copies.get(pid)!);
-    const copy = new TerminalTab(first!, { panes: rest, layout: mapPaneIds(tab.layout!, (pid) => copies.get(pid)!.id) });
+    const copies = hosts.map((host) => this.session({ kind: 'ssh', host: host! }));
+    const copyOf = (pid: string) => copies[ids.indexOf(pid)]!;
+    const [first, ...rest] = copies;
+    const copy = new TerminalTab(first!, { panes: rest, layout: mapPaneIds(tab.layout!, (pid) => copyOf(pid).id) });
     copy.customTitle = tab.customTitle;
     this.tabs.splice(this.tabs.indexOf(tab) + 1, 0, copy);
     this.activeTabId = copy.id;
@@ -204,7 +205,8 @@ export class Workspace {
   /** Every terminal of a tab (or of every tab) receives input. */
   targetAll(tabId?: string): void {
     const panes = tabId ? (this.tabs.find((t) => t.id === tabId)?.panes ?? []) : this.allPanes;
-    this.broadcastTargets = [...new Set([...this.broadcastTargets, ...panes.filter((p) => p.host).map((p) => p.id)])];
+    const more = panes.filter((p) => p.host && !this.broadcastTargets.includes(p.id)).map((p) => p.id);
+    this.broadcastTargets = [...this.broadcastTargets, ...more];
   }
 
   isTarget(paneId: string): boolean {

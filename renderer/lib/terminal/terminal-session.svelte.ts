@@ -92,7 +92,7 @@ export class TerminalSession {
   private webgl: WebglAddon | undefined;
   private observer: ResizeObserver | undefined;
   private playback: ReturnType<typeof setTimeout> | undefined;
-  private readonly taps = new Set<(parsed: string) => void>();
+  private taps: Array<(parsed: string) => void> = [];
   private readonly unsubscribe: Array<() => void> = [];
   private look: Look;
   private lastSearchOptions = '';
@@ -312,8 +312,10 @@ export class TerminalSession {
 
   /** Calls `fn` with each piece of output right after xterm.js has parsed it (tests, benchmark). */
   tap(fn: (parsed: string) => void): () => void {
-    this.taps.add(fn);
-    return () => this.taps.delete(fn);
+    this.taps = [...this.taps, fn];
+    return () => {
+      this.taps = this.taps.filter((t) => t !== fn);
+    };
   }
 
   find(term: string, opts: { caseSensitive: boolean; regex: boolean }, backwards = false): boolean {
