@@ -192,9 +192,13 @@ export class EndpointTunnel extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
-      if (err) this.ws.terminate();
-      else this.ws.close(1000);
+    if (this.ws.readyState === WebSocket.OPEN && !err) {
+      // A clean close needs the endpoint's close frame read, so stop pausing; don't wait long for it.
+      this.ws.resume();
+      this.ws.close(1000);
+      setTimeout(() => this.ws.terminate(), 1000).unref();
+    } else if (this.ws.readyState !== WebSocket.CLOSED) {
+      this.ws.terminate();
     }
     cb(err);
   }

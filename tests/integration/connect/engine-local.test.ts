@@ -247,7 +247,10 @@ describe.skipIf(sshdMissing)('InstanceConnector against a real sshd', () => {
       s.on('data', (d: Buffer) => {
         got.push(d);
         n += d.length;
-        if (n >= payload.length) (s.destroy(), resolve());
+        if (n >= payload.length) {
+          s.destroy();
+          resolve();
+        }
       });
       s.on('error', reject);
     });

@@ -48,6 +48,10 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   },
   'inventory.get': {},
   'inventory.refresh': { requestId: 'inv-1', profiles: ['dev', 'prod'], regions: ['eu-west-1', 'us-east-1'] },
+  'session.openEc2': { requestId: 'ec2-1', cols: 80, rows: 24, target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0' } },
+  'forward.open': { requestId: 'fwd-1', kind: 'eice', localPort: 0, remotePort: 22, hostId: 'h1' },
+  'forward.list': {},
+  'forward.close': { forwardId: 'f1' },
 };
 
 /** A value of another JSON type than the one given. */
