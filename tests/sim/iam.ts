@@ -69,8 +69,13 @@ const BASE_OPERATORS: Record<string, { match: Matcher; negated?: boolean }> = {
 function conditionHolds(operator: string, key: string, policyValues: string[], context: AuthorizationRequest['context']): boolean {
   let op = operator;
   let set: 'any' | 'all' | undefined;
-  if (op.startsWith('ForAnyValue:')) (set = 'any'), (op = op.slice(12));
-  else if (op.startsWith('ForAllValues:')) (set = 'all'), (op = op.slice(13));
+  if (op.startsWith('ForAnyValue:')) {
+    set = 'any';
+    op = op.slice(12);
+  } else if (op.startsWith('ForAllValues:')) {
+    set = 'all';
+    op = op.slice(13);
+  }
   const ifExists = op.endsWith('IfExists');
   if (ifExists) op = op.slice(0, -8);
   if (op === 'Null') {

@@ -149,8 +149,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   // The server first: instances' sshd configs need its URL for their metadata.
   const adminToken = randomBytes(16).toString('hex');
-  let router!: SimRouter;
-  const server: Server = createServer((req, res) => void router.handle(req, res));
+  // The router needs the admin surface built below; requests only arrive once it is set.
+  const routing: { router?: SimRouter } = {};
+  const server: Server = createServer((req, res) => void routing.router!.handle(req, res));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -232,7 +233,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const i = w.instances.get(id);
       return i?.sshd?.running && i.state === 'running' ? i.sshd.port : undefined;
     },
-    (op) => router.beforeOperation(op, 'tunnel'),
+    (op) => routing.router!.beforeOperation(op, 'tunnel'),
   );
   server.on('upgrade', (req, socket, head) => void tunnels.upgrade(req, socket, head));
 
@@ -299,7 +300,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
   };
 
-  router = new SimRouter({
+  routing.router = new SimRouter({
     world: w,
     sso,
     ec2Hooks: { setInstanceState, endpointDeleted: closeEndpointTunnels },

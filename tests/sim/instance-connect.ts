@@ -90,7 +90,10 @@ function authorizeEic(w: World, call: JsonCall, action: string, resource: string
 
 function tagContext(i: Instance): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(i.tags)) (out[`aws:ResourceTag/${k}`] = v), (out[`ec2:ResourceTag/${k}`] = v);
+  for (const [k, v] of Object.entries(i.tags)) {
+    out[`aws:ResourceTag/${k}`] = v;
+    out[`ec2:ResourceTag/${k}`] = v;
+  }
   return out;
 }
 

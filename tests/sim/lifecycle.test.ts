@@ -52,7 +52,10 @@ describe.skipIf(!!sshdMissing)('simulator lifecycle', () => {
       const t = setTimeout(() => reject(new Error(`cli did not print its header:\n${out}`)), 20_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.split('\n').length > 4) clearTimeout(t), resolve();
+        if (out.split('\n').length > 4) {
+          clearTimeout(t);
+          resolve();
+        }
       });
     });
     const [endpointLine, configLine, credentialsLine, tryLine] = out.split('\n');

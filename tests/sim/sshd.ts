@@ -106,7 +106,11 @@ export function descendants(root: number): number[] {
   }
   const out: number[] = [];
   const walk = (pid: number) => {
-    for (const [child, pp] of parent) if (pp === pid) out.push(child), walk(child);
+    for (const [child, pp] of parent) {
+      if (pp !== pid) continue;
+      out.push(child);
+      walk(child);
+    }
   };
   walk(root);
   return out;
@@ -216,7 +220,10 @@ export class InstanceSshd {
       const timer = setTimeout(() => reject(new Error(`sshd for ${this.instanceId} did not start:\n${this.log}`)), 10_000);
       proc.stderr!.on('data', (d: Buffer) => {
         this.log = (this.log + d.toString()).slice(-20_000);
-        if (/Server listening on/.test(this.log)) clearTimeout(timer), resolve();
+        if (/Server listening on/.test(this.log)) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
       proc.once('exit', (code) => {
         clearTimeout(timer);

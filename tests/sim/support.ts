@@ -49,7 +49,11 @@ export function awsEnv(p: Pick<PrincipalSpec, 'accessKeyId' | 'secretAccessKey'>
 }
 
 /** The AWS CLI (v1 here), pointed at the simulator. Parses JSON stdout when it can. */
-export async function aws(endpoint: string, env: NodeJS.ProcessEnv, args: string[]): Promise<Ran & { json?: any }> {
+// Parsed CLI and boto3 output: its shape is what each test asserts.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+export async function aws(endpoint: string, env: NodeJS.ProcessEnv, args: string[]): Promise<Ran & { json?: Json }> {
   const r = await capture('aws', ['--endpoint-url', endpoint, '--region', env.AWS_DEFAULT_REGION ?? 'us-east-1', '--output', 'json', ...args], env);
   let json: unknown;
   try {
@@ -61,7 +65,7 @@ export async function aws(endpoint: string, env: NodeJS.ProcessEnv, args: string
 }
 
 /** A boto3 script; `out(x)` prints x as the JSON the test reads back. */
-export async function boto3(env: NodeJS.ProcessEnv, endpoint: string, script: string): Promise<any> {
+export async function boto3(env: NodeJS.ProcessEnv, endpoint: string, script: string): Promise<Json> {
   const prelude = [
     'import json, boto3, botocore, datetime',
     'from botocore.config import Config',

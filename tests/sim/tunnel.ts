@@ -154,7 +154,10 @@ export class TunnelService {
       if (ws.bufferedAmount > 1 << 20) {
         tcp.pause();
         const wait = setInterval(() => {
-          if (ws.bufferedAmount < 1 << 18 || ws.readyState !== ws.OPEN) clearInterval(wait), tcp.resume();
+          if (ws.bufferedAmount < 1 << 18 || ws.readyState !== ws.OPEN) {
+            clearInterval(wait);
+            tcp.resume();
+          }
         }, 5);
       }
     });
@@ -171,7 +174,10 @@ export class TunnelService {
   }
 
   closeAll(): void {
-    for (const { ws, tcp } of this.open) ws.terminate(), tcp?.destroy();
+    for (const { ws, tcp } of this.open) {
+      ws.terminate();
+      tcp?.destroy();
+    }
     this.open.clear();
     this.wss.close();
   }
