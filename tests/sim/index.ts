@@ -65,6 +65,8 @@ export interface SimulatorAdmin {
   deleteEndpoint(id: string): void;
   setClockSkew(ms: number): void;
   setSerialConsoleAccess(enabled: boolean): void;
+  /** Pushes to this instance fail with EC2InstanceUnavailableException (503) while set. */
+  setInstanceUnavailable(id: string, unavailable: boolean): void;
   addPrincipal(p: PrincipalSpec): void;
   addInstance(spec: InstanceSpec): Promise<SimulatedInstance>;
   addEndpoint(spec: EndpointSpec): { id: string; dnsName: string; fipsDnsName: string };
@@ -256,6 +258,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     setClockSkew: (ms) => void (w.faults.clockSkewMs = ms),
     setSerialConsoleAccess: (on) => void (w.serialConsoleAccess = on),
+    setInstanceUnavailable: (id, on) => void (on ? w.unavailable.add(id) : w.unavailable.delete(id)),
     addPrincipal: (p) => {
       principals.push(p);
       addPrincipal(p);
@@ -275,6 +278,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       f.keyPropagationDelayMs = 0;
       f.tunnelDrop = {};
       f.clockSkewMs = 0;
+      w.unavailable.clear();
     },
     trail: () => [...w.trail],
   };

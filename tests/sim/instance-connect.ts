@@ -76,6 +76,7 @@ function liveInstance(w: World, region: string, id: string, az: unknown): Instan
     throw new ApiError('EC2InstanceNotFoundException', `Instance not found: ${id}`, 404);
   }
   if (i.state !== 'running') throw new ApiError('EC2InstanceStateInvalidException', `Instance ${id} is not in a valid state for this operation: ${i.state}`, 400);
+  if (w.unavailable.has(id)) throw new ApiError('EC2InstanceUnavailableException', 'The instance is currently unavailable. Please try again later.', 503);
   return i;
 }
 

@@ -125,6 +125,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** SIGTERM, a short grace, then SIGKILL for whatever is left. */
+async function killAll(pids: number[]): Promise<void> {
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  pids.filter(alive).forEach((pid) => signal(pid, 'SIGTERM'));
+  const deadline = Date.now() + 3000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  pids.filter(alive).forEach((pid) => signal(pid, 'SIGKILL'));
+}
+
 export interface HostKey {
   type: string;
   /** The public key line, `ssh-ed25519 AAAA… root@ip-10-0-1-10`. */
@@ -235,7 +250,13 @@ export class InstanceSshd {
   /** Stops the listener; with `sessions`, every connection it started too (an instance stop). */
   async stop(sessions = true): Promise<void> {
     const proc = this.proc;
-    if (!proc || !this.running) return;
+    if (!proc || !this.running) {
+      if (sessions) {
+        await killAll([...this.orphans]);
+        this.orphans.clear();
+      }
+      return;
+    }
     const children = sessions ? [...descendants(proc.pid!), ...[...this.orphans].filter(alive)] : [];
     if (sessions) this.orphans.clear();
     else for (const pid of descendants(proc.pid!)) this.orphans.add(pid);
@@ -248,15 +269,7 @@ export class InstanceSshd {
       }
     }
     await exited;
-    const deadline = Date.now() + 3000;
-    while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const pid of children.filter(alive)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
+    await killAll(children);
   }
 
   /** `systemctl restart sshd`: the listener goes away and comes back; open sessions stay. */

@@ -181,6 +181,8 @@ export class World {
   faults = new Faults();
   /** EC2 Serial Console access for the account (off by default, as in AWS). */
   serialConsoleAccess = false;
+  /** Instances whose Instance Connect service is unreachable (EC2InstanceUnavailableException). */
+  unavailable = new Set<string>();
 
   constructor(readonly options: SimOptions) {}
 
