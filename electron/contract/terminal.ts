@@ -43,6 +43,8 @@ export const terminalSettingsSchema = z.object({
   recordingFolder: z.string().max(4096).default(''),
   /** Record what is typed too (off: output and timing only). */
   recordInput: z.boolean().default(false),
+  /** Reopen the tabs (hosts, splits, names) that were open when Keyless last closed. */
+  restoreTabs: z.boolean().default(false),
 });
 export type TerminalSettings = z.infer<typeof terminalSettingsSchema>;
 

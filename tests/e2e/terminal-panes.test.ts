@@ -99,7 +99,6 @@ describe.skipIf(terminalSkip)('terminal tabs and panes, end to end in Chromium a
     await waitForText(page, new RegExp(`^${before.rows} ${before.cols}$`, 'm'), left!.pane);
     // Grow the left pane with the keyboard; the remote PTY follows.
     await page.keyboard.press('Alt+Shift+ArrowRight');
-    await page.keyboard.press('Alt+Shift+ArrowRight');
     await expect.poll(async () => (await sizeOf(left!.pane)).cols).toBeGreaterThan(before.cols);
     const after = await sizeOf(left!.pane);
     await page.keyboard.type('clear; stty size\n');
@@ -213,5 +212,35 @@ describe.skipIf(terminalSkip)('terminal tabs and panes, end to end in Chromium a
     await sheet.waitFor();
     expect(await sheet.textContent()).toContain('Ctrl+Shift+T');
     await page.keyboard.press('Escape');
+  });
+
+  it('reopens the same tabs, names and splits after a restart when asked to', async () => {
+    // Playback tabs are not reopened.
+    await page.getByTestId('tab').filter({ hasText: '.cast' }).getByTestId('close-tab').click();
+    await page.getByTestId('terminal-settings').click();
+    await page.getByTestId('restore-tabs').check();
+    await page.getByTestId('save-terminal-settings').click();
+    const shape = async () => {
+      const panes = await hook.panes(page);
+      const tabs = [...new Set(panes.map((p) => p.tab))];
+      return { titles: await page.getByTestId('tab').allTextContents(), panesPerTab: tabs.map((t) => panes.filter((p) => p.tab === t).length) };
+    };
+    const before = await shape();
+    expect(before.panesPerTab.some((n) => n > 1)).toBe(true);
+    // The app took the token out of the address bar, so a restart is a fresh visit of the app.
+    await page.goto(`${world.app.url}&testHooks=1`);
+    let states = '';
+    await until(
+      async () => {
+        const panes = await hook.panes(page).catch(() => []);
+        states = JSON.stringify(panes.map((p) => p.state));
+        return panes.length > 0 && panes.every((p) => p.state === 'connected');
+      },
+      30_000,
+      'the restored tabs to connect',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${states}`);
+    });
+    expect(await shape()).toEqual(before);
   });
 });

@@ -180,6 +180,7 @@ export const en = {
   'tsettings.webgl': 'GPU rendering (WebGL)',
   'tsettings.recordingFolder': 'Recording folder',
   'tsettings.choose': 'Choose…',
+  'tsettings.restoreTabs': 'Reopen my tabs when Keyless starts',
   'tsettings.recordInput': 'Record what I type too',
   'shortcut.newTab': 'New tab on the same host',
   'shortcut.closePane': 'Close pane (or tab)',

@@ -182,6 +182,7 @@ export const ja: Record<MessageKey, string> = {
   'tsettings.webgl': 'GPU 描画 (WebGL)',
   'tsettings.recordingFolder': '録画の保存先フォルダ',
   'tsettings.choose': '選択…',
+  'tsettings.restoreTabs': '起動時に前回のタブを開き直す',
   'tsettings.recordInput': '入力した内容も録画する',
   'shortcut.newTab': '同じホストで新しいタブ',
   'shortcut.closePane': 'ペイン（またはタブ）を閉じる',

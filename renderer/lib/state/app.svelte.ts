@@ -34,6 +34,7 @@ export class AppState {
       this.workspace.setPlatform(info.platform, info.transport);
       this.applySettings(settings);
       await this.refreshHosts();
+      this.workspace.restoreTabs(this.hosts);
     });
   }
 

@@ -1,6 +1,6 @@
 import { terminalSettingsSchema, type KeylessError, type SavedHost, type TerminalSettings } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
-import { mapPaneIds, paneIds, type Direction } from '../terminal/layout';
+import { mapPaneIds, paneIds, type Direction, type PaneLayout } from '../terminal/layout';
 import { matchShortcut, platformOf, type Platform } from '../terminal/shortcuts';
 import { TerminalSession, type Look, type SessionHooks, type SessionSource } from '../terminal/terminal-session.svelte';
 import { installTestHook } from '../terminal/test-hook';
@@ -8,6 +8,14 @@ import { themeFor } from '../terminal/themes';
 import { TerminalTab } from './terminal-tab.svelte';
 
 const MIN_FONT = 6;
+/** Where the open tabs are kept for the next start (host ids and layout only). */
+const OPEN_TABS_KEY = 'keyless.openTabs';
+
+interface OpenTabSnapshot {
+  title?: string;
+  /** The tab's layout with each pane's saved-host id in place of its pane id. */
+  layout: PaneLayout;
+}
 const MAX_FONT = 48;
 
 /**
@@ -34,6 +42,7 @@ export class Workspace {
   linkQuestion = $state<{ url: string } | undefined>(undefined);
   notice = $state<KeylessError | undefined>(undefined);
   activeTab = $derived(this.tabs.find((t) => t.id === this.activeTabId));
+  private restoreDone = false;
 
   private readonly hooks: SessionHooks = {
     input: (from, data) => this.input(from, data),
@@ -74,6 +83,7 @@ export class Workspace {
   applySettings(terminal: Partial<TerminalSettings> | undefined): void {
     this.settings = terminalSettingsSchema.parse(terminal ?? {});
     this.restyleAll();
+    this.persist();
   }
 
   async saveSettings(patch: Partial<TerminalSettings>): Promise<void> {
@@ -99,7 +109,61 @@ export class Workspace {
     const tab = new TerminalTab(this.session({ kind: 'ssh', host }));
     this.tabs.push(tab);
     this.activeTabId = tab.id;
+    this.persist();
     return tab;
+  }
+
+  /** Remembers the open SSH tabs for the next start, when the setting asks for it. */
+  persist(): void {
+    // Until the last run's tabs are back, an empty tab list is not what the person left open.
+    if (!this.restoreDone) return;
+    try {
+      if (!this.settings.restoreTabs) {
+        localStorage.removeItem(OPEN_TABS_KEY);
+        return;
+      }
+      const snapshot: OpenTabSnapshot[] = this.tabs
+        .filter((t) => t.panes.every((p) => p.host))
+        .map((t) => ({
+          ...(t.customTitle ? { title: t.customTitle } : {}),
+          layout: mapPaneIds($state.snapshot(t.layout!), (id) => t.pane(id)!.host!.id),
+        }));
+      localStorage.setItem(OPEN_TABS_KEY, JSON.stringify(snapshot));
+    } catch {
+      /* storage full or unavailable: nothing to restore next time */
+    }
+  }
+
+  /** Reopens the tabs of the last run (hosts that no longer exist are left out). */
+  restoreTabs(hosts: SavedHost[]): void {
+    if (this.restoreDone) return;
+    this.restoreDone = true;
+    if (!this.settings.restoreTabs || this.tabs.length > 0) return this.persist();
+    let saved: OpenTabSnapshot[];
+    try {
+      saved = JSON.parse(localStorage.getItem(OPEN_TABS_KEY) ?? '[]') as OpenTabSnapshot[];
+      if (!Array.isArray(saved)) return;
+    } catch {
+      return;
+    }
+    for (const snap of saved) {
+      let layout: PaneLayout | undefined = snap.layout;
+      for (const hostId of paneIds(layout)) {
+        if (!hosts.some((h) => h.id === hostId)) layout = layout && removeFirst(layout, hostId);
+      }
+      if (!layout) continue;
+      const ids = paneIds(layout);
+      const sessions = ids.map((hostId) => this.session({ kind: 'ssh', host: hosts.find((h) => h.id === hostId)! }));
+      let i = 0;
+      const renamed = mapPaneIds(layout, () => sessions[i++]!.id);
+      const [first, ...rest] = sessions;
+      const tab = new TerminalTab(first!, { panes: rest, layout: renamed });
+      if (typeof snap.title === 'string') tab.customTitle = snap.title.slice(0, 80);
+      this.tabs.push(tab);
+      this.activeTabId ??= tab.id;
+      void tab.connect();
+    }
+    this.persist();
   }
 
   closeTab(id: string): void {
@@ -109,6 +173,7 @@ export class Workspace {
     if (tab) this.forgetTargets(tab.panes.map((p) => p.id));
     tab?.dispose();
     if (this.activeTabId === id) this.activeTabId = this.tabs[Math.max(0, i - 1)]?.id;
+    this.persist();
   }
 
   moveTab(id: string, to: number): void {
@@ -117,12 +182,14 @@ export class Workspace {
     const target = Math.max(0, Math.min(this.tabs.length - 1, to));
     const [tab] = this.tabs.splice(from, 1);
     this.tabs.splice(target, 0, tab!);
+    this.persist();
   }
 
   renameTab(id: string, title: string): void {
     const tab = this.tabs.find((t) => t.id === id);
     if (tab) tab.customTitle = title.trim() ? title.trim().slice(0, 80) : undefined;
     this.renamingTabId = undefined;
+    this.persist();
   }
 
   /** A new tab with the same layout, each pane a new session on the same host. */
@@ -140,6 +207,7 @@ export class Workspace {
     this.tabs.splice(this.tabs.indexOf(tab) + 1, 0, copy);
     this.activeTabId = copy.id;
     void copy.connect();
+    this.persist();
     return copy;
   }
 
@@ -150,6 +218,7 @@ export class Workspace {
     const next = this.session({ kind: 'ssh', host });
     tab.split(dir, next);
     void next.connect();
+    this.persist();
   }
 
   closePane(tabId: string, paneId: string): void {
@@ -157,6 +226,7 @@ export class Workspace {
     if (!tab) return;
     this.forgetTargets([paneId]);
     if (!tab.closePane(paneId)) this.closeTab(tabId);
+    this.persist();
   }
 
   focusPane(tabId: string, paneId: string): void {
@@ -250,6 +320,11 @@ export class Workspace {
 
   /** Handles an application shortcut; true when the key was ours (the terminal must not see it). */
   handleKey(e: KeyboardEvent): boolean {
+    if (e.key === 'Escape' && (this.helpOpen || this.settingsOpen || this.recordingsOpen)) {
+      this.helpOpen = this.settingsOpen = this.recordingsOpen = false;
+      e.preventDefault();
+      return true;
+    }
     const binding = matchShortcut(e, this.platform);
     if (!binding) return false;
     const target = e.target as HTMLElement | null;
@@ -348,4 +423,13 @@ export class Workspace {
     for (const t of this.tabs) t.dispose();
     this.tabs = [];
   }
+}
+
+/** The layout without the first pane whose id is `id`. */
+function removeFirst(layout: PaneLayout, id: string): PaneLayout | undefined {
+  if (layout.kind === 'pane') return layout.id === id ? undefined : layout;
+  const a = removeFirst(layout.a, id);
+  if (a !== layout.a) return a ? { ...layout, a } : layout.b;
+  const b = removeFirst(layout.b, id);
+  return b ? { ...layout, b } : layout.a;
 }
