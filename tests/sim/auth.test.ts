@@ -26,7 +26,16 @@ describe('SigV4 and credentials against the running simulator', () => {
   let sim: Simulator;
   let admin: Creds;
   beforeAll(async () => {
-    sim = await startSimulator({ noSshd: true, fleet: { roles: [{ arn: `arn:aws:iam::${ACCOUNT_ID}:role/Reader`, policies: [{ Statement: [{ Effect: 'Allow', Action: ['ec2:Describe*', 'sts:GetCallerIdentity'], Resource: '*' }] }] }] } });
+    const reader = [{ Statement: [{ Effect: 'Allow' as const, Action: ['ec2:Describe*', 'sts:GetCallerIdentity'], Resource: '*' }] }];
+    sim = await startSimulator({
+      noSshd: true,
+      fleet: {
+        roles: [
+          { arn: `arn:aws:iam::${ACCOUNT_ID}:role/Reader`, policies: reader },
+          { arn: `arn:aws:iam::${ACCOUNT_ID}:role/Partner`, policies: reader, externalId: 'keyless-7', mfaRequired: true },
+        ],
+      },
+    });
     admin = sim.principals[0]!;
   });
   afterAll(async () => {
@@ -101,6 +110,29 @@ describe('SigV4 and credentials against the running simulator', () => {
     expect(notTrusted.stderr).toMatch(/\(AccessDenied\).*is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role\/Nope/);
   });
 
+  it('enforces a role trust policy’s ExternalId and MFA', async () => {
+    const assume = (...extra: string[]) => aws(sim.endpoint, awsEnv(admin), ['sts', 'assume-role', '--role-arn', `arn:aws:iam::${ACCOUNT_ID}:role/Partner`, '--role-session-name', 'partner', ...extra]);
+    const [none, noMfa, ok] = await Promise.all([
+      assume(),
+      assume('--external-id', 'keyless-7'),
+      assume('--external-id', 'keyless-7', '--serial-number', `arn:aws:iam::${ACCOUNT_ID}:mfa/admin`, '--token-code', '123456'),
+    ]);
+    expect(none.stderr).toMatch(/AccessDenied/);
+    expect(noMfa.stderr).toMatch(/AccessDenied/);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('dates its answers by the service clock, so SDKs can correct their skew', async () => {
+    sim.admin.setClockSkew(3600_000);
+    try {
+      const r = await signedFetch(sim, admin, { service: 'ec2', body: ec2Body, at: new Date(Date.now() + 3600_000) });
+      expect(r.status).toBe(200);
+      expect(Math.abs(Date.parse(r.headers.get('date')!) - (Date.now() + 3600_000))).toBeLessThan(5000);
+    } finally {
+      sim.admin.setClockSkew(0);
+    }
+  });
+
   it('accepts presigned (query-auth) GetCallerIdentity, as EKS-style tokens use it', async () => {
     const url = new URL(sim.endpoint);
     const signer = new SignatureV4({ credentials: admin, region: 'us-east-1', service: 'sts', sha256: Hash.bind(null, 'sha256') });
@@ -109,6 +141,6 @@ describe('SigV4 and credentials against the running simulator', () => {
     const res = await fetch(`${sim.endpoint}/?${qs}`);
     const text = await res.text();
     expect(res.status, text).toBe(200);
-    expect(text).toContain(`<Arn>${admin === sim.principals[0] ? sim.principals[0]!.arn : ''}</Arn>`);
+    expect(text).toContain(`<Arn>${sim.principals[0]!.arn}</Arn>`);
   });
 });

@@ -59,6 +59,10 @@ export interface RoleSpec {
   policies: PolicyDocument[];
   /** ARNs (wildcards allowed) that may assume it; default everyone in the account. */
   trusted?: string[];
+  /** The trust policy's `sts:ExternalId` condition: AssumeRole must send exactly this. */
+  externalId?: string;
+  /** The trust policy's `aws:MultiFactorAuthPresent`: AssumeRole must send SerialNumber and a 6-digit TokenCode. */
+  mfaRequired?: boolean;
 }
 /** One IAM Identity Center assignment: an account and a permission set the SSO user can use. */
 export interface SsoAssignmentSpec {

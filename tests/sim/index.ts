@@ -146,7 +146,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     w.identities.set(p.accessKeyId, { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, arn: p.arn, userId: uniqueId('AIDA', p.arn), policies: p.policies, type: p.arn.endsWith(':root') ? 'Root' : 'IAMUser' });
   };
   principals.forEach(addPrincipal);
-  for (const r of fleet.roles ?? []) w.roles.set(r.arn, { arn: r.arn, policies: r.policies, trusted: r.trusted ?? [`arn:aws:*::${ACCOUNT_ID}:*`] });
+  for (const r of fleet.roles ?? []) w.roles.set(r.arn, { arn: r.arn, policies: r.policies, trusted: r.trusted ?? [`arn:aws:*::${ACCOUNT_ID}:*`], externalId: r.externalId, mfaRequired: r.mfaRequired });
   const sso = new SsoService(w, fleet.sso ?? { assignments: [{ accountId: ACCOUNT_ID, accountName: 'sim-account', roleName: 'AdministratorAccess', policies: [ADMIN_POLICY] }] });
 
   // The server first: instances' sshd configs need its URL for their metadata.

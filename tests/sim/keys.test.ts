@@ -119,3 +119,31 @@ describe.skipIf(!!sshdMissing)('pushed keys reach a real sshd (OpenSSH client)',
     expect((await sshRun('ec2-user', ecdsa.path, { port: port(ID) })).stderr).toMatch(/Permission denied/);
   });
 });
+
+describe.skipIf(!!sshdMissing)('the instance metadata the AuthorizedKeysCommand reads', () => {
+  it('serves IMDSv2 tokens and the managed-ssh-keys blob format of PROTOCOLS.md §2', async () => {
+    const sim = await startSimulator({
+      fleet: {
+        vpcs: [{ id: 'vpc-0aaa0000000000009', region: 'us-east-1', cidr: '10.3.0.0/16', subnets: [{ id: 'subnet-0aaa0000000000009', availabilityZone: 'us-east-1a', cidr: '10.3.1.0/24' }] }],
+        instances: [{ id: ID, region: 'us-east-1', subnetId: 'subnet-0aaa0000000000009' }],
+      },
+    });
+    try {
+      const key = sshKey();
+      expect((await aws(sim.endpoint, awsEnv(sim.principals[0]!), ['ec2-instance-connect', 'send-ssh-public-key', '--instance-id', ID, '--instance-os-user', 'ec2-user', '--ssh-public-key', key.pub])).code).toBe(0);
+      const base = `${sim.endpoint}/__imds/${ID}/latest`;
+      expect((await fetch(`${base}/meta-data/managed-ssh-keys/active-keys/ec2-user/`)).status).toBe(401);
+      const token = await (await fetch(`${base}/api/token`, { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '30' } })).text();
+      const blob = await (await fetch(`${base}/meta-data/managed-ssh-keys/active-keys/ec2-user/`, { headers: { 'X-aws-ec2-metadata-token': token } })).text();
+      const lines = blob.trim().split('\n');
+      expect(lines[0]).toMatch(/^#Timestamp=\d{10}$/);
+      expect(Number(lines[0]!.slice(11))).toBeGreaterThan(Date.now() / 1000);
+      expect(lines.slice(1, 4)).toEqual([`#Instance=${ID}`, `#Caller=${sim.principals[0]!.arn}`, expect.stringMatching(/^#Request=[0-9a-f-]{36}$/)]);
+      expect(lines[4]).toBe(key.pub);
+      expect(Buffer.from(lines[5]!, 'base64')).toHaveLength(256);
+      expect((await fetch(`${base}/meta-data/managed-ssh-keys/active-keys/ubuntu/`, { headers: { 'X-aws-ec2-metadata-token': token } })).status).toBe(404);
+    } finally {
+      await sim.stop();
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate, toSigned, type Protocol } from './auth';
 import { CLOUDTRAIL_TARGET, lookupEvents, recordEvent } from './cloudtrail';
@@ -35,7 +36,7 @@ function faultError(kind: 'throttle' | 'error', protocol: Protocol | 'rest'): Ap
     if (protocol === 'ec2') return new ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503);
     if (protocol === 'query') return new ApiError('Throttling', 'Rate exceeded', 400);
     if (protocol === 'rest') return new ApiError('TooManyRequestsException', 'Rate exceeded', 429);
-    return new ApiError('ThrottlingException', 'Rate exceeded', protocol === 'tunnel' ? 429 : 400);
+    return new ApiError('ThrottlingException', 'Rate exceeded', 429);
   }
   if (protocol === 'ec2') return new ApiError('InternalError', 'An internal error has occurred', 500);
   if (protocol === 'query') return new ApiError('InternalFailure', 'An internal error has occurred', 500);
@@ -68,6 +69,8 @@ export class SimRouter {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rid = requestId();
+    // SDKs correct their clock from the Date header on skew errors: it must be the service's clock.
+    res.setHeader('Date', this.p.world.now().toUTCString());
     const url = new URL(req.url ?? '/', 'http://sim.invalid');
     const path = url.pathname;
     let body: Buffer;
@@ -198,10 +201,24 @@ export class SimRouter {
     }
   }
 
-  /** The instance metadata an on-instance AuthorizedKeysCommand reads (loopback only). */
+  /** IMDSv2 session tokens: token → expiry (epoch ms). */
+  private imdsTokens = new Map<string, number>();
+
+  /** The instance metadata an on-instance AuthorizedKeysCommand reads (loopback only, IMDSv2). */
   private async metadata(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const remote = req.socket.remoteAddress ?? '';
     if (!/^(127\.|::1$|::ffff:127\.)/.test(remote)) return send(res, 403, 'text/plain', 'Forbidden\n');
+    if (/^\/__imds\/i-[0-9a-f]+\/latest\/api\/token$/.test(path)) {
+      const ttl = Number(req.headers['x-aws-ec2-metadata-token-ttl-seconds']);
+      if (req.method !== 'PUT' || !Number.isInteger(ttl) || ttl < 1 || ttl > 21600) return send(res, 400, 'text/plain', 'Bad Request\n');
+      const token = randomBytes(32).toString('base64');
+      const now = Date.now();
+      for (const [t, exp] of this.imdsTokens) if (exp < now) this.imdsTokens.delete(t);
+      this.imdsTokens.set(token, now + ttl * 1000);
+      return send(res, 200, 'text/plain', token, { 'X-aws-ec2-metadata-token-ttl-seconds': String(ttl) });
+    }
+    const token = req.headers['x-aws-ec2-metadata-token'];
+    if (typeof token !== 'string' || (this.imdsTokens.get(token) ?? 0) < Date.now()) return send(res, 401, 'text/plain', 'Unauthorized\n');
     const m = /^\/__imds\/(i-[0-9a-f]+)\/latest\/meta-data\/managed-ssh-keys\/active-keys\/([^/]+)\/?$/.exec(path);
     if (!m) return send(res, 404, 'text/plain', 'Not Found\n');
     const keys = this.p.world.activeKeys(m[1]!, decodeURIComponent(m[2]!));

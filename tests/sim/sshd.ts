@@ -23,7 +23,7 @@ export const sshdMissing: string | undefined = !existsSync(SSHD)
 
 /**
  * The stand-in for aws-ec2-instance-connect-config's eic_run_authorized_keys: fetch the user's
- * active-keys blob from the (simulated) instance metadata service, keep the keys whose
+ * active-keys blob from the (simulated) instance metadata service with an IMDSv2 token, keep the keys whose
  * #Instance is this instance and whose #Timestamp is in the future, and print the one whose
  * fingerprint is sshd's %f. Args: %u %f <metadata base URL> <instance id>.
  */
@@ -32,7 +32,8 @@ const AUTHORIZED_KEYS_SCRIPT = `#!/bin/sh
 PATH=/usr/bin:/bin:/usr/sbin:/sbin
 user="$1"; fingerprint="$2"; base="$3"; instance="$4"
 case "$user" in ''|*[!A-Za-z0-9._-]*) exit 255 ;; esac
-blob=$(curl -s -f -m 3 "$base/latest/meta-data/managed-ssh-keys/active-keys/$user/") || exit 0
+token=$(curl -s -f -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 30' "$base/latest/api/token") || exit 0
+blob=$(curl -s -f -m 3 -H "X-aws-ec2-metadata-token: $token" "$base/latest/meta-data/managed-ssh-keys/active-keys/$user/") || exit 0
 now=$(date +%s)
 printf '%s\\n' "$blob" | awk -v now="$now" -v instance="$instance" '
   /^#Timestamp=/ { ts = substr($0, 12) }

@@ -174,7 +174,7 @@ export class World {
   endpoints = new Map<string, Endpoint>();
   /** Access key id → identity (long-term and temporary). */
   identities = new Map<string, Identity>();
-  roles = new Map<string, { arn: string; policies: PolicyDocument[]; trusted: string[] }>();
+  roles = new Map<string, { arn: string; policies: PolicyDocument[]; trusted: string[]; externalId?: string; mfaRequired?: boolean }>();
   /** instanceId/osUser → keys pushed, newest last. */
   keys = new Map<string, PushedKey[]>();
   trail: TrailEvent[] = [];

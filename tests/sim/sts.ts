@@ -31,6 +31,8 @@ export function handleSts(w: World, action: string, identity: Identity, params: 
       throw denied();
     }
     if (!role || !role.trusted.some((t) => wildcardMatch(t, identity.arn))) throw denied();
+    if (role.externalId !== undefined && params.get('ExternalId') !== role.externalId) throw denied();
+    if (role.mfaRequired && (!params.get('SerialNumber') || !/^\d{6}$/.test(params.get('TokenCode') ?? ''))) throw denied();
     const roleName = roleArn.split('/').pop()!;
     const roleId = uniqueId('AROA', roleArn);
     const creds = mintTemporary(w, `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${roleName}/${session}`, role.policies, duration, roleId);

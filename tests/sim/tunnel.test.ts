@@ -137,6 +137,11 @@ describe.skipIf(!!sshdMissing)('EICE openTunnel WebSocket', () => {
     sim.admin.dropTunnelsAfter({ bytes: 10 });
     const dropped = await openWs(sim, await url()); // sshd's banner alone passes 10 bytes
     expect(dropped.code).toBe(1006);
+    sim.admin.dropTunnelsAfter({ seconds: 0.5 });
+    const t1 = Date.now();
+    const timedOut = await openWs(sim, await url());
+    expect(timedOut.code).toBe(1006);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(450);
     sim.admin.dropTunnelsAfter({});
 
     const live = await openWs(sim, await url(), true);

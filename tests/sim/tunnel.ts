@@ -14,11 +14,11 @@ const USABLE_STATES = new Set(['create-complete', 'update-in-progress', 'update-
 export const UNABLE_TO_CONNECT = 'Unable to connect to target';
 const MAX_FRAME = 65_000;
 
-function refuse(socket: Duplex, err: ApiError, rid: string): void {
+function refuse(socket: Duplex, err: ApiError, rid: string, now: Date): void {
   const body = JSON.stringify({ __type: err.code, message: err.message });
   const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' }[err.status] ?? 'Error';
   socket.end(
-    `HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: ${err.code}\r\nx-amzn-RequestId: ${rid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: ${err.code}\r\nx-amzn-RequestId: ${rid}\r\nDate: ${now.toUTCString()}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -41,7 +41,7 @@ export class TunnelService {
     const rid = requestId();
     socket.on('error', () => {});
     const signed = toSigned(req, new Uint8Array());
-    if (signed.path !== '/openTunnel') return refuse(socket, new ApiError('UnknownOperationException', 'Not found', 404), rid);
+    if (signed.path !== '/openTunnel') return refuse(socket, new ApiError('UnknownOperationException', 'Not found', 404), rid, this.w.now());
     let identity: Identity | undefined;
     let endpoint: Endpoint | undefined;
     let region = '';
@@ -101,7 +101,7 @@ export class TunnelService {
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError('InternalServerException', String(e), 500);
       trail(err.code, err.message);
-      refuse(socket, err, rid);
+      refuse(socket, err, rid, this.w.now());
     }
   }
 
