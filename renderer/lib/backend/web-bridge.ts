@@ -30,10 +30,14 @@ export function createWebBridge(url: string): KeylessBridge {
   });
   return {
     async invoke(channel, args) {
-      try {
-        await opened;
-      } catch {
-        return { ok: false, error: { code: 'NetworkError', message: 'The Keyless backend cannot be reached.', retryable: true } };
+      // Once open, the frame leaves now, not after the caller's task ends: a terminal's
+      // acknowledgements must not wait for xterm.js to finish its whole time slice.
+      if (socket.readyState !== WebSocket.OPEN) {
+        try {
+          await opened;
+        } catch {
+          return { ok: false, error: { code: 'NetworkError', message: 'The Keyless backend cannot be reached.', retryable: true } };
+        }
       }
       const frame: ClientFrame = { t: 'call', id: nextId++, ch: channel, args };
       return new Promise((resolve) => {
