@@ -4,13 +4,14 @@ import { connectEvents, connectRequests } from './connect';
 import { awsEvents, awsRequests } from './aws';
 import { hostEvents, hostRequests } from './hosts';
 import { terminalEvents, terminalRequests } from './terminal';
+import { auditEvents, auditRequests } from './audit';
 
 /**
  * Every request channel (arguments parsed in main before any handler runs, and the result) and
  * every event main sends, gathered from one file per domain.
  */
-export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests } as const;
-export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...awsEvents, ...connectEvents } as const;
+export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests, ...auditRequests } as const;
+export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...awsEvents, ...connectEvents, ...auditEvents } as const;
 
 export type RequestChannel = keyof typeof requests;
 export type EventName = keyof typeof events;

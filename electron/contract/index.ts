@@ -5,5 +5,6 @@ export * from './hosts';
 export * from './terminal';
 export * from './connect';
 export * from './aws';
+export * from './audit';
 export * from './channels';
 export * from './wire';

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createAuditServices } from './audit/audit-handlers';
 import { AwsClients } from './aws/clients';
 import type { CredentialSource } from './aws/credentials';
 import { Ec2Inventory } from './aws/inventory';
@@ -72,6 +73,14 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const connector = new InstanceConnector({ clients: awsClients, inventory: new Ec2Inventory(awsClients), knownHosts, log: opts.log });
   const ec2 = new Ec2Sessions({ connector, sessions, prompts, hosts, log: opts.log });
   const hostChannels = createHostHandlers(hosts, { log: opts.log });
+  // Access policies, CloudTrail's Instance Connect events, and Keyless's own log of its connections.
+  const audit = createAuditServices({
+    home: opts.home,
+    log: opts.log,
+    hosts,
+    inventory: async () => (await aws.inventory.cache.load())?.snapshot ?? null,
+    credentials: (profile) => (opts.awsCredentials ?? aws.credentials).credentials(profile),
+  });
 
   const handlers: Handlers = {
     'app.info': () => ({ version: opts.version, platform: process.platform, systemLocale: opts.systemLocale, transport: opts.transport }),
@@ -79,9 +88,12 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'settings.set': (patch) => settings.update(patch),
     ...hostChannels.handlers,
     ...aws.handlers,
-    'session.open': async (args, ctx) => ((await ec2.isEc2Host(args.hostId)) ? ec2.openSaved(args, ctx) : sessions.open(args, ctx)),
-    'session.openEc2': (args, ctx) => ec2.openTerminal(args, ctx),
-    'forward.open': (args, ctx) => ec2.openForward(args, ctx),
+    ...audit.handlers,
+    ...audit.recordConnections({
+      'session.open': async (args, ctx) => ((await ec2.isEc2Host(args.hostId)) ? ec2.openSaved(args, ctx) : sessions.open(args, ctx)),
+      'session.openEc2': (args, ctx) => ec2.openTerminal(args, ctx),
+      'forward.open': (args, ctx) => ec2.openForward(args, ctx),
+    }),
     'forward.list': (_args, { peer }) => ({ forwards: ec2.listForwards(peer) }),
     'forward.close': ({ forwardId }, { peer }) => (ec2.closeForward(peer, forwardId), ok),
     'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),

@@ -52,6 +52,9 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'forward.open': { requestId: 'fwd-1', kind: 'eice', localPort: 0, remotePort: 22, hostId: 'h1' },
   'forward.list': {},
   'forward.close': { forwardId: 'f1' },
+  'policy.generate': { hostIds: ['h1', 'h2'], subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'] },
+  'audit.trail': { requestId: 'trail-1', profile: 'prod', region: 'eu-west-1', startTime: Date.now() - 3600_000 },
+  'audit.local': { limit: 100 },
 };
 
 /** A value of another JSON type than the one given. */
@@ -104,6 +107,9 @@ describe('the contract schemas', () => {
       ['link.open', { url: 'javascript:alert(1)' }],
       ['link.open', { url: 'https://user:pw@example.com/' }],
       ['prompt.answer', { promptId: 'p1', value: 'x'.repeat(5000) }],
+      ['policy.generate', {}],
+      ['policy.generate', { hostIds: ['h1'], subnetId: 'subnet-x; rm -rf /' }],
+      ['audit.trail', { requestId: 't', profile: 'p', region: 'eu-west-1', startTime: 2000, endTime: 1000 }],
     ];
     for (const [ch, args] of bad) expect(requests[ch].args.safeParse(args).success, `${ch} ${JSON.stringify(args).slice(0, 80)}`).toBe(false);
   });

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { requestIdSchema } from './common';
+import { awsProfileSchema, awsRegionSchema, idSchema } from './hosts';
+
+// ---------------------------------------------------------------------------------------------
+// Access policy: least privilege for the chosen hosts, as JSON, Terraform and an AWS CLI command.
+// ---------------------------------------------------------------------------------------------
+
+const subnetIdSchema = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0');
+const securityGroupIdSchema = z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0123456789abcdef0');
+
+export const POLICY_NOTE_KINDS = ['accountUnknown', 'endpointUnknown', 'securityGroupUnknown'] as const;
+export const policyNoteSchema = z.object({
+  kind: z.enum(POLICY_NOTE_KINDS),
+  /** The region or subnet the note is about. */
+  value: z.string(),
+});
+export type PolicyNoteData = z.infer<typeof policyNoteSchema>;
+
+export const accessPolicyResultSchema = z.object({
+  /** The IAM policy document, two-space indented. */
+  policyJson: z.string(),
+  /** `aws_iam_policy` (jsonencode of the same JSON), the role attachment, and an endpoint when planned. */
+  terraform: z.string(),
+  /** `aws ec2 create-instance-connect-endpoint …`, or null when no endpoint is planned. */
+  endpointCommand: z.string().nullable(),
+  notes: z.array(policyNoteSchema),
+  /** How many hosts the policy covers. */
+  hosts: z.number(),
+  skipped: z.array(z.object({ name: z.string(), reason: z.enum(['notEc2', 'noRegion']) })),
+});
+export type AccessPolicyResult = z.infer<typeof accessPolicyResultSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Audit: CloudTrail's Instance Connect events, and Keyless's own log of its connections.
+// ---------------------------------------------------------------------------------------------
+
+export const trailEventSchema = z.object({
+  eventId: z.string(),
+  /** Epoch ms. */
+  time: z.number(),
+  /** `SendSSHPublicKey`, `OpenTunnel`, … */
+  eventName: z.string(),
+  region: z.string(),
+  /** The caller's ARN (userIdentity.arn), else CloudTrail's user name. */
+  user: z.string(),
+  sourceIp: z.string().nullable(),
+  instanceId: z.string().nullable(),
+  endpointId: z.string().nullable(),
+  osUser: z.string().nullable(),
+  /** Null when the call was allowed and worked. */
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+});
+export type TrailEventRecord = z.infer<typeof trailEventSchema>;
+
+export const CONNECTION_KINDS = ['terminal', 'forward'] as const;
+export const localAuditEntrySchema = z.object({
+  /** Epoch ms. */
+  time: z.number(),
+  kind: z.enum(CONNECTION_KINDS),
+  hostName: z.string().nullable(),
+  profile: z.string().nullable(),
+  region: z.string().nullable(),
+  instanceId: z.string().nullable(),
+  osUser: z.string().nullable(),
+  /** direct, eice, ssh (a plain SSH host), or the route asked for when it failed before one was chosen. */
+  connection: z.string(),
+  outcome: z.enum(['connected', 'failed', 'cancelled']),
+  /** The error code when it failed. */
+  errorCode: z.string().nullable(),
+});
+export type LocalAuditEntry = z.infer<typeof localAuditEntrySchema>;
+
+const MAX_LOOKBACK_MS = 90 * 24 * 3600_000;
+const epochMs = z.number().int().min(0);
+
+export const auditRequests = {
+  /** The least-privilege policy for the given saved hosts and every host under the given group. */
+  'policy.generate': {
+    args: z
+      .object({
+        hostIds: z.array(idSchema).max(1000).optional(),
+        groupId: idSchema.optional(),
+        /** Plan an Instance Connect Endpoint in this subnet (default: a chosen private instance's subnet, if one has no route). */
+        subnetId: subnetIdSchema.optional(),
+        securityGroupIds: z.array(securityGroupIdSchema).max(5).optional(),
+      })
+      .strict()
+      .refine((a) => (a.hostIds?.length ?? 0) > 0 || a.groupId !== undefined, 'hosts or a group'),
+    result: accessPolicyResultSchema,
+  },
+  /**
+   * CloudTrail LookupEvents for Instance Connect (EventSource ec2-instance-connect.amazonaws.com)
+   * in one profile × region, newest first; the last 24 hours unless told.
+   */
+  'audit.trail': {
+    args: z
+      .object({
+        requestId: requestIdSchema,
+        profile: awsProfileSchema,
+        region: awsRegionSchema,
+        startTime: epochMs.optional(),
+        endTime: epochMs.optional(),
+        nextToken: z.string().max(4096).optional(),
+      })
+      .strict()
+      .refine((a) => a.startTime === undefined || a.endTime === undefined || a.startTime <= a.endTime, 'start before end')
+      .refine((a) => a.startTime === undefined || a.startTime >= Date.now() - MAX_LOOKBACK_MS, 'CloudTrail keeps 90 days'),
+    result: z.object({ events: z.array(trailEventSchema), nextToken: z.string().nullable() }),
+  },
+  /** Keyless's own log of connections, newest first. */
+  'audit.local': {
+    args: z.object({ limit: z.number().int().min(1).max(5000).optional() }).strict(),
+    result: z.object({ file: z.string(), entries: z.array(localAuditEntrySchema) }),
+  },
+} as const;
+
+export const auditEvents = {} as const;

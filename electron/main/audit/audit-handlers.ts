@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { groupAndDescendants, resolveSettings, type auditRequests, type HostTree, type InventorySnapshot, type LocalAuditEntry } from '../../contract';
+import { fail } from '../base/errors';
+import { toKeylessError } from '../base/errors';
+import type { Logger } from '../base/log';
+import { accessPolicyText } from '../policy/access-policy';
+import { endpointPlan, policyTargets } from '../policy/policy-targets';
+import type { Handler, Handlers } from '../rpc/contract-server';
+import { ConnectionLog } from './connection-log';
+import { lookupInstanceConnectEvents } from './cloudtrail-lookup';
+
+export type AuditHandlers = Pick<Handlers, keyof typeof auditRequests>;
+type Audited = Pick<Handlers, 'session.open' | 'session.openEc2' | 'forward.open'>;
+
+export interface AuditOptions {
+  home: string;
+  log: Logger;
+  hosts: { tree(): Promise<HostTree> };
+  /** The last inventory (accounts from STS, endpoints, subnets), or null before the first refresh. */
+  inventory: () => Promise<InventorySnapshot | null>;
+  credentials: (profile: string) => Promise<AwsCredentialIdentity>;
+  env?: NodeJS.ProcessEnv;
+}
+
+const DAY_MS = 24 * 3600_000;
+
+/** The audit channels, and the wrapper that writes every connection Keyless makes to its own log. */
+export function createAuditServices(opts: AuditOptions) {
+  const connections = new ConnectionLog(join(opts.home, 'audit.jsonl'), opts.log);
+
+  const handlers: AuditHandlers = {
+    'policy.generate': async ({ hostIds, groupId, subnetId, securityGroupIds }) => {
+      const tree = await opts.hosts.tree();
+      const wanted = new Set(hostIds ?? []);
+      const groupIds = groupId !== undefined ? groupAndDescendants(groupId, tree.groups) : new Set<string>();
+      if (groupId !== undefined && !tree.groups.some((g) => g.id === groupId)) fail('NotFound', `There is no group with the id ${groupId}.`, { id: groupId });
+      const chosen = tree.hosts.filter((h) => wanted.has(h.id) || (h.groupId !== null && groupIds.has(h.groupId)));
+      if (chosen.length === 0) fail('NotFound', 'None of the chosen hosts is saved any more.', { id: [...wanted][0] ?? groupId ?? '' });
+      const inventory = await opts.inventory();
+      const { targets, skipped, profiles } = policyTargets(chosen, tree.groups, inventory);
+      const endpoint = endpointPlan(targets, inventory, { subnetId, securityGroupIds, profile: profiles[0] });
+      const text = accessPolicyText(targets, { endpoint });
+      return { policyJson: text.json, terraform: text.terraform, endpointCommand: text.endpointCommand, notes: text.notes, hosts: targets.length, skipped };
+    },
+    'audit.trail': async ({ profile, region, startTime, endTime, nextToken }, ctx) => {
+      const end = new Date(endTime ?? Date.now());
+      const start = new Date(startTime ?? end.getTime() - DAY_MS);
+      return lookupInstanceConnectEvents(
+        { profile, region, startTime: start, endTime: end, nextToken },
+        { credentials: opts.credentials, signal: ctx.signal, ...(opts.env ? { env: opts.env } : {}) },
+      );
+    },
+    'audit.local': async ({ limit }) => ({ file: connections.file, entries: await connections.read(limit ?? 500) }),
+  };
+
+  /** What the log says about a saved host, before knowing how the connection went. */
+  const describeHost = async (hostId: string): Promise<Omit<LocalAuditEntry, 'time' | 'kind' | 'outcome' | 'errorCode'>> => {
+    const tree = await opts.hosts.tree().catch(() => undefined);
+    const host = tree?.hosts.find((h) => h.id === hostId);
+    if (!host || !tree) return { hostName: null, profile: null, region: null, instanceId: null, osUser: null, connection: 'unknown' };
+    if (host.kind === 'ssh') return { hostName: host.name, profile: null, region: null, instanceId: null, osUser: host.user ?? resolveSettings(host, host.groupId, tree.groups).osUser.value ?? null, connection: 'ssh' };
+    const eff = resolveSettings(host, host.groupId, tree.groups);
+    return {
+      hostName: host.name,
+      profile: eff.profile.value ?? null,
+      region: eff.region.value ?? null,
+      instanceId: host.instanceId,
+      osUser: eff.osUser.from.kind === 'default' ? null : (eff.osUser.value ?? null),
+      connection: eff.connectionType.value ?? 'auto',
+    };
+  };
+
+  type Where = { hostId?: string | undefined; target?: { profile?: string | undefined; region: string; instanceId: string; osUser?: string | undefined; connectionType: string } | undefined };
+  const describeWhere = async (w: Where) =>
+    w.hostId !== undefined
+      ? describeHost(w.hostId)
+      : {
+          hostName: null,
+          profile: w.target?.profile ?? null,
+          region: w.target?.region ?? null,
+          instanceId: w.target?.instanceId ?? null,
+          osUser: w.target?.osUser ?? null,
+          connection: w.target?.connectionType ?? 'auto',
+        };
+
+  const record = (kind: LocalAuditEntry['kind'], time: number, base: Awaited<ReturnType<typeof describeHost>>, outcome: { ok: true; osUser?: string; via?: string } | { ok: false; err: unknown }) => {
+    const code = outcome.ok ? null : toKeylessError(outcome.err).code;
+    void connections.append({
+      time,
+      kind,
+      ...base,
+      ...(outcome.ok && outcome.osUser ? { osUser: outcome.osUser } : {}),
+      ...(outcome.ok && outcome.via ? { connection: outcome.via } : {}),
+      outcome: outcome.ok ? 'connected' : code === 'Cancelled' ? 'cancelled' : 'failed',
+      errorCode: code,
+    });
+  };
+
+  /** Wraps the channels that open connections: same results and errors, plus one log line each. */
+  function recordConnections(h: Audited): Audited {
+    const open: Handler<'session.open'> = async (args, ctx) => {
+      const time = Date.now();
+      try {
+        const r = await h['session.open'](args, ctx);
+        record('terminal', time, await describeHost(args.hostId), { ok: true });
+        return r;
+      } catch (err) {
+        record('terminal', time, await describeHost(args.hostId), { ok: false, err });
+        throw err;
+      }
+    };
+    const openEc2: Handler<'session.openEc2'> = async (args, ctx) => {
+      const time = Date.now();
+      try {
+        const r = await h['session.openEc2'](args, ctx);
+        record('terminal', time, await describeWhere(args), { ok: true, osUser: r.osUser, via: r.via });
+        return r;
+      } catch (err) {
+        record('terminal', time, await describeWhere(args), { ok: false, err });
+        throw err;
+      }
+    };
+    const forward: Handler<'forward.open'> = async (args, ctx) => {
+      const time = Date.now();
+      try {
+        const r = await h['forward.open'](args, ctx);
+        record('forward', time, await describeWhere(args), { ok: true, via: r.kind === 'eice' ? 'eice' : undefined });
+        return r;
+      } catch (err) {
+        record('forward', time, await describeWhere(args), { ok: false, err });
+        throw err;
+      }
+    };
+    return { 'session.open': open, 'session.openEc2': openEc2, 'forward.open': forward };
+  }
+
+  return { handlers, recordConnections, connections };
+}

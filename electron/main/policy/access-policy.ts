@@ -1,0 +1,214 @@
+import { partitionOf } from '../aws/errors';
+
+/**
+ * The least-privilege IAM policy (and its Terraform and CLI) for connecting to a set of EC2 hosts
+ * with Instance Connect, as the seed article's sections 2, 3 and 5 write it by hand. Pure: the
+ * caller resolves hosts, accounts and endpoints; this only writes text.
+ */
+
+/** One saved host, resolved: where it is and how Keyless reaches it. */
+export interface PolicyTarget {
+  instanceId: string;
+  region: string;
+  /** The AWS account, from the profile's STS identity; undefined when not known yet. */
+  account: string | undefined;
+  osUser: string;
+  /** The Instance Connect Endpoint it goes through; `*` when it goes through one not known yet. */
+  endpointId?: string | undefined;
+  port: number;
+  maxTunnelDuration?: number | undefined;
+}
+
+/** Where a new Instance Connect Endpoint would go (article section 3). */
+export interface EndpointPlan {
+  region: string;
+  subnetId: string;
+  /** Empty: the person still has to name one. */
+  securityGroupIds: string[];
+  profile?: string | undefined;
+}
+
+export interface PolicyNote {
+  kind: 'accountUnknown' | 'endpointUnknown' | 'securityGroupUnknown';
+  /** The profile, region or subnet the note is about. */
+  value: string;
+}
+
+export interface IamStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[] | '*';
+  Condition?: Record<string, Record<string, string[] | number>>;
+}
+export interface IamPolicy {
+  Version: '2012-10-17';
+  Statement: IamStatement[];
+}
+
+export interface AccessPolicyText {
+  policy: IamPolicy;
+  /** The policy as JSON, two-space indented: what goes into the console or `aws iam create-policy`. */
+  json: string;
+  terraform: string;
+  /** `aws ec2 create-instance-connect-endpoint …`, when an endpoint was planned. */
+  endpointCommand: string | null;
+  notes: PolicyNote[];
+}
+
+/** The longest tunnel an endpoint allows (seconds); also the IAM default we grant. */
+export const MAX_TUNNEL_SECONDS = 3600;
+
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+export function instanceArn(t: Pick<PolicyTarget, 'region' | 'account' | 'instanceId'>): string {
+  return `arn:${partitionOf(t.region)}:ec2:${t.region}:${t.account ?? '*'}:instance/${t.instanceId}`;
+}
+
+export function endpointArn(region: string, account: string | undefined, endpointId: string): string {
+  return `arn:${partitionOf(region)}:ec2:${region}:${account ?? '*'}:instance-connect-endpoint/${endpointId}`;
+}
+
+/**
+ * The policy. SendSSHPublicKey statements are grouped by the exact set of OS users, so that the
+ * policy allows each instance only the users its own hosts use (host A as ubuntu does not let
+ * anyone onto host B as ubuntu).
+ */
+export function accessPolicy(targets: readonly PolicyTarget[]): { policy: IamPolicy; notes: PolicyNote[] } {
+  const notes: PolicyNote[] = [];
+  const usersByArn = new Map<string, Set<string>>();
+  for (const t of targets) {
+    const arn = instanceArn(t);
+    let users = usersByArn.get(arn);
+    if (!users) usersByArn.set(arn, (users = new Set()));
+    users.add(t.osUser);
+  }
+  const arnsByUsers = new Map<string, string[]>();
+  for (const [arn, users] of usersByArn) {
+    const key = JSON.stringify(sorted(users));
+    arnsByUsers.set(key, [...(arnsByUsers.get(key) ?? []), arn]);
+  }
+  const statements: IamStatement[] = [];
+  const pushKeys = [...arnsByUsers.entries()].sort(([a], [b]) => a.localeCompare(b));
+  pushKeys.forEach(([users, arns], n) => {
+    statements.push({
+      Sid: `SendSSHPublicKey${pushKeys.length > 1 ? n + 1 : ''}`,
+      Effect: 'Allow',
+      Action: ['ec2-instance-connect:SendSSHPublicKey'],
+      Resource: sorted(arns),
+      Condition: { StringEquals: { 'ec2:osuser': JSON.parse(users) as string[] } },
+    });
+  });
+
+  const tunnels = targets.filter((t) => t.endpointId !== undefined);
+  if (tunnels.length) {
+    const ports = sorted(tunnels.map((t) => String(t.port))).map(Number);
+    const longest = Math.min(MAX_TUNNEL_SECONDS, Math.max(...tunnels.map((t) => t.maxTunnelDuration ?? MAX_TUNNEL_SECONDS)));
+    statements.push({
+      Sid: 'OpenTunnel',
+      Effect: 'Allow',
+      Action: ['ec2-instance-connect:OpenTunnel'],
+      Resource: sorted(tunnels.map((t) => endpointArn(t.region, t.account, t.endpointId!))),
+      Condition: {
+        // One port: a number; several: IAM takes a list of values for one key.
+        NumericEquals: { 'ec2-instance-connect:remotePort': ports.length === 1 ? ports[0]! : ports.map(String) },
+        NumericLessThanEquals: { 'ec2-instance-connect:maxTunnelDuration': longest },
+      },
+    });
+    for (const r of sorted(tunnels.filter((t) => t.endpointId === '*').map((t) => t.region))) notes.push({ kind: 'endpointUnknown', value: r });
+  }
+  statements.push({ Sid: 'DescribeForDiscovery', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeInstanceConnectEndpoints'], Resource: '*' });
+  for (const r of sorted(targets.filter((t) => t.account === undefined).map((t) => t.region))) notes.push({ kind: 'accountUnknown', value: r });
+  return { policy: { Version: '2012-10-17', Statement: statements }, notes };
+}
+
+/** HCL string literal: JSON escaping, plus `${` and `%{` which HCL would read as templates. */
+function hclString(s: string): string {
+  return JSON.stringify(s).replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/** A name Terraform accepts as a resource label. */
+function label(s: string): string {
+  const l = s.replace(/[^A-Za-z0-9_-]/g, '_');
+  return /^[A-Za-z_]/.test(l) ? l : `_${l}`;
+}
+
+/**
+ * Terraform: the policy (`jsonencode` of the very JSON above — JSON is valid HCL object syntax),
+ * an optional endpoint, and the attachment to a role named by a variable.
+ */
+export function terraformFor(policy: IamPolicy, opts: { name: string; endpoint?: EndpointPlan | undefined }): string {
+  const json = JSON.stringify(policy, null, 2)
+    .replace(/\$\{/g, () => '$${')
+    .replace(/%\{/g, () => '%%{')
+    .split('\n')
+    .map((line, i) => (i === 0 ? line : `  ${line}`))
+    .join('\n');
+  const name = label(opts.name);
+  const out = [
+    '# Least-privilege EC2 Instance Connect access, written by Keyless.',
+    'variable "role_name" {',
+    '  description = "The IAM role that people (or SSO permission sets) use to connect"',
+    '  type        = string',
+    '}',
+    '',
+    `resource "aws_iam_policy" ${hclString(name)} {`,
+    `  name        = ${hclString(opts.name)}`,
+    `  description = ${hclString('EC2 Instance Connect to the chosen instances only')}`,
+    `  policy = jsonencode(${json})`,
+    '}',
+    '',
+    `resource "aws_iam_role_policy_attachment" ${hclString(name)} {`,
+    '  role       = var.role_name',
+    `  policy_arn = aws_iam_policy.${name}.arn`,
+    '}',
+  ];
+  const e = opts.endpoint;
+  if (e) {
+    const sgs = e.securityGroupIds.length ? e.securityGroupIds.map(hclString).join(', ') : '"sg-REPLACE-ME"';
+    out.push(
+      '',
+      '# An Instance Connect Endpoint for private instances; its security group must reach them on port 22.',
+      `resource "aws_ec2_instance_connect_endpoint" ${hclString(label(`${opts.name}_${e.subnetId}`))} {`,
+      `  subnet_id          = ${hclString(e.subnetId)}`,
+      `  security_group_ids = [${sgs}]`,
+      '  preserve_client_ip = false',
+      '  tags = {',
+      `    Name = ${hclString(`keyless-${e.subnetId}`)}`,
+      '  }',
+      '}',
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Quotes a word for a POSIX shell when it needs it. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:=@,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The AWS CLI command of the article's section 3. */
+export function endpointCommand(e: EndpointPlan): string {
+  const sgs = e.securityGroupIds.length ? e.securityGroupIds.map(shellWord).join(' ') : 'sg-REPLACE-ME';
+  return [
+    'aws ec2 create-instance-connect-endpoint',
+    `--region ${shellWord(e.region)}`,
+    ...(e.profile ? [`--profile ${shellWord(e.profile)}`] : []),
+    `--subnet-id ${shellWord(e.subnetId)}`,
+    `--security-group-ids ${sgs}`,
+  ].join(' \\\n  ');
+}
+
+/** Everything the dialog shows, from resolved hosts. */
+export function accessPolicyText(targets: readonly PolicyTarget[], opts: { name?: string; endpoint?: EndpointPlan | undefined } = {}): AccessPolicyText {
+  const { policy, notes } = accessPolicy(targets);
+  const endpoint = opts.endpoint;
+  if (endpoint && endpoint.securityGroupIds.length === 0) notes.push({ kind: 'securityGroupUnknown', value: endpoint.subnetId });
+  return {
+    policy,
+    json: JSON.stringify(policy, null, 2),
+    terraform: terraformFor(policy, { name: opts.name ?? 'keyless-instance-connect', endpoint }),
+    endpointCommand: endpoint ? endpointCommand(endpoint) : null,
+    notes,
+  };
+}

@@ -1,0 +1,76 @@
+import { resolveSettings, type HostEntry, type HostGroup, type InventorySnapshot } from '../../contract';
+import type { EndpointPlan, PolicyTarget } from './access-policy';
+
+export interface SkippedHost {
+  name: string;
+  reason: 'notEc2' | 'noRegion';
+}
+
+/**
+ * Saved hosts as the policy needs them: region, OS user and route inherited from their groups
+ * (as connecting resolves them), the account and the endpoint from the last inventory.
+ */
+export function policyTargets(
+  hosts: readonly HostEntry[],
+  groups: readonly HostGroup[],
+  inventory: InventorySnapshot | null,
+): { targets: PolicyTarget[]; skipped: SkippedHost[]; profiles: string[] } {
+  const accounts = new Map<string, string>();
+  for (const s of inventory?.scopes ?? []) if (s.account) accounts.set(s.profile, s.account);
+  const targets: PolicyTarget[] = [];
+  const skipped: SkippedHost[] = [];
+  const profiles = new Set<string>();
+  for (const host of hosts) {
+    if (host.kind !== 'ec2') {
+      skipped.push({ name: host.name, reason: 'notEc2' });
+      continue;
+    }
+    const eff = resolveSettings(host, host.groupId, groups);
+    const profile = eff.profile.value ?? 'default';
+    const seen = inventory?.instances.find((i) => i.id === host.instanceId && (eff.region.value === undefined || i.region === eff.region.value));
+    const region = eff.region.value ?? seen?.region;
+    if (!region) {
+      skipped.push({ name: host.name, reason: 'noRegion' });
+      continue;
+    }
+    profiles.add(profile);
+    // The default user only applies when nothing says otherwise; the AMI's usual user wins (as when connecting).
+    const osUser = eff.osUser.from.kind !== 'default' && eff.osUser.value ? eff.osUser.value : seen?.defaultUser || eff.osUser.value || 'ec2-user';
+    const type = eff.connectionType.value ?? 'auto';
+    let endpointId: string | undefined;
+    if (type === 'eice') endpointId = host.endpointId ?? seen?.endpointId ?? '*';
+    else if (type === 'auto') endpointId = host.endpointId ?? (seen?.reach === 'endpoint' ? (seen.endpointId ?? '*') : undefined);
+    targets.push({
+      instanceId: host.instanceId,
+      region,
+      account: accounts.get(profile) ?? (seen?.account || undefined),
+      osUser,
+      endpointId,
+      port: host.port,
+      maxTunnelDuration: host.maxTunnelDuration,
+    });
+  }
+  return { targets, skipped, profiles: [...profiles] };
+}
+
+/**
+ * Where an endpoint would help: the subnet the person named, else the subnet of the first chosen
+ * instance the inventory found no way to reach (private, and no endpoint in its VPC).
+ */
+export function endpointPlan(
+  targets: readonly PolicyTarget[],
+  inventory: InventorySnapshot | null,
+  asked: { subnetId?: string | undefined; securityGroupIds?: string[] | undefined; profile?: string | undefined },
+): EndpointPlan | undefined {
+  if (asked.subnetId) {
+    const subnet = inventory?.subnets.find((s) => s.id === asked.subnetId);
+    const region = subnet?.region ?? targets[0]?.region;
+    if (!region) return undefined;
+    return { region, subnetId: asked.subnetId, securityGroupIds: asked.securityGroupIds ?? [], profile: subnet?.profile ?? asked.profile };
+  }
+  for (const t of targets) {
+    const i = inventory?.instances.find((x) => x.id === t.instanceId && x.region === t.region);
+    if (i && i.reach === 'none' && i.subnetId) return { region: i.region, subnetId: i.subnetId, securityGroupIds: asked.securityGroupIds ?? [], profile: i.profile };
+  }
+  return undefined;
+}
