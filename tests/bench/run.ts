@@ -7,6 +7,7 @@ export {};
 const benches: Record<string, () => Promise<void>> = {
   terminal: async () => (await import('./terminal')).runTerminalBench(),
   inventory: async () => void (await (await import('./inventory')).benchInventory()),
+  connect: async () => void (await (await import('./connect')).benchConnect()),
 };
 
 const which = process.argv[2];
