@@ -12,7 +12,7 @@ import { assertEicePort } from './plan';
 
 type Reporter = (step: ConnectStep, status: 'start' | 'done' | 'failed') => void;
 
-/** Warn this long before the endpoint cuts a tunnel at its maximum duration. */
+/** Warn this long before the endpoint cuts a tunnel at its maximum duration (at most half of it). */
 export const TUNNEL_EXPIRY_WARNING_S = 60;
 /** Waits between reconnect attempts (seconds), the last one repeating. */
 export const RECONNECT_BACKOFF_S = [1, 2, 4, 8, 15, 30];
@@ -125,7 +125,9 @@ export class Ec2Sessions implements Disposable {
     const { sessionId } = await this.deps.sessions.attach(shared.conn.ssh, args, ctx, report, target.instanceId);
     const deadline = shared.conn.tunnelDeadline;
     if (deadline) {
-      const warnIn = deadline - Date.now() - TUNNEL_EXPIRY_WARNING_S * 1000;
+      // A minute ahead, or halfway through a tunnel shorter than two minutes.
+      const lead = Math.min(TUNNEL_EXPIRY_WARNING_S, (target.maxTunnelDuration ?? 0) / 2) * 1000;
+      const warnIn = deadline - Date.now() - lead;
       const notify = () =>
         ctx.peer.emit('session.notice', { sessionId, kind: 'tunnelExpiring', secondsLeft: Math.max(0, Math.round((deadline - Date.now()) / 1000)) });
       const timer = setTimeout(notify, Math.max(0, warnIn));

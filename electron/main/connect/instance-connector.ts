@@ -172,8 +172,22 @@ export class InstanceConnector {
       report('tunnel', 'start');
       try {
         if (plan.kind === 'eice') {
-          sock = await this.openTunnel(target, plan, plan.port, signal);
-          if (target.maxTunnelDuration) tunnelDeadline = Date.now() + target.maxTunnelDuration * 1000;
+          const tunnel = await this.openTunnel(target, plan, plan.port, signal);
+          sock = tunnel;
+          if (target.maxTunnelDuration) {
+            const seconds = target.maxTunnelDuration;
+            const deadline = (tunnelDeadline = Date.now() + seconds * 1000);
+            // The endpoint ends the tunnel cleanly at its maximum duration; say so, so the tab knows to reconnect.
+            tunnel.once('end', () => {
+              if (Date.now() < deadline - 2000) return;
+              tunnel.destroy(
+                new KeylessFailure('TunnelClosed', `The tunnel to ${target.instanceId} reached its maximum duration of ${seconds} s and the endpoint closed it. Reconnect to continue.`, true, {
+                  reason: 'maxTunnelDuration',
+                  seconds,
+                }),
+              );
+            });
+          }
         } else {
           sock = await this.tcp(plan.address, plan.port, signal);
         }
