@@ -7,14 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissing, launchChromium } from './support/browser';
 import { startWebApp, type RunningHarness } from './support/harness';
 import { sshdMissing, startSshd, type TestSshd } from './support/sshd';
+import './terminal-support';
 
 const skip = chromiumMissing ?? sshdMissing;
 if (skip) console.warn(`skipping end-to-end terminal tests: ${skip}`);
 const ARTIFACTS = join(process.cwd(), 'tests', 'artifacts');
 
-/** What the terminal shows, row by row (xterm.js's DOM renderer). */
+/** What the focused terminal holds, row by row, read through xterm.js's buffer (whichever renderer draws it). */
 async function screenText(page: Page): Promise<string> {
-  return page.locator('.pane:not(.hidden) .xterm-rows').innerText();
+  return page.evaluate(() => window.keylessTest.text());
 }
 
 function sessionsOf(sshdPid: number): number {
@@ -39,7 +40,7 @@ describe.skipIf(skip)('a plain SSH host in a terminal tab, end to end in Chromiu
     const chromium = await launchChromium();
     close = chromium.close;
     page = await chromium.browser.newPage({ viewport: { width: 1200, height: 760 } });
-    await page.goto(app.url);
+    await page.goto(`${app.url}&testHooks=1`);
   });
 
   afterAll(async () => {
@@ -71,12 +72,12 @@ describe.skipIf(skip)('a plain SSH host in a terminal tab, end to end in Chromiu
     // The accepted key is now in Keyless's own known_hosts, in OpenSSH format.
     expect(readFileSync(join(home, 'data', 'known_hosts'), 'utf8')).toContain(`[127.0.0.1]:${sshd.port} ssh-ed25519 `);
 
-    await page.locator('.pane:not(.hidden) .xterm').click();
+    await page.locator('[data-testid=terminal-pane][data-active=true] .xterm').click();
     await page.keyboard.type('echo hello-$RANDOM\n');
     await expect.poll(async () => /^hello-\d+\s*$/m.test(await screenText(page)), { timeout: 10_000 }).toBe(true);
 
     // The remote PTY follows the terminal's size, before and after the window shrinks.
-    const pane = page.locator('.pane:not(.hidden)');
+    const pane = page.locator('[data-testid=terminal-pane][data-active=true]');
     const ptySize = async () => `${await pane.getAttribute('data-rows')} ${await pane.getAttribute('data-cols')}`;
     await page.keyboard.type('stty size\n');
     const first = await ptySize();
