@@ -122,8 +122,8 @@ export async function lookupInstanceConnectEvents(q: TrailLookup, deps: TrailDep
     const base = (await endpointOverride('CloudTrail', q.profile, env)) ?? defaultEndpoint(q.region);
     const body = JSON.stringify({
       LookupAttributes: [{ AttributeKey: 'EventSource', AttributeValue: INSTANCE_CONNECT_SOURCE }],
-      StartTime: Math.floor(q.startTime.getTime() / 1000),
-      EndTime: Math.floor(q.endTime.getTime() / 1000),
+      StartTime: q.startTime.getTime() / 1000,
+      EndTime: q.endTime.getTime() / 1000,
       MaxResults: q.maxResults ?? 50,
       ...(q.nextToken ? { NextToken: q.nextToken } : {}),
     });

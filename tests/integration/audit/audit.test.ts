@@ -1,0 +1,220 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EC2InstanceConnectClient, SendSSHPublicKeyCommand } from '@aws-sdk/client-ec2-instance-connect';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HostTree } from '../../../electron/contract';
+import { createAuditServices } from '../../../electron/main/audit/audit-handlers';
+import { lookupInstanceConnectEvents } from '../../../electron/main/audit/cloudtrail-lookup';
+import { KeylessFailure } from '../../../electron/main/base/errors';
+import { silentLogger } from '../../../electron/main/base/log';
+import { ProfileCredentials } from '../../../electron/main/profiles/profile-credentials';
+import { ACCOUNT_ID, demoFleet, startSimulator, type Simulator } from '../../sim/index';
+import { fakePeer } from '../profiles/fake-peer';
+
+const AWS_ENV = ['AWS_PROFILE', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_CLOUDTRAIL', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE'];
+const saved = Object.fromEntries(AWS_ENV.map((k) => [k, process.env[k]]));
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHylV88uZPihkm1htmoONFkow50AkphfU6WtZGyfq6HM audit@test';
+const INSTANCE = 'i-0a1b2c3d4e5f00002';
+
+let sim: Simulator;
+let dir: string;
+const credentials = new ProfileCredentials({ log: silentLogger });
+const tree: HostTree = {
+  groups: [{ id: 'g1', name: 'prod', parentId: null, settings: { profile: 'operator', region: 'us-east-1', osUser: 'ec2-user' }, notes: '' }],
+  hosts: [
+    { kind: 'ec2', id: 'h1', name: 'app-1', groupId: 'g1', instanceId: INSTANCE, port: 22, portForwards: [], tags: [], notes: '', favourite: false, connectionType: 'eice' },
+    { kind: 'ssh', id: 'h2', name: 'box', groupId: null, host: 'box.example.com', port: 22, user: 'me', auth: { type: 'agent' }, tags: [], notes: '', favourite: false },
+  ],
+  recents: [],
+  smartGroups: [],
+};
+
+function services() {
+  return createAuditServices({
+    home: join(dir, 'keyless'),
+    log: silentLogger,
+    hosts: { tree: async () => tree },
+    inventory: async () => null,
+    credentials: (p) => credentials.credentials(p),
+  });
+}
+
+async function pushAs(profile: string, osUser: string): Promise<string> {
+  const client = new EC2InstanceConnectClient({ profile, region: 'us-east-1', credentials: () => credentials.credentials(profile) });
+  try {
+    await client.send(new SendSSHPublicKeyCommand({ InstanceId: INSTANCE, InstanceOSUser: osUser, SSHPublicKey: KEY }));
+    return 'ok';
+  } catch (err) {
+    return (err as Error).name;
+  } finally {
+    client.destroy();
+  }
+}
+
+beforeAll(async () => {
+  const fleet = demoFleet();
+  // Allowed to push keys, not to read CloudTrail.
+  fleet.principals!.push({
+    accessKeyId: 'AKIASIMNOTRAIL000001',
+    secretAccessKey: 'sim/notrail/secret/key/0000000000000000000',
+    arn: `arn:aws:iam::${ACCOUNT_ID}:user/notrail`,
+    policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2-instance-connect:SendSSHPublicKey', Resource: '*' }] }],
+    profile: 'notrail',
+  });
+  sim = await startSimulator({ fleet, noSshd: true });
+  dir = await mkdtemp(join(tmpdir(), 'keyless-audit-'));
+  const files = await sim.writeAwsConfig(join(dir, 'aws'));
+  for (const k of AWS_ENV) delete process.env[k];
+  process.env.AWS_CONFIG_FILE = files.configFile;
+  process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
+}, 60_000);
+
+afterAll(async () => {
+  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+  else process.env[k] = v;
+  await sim?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the audit view’s channels against the AWS simulator', () => {
+  it('lists an allowed and a denied key push with who, when, where from, which instance and user, and the outcome', async () => {
+    const before = Date.now() - 1000;
+    expect(await pushAs('operator', 'ec2-user')).toBe('ok');
+    expect(await pushAs('operator', 'ubuntu')).toBe('AccessDeniedException');
+    const audit = services();
+    const page = await audit.handlers['audit.trail']({ requestId: 't1', profile: 'default', region: 'us-east-1' }, fakePeer().call());
+    expect(page.nextToken).toBeNull();
+    const pushes = page.events.filter((e) => e.eventName === 'SendSSHPublicKey');
+    expect(pushes).toHaveLength(2);
+    const [denied, allowed] = pushes; // newest first
+    expect(denied).toMatchObject({
+      user: `arn:aws:iam::${ACCOUNT_ID}:user/operator`,
+      region: 'us-east-1',
+      sourceIp: '127.0.0.1',
+      instanceId: INSTANCE,
+      endpointId: null,
+      osUser: 'ubuntu',
+      errorCode: 'AccessDeniedException',
+    });
+    expect(denied!.errorMessage).toMatch(/explicit deny/);
+    expect(allowed).toMatchObject({ user: `arn:aws:iam::${ACCOUNT_ID}:user/operator`, osUser: 'ec2-user', instanceId: INSTANCE, errorCode: null, errorMessage: null });
+    for (const e of pushes) expect(e.time).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    // Another region's trail is its own.
+    const west = await audit.handlers['audit.trail']({ requestId: 't2', profile: 'default', region: 'us-west-2' }, fakePeer().call());
+    expect(west.events).toEqual([]);
+  });
+
+  it('pages with NextToken, and an earlier window leaves today’s events out', async () => {
+    const first = await lookupInstanceConnectEvents(
+      { profile: 'default', region: 'us-east-1', startTime: new Date(Date.now() - 3600_000), endTime: new Date(), maxResults: 1 },
+      { credentials: (p) => credentials.credentials(p) },
+    );
+    expect(first.events).toHaveLength(1);
+    expect(first.nextToken).toBeTruthy();
+    const second = await lookupInstanceConnectEvents(
+      { profile: 'default', region: 'us-east-1', startTime: new Date(Date.now() - 3600_000), endTime: new Date(), maxResults: 1, nextToken: first.nextToken! },
+      { credentials: (p) => credentials.credentials(p) },
+    );
+    expect(second.events[0]!.eventId).not.toBe(first.events[0]!.eventId);
+    const old = await services().handlers['audit.trail'](
+      { requestId: 't3', profile: 'default', region: 'us-east-1', startTime: Date.now() - 3 * 86_400_000, endTime: Date.now() - 2 * 86_400_000 },
+      fakePeer().call(),
+    );
+    expect(old.events).toEqual([]);
+  });
+
+  it('honours AWS_ENDPOINT_URL_CLOUDTRAIL like the SDK clients do', async () => {
+    const env = { ...process.env, AWS_ENDPOINT_URL_CLOUDTRAIL: 'http://127.0.0.1:9' };
+    const err = await lookupInstanceConnectEvents(
+      { profile: 'default', region: 'us-east-1', startTime: new Date(Date.now() - 60_000), endTime: new Date() },
+      { credentials: (p) => credentials.credentials(p), env },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeylessFailure);
+    expect((err as KeylessFailure).code).toBe('NetworkError');
+  });
+
+  it('says which statement is missing when the profile may not read CloudTrail', async () => {
+    const err = await Promise.resolve(services().handlers['audit.trail']({ requestId: 't4', profile: 'notrail', region: 'us-east-1' }, fakePeer().call())).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KeylessFailure);
+    expect((err as KeylessFailure).code).toBe('AwsAccessDenied');
+    expect((err as KeylessFailure).detail).toMatchObject({ action: 'cloudtrail:LookupEvents', profile: 'notrail' });
+    expect(String((err as KeylessFailure).detail?.policy)).toContain('"Action": "cloudtrail:LookupEvents"');
+  });
+
+  it('logs Keyless’s own connections, allowed and refused, as JSON lines without keys or tokens', async () => {
+    const audit = services();
+    const wrapped = audit.recordConnections({
+      'session.open': async () => ({ sessionId: 's1' }),
+      'session.openEc2': async (args) => {
+        // The same decision AWS makes: the operator may push for ec2-user only.
+        const outcome = await pushAs('operator', args.target?.osUser ?? 'ec2-user');
+        if (outcome !== 'ok') throw new KeylessFailure('AwsAccessDenied', 'denied', false);
+        return { sessionId: 's2', instanceId: INSTANCE, osUser: args.target?.osUser ?? 'ec2-user', via: 'eice' as const };
+      },
+      'forward.open': async () => {
+        throw new KeylessFailure('Cancelled', 'cancelled', true);
+      },
+    });
+    const ctx = fakePeer().call();
+    await wrapped['session.open']({ requestId: 'o1', hostId: 'h2', cols: 80, rows: 24 }, ctx);
+    await wrapped['session.openEc2']({ requestId: 'o2', cols: 80, rows: 24, reconnect: false, hostId: 'h1' }, ctx);
+    const target = { profile: 'operator', region: 'us-east-1', instanceId: INSTANCE, osUser: 'ubuntu', connectionType: 'eice' as const, port: 22 };
+    await expect(wrapped['session.openEc2']({ requestId: 'o3', cols: 80, rows: 24, reconnect: false, target }, ctx)).rejects.toThrow('denied');
+    await expect(wrapped['forward.open']({ requestId: 'o4', kind: 'eice', localPort: 0, remotePort: 22, hostId: 'h1' }, ctx)).rejects.toThrow('cancelled');
+
+    const { file, entries } = await audit.handlers['audit.local']({}, ctx);
+    expect(entries.map((e) => [e.kind, e.hostName, e.instanceId, e.osUser, e.connection, e.outcome, e.errorCode])).toEqual([
+      ['forward', 'app-1', INSTANCE, 'ec2-user', 'eice', 'cancelled', 'Cancelled'],
+      ['terminal', null, INSTANCE, 'ubuntu', 'eice', 'failed', 'AwsAccessDenied'],
+      ['terminal', 'app-1', INSTANCE, 'ec2-user', 'eice', 'connected', null],
+      ['terminal', 'box', null, 'me', 'ssh', 'connected', null],
+    ]);
+    expect(entries[1]).toMatchObject({ profile: 'operator', region: 'us-east-1' });
+    const text = await readFile(file, 'utf8');
+    expect(text.trim().split('\n')).toHaveLength(4);
+    expect(text).not.toMatch(/ssh-ed25519|AKIA|secret|X-Amz-Signature/);
+    // The same denial is in CloudTrail, seen through the audit channel.
+    const trail = await audit.handlers['audit.trail']({ requestId: 't5', profile: 'default', region: 'us-east-1' }, ctx);
+    expect(trail.events.filter((e) => e.errorCode === 'AccessDeniedException' && e.osUser === 'ubuntu')).toHaveLength(2);
+  });
+
+  it('writes a policy for a group’s hosts that the simulator enforces', async () => {
+    const r = await services().handlers['policy.generate']({ groupId: 'g1' }, fakePeer().call());
+    expect(r.hosts).toBe(1);
+    expect(r.notes).toEqual([
+      { kind: 'endpointUnknown', value: 'us-east-1' },
+      { kind: 'accountUnknown', value: 'us-east-1' },
+    ]);
+    expect(JSON.parse(r.policyJson).Statement[0]).toEqual({
+      Sid: 'SendSSHPublicKey',
+      Effect: 'Allow',
+      Action: ['ec2-instance-connect:SendSSHPublicKey'],
+      Resource: [`arn:aws:ec2:us-east-1:*:instance/${INSTANCE}`],
+      Condition: { StringEquals: { 'ec2:osuser': ['ec2-user'] } },
+    });
+    sim.admin.addPrincipal({
+      accessKeyId: 'AKIASIMGENERATED0001',
+      secretAccessKey: 'sim/generated/secret/key/00000000000000000',
+      arn: `arn:aws:iam::${ACCOUNT_ID}:user/generated`,
+      policies: [JSON.parse(r.policyJson)],
+      profile: 'generated',
+    });
+    const client = new EC2InstanceConnectClient({
+      region: 'us-east-1',
+      endpoint: sim.endpoint,
+      credentials: { accessKeyId: 'AKIASIMGENERATED0001', secretAccessKey: 'sim/generated/secret/key/00000000000000000' },
+    });
+    const push = (InstanceOSUser: string, InstanceId = INSTANCE) =>
+      client.send(new SendSSHPublicKeyCommand({ InstanceId, InstanceOSUser, SSHPublicKey: KEY })).then(
+        () => 'ok',
+        (e: Error) => e.name,
+      );
+    expect(await push('ec2-user')).toBe('ok');
+    expect(await push('root')).toBe('AccessDeniedException');
+    expect(await push('ec2-user', 'i-0a1b2c3d4e5f00001')).toBe('AccessDeniedException');
+    client.destroy();
+  });
+});
