@@ -1,0 +1,425 @@
+/**
+ * Connecting to EC2 instances through the whole app (backend handlers over the in-memory
+ * transport, the renderer's Backend client) against the AWS simulator: real SigV4, IAM, the
+ * openTunnel WebSocket and real sshd instances whose AuthorizedKeysCommand honours pushed keys.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect as tcpConnect, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { KeylessError, Prompt } from '../../../electron/contract';
+import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
+import { AwsClients } from '../../../electron/main/aws/clients';
+import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
+import { Ec2Inventory } from '../../../electron/main/aws/inventory';
+import { KeylessFailure } from '../../../electron/main/base/errors';
+import { silentLogger } from '../../../electron/main/base/log';
+import { InstanceConnector, type ConnectHooks, type Ec2Target } from '../../../electron/main/connect/instance-connector';
+import { ContractServer } from '../../../electron/main/rpc/contract-server';
+import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
+import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
+import { ACCOUNT_ID, seedPolicy, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
+
+const REGION = 'us-west-2';
+const PUBLIC = 'i-0a1b2c3d4e5f0a001';
+const PRIVATE = 'i-0a1b2c3d4e5f0a002';
+const SEED = { accessKeyId: 'AKIASIMSEEDUSER00001', secretAccessKey: 'seed/user/secret/key/000000000000000000', arn: `arn:aws:iam::${ACCOUNT_ID}:user/seed`, profile: 'seed' };
+
+let sim: Simulator;
+let home: string;
+let awsDir: string;
+let main: MainBackend;
+let backend: Backend;
+let disconnect: () => void;
+const prompts: Prompt[] = [];
+const output = new Map<string, string>();
+const states: Array<{ sessionId: string; state: string; error?: KeylessError }> = [];
+/** Every private key made during the suite (copied before Keyless zeroes its own), to look for on disk at the end. */
+const madeKeys = vi.hoisted(() => [] as Buffer[]);
+vi.mock('../../../electron/main/connect/ephemeral-key', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../electron/main/connect/ephemeral-key')>();
+  return {
+    ...real,
+    generateEphemeralKey: (comment?: string) => {
+      const key = real.generateEphemeralKey(comment);
+      madeKeys.push(Buffer.from(key.privateKey));
+      return key;
+    },
+  };
+});
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  if (sshdMissing) return;
+  sim = await startSimulator({
+    regions: [REGION],
+    fleet: {
+      vpcs: [
+        {
+          id: 'vpc-0c0ffee000000a001',
+          region: REGION,
+          cidr: '10.9.0.0/16',
+          subnets: [
+            { id: 'subnet-0c0ffee0000a0011', availabilityZone: `${REGION}a`, cidr: '10.9.1.0/24' },
+            { id: 'subnet-0c0ffee0000a0012', availabilityZone: `${REGION}b`, cidr: '10.9.2.0/24' },
+          ],
+        },
+      ],
+      instances: [
+        // The simulated public address is loopback so a direct connection reaches the instance's sshd port.
+        { id: PUBLIC, region: REGION, subnetId: 'subnet-0c0ffee0000a0011', publicIp: '127.0.0.1', amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' },
+        { id: PRIVATE, region: REGION, subnetId: 'subnet-0c0ffee0000a0012', amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' },
+      ],
+      endpoints: [{ id: 'eice-0c0ffee00000a001', region: REGION, subnetId: 'subnet-0c0ffee0000a0012' }],
+      principals: [{ ...SEED, policies: [seedPolicy(REGION, PUBLIC)] }],
+    },
+  });
+  awsDir = await mkdtemp(join(tmpdir(), 'keyless-aws-'));
+  const files = await sim.writeAwsConfig(awsDir, { region: REGION, sso: false });
+  process.env.AWS_CONFIG_FILE = files.configFile;
+  process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_ACCESS_KEY_ID;
+  delete process.env.AWS_SECRET_ACCESS_KEY;
+  home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
+  main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], awsCredentials: new SdkCredentialSource() });
+  const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));
+  backend = new Backend(bridge);
+  disconnect = () => peer.dispose();
+  backend.on('prompt', (p) => {
+    prompts.push(p);
+    if (p.kind === 'hostKeyUnknown') void backend.invoke('prompt.answer', { promptId: p.promptId, value: true });
+  });
+  backend.on('session.data', ({ sessionId, data }) => {
+    output.set(sessionId, (output.get(sessionId) ?? '') + data);
+    void backend.invoke('session.ack', { sessionId, chars: data.length }).catch(() => {});
+  });
+  backend.on('session.state', (s) => states.push(s));
+}, 120_000);
+
+afterAll(async () => {
+  if (sshdMissing) return;
+  disconnect?.();
+  main?.dispose();
+  await sim?.stop();
+  await rm(home, { recursive: true, force: true });
+  await rm(awsDir, { recursive: true, force: true });
+  process.env = savedEnv;
+});
+
+let nextRequest = 1;
+const rid = () => `c${nextRequest++}`;
+const sshPort = (id: string) => sim.instances().find((i) => i.id === id)!.sshPort!;
+
+async function shellSays(sessionId: string, command: string, expected: string, timeoutMs = 20_000): Promise<void> {
+  await backend.invoke('session.write', { sessionId, data: command + '\n' });
+  const deadline = Date.now() + timeoutMs;
+  while (!(output.get(sessionId) ?? '').includes(expected)) {
+    if (Date.now() > deadline) throw new Error(`no "${expected}" in: ${output.get(sessionId)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function errorOf(p: Promise<unknown>): Promise<KeylessError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof BackendError) return err.error;
+    if (err instanceof KeylessFailure) return err.toData();
+    throw err;
+  }
+  throw new Error('expected a failure');
+}
+
+function engine(over: { repushAfterMs?: number } = {}) {
+  const clients = new AwsClients(new SdkCredentialSource());
+  return new InstanceConnector({ clients, inventory: new Ec2Inventory(clients), knownHosts: new KnownHosts(join(home, 'known_hosts')), log: silentLogger, ...over });
+}
+const quietHooks = (): ConnectHooks => ({ report() {}, askHostKey: async () => true, signal: new AbortController().signal });
+
+describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () => {
+  it('direct: a shell as ec2-user, host key confirmed by the console output without a question', async () => {
+    const { sessionId, via, osUser } = await backend.invoke('session.openEc2', {
+      requestId: rid(),
+      cols: 80,
+      rows: 24,
+      target: { region: REGION, instanceId: PUBLIC, connectionType: 'direct', port: sshPort(PUBLIC) },
+    });
+    expect(via).toBe('direct');
+    expect(osUser).toBe('ec2-user');
+    expect(prompts).toHaveLength(0);
+    await shellSays(sessionId, 'echo "$(whoami)-$((6*7))"', 'ec2-user-42');
+    await backend.invoke('session.close', { sessionId });
+    expect(readFileSync(join(home, 'known_hosts'), 'utf8')).toContain(PUBLIC);
+  });
+
+  it('EICE: a shell through the endpoint tunnel, every step reported with its time', async () => {
+    const steps: string[] = [];
+    const requestId = rid();
+    const off = backend.on('progress', (p) => p.requestId === requestId && steps.push(`${p.step}:${p.status}`));
+    const { sessionId, via } = await backend.invoke('session.openEc2', { requestId, cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE } });
+    off();
+    expect(via).toBe('eice');
+    for (const s of ['resolve', 'keyPush', 'tunnel', 'hostKey', 'authenticate', 'shell']) expect(steps).toContain(`${s}:done`);
+    await shellSays(sessionId, 'echo "tunnel-$((1+1))"', 'tunnel-2');
+    // stty size follows a resize.
+    await backend.invoke('session.resize', { sessionId, cols: 101, rows: 33 });
+    await shellSays(sessionId, 'stty size', '33 101');
+    await backend.invoke('session.close', { sessionId });
+  });
+
+  it("the seed's policy connects as ec2-user and refuses root with the statement that would allow it", async () => {
+    const c = engine();
+    const ok = await c.connect({ profile: 'seed', region: REGION, instanceId: PUBLIC, osUser: 'ec2-user', connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks());
+    ok.ssh.end();
+    const err = await errorOf(c.connect({ profile: 'seed', region: REGION, instanceId: PUBLIC, osUser: 'root', connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks()));
+    expect(err.code).toBe('AwsAccessDenied');
+    expect(err.message).toContain('ec2-instance-connect:SendSSHPublicKey');
+    expect(err.message).toContain('OS user root');
+    const policy = JSON.parse(String(err.detail?.policy)) as { Resource: string; Condition: { StringEquals: Record<string, string> } };
+    expect(policy.Resource).toBe(`arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/${PUBLIC}`);
+    expect(policy.Condition.StringEquals['ec2:osuser']).toBe('root');
+  });
+
+  it('a changed host key is blocked', async () => {
+    const other = readFileSync(join(home, 'known_hosts'), 'utf8');
+    const kh = new KnownHosts(join(home, 'known_hosts-changed'));
+    const { generateEphemeralKey } = await import('../../../electron/main/connect/ephemeral-key');
+    await kh.add(PRIVATE, 22, generateEphemeralKey().publicBlob);
+    const clients = new AwsClients(new SdkCredentialSource());
+    const c = new InstanceConnector({ clients, inventory: new Ec2Inventory(clients), knownHosts: kh, log: silentLogger });
+    const err = await errorOf(c.connect({ region: REGION, instanceId: PRIVATE, connectionType: 'auto', port: 22 }, quietHooks()));
+    expect(err.code).toBe('HostKeyMismatch');
+    expect(other).not.toBe('');
+  });
+
+  it('a key that expires while the tunnel is slow is pushed again before authenticating', async () => {
+    sim.admin.setLatency('OpenTunnel', 1500);
+    try {
+      const c = engine({ repushAfterMs: 1000 });
+      const conn = await c.connect({ region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 }, quietHooks());
+      expect(conn.pushes).toBe(2);
+      conn.ssh.end();
+    } finally {
+      sim.admin.resetFaults();
+    }
+  });
+
+  it('the 21st tunnel on one endpoint is refused with the limit in words', async () => {
+    const c = engine();
+    const target: Ec2Target = { region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 };
+    const { plan } = await c.plan(target);
+    if (plan.kind !== 'eice') throw new Error('expected a tunnel');
+    const open = await Promise.all(Array.from({ length: 20 }, () => c.openTunnel(target, plan, 22)));
+    try {
+      const err = await errorOf(c.openTunnel(target, plan, 22));
+      expect(err.code).toBe('TunnelRefused');
+      expect(err.message).toMatch(/20/);
+    } finally {
+      for (const t of open) t.destroy();
+    }
+    // The endpoint frees the slots once it has seen the closes.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const t = await c.openTunnel(target, plan, 22).catch(() => undefined);
+      if (t) {
+        t.destroy();
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('the endpoint never freed its tunnel slots');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  it('a dropped tunnel closes the tab with a retryable error; reconnecting pushes a new key and works', async () => {
+    const pushesBefore = sim.admin.trail().filter((e) => e.eventName === 'SendSSHPublicKey').length;
+    sim.admin.dropTunnelsAfter({ seconds: 1 });
+    let sessionId: string;
+    try {
+      ({ sessionId } = await backend.invoke('session.openEc2', { requestId: rid(), cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE } }));
+      const deadline = Date.now() + 15_000;
+      while (!states.some((s) => s.sessionId === sessionId && s.state === 'closed')) {
+        if (Date.now() > deadline) throw new Error('the dropped tunnel did not close the session');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const closed = states.find((s) => s.sessionId === sessionId && s.state === 'closed' && s.error);
+      expect(closed?.error?.retryable).toBe(true);
+    } finally {
+      sim.admin.resetFaults();
+    }
+    const again = await backend.invoke('session.openEc2', { requestId: rid(), cols: 80, rows: 24, reconnect: true, target: { region: REGION, instanceId: PRIVATE } });
+    await shellSays(again.sessionId, 'echo back-$((2+3))', 'back-5');
+    await backend.invoke('session.close', { sessionId: again.sessionId });
+    const pushes = sim.admin.trail().filter((e) => e.eventName === 'SendSSHPublicKey');
+    expect(pushes.length - pushesBefore).toBe(2);
+  });
+
+  it('a tunnel with a maximum duration warns the tab before the cut, and the cut closes it with a reason to reconnect', async () => {
+    const notices: Array<{ sessionId: string; secondsLeft: number }> = [];
+    const off = backend.on('session.notice', (n) => notices.push(n));
+    try {
+      const { sessionId } = await backend.invoke('session.openEc2', { requestId: rid(), cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE, maxTunnelDuration: 4 } });
+      const deadline = Date.now() + 15_000;
+      while (!states.some((s) => s.sessionId === sessionId && s.state === 'closed')) {
+        if (Date.now() > deadline) throw new Error('the tunnel was not cut at its maximum duration');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(notices.find((n) => n.sessionId === sessionId)?.secondsLeft).toBeGreaterThan(0);
+      const closed = states.find((s) => s.sessionId === sessionId && s.state === 'closed' && s.error);
+      expect(closed?.error).toMatchObject({ code: 'TunnelClosed', retryable: true });
+      expect(closed?.error?.detail?.reason).toBe('maxTunnelDuration');
+    } finally {
+      off();
+    }
+  });
+
+  it('an SSH local forward carries 100 MB to a server the instance reaches, intact', async () => {
+    const echo: Server = createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    try {
+      const fwd = await backend.invoke('forward.open', {
+        requestId: rid(),
+        kind: 'ssh',
+        localPort: 0,
+        remoteHost: '127.0.0.1',
+        remotePort: (echo.address() as AddressInfo).port,
+        target: { region: REGION, instanceId: PRIVATE },
+      });
+      expect(fwd.localAddress).toBe('127.0.0.1');
+      const size = 100 * 1024 * 1024;
+      const block = Buffer.alloc(1024 * 1024);
+      for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 7) & 0xff;
+      const hashOut = (await import('node:crypto')).createHash('sha256');
+      const hashIn = (await import('node:crypto')).createHash('sha256');
+      await new Promise<void>((resolve, reject) => {
+        const s = tcpConnect(fwd.localPort, '127.0.0.1');
+        let received = 0;
+        s.on('data', (d: Buffer) => {
+          hashIn.update(d);
+          received += d.length;
+          if (received >= size) {
+            s.destroy();
+            resolve();
+          }
+        });
+        s.on('error', reject);
+        let sent = 0;
+        const pump = () => {
+          while (sent < size) {
+            hashOut.update(block);
+            sent += block.length;
+            if (!s.write(block)) return void s.once('drain', pump);
+          }
+        };
+        s.once('connect', pump);
+      });
+      expect(hashIn.digest('hex')).toBe(hashOut.digest('hex'));
+      expect((await backend.invoke('forward.list', {})).forwards.map((f) => f.forwardId)).toContain(fwd.forwardId);
+      await backend.invoke('forward.close', { forwardId: fwd.forwardId });
+    } finally {
+      echo.close();
+    }
+  }, 180_000);
+
+  it('an EICE forward to port 22 reaches sshd, and other ports are refused before anything is tried', async () => {
+    const fwd = await backend.invoke('forward.open', { requestId: rid(), kind: 'eice', localPort: 0, remotePort: 22, target: { region: REGION, instanceId: PRIVATE } });
+    const banner = await new Promise<string>((resolve, reject) => {
+      const s = tcpConnect(fwd.localPort, '127.0.0.1');
+      s.once('data', (d: Buffer) => (s.destroy(), resolve(d.toString())));
+      s.on('error', reject);
+      s.on('close', () => reject(new Error('the forward closed without data')));
+    });
+    expect(banner).toMatch(/^SSH-2\.0-/);
+    await backend.invoke('forward.close', { forwardId: fwd.forwardId });
+    const err = await errorOf(backend.invoke('forward.open', { requestId: rid(), kind: 'eice', localPort: 0, remotePort: 5432, target: { region: REGION, instanceId: PRIVATE } }));
+    expect(err.code).toBe('PortNotAllowed');
+  });
+
+  it('50 simultaneous connections (15 through the endpoint, 35 direct) all reach a shell', async () => {
+    const c = engine();
+    // An endpoint carries at most 20 tunnels: 15 through it, 35 direct. Spread over two OS users,
+    // as each authentication makes the instance's key script fingerprint every active key of its user.
+    const conns = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => {
+        const osUser = i % 2 ? 'ubuntu' : 'ec2-user';
+        return i < 15
+          ? c.connect({ region: REGION, instanceId: PRIVATE, osUser, connectionType: 'eice', port: 22 }, quietHooks())
+          : c.connect({ region: REGION, instanceId: PUBLIC, osUser, connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks());
+      }),
+    );
+    const shells = await Promise.all(conns.map((conn) => conn.ssh.shell({ term: 'dumb', cols: 80, rows: 24, width: 0, height: 0 })));
+    const answers = await Promise.all(
+      shells.map(
+        (ch, i) =>
+          new Promise<string>((resolve, reject) => {
+            let out = '';
+            const t = setTimeout(() => reject(new Error(`shell ${i} said: ${out}`)), 60_000);
+            ch.on('data', (d: Buffer) => {
+              out += d.toString();
+              if (out.includes(`ok-${i + 1000}`)) {
+                clearTimeout(t);
+                resolve(out);
+              }
+            });
+            ch.write(`echo ok-$((${i} + 1000))\n`);
+          }),
+      ),
+    );
+    expect(answers).toHaveLength(50);
+    for (const conn of conns) conn.ssh.end();
+  }, 180_000);
+
+  it('no private key material is left on disk: the data folder and the temp folder hold none of the keys made', () => {
+    expect(madeKeys.length).toBeGreaterThan(50);
+    // What would betray a key: any line of the PEM's private part, and the raw 32-byte seeds.
+    const needles: Buffer[] = [];
+    for (const pem of madeKeys) {
+      const lines = pem.toString('latin1').split('\n').filter((l) => l && !l.startsWith('-----'));
+      for (const l of lines.slice(3)) if (l.length >= 40) needles.push(Buffer.from(l, 'latin1'));
+      const body = Buffer.from(lines.join(''), 'base64');
+      // The private section repeats the key type, then the public key, then seed ‖ public key.
+      const at = body.lastIndexOf(Buffer.from('ssh-ed25519'));
+      needles.push(Buffer.from(body.subarray(at + 11 + 4 + 32 + 4, at + 11 + 4 + 32 + 4 + 32)));
+    }
+    // The needles do find a key written as Keyless holds it.
+    expect(needles.some((k) => madeKeys[0]!.includes(k))).toBe(true);
+    const hits: string[] = [];
+    let scanned = 0;
+    const scan = (dir: string, depth: number) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names) {
+        const p = join(dir, n);
+        let st;
+        try {
+          st = statSync(p);
+        } catch {
+          continue;
+        }
+        if (st.isDirectory()) {
+          if (depth < 5) scan(p, depth + 1);
+        } else if (st.isFile() && st.size < 8 * 1024 * 1024) {
+          let data: Buffer;
+          try {
+            data = readFileSync(p);
+          } catch {
+            continue;
+          }
+          scanned++;
+          if (needles.some((k) => data.includes(k))) hits.push(p);
+        }
+      }
+    };
+    scan(home, 0);
+    scan(tmpdir(), 0);
+    expect(scanned).toBeGreaterThan(0);
+    expect(hits).toEqual([]);
+  });
+});
