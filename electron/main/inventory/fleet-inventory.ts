@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { setMaxListeners } from 'node:events';
 import {
   DescribeInstanceConnectEndpointsCommand,
   DescribeImagesCommand,
@@ -11,6 +12,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, InventoryScope, InventorySnapshot, KeylessError } from '../../contract';
+import { endpointOverride } from '../aws/endpoints';
 import { describeAwsError } from '../aws/errors';
 import { KeylessFailure, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
@@ -96,13 +98,18 @@ export class FleetInventory implements Disposable {
     return this.opts.cache;
   }
 
+  /** Per profile, the EC2 endpoint override (the SDK itself would honour only AWS_PROFILE's endpoint_url). */
+  private readonly endpoints = new Map<string, string | undefined>();
+
   private client(profile: string, region: string): EC2Client {
-    const key = scopeKey(profile, region);
+    const endpoint = this.endpoints.get(profile);
+    const key = `${scopeKey(profile, region)}\n${endpoint ?? ''}`;
     let c = this.clients.get(key);
     if (!c) {
       c = new EC2Client({
         region,
         profile,
+        ...(endpoint ? { endpoint } : {}),
         credentials: () => this.opts.credentials.credentials(profile),
         requestHandler: { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent, connectionTimeout: 10_000, requestTimeout: 30_000 },
         maxAttempts: this.opts.maxAttempts ?? 5,
@@ -131,9 +138,12 @@ export class FleetInventory implements Disposable {
     };
 
     // Each profile's credentials once (one MFA question per profile), then its regions.
+    setMaxListeners(0, o.signal);
+    await readAwsFiles();
     const plans = await Promise.all(
       req.profiles.map(async (profile) => {
         try {
+          this.endpoints.set(profile, (await endpointOverride('EC2', profile))?.href);
           await this.opts.credentials.credentials(profile, o.background ? undefined : o.askMfa);
           const regions = req.regions ?? (await this.enabledRegions(profile, o.signal));
           if (!req.regions) total += regions.length;

@@ -1,5 +1,6 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { CredentialState, ProfileCheck, ProfileSummary } from '../../contract';
+import { endpointOverride } from '../aws/endpoints';
 import { describeAwsError } from '../aws/errors';
 import { KeylessFailure, toKeylessError } from '../base/errors';
 import type { MfaAsker, ProfileCredentials } from './profile-credentials';
@@ -48,7 +49,8 @@ export async function checkProfile(
     return { ...base, state, error };
   }
   const region = p.region ?? 'us-east-1';
-  const sts = new STSClient({ region, profile: p.name, credentials: creds, maxAttempts: 3 });
+  const endpoint = await endpointOverride('STS', p.name);
+  const sts = new STSClient({ region, profile: p.name, credentials: creds, maxAttempts: 3, ...(endpoint ? { endpoint: endpoint.href } : {}) });
   try {
     const id = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: opts.signal });
     const expiresAt = tokenExpiry ?? creds.expiration?.getTime() ?? null;

@@ -1,8 +1,10 @@
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { describeCredentialError, type CredentialSource } from '../aws/credentials';
+import { endpointOverride } from '../aws/endpoints';
 import { KeylessFailure } from '../base/errors';
 import type { Logger } from '../base/log';
+import { profileKind, readAwsFiles } from './profile-files';
 
 /**
  * Asks the person for the current code of an MFA device; null means they declined.
@@ -84,6 +86,12 @@ export class ProfileCredentials implements CredentialSource {
   }
 
   private async load(profile: string, askMfa: MfaAsker | undefined): Promise<AwsCredentialIdentity> {
+    // The SDK applies a config file's endpoint_url for the AWS_PROFILE profile only; the inner
+    // STS (roles) and SSO clients get this profile's override explicitly.
+    const { configFile, credentialsFile } = await readAwsFiles();
+    const kind = profileKind({ ...(configFile[profile] ?? {}), ...(credentialsFile[profile] ?? {}) });
+    const endpoint = await endpointOverride(kind === 'sso' || kind === 'ssoLegacy' ? 'SSO' : 'STS', profile);
+    const clientConfig = { profile, ...(endpoint ? { endpoint: endpoint.href } : {}) };
     for (let attempt = 0; ; attempt++) {
       let asked = false;
       const mfaCodeProvider = async (serial: string): Promise<string> => {
@@ -104,7 +112,7 @@ export class ProfileCredentials implements CredentialSource {
           profile,
           ignoreCache: true,
           mfaCodeProvider,
-          clientConfig: { profile },
+          clientConfig,
           parentClientConfig: { profile },
         });
         return await provider();

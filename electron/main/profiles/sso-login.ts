@@ -10,6 +10,7 @@ import { ListAccountRolesCommand, ListAccountsCommand, SSOClient } from '@aws-sd
 import { getSSOTokenFilepath, getSSOTokenFromFile, type SSOToken } from '@smithy/shared-ini-file-loader';
 import writeFileAtomic from 'write-file-atomic';
 import type { SsoAccount } from '../../contract';
+import { endpointOverride } from '../aws/endpoints';
 import { KeylessFailure } from '../base/errors';
 
 /** What a device-authorization sign-in is for: an sso-session (refreshable token), or a legacy sso_* profile. */
@@ -91,7 +92,8 @@ export async function ssoDeviceLogin(
   opts: { signal: AbortSignal; onDeviceCode: (c: DeviceCode) => void; now?: () => number },
 ): Promise<{ expiresAt: number; cacheFile: string }> {
   const now = opts.now ?? Date.now;
-  const client = new SSOOIDCClient({ region: t.region, ...(t.profile ? { profile: t.profile } : {}), maxAttempts: 3 });
+  const endpoint = await endpointOverride('SSO OIDC', t.profile);
+  const client = new SSOOIDCClient({ region: t.region, ...(t.profile ? { profile: t.profile } : {}), ...(endpoint ? { endpoint: endpoint.href } : {}), maxAttempts: 3 });
   const send = { abortSignal: opts.signal };
   try {
     const scopes = t.session ? (t.scopes?.length ? t.scopes : DEFAULT_SCOPES) : undefined;
@@ -172,7 +174,8 @@ export async function listSsoAccounts(t: SsoTarget, signal: AbortSignal): Promis
   if (!token || Date.parse(token.expiresAt) <= Date.now()) {
     throw new KeylessFailure('AwsCredentialsExpired', `The SSO sign-in for ${t.startUrl} has expired. Sign in again.`, false, { profile: t.session ?? t.startUrl });
   }
-  const client = new SSOClient({ region: t.region, ...(t.profile ? { profile: t.profile } : {}) });
+  const endpoint = await endpointOverride('SSO', t.profile);
+  const client = new SSOClient({ region: t.region, ...(t.profile ? { profile: t.profile } : {}), ...(endpoint ? { endpoint: endpoint.href } : {}) });
   try {
     const accounts: SsoAccount[] = [];
     let nextToken: string | undefined;

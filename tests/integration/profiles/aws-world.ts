@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { ACCOUNT_ID, startSimulator, type FleetSpec, type Simulator, type SimulatorOptions } from '../../sim/index';
+import { ACCOUNT_ID, startSimulator, type FleetSpec, type PolicyDocument, type Simulator, type SimulatorOptions } from '../../sim/index';
 
 export const run = promisify(execFile);
-export const ADMIN_POLICY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+export const ADMIN_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 export const ROLE = (name: string) => `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
 
 export interface AwsWorld {
