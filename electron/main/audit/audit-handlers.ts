@@ -7,6 +7,7 @@ import type { Logger } from '../base/log';
 import { accessPolicyText } from '../policy/access-policy';
 import { endpointPlan, policyTargets } from '../policy/policy-targets';
 import type { Handler, Handlers } from '../rpc/contract-server';
+import { CallerAccounts } from './caller-account';
 import { ConnectionLog } from './connection-log';
 import { lookupInstanceConnectEvents } from './cloudtrail-lookup';
 
@@ -28,6 +29,7 @@ const DAY_MS = 24 * 3600_000;
 /** The audit channels, and the wrapper that writes every connection Keyless makes to its own log. */
 export function createAuditServices(opts: AuditOptions) {
   const connections = new ConnectionLog(join(opts.home, 'audit.jsonl'), opts.log);
+  const accounts = new CallerAccounts(opts.credentials);
 
   const handlers: AuditHandlers = {
     'policy.generate': async ({ hostIds, groupId, subnetId, securityGroupIds }) => {
@@ -38,7 +40,19 @@ export function createAuditServices(opts: AuditOptions) {
       const chosen = tree.hosts.filter((h) => wanted.has(h.id) || (h.groupId !== null && groupIds.has(h.groupId)));
       if (chosen.length === 0) fail('NotFound', 'None of the chosen hosts is saved any more.', { id: [...wanted][0] ?? groupId ?? '' });
       const inventory = await opts.inventory();
-      const { targets, skipped, profiles } = policyTargets(chosen, tree.groups, inventory);
+      let resolved = policyTargets(chosen, tree.groups, inventory);
+      if (resolved.unknownAccounts.size) {
+        // The inventory did not say: ask STS who each profile is (no prompts, a few seconds at most).
+        const found = new Map<string, string>();
+        await Promise.all(
+          [...resolved.unknownAccounts].map(async ([profile, region]) => {
+            const account = await accounts.account(profile, region);
+            if (account) found.set(profile, account);
+          }),
+        );
+        if (found.size) resolved = policyTargets(chosen, tree.groups, inventory, found);
+      }
+      const { targets, skipped, profiles } = resolved;
       const endpoint = endpointPlan(targets, inventory, { subnetId, securityGroupIds, profile: profiles[0] });
       const text = accessPolicyText(targets, { endpoint });
       return { policyJson: text.json, terraform: text.terraform, endpointCommand: text.endpointCommand, notes: text.notes, hosts: targets.length, skipped };

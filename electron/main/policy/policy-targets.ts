@@ -14,8 +14,12 @@ export function policyTargets(
   hosts: readonly HostEntry[],
   groups: readonly HostGroup[],
   inventory: InventorySnapshot | null,
-): { targets: PolicyTarget[]; skipped: SkippedHost[]; profiles: string[] } {
-  const accounts = new Map<string, string>();
+  /** Accounts known some other way (the profile's STS identity), by profile. */
+  knownAccounts: ReadonlyMap<string, string> = new Map(),
+): { targets: PolicyTarget[]; skipped: SkippedHost[]; profiles: string[]; unknownAccounts: Map<string, string> } {
+  const accounts = new Map<string, string>(knownAccounts);
+  /** Profiles whose account is still unknown, with a region to ask STS in. */
+  const unknownAccounts = new Map<string, string>();
   for (const s of inventory?.scopes ?? []) if (s.account) accounts.set(s.profile, s.account);
   const targets: PolicyTarget[] = [];
   const skipped: SkippedHost[] = [];
@@ -40,17 +44,19 @@ export function policyTargets(
     let endpointId: string | undefined;
     if (type === 'eice') endpointId = host.endpointId ?? seen?.endpointId ?? '*';
     else if (type === 'auto') endpointId = host.endpointId ?? (seen?.reach === 'endpoint' ? (seen.endpointId ?? '*') : undefined);
+    const account = accounts.get(profile) ?? (seen?.account || undefined);
+    if (account === undefined) unknownAccounts.set(profile, region);
     targets.push({
       instanceId: host.instanceId,
       region,
-      account: accounts.get(profile) ?? (seen?.account || undefined),
+      account,
       osUser,
       endpointId,
       port: host.port,
       maxTunnelDuration: host.maxTunnelDuration,
     });
   }
-  return { targets, skipped, profiles: [...profiles] };
+  return { targets, skipped, profiles: [...profiles], unknownAccounts };
 }
 
 /**

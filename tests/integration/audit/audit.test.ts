@@ -24,6 +24,7 @@ const tree: HostTree = {
   groups: [{ id: 'g1', name: 'prod', parentId: null, settings: { profile: 'operator', region: 'us-east-1', osUser: 'ec2-user' }, notes: '' }],
   hosts: [
     { kind: 'ec2', id: 'h1', name: 'app-1', groupId: 'g1', instanceId: INSTANCE, port: 22, portForwards: [], tags: [], notes: '', favourite: false, connectionType: 'eice' },
+    { kind: 'ec2', id: 'h3', name: 'web-1', groupId: null, instanceId: 'i-0a1b2c3d4e5f00001', profile: 'ghost', region: 'us-east-1', port: 22, portForwards: [], tags: [], notes: '', favourite: false },
     { kind: 'ssh', id: 'h2', name: 'box', groupId: null, host: 'box.example.com', port: 22, user: 'me', auth: { type: 'agent' }, tags: [], notes: '', favourite: false },
   ],
   recents: [],
@@ -184,15 +185,13 @@ describe('the audit view’s channels against the AWS simulator', () => {
   it('writes a policy for a group’s hosts that the simulator enforces', async () => {
     const r = await services().handlers['policy.generate']({ groupId: 'g1' }, fakePeer().call());
     expect(r.hosts).toBe(1);
-    expect(r.notes).toEqual([
-      { kind: 'endpointUnknown', value: 'us-east-1' },
-      { kind: 'accountUnknown', value: 'us-east-1' },
-    ]);
+    // No inventory yet: the account comes from the profile's STS identity.
+    expect(r.notes).toEqual([{ kind: 'endpointUnknown', value: 'us-east-1' }]);
     expect(JSON.parse(r.policyJson).Statement[0]).toEqual({
       Sid: 'SendSSHPublicKey',
       Effect: 'Allow',
       Action: ['ec2-instance-connect:SendSSHPublicKey'],
-      Resource: [`arn:aws:ec2:us-east-1:*:instance/${INSTANCE}`],
+      Resource: [`arn:aws:ec2:us-east-1:${ACCOUNT_ID}:instance/${INSTANCE}`],
       Condition: { StringEquals: { 'ec2:osuser': ['ec2-user'] } },
     });
     sim.admin.addPrincipal({
@@ -216,5 +215,13 @@ describe('the audit view’s channels against the AWS simulator', () => {
     expect(await push('root')).toBe('AccessDeniedException');
     expect(await push('ec2-user', 'i-0a1b2c3d4e5f00001')).toBe('AccessDeniedException');
     client.destroy();
+  });
+
+  it('writes * for the account of a profile that cannot be identified (no credentials), and says so', async () => {
+    const r = await services().handlers['policy.generate']({ hostIds: ['h3', 'h2'] }, fakePeer().call());
+    expect(r.hosts).toBe(1);
+    expect(r.skipped).toEqual([{ name: 'box', reason: 'notEc2' }]);
+    expect(r.notes).toEqual([{ kind: 'accountUnknown', value: 'us-east-1' }]);
+    expect(r.policyJson).toContain('arn:aws:ec2:us-east-1:*:instance/i-0a1b2c3d4e5f00001');
   });
 });

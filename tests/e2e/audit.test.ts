@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EC2InstanceConnectClient, SendSSHPublicKeyCommand } from '@aws-sdk/client-ec2-instance-connect';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoFleet, startSimulator, type Simulator } from '../sim/index';
+import { chromiumMissing, launchChromium } from './support/browser';
+import { startWebApp, type RunningHarness } from './support/harness';
+
+const skip = chromiumMissing;
+if (skip) console.warn(`skipping end-to-end audit tests: ${skip}`);
+const INSTANCE = 'i-0a1b2c3d4e5f00002';
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHylV88uZPihkm1htmoONFkow50AkphfU6WtZGyfq6HM audit@e2e';
+
+describe.skipIf(skip)('the Audit view and the access policy, end to end in Chromium', () => {
+  let sim: Simulator;
+  let app: RunningHarness;
+  let home: string;
+  let close: () => Promise<void>;
+  let page: Page;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ fleet: demoFleet(), noSshd: true });
+    home = mkdtempSync(join(tmpdir(), 'keyless-e2e-audit-'));
+    const files = await sim.writeAwsConfig(join(home, '.aws'));
+    const data = join(home, 'data');
+    mkdirSync(data);
+    const host = { kind: 'ec2', id: 'h1', name: 'app-1', groupId: 'g1', instanceId: INSTANCE, port: 22, portForwards: [], tags: [], notes: '', favourite: false };
+    const group = { id: 'g1', name: 'prod', parentId: null, settings: { profile: 'operator', region: 'us-east-1', osUser: 'ec2-user' }, notes: '' };
+    writeFileSync(join(data, 'hosts.json'), JSON.stringify({ version: 2, groups: [group], hosts: [host], recents: [], smartGroups: [] }));
+    // The operator may push keys as ec2-user, and is explicitly denied ubuntu.
+    const operator = sim.principals.find((p) => p.profile === 'operator')!;
+    const client = new EC2InstanceConnectClient({ region: 'us-east-1', endpoint: sim.endpoint, credentials: operator });
+    await client.send(new SendSSHPublicKeyCommand({ InstanceId: INSTANCE, InstanceOSUser: 'ec2-user', SSHPublicKey: KEY }));
+    await client.send(new SendSSHPublicKeyCommand({ InstanceId: INSTANCE, InstanceOSUser: 'ubuntu', SSHPublicKey: KEY })).catch(() => undefined);
+    client.destroy();
+    app = await startWebApp({ KEYLESS_HOME: data, HOME: home, AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile, AWS_PROFILE: '', AWS_REGION: '', SSH_AUTH_SOCK: '' });
+    const chromium = await launchChromium();
+    close = chromium.close;
+    page = await chromium.browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(app.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await close?.();
+    await app?.stop();
+    await sim?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('lists the allowed and the denied key push from CloudTrail', async () => {
+    await page.getByTestId('view-audit').click();
+    await page.getByTestId('audit-view').waitFor();
+    await page.getByTestId('audit-profile').selectOption('default');
+    await page.getByTestId('audit-region').fill('us-east-1');
+    await page.getByTestId('audit-load').click();
+    const rows = page.getByTestId('audit-trail-row');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(2);
+    const denied = page.locator('[data-testid="audit-trail-row"][data-outcome="denied"]');
+    expect(await denied.textContent()).toContain('ubuntu');
+    expect(await denied.textContent()).toContain('AccessDeniedException');
+    expect(await denied.textContent()).toContain('user/operator');
+    const allowed = page.locator('[data-testid="audit-trail-row"][data-outcome="allowed"]');
+    expect(await allowed.textContent()).toContain('ec2-user');
+    expect(await allowed.textContent()).toContain(INSTANCE);
+  });
+
+  it('shows the least-privilege policy for a group, with the Terraform and copy buttons', async () => {
+    await page.getByTestId('group-policy').click();
+    const dialog = page.getByTestId('policy-dialog');
+    await dialog.waitFor();
+    await page.getByTestId('policy-json').waitFor();
+    const json = JSON.parse((await page.getByTestId('policy-json').textContent())!);
+    expect(json.Statement[0]).toMatchObject({ Action: ['ec2-instance-connect:SendSSHPublicKey'], Condition: { StringEquals: { 'ec2:osuser': ['ec2-user'] } } });
+    expect(await page.getByTestId('policy-terraform').textContent()).toContain('resource "aws_iam_policy"');
+    await page.getByTestId('policy-subnet').fill('subnet-0a1b2c3d4e5f60012');
+    await page.getByTestId('policy-sg').fill('sg-0123456789abcdef0');
+    await page.getByRole('button', { name: 'Update' }).click();
+    await page.getByTestId('policy-cli').waitFor();
+    expect(await page.getByTestId('policy-cli').textContent()).toContain('--subnet-id subnet-0a1b2c3d4e5f60012');
+    await page.getByTestId('copy-policy').click();
+    await page.getByTestId('policy-close').click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+});
