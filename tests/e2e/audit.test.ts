@@ -84,4 +84,20 @@ describe.skipIf(skip)('the Audit view and the access policy, end to end in Chrom
     await page.getByTestId('policy-close').click();
     await dialog.waitFor({ state: 'detached' });
   });
+
+  it('logs a connection Keyless tried, with its outcome, in the same view', async () => {
+    // The simulated instance has no sshd here, so the connection fails after the key push.
+    await page.getByTestId('view-terminals').click();
+    await page.getByRole('button', { name: 'Connect', exact: true }).first().click();
+    await page.locator('[data-testid="tab"][data-state="closed"]').waitFor({ timeout: 45_000 });
+    await page.getByTestId('view-audit').click();
+    await page.getByTestId('audit-local-reload').click();
+    const row = page.getByTestId('audit-local-row').first();
+    await row.waitFor();
+    expect(await row.getAttribute('data-outcome')).toBe('failed');
+    const text = (await row.textContent())!;
+    expect(text).toContain('app-1');
+    expect(text).toContain(INSTANCE);
+    expect(text).toContain('operator');
+  }, 60_000);
 });
