@@ -49,6 +49,10 @@ export const ERROR_CODES = [
   'PortNotAllowed',
   'TunnelRefused',
   'TunnelClosed',
+  /** A host key that is not among those the instance printed to its console at boot. */
+  'HostKeyNotOnConsole',
+  /** The instance refused a key that Instance Connect accepted (wrong OS user, no agent, expired). */
+  'PushedKeyRefused',
   // The store
   'StoreCorrupt',
   'StoreConflict',

@@ -64,10 +64,10 @@ export async function verifyInstanceHostKey(c: InstanceHostKeyCheck): Promise<Ho
   }
   if (printed.length > 0) {
     throw new KeylessFailure(
-      'HostKeyMismatch',
+      'HostKeyNotOnConsole',
       `The host key ${c.address} presented (${fingerprint}) is not one of the keys ${c.instanceId} printed to its console (${printed.join(', ')}). Someone may be intercepting the connection.`,
       false,
-      { host: c.instanceId, port: c.port, keyType, fingerprint, knownFingerprint: printed.join(', '), file: 'the instance console output', line: 0 },
+      { host: c.instanceId, port: c.port, keyType, fingerprint, knownFingerprint: printed.join(', ') },
     );
   }
   if (!(await c.ask({ host: c.instanceId, port: c.port, keyType, fingerprint }))) {

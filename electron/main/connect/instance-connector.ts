@@ -58,6 +58,8 @@ export interface InstanceConnectorDeps {
   env?: NodeJS.ProcessEnv;
   /** Tests shorten this to see the re-push. */
   repushAfterMs?: number;
+  /** Wait before the one retry of a refused pushed key (default 2 s). */
+  authRetryDelayMs?: number;
   handshakeTimeoutMs?: number;
 }
 
@@ -162,87 +164,105 @@ export class InstanceConnector {
       }
     };
     // Started now, awaited only just before authentication: the push overlaps the tunnel and key exchange.
-    const pushed = push();
+    let pushed = push();
     pushed.catch(() => {});
 
-    let sock: Duplex | undefined;
-    let tunnelDeadline: number | undefined;
-    let hostKeyTrust: HostKeyTrust = 'known';
-    try {
-      report('tunnel', 'start');
+    const attempt = async (): Promise<Ec2Connection> => {
+      let sock: Duplex | undefined;
+      let tunnelDeadline: number | undefined;
+      let hostKeyTrust: HostKeyTrust = 'known';
       try {
-        if (plan.kind === 'eice') {
-          const tunnel = await this.openTunnel(target, plan, plan.port, signal);
-          sock = tunnel;
-          if (target.maxTunnelDuration) {
-            const seconds = target.maxTunnelDuration;
-            const deadline = (tunnelDeadline = Date.now() + seconds * 1000);
-            // The endpoint ends the tunnel cleanly at its maximum duration; say so, so the tab knows to reconnect.
-            tunnel.once('end', () => {
-              if (Date.now() < deadline - 2000) return;
-              tunnel.destroy(
-                new KeylessFailure('TunnelClosed', `The tunnel to ${target.instanceId} reached its maximum duration of ${seconds} s and the endpoint closed it. Reconnect to continue.`, true, {
-                  reason: 'maxTunnelDuration',
-                  seconds,
-                }),
-              );
-            });
+        report('tunnel', 'start');
+        try {
+          if (plan.kind === 'eice') {
+            const tunnel = await this.openTunnel(target, plan, plan.port, signal);
+            sock = tunnel;
+            if (target.maxTunnelDuration) {
+              const seconds = target.maxTunnelDuration;
+              const deadline = (tunnelDeadline = Date.now() + seconds * 1000);
+              // The endpoint ends the tunnel cleanly at its maximum duration; say so, so the tab knows to reconnect.
+              tunnel.once('end', () => {
+                if (Date.now() < deadline - 2000) return;
+                tunnel.destroy(
+                  new KeylessFailure('TunnelClosed', `The tunnel to ${target.instanceId} reached its maximum duration of ${seconds} s and the endpoint closed it. Reconnect to continue.`, true, {
+                    reason: 'maxTunnelDuration',
+                    seconds,
+                  }),
+                );
+              });
+            }
+          } else {
+            sock = await this.tcp(plan.address, plan.port, signal);
           }
-        } else {
-          sock = await this.tcp(plan.address, plan.port, signal);
+          report('tunnel', 'done');
+        } catch (err) {
+          report('tunnel', 'failed');
+          // A failed push says more (denied, stopped) than the tunnel that raced it.
+          const pushFailure = await Promise.race([pushed.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(r, 2000, undefined))]);
+          throw pushFailure ?? err;
         }
-        report('tunnel', 'done');
-      } catch (err) {
-        report('tunnel', 'failed');
-        // A failed push says more (denied, stopped) than the tunnel that raced it.
-        const pushFailure = await Promise.race([pushed.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(r, 2000, undefined))]);
-        throw pushFailure ?? err;
-      }
 
-      const ssh = await SshConnection.open(
-        {
-          host: plan.address,
-          port: plan.port,
-          user: osUser,
-          identity: { kind: 'key', privateKey: key.privateKey },
-          sock,
-          readyTimeoutMs: this.deps.handshakeTimeoutMs ?? 30_000,
-          verifyHostKey: async (blob) => {
-            hostKeyTrust = await verifyInstanceHostKey({
-              knownHosts: this.deps.knownHosts,
-              instanceId: target.instanceId,
-              address: plan.address,
-              port: plan.port,
-              keyBlob: blob,
-              consoleFingerprints: () => this.deps.inventory.consoleHostKeyFingerprints(target.profile, target.region, target.instanceId),
-              ask: hooks.askHostKey,
-            });
-            const pushedAt = await pushed;
-            // The key lives 60 s from the push; an old one (a slow tunnel, a long host-key question) is pushed again.
-            if (Date.now() - pushedAt > (this.deps.repushAfterMs ?? REPUSH_AFTER_MS)) await push();
+        const ssh = await SshConnection.open(
+          {
+            host: plan.address,
+            port: plan.port,
+            user: osUser,
+            identity: { kind: 'key', privateKey: key.privateKey },
+            sock,
+            readyTimeoutMs: this.deps.handshakeTimeoutMs ?? 30_000,
+            verifyHostKey: async (blob) => {
+              hostKeyTrust = await verifyInstanceHostKey({
+                knownHosts: this.deps.knownHosts,
+                instanceId: target.instanceId,
+                address: plan.address,
+                port: plan.port,
+                keyBlob: blob,
+                consoleFingerprints: () => this.deps.inventory.consoleHostKeyFingerprints(target.profile, target.region, target.instanceId),
+                ask: hooks.askHostKey,
+              });
+              const pushedAt = await pushed;
+              // The key lives 60 s from the push; an old one (a slow tunnel, a long host-key question) is pushed again.
+              if (Date.now() - pushedAt > (this.deps.repushAfterMs ?? REPUSH_AFTER_MS)) await push();
+            },
           },
-        },
-        (step, status) => report(step, status),
-        signal,
-      ).catch((err: unknown) => {
-        throw this.explainAuthFailure(err, instance, osUser, target);
-      });
-      this.deps.log.info('instance connected', {
-        instance: target.instanceId,
-        via: plan.kind,
-        user: osUser,
-        hostKey: hostKeyTrust,
-        pushes,
-        ms: Math.round(performance.now() - t0),
-      });
-      return { ssh, plan, osUser, instance, hostKeyTrust, pushes, ...(tunnelDeadline ? { tunnelDeadline } : {}) };
-    } catch (err) {
-      sock?.destroy();
-      if (err instanceof KeylessFailure && ['TunnelClosed', 'NetworkError', 'Timeout', 'InstanceNotRunning', 'InstanceNotFound'].includes(err.code)) {
-        // Stale addresses or endpoints explain these: look again next time.
-        this.deps.inventory.forget(target.profile, target.region, target.instanceId);
+          (step, status) => report(step, status),
+          signal,
+        ).catch((err: unknown) => {
+          throw this.explainAuthFailure(err, instance, osUser, target);
+        });
+        this.deps.log.info('instance connected', {
+          instance: target.instanceId,
+          via: plan.kind,
+          user: osUser,
+          hostKey: hostKeyTrust,
+          pushes,
+          ms: Math.round(performance.now() - t0),
+        });
+        return { ssh, plan, osUser, instance, hostKeyTrust, pushes, ...(tunnelDeadline ? { tunnelDeadline } : {}) };
+      } catch (err) {
+        sock?.destroy();
+        if (err instanceof KeylessFailure && ['TunnelClosed', 'NetworkError', 'Timeout', 'InstanceNotRunning', 'InstanceNotFound'].includes(err.code)) {
+          // Stale addresses or endpoints explain these: look again next time.
+          this.deps.inventory.forget(target.profile, target.region, target.instanceId);
+        }
+        throw err;
       }
-      throw err;
+    };
+
+    try {
+      try {
+        return await attempt();
+      } catch (err) {
+        // Refused right after an accepted push: the key may not have reached the instance's
+        // metadata yet (propagation can lag). Once more with the same key, pushed again.
+        if (!(err instanceof KeylessFailure) || err.code !== 'PushedKeyRefused' || signal.aborted) throw err;
+        this.deps.log.info('pushed key refused, trying once more', { instance: target.instanceId, user: osUser });
+        await new Promise((r) => setTimeout(r, this.deps.authRetryDelayMs ?? 2000));
+        if (signal.aborted) throw cancelled();
+        pushed = push();
+        pushed.catch(() => {});
+        return await attempt();
+      }
     } finally {
       // ssh2 has parsed the key; Keyless's copy goes now.
       key.dispose();
@@ -311,7 +331,7 @@ export class InstanceConnector {
         ? `The AMI (${image}) usually logs in as "${suggested}", not "${osUser}": try that user.`
         : `Check that the instance runs the EC2 Instance Connect agent (package ec2-instance-connect; sshd_config has AuthorizedKeysCommand /opt/aws/bin/eic_run_authorized_keys), and that its clock is right (a pushed key lives 60 s).`;
     return new KeylessFailure(
-      'AuthFailed',
+      'PushedKeyRefused',
       `${target.instanceId} refused the key pushed for "${osUser}" (Permission denied after a successful push). ${likely}`,
       false,
       { host: target.instanceId, user: osUser, suggestedUser: suggested, image },

@@ -225,8 +225,9 @@ describe.skipIf(sshdMissing)('InstanceConnector against a real sshd', () => {
     const err = await connector('127.0.0.1')
       .connect(target({ port: sshd.port, osUser: 'nobody-here' }), hooks(true))
       .catch((e: unknown) => e as KeylessFailure);
-    expect((err as KeylessFailure).code).toBe('AuthFailed');
+    expect((err as KeylessFailure).code).toBe('PushedKeyRefused');
     expect((err as KeylessFailure).message).toMatch(/nobody-here/);
+    expect((err as KeylessFailure).detail).toMatchObject({ user: 'nobody-here', suggestedUser: 'ec2-user' });
   });
 
   it('an EICE port forward carries data intact over one tunnel per connection', async () => {

@@ -208,6 +208,17 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     }
   });
 
+  it('a key that reaches the instance late (slow propagation) is tried once more and gets in', async () => {
+    sim.admin.setKeyPropagationDelay(1500);
+    try {
+      const conn = await engine().connect({ region: REGION, instanceId: PUBLIC, connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks());
+      expect(conn.pushes).toBe(2);
+      conn.ssh.end();
+    } finally {
+      sim.admin.resetFaults();
+    }
+  });
+
   it('the 21st tunnel on one endpoint is refused with the limit in words', async () => {
     const c = engine();
     const target: Ec2Target = { region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 };
@@ -421,5 +432,60 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     scan(tmpdir(), 0);
     expect(scanned).toBeGreaterThan(0);
     expect(hits).toEqual([]);
+  });
+});
+
+describe.skipIf(sshdMissing)('a pushed key that expires before authentication (simulator with a 2 s key lifetime)', () => {
+  let shortSim: Simulator;
+  let knownHostsDir: string;
+  const ID = 'i-0a1b2c3d4e5f0b001';
+  beforeAll(async () => {
+    shortSim = await startSimulator({
+      regions: [REGION],
+      keyTtlSeconds: 2,
+      fleet: {
+        vpcs: [{ id: 'vpc-0c0ffee000000b001', region: REGION, cidr: '10.8.0.0/16', subnets: [{ id: 'subnet-0c0ffee0000b0011', availabilityZone: `${REGION}a`, cidr: '10.8.1.0/24' }] }],
+        instances: [{ id: ID, region: REGION, subnetId: 'subnet-0c0ffee0000b0011' }],
+        endpoints: [{ id: 'eice-0c0ffee00000b001', region: REGION, subnetId: 'subnet-0c0ffee0000b0011' }],
+      },
+    });
+    knownHostsDir = await mkdtemp(join(tmpdir(), 'keyless-kh-'));
+  }, 120_000);
+  afterAll(async () => {
+    await shortSim?.stop();
+    await rm(knownHostsDir, { recursive: true, force: true });
+  });
+
+  function connectorFor(repushAfterMs: number) {
+    const clients = new AwsClients({
+      credentials: async () => ({ accessKeyId: shortSim.principals[0]!.accessKeyId, secretAccessKey: shortSim.principals[0]!.secretAccessKey }),
+      invalidate() {},
+    });
+    return new InstanceConnector({
+      clients,
+      inventory: new Ec2Inventory(clients),
+      knownHosts: new KnownHosts(join(knownHostsDir, 'known_hosts')),
+      log: silentLogger,
+      env: { AWS_ENDPOINT_URL: shortSim.endpoint },
+      repushAfterMs,
+    });
+  }
+
+  it('without a second push the expired key is refused; with it Keyless gets in', async () => {
+    const saved = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = shortSim.endpoint;
+    shortSim.admin.setLatency('OpenTunnel', 3000);
+    try {
+      const target: Ec2Target = { region: REGION, instanceId: ID, osUser: 'ec2-user', connectionType: 'eice', port: 22 };
+      const expired = await errorOf(connectorFor(60_000).connect(target, quietHooks()));
+      expect(expired.code).toBe('PushedKeyRefused');
+      const conn = await connectorFor(1000).connect(target, quietHooks());
+      expect(conn.pushes).toBe(2);
+      conn.ssh.end();
+    } finally {
+      shortSim.admin.resetFaults();
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+      else process.env.AWS_ENDPOINT_URL = saved;
+    }
   });
 });
