@@ -171,6 +171,14 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     await backend.invoke('session.close', { sessionId });
   });
 
+  it('a saved EC2 host opens with session.open, its settings inherited from its group', async () => {
+    const group = await backend.invoke('groups.save', { group: { name: 'sim', parentId: null, settings: { region: REGION, osUser: 'ec2-user' } } });
+    const host = await backend.invoke('hosts.save', { host: { kind: 'ec2', name: 'private one', groupId: group.id, instanceId: PRIVATE, port: 22 } });
+    const { sessionId } = await backend.invoke('session.open', { requestId: rid(), hostId: host.id, cols: 80, rows: 24 });
+    await shellSays(sessionId, 'echo "saved-$(whoami)"', 'saved-ec2-user');
+    await backend.invoke('session.close', { sessionId });
+  });
+
   it("the seed's policy connects as ec2-user and refuses root with the statement that would allow it", async () => {
     const c = engine();
     const ok = await c.connect({ profile: 'seed', region: REGION, instanceId: PUBLIC, osUser: 'ec2-user', connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks());
