@@ -220,6 +220,8 @@ describe.skipIf(terminalSkip)('terminal tabs and panes, end to end in Chromium a
     await page.getByTestId('terminal-settings').click();
     await page.getByTestId('restore-tabs').check();
     await page.getByTestId('save-terminal-settings').click();
+    // Saved once main has the setting and the window has noted its tabs.
+    await until(async () => (await page.evaluate(() => localStorage.getItem('keyless.openTabs'))) !== null, 10_000, 'the open tabs to be noted');
     const shape = async () => {
       const panes = await hook.panes(page);
       const tabs = [...new Set(panes.map((p) => p.tab))];
