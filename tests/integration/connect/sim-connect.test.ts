@@ -15,7 +15,7 @@ import { AwsClients } from '../../../electron/main/aws/clients';
 import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
 import { Ec2Inventory } from '../../../electron/main/aws/inventory';
 import { KeylessFailure } from '../../../electron/main/base/errors';
-import { silentLogger } from '../../../electron/main/base/log';
+import { createLogger, silentLogger } from '../../../electron/main/base/log';
 import { InstanceConnector, type ConnectHooks, type Ec2Target } from '../../../electron/main/connect/instance-connector';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
@@ -37,6 +37,8 @@ let disconnect: () => void;
 const prompts: Prompt[] = [];
 const output = new Map<string, string>();
 const states: Array<{ sessionId: string; state: string; error?: KeylessError }> = [];
+/** Everything the backend logged, at debug level, to look for secrets in. */
+const logLines: string[] = [];
 /** Every private key made during the suite (copied before Keyless zeroes its own), to look for on disk at the end. */
 const madeKeys = vi.hoisted(() => [] as Buffer[]);
 vi.mock('../../../electron/main/connect/ephemeral-key', async (importOriginal) => {
@@ -85,7 +87,7 @@ beforeAll(async () => {
   delete process.env.AWS_ACCESS_KEY_ID;
   delete process.env.AWS_SECRET_ACCESS_KEY;
   home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
-  main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], awsCredentials: new SdkCredentialSource() });
+  main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: createLogger('main', (l) => logLines.push(l), 'debug'), userKnownHosts: [], awsCredentials: new SdkCredentialSource() });
   const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));
   backend = new Backend(bridge);
   disconnect = () => peer.dispose();
@@ -440,6 +442,12 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     scan(tmpdir(), 0);
     expect(scanned).toBeGreaterThan(0);
     expect(hits).toEqual([]);
+    // Nor in the log, nor in any error that crossed to the renderer: no key, no presigned URL.
+    const said = [logLines.join('\n'), JSON.stringify(states)].join('\n');
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(said).not.toMatch(/X-Amz-Signature|X-Amz-Credential|BEGIN OPENSSH PRIVATE KEY/);
+    const saidBytes = Buffer.from(said, 'latin1');
+    expect(needles.filter((k) => saidBytes.includes(k))).toEqual([]);
   });
 });
 
