@@ -8,7 +8,7 @@ import type {
   NewSsoProfile,
 } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
-import { filterRows, groupLines, setOf, tagKeys, toRow, toggled, type GroupBy, type Line, type Row } from '../../views/inventory/inventory-query';
+import { RowFilter, groupLines, setOf, tagKeys, toRow, toggled, type GroupBy, type Line, type Row } from '../../views/inventory/inventory-query';
 
 export type DeviceCode = EventPayload<'aws.sso.device'>;
 /** An instance to open a terminal on, as the connect engine takes it. */
@@ -51,7 +51,8 @@ export class AwsState {
   /** Ticks every 15 s so ages on screen stay current. */
   now = $state(Date.now());
 
-  readonly filtered = $derived(filterRows(this.rows, this.query));
+  private readonly rowFilter = new RowFilter();
+  readonly filtered = $derived(this.rowFilter.run(this.rows, this.query));
   readonly lines: Line[] = $derived(groupLines(this.filtered, this.groupBy, this.collapsed));
   readonly tagKeys = $derived(tagKeys(this.rows));
 

@@ -11,6 +11,8 @@ export interface Row {
   id: Fuzzysort.Prepared;
   ips: Fuzzysort.Prepared;
   tagText: Fuzzysort.Prepared;
+  /** The same fields lower-cased in one string, for short substring queries. */
+  hay: string;
   /** Lower-cased field values for `key:value` terms. */
   fields: Record<string, string>;
   /** Lower-cased tag keys to lower-cased values. */
@@ -54,6 +56,7 @@ export function toRow(inst: InventoryInstance): Row {
     id: fuzzysort.prepare(inst.id),
     ips: fuzzysort.prepare(`${inst.privateIp} ${inst.publicIp}`),
     tagText: fuzzysort.prepare(tagText),
+    hay: `${inst.name}\n${inst.id}\n${inst.privateIp} ${inst.publicIp}\n${tagText}`.toLowerCase(),
     fields,
     tags,
   };
@@ -99,10 +102,46 @@ function termMatches(row: Row, t: Term): boolean {
  * tags, best match first. Without free text the input order is kept.
  */
 export function filterRows(rows: readonly Row[], query: string): Row[] {
-  const { terms, text } = parseQuery(query.trim());
-  const kept: Row[] = terms.length ? rows.filter((r) => terms.every((t) => termMatches(r, t))) : rows.slice();
-  if (!text) return kept;
-  return fuzzysort.go(text, kept, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj);
+  return new RowFilter().run(rows, query);
+}
+
+/** Below this many characters free text matches as a plain substring: fuzzy matching one letter against everything tells nothing. */
+const FUZZY_FROM = 3;
+
+function contains(row: Row, words: string[]): boolean {
+  return words.every((w) => row.hay.includes(w));
+}
+
+/**
+ * `filterRows` for typing: while the terms stay the same and the text only grows, the next
+ * result is searched within the last one instead of every row (a longer query never matches
+ * more), so each keystroke gets cheaper as the list narrows.
+ */
+export class RowFilter {
+  private last: { rows: readonly Row[]; terms: string; text: string; fuzzy: boolean; result: Row[] } | undefined;
+
+  run(rows: readonly Row[], query: string): Row[] {
+    const { terms, text } = parseQuery(query.trim());
+    const termsKey = JSON.stringify(terms);
+    const fuzzy = text.replace(/\s/g, '').length >= FUZZY_FROM;
+    const l = this.last;
+    const narrowing = !!l && l.rows === rows && l.terms === termsKey && l.text !== '' && text.startsWith(l.text) && l.fuzzy === fuzzy;
+    let result: Row[];
+    if (narrowing && l.text === text) {
+      result = l.result;
+    } else {
+      const base: readonly Row[] = narrowing ? l.result : terms.length ? rows.filter((r) => terms.every((t) => termMatches(r, t))) : rows;
+      if (!text) result = base.slice();
+      else if (!fuzzy) {
+        const words = text.toLowerCase().split(/\s+/);
+        result = base.filter((r) => contains(r, words));
+      } else {
+        result = fuzzysort.go(text, base, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj);
+      }
+    }
+    this.last = { rows, terms: termsKey, text, fuzzy, result };
+    return result;
+  }
 }
 
 export type GroupBy = { kind: 'none' } | { kind: 'account' | 'region' | 'vpc' } | { kind: 'tag'; key: string };
