@@ -3,45 +3,52 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect';
 import type { Disposable } from '../base/lifecycle';
 import type { CredentialSource } from './credentials';
+import { endpointOverride } from './endpoints';
 
 /**
  * SDK clients, one per profile, region and service, kept for the life of the app so every call
  * after the first reuses a kept-alive HTTPS connection (a key push is then one round trip).
- * Endpoint overrides (AWS_ENDPOINT_URL…, a profile's endpoint_url) are applied by the SDK itself.
+ * Endpoint overrides (AWS_ENDPOINT_URL…, a profile's endpoint_url or services section) are looked
+ * up per profile and passed explicitly: the SDK applies a config file's endpoint_url only for the
+ * AWS_PROFILE profile, not for the `profile` a client is given.
  */
 export class AwsClients implements Disposable {
-  private readonly eic = new Map<string, EC2InstanceConnectClient>();
-  private readonly ec2 = new Map<string, EC2Client>();
+  private readonly eic = new Map<string, Promise<EC2InstanceConnectClient>>();
+  private readonly ec2 = new Map<string, Promise<EC2Client>>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(readonly credentials: CredentialSource) {}
 
-  private config(profile: string | undefined, region: string) {
+  private async config(serviceId: string, profile: string | undefined, region: string) {
+    const endpoint = await endpointOverride(serviceId, profile);
     return {
       region,
       ...(profile ? { profile } : {}),
+      ...(endpoint ? { endpoint: endpoint.href } : {}),
       credentials: () => this.credentials.credentials(profile),
       requestHandler: { httpsAgent: this.agent, connectionTimeout: 10_000, requestTimeout: 30_000 },
       maxAttempts: 3,
     };
   }
 
-  instanceConnect(profile: string | undefined, region: string): EC2InstanceConnectClient {
+  instanceConnect(profile: string | undefined, region: string): Promise<EC2InstanceConnectClient> {
     const key = `${profile ?? ''}\n${region}`;
     let c = this.eic.get(key);
-    if (!c) this.eic.set(key, (c = new EC2InstanceConnectClient(this.config(profile, region))));
+    if (!c) this.eic.set(key, (c = this.config('EC2 Instance Connect', profile, region).then((cfg) => new EC2InstanceConnectClient(cfg))));
+    c.catch(() => this.eic.delete(key));
     return c;
   }
 
-  ec2Client(profile: string | undefined, region: string): EC2Client {
+  ec2Client(profile: string | undefined, region: string): Promise<EC2Client> {
     const key = `${profile ?? ''}\n${region}`;
     let c = this.ec2.get(key);
-    if (!c) this.ec2.set(key, (c = new EC2Client(this.config(profile, region))));
+    if (!c) this.ec2.set(key, (c = this.config('EC2', profile, region).then((cfg) => new EC2Client(cfg))));
+    c.catch(() => this.ec2.delete(key));
     return c;
   }
 
   dispose(): void {
-    for (const c of [...this.eic.values(), ...this.ec2.values()]) c.destroy();
+    for (const c of [...this.eic.values(), ...this.ec2.values()]) void c.then((client) => client.destroy(), () => {});
     this.eic.clear();
     this.ec2.clear();
     this.agent.destroy();

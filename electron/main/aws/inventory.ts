@@ -53,7 +53,7 @@ export class Ec2Inventory {
       this.describeCalls++;
       let out;
       try {
-        out = await this.clients.ec2Client(profile, region).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+        out = await (await this.clients.ec2Client(profile, region)).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
       } catch (err) {
         if ((err as { name?: string }).name?.startsWith('InvalidInstanceID')) {
           throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}. Check the region and that it was not terminated.`, false, {
@@ -93,7 +93,7 @@ export class Ec2Inventory {
     if (!p) {
       p = this.clients
         .ec2Client(profile, region)
-        .send(new DescribeImagesCommand({ ImageIds: [imageId] }))
+        .then((c) => c.send(new DescribeImagesCommand({ ImageIds: [imageId] })))
         .then((o) => o.Images?.[0]?.Name, () => undefined);
       this.images.set(key, p);
     }
@@ -107,7 +107,7 @@ export class Ec2Inventory {
       const out: EndpointFacts[] = [];
       try {
         const pages = paginateDescribeInstanceConnectEndpoints(
-          { client: this.clients.ec2Client(profile, region) },
+          { client: await this.clients.ec2Client(profile, region) },
           {
             Filters: [
               { Name: 'state', Values: ['create-complete', 'update-in-progress', 'update-failed', 'update-complete'] },
@@ -145,7 +145,7 @@ export class Ec2Inventory {
   async endpointById(profile: string | undefined, region: string, endpointId: string): Promise<EndpointFacts[]> {
     const out = await this.clients
       .ec2Client(profile, region)
-      .send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] }))
+      .then((c) => c.send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] })))
       .catch((err: unknown) => {
         throw describeAwsError(err, { action: 'ec2:DescribeInstanceConnectEndpoints', region, profile });
       });
@@ -169,7 +169,7 @@ export class Ec2Inventory {
     if (hit) return hit;
     let text: string;
     try {
-      const out = await this.clients.ec2Client(profile, region).send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+      const out = await (await this.clients.ec2Client(profile, region)).send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
       text = out.Output ? Buffer.from(out.Output, 'base64').toString('utf8') : '';
     } catch {
       return [];

@@ -79,9 +79,9 @@ export function describeKeyPushError(err: unknown, t: KeyPushTarget): KeylessFai
 
 /** Pushes a public key with SendSSHPublicKey; resolves with the time of the push (its 60 s start then). */
 export async function pushKey(clients: AwsClients, t: KeyPushTarget, publicKey: string, signal?: AbortSignal): Promise<number> {
-  const client = clients.instanceConnect(t.profile, t.region);
   const started = Date.now();
   try {
+    const client = await clients.instanceConnect(t.profile, t.region);
     const out = await client.send(
       new SendSSHPublicKeyCommand({
         InstanceId: t.instanceId,

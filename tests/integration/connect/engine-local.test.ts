@@ -72,8 +72,8 @@ function fakeClients(publicIp: string | undefined): AwsClients {
   }) as EC2Client['send'];
   return {
     credentials: { credentials: async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }), invalidate() {} },
-    ec2Client: () => ec2,
-    instanceConnect: () => ({
+    ec2Client: async () => ec2,
+    instanceConnect: async () => ({
       send: async (cmd: { input: { InstanceOSUser: string; SSHPublicKey: string } }) => {
         pushes.push({ user: cmd.input.InstanceOSUser, key: cmd.input.SSHPublicKey });
         writeFileSync(sshd.authorizedKeys, cmd.input.SSHPublicKey + '\n');

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AwsClients } from '../../../electron/main/aws/clients';
 import { endpointOverride } from '../../../electron/main/aws/endpoints';
 
 let dir: string;
@@ -46,5 +47,24 @@ describe('endpointOverride (where the EICE tunnel dials, as the SDK decides for 
   });
   it('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS turns them all off', async () => {
     expect(await endpointOverride('EC2 Instance Connect', 'sim', { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true', AWS_ENDPOINT_URL: 'http://x:1' })).toBeUndefined();
+  });
+});
+
+describe('AwsClients', () => {
+  it("gives a named profile's SDK clients that profile's endpoint_url (the SDK alone would not)", async () => {
+    delete process.env.AWS_PROFILE;
+    delete process.env.AWS_ENDPOINT_URL;
+    const clients = new AwsClients({ credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), invalidate() {} });
+    try {
+      const eic = await clients.instanceConnect('sim', 'us-east-1');
+      const endpoint = await eic.config.endpoint?.();
+      expect(endpoint?.hostname).toBe('127.0.0.1');
+      expect(endpoint?.port).toBe(4566);
+      const ec2 = await clients.ec2Client('split', 'us-east-1');
+      expect(await ec2.config.endpoint?.()).toBeUndefined();
+      expect(await clients.instanceConnect('sim', 'us-east-1')).toBe(eic);
+    } finally {
+      clients.dispose();
+    }
   });
 });
