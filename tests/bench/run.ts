@@ -6,7 +6,11 @@ export {};
 
 const benches: Record<string, () => Promise<void>> = {
   terminal: async () => (await import('./terminal')).runTerminalBench(),
-  inventory: async () => void (await (await import('./inventory')).benchInventory()),
+  inventory: async () => {
+    const m = await import('./inventory');
+    if (process.argv.includes('--browser-only')) await m.benchInventoryBrowserOnly();
+    else await m.benchInventory();
+  },
   connect: async () => void (await (await import('./connect')).benchConnect()),
 };
 
