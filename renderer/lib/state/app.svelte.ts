@@ -1,14 +1,16 @@
 import { getContext, setContext } from 'svelte';
-import type { HostEntry, KeylessError, Prompt, SavedHost, SavedHostInput, Settings } from '../../../electron/contract';
+import type { HostEntry, HostGroup, KeylessError, Prompt, SavedHost, SavedHostInput, Settings } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
 import { i18n, resolveLocale } from '../i18n/i18n.svelte';
 import type { TerminalTab } from './terminal-tab.svelte';
 import { Workspace } from './workspace.svelte';
 import { AwsState } from './aws.svelte';
+import { tabTarget } from './hosts.svelte';
 
 /** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
 export class AppState {
   hosts = $state<HostEntry[]>([]);
+  groups = $state<HostGroup[]>([]);
   /** Terminal tabs, panes, broadcast input and terminal settings. */
   readonly workspace: Workspace;
   /** AWS profiles, SSO sign-in and the fleet inventory. */
@@ -34,13 +36,15 @@ export class AppState {
       this.workspace.setPlatform(info.platform, info.transport);
       this.applySettings(settings);
       await this.refreshHosts();
-      this.workspace.restoreTabs(this.hosts);
+      this.workspace.restoreTabs(this.hosts.map((h) => tabTarget(h, this.groups)));
     });
   }
 
   async refreshHosts(): Promise<void> {
     try {
-      this.hosts = (await this.backend.invoke('hosts.list', {})).hosts;
+      const tree = await this.backend.invoke('hosts.list', {});
+      this.hosts = tree.hosts;
+      this.groups = tree.groups;
     } catch (err) {
       // The host list's own banner explains an unreadable hosts.json and offers the backup.
       if (err instanceof BackendError && err.error.code === 'StoreCorrupt') return;

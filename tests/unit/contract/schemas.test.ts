@@ -17,6 +17,8 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'hosts.markUsed': { id: 'h1' },
   'groups.save': { group: { name: 'prod', parentId: null, settings: { region: 'eu-west-1', osUser: 'ec2-user' } } },
   'groups.delete': { id: 'g1' },
+  'smartGroups.save': { group: { name: 'prod web', query: 'tag:env=prod state:running' } },
+  'smartGroups.delete': { id: 'sg1' },
   'hosts.importSshConfig': {},
   'hosts.export': { hostIds: ['h1'] },
   'hosts.import': { json: '{"version":2}' },
