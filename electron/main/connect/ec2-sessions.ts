@@ -122,19 +122,27 @@ export class Ec2Sessions implements Disposable {
     const report = progressReporter(ctx.peer, args.requestId);
     const target = await this.resolve(args);
     const shared = await this.connection(target, args.requestId, ctx, report, args.reconnect);
-    const { sessionId } = await this.deps.sessions.attach(shared.conn.ssh, args, ctx, report, target.instanceId);
-    const deadline = shared.conn.tunnelDeadline;
-    if (deadline) {
-      // A minute ahead, or halfway through a tunnel shorter than two minutes.
-      const lead = Math.min(TUNNEL_EXPIRY_WARNING_S, (target.maxTunnelDuration ?? 0) / 2) * 1000;
-      const warnIn = deadline - Date.now() - lead;
-      const notify = () =>
-        ctx.peer.emit('session.notice', { sessionId, kind: 'tunnelExpiring', secondsLeft: Math.max(0, Math.round((deadline - Date.now()) / 1000)) });
-      const timer = setTimeout(notify, Math.max(0, warnIn));
-      timer.unref();
-      shared.conn.ssh.onClose(() => clearTimeout(timer));
-    }
+    let sessionId = '';
+    // A dropped connection (tunnel cut, network loss) is replaced in the same tab: backoff, a fresh key.
+    const reconnect = async (signal: AbortSignal) => {
+      const again = await this.connection(target, args.requestId, { peer: ctx.peer, signal }, progressReporter(ctx.peer, args.requestId), true);
+      this.warnBeforeCut(again.conn, ctx.peer, sessionId, target.maxTunnelDuration);
+      return again.conn.ssh;
+    };
+    ({ sessionId } = await this.deps.sessions.attach(shared.conn.ssh, args, ctx, report, target.instanceId, reconnect));
+    this.warnBeforeCut(shared.conn, ctx.peer, sessionId, target.maxTunnelDuration);
     return { sessionId, instanceId: target.instanceId, osUser: shared.conn.osUser, via: shared.conn.plan.kind };
+  }
+
+  /** Tells the tab a minute before the endpoint cuts the tunnel (halfway through a shorter one). */
+  private warnBeforeCut(conn: Ec2Connection, peer: PeerContext, sessionId: string, maxTunnelDuration: number | undefined): void {
+    const deadline = conn.tunnelDeadline;
+    if (!deadline) return;
+    const lead = Math.min(TUNNEL_EXPIRY_WARNING_S, (maxTunnelDuration ?? 0) / 2) * 1000;
+    const notify = () => peer.emit('session.notice', { sessionId, kind: 'tunnelExpiring', secondsLeft: Math.max(0, Math.round((deadline - Date.now()) / 1000)) });
+    const timer = setTimeout(notify, Math.max(0, deadline - Date.now() - lead));
+    timer.unref();
+    conn.ssh.onClose(() => clearTimeout(timer));
   }
 
   private key(t: Ec2Target): string {

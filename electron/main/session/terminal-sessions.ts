@@ -16,7 +16,8 @@ import { AsciicastRecording } from './recording';
 
 interface Session extends Disposable {
   readonly peerId: string;
-  readonly channel: TerminalChannel;
+  /** Replaced when the session reconnects (EC2 sessions after a dropped tunnel). */
+  channel: TerminalChannel;
   size: { cols: number; rows: number };
   recording: AsciicastRecording | undefined;
 }
@@ -99,8 +100,15 @@ export class TerminalSessions implements Disposable {
     ctx: CallContext,
     report: (step: ConnectStep, status: 'start' | 'done' | 'failed') => void,
     hostLabel: string,
+    /**
+     * When given, a connection that drops with a retryable reason is replaced through it and a new
+     * shell opened in the same session (state `reconnecting`, then `connected`), instead of closing.
+     */
+    reconnect?: (signal: AbortSignal) => Promise<SshConnection>,
   ): Promise<{ sessionId: string }> {
     const { peer, signal } = ctx;
+    /** Stops a reconnect in progress when the tab is closed. */
+    const closing = new AbortController();
     conn.ref();
 
     report('shell', 'start');
@@ -112,20 +120,71 @@ export class TerminalSessions implements Disposable {
         fail('Cancelled', 'The connection was cancelled.');
       }
       const sessionId = `s${this.nextId++}`;
-      channel = new TerminalChannel(
-        raw,
-        (data) => peer.emit('session.data', { sessionId, data }),
-        () => {
-          peer.emit('session.state', { sessionId, state: 'closed' });
-          // The shell ended (exit, or the connection dropped): the renderer does not close a
-          // closed tab's session, so free it here, or its connection would stay open for good.
+      const channelFor = (rawChannel: typeof raw): TerminalChannel => {
+        const made: TerminalChannel = new TerminalChannel(
+          rawChannel,
+          (data) => peer.emit('session.data', { sessionId, data }),
+          () => {
+            const end = () => {
+              // A channel replaced (or being replaced) by a reconnect ends quietly.
+              if (reconnecting || this.sessions.get(sessionId)?.channel !== made) return;
+              peer.emit('session.state', { sessionId, state: 'closed' });
+              // The shell ended (exit, or the connection dropped): the renderer does not close a
+              // closed tab's session, so free it here, or its connection would stay open for good.
+              this.sessions.get(sessionId)?.dispose();
+            };
+            // With a reconnect, let the connection say first whether it dropped.
+            if (reconnect) setImmediate(end);
+            else end();
+          },
+        );
+        return made;
+      };
+      channel = channelFor(raw);
+      let connection = conn;
+      let reconnecting = false;
+      const watch = (c: SshConnection) =>
+        c.onClose((reason) => {
+          if (reconnect && reason?.retryable && this.sessions.has(sessionId)) {
+            reconnecting = true;
+            peer.emit('session.state', { sessionId, state: 'reconnecting', error: reason.toData() });
+            void replace(reason);
+            return;
+          }
+          peer.emit('session.state', reason ? { sessionId, state: 'closed', error: reason.toData() } : { sessionId, state: 'closed' });
+        });
+      let stopWatching = watch(connection);
+      const replace = async (reason: KeylessFailure) => {
+        try {
+          const next = await reconnect!(closing.signal);
+          next.ref();
+          const rawNext = await next.shell({ term: 'xterm-256color', cols: session.size.cols, rows: session.size.rows, width: 0, height: 0 }).catch((err: unknown) => {
+            next.release();
+            throw err;
+          });
+          if (!this.sessions.has(sessionId)) {
+            rawNext.close();
+            next.release();
+            return;
+          }
+          const old = { channel: session.channel, connection, stopWatching };
+          session.channel = channelFor(rawNext);
+          connection = next;
+          stopWatching = watch(next);
+          reconnecting = false;
+          old.stopWatching();
+          old.channel.dispose();
+          old.connection.release();
+          if (session.recording) session.channel.tap = { output: (t) => session.recording?.output(t), input: (t) => session.recording?.input(t) };
+          peer.emit('session.state', { sessionId, state: 'connected' });
+          this.deps.log.info('session reconnected', { session: sessionId, host: hostLabel, after: reason.code });
+        } catch (err) {
+          reconnecting = false;
+          const failure = err instanceof KeylessFailure ? err : reason;
+          peer.emit('session.state', { sessionId, state: 'closed', error: failure.toData() });
           this.sessions.get(sessionId)?.dispose();
-        },
-      );
-      const connection = conn;
-      const stopWatching = connection.onClose((reason) => {
-        peer.emit('session.state', reason ? { sessionId, state: 'closed', error: reason.toData() } : { sessionId, state: 'closed' });
-      });
+        }
+      };
       const ownership = toDisposable(() => session.dispose());
       const session: Session = {
         peerId: peer.peerId,
@@ -134,10 +193,11 @@ export class TerminalSessions implements Disposable {
         recording: undefined,
         dispose: () => {
           if (!this.sessions.delete(sessionId)) return;
+          closing.abort();
           peer.owned.delete(ownership);
           stopWatching();
           this.endRecording(peer, sessionId, session);
-          channel.dispose();
+          session.channel.dispose();
           connection.release();
         },
       };
