@@ -16,6 +16,8 @@ export class AppState {
   /** AWS profiles, SSO sign-in and the fleet inventory. */
   readonly aws: AwsState;
   prompts = $state<Prompt[]>([]);
+  /** What the main area shows; connecting from another view brings the terminals forward. */
+  mainView = $state<'terminals' | 'inventory' | 'profiles' | 'audit'>('terminals');
   settings = $state<Settings>({ language: 'system' });
   systemLocale = $state('en');
   notice = $state<KeylessError | undefined>(undefined);
