@@ -63,6 +63,9 @@ export interface InstanceConnectorDeps {
   handshakeTimeoutMs?: number;
 }
 
+/** The endpoint's own limit and default for one tunnel. */
+export const DEFAULT_MAX_TUNNEL_SECONDS = 3600;
+
 function cancelled(): KeylessFailure {
   return new KeylessFailure('Cancelled', 'The connection was cancelled.', true);
 }
@@ -108,7 +111,9 @@ export class InstanceConnector {
         privateIpAddress: plan.address,
         remotePort: port,
         region: target.region,
-        ...(target.maxTunnelDuration ? { maxTunnelDuration: target.maxTunnelDuration } : {}),
+        // Always sent (3600 s is the service's own default), so a policy that bounds
+        // ec2-instance-connect:maxTunnelDuration finds the key in every request.
+        maxTunnelDuration: target.maxTunnelDuration ?? DEFAULT_MAX_TUNNEL_SECONDS,
       },
       credentials,
     );

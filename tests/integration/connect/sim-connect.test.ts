@@ -9,6 +9,7 @@ import { createServer, connect as tcpConnect, type AddressInfo, type Server } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { accessPolicy } from '../../../electron/main/policy/access-policy';
 import type { KeylessError, Prompt } from '../../../electron/contract';
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { AwsClients } from '../../../electron/main/aws/clients';
@@ -192,6 +193,29 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     const policy = JSON.parse(String(err.detail?.policy)) as { Resource: string; Condition: { StringEquals: Record<string, string> } };
     expect(policy.Resource).toBe(`arn:aws:ec2:${REGION}:${ACCOUNT_ID}:instance/${PUBLIC}`);
     expect(policy.Condition.StringEquals['ec2:osuser']).toBe('root');
+  });
+
+  it('the least-privilege policy Keyless writes for a host lets it through the endpoint (no duration set on the host)', async () => {
+    const { policy } = accessPolicy([
+      { instanceId: PRIVATE, region: REGION, account: ACCOUNT_ID, osUser: 'ec2-user', endpointId: 'eice-0c0ffee00000a001', port: 22 },
+    ]);
+    const generated = { accessKeyId: 'AKIASIMGENERATED0002', secretAccessKey: 'sim/generated/secret/key/11111111111111111', arn: `arn:aws:iam::${ACCOUNT_ID}:user/generated`, profile: 'generated' };
+    sim.admin.addPrincipal({ ...generated, policies: [policy as never] });
+    const credentials = { credentials: async () => ({ accessKeyId: generated.accessKeyId, secretAccessKey: generated.secretAccessKey }), invalidate() {} };
+    const clients = new AwsClients(credentials);
+    const c = new InstanceConnector({ clients, inventory: new Ec2Inventory(clients), knownHosts: new KnownHosts(join(home, 'known_hosts')), log: silentLogger });
+    // This principal has no profile in the config file: the environment's endpoint setting reaches the simulator.
+    process.env.AWS_ENDPOINT_URL = sim.endpoint;
+    try {
+      const conn = await c.connect({ profile: 'generated', region: REGION, instanceId: PRIVATE, osUser: 'ec2-user', connectionType: 'eice', port: 22 }, quietHooks());
+      expect(conn.plan.kind).toBe('eice');
+      conn.ssh.end();
+      const denied = await errorOf(c.connect({ profile: 'generated', region: REGION, instanceId: PRIVATE, osUser: 'root', connectionType: 'eice', port: 22 }, quietHooks()));
+      expect(denied.code).toBe('AwsAccessDenied');
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL;
+      clients.dispose();
+    }
   });
 
   it('a changed host key is blocked', async () => {
