@@ -57,7 +57,7 @@ describe('EC2 query API through the AWS CLI and boto3', () => {
       cli('ec2', 'describe-instances', '--instance-ids', 'i-0ddd0000000000010', '--max-results', '5'),
     ]);
     expect(regions.json.Regions.map((r: { RegionName: string }) => r.RegionName)).toEqual(['us-east-1', 'us-west-2']);
-    const ids = (r: { json: { Reservations: { Instances: { InstanceId: string }[] }[] } }) => r.json.Reservations.flatMap((x) => x.Instances.map((i) => i.InstanceId));
+    const ids = (r: { json?: { Reservations: { Instances: { InstanceId: string }[] }[] } }) => r.json!.Reservations.flatMap((x) => x.Instances.map((i) => i.InstanceId));
     expect(ids(prod)).toHaveLength(6);
     expect(prod.json.Reservations[0]).toMatchObject({ OwnerId: '123456789012', ReservationId: expect.stringMatching(/^r-0[0-9a-f]{16}$/) });
     const first = prod.json.Reservations[0].Instances[0];

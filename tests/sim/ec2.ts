@@ -313,7 +313,7 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
       let vpcs = [...w.vpcs.values()].filter((v) => v.region === region);
       for (const id of ids) if (!vpcs.some((v) => v.id === id)) throw new ApiError('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`);
       if (ids.length) vpcs = vpcs.filter((v) => ids.includes(v.id));
-      vpcs = applyFilters(vpcs, filters(p), (v) => ({ 'vpc-id': v.id, 'cidr-block': v.cidr, cidr: v.cidr, 'is-default': String(v.isDefault), state: 'available' }), (v) => (v.name ? { Name: v.name } : {}), ['vpc-id', 'cidr-block', 'cidr', 'is-default', 'state']);
+      vpcs = applyFilters(vpcs, filters(p), (v) => ({ 'vpc-id': v.id, 'cidr-block': v.cidr, cidr: v.cidr, 'is-default': String(v.isDefault), state: 'available' }), (v): Record<string, string> => (v.name ? { Name: v.name } : {}), ['vpc-id', 'cidr-block', 'cidr', 'is-default', 'state']);
       const { items, next } = page('DescribeVpcs', vpcs, p, { min: 5, max: 1000 });
       return ok({
         Vpcs: items.map((v) => ({
@@ -335,7 +335,7 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
       let subnets = [...w.vpcs.values()].filter((v) => v.region === region).flatMap((v) => v.subnets);
       for (const id of ids) if (!subnets.some((s) => s.id === id)) throw new ApiError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
       if (ids.length) subnets = subnets.filter((s) => ids.includes(s.id));
-      subnets = applyFilters(subnets, filters(p), (s) => ({ 'subnet-id': s.id, 'vpc-id': s.vpcId, 'availability-zone': s.availabilityZone, 'cidr-block': s.cidr, state: 'available' }), (s) => (s.name ? { Name: s.name } : {}), ['subnet-id', 'vpc-id', 'availability-zone', 'cidr-block', 'state']);
+      subnets = applyFilters(subnets, filters(p), (s) => ({ 'subnet-id': s.id, 'vpc-id': s.vpcId, 'availability-zone': s.availabilityZone, 'cidr-block': s.cidr, state: 'available' }), (s): Record<string, string> => (s.name ? { Name: s.name } : {}), ['subnet-id', 'vpc-id', 'availability-zone', 'cidr-block', 'state']);
       const { items, next } = page('DescribeSubnets', subnets, p, { min: 5, max: 1000 });
       return ok({
         Subnets: items.map((s) => ({
