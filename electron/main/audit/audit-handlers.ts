@@ -100,7 +100,8 @@ export function createAuditServices(opts: AuditOptions) {
 
   const record = (kind: LocalAuditEntry['kind'], time: number, base: Awaited<ReturnType<typeof describeHost>>, outcome: { ok: true; osUser?: string; via?: string } | { ok: false; err: unknown }) => {
     const code = outcome.ok ? null : toKeylessError(outcome.err).code;
-    void connections.append({
+    // Awaited by the callers: when a connect call returns, its line is in the log.
+    return connections.append({
       time,
       kind,
       ...base,
@@ -117,10 +118,10 @@ export function createAuditServices(opts: AuditOptions) {
       const time = Date.now();
       try {
         const r = await h['session.open'](args, ctx);
-        record('terminal', time, await describeHost(args.hostId), { ok: true });
+        await record('terminal', time, await describeHost(args.hostId), { ok: true });
         return r;
       } catch (err) {
-        record('terminal', time, await describeHost(args.hostId), { ok: false, err });
+        await record('terminal', time, await describeHost(args.hostId), { ok: false, err });
         throw err;
       }
     };
@@ -128,10 +129,10 @@ export function createAuditServices(opts: AuditOptions) {
       const time = Date.now();
       try {
         const r = await h['session.openEc2'](args, ctx);
-        record('terminal', time, await describeWhere(args), { ok: true, osUser: r.osUser, via: r.via });
+        await record('terminal', time, await describeWhere(args), { ok: true, osUser: r.osUser, via: r.via });
         return r;
       } catch (err) {
-        record('terminal', time, await describeWhere(args), { ok: false, err });
+        await record('terminal', time, await describeWhere(args), { ok: false, err });
         throw err;
       }
     };
@@ -139,10 +140,10 @@ export function createAuditServices(opts: AuditOptions) {
       const time = Date.now();
       try {
         const r = await h['forward.open'](args, ctx);
-        record('forward', time, await describeWhere(args), { ok: true, via: r.kind === 'eice' ? 'eice' : undefined });
+        await record('forward', time, await describeWhere(args), { ok: true, via: r.kind === 'eice' ? 'eice' : undefined });
         return r;
       } catch (err) {
-        record('forward', time, await describeWhere(args), { ok: false, err });
+        await record('forward', time, await describeWhere(args), { ok: false, err });
         throw err;
       }
     };
