@@ -32,6 +32,8 @@ export interface SshdFixture {
   hostFingerprint(): string;
   /** Stops sshd and starts it again on the same port, with a new host key. */
   restartWithNewHostKey(): Promise<void>;
+  /** The listening sshd's process id (its session processes are its children). */
+  readonly pid: number;
   /** Kills sshd and every session process it started, waits for them, removes the folder. */
   stop(): Promise<void>;
 }
@@ -180,6 +182,9 @@ export async function startSshd(): Promise<SshdFixture> {
     strangerKeyPath,
     get hostKeyPub() {
       return hostKey + '.pub';
+    },
+    get pid() {
+      return proc.pid!;
     },
     hostFingerprint: () => execFileSync('ssh-keygen', ['-lf', hostKey + '.pub']).toString().split(' ')[1]!,
     async restartWithNewHostKey() {
