@@ -82,7 +82,7 @@ export class HostsState {
   }
 
   /** The saved host of an inventory instance; connecting to one that has none saves it first (it then shows in recents). */
-  async connectInstances(instances: readonly InventoryInstance[]): Promise<void> {
+  async connectInstances(instances: readonly InventoryInstance[], opts: { split?: boolean } = {}): Promise<void> {
     const chosen: HostEntry[] = [];
     for (const i of instances) {
       let host = this.hosts.find((h) => h.kind === 'ec2' && h.instanceId === i.id && (h.region ?? i.region) === i.region);
@@ -96,7 +96,7 @@ export class HostsState {
       });
       if (host) chosen.push(host);
     }
-    this.connect(chosen);
+    this.connect(chosen, opts);
   }
 
   async refresh(): Promise<void> {
@@ -138,14 +138,20 @@ export class HostsState {
 
   /**
    * Opens a tab on each host, in order, and puts them at the front of the recents. With
-   * `broadcast`, what is typed in any of the new tabs goes to all of them.
+   * `broadcast`, what is typed in any of the new tabs goes to all of them. With `split`, each
+   * host opens in a new pane of the current tab instead (a new tab when none is open).
    */
-  connect(hosts: readonly HostEntry[], opts: { broadcast?: boolean } = {}): void {
+  connect(hosts: readonly HostEntry[], opts: { broadcast?: boolean; split?: boolean } = {}): void {
     const paneIds: string[] = [];
     for (const host of hosts) {
-      const tab = this.app.openTab(tabTarget(host, this.groups));
-      paneIds.push(...tab.panes.map((p) => p.id));
-      void tab.connect();
+      if (opts.split) {
+        const tab = this.app.workspace.openInSplit(tabTarget(host, this.groups));
+        if (tab.activePaneId) paneIds.push(tab.activePaneId);
+      } else {
+        const tab = this.app.openTab(tabTarget(host, this.groups));
+        paneIds.push(...tab.panes.map((p) => p.id));
+        void tab.connect();
+      }
       void this.call(() => this.app.backend.invoke('hosts.markUsed', { id: host.id }));
     }
     if (opts.broadcast && paneIds.length > 1) {

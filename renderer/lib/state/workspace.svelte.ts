@@ -221,6 +221,25 @@ export class Workspace {
     this.persist();
   }
 
+  /**
+   * Opens `host` in a new pane beside the active pane of the current tab (quick connect's
+   * Ctrl/Cmd+Enter); with no tab open, or a recording's playback in front, in a new tab.
+   * Returns the tab it landed in.
+   */
+  openInSplit(host: SavedHost, dir: 'row' | 'column' = 'row'): TerminalTab {
+    const tab = this.activeTab;
+    if (!tab?.activePane?.host) {
+      const opened = this.openTab(host);
+      void opened.connect();
+      return opened;
+    }
+    const next = this.session({ kind: 'ssh', host });
+    tab.split(dir, next);
+    void next.connect();
+    this.persist();
+    return tab;
+  }
+
   closePane(tabId: string, paneId: string): void {
     const tab = this.tabs.find((t) => t.id === tabId);
     if (!tab) return;
