@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,19 @@ describe.skipIf(!!chromiumMissing)('profiles and inventory in Chromium, against 
     const connect = page.getByTestId('inventory-connect');
     if (await connect.isDisabled()) expect(await connect.getAttribute('title')).toContain('not available');
     await page.screenshot({ path: join(process.cwd(), 'tests', 'artifacts', 'inventory.png') });
+    expect(errors).toEqual([]);
+  });
+
+  it('exports the rows the filter shows as CSV, not the whole fleet', async () => {
+    await page.getByTestId('inventory-filter').fill('env:dev');
+    await page.getByTestId('inventory-count').filter({ hasText: `250 of ${BIG + 1}` }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('inventory-export-csv').click()]);
+    expect(download.suggestedFilename()).toMatch(/^keyless-inventory-[\d-]+T[\d-]+\.csv$/);
+    const lines = readFileSync((await download.path())!, 'utf8').trimEnd().split('\r\n');
+    expect(lines[0]).toBe('Name,InstanceId,State,Type,AZ/Region,Private IP,Public IP,Profile,Account,VPC,Default OS user,Tags');
+    expect(lines).toHaveLength(251);
+    expect(lines.slice(1).every((l) => /(^|;)env=dev(;|$)/.test(l.split(',').at(-1)!))).toBe(true);
+    expect(lines.slice(1).every((l) => l.includes(`,${ACCOUNT_ID},`))).toBe(true);
     expect(errors).toEqual([]);
   });
 });
