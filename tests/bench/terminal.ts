@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { HIGH_WATERMARK, LOW_WATERMARK } from '../../electron/main/ssh/terminal-channel';
+import { HIGH_WATERMARK, RESERVE_HIGH, RESERVE_LOW } from '../../electron/main/ssh/terminal-channel';
 import { addHost, connect, hook, startWorld, until, type TerminalWorld } from '../e2e/terminal-support';
 
 const RESULTS = join(process.cwd(), 'tests', 'bench', 'results');
@@ -209,6 +209,14 @@ export async function runTerminalBench(): Promise<void> {
     const renderer = (await hook.panes(page))[0]!.renderer;
     process.stdout.write('throughput…\n');
     const tp = await throughput(world);
+    // `npm run bench -- terminal --only throughput`: the throughput figures alone, printed, not written.
+    if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'throughput') {
+      process.stdout.write(
+        `throughput only (load ${round(loadavg()[0]!, 2)}): full path ${tp.fullPathMBps} MB/s, xterm.js alone ${tp.xtermAloneMBps} MB/s, ratio ${round(tp.ratio * 100)} %\n` +
+          `  runs, full/alone ms: ${tp.runs.map((r) => `${round(r.fullMs, 0)}/${round(r.aloneMs, 0)}`).join('  ')}\n`,
+      );
+      return;
+    }
     process.stdout.write('Ctrl-C during yes…\n');
     const cc = await ctrlC(world);
     process.stdout.write('echo latency…\n');
@@ -224,7 +232,7 @@ export async function runTerminalBench(): Promise<void> {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverage1m: round(loadavg()[0]!, 2), node: process.version },
       chromium: world.page.context().browser()?.version(),
       renderer,
-      flowControl: { highWatermark: HIGH_WATERMARK, lowWatermark: LOW_WATERMARK },
+      flowControl: { highWatermark: HIGH_WATERMARK, reserveHigh: RESERVE_HIGH, reserveLow: RESERVE_LOW },
       throughput: tp,
       ctrlC: cc,
       echoLatencyMs: echo,

@@ -2,9 +2,17 @@ import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
 import type { Disposable } from '../base/lifecycle';
 
-/** Flow-control watermarks, in characters of output sent but not yet parsed by xterm.js. */
+/** The renderer's window: characters of output sent but not yet parsed by xterm.js never exceed it. */
 export const HIGH_WATERMARK = 100_000;
-export const LOW_WATERMARK = 5_000;
+/**
+ * Main's own reserve of output received but not yet sent: the ssh2 channel is paused when it
+ * passes RESERVE_HIGH characters and resumed when it falls below RESERVE_LOW. With a reserve,
+ * an acknowledgement is answered at once with the next message; pausing on the renderer's
+ * window instead (resume below a low watermark of unacked output) made the renderer drain its
+ * whole window every cycle while sshd was asked for more.
+ */
+export const RESERVE_HIGH = 256 * 1024;
+export const RESERVE_LOW = 128 * 1024;
 /** Output is gathered this long into one message, so a flood is a few large messages, not many small ones. */
 export const COALESCE_MS = 5;
 /**
@@ -28,8 +36,9 @@ export interface FlowCounters {
 
 /**
  * A shell channel's output side with back-pressure: output is decoded to text on character
- * boundaries, coalesced, and sent; when the renderer falls more than HIGH_WATERMARK behind, the
- * ssh2 channel is paused, so the SSH window closes and sshd stops reading from the program.
+ * boundaries, coalesced, and sent while the renderer is less than HIGH_WATERMARK behind; the
+ * rest waits in main's reserve, and when that passes RESERVE_HIGH the ssh2 channel is paused,
+ * so the SSH window closes and sshd stops reading from the program.
  */
 export class TerminalChannel implements Disposable {
   private readonly decoder = new StringDecoder('utf8');
@@ -76,7 +85,7 @@ export class TerminalChannel implements Disposable {
   ack(chars: number): void {
     this.counters.unacked = Math.max(0, this.counters.unacked - chars);
     this.flush();
-    if (this.paused && !this.buffer && this.counters.unacked < LOW_WATERMARK) {
+    if (this.paused && this.buffer.length < RESERVE_LOW) {
       this.paused = false;
       this.channel.resume();
     }
@@ -86,7 +95,7 @@ export class TerminalChannel implements Disposable {
     if (!text || this.disposed) return;
     this.tap?.output(text);
     this.buffer += text;
-    if (!this.paused && this.counters.unacked + this.buffer.length > HIGH_WATERMARK) {
+    if (!this.paused && this.buffer.length > RESERVE_HIGH) {
       this.paused = true;
       this.counters.pauses++;
       this.channel.pause();

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientChannel } from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { COALESCE_MS, HIGH_WATERMARK, LOW_WATERMARK, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
+import { COALESCE_MS, HIGH_WATERMARK, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
 
 /** The parts of an ssh2 ClientChannel that TerminalChannel uses, with spies. */
 class FakeChannel extends EventEmitter {
@@ -55,13 +55,14 @@ describe('terminal output flow control', () => {
     expect(sent).toEqual(['hello world']);
   });
 
-  it('a flood with no acks: pauses, and never has more than HIGH_WATERMARK unacked', () => {
+  it('a flood with no acks: pauses, never has more than HIGH_WATERMARK unacked, and holds at most RESERVE_HIGH plus one chunk in main', () => {
     const chunk = Buffer.from('x'.repeat(16 * 1024));
     let produced = 0;
     for (let i = 0; i < 200; i++) {
       if (fake.produce(chunk)) produced += chunk.length;
       tick();
       expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+      expect(produced - sentChars()).toBeLessThanOrEqual(RESERVE_HIGH + chunk.length);
     }
     expect(fake.pause).toHaveBeenCalled();
     expect(tc.counters.pauses).toBe(1);
@@ -71,31 +72,43 @@ describe('terminal output flow control', () => {
     expect(tc.counters.maxUnacked).toBeLessThanOrEqual(HIGH_WATERMARK);
   });
 
-  it('resumes only once acks bring it below LOW_WATERMARK', () => {
-    for (let i = 0; i < 20 && fake.produce(Buffer.from('y'.repeat(10_000))); i++) tick();
+  it("resumes only once acks bring main's reserve below RESERVE_LOW, never passing HIGH_WATERMARK", () => {
+    let produced = 0;
+    for (let i = 0; i < 100 && fake.produce(Buffer.from('y'.repeat(10_000))); i++) {
+      produced += 10_000;
+      tick();
+    }
     tick();
     expect(fake.paused).toBe(true);
-    // Ack everything the renderer got, leaving what is still buffered in main.
+    expect(tc.counters.unacked).toBe(HIGH_WATERMARK);
+    // The renderer acks in steps; each ack lets the same amount go from main's reserve.
     let acked = 0;
     while (fake.paused) {
       const toAck = sentChars() - acked;
       if (toAck === 0) break;
-      // Ack in steps; resume must not happen while unacked is still at or above LOW_WATERMARK.
+      const reserveBefore = produced - sentChars();
       const step = Math.min(toAck, 7_000);
       tc.ack(step);
       acked += step;
-      if (fake.resume.mock.calls.length === 0) continue;
-      expect(tc.counters.unacked).toBeLessThan(LOW_WATERMARK);
+      expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+      if (fake.resume.mock.calls.length === 0) {
+        expect(produced - sentChars()).toBeGreaterThanOrEqual(RESERVE_LOW);
+        continue;
+      }
+      // Resumed by this ack: the reserve had been at or above RESERVE_LOW and is now below it.
+      expect(reserveBefore).toBeGreaterThanOrEqual(RESERVE_LOW);
+      expect(produced - sentChars()).toBeLessThan(RESERVE_LOW);
     }
     expect(fake.resume).toHaveBeenCalledTimes(1);
     expect(fake.paused).toBe(false);
   });
 
-  it('a half-acked renderer does not resume the producer', () => {
-    for (let i = 0; i < 20 && fake.produce(Buffer.from('z'.repeat(10_000))); i++) tick();
+  it("acks that leave main's reserve at or above RESERVE_LOW do not resume the producer", () => {
+    for (let i = 0; i < 100 && fake.produce(Buffer.from('z'.repeat(10_000))); i++) tick();
     tick();
-    tc.ack(HIGH_WATERMARK - LOW_WATERMARK); // leaves LOW_WATERMARK chars unacked at best
-    expect(tc.counters.unacked).toBeGreaterThanOrEqual(LOW_WATERMARK);
+    expect(fake.paused).toBe(true);
+    tc.ack(HIGH_WATERMARK / 2); // the renderer parsed half its window: that much more is sent from the reserve
+    expect(tc.counters.unacked).toBe(HIGH_WATERMARK);
     expect(fake.resume).not.toHaveBeenCalled();
   });
 
@@ -105,13 +118,16 @@ describe('terminal output flow control', () => {
     let n = 0;
     const acks: number[] = [];
     let seen = 0;
+    let longest = 0;
     for (let round = 0; round < 5000 && (n < LINES || seen < sent.length || tc.counters.unacked > 0); round++) {
       for (let k = 0; k < 300 && n < LINES; k++) {
         const line = `line ${n} ${'#'.repeat(n % 97)}\r\n`;
         if (!fake.produce(Buffer.from(line))) break;
         input += line;
+        longest = Math.max(longest, line.length);
         n++;
       }
+      expect(input.length - sentChars()).toBeLessThanOrEqual(RESERVE_HIGH + longest);
       tick();
       while (seen < sent.length) acks.push(sent[seen++]!.length);
       // The renderer is slower than the producer: it acks every tenth tick.
@@ -150,14 +166,14 @@ describe('terminal output flow control', () => {
   it('delivers the last output before reporting the end', () => {
     fake.produce(Buffer.from('q'.repeat(90_000)));
     tick();
-    fake.produce(Buffer.from('q'.repeat(20_000))); // over the watermark: paused
+    fake.produce(Buffer.from('q'.repeat(RESERVE_HIGH + 20_000))); // 10,000 fit the window; the reserve is over RESERVE_HIGH: paused
     expect(fake.paused).toBe(true);
     fake.emit('data', Buffer.from([0xe2, 0x9c])); // the first two bytes of ✓, then the shell exits
     fake.emit('close');
     expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
     expect(ended).toBe(0); // output is still waiting for the renderer
     for (let guard = 0; guard < 10 && tc.counters.unacked > 0; guard++) tc.ack(tc.counters.unacked);
-    expect(sent.join('')).toBe('q'.repeat(110_000) + '\uFFFD');
+    expect(sent.join('')).toBe('q'.repeat(110_000 + RESERVE_HIGH) + '\uFFFD');
     expect(ended).toBe(1);
   });
 
