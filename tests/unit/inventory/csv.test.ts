@@ -1,31 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { InventoryInstance } from '../../../electron/contract';
+import { inst } from './instance-fixture';
 import { INVENTORY_CSV_COLUMNS, csvField, inventoryCsv, inventoryCsvFileName } from '../../../renderer/lib/inventory/csv';
-
-function inst(over: Partial<InventoryInstance> & { id: string }): InventoryInstance {
-  return {
-    profile: 'dev',
-    account: '123456789012',
-    region: 'eu-west-1',
-    name: '',
-    state: 'running',
-    type: 't3.micro',
-    az: 'eu-west-1a',
-    vpcId: 'vpc-1',
-    subnetId: 'subnet-1',
-    privateIp: '10.0.0.1',
-    publicIp: '',
-    imageId: 'ami-1',
-    imageName: '',
-    platform: 'Linux/UNIX',
-    defaultUser: 'ec2-user',
-    reach: 'endpoint',
-    endpointId: 'eice-1',
-    launchedAt: null,
-    tags: {},
-    ...over,
-  };
-}
 
 /** A strict RFC 4180 reader, so the tests check what a spreadsheet or script would read back. */
 function parseCsv(text: string): string[][] {

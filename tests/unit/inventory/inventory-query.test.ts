@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InventoryInstance } from '../../../electron/contract';
+import { inst } from './instance-fixture';
 import { RowFilter, filterRows, groupLines, parseQuery, setOf, tagKeys, toRow } from '../../../renderer/views/inventory/inventory-query';
-
-function inst(over: Partial<InventoryInstance> & { id: string }): InventoryInstance {
-  return {
-    profile: 'dev',
-    account: '123456789012',
-    region: 'eu-west-1',
-    name: '',
-    state: 'running',
-    type: 't3.micro',
-    az: 'eu-west-1a',
-    vpcId: 'vpc-1',
-    subnetId: 'subnet-1',
-    privateIp: '10.0.0.1',
-    publicIp: '',
-    imageId: 'ami-1',
-    imageName: '',
-    platform: 'Linux/UNIX',
-    defaultUser: 'ec2-user',
-    reach: 'endpoint',
-    endpointId: 'eice-1',
-    launchedAt: null,
-    tags: {},
-    ...over,
-  };
-}
 
 const fleet = [
   inst({ id: 'i-0000000000000aaa1', name: 'web-1', tags: { Name: 'web-1', env: 'prod', team: 'payments' }, privateIp: '10.0.1.10', publicIp: '54.1.2.3' }),
