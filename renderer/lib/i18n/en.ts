@@ -264,7 +264,7 @@ export const en = {
   'error.KeyPushRejected': 'Instance Connect refused the temporary key: {message}',
   'error.InstanceNotFound': 'The instance {instanceId} was not found in {region}.',
   'error.InstanceNotRunning': 'The instance {instanceId} is not running.',
-  'error.NoEndpoint': 'No EC2 Instance Connect Endpoint serves the VPC of {instanceId}.',
+  'error.NoEndpoint': 'No usable EC2 Instance Connect Endpoint: {message}',
   'error.PortNotAllowed': 'EC2 Instance Connect Endpoints allow ports 22 and 3389 only.',
   'error.TunnelRefused': 'The endpoint refused the tunnel: {message}',
   'error.TunnelClosed': 'The tunnel closed: {message}',

@@ -266,7 +266,7 @@ export const ja: Record<MessageKey, string> = {
   'error.KeyPushRejected': 'Instance Connect が一時鍵を拒否しました: {message}',
   'error.InstanceNotFound': 'インスタンス {instanceId} が {region} に見つかりません。',
   'error.InstanceNotRunning': 'インスタンス {instanceId} は実行中ではありません。',
-  'error.NoEndpoint': '{instanceId} の VPC に EC2 Instance Connect エンドポイントがありません。',
+  'error.NoEndpoint': '使用できる EC2 Instance Connect エンドポイントがありません: {message}',
   'error.PortNotAllowed': 'EC2 Instance Connect エンドポイントで使えるのはポート 22 と 3389 のみです。',
   'error.TunnelRefused': 'エンドポイントがトンネルを拒否しました: {message}',
   'error.TunnelClosed': 'トンネルが閉じられました: {message}',
