@@ -82,6 +82,8 @@ export class TerminalSession {
   searchResults = $state<{ index: number; count: number } | undefined>(undefined);
   /** OSC 52 clipboard writes from the host, refused. */
   refusedClipboardWrites = $state(0);
+  /** The EICE tunnel under this session reaches its maximum duration soon (main reconnects on the cut). */
+  tunnelExpiring = $state<{ secondsLeft: number } | undefined>(undefined);
   sessionId: string | undefined;
   private requestId = '';
   private unacked = 0;
@@ -161,9 +163,15 @@ export class TerminalSession {
         backend.on('session.data', (d) => {
           if (d.sessionId === this.sessionId) this.output(d.data);
         }),
+        backend.on('session.notice', (n) => {
+          if (n.sessionId !== this.sessionId) return;
+          this.tunnelExpiring = { secondsLeft: n.secondsLeft };
+        }),
         backend.on('session.state', (s) => {
           if (s.sessionId !== this.sessionId) return;
           this.state = s.state;
+          // The cut came (or the session ended): the warning has done its job.
+          if (s.state !== 'connected') this.tunnelExpiring = undefined;
           if (s.error) this.error = s.error;
           if (s.state === 'closed') this.recording = undefined;
         }),
