@@ -99,8 +99,7 @@ export class HostPortForwards {
   }
 
   private async readHost(): Promise<Ec2HostEntry | undefined> {
-    const tree = await this.backend.invoke('hosts.list', {});
-    const host = tree.hosts.find((h) => h.id === this.hostId);
+    const host = (await this.backend.invoke('hosts.list', {})).hosts.find((h) => h.id === this.hostId);
     return host?.kind === 'ec2' ? host : undefined;
   }
 
@@ -119,6 +118,16 @@ export class HostPortForwards {
 
   dispose(): void {
     this.unsubscribe();
+  }
+}
+
+/** The saved EC2 host with this id (undefined: gone, or a plain SSH host). */
+export async function savedEc2Host(backend: Backend, hostId: string): Promise<Ec2HostEntry | undefined> {
+  try {
+    const host = (await backend.invoke('hosts.list', {})).hosts.find((h) => h.id === hostId);
+    return host?.kind === 'ec2' ? host : undefined;
+  } catch {
+    return undefined;
   }
 }
 
