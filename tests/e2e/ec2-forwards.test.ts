@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { createServer, connect as tcpConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -26,6 +26,17 @@ function firstBytes(port: number): Promise<string> {
     s.once('data', (d: Buffer) => (clearTimeout(t), s.destroy(), resolve(d.toString())));
     s.once('error', (e: NodeJS.ErrnoException) => (clearTimeout(t), resolve(e.code ?? e.message)));
     s.once('close', () => (clearTimeout(t), resolve('closed')));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -63,7 +74,7 @@ describe.skipIf(skip)('port forwards of an EC2 tab, in Chromium', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('opens an SSH local forward to the instance sshd on 127.0.0.1, lists it, and stops it', async () => {
+  it('opens an SSH local forward to the instance sshd on 127.0.0.1, lists it, stops it, saves it with the host and starts it again', async () => {
     await page.getByTestId('view-inventory').click();
     await page.locator('[data-testid=inventory-profile][data-profile=default]').check();
     await page.getByTestId('inventory-regions').fill('us-east-1');
@@ -108,5 +119,21 @@ describe.skipIf(skip)('port forwards of an EC2 tab, in Chromium', () => {
     await expect.poll(() => sheet.getByTestId('forward-row').count(), { timeout: 10_000 }).toBe(0);
     expect(await sheet.getByTestId('forward-error').count()).toBe(0);
     await expect.poll(() => firstBytes(localPort), { timeout: 10_000 }).toBe('ECONNREFUSED');
+
+    // Saved with the host on a fixed port, then started again with one click.
+    const fixed = await freePort();
+    // The sheet was reopened above, so its form starts empty again.
+    await sheet.getByTestId('forward-remote-host').fill('127.0.0.1');
+    await sheet.getByTestId('forward-remote-port').fill(String(sshdPort));
+    await sheet.getByTestId('forward-local-port').fill(String(fixed));
+    await sheet.getByTestId('forward-save').click();
+    await sheet.getByTestId('saved-forward-row').waitFor({ timeout: 10_000 });
+    expect(await sheet.getByTestId('forward-error').count()).toBe(0);
+    await sheet.getByTestId('saved-forward-start').click();
+    await expect.poll(() => sheet.getByTestId('forward-row').count(), { timeout: 30_000 }).toBe(1);
+    expect((await sheet.getByTestId('forward-local').textContent())?.trim()).toBe(`127.0.0.1:${fixed}`);
+    expect(await firstBytes(fixed)).toMatch(/^SSH-2\.0-/);
+    await sheet.getByTestId('forward-stop').click();
+    await expect.poll(() => firstBytes(fixed), { timeout: 10_000 }).toBe('ECONNREFUSED');
   });
 });

@@ -151,6 +151,7 @@ export const en = {
   'forwards.start': 'Start',
   'forwards.stop': 'Stop',
   'forwards.saveWithHost': 'Save with host',
+  'forwards.saveNeedsPort': 'A saved forward needs a fixed local port.',
   'forwards.openNow': 'Open now',
   'forwards.none': 'No forward is open for this instance.',
   'forwards.savedTitle': 'Saved with the host',

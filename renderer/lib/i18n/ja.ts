@@ -153,6 +153,7 @@ export const ja: Record<MessageKey, string> = {
   'forwards.start': '開始',
   'forwards.stop': '停止',
   'forwards.saveWithHost': 'ホストに保存',
+  'forwards.saveNeedsPort': '保存する転送には固定のローカルポートが必要です。',
   'forwards.openNow': '開いている転送',
   'forwards.none': 'このインスタンスへの転送は開いていません。',
   'forwards.savedTitle': 'ホストに保存された転送',
