@@ -135,5 +135,10 @@ describe.skipIf(skip)('port forwards of an EC2 tab, in Chromium', () => {
     expect(await firstBytes(fixed)).toMatch(/^SSH-2\.0-/);
     await sheet.getByTestId('forward-stop').click();
     await expect.poll(() => firstBytes(fixed), { timeout: 10_000 }).toBe('ECONNREFUSED');
+
+    // The host's row in the sidebar opens the same sheet, with the saved forward.
+    await sheet.getByTestId('forwards-close').click();
+    await page.locator('[data-testid=host-port-forwards]').first().click();
+    await expect.poll(() => page.getByTestId('forwards-sheet').getByTestId('saved-forward-row').count(), { timeout: 10_000 }).toBe(1);
   });
 });
