@@ -1,22 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KeylessTestHook } from '../../renderer/lib/terminal/test-hook';
-import { demoFleet, sshdMissing, startSimulator, type Simulator } from '../sim/index';
-import { chromiumMissing, launchChromium } from './support/browser';
-import { startWebApp, type RunningHarness } from './support/harness';
+import { freePort } from '../integration/support/sshd';
+import { connectFromInventory, ec2Skip, startEc2World, type Ec2World } from './support/ec2-world';
 
-const skip = chromiumMissing ?? sshdMissing;
-if (skip) console.warn(`skipping the EC2 port-forward end-to-end test: ${skip}`);
-
-declare global {
-  interface Window {
-    keylessTest: KeylessTestHook;
-  }
-}
+if (ec2Skip) console.warn(`skipping the EC2 port-forward end-to-end test: ${ec2Skip}`);
 
 /** The first bytes a TCP connection to 127.0.0.1:port receives, or the connection's error code. */
 function firstBytes(port: number): Promise<string> {
@@ -29,63 +16,18 @@ function firstBytes(port: number): Promise<string> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 // A person connected to a private instance opens an SSH local forward from the tab's toolbar,
 // uses it from another program on this machine, sees it listed, and stops it.
-describe.skipIf(skip)('port forwards of an EC2 tab, in Chromium', () => {
-  let sim: Simulator;
-  let app: RunningHarness;
-  let close: () => Promise<void>;
-  let page: Page;
-  let work: string;
-
+describe.skipIf(ec2Skip)('port forwards of an EC2 tab, in Chromium', () => {
+  let world: Ec2World;
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'keyless-e2e-fwd-'));
-    sim = await startSimulator({ fleet: demoFleet() });
-    const aws = await sim.writeAwsConfig(join(work, 'aws'), { sso: false });
-    app = await startWebApp({
-      KEYLESS_HOME: join(work, 'data'),
-      HOME: work,
-      SSH_AUTH_SOCK: '',
-      AWS_CONFIG_FILE: aws.configFile,
-      AWS_SHARED_CREDENTIALS_FILE: aws.credentialsFile,
-      AWS_PROFILE: 'default',
-    });
-    const chromium = await launchChromium();
-    close = chromium.close;
-    page = await chromium.browser.newPage({ viewport: { width: 1300, height: 800 } });
-    await page.goto(`${app.url}&testHooks=1`);
+    world = await startEc2World();
   });
-
-  afterAll(async () => {
-    await close?.();
-    await app?.stop();
-    await sim?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => world?.stop());
 
   it('opens an SSH local forward to the instance sshd on 127.0.0.1, lists it, stops it, saves it with the host and starts it again', async () => {
-    await page.getByTestId('view-inventory').click();
-    await page.locator('[data-testid=inventory-profile][data-profile=default]').check();
-    await page.getByTestId('inventory-regions').fill('us-east-1');
-    await page.getByTestId('inventory-refresh').click();
-    const appRow = page.locator('[data-testid=inventory-row]').filter({ hasText: 'app-1' });
-    await appRow.waitFor({ timeout: 20_000 });
-    await appRow.click();
-    await page.getByTestId('inventory-connect').click();
-    await expect
-      .poll(() => page.evaluate(() => window.keylessTest.panes().map((p) => p.state).join(',')), { timeout: 30_000 })
-      .toBe('connected');
+    const { page, sim } = world;
+    await connectFromInventory(page, 'app-1');
 
     // In the simulator each instance is a real sshd on its own port of this machine.
     const instance = sim.instances().find((i) => i.tags['Name'] === 'app-1');
