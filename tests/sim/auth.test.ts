@@ -115,7 +115,7 @@ describe('SigV4 and credentials against the running simulator', () => {
     const [none, noMfa, ok] = await Promise.all([
       assume(),
       assume('--external-id', 'keyless-7'),
-      assume('--external-id', 'keyless-7', '--serial-number', `arn:aws:iam::${ACCOUNT_ID}:mfa/admin`, '--token-code', '123456'),
+      assume('--external-id', 'keyless-7', '--serial-number', `arn:aws:iam::${ACCOUNT_ID}:mfa/sim-admin`, '--token-code', '123456'),
     ]);
     expect(none.stderr).toMatch(/AccessDenied/);
     expect(noMfa.stderr).toMatch(/AccessDenied/);

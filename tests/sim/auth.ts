@@ -67,6 +67,8 @@ export async function authenticate(w: World, signed: IncomingSigned, service: st
   if (!read.ok) throw failure(protocol, read.reason, read.message);
   const claim = read.claim;
   if (opts.requireQuery && claim.kind !== 'query') throw failure(protocol, 'missing');
+  // An opt-in region the account has not enabled cannot validate any credentials (EC2: AuthFailure).
+  if (w.disabledRegions.has(claim.scope.region) && service !== 'sts') throw failure(protocol, 'unknownKey');
   const identity = w.identities.get(claim.accessKeyId);
   if (!identity || (identity.sessionToken ?? undefined) !== (claim.sessionToken ?? undefined)) throw failure(protocol, 'unknownKey');
   if (identity.expiration && identity.expiration.getTime() <= w.now().getTime()) throw failure(protocol, 'expiredToken');

@@ -243,10 +243,19 @@ function authorizeEc2(w: World, call: Ec2Call, action: string, resource = '*', c
   }
 }
 
+/** Regions an AWS account must opt in to before use (every region launched since March 2019). */
+export const OPT_IN_REGIONS = [
+  'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-south-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7',
+  'ca-west-1', 'eu-central-2', 'eu-south-1', 'eu-south-2', 'il-central-1', 'me-central-1', 'me-south-1', 'mx-central-1',
+];
+
 export const EC2_ACTIONS = [
   'DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstances', 'DescribeVpcs', 'DescribeSubnets', 'DescribeSecurityGroups', 'DescribeImages',
   'DescribeInstanceConnectEndpoints', 'CreateInstanceConnectEndpoint', 'DeleteInstanceConnectEndpoint', 'GetConsoleOutput', 'StartInstances', 'StopInstances',
 ];
+
+/** CreateInstanceConnectEndpoint's ClientTokens per world: token → the endpoint it made. */
+const clientTokens = new WeakMap<World, Map<string, { endpointId: string; params: string }>>();
 
 /** One EC2 query-protocol action; returns the XML body. */
 export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call: Ec2Call): Promise<string> {
@@ -262,10 +271,13 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
   switch (action) {
     case 'DescribeRegions': {
       const names = listParam(p, 'RegionName');
-      const regions = w.options.regions
+      // Regions the account has not opted in to are listed only with AllRegions or by name.
+      const all = p.get('AllRegions') === 'true';
+      const known = [...w.options.regions, ...[...w.disabledRegions].filter((r) => all || names.includes(r))];
+      const regions = known
         .filter((r) => !names.length || names.includes(r))
-        .map((r) => ({ RegionName: r, Endpoint: `ec2.${r}.amazonaws.com`, OptInStatus: 'opt-in-not-required' }));
-      for (const n of names) if (!w.hasRegion(n)) throw new ApiError('InvalidParameterValue', `Invalid region: ${n}`);
+        .map((r) => ({ RegionName: r, Endpoint: `ec2.${r}.amazonaws.com`, OptInStatus: w.disabledRegions.has(r) ? 'not-opted-in' : OPT_IN_REGIONS.includes(r) ? 'opted-in' : 'opt-in-not-required' }));
+      for (const n of names) if (!w.hasRegion(n) && !w.disabledRegions.has(n)) throw new ApiError('InvalidParameterValue', `Invalid region: ${n}`);
       return ok({ Regions: applyFilters(regions, filters(p), (r) => ({ 'region-name': r.RegionName, endpoint: r.Endpoint, 'opt-in-status': r.OptInStatus }), () => ({}), ['region-name', 'endpoint', 'opt-in-status']) });
     }
     case 'DescribeAvailabilityZones': {
@@ -426,13 +438,30 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
       const subnet = w.subnet(subnetId);
       if (!subnet || subnet.region !== region) throw new ApiError('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
       const sgIds = listParam(p, 'SecurityGroupId');
-      for (const id of sgIds) if (!w.securityGroups.has(id)) throw new ApiError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+      for (const id of sgIds) {
+        const g = w.securityGroups.get(id);
+        if (!g || g.region !== region) throw new ApiError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+        if (g.vpcId !== subnet.vpcId) throw new ApiError('InvalidParameterValue', `Security group ${id} and subnet ${subnetId} belong to different networks.`);
+      }
+      // A repeated ClientToken answers with the endpoint it made (the SDK retries with the same token);
+      // the same token with other parameters is refused.
+      const token = p.get('ClientToken');
+      const tokens = clientTokens.get(w) ?? new Map<string, { endpointId: string; params: string }>();
+      clientTokens.set(w, tokens);
+      const fingerprint = JSON.stringify([region, subnetId, sgIds, p.get('PreserveClientIp') ?? '']);
+      const seen = token ? tokens.get(token) : undefined;
+      if (seen) {
+        if (seen.params !== fingerprint) throw new ApiError('IdempotentParameterMismatch', `Client token ${token} was used before with different parameters.`);
+        const again = w.endpoints.get(seen.endpointId);
+        if (again) return ok({ InstanceConnectEndpoint: endpointShape(again), ClientToken: token });
+      }
       const tags: Record<string, string> = {};
       for (const [k, v] of p) {
         const m = /^TagSpecification\.\d+\.Tag\.(\d+)\.Key$/.exec(k);
         if (m) tags[v] = p.get(k.replace(/Key$/, 'Value')) ?? '';
       }
       const e = createEndpoint(w, { region, subnetId, securityGroupIds: sgIds, preserveClientIp: p.get('PreserveClientIp') === 'true', tags, state: 'create-in-progress' });
+      if (token) tokens.set(token, { endpointId: e.id, params: fingerprint });
       setTimeout(() => {
         if (e.state === 'create-in-progress') e.state = 'create-complete';
       }, w.options.endpointCreateDelayMs).unref();

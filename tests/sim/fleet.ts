@@ -52,6 +52,11 @@ export interface PrincipalSpec {
   policies: PolicyDocument[];
   /** The profile name writeAwsConfig gives it (default: the ARN's last path part). */
   profile?: string;
+  /**
+   * A virtual MFA device: AssumeRole with SerialNumber checks TokenCode against `code`
+   * (`serial` defaults to arn:aws:iam::<account>:mfa/<user name>). Change it with admin.setMfaCode.
+   */
+  mfa?: { serial?: string; code: string };
 }
 /** A role that AssumeRole and SSO hand out temporary credentials for. */
 export interface RoleSpec {
@@ -63,6 +68,11 @@ export interface RoleSpec {
   externalId?: string;
   /** The trust policy's `aws:MultiFactorAuthPresent`: AssumeRole must send SerialNumber and a 6-digit TokenCode. */
   mfaRequired?: boolean;
+  /**
+   * Trusts the simulator's OIDC provider (web-identity.ts) for AssumeRoleWithWebIdentity;
+   * `subject` is the `sub` condition (StringLike). Absent: web identities are refused.
+   */
+  webIdentity?: { subject?: string };
 }
 /** One IAM Identity Center assignment: an account and a permission set the SSO user can use. */
 export interface SsoAssignmentSpec {

@@ -11,17 +11,25 @@ import { ADMIN_POLICY, type PolicyDocument } from './iam';
 import { SimRouter } from './server';
 import { ensureOsUsers, installAuthorizedKeysCommand, InstanceSshd, sshdMissing, type HostKey } from './sshd';
 import { SsoService } from './sso';
-import { hex, intToIp, ipToInt, newId, World, type Endpoint, type Instance, type TrailEvent } from './state';
+import { Faults, hex, intToIp, ipToInt, newId, World, type Endpoint, type Instance, type TrailEvent } from './state';
 import { TunnelService } from './tunnel';
+import { OidcProvider, type WebIdentityTokenOptions } from './web-identity';
 
 export { demoFleet, seedPolicy, ACCOUNT_ID } from './fleet';
 export type { FleetSpec, InstanceSpec, EndpointSpec, PrincipalSpec, VpcSpec, RoleSpec } from './fleet';
 export type { PolicyDocument } from './iam';
 export { sshdMissing } from './sshd';
+export { OIDC_ISSUER, OIDC_AUDIENCE, type WebIdentityTokenOptions } from './web-identity';
 
 export interface SimulatorOptions {
   /** Regions that exist (default us-east-1 and us-west-2, plus any the fleet names). */
   regions?: string[];
+  /**
+   * Opt-in regions that exist but the account has not enabled: DescribeRegions lists them as
+   * `not-opted-in` (with AllRegions), and every EC2 / Instance Connect call there answers
+   * AuthFailure / UnrecognizedClientException, as AWS does. Re-enable with admin.setRegionEnabled.
+   */
+  disabledRegions?: string[];
   fleet?: FleetSpec;
   /** The service clock (SigV4 time checks, STS expiry, CloudTrail times). Default: real time. */
   clock?: () => Date;
@@ -52,9 +60,16 @@ export interface SimulatedInstance {
 
 /** The in-process control surface: faults and state changes tests and the demo need. */
 export interface SimulatorAdmin {
-  setLatency(op: string, ms: number): void;
-  setThrottle(op: string, ratio: number): void;
-  setErrorRatio(op: string, ratio: number): void;
+  /** `region`: only calls signed for that region (e.g. one region throttled beyond retries). */
+  setLatency(op: string, ms: number, region?: string): void;
+  setThrottle(op: string, ratio: number, region?: string): void;
+  setErrorRatio(op: string, ratio: number, region?: string): void;
+  /** The code the MFA device `serial` shows from now on (AssumeRole's TokenCode must equal it). */
+  setMfaCode(serial: string, code: string): void;
+  /** Enables (opts in to) or disables a region for the account. */
+  setRegionEnabled(region: string, enabled: boolean): void;
+  /** A JWT from the simulator's OIDC provider, for `web_identity_token_file` / AssumeRoleWithWebIdentity. */
+  issueWebIdentityToken(opts?: WebIdentityTokenOptions): string;
   setKeyPropagationDelay(ms: number): void;
   /** Tunnels opened from now on are cut (no close frame) after this many bytes or seconds. */
   dropTunnelsAfter(limit: { bytes?: number; seconds?: number }): void;
@@ -107,6 +122,7 @@ export const DEFAULT_ADMIN: PrincipalSpec = {
   arn: `arn:aws:iam::${ACCOUNT_ID}:user/sim-admin`,
   policies: [ADMIN_POLICY],
   profile: 'default',
+  mfa: { code: '123456' },
 };
 
 const DEFAULT_REGIONS = ['us-east-1', 'us-west-2'];
@@ -114,7 +130,10 @@ const DEFAULT_REGIONS = ['us-east-1', 'us-west-2'];
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const fleet = opts.fleet ?? {};
   const regions = [...new Set([...(opts.regions ?? DEFAULT_REGIONS), ...(fleet.vpcs ?? []).map((v) => v.region), ...(fleet.instances ?? []).map((i) => i.region)])];
+  const disabled = (opts.disabledRegions ?? []).filter((r) => !regions.includes(r));
   const w = new World({ regions, clock: opts.clock ?? (() => new Date()), keyTtlSeconds: opts.keyTtlSeconds ?? 60, endpointCreateDelayMs: opts.endpointCreateDelayMs ?? 1500 });
+  for (const r of disabled) w.disabledRegions.add(r);
+  const oidc = new OidcProvider();
   const useSshd = !opts.noSshd && !sshdMissing;
   const osUsers = useSshd ? await ensureOsUsers(opts.osUsers ?? ['ec2-user', 'ubuntu']) : [];
   const commandPath = useSshd ? await installAuthorizedKeysCommand() : '';
@@ -144,9 +163,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const principals = [DEFAULT_ADMIN, ...(fleet.principals ?? [])];
   const addPrincipal = (p: PrincipalSpec) => {
     w.identities.set(p.accessKeyId, { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, arn: p.arn, userId: uniqueId('AIDA', p.arn), policies: p.policies, type: p.arn.endsWith(':root') ? 'Root' : 'IAMUser' });
+    if (p.mfa) w.mfaDevices.set(p.mfa.serial ?? `arn:aws:iam::${ACCOUNT_ID}:mfa/${p.arn.split('/').pop()!}`, { userArn: p.arn, code: p.mfa.code });
   };
   principals.forEach(addPrincipal);
-  for (const r of fleet.roles ?? []) w.roles.set(r.arn, { arn: r.arn, policies: r.policies, trusted: r.trusted ?? [`arn:aws:*::${ACCOUNT_ID}:*`], externalId: r.externalId, mfaRequired: r.mfaRequired });
+  for (const r of fleet.roles ?? []) w.roles.set(r.arn, { arn: r.arn, policies: r.policies, trusted: r.trusted ?? [`arn:aws:*::${ACCOUNT_ID}:*`], externalId: r.externalId, mfaRequired: r.mfaRequired, webIdentity: r.webIdentity });
   const sso = new SsoService(w, fleet.sso ?? { assignments: [{ accountId: ACCOUNT_ID, accountName: 'sim-account', roleName: 'AdministratorAccess', policies: [ADMIN_POLICY] }] });
 
   // The server first: instances' sshd configs need its URL for their metadata.
@@ -240,9 +260,25 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   server.on('upgrade', (req, socket, head) => void tunnels.upgrade(req, socket, head));
 
   const admin: SimulatorAdmin = {
-    setLatency: (op, ms) => void w.faults.latencyMs.set(op, ms),
-    setThrottle: (op, ratio) => void w.faults.throttleRatio.set(op, ratio),
-    setErrorRatio: (op, ratio) => void w.faults.errorRatio.set(op, ratio),
+    setLatency: (op, ms, region) => void w.faults.latencyMs.set(Faults.key(op, region), ms),
+    setThrottle: (op, ratio, region) => void w.faults.throttleRatio.set(Faults.key(op, region), ratio),
+    setErrorRatio: (op, ratio, region) => void w.faults.errorRatio.set(Faults.key(op, region), ratio),
+    setMfaCode: (serial, code) => {
+      const d = w.mfaDevices.get(serial);
+      if (!d) throw new Error(`No MFA device ${serial}`);
+      d.code = code;
+    },
+    setRegionEnabled: (region, enabled) => {
+      if (enabled) {
+        w.disabledRegions.delete(region);
+        if (!w.options.regions.includes(region)) w.options.regions.push(region);
+      } else {
+        w.disabledRegions.add(region);
+        const at = w.options.regions.indexOf(region);
+        if (at >= 0) w.options.regions.splice(at, 1);
+      }
+    },
+    issueWebIdentityToken: (o) => oidc.issue(w, o),
     setKeyPropagationDelay: (ms) => void (w.faults.keyPropagationDelayMs = ms),
     dropTunnelsAfter: (limit) => void (w.faults.tunnelDrop = { ...limit }),
     stopInstance: (id) => setInstanceState(instanceOrThrow(id), 'stopped'),
@@ -307,6 +343,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   routing.router = new SimRouter({
     world: w,
     sso,
+    oidc,
     ec2Hooks: { setInstanceState, endpointDeleted: closeEndpointTunnels },
     adminToken,
     admin: admin as unknown as Record<string, unknown>,

@@ -6,7 +6,9 @@ import { handleEc2, type Ec2Hooks } from './ec2';
 import { EIC_TARGET, handleInstanceConnect, metadataBlock, type JsonCall } from './instance-connect';
 import { OIDC_PATHS, OidcError, PORTAL_PATHS, type SsoService } from './sso';
 import { ApiError, instanceArn, requestId, type World } from './state';
-import { handleSts, STS_ACTIONS, STS_NAMESPACE } from './sts';
+import { readClaim } from './sigv4';
+import { handleSts, respond as stsRespond, STS_ACTIONS, STS_NAMESPACE, STS_UNSIGNED_ACTIONS } from './sts';
+import { assumeRoleWithWebIdentity, type OidcProvider } from './web-identity';
 import { escapeXml } from './xml';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +49,7 @@ function faultError(kind: 'throttle' | 'error', protocol: Protocol | 'rest'): Ap
 export interface ServerParts {
   world: World;
   sso: SsoService;
+  oidc: OidcProvider;
   ec2Hooks: Ec2Hooks;
   adminToken: string;
   admin: Record<string, unknown>;
@@ -58,12 +61,12 @@ export interface ServerParts {
 export class SimRouter {
   constructor(private p: ServerParts) {}
 
-  /** Latency first, then the dice (throttle or 5xx), for any operation name. */
-  async beforeOperation(op: string, protocol: Protocol | 'rest'): Promise<ApiError | undefined> {
+  /** Latency first, then the dice (throttle or 5xx), for any operation name (in a region, when known). */
+  async beforeOperation(op: string, protocol: Protocol | 'rest', region?: string): Promise<ApiError | undefined> {
     const f = this.p.world.faults;
-    const ms = f.latencyFor(op);
+    const ms = f.latencyFor(op, region);
     if (ms > 0) await sleep(ms);
-    const roll = f.roll(op);
+    const roll = f.roll(op, region);
     return roll ? faultError(roll, protocol) : undefined;
   }
 
@@ -110,8 +113,13 @@ export class SimRouter {
       }
     };
     try {
-      const fault = await this.beforeOperation(action, protocol);
+      const claim = readClaim(toSigned(req, body));
+      const fault = await this.beforeOperation(action, protocol, claim.ok ? claim.claim.scope.region : undefined);
       if (fault) throw fault;
+      if (isSts && STS_UNSIGNED_ACTIONS.includes(action)) {
+        // Unsigned as AWS allows (a signature, if any, is not what authorizes it).
+        return send(res, 200, 'text/xml', stsRespond(action, assumeRoleWithWebIdentity(this.p.world, this.p.oidc, params), rid), { 'x-amzn-RequestId': rid });
+      }
       const auth = await authenticate(this.p.world, toSigned(req, body), isSts ? 'sts' : 'ec2', protocol, { anyRegion: isSts });
       if (isSts) send(res, 200, 'text/xml', handleSts(this.p.world, action, auth.identity, params, rid), { 'x-amzn-RequestId': rid });
       else send(res, 200, 'text/xml;charset=UTF-8', await handleEc2(this.p.world, this.p.ec2Hooks, action, { identity: auth.identity, region: auth.region, requestId: rid, params }));
@@ -134,7 +142,8 @@ export class SimRouter {
     let call: JsonCall | undefined;
     try {
       if (!service) throw new ApiError('UnknownOperationException', `Unknown operation ${target}`, 400);
-      const fault = await this.beforeOperation(op, 'json');
+      const claim = readClaim(toSigned(req, body));
+      const fault = await this.beforeOperation(op, 'json', claim.ok ? claim.claim.scope.region : undefined);
       if (fault) throw fault;
       const auth = await authenticate(this.p.world, toSigned(req, body), service, 'json');
       let input: Record<string, unknown>;

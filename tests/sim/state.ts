@@ -135,14 +135,22 @@ export class Faults {
   tunnelDrop: { bytes?: number; seconds?: number } = {};
   clockSkewMs = 0;
 
-  latencyFor(op: string): number {
-    return this.latencyMs.get(op) ?? this.latencyMs.get('*') ?? 0;
+  /** A knob's value for `op` in `region`: `op@region`, `*@region`, then `op`, then `*`. */
+  private static pick(m: Map<string, number>, op: string, region?: string): number {
+    return (region !== undefined ? (m.get(`${op}@${region}`) ?? m.get(`*@${region}`)) : undefined) ?? m.get(op) ?? m.get('*') ?? 0;
+  }
+  /** Map key for a knob: the operation, or `op@region` when it holds in one region only. */
+  static key(op: string, region?: string): string {
+    return region ? `${op}@${region}` : op;
+  }
+  latencyFor(op: string, region?: string): number {
+    return Faults.pick(this.latencyMs, op, region);
   }
   /** What the dice say for this call: a throttle, a 5xx, or nothing. */
-  roll(op: string): 'throttle' | 'error' | undefined {
-    const t = this.throttleRatio.get(op) ?? this.throttleRatio.get('*') ?? 0;
+  roll(op: string, region?: string): 'throttle' | 'error' | undefined {
+    const t = Faults.pick(this.throttleRatio, op, region);
     if (t > 0 && Math.random() < t) return 'throttle';
-    const e = this.errorRatio.get(op) ?? this.errorRatio.get('*') ?? 0;
+    const e = Faults.pick(this.errorRatio, op, region);
     if (e > 0 && Math.random() < e) return 'error';
     return undefined;
   }
@@ -174,7 +182,11 @@ export class World {
   endpoints = new Map<string, Endpoint>();
   /** Access key id → identity (long-term and temporary). */
   identities = new Map<string, Identity>();
-  roles = new Map<string, { arn: string; policies: PolicyDocument[]; trusted: string[]; externalId?: string; mfaRequired?: boolean }>();
+  roles = new Map<string, { arn: string; policies: PolicyDocument[]; trusted: string[]; externalId?: string; mfaRequired?: boolean; webIdentity?: { subject?: string } }>();
+  /** MFA device serial → its owner and the one code it currently shows (set per test). */
+  mfaDevices = new Map<string, { userArn: string; code: string }>();
+  /** Opt-in regions that exist but the account has not enabled (EC2 there answers AuthFailure). */
+  disabledRegions = new Set<string>();
   /** instanceId/osUser → keys pushed, newest last. */
   keys = new Map<string, PushedKey[]>();
   trail: TrailEvent[] = [];

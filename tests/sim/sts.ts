@@ -5,9 +5,11 @@ import { ACCOUNT_ID } from './fleet';
 import { element } from './xml';
 
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
-export const STS_ACTIONS = ['GetCallerIdentity', 'AssumeRole'];
+export const STS_ACTIONS = ['GetCallerIdentity', 'AssumeRole', 'AssumeRoleWithWebIdentity'];
+/** STS actions AWS accepts without SigV4: the request carries its own proof. */
+export const STS_UNSIGNED_ACTIONS = ['AssumeRoleWithWebIdentity'];
 
-function respond(action: string, result: Record<string, unknown>, requestId: string): string {
+export function respond(action: string, result: Record<string, unknown>, requestId: string): string {
   return `<${action}Response xmlns="${STS_NAMESPACE}">${element(`${action}Result`, result)}${element('ResponseMetadata', { RequestId: requestId })}</${action}Response>`;
 }
 
@@ -32,7 +34,21 @@ export function handleSts(w: World, action: string, identity: Identity, params: 
     }
     if (!role || !role.trusted.some((t) => wildcardMatch(t, identity.arn))) throw denied();
     if (role.externalId !== undefined && params.get('ExternalId') !== role.externalId) throw denied();
-    if (role.mfaRequired && (!params.get('SerialNumber') || !/^\d{6}$/.test(params.get('TokenCode') ?? ''))) throw denied();
+    const serial = params.get('SerialNumber');
+    const code = params.get('TokenCode');
+    if (code !== null && !/^\d{6}$/.test(code)) {
+      throw new ApiError('ValidationError', `1 validation error detected: Value '${code}' at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*`, 400);
+    }
+    if (serial !== null || code !== null) {
+      // AWS checks a code whenever one is sent, whether or not the trust policy asks for MFA.
+      const device = serial ? w.mfaDevices.get(serial) : undefined;
+      if (!device || !code || device.userArn !== identity.arn) {
+        throw new ApiError('AccessDenied', 'MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.', 403);
+      }
+      if (code !== device.code) throw new ApiError('AccessDenied', 'MultiFactorAuthentication failed with invalid MFA one time pass code. ', 403);
+    } else if (role.mfaRequired) {
+      throw denied();
+    }
     const roleName = roleArn.split('/').pop()!;
     const roleId = uniqueId('AROA', roleArn);
     const creds = mintTemporary(w, `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${roleName}/${session}`, role.policies, duration, roleId);
