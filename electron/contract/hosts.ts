@@ -99,6 +99,8 @@ export const inheritedSettingsSchema = z.object({
   region: awsRegionSchema.optional(),
   osUser: osUserSchema.optional(),
   connectionType: connectionTypeSchema.optional(),
+  /** Record every terminal session to the hosts automatically (see `resolveRecordSessions`). */
+  recordSessions: z.boolean().optional(),
 });
 export type InheritedSettings = z.infer<typeof inheritedSettingsSchema>;
 export const INHERITED_KEYS = ['profile', 'region', 'osUser', 'connectionType'] as const;
@@ -124,6 +126,8 @@ const entryCommon = {
   tags: z.array(tagSchema).max(50).default([]),
   notes: notesSchema.default(''),
   favourite: z.boolean().default(false),
+  /** Record every terminal session to this host into the recording folder; unset: as its groups say (off by default). */
+  recordSessions: z.boolean().optional(),
 };
 
 /** A plain SSH host as saved: the user may come from its group's OS user. */
@@ -387,6 +391,19 @@ export function resolveFrom(own: InheritedSettings, kind: HostEntry['kind'], gro
  */
 export function resolveSettings(host: HostEntry, groupId: string | null, groups: readonly HostGroup[]): EffectiveSettings {
   return resolveFrom(ownSettings(host), host.kind, groupId, groups);
+}
+
+/**
+ * Whether sessions to a host are recorded without being asked: the host's own choice, else the
+ * nearest group that makes one, else off.
+ */
+export function resolveRecordSessions(host: Pick<HostEntry, 'recordSessions'>, groupId: string | null, groups: readonly HostGroup[]): ResolvedSetting<boolean> {
+  if (host.recordSessions !== undefined) return { value: host.recordSessions, from: { kind: 'host' } };
+  for (const g of groupChain(groupId, groups)) {
+    const v = g.settings.recordSessions;
+    if (v !== undefined) return { value: v, from: { kind: 'group', groupId: g.id, groupName: g.name } };
+  }
+  return { value: false, from: { kind: 'default' } };
 }
 
 /** Problems only visible with the groups at hand (the schema checks each field on its own). */

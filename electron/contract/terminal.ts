@@ -71,7 +71,13 @@ export const terminalRequests = {
   /** Opens a terminal session on a saved host; progress and prompts arrive as events keyed by requestId. */
   'session.open': {
     args: z.object({ requestId: requestIdSchema, hostId: idSchema, cols, rows }).strict(),
-    result: z.object({ sessionId: sessionIdSchema }),
+    result: z.object({
+      sessionId: sessionIdSchema,
+      /** The host records its sessions automatically: the recording, written from the first byte. */
+      recording: recordingNameSchema.optional(),
+      /** The host records its sessions automatically, but this one could not be (the session opened anyway). */
+      recordingError: keylessErrorSchema.optional(),
+    }),
   },
   'session.write': {
     args: z.object({ sessionId: sessionIdSchema, data: z.string().max(256 * 1024) }).strict(),

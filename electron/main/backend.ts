@@ -8,17 +8,19 @@ import { Ec2Inventory } from './aws/inventory';
 import type { Disposable } from './base/lifecycle';
 import type { Logger } from './base/log';
 import { Ec2Sessions } from './connect/ec2-sessions';
+import { EndpointProvisioner } from './connect/endpoint-offer';
 import { createAwsServices } from './inventory/aws-handlers';
 import { InstanceConnector } from './connect/instance-connector';
 import type { Handlers } from './rpc/contract-server';
 import { Prompts } from './session/prompts';
-import { listRecordings, readRecording } from './session/recording';
+import { checkRecordingFolder, listRecordings, readRecording } from './session/recording';
 import { TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
 import { createHostHandlers } from './store/host-handlers';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
-import { terminalSettingsSchema } from '../contract';
+import { terminalSettingsSchema, type KeylessError } from '../contract';
+import { toKeylessError } from './base/errors';
 
 export interface BackendOptions {
   /** The data folder: saved hosts, settings, Keyless's known_hosts. */
@@ -38,6 +40,8 @@ export interface BackendOptions {
   awsCredentials?: CredentialSource;
   /** How often the last inventory is refreshed in the background (ms; 0: never; default 10 minutes). */
   inventoryRefreshMs?: number;
+  /** How often a new Instance Connect Endpoint's state is read while Keyless waits for it (default 2 s). */
+  endpointPollMs?: number;
 }
 
 export interface Backend extends Disposable {
@@ -65,12 +69,25 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     const t = await terminalSettings();
     return { folder: t.recordingFolder, includeInput: t.recordInput };
   };
+  /** For a host that records its sessions automatically: where to (the folder checked now), or why it cannot. */
+  const autoRecording = async (hostId: string): Promise<{ plan: { folder: string; includeInput: boolean; title: string } } | { error: KeylessError } | { off: true }> => {
+    const choice = await hosts.recordingChoice(hostId).catch(() => undefined);
+    if (!choice?.record) return { off: true };
+    try {
+      const prefs = await recordingPrefs();
+      return { plan: { folder: await checkRecordingFolder(prefs.folder), includeInput: prefs.includeInput, title: choice.name } };
+    } catch (err) {
+      return { error: toKeylessError(err) };
+    }
+  };
   const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket, recordingPrefs });
   const ok = { ok: true } as const;
   // Profiles, SSO and the inventory; their cached, MFA-aware credentials serve the connect engine too.
   const aws = createAwsServices({ home: opts.home, log: opts.log, prompts, openExternal: opts.openExternal, backgroundRefreshMs: opts.inventoryRefreshMs });
   const awsClients = new AwsClients(opts.awsCredentials ?? aws.credentials);
-  const connector = new InstanceConnector({ clients: awsClients, inventory: new Ec2Inventory(awsClients), knownHosts, log: opts.log });
+  const ec2Inventory = new Ec2Inventory(awsClients);
+  const connector = new InstanceConnector({ clients: awsClients, inventory: ec2Inventory, knownHosts, log: opts.log });
+  const endpoints = new EndpointProvisioner({ clients: awsClients, inventory: ec2Inventory, log: opts.log, ...(opts.endpointPollMs ? { pollMs: opts.endpointPollMs } : {}) });
   const ec2 = new Ec2Sessions({ connector, sessions, prompts, hosts, log: opts.log });
   const hostChannels = createHostHandlers(hosts, { log: opts.log });
   // Access policies, CloudTrail's Instance Connect events, and Keyless's own log of its connections.
@@ -90,10 +107,25 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     ...aws.handlers,
     ...audit.handlers,
     ...audit.recordConnections({
-      'session.open': async (args, ctx) => ((await ec2.isEc2Host(args.hostId)) ? ec2.openSaved(args, ctx) : sessions.open(args, ctx)),
+      'session.open': async (args, ctx) => {
+        // A host set to record its sessions is recorded from the first byte, without a click.
+        const auto = await autoRecording(args.hostId);
+        const undo = 'plan' in auto ? sessions.recordFromStart(ctx.peer, args.requestId, auto.plan) : undefined;
+        let opened: { sessionId: string };
+        try {
+          opened = (await ec2.isEc2Host(args.hostId)) ? await ec2.openSaved(args, ctx) : await sessions.open(args, ctx);
+        } finally {
+          undo?.();
+        }
+        const recording = sessions.recordingOf(ctx.peer, opened.sessionId);
+        return { sessionId: opened.sessionId, ...(recording ? { recording } : {}), ...('error' in auto ? { recordingError: auto.error } : {}) };
+      },
       'session.openEc2': (args, ctx) => ec2.openTerminal(args, ctx),
       'forward.open': (args, ctx) => ec2.openForward(args, ctx),
     }),
+    'endpoint.propose': async (args) => endpoints.propose(await ec2.resolve(args)),
+    'endpoint.create': async ({ requestId, subnetId, securityGroupIds, ...where }, ctx) =>
+      endpoints.create(await ec2.resolve(where), { subnetId, securityGroupIds }, (p) => ctx.peer.emit('endpoint.progress', { requestId, ...p }), ctx.signal),
     'forward.list': (_args, { peer }) => ({ forwards: ec2.listForwards(peer) }),
     'forward.close': ({ forwardId }, { peer }) => (ec2.closeForward(peer, forwardId), ok),
     'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),

@@ -119,6 +119,26 @@ export class AsciicastRecording implements Disposable {
     return rec;
   }
 
+  /**
+   * Starts a recording at once, without waiting: for a session recorded from its first byte (a
+   * host set to record automatically). `folder` is a real path checkRecordingFolder returned; what
+   * is written before the file is open waits in the stream, and a file that cannot be created
+   * reaches `onError` like any later write failure.
+   */
+  static begin(opts: { folder: string; sessionId: string; title: string; cols: number; rows: number; includeInput: boolean; onError: (err: Error) => void }): AsciicastRecording {
+    const now = new Date();
+    const name = recordingFileName(opts.title, opts.sessionId, now);
+    const path = join(opts.folder, name);
+    const stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+    const rec = new AsciicastRecording(name, path, stream, opts.includeInput);
+    stream.on('error', (err) => {
+      rec.failed = err;
+      opts.onError(err);
+    });
+    stream.write(asciicastHeader({ width: opts.cols, height: opts.rows, timestamp: Math.floor(now.getTime() / 1000), title: opts.title }));
+    return rec;
+  }
+
   private elapsed(): number {
     return (performance.now() - this.started) / 1000;
   }

@@ -32,6 +32,8 @@ export class TerminalSessions implements Disposable {
   private nextId = 1;
   private readonly sessions = new Map<string, Session>();
   private readonly connections = new Map<string, SshConnection>();
+  /** Sessions to record from their first byte (hosts that record automatically), by peer and open request. */
+  private readonly recordOnOpen = new Map<string, { folder: string; includeInput: boolean; title: string }>();
 
   constructor(
     private readonly deps: {
@@ -203,6 +205,8 @@ export class TerminalSessions implements Disposable {
       };
       this.sessions.set(sessionId, session);
       peer.owned.add(ownership);
+      const plan = this.recordOnOpen.get(`${peer.peerId}/${args.requestId}`);
+      if (plan) this.beginRecording(peer, sessionId, session, plan);
       report('shell', 'done');
       peer.emit('session.state', { sessionId, state: 'connected' });
       this.deps.log.info('session opened', { session: sessionId, host: hostLabel });
@@ -256,6 +260,36 @@ export class TerminalSessions implements Disposable {
     s.channel.tap = { output: (t) => recording.output(t), input: (t) => recording.input(t) };
     this.deps.log.info('recording started', { session: sessionId });
     return { name: recording.name };
+  }
+
+  /**
+   * The session that `requestId` opens is recorded from its first byte into `folder` (a real path
+   * checked by checkRecordingFolder). Returns the undo, for once the open has finished either way.
+   */
+  recordFromStart(peer: PeerContext, requestId: string, plan: { folder: string; includeInput: boolean; title: string }): () => void {
+    const key = `${peer.peerId}/${requestId}`;
+    this.recordOnOpen.set(key, plan);
+    return () => this.recordOnOpen.delete(key);
+  }
+
+  /** The name of the recording a session is writing, if any. */
+  recordingOf(peer: PeerContext, sessionId: string): string | undefined {
+    return this.get(peer, sessionId).recording?.name;
+  }
+
+  private beginRecording(peer: PeerContext, sessionId: string, s: Session, plan: { folder: string; includeInput: boolean; title: string }): void {
+    const recording = AsciicastRecording.begin({
+      ...plan,
+      sessionId,
+      ...s.size,
+      onError: (err) => {
+        this.deps.log.warn('recording write failed', { session: sessionId, error: err.message });
+        if (s.recording === recording) this.endRecording(peer, sessionId, s, 'The disk refused a write to the recording.');
+      },
+    });
+    s.recording = recording;
+    s.channel.tap = { output: (t) => recording.output(t), input: (t) => recording.input(t) };
+    this.deps.log.info('recording started', { session: sessionId, automatic: true });
   }
 
   async stopRecording(peer: PeerContext, sessionId: string): Promise<void> {

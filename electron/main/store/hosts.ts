@@ -8,6 +8,7 @@ import {
   hostExportSchema,
   hostGroupSchema,
   hostProblems,
+  resolveRecordSessions,
   resolveSettings,
   smartGroupSchema,
   type HostEntry,
@@ -101,6 +102,16 @@ export class HostStore implements Disposable {
     const user = resolveSettings(host, host.groupId, groups).osUser.value;
     if (!user) fail('InvalidArguments', `${host.name} has no user: set one on the host or an OS user on one of its groups.`, { field: 'user' });
     return { kind: 'ssh', id: host.id, name: host.name, host: host.host, port: host.port, user, auth: host.auth };
+  }
+
+  /**
+   * Whether sessions to a host are recorded without being asked (set on the host or inherited
+   * from its groups), and the host's name for the recording's title. Undefined for an unknown id.
+   */
+  async recordingChoice(id: string): Promise<{ record: boolean; name: string } | undefined> {
+    const { hosts, groups } = await this.file.read();
+    const host = hosts.find((h) => h.id === id);
+    return host && { record: resolveRecordSessions(host, host.groupId, groups).value === true, name: host.name };
   }
 
   /** Every saved host (kept for callers written before groups). */

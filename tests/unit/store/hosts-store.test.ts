@@ -3,7 +3,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveSettings, type HostEntry, type HostGroup } from '../../../electron/contract';
+import { resolveRecordSessions, resolveSettings, type HostEntry, type HostGroup } from '../../../electron/contract';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { HostStore } from '../../../electron/main/store/hosts';
 
@@ -188,6 +188,29 @@ describe('groups and inherited settings', () => {
     await store.moveHosts([ok.id], null);
     const rdp = await store.saveHost({ ...base, port: 3389, groupId: g.id });
     expect(rdp.groupId).toBe(g.id);
+  });
+
+  it('records sessions when the host says so, else as the nearest group says, else not; files without the choice still load', async () => {
+    // A hosts.json written before the choice existed reads as "not recorded".
+    writeFileSync(file(), JSON.stringify({ version: 2, groups: [{ id: 'g1', name: 'Old', parentId: null, settings: {} }], hosts: [{ ...web, id: 'h0', groupId: 'g1' }] }));
+    expect(await store.recordingChoice('h0')).toEqual({ record: false, name: 'web' });
+    const top = await store.saveGroup({ name: 'Audited', settings: { recordSessions: true } });
+    const sub = await store.saveGroup({ name: 'Sub', parentId: top.id });
+    const inherits = await store.saveHost({ ...web, name: 'inherits', groupId: sub.id });
+    const optsOut = await store.saveHost({ ...web, name: 'opts out', groupId: sub.id, recordSessions: false });
+    const optsIn = await store.saveHost({ ...web, name: 'opts in', recordSessions: true });
+    expect(await store.recordingChoice(inherits.id)).toEqual({ record: true, name: 'inherits' });
+    expect(await store.recordingChoice(optsOut.id)).toEqual({ record: false, name: 'opts out' });
+    expect(await store.recordingChoice(optsIn.id)).toEqual({ record: true, name: 'opts in' });
+    expect(await store.recordingChoice('nope')).toBeUndefined();
+    const tree = await store.tree();
+    expect(resolveRecordSessions(inherits, sub.id, tree.groups).from).toEqual({ kind: 'group', groupId: top.id, groupName: 'Audited' });
+    expect(resolveRecordSessions({}, null, tree.groups)).toEqual({ value: false, from: { kind: 'default' } });
+    // The choice is kept on disk and survives a reload.
+    expect(JSON.parse(readFileSync(file(), 'utf8')).groups.find((g: HostGroup) => g.id === top.id).settings).toEqual({ recordSessions: true });
+    const again = new HostStore(dir);
+    expect(await again.recordingChoice(inherits.id)).toEqual({ record: true, name: 'inherits' });
+    again.dispose();
   });
 
   it('an EC2 host is not opened as a plain SSH session: the error says why', async () => {
