@@ -56,6 +56,33 @@ export const forwardInfoSchema = z.object({
 });
 export type ForwardInfo = z.infer<typeof forwardInfoSchema>;
 
+const subnetIdSchema = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0');
+const securityGroupIdSchema = z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0123456789abcdef0');
+
+/**
+ * Why the proposed endpoint gets the security group it gets: the VPC's default group the instance
+ * is already in (members reach each other, nothing to change), the instance's own first group
+ * (it must allow port 22 from itself), or the VPC's default group (the instance's groups are unknown).
+ */
+export const ENDPOINT_GROUP_REASONS = ['instanceInDefault', 'instanceGroup', 'vpcDefault'] as const;
+
+/** A new Instance Connect Endpoint Keyless offers to create for an instance whose VPC has none. */
+export const endpointProposalSchema = z.object({
+  instanceId: z.string(),
+  region: z.string(),
+  /** null: the SDK's default chain. */
+  profile: z.string().nullable(),
+  vpcId: z.string(),
+  subnetId: z.string(),
+  securityGroupId: z.string(),
+  securityGroupReason: z.enum(ENDPOINT_GROUP_REASONS),
+  /** The groups the instance is in: one of them must allow port 22 from the endpoint's group. */
+  instanceSecurityGroupIds: z.array(z.string()),
+  /** An endpoint the VPC already has that is not usable yet (e.g. create-in-progress), if any. */
+  existing: z.object({ endpointId: z.string(), state: z.string() }).nullable(),
+});
+export type EndpointProposal = z.infer<typeof endpointProposalSchema>;
+
 const cols = z.number().int().min(2).max(1000);
 const rows = z.number().int().min(1).max(500);
 
@@ -89,6 +116,22 @@ export const connectRequests = {
       .refine(exactlyOne, exactlyOneMessage),
     result: forwardInfoSchema,
   },
+  /** Where a new Instance Connect Endpoint for this instance would go (its subnet) and which security group it would use. */
+  'endpoint.propose': {
+    args: z.object(ec2Where).strict().refine(exactlyOne, exactlyOneMessage),
+    result: endpointProposalSchema,
+  },
+  /**
+   * CreateInstanceConnectEndpoint in `subnetId` with `securityGroupIds`, then waits for
+   * create-complete (`endpoint.progress` events keyed by requestId; `op.cancel` stops waiting).
+   */
+  'endpoint.create': {
+    args: z
+      .object({ requestId: requestIdSchema, subnetId: subnetIdSchema, securityGroupIds: z.array(securityGroupIdSchema).min(1).max(16), ...ec2Where })
+      .strict()
+      .refine(exactlyOne, exactlyOneMessage),
+    result: z.object({ endpointId: z.string(), state: z.string(), vpcId: z.string(), subnetId: z.string(), securityGroupIds: z.array(z.string()), waitedMs: z.number() }),
+  },
   'forward.list': { args: z.object({}).strict(), result: z.object({ forwards: z.array(forwardInfoSchema) }) },
   'forward.close': { args: z.object({ forwardId: forwardIdSchema }).strict(), result: ok },
 } as const;
@@ -96,6 +139,8 @@ export const connectRequests = {
 export const connectEvents = {
   /** Something a connected tab should show: the EICE tunnel is about to reach its maximum duration. */
   'session.notice': z.object({ sessionId: sessionIdSchema, kind: z.literal('tunnelExpiring'), secondsLeft: z.number() }),
+  /** A new endpoint's state while Keyless waits for it (create-in-progress … create-complete). */
+  'endpoint.progress': z.object({ requestId: requestIdSchema, endpointId: z.string(), state: z.string(), elapsedMs: z.number() }),
   /** A port forward stopped by itself (its connection dropped). */
   'forward.closed': z.object({ forwardId: forwardIdSchema, error: keylessErrorSchema.optional() }),
 } as const;

@@ -48,6 +48,11 @@ export class Ec2Inventory {
     this.instances.delete(`${profile ?? ''}\n${region}\n${instanceId}`);
   }
 
+  /** Drops the cached endpoints of a VPC (after one was created there). */
+  forgetEndpoints(profile: string | undefined, region: string, vpcId: string): void {
+    this.endpointsByVpc.delete(`${profile ?? ''}\n${region}\n${vpcId}`);
+  }
+
   instance(profile: string | undefined, region: string, instanceId: string): Promise<InstanceFacts> {
     return this.cached(this.instances, `${profile ?? ''}\n${region}\n${instanceId}`, async () => {
       this.describeCalls++;

@@ -97,7 +97,8 @@ export class Ec2Sessions implements Disposable {
     };
   }
 
-  private async resolve(where: { hostId?: string | undefined; target?: ParsedArgs<'session.openEc2'>['target'] }): Promise<Ec2Target> {
+  /** The target of a saved host (by id) or of one given in full. */
+  async resolve(where: { hostId?: string | undefined; target?: ParsedArgs<'session.openEc2'>['target'] }): Promise<Ec2Target> {
     if (where.hostId) return this.targetOf(where.hostId);
     const t = where.target!;
     return {

@@ -98,6 +98,8 @@ export function chooseEndpoint(instance: InstanceFacts, endpoints: readonly Endp
       instanceId: instance.instanceId,
       vpcId: instance.vpcId ?? null,
       subnetId: instance.subnetId ?? null,
+      // The renderer offers to create one (endpoint.propose / endpoint.create).
+      canCreate: !!instance.vpcId && !!instance.subnetId,
     });
   }
   return chosen;

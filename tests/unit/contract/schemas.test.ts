@@ -53,6 +53,8 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'session.openEc2': { requestId: 'ec2-1', cols: 80, rows: 24, target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0' } },
   'forward.open': { requestId: 'fwd-1', kind: 'eice', localPort: 0, remotePort: 22, hostId: 'h1' },
   'forward.list': {},
+  'endpoint.propose': { hostId: 'h1' },
+  'endpoint.create': { requestId: 'eice-1', subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'], hostId: 'h1' },
   'forward.close': { forwardId: 'f1' },
   'policy.generate': { hostIds: ['h1', 'h2'], subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'] },
   'audit.trail': { requestId: 'trail-1', profile: 'prod', region: 'eu-west-1', startTime: Date.now() - 3600_000 },
