@@ -25,6 +25,12 @@ export function describeCredentialError(err: unknown, profile: string | undefine
   if (/could not be found|not found in|Profile .* not/i.test(msg) && profile) {
     return new KeylessFailure('AwsProfileUnknown', `The AWS profile "${name}" is not in your AWS config or credentials file.`, false, { profile: name });
   }
+  if (e.name === 'AccessDenied' || /is not authorized to perform: sts:|Not authorized to perform sts:|MultiFactorAuthentication failed/.test(msg)) {
+    // STS refused to assume the profile's role: trust policy, external_id, or the MFA code.
+    const action = /sts:AssumeRole\w*/.exec(msg)?.[0] ?? 'sts:AssumeRole';
+    const resource = /on resource:\s*(arn:\S+)/.exec(msg)?.[1] ?? '*';
+    return new KeylessFailure('AwsAccessDenied', `AWS refused the role of profile "${name}": ${msg.slice(0, 300)}`, false, { profile: name, action, resource });
+  }
   if (/expired|refresh|sso session|token/i.test(msg) && /expir|refresh/i.test(msg)) {
     return new KeylessFailure('AwsCredentialsExpired', `The AWS credentials for profile "${name}" have expired (${msg.slice(0, 200)}). Sign in again (aws sso login --profile ${name}).`, false, {
       profile: name,

@@ -1,10 +1,10 @@
-import { fromIni } from '@aws-sdk/credential-providers';
+import { fromEnv, fromIni, fromTokenFile } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { describeCredentialError, type CredentialSource } from '../aws/credentials';
 import { endpointOverride } from '../aws/endpoints';
 import { KeylessFailure } from '../base/errors';
 import type { Logger } from '../base/log';
-import { profileKind, readAwsFiles } from './profile-files';
+import { environmentKind, profileKind, readAwsFiles, usesEnvironment } from './profile-files';
 
 /**
  * Asks the person for the current code of an MFA device; null means they declined.
@@ -88,7 +88,21 @@ export class ProfileCredentials implements CredentialSource {
   private async load(profile: string, askMfa: MfaAsker | undefined): Promise<AwsCredentialIdentity> {
     // The SDK applies a config file's endpoint_url for the AWS_PROFILE profile only; the inner
     // STS (roles) and SSO clients get this profile's override explicitly.
-    const { configFile, credentialsFile } = await readAwsFiles();
+    const files = await readAwsFiles();
+    const { configFile, credentialsFile } = files;
+    if (usesEnvironment(profile, files)) {
+      // The default profile with no credentials in the files: the SDK's own providers of its
+      // default chain read the environment (keys, or AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN).
+      try {
+        if (environmentKind() === 'static') return await fromEnv()();
+        const sts = await endpointOverride('STS', profile);
+        const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+        return await fromTokenFile({ clientConfig: { region, ...(sts ? { endpoint: sts.href } : {}) } })();
+      } catch (err) {
+        this.opts.log?.info('credentials failed to load', { profile, error: (err instanceof Error ? err.message : String(err)).slice(0, 200) });
+        throw describeCredentialError(err, profile);
+      }
+    }
     const kind = profileKind({ ...(configFile[profile] ?? {}), ...(credentialsFile[profile] ?? {}) });
     const endpoint = await endpointOverride(kind === 'sso' || kind === 'ssoLegacy' ? 'SSO' : 'STS', profile);
     const clientConfig = { profile, ...(endpoint ? { endpoint: endpoint.href } : {}) };

@@ -35,6 +35,27 @@ export function profileKind(p: Profile): ProfileKind {
   return 'unknown';
 }
 
+/**
+ * What the environment alone supplies, as the SDK's default chain reads it: access keys
+ * (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY) first, then a web identity
+ * (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN). Null when it supplies neither.
+ */
+export function environmentKind(env: NodeJS.ProcessEnv = process.env): 'static' | 'webIdentity' | null {
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return 'static';
+  if (env.AWS_WEB_IDENTITY_TOKEN_FILE && env.AWS_ROLE_ARN) return 'webIdentity';
+  return null;
+}
+
+/**
+ * Whether `profile` gets its credentials from the environment rather than the files: it is the
+ * default profile (AWS_PROFILE, else `default`), the environment supplies credentials, and the
+ * files give that profile none of its own. The AWS CLI and the SDK's chain do the same.
+ */
+export function usesEnvironment(profile: string, files: AwsFiles, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (profile !== (env.AWS_PROFILE || 'default') || !environmentKind(env)) return false;
+  return profileKind({ ...(files.configFile[profile] ?? {}), ...(files.credentialsFile[profile] ?? {}) }) === 'unknown';
+}
+
 /** Every profile in either file (credentials-file values win, as in the SDK), and every sso-session. */
 export async function listProfiles(env: NodeJS.ProcessEnv = process.env): Promise<ProfileList> {
   const { configFile, credentialsFile } = await readAwsFiles(env);
@@ -49,12 +70,18 @@ export async function listProfiles(env: NodeJS.ProcessEnv = process.env): Promis
     }
   }
   for (const key of Object.keys(credentialsFile)) names.add(key);
+  // The default profile exists when the environment alone supplies its credentials.
+  const fromEnv = environmentKind(env);
+  const defaultName = env.AWS_PROFILE || 'default';
+  if (fromEnv) names.add(defaultName);
   const profiles: ProfileSummary[] = [...names].sort().map((name) => {
     const p: Profile = { ...(configFile[name] ?? {}), ...(credentialsFile[name] ?? {}) };
     const session = p.sso_session ? configFile[`sso-session${SEP}${p.sso_session}`] : undefined;
+    const envKind = fromEnv && usesEnvironment(name, { configFile, credentialsFile }, env) ? fromEnv : null;
+    if (envKind === 'webIdentity' && !p.role_arn) p.role_arn = env.AWS_ROLE_ARN;
     return {
       name,
-      kind: profileKind(p),
+      kind: envKind ?? profileKind(p),
       region: s(p.region) ?? s(env.AWS_REGION) ?? s(env.AWS_DEFAULT_REGION),
       sourceProfile: s(p.source_profile),
       credentialSource: s(p.credential_source),

@@ -25,7 +25,8 @@ export interface AwsWorld {
   stop(): Promise<void>;
 }
 
-const AWS_ENV = ['AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE'];
+const AWS_ENV = ['AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_ENDPOINT_URL_STS', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME'];
 
 /**
  * The simulator plus an AWS config in a temporary HOME, with this process's environment pointed
@@ -44,7 +45,14 @@ export async function startAwsWorld(opts: SimulatorOptions & { fleet?: FleetSpec
         profile: 'nobody',
       },
     ],
-    roles: [...(opts.fleet?.roles ?? []), ...['Hop1', 'Hop2', 'MfaRole', 'ProcRole'].map((n) => ({ arn: ROLE(n), policies: [ADMIN_POLICY] }))],
+    roles: [
+      ...(opts.fleet?.roles ?? []),
+      ...['Hop1', 'Hop2', 'MfaRole', 'ProcRole'].map((n) => ({ arn: ROLE(n), policies: [ADMIN_POLICY] })),
+      // Trusts the simulator's OIDC provider for service-account style subjects.
+      { arn: ROLE('WebRole'), policies: [ADMIN_POLICY], webIdentity: { subject: 'system:serviceaccount:*' } },
+      // Its trust policy asks for sts:ExternalId = partner-ext.
+      { arn: ROLE('PartnerRole'), policies: [ADMIN_POLICY], externalId: 'partner-ext' },
+    ],
   };
   const sim = await startSimulator({ noSshd: true, ...opts, fleet });
   const dir = await mkdtemp(join(tmpdir(), 'keyless-aws-'));
@@ -96,11 +104,18 @@ export async function startAwsWorld(opts: SimulatorOptions & { fleet?: FleetSpec
   };
 }
 
-/** A credential_process program: prints the admin's keys as the process-credentials JSON. */
-export async function writeCredentialProcess(world: AwsWorld): Promise<string> {
+/** A web identity token file (what EKS or a CI system writes), holding a JWT from the simulator's OIDC provider. */
+export async function writeWebIdentityToken(world: AwsWorld, name: string, opts: { subject?: string; ttlSeconds?: number } = {}): Promise<string> {
+  const file = join(world.dir, `${name}.jwt`);
+  await writeFile(file, world.sim.admin.issueWebIdentityToken({ subject: opts.subject ?? 'system:serviceaccount:ops:keyless', ttlSeconds: opts.ttlSeconds }), { mode: 0o600 });
+  return file;
+}
+
+/** A credential_process program: prints the admin's keys as the process-credentials JSON, expiring in `ttlMs` (default an hour). */
+export async function writeCredentialProcess(world: AwsWorld, opts: { name?: string; ttlMs?: number } = {}): Promise<string> {
   const admin = world.sim.principals[0]!;
-  const file = join(world.dir, 'creds.mjs');
-  const expiry = new Date(Date.now() + 3600_000).toISOString();
+  const file = join(world.dir, `${opts.name ?? 'creds'}.mjs`);
+  const expiry = new Date(Date.now() + (opts.ttlMs ?? 3600_000)).toISOString();
   await writeFile(
     file,
     `process.stdout.write(JSON.stringify({ Version: 1, AccessKeyId: ${JSON.stringify(admin.accessKeyId)}, SecretAccessKey: ${JSON.stringify(admin.secretAccessKey)}, Expiration: ${JSON.stringify(expiry)} }));\n`,

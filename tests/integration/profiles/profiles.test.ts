@@ -8,7 +8,7 @@ import { silentLogger } from '../../../electron/main/base/log';
 import { createAwsServices, type AwsServices } from '../../../electron/main/inventory/aws-handlers';
 import { Prompts } from '../../../electron/main/session/prompts';
 import { ACCOUNT_ID } from '../../sim/index';
-import { ROLE, run, startAwsWorld, writeCredentialProcess, type AwsWorld } from './aws-world';
+import { ROLE, run, startAwsWorld, writeCredentialProcess, writeWebIdentityToken, type AwsWorld } from './aws-world';
 import { fakePeer } from './fake-peer';
 
 let world: AwsWorld;
@@ -43,6 +43,39 @@ endpoint_url = ${e}
 credential_process = ${await writeCredentialProcess(world)}
 region = us-east-1
 endpoint_url = ${e}
+
+[profile soon]
+# credentials that lapse in ten minutes
+credential_process = ${await writeCredentialProcess(world, { name: 'soon', ttlMs: 10 * 60_000 })}
+region = us-east-1
+endpoint_url = ${e}
+
+[profile web]
+role_arn = ${ROLE('WebRole')}
+web_identity_token_file = ${await writeWebIdentityToken(world, 'web')}
+role_session_name = keyless-web
+region = us-west-2
+endpoint_url = ${e}
+
+[profile web-expired]
+role_arn = ${ROLE('WebRole')}
+web_identity_token_file = ${await writeWebIdentityToken(world, 'web-expired', { ttlSeconds: -120 })}
+region = us-west-2
+endpoint_url = ${e}
+
+[profile partner]
+role_arn = ${ROLE('PartnerRole')}
+source_profile = default
+external_id = partner-ext
+region = us-east-1
+endpoint_url = ${e}
+
+[profile partner-wrong]
+role_arn = ${ROLE('PartnerRole')}
+source_profile = default
+external_id = not-the-partner-ext
+region = us-east-1
+endpoint_url = ${e}
 `);
   await world.addExpiredProfile('stale');
   prompts = new Prompts();
@@ -61,7 +94,7 @@ describe('AWS profiles against the simulator', () => {
   it('lists the profiles of the config and credentials files with their kinds', async () => {
     const list = await aws.handlers['aws.profiles.list']({}, fakePeer().call());
     const kinds = Object.fromEntries(list.profiles.map((p) => [p.name, p.kind]));
-    expect(kinds).toMatchObject({ default: 'static', nobody: 'static', hop1: 'assumeRole', chain: 'assumeRole', mfa: 'assumeRole', proc: 'process', sso: 'sso', stale: 'static' });
+    expect(kinds).toMatchObject({ default: 'static', nobody: 'static', hop1: 'assumeRole', chain: 'assumeRole', mfa: 'assumeRole', proc: 'process', sso: 'sso', stale: 'static', web: 'webIdentity', partner: 'assumeRole' });
     expect(list.ssoSessions.map((s) => s.name)).toEqual(['sim']);
   });
 
@@ -109,6 +142,91 @@ describe('AWS profiles against the simulator', () => {
     const c = await check('mfa', peer);
     expect(c.state).toBe('error');
     expect(c.error?.code).toBe('Cancelled');
+  });
+
+  it('mfa_serial: a wrong code is refused by STS; the prompt comes back saying so, and the right code then works', async () => {
+    aws.credentials.invalidate('mfa');
+    const peer = fakePeer();
+    const asked: { retry: boolean }[] = [];
+    const answers = ['000000', '123456'];
+    peer.on('prompt', (p) => {
+      asked.push(p as { retry: boolean });
+      prompts.answer(peer.peer, p.promptId, answers.shift() ?? null);
+    });
+    const c = await check('mfa', peer);
+    expect(asked.map((a) => a.retry)).toEqual([false, true]);
+    expect(c.state).toBe('valid');
+    expect(c.arn).toMatch(/assumed-role\/MfaRole\//);
+  });
+
+  it('mfa_serial: wrong every time — after three tries the check says AWS refused the MFA code, in its words', async () => {
+    aws.credentials.invalidate('mfa');
+    const peer = fakePeer();
+    let prompts_ = 0;
+    peer.on('prompt', (p) => {
+      prompts_++;
+      prompts.answer(peer.peer, p.promptId, '999999');
+    });
+    const c = await check('mfa', peer);
+    expect(prompts_).toBe(3);
+    expect(c.state).toBe('error');
+    expect(c.error).toMatchObject({ code: 'AwsAccessDenied', message: expect.stringContaining('MultiFactorAuthentication failed with invalid MFA one time pass code.') });
+  });
+
+  it('external_id: the role is assumed with the one its trust policy names, and refused with another', async () => {
+    const ok = await check('partner');
+    expect(ok).toMatchObject({ state: 'valid', account: ACCOUNT_ID });
+    expect(ok.arn).toMatch(/assumed-role\/PartnerRole\//);
+    const wrong = await check('partner-wrong');
+    expect(wrong.state).toBe('error');
+    expect(wrong.error).toMatchObject({ code: 'AwsAccessDenied', detail: { action: 'sts:AssumeRole', resource: ROLE('PartnerRole') } });
+    expect(wrong.error?.message).toContain(`is not authorized to perform: sts:AssumeRole on resource: ${ROLE('PartnerRole')}`);
+  });
+
+  it('web identity profile (web_identity_token_file + role_arn): the SDK assumes the role with the token; account and ARN shown', async () => {
+    const c = await check('web');
+    expect(c).toMatchObject({ state: 'valid', account: ACCOUNT_ID, arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/WebRole/keyless-web` });
+    expect(c.expiresAt).toBeGreaterThan(Date.now() + 50 * 60_000);
+    // The AWS CLI reads the same profile the same way.
+    const cli = await run('aws', ['sts', 'get-caller-identity', '--profile', 'web', '--output', 'json'], { env: { ...process.env, ...world.env }, timeout: 60_000 });
+    expect((JSON.parse(cli.stdout) as { Arn: string }).Arn).toBe(c.arn);
+  });
+
+  it('web identity with an expired token reads "expired"', async () => {
+    const c = await check('web-expired');
+    expect(c.state).toBe('expired');
+    expect(c.error?.code).toBe('AwsCredentialsExpired');
+  });
+
+  it('web identity from the environment (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN): listed as the default profile and resolved', async () => {
+    const vars = {
+      AWS_PROFILE: 'from-env',
+      AWS_WEB_IDENTITY_TOKEN_FILE: await writeWebIdentityToken(world, 'env', { subject: 'system:serviceaccount:ci:runner' }),
+      AWS_ROLE_ARN: ROLE('WebRole'),
+      AWS_ROLE_SESSION_NAME: 'env-session',
+      AWS_ENDPOINT_URL_STS: world.sim.endpoint,
+    };
+    Object.assign(process.env, vars);
+    try {
+      const list = await aws.handlers['aws.profiles.list']({}, fakePeer().call());
+      expect(list.defaultProfile).toBe('from-env');
+      expect(list.profiles.find((p) => p.name === 'from-env')).toMatchObject({ kind: 'webIdentity', roleArn: ROLE('WebRole'), inConfig: false, inCredentials: false });
+      const c = await check('from-env');
+      expect(c).toMatchObject({ state: 'valid', account: ACCOUNT_ID, arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/WebRole/env-session` });
+    } finally {
+      for (const k of Object.keys(vars)) delete process.env[k];
+      aws.credentials.invalidate('from-env');
+    }
+    // Without those variables the profile is gone again.
+    const after = await aws.handlers['aws.profiles.list']({}, fakePeer().call());
+    expect(after.profiles.some((p) => p.name === 'from-env')).toBe(false);
+  });
+
+  it('credentials that lapse within 15 minutes read "expiring", with their expiry', async () => {
+    const c = await check('soon');
+    expect(c.state).toBe('expiring');
+    expect(c.expiresAt! - Date.now()).toBeGreaterThan(8 * 60_000);
+    expect(c.expiresAt! - Date.now()).toBeLessThan(11 * 60_000);
   });
 
   it('credential_process', async () => {

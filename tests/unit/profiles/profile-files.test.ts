@@ -66,6 +66,22 @@ describe('profiles from the AWS config and credentials files', () => {
     expect(JSON.stringify(list)).not.toMatch(/secret|AKIA/);
   });
 
+  it('the default profile gets its credentials from the environment only when the files give it none', async () => {
+    const web = { AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/token', AWS_ROLE_ARN: 'arn:aws:iam::4:role/Env' };
+    // AWS_PROFILE names a profile the files lack: it appears, as a web identity from the environment.
+    const missing = await listProfiles({ ...env, ...web, AWS_PROFILE: 'pod' });
+    expect(missing.profiles.find((p) => p.name === 'pod')).toMatchObject({ kind: 'webIdentity', roleArn: 'arn:aws:iam::4:role/Env', inConfig: false, inCredentials: false });
+    // A default profile with credentials of its own keeps them (ops assumes a role).
+    const own = await listProfiles({ ...env, ...web });
+    expect(own.profiles.find((p) => p.name === 'ops')).toMatchObject({ kind: 'assumeRole', roleArn: 'arn:aws:iam::1:role/Ops' });
+    // Keys in the environment come first, as in the SDK's chain.
+    const keys = await listProfiles({ ...env, ...web, AWS_PROFILE: 'pod', AWS_ACCESS_KEY_ID: 'AKIAENV', AWS_SECRET_ACCESS_KEY: 'x' });
+    expect(keys.profiles.find((p) => p.name === 'pod')?.kind).toBe('static');
+    expect(JSON.stringify(keys)).not.toContain('AKIAENV');
+    // Without them, no such profile.
+    expect((await listProfiles({ ...env, AWS_PROFILE: 'pod' })).profiles.some((p) => p.name === 'pod')).toBe(false);
+  });
+
   it('calls credentials expiring within 15 minutes "expiring"', () => {
     const now = 1_000_000_000;
     expect(stateAt(null, now)).toBe('valid');
