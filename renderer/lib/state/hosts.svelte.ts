@@ -159,6 +159,15 @@ export class HostsState {
       this.app.workspace.broadcastTargets = paneIds;
     }
   }
+  /**
+   * Types once into every host of a group (and its subgroups): their open tabs are reused, the
+   * others opened, and broadcast input is on for exactly those terminals.
+   */
+  broadcastGroup(groupId: string): void {
+    const members = this.hostsUnder(groupId);
+    this.app.workspace.broadcastToHosts(members.map((h) => tabTarget(h, this.groups)));
+    for (const host of members) void this.call(() => this.app.backend.invoke('hosts.markUsed', { id: host.id }));
+  }
   connectSelected(opts: { broadcast?: boolean } = {}): void {
     this.connect(
       this.inTreeOrder().filter((h) => this.selected.has(h.id)),

@@ -298,6 +298,31 @@ export class Workspace {
     this.broadcastTargets = [...this.broadcastTargets, ...more];
   }
 
+  /**
+   * Broadcast to a group of hosts: each host's open terminal is used (the first in tab order that
+   * has not closed), a new tab is opened for each host that has none, and broadcast is turned on
+   * for exactly those terminals. Focus goes to the first of them. Returns them in host order.
+   */
+  broadcastToHosts(hosts: readonly SavedHost[]): TerminalSession[] {
+    const targets: TerminalSession[] = [];
+    for (const host of hosts) {
+      let pane = this.allPanes.find((p) => p.host?.id === host.id && p.state !== 'closed' && !targets.includes(p));
+      if (!pane) {
+        const tab = this.openTab(host);
+        void tab.connect();
+        pane = tab.activePane!;
+      }
+      targets.push(pane);
+    }
+    const first = targets[0];
+    if (!first) return targets;
+    this.broadcasting = true;
+    this.broadcastTargets = targets.map((p) => p.id);
+    const tab = this.tabs.find((t) => t.panes.includes(first));
+    if (tab) this.focusPane(tab.id, first.id);
+    return targets;
+  }
+
   isTarget(paneId: string): boolean {
     return this.broadcasting && this.broadcastTargets.includes(paneId);
   }

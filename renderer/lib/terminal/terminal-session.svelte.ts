@@ -266,7 +266,7 @@ export class TerminalSession {
     }
     this.unacked = 0;
     try {
-      const { sessionId } = await this.backend.invoke('session.open', {
+      const { sessionId, recording, recordingError } = await this.backend.invoke('session.open', {
         requestId: this.requestId,
         hostId: host.id,
         cols: this.terminal.cols,
@@ -274,6 +274,9 @@ export class TerminalSession {
       });
       this.sessionId = sessionId;
       this.state = 'connected';
+      // The host records its sessions automatically: main started it before the first byte.
+      this.recording = recording;
+      if (recordingError) this.error = recordingError;
       const { cols, rows } = this.terminal;
       this.size = { cols, rows };
       void this.call('session.resize', { sessionId, cols, rows });
