@@ -63,10 +63,17 @@ export class SimRouter {
 
   /** Latency first, then the dice (throttle or 5xx), for any operation name (in a region, when known). */
   async beforeOperation(op: string, protocol: Protocol | 'rest', region?: string): Promise<ApiError | undefined> {
-    const f = this.p.world.faults;
-    const ms = f.latencyFor(op, region);
+    await this.delay(op, region);
+    return this.dice(op, protocol, region);
+  }
+
+  private async delay(op: string, region?: string): Promise<void> {
+    const ms = this.p.world.faults.latencyFor(op, region);
     if (ms > 0) await sleep(ms);
-    const roll = f.roll(op, region);
+  }
+
+  private dice(op: string, protocol: Protocol | 'rest', region?: string): ApiError | undefined {
+    const roll = this.p.world.faults.roll(op, region);
     return roll ? faultError(roll, protocol) : undefined;
   }
 
@@ -114,13 +121,18 @@ export class SimRouter {
     };
     try {
       const claim = readClaim(toSigned(req, body));
-      const fault = await this.beforeOperation(action, protocol, claim.ok ? claim.claim.scope.region : undefined);
-      if (fault) throw fault;
+      const claimRegion = claim.ok ? claim.claim.scope.region : undefined;
+      await this.delay(action, claimRegion);
       if (isSts && STS_UNSIGNED_ACTIONS.includes(action)) {
         // Unsigned as AWS allows (a signature, if any, is not what authorizes it).
+        const fault = this.dice(action, protocol, claimRegion);
+        if (fault) throw fault;
         return send(res, 200, 'text/xml', stsRespond(action, assumeRoleWithWebIdentity(this.p.world, this.p.oidc, params), rid), { 'x-amzn-RequestId': rid });
       }
       const auth = await authenticate(this.p.world, toSigned(req, body), isSts ? 'sts' : 'ec2', protocol, { anyRegion: isSts });
+      // Throttles and 5xx come after authentication: AWS rates each account, so it must know whose call it is.
+      const fault = this.dice(action, protocol, auth.region);
+      if (fault) throw fault;
       if (isSts) send(res, 200, 'text/xml', handleSts(this.p.world, action, auth.identity, params, rid), { 'x-amzn-RequestId': rid });
       else send(res, 200, 'text/xml;charset=UTF-8', await handleEc2(this.p.world, this.p.ec2Hooks, action, { identity: auth.identity, region: auth.region, requestId: rid, params }));
     } catch (e) {
@@ -143,9 +155,10 @@ export class SimRouter {
     try {
       if (!service) throw new ApiError('UnknownOperationException', `Unknown operation ${target}`, 400);
       const claim = readClaim(toSigned(req, body));
-      const fault = await this.beforeOperation(op, 'json', claim.ok ? claim.claim.scope.region : undefined);
-      if (fault) throw fault;
+      await this.delay(op, claim.ok ? claim.claim.scope.region : undefined);
       const auth = await authenticate(this.p.world, toSigned(req, body), service, 'json');
+      const fault = this.dice(op, 'json', auth.region);
+      if (fault) throw fault;
       let input: Record<string, unknown>;
       try {
         input = JSON.parse(body.toString() || '{}') as Record<string, unknown>;
