@@ -87,7 +87,15 @@ export const tagSchema = z
 const notesSchema = z.string().max(10_000);
 
 export const portForwardSchema = z.object({
-  localPort: portSchema,
+  /**
+   * ssh: a local forward through the host's SSH connection to remoteHost:remotePort (anything the
+   * instance reaches); eice: an endpoint tunnel per connection straight to the instance's port 22
+   * or 3389 (`aws ec2-instance-connect open-tunnel --local-port`). Absent in files written before
+   * forwards had a kind: those were SSH forwards.
+   */
+  kind: z.enum(['ssh', 'eice']).default('ssh'),
+  /** 0: any free port, picked when the forward starts. */
+  localPort: z.number().int().min(0).max(65535),
   remoteHost: hostnameSchema.default('localhost'),
   remotePort: portSchema,
 });
@@ -414,8 +422,10 @@ export function hostProblems(host: HostEntry, groups: readonly HostGroup[]): Arr
     if (eff.connectionType.value === 'eice' && !(EICE_PORTS as readonly number[]).includes(host.port)) {
       problems.push({ field: 'port', message: 'EC2 Instance Connect Endpoints allow ports 22 and 3389 only' });
     }
+    // An SSH forward goes through the SSH connection, so any port works whatever the route;
+    // an endpoint tunnel reaches 22 and 3389 only.
     for (const [i, f] of host.portForwards.entries()) {
-      if (eff.connectionType.value === 'eice' && !(EICE_PORTS as readonly number[]).includes(f.remotePort)) {
+      if (f.kind === 'eice' && !(EICE_PORTS as readonly number[]).includes(f.remotePort)) {
         problems.push({ field: `portForwards.${i}.remotePort`, message: 'EC2 Instance Connect Endpoints allow ports 22 and 3389 only' });
       }
     }

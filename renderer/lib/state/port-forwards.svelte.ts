@@ -13,6 +13,9 @@ export interface ForwardRequest {
 
 let nextRequest = 1;
 
+/** One saved forward's identity: two entries with the same key are the same forward. */
+export const savedKey = (f: PortForward): string => [f.kind, f.localPort, f.kind === 'ssh' ? f.remoteHost : '', f.remotePort].join('|');
+
 const asError = (err: unknown): KeylessError =>
   err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
 
@@ -26,6 +29,8 @@ export class HostPortForwards {
   instanceId = $state('');
   error = $state<KeylessError | undefined>(undefined);
   busy = $state(false);
+  /** Which open forward each saved one (by `savedKey`) was started as. */
+  startedFrom = $state<Record<string, string>>({});
   /** A forward that stopped by itself, with why (its connection dropped). */
   closedNotice = $state<{ forwardId: string; error?: KeylessError } | undefined>(undefined);
   private readonly unsubscribe: () => void;
@@ -74,28 +79,38 @@ export class HostPortForwards {
   }
 
   /**
-   * Adds a forward to the host's saved `portForwards`. The host is read again first so that a
-   * change made elsewhere is kept; the store refuses the save (StoreConflict) if it moved meanwhile.
+   * Adds a forward to the host's saved `portForwards` (kind, local port — 0 for any free port —
+   * and where it goes). The host is read again first so that a change made elsewhere is kept; the
+   * store refuses the save (StoreConflict) if it moved meanwhile.
    */
   async saveWithHost(req: ForwardRequest): Promise<void> {
     await this.guard(async () => {
       const base = await this.readHost();
       if (!base) throw new BackendError({ code: 'NotFound', message: this.hostId, retryable: false });
-      const entry: PortForward = { localPort: req.localPort, remoteHost: req.kind === 'ssh' ? req.remoteHost.trim() || 'localhost' : 'localhost', remotePort: req.remotePort };
-      const same = (f: PortForward) => f.localPort === entry.localPort && f.remoteHost === entry.remoteHost && f.remotePort === entry.remotePort;
-      if (base.portForwards.some(same)) return;
+      const entry: PortForward = { kind: req.kind, localPort: req.localPort, remoteHost: req.kind === 'ssh' ? req.remoteHost.trim() || 'localhost' : 'localhost', remotePort: req.remotePort };
+      if (base.portForwards.some((f) => savedKey(f) === savedKey(entry))) return;
       const saved = await this.backend.invoke('hosts.save', { host: { ...base, portForwards: [...base.portForwards, entry] }, base });
       if (saved.kind === 'ec2') this.saved = saved.portForwards;
     });
   }
 
-  /** A saved forward started as it was saved: an SSH local forward through the host's connection. */
-  startSaved(f: PortForward): Promise<ForwardInfo | undefined> {
-    return this.start({ kind: 'ssh', localPort: f.localPort, remoteHost: f.remoteHost, remotePort: f.remotePort });
+  /** A saved forward started as it was saved: its kind, its local port (or any free one), its target. */
+  async startSaved(f: PortForward): Promise<ForwardInfo | undefined> {
+    const info = await this.start({ kind: f.kind, localPort: f.localPort, remoteHost: f.remoteHost, remotePort: f.remotePort });
+    if (info) this.startedFrom = { ...this.startedFrom, [savedKey(f)]: info.forwardId };
+    return info;
+  }
+
+  /** The open forward a saved one is running as, if any (for "any free port", the one it started). */
+  openOf(f: PortForward): ForwardInfo | undefined {
+    const started = this.startedFrom[savedKey(f)];
+    const byStart = started ? this.open.find((o) => o.forwardId === started) : undefined;
+    if (byStart || f.localPort === 0) return byStart;
+    return this.open.find((o) => o.kind === f.kind && o.localPort === f.localPort && o.remotePort === f.remotePort && (f.kind === 'eice' || o.remoteHost === f.remoteHost));
   }
 
   isOpen(f: PortForward): boolean {
-    return this.open.some((o) => o.kind === 'ssh' && o.localPort === f.localPort && o.remoteHost === f.remoteHost && o.remotePort === f.remotePort);
+    return this.openOf(f) !== undefined;
   }
 
   private async readHost(): Promise<Ec2HostEntry | undefined> {

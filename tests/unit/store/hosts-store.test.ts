@@ -183,11 +183,36 @@ describe('groups and inherited settings', () => {
     const base = { kind: 'ec2', name: 'db', instanceId: 'i-0123456789abcdef0', port: 5432 } as const;
     expect((await failure(store.saveHost({ ...base, connectionType: 'eice' }))).message).toMatch(/ports 22 and 3389/);
     expect((await failure(store.saveHost({ ...base, groupId: g.id }))).message).toMatch(/ports 22 and 3389/);
+    // An SSH forward goes through the SSH connection, so a database port is fine under EICE too.
     const ok = await store.saveHost({ ...base, port: 22, portForwards: [{ localPort: 15432, remotePort: 5432 }] });
-    expect((await failure(store.moveHosts([ok.id], g.id))).code).toBe('InvalidArguments');
+    await store.moveHosts([ok.id], g.id);
+    expect((await store.entry(ok.id)).groupId).toBe(g.id);
     await store.moveHosts([ok.id], null);
+    // An endpoint tunnel forward reaches 22 and 3389 only, whatever the host's route.
+    const tunnel = await failure(store.saveHost({ ...base, port: 22, portForwards: [{ kind: 'eice', localPort: 0, remotePort: 5432 }] }));
+    expect(tunnel.detail?.field).toBe('portForwards.0.remotePort');
+    expect(tunnel.message).toMatch(/ports 22 and 3389/);
     const rdp = await store.saveHost({ ...base, port: 3389, groupId: g.id });
     expect(rdp.groupId).toBe(g.id);
+  });
+
+  it('saved forwards have a kind (SSH when a file predates kinds) and may ask for any free local port (0)', async () => {
+    // A hosts.json written before forwards had a kind: its forwards were SSH forwards.
+    const ec2Old = { kind: 'ec2', id: 'h9', name: 'old-ec2', instanceId: 'i-0123456789abcdef0', portForwards: [{ localPort: 15432, remoteHost: 'db.internal', remotePort: 5432 }] };
+    writeFileSync(file(), JSON.stringify({ version: 2, groups: [], hosts: [ec2Old] }));
+    expect(await store.entry('h9')).toMatchObject({ portForwards: [{ kind: 'ssh', localPort: 15432, remoteHost: 'db.internal', remotePort: 5432 }] });
+    const base = await store.entry('h9');
+    if (base.kind !== 'ec2') throw new Error('expected the EC2 host');
+    const saved = await store.saveHost({ ...base, portForwards: [...base.portForwards, { kind: 'eice', localPort: 0, remotePort: 3389 }] }, base);
+    if (saved.kind !== 'ec2') throw new Error('expected the EC2 host');
+    expect(saved.portForwards[1]).toEqual({ kind: 'eice', localPort: 0, remoteHost: 'localhost', remotePort: 3389 });
+    // Written and read back as such.
+    const onDisk = JSON.parse(readFileSync(file(), 'utf8')) as { hosts: Array<{ portForwards: unknown[] }> };
+    expect(onDisk.hosts[0]!.portForwards).toEqual([
+      { kind: 'ssh', localPort: 15432, remoteHost: 'db.internal', remotePort: 5432 },
+      { kind: 'eice', localPort: 0, remoteHost: 'localhost', remotePort: 3389 },
+    ]);
+    expect((await failure(store.saveHost({ ...saved, portForwards: [{ kind: 'tcp' as 'ssh', localPort: 1, remotePort: 22 }] }, saved))).code).toBe('InvalidArguments');
   });
 
   it('records sessions when the host says so, else as the nearest group says, else not; files without the choice still load', async () => {
