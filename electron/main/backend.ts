@@ -117,8 +117,12 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
         } finally {
           undo?.();
         }
-        const recording = sessions.recordingOf(ctx.peer, opened.sessionId);
-        return { sessionId: opened.sessionId, ...(recording ? { recording } : {}), ...('error' in auto ? { recordingError: auto.error } : {}) };
+        const rec = sessions.recordingOf(ctx.peer, opened.sessionId);
+        // Said here, not only by the recording.stopped event, which may reach the renderer before it knows the session.
+        const failed = rec && (await rec.whenOpen());
+        const recordingError: KeylessError | undefined =
+          'error' in auto ? auto.error : failed ? { code: 'RecordingFolderUnusable', message: `Keyless could not create ${rec.path}.`, retryable: false } : undefined;
+        return { sessionId: opened.sessionId, ...(rec && !failed ? { recording: rec.name } : {}), ...(recordingError ? { recordingError } : {}) };
       },
       'session.openEc2': (args, ctx) => ec2.openTerminal(args, ctx),
       'forward.open': (args, ctx) => ec2.openForward(args, ctx),

@@ -84,6 +84,8 @@ export class AsciicastRecording implements Disposable {
   private readonly started = performance.now();
   private failed: Error | undefined;
   private closed = false;
+  /** Settles once the file is open: undefined, or the error that kept it from being created. */
+  private opening: Promise<Error | undefined> = Promise.resolve(undefined);
 
   private constructor(
     readonly name: string,
@@ -131,12 +133,21 @@ export class AsciicastRecording implements Disposable {
     const path = join(opts.folder, name);
     const stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
     const rec = new AsciicastRecording(name, path, stream, opts.includeInput);
+    rec.opening = new Promise((resolve) => {
+      stream.once('open', () => resolve(undefined));
+      stream.once('error', (err) => resolve(err));
+    });
     stream.on('error', (err) => {
       rec.failed = err;
       opts.onError(err);
     });
     stream.write(asciicastHeader({ width: opts.cols, height: opts.rows, timestamp: Math.floor(now.getTime() / 1000), title: opts.title }));
     return rec;
+  }
+
+  /** For a recording made with `begin`: resolves when its file is open, with the error if it could not be created. */
+  whenOpen(): Promise<Error | undefined> {
+    return this.opening;
   }
 
   private elapsed(): number {

@@ -272,9 +272,9 @@ export class TerminalSessions implements Disposable {
     return () => this.recordOnOpen.delete(key);
   }
 
-  /** The name of the recording a session is writing, if any. */
-  recordingOf(peer: PeerContext, sessionId: string): string | undefined {
-    return this.get(peer, sessionId).recording?.name;
+  /** The recording a session is writing, if any. */
+  recordingOf(peer: PeerContext, sessionId: string): AsciicastRecording | undefined {
+    return this.get(peer, sessionId).recording;
   }
 
   private beginRecording(peer: PeerContext, sessionId: string, s: Session, plan: { folder: string; includeInput: boolean; title: string }): void {

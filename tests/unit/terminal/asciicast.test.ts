@@ -38,6 +38,27 @@ describe('asciicast v2 recordings', () => {
     await expect(AsciicastRecording.create({ folder: dir, sessionId: 's8', title: 't', cols: 80, rows: 24, includeInput: true, onError: () => {} })).rejects.toMatchObject({ code: 'RecordingFolderUnusable' });
   });
 
+  it('begins at once for a session recorded from its first byte: nothing written before the file opened is lost', async () => {
+    const errors: Error[] = [];
+    const rec = AsciicastRecording.begin({ folder: dir, sessionId: 's9', title: 'auto', cols: 80, rows: 24, includeInput: false, onError: (e) => errors.push(e) });
+    rec.output('first byte');
+    rec.input('typed');
+    expect(await rec.whenOpen()).toBeUndefined();
+    rec.output(' and more');
+    await rec.close();
+    const text = readFileSync(rec.path, 'utf8');
+    expect(parseAsciicast(text).output.map((o) => o[1]).join('')).toBe('first byte and more');
+    expect(text).not.toContain('typed');
+    expect(errors).toEqual([]);
+
+    // A folder gone between the check and the start: reported, never thrown at the session.
+    const gone = AsciicastRecording.begin({ folder: join(dir, 'gone'), sessionId: 's10', title: 'auto', cols: 80, rows: 24, includeInput: false, onError: (e) => errors.push(e) });
+    gone.output('x');
+    expect(await gone.whenOpen()).toBeInstanceOf(Error);
+    expect(errors).toHaveLength(1);
+    await gone.close();
+  });
+
   it('accepts only an absolute path to an existing, writable folder', async () => {
     await expect(checkRecordingFolder('')).rejects.toMatchObject({ code: 'RecordingFolderUnusable' });
     await expect(checkRecordingFolder('relative/dir')).rejects.toMatchObject({ code: 'RecordingFolderUnusable' });
