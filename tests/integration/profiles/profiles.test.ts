@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,6 +275,27 @@ describe('AWS profiles against the simulator', () => {
     expect(id.Account).toBe(ACCOUNT_ID);
     expect(id.Arn).toMatch(/assumed-role\/AWSReservedSSO_AdministratorAccess_[0-9a-f]+\/sim\.user$/);
     expect(world.sim.admin.pendingUserCodes().length).toBe(pending);
+  });
+
+  it('SSO: a sign-in that lapses within 15 minutes reads "expiring", one that lapsed "sign in again"', async () => {
+    const cacheFile = join(world.home, '.aws', 'sso', 'cache', `${createHash('sha1').update('sim').digest('hex')}.json`);
+    const original = await readFile(cacheFile, 'utf8');
+    const token = JSON.parse(original) as Record<string, string>;
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    try {
+      await writeFile(cacheFile, JSON.stringify({ ...token, expiresAt: at(10 * 60_000) }));
+      aws.credentials.invalidateAll();
+      const soon = await check('sso');
+      expect(soon).toMatchObject({ state: 'expiring', account: ACCOUNT_ID });
+      expect(soon.expiresAt! - Date.now()).toBeLessThan(11 * 60_000);
+      // Lapsed, with no refresh token to renew it: the person must sign in again.
+      await writeFile(cacheFile, JSON.stringify({ ...token, refreshToken: undefined, expiresAt: at(-60_000) }));
+      aws.credentials.invalidateAll();
+      expect((await check('sso')).state).toBe('signInRequired');
+    } finally {
+      await writeFile(cacheFile, original);
+      aws.credentials.invalidateAll();
+    }
   });
 
   it('SSO: a new profile from the app — sign in to a new session, list accounts, write the config as aws configure sso does', async () => {
