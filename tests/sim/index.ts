@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeAwsConfig, type AwsConfigOptions, type AwsConfigFiles } from './aws-config';
 import { uniqueId } from './credentials';
 import { createEndpoint, privateDnsName } from './ec2';
+import { activeKeysBlob } from './instance-connect';
 import { ACCOUNT_ID, type EndpointSpec, type FleetSpec, type InstanceSpec, type PrincipalSpec } from './fleet';
 import { ADMIN_POLICY, type PolicyDocument } from './iam';
 import { SimRouter } from './server';
@@ -138,6 +139,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const osUsers = useSshd ? await ensureOsUsers(opts.osUsers ?? ['ec2-user', 'ubuntu']) : [];
   const commandPath = useSshd ? await installAuthorizedKeysCommand() : '';
   const dir = await mkdtemp(join(tmpdir(), 'keyless-sim-'));
+  // Instances' AuthorizedKeysCommand (another user) reads pushed keys below this folder.
+  await chmod(dir, 0o711);
+  // A push reaches the instance's sshd as the file its AuthorizedKeysCommand reads, once the key is visible.
+  w.onKeyPushed = async (k) => {
+    const sshd = w.instances.get(k.instanceId)?.sshd;
+    if (!sshd) return;
+    const publish = () => sshd.publishPushedKeys(k.osUser, () => activeKeysBlob(w, k.instanceId, k.osUser));
+    const wait = k.visibleAt - Date.now();
+    if (wait <= 0) return publish();
+    setTimeout(() => void publish().catch(() => {}), wait + 1).unref();
+  };
 
   // Network: the fleet's VPCs, else a default VPC per region.
   for (const v of fleet.vpcs ?? []) {
@@ -224,7 +236,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     };
     w.instances.set(id, i);
     if (useSshd && i.platform === 'linux') {
-      i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, `${endpoint}/__imds/${id}`, commandPath, osUsers);
+      i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, commandPath, osUsers);
       if (i.state === 'running') await i.sshd.start();
     }
     return i;

@@ -112,6 +112,11 @@ export async function metadataBlock(k: PushedKey): Promise<string> {
   return signed + sig.toString('base64') + '\n';
 }
 
+/** An instance's active keys for one OS user as the metadata service serves them (blocks separated by blank lines). */
+export async function activeKeysBlob(w: World, instanceId: string, osUser: string): Promise<string> {
+  return (await Promise.all(w.activeKeys(instanceId, osUser).map(metadataBlock))).join('\n');
+}
+
 export const EIC_TARGET = 'AWSEC2InstanceConnectService';
 
 /** SendSSHPublicKey / SendSerialConsoleSSHPublicKey. */
@@ -138,6 +143,8 @@ export async function handleInstanceConnect(w: World, operation: string, call: J
     const slot = `${i.id}/${user}`;
     // Expired keys are forgotten; a fresh push sits beside the still-valid ones, as on the instance.
     w.keys.set(slot, [...(w.keys.get(slot) ?? []).filter((k) => k.expiresAt * 1000 > now - 60_000), pushed]);
+    // The instance sees the key (unless propagation is slow) by the time the push is answered.
+    await w.onKeyPushed?.(pushed);
     return { RequestId: call.requestId, Success: true };
   }
   if (operation === 'SendSerialConsoleSSHPublicKey') {

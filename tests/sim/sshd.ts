@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';
 export const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+const AWK = '/usr/bin/awk';
 const IS_ROOT = process.getuid?.() === 0;
 
 /** Why instances cannot have a real sshd here, or undefined when they can. */
@@ -17,33 +18,40 @@ export const sshdMissing: string | undefined = !existsSync(SSHD)
   ? `${SSHD} is missing (install openssh-server)`
   : !existsSync(SSH_KEYGEN)
     ? `${SSH_KEYGEN} is missing (install openssh-client)`
-    : !existsSync('/usr/bin/curl')
-      ? '/usr/bin/curl is missing (the AuthorizedKeysCommand fetches keys with it)'
+    : !existsSync(AWK)
+      ? `${AWK} is missing (the AuthorizedKeysCommand is an awk script)`
       : undefined;
 
 /**
- * The stand-in for aws-ec2-instance-connect-config's eic_run_authorized_keys: fetch the user's
- * active-keys blob from the (simulated) instance metadata service with an IMDSv2 token, keep the keys whose
- * #Instance is this instance and whose #Timestamp is in the future, and print the one whose
- * fingerprint is sshd's %f. Args: %u %f <metadata base URL> <instance id>.
+ * The stand-in for aws-ec2-instance-connect-config's eic_run_authorized_keys. The real script
+ * reads the user's active-keys blob from the instance metadata service (PROTOCOLS.md §2); the
+ * simulator writes that same blob to a file per instance and user whenever a push becomes visible
+ * (`InstanceSshd.publishPushedKeys`), so that sshd's two calls per authentication (the publickey
+ * query, then the signed request) cost one awk process each instead of two curls, a date, an awk
+ * and an ssh-keygen per key. The rules are the real ones: only lines starting with `ssh` (so
+ * ECDSA never authenticates), `#Instance` must be this instance, `#Timestamp` (the 60 s expiry)
+ * must be in the future, and the key must be the one sshd is asking about — compared by its
+ * base64 blob (%k), which is the same test as comparing its fingerprint (%f).
+ * Args: %u %k <pushed-keys folder> <instance id>. `srand(); srand()` is awk's clock (epoch seconds).
  */
-const AUTHORIZED_KEYS_SCRIPT = `#!/bin/sh
+const AUTHORIZED_KEYS_SCRIPT = `#!${AWK} -f
 # Installed by the Keyless AWS simulator (tests/sim/sshd.ts). Do not edit: it is rewritten.
-PATH=/usr/bin:/bin:/usr/sbin:/sbin
-user="$1"; fingerprint="$2"; base="$3"; instance="$4"
-case "$user" in ''|*[!A-Za-z0-9._-]*) exit 255 ;; esac
-token=$(curl -s -f -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 30' "$base/latest/api/token") || exit 0
-blob=$(curl -s -f -m 3 -H "X-aws-ec2-metadata-token: $token" "$base/latest/meta-data/managed-ssh-keys/active-keys/$user/") || exit 0
-now=$(date +%s)
-printf '%s\\n' "$blob" | awk -v now="$now" -v instance="$instance" '
-  /^#Timestamp=/ { ts = substr($0, 12) }
-  /^#Instance=/ { inst = substr($0, 11) }
-  /^ssh/ { if (ts + 0 > now + 0 && inst == instance) print; ts = ""; inst = "" }
-' | while IFS= read -r key; do
-  fp=$(printf '%s\\n' "$key" | ssh-keygen -lf - 2>/dev/null | awk '{ print $2 }')
-  [ "$fp" = "$fingerprint" ] && printf '%s\\n' "$key"
-done
-exit 0
+BEGIN {
+  user = ARGV[1]; key = ARGV[2]; dir = ARGV[3]; instance = ARGV[4]
+  if (user !~ /^[A-Za-z0-9._-]+$/ || key == "") exit 255
+  srand(); now = srand()
+  file = dir "/" user
+  while ((getline line < file) > 0) {
+    if (line ~ /^#Timestamp=/) ts = substr(line, 12)
+    else if (line ~ /^#Instance=/) inst = substr(line, 11)
+    else if (line ~ /^ssh/) {
+      split(line, field, " ")
+      if (ts + 0 > now + 0 && inst == instance && field[2] == key) print line
+      ts = ""; inst = ""
+    }
+  }
+  exit 0
+}
 `;
 
 /**
@@ -53,7 +61,8 @@ exit 0
  */
 export async function installAuthorizedKeysCommand(): Promise<string> {
   const dir = IS_ROOT ? '/usr/local/libexec/keyless-sim' : join(userInfo().homedir, '.cache', 'keyless-sim');
-  const path = join(dir, 'eic_run_authorized_keys');
+  // A new name for the awk version: simulators still running the curl version keep theirs.
+  const path = join(dir, 'eic_read_pushed_keys');
   await mkdir(dir, { recursive: true, mode: 0o755 });
   for (let d = dir; d !== dirname(d); d = dirname(d)) {
     const st = await stat(d);
@@ -141,6 +150,9 @@ async function killAll(pids: number[]): Promise<void> {
   pids.filter(alive).forEach((pid) => signal(pid, 'SIGKILL'));
 }
 
+/** The instance folder's subfolder holding one active-keys file per OS user. */
+const PUSHED_KEYS_DIR = 'managed-ssh-keys';
+
 export interface HostKey {
   type: string;
   /** The public key line, `ssh-ed25519 AAAA… root@ip-10-0-1-10`. */
@@ -175,8 +187,12 @@ export class InstanceSshd {
     readonly port: number,
   ) {}
 
-  static async create(instanceId: string, dir: string, hostName: string, metadataBaseUrl: string, commandPath: string, users: string[]): Promise<InstanceSshd> {
+  static async create(instanceId: string, dir: string, hostName: string, commandPath: string, users: string[]): Promise<InstanceSshd> {
     await mkdir(dir, { recursive: true });
+    // The AuthorizedKeysCommand runs as another user (nobody, as root): it may pass through the
+    // instance's folder (the host keys in it stay 0600) and read the public keys folder.
+    await chmod(dir, 0o711);
+    await mkdir(join(dir, PUSHED_KEYS_DIR), { recursive: true, mode: 0o755 });
     const port = await freePort();
     const self = new InstanceSshd(instanceId, dir, port);
     const comment = `root@${hostName}`;
@@ -198,7 +214,7 @@ export class InstanceSshd {
       ...keys.map(([name]) => `HostKey ${join(dir, `ssh_host_${name}_key`)}`),
       'PidFile none',
       'AuthorizedKeysFile none',
-      `AuthorizedKeysCommand ${commandPath} %u %f ${metadataBaseUrl} ${instanceId}`,
+      `AuthorizedKeysCommand ${commandPath} %u %k ${join(dir, PUSHED_KEYS_DIR)} ${instanceId}`,
       `AuthorizedKeysCommandUser ${IS_ROOT ? 'nobody' : userInfo().username}`,
       `AllowUsers ${users.join(' ')}`,
       'PermitRootLogin no',
@@ -216,6 +232,24 @@ export class InstanceSshd {
     ].join('\n');
     await writeFile(join(dir, 'sshd_config'), config);
     return self;
+  }
+
+  /** Per OS user, the last write of its pushed-keys file (writes go one after another). */
+  private publishing = new Map<string, Promise<void>>();
+
+  /**
+   * Rewrites the file the AuthorizedKeysCommand reads for `user` with `render()`'s output (the
+   * user's active-keys metadata blob), atomically, after any earlier write for that user.
+   */
+  publishPushedKeys(user: string, render: () => Promise<string>): Promise<void> {
+    const file = join(this.dir, PUSHED_KEYS_DIR, user);
+    const next = (this.publishing.get(user) ?? Promise.resolve()).then(async () => {
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, await render(), { mode: 0o644 });
+      await rename(tmp, file);
+    });
+    this.publishing.set(user, next.catch(() => {}));
+    return next;
   }
 
   get running(): boolean {

@@ -189,6 +189,8 @@ export class World {
   disabledRegions = new Set<string>();
   /** instanceId/osUser → keys pushed, newest last. */
   keys = new Map<string, PushedKey[]>();
+  /** Hands a pushed key to its instance (the simulator writes the file its sshd reads). */
+  onKeyPushed?: (key: PushedKey) => Promise<void>;
   trail: TrailEvent[] = [];
   faults = new Faults();
   /** EC2 Serial Console access for the account (off by default, as in AWS). */
