@@ -117,6 +117,39 @@ endpoint_url = ${e}`);
     expect(errors).toEqual([]);
   });
 
+  it('web identity from the environment alone (as on EKS): listed as the default profile, from environment variables, and checked', async () => {
+    const env = {
+      ...world.env,
+      KEYLESS_HOME: join(world.dir, 'keyless-env'),
+      SSH_AUTH_SOCK: '',
+      LANG: 'en_US.UTF-8',
+      AWS_PROFILE: 'pod',
+      AWS_WEB_IDENTITY_TOKEN_FILE: await writeWebIdentityToken(world, 'pod', { subject: 'system:serviceaccount:ops:pod' }),
+      AWS_ROLE_ARN: ROLE('WebRole'),
+      AWS_ROLE_SESSION_NAME: 'pod-session',
+      AWS_ENDPOINT_URL_STS: world.sim.endpoint,
+    };
+    mkdirSync(env.KEYLESS_HOME, { recursive: true });
+    const second = await startWebApp(env);
+    const tab = await chromium.browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await tab.goto(second.url);
+      await tab.getByTestId('view-profiles').click();
+      const pod = tab.locator('[data-testid=profile-row][data-profile="pod"]');
+      await pod.waitFor();
+      expect(await pod.getByTestId('profile-from-env').textContent()).toBe('from environment variables');
+      expect(await pod.textContent()).toContain('Web identity');
+      await pod.getByTestId('profile-check').click();
+      await pod.and(tab.locator('[data-state=valid]')).waitFor();
+      expect(await pod.getByTestId('profile-arn').textContent()).toBe(`arn:aws:sts::${ACCOUNT_ID}:assumed-role/WebRole/pod-session`);
+      // A profile from the files is not marked so.
+      expect(await tab.locator('[data-testid=profile-row][data-profile="web"]').getByTestId('profile-from-env').count()).toBe(0);
+    } finally {
+      await tab.close();
+      await second.stop();
+    }
+  });
+
   it('inventory: a region not enabled, a region throttled beyond retries, a denied profile and expired credentials are each marked with their reason; the rest loads', async () => {
     await page.getByTestId('view-inventory').click();
     await page.getByTestId('inventory-profiles').click();
