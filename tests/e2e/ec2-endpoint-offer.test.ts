@@ -25,6 +25,15 @@ function firstBytes(port: number): Promise<string> {
 const panes = (page: Page) => page.evaluate(() => window.keylessTest.panes());
 const lastPane = async (page: Page) => (await panes(page)).at(-1)!;
 
+/** Sets a saved host's AWS profile in its editor. */
+async function setProfile(page: Page, name: string, profile: string): Promise<void> {
+  await page.getByTestId('host-row').filter({ hasText: name }).getByTestId('edit-host').click();
+  const editor = page.getByTestId('host-editor');
+  await editor.locator('input[name=profile]').fill(profile);
+  await editor.getByTestId('save-host').click();
+  await editor.waitFor({ state: 'detached', timeout: 10_000 });
+}
+
 async function shellAnswers(page: Page, pane: string, n: number): Promise<void> {
   await page.evaluate(({ pane, n }) => window.keylessTest.type(`echo answer-$((${n}+1))\n`, pane), { pane, n });
   await expect.poll(() => page.evaluate((p) => window.keylessTest.text(p), pane), { timeout: 20_000 }).toMatch(new RegExp(`^answer-${n + 1}\\s*$`, 'm'));
@@ -46,7 +55,7 @@ describe.skipIf(ec2Skip)('EC2 Instance Connect Endpoints from the UI, in Chromiu
   });
   afterAll(() => world?.stop());
 
-  it('a VPC without an endpoint: the tab offers one (subnet, group, VPC), Create shows progress, and the tab reaches a shell', async () => {
+  it('a VPC without an endpoint: the tab offers one (subnet, group, VPC), a profile without the permission is refused naming ec2:CreateInstanceConnectEndpoint, Create shows progress, and the tab reaches a shell', async () => {
     const { page, sim } = world;
     await page.getByTestId('view-inventory').click();
     await page.locator('[data-testid=inventory-profile][data-profile=default]').check();
@@ -73,6 +82,18 @@ describe.skipIf(ec2Skip)('EC2 Instance Connect Endpoints from the UI, in Chromiu
 
     mkdirSync(join(process.cwd(), 'tests', 'artifacts'), { recursive: true });
     await page.screenshot({ path: join(process.cwd(), 'tests', 'artifacts', 'ec2-endpoint-offer.png') });
+
+    // As the demo's "operator" (no ec2:CreateInstanceConnectEndpoint) Create is refused, in words.
+    await setProfile(page, 'app-1', 'operator');
+    await offer.getByTestId('endpoint-create').click();
+    const denied = offer.getByTestId('endpoint-error');
+    await denied.waitFor({ timeout: 20_000 });
+    expect(await denied.getAttribute('data-code')).toBe('AwsAccessDenied');
+    expect(await denied.textContent()).toMatch(/\(profile operator\) do not allow ec2:CreateInstanceConnectEndpoint/);
+    expect(JSON.parse((await offer.getByTestId('endpoint-policy').textContent()) ?? '{}')).toMatchObject({ Effect: 'Allow', Action: expect.arrayContaining(['ec2:CreateInstanceConnectEndpoint']) });
+    expect(sim.endpoints().filter((e) => e.vpcId === PROD_VPC && !e.state.startsWith('delete'))).toHaveLength(0);
+
+    await setProfile(page, 'app-1', 'default');
     await offer.getByTestId('endpoint-create').click();
     // The simulator takes 1.5 s to create it: the state shows while Keyless waits.
     await expect.poll(() => offer.getByTestId('endpoint-progress').textContent().catch(() => ''), { timeout: 10_000 }).toMatch(/create-in-progress/);
