@@ -103,7 +103,8 @@ describe.skipIf(terminalSkip)('terminals for a group of hosts, end to end in Chr
     const name = await activePane(page).getAttribute('data-recording');
     expect(name).toMatch(/^delta-.*\.cast$/);
     await activePane(page).locator('.xterm-screen').click();
-    await page.keyboard.type('echo "auto-$((6*7))"; seq 201 203\n');
+    // A 120-character line, wider than the 80 columns the PTY started with.
+    await page.keyboard.type(`echo "auto-$((6*7))"; printf 'w%.0s' $(seq 1 120); echo; seq 201 203\n`);
     const source = await waitForText(page, /^203$/m);
     await page.getByTestId('record').click(); // stop, so the file is complete
     await expect.poll(() => activePane(page).getAttribute('data-recording')).toBe('');
@@ -125,8 +126,10 @@ describe.skipIf(terminalSkip)('terminals for a group of hosts, end to end in Chr
     await page.getByTestId('play-recording').first().click();
     await until(async () => (await hook.panes(page)).at(-1)!.state === 'closed' && (await page.getByTestId('tab').count()) === 3, 15_000, 'the playback to finish');
     const replay = await hook.text(page, (await hook.panes(page)).at(-1)!.pane);
-    const out = (s: string) => s.slice(s.indexOf('auto-42'), s.indexOf('203') + 3);
+    const out = (s: string) => s.slice(s.indexOf('auto-42'), s.lastIndexOf('203') + 3);
     expect(out(replay)).toBe(out(source));
+    // The long line wraps where it did in the tab (wider than the 80 columns the PTY started with).
+    expect(out(replay)).toMatch(/^auto-42\nw{81,}\n(w+\n)?201\n202\n203$/);
   });
 
   it('a group set to record makes its hosts record too', async () => {

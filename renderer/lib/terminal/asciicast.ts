@@ -7,7 +7,12 @@ export interface Asciicast {
   output: Array<[number, string]>;
 }
 
-/** Parses asciicast v2 text; lines that are not events (or not output) are skipped. */
+/**
+ * Parses asciicast v2 text; lines that are not events (or not output) are skipped. The size is
+ * the one in effect when output begins: a recording that starts with the session (a host that
+ * records automatically) has the PTY's first size in its header and the fitted one in an "r"
+ * event right after. Later size changes are not replayed.
+ */
 export function parseAsciicast(text: string): Asciicast {
   const lines = text.split('\n');
   const header = JSON.parse(lines[0] ?? '') as { version?: unknown; width?: unknown; height?: unknown; title?: unknown };
@@ -27,7 +32,13 @@ export function parseAsciicast(text: string): Asciicast {
     } catch {
       continue;
     }
-    if (Array.isArray(ev) && typeof ev[0] === 'number' && ev[1] === 'o' && typeof ev[2] === 'string') cast.output.push([ev[0], ev[2]]);
+    if (!Array.isArray(ev) || typeof ev[0] !== 'number' || typeof ev[2] !== 'string') continue;
+    if (ev[1] === 'o') cast.output.push([ev[0], ev[2]]);
+    const size = ev[1] === 'r' && cast.output.length === 0 ? /^(\d{1,4})x(\d{1,4})$/.exec(ev[2]) : null;
+    if (size) {
+      cast.width = Number(size[1]);
+      cast.height = Number(size[2]);
+    }
   }
   return cast;
 }

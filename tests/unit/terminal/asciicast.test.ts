@@ -86,6 +86,12 @@ describe('asciicast v2 recordings', () => {
     expect(recordingFileName('', 's2', new Date(2026, 0, 2, 3, 4, 5))).toBe('session-20260102-030405-s2.cast');
   });
 
+  it('plays back at the size in effect when output began', () => {
+    const text = ['{"version":2,"width":80,"height":24}', '[0.01,"r","132x40"]', '[0.3,"o","$ "]', '[5,"r","100x30"]', '[5.1,"o","x"]', '[6,"r","bogus"]'].join('\n');
+    expect(parseAsciicast(text)).toMatchObject({ width: 132, height: 40, output: [[0.3, '$ '], [5.1, 'x']] });
+    expect(parseAsciicast('{"version":2,"width":90,"height":20}\n[0.1,"o","a"]\n[0.2,"r","10x10"]')).toMatchObject({ width: 90, height: 20 });
+  });
+
   it('shortens long pauses in playback and keeps order', () => {
     const out: Array<[number, string]> = [[0.1, 'a'], [0.2, 'b'], [30, 'c'], [30.5, 'd']];
     expect(playbackSchedule(out, 1, 1)).toEqual([0.1, 0.2, 1.2, 1.7]);
