@@ -57,6 +57,13 @@ role_session_name = keyless-web
 region = us-west-2
 endpoint_url = ${e}
 
+[profile web-chain]
+# a web identity as the first hop of a role chain (CI assuming a deploy role)
+role_arn = ${ROLE('Hop2')}
+source_profile = web
+region = us-west-2
+endpoint_url = ${e}
+
 [profile web-expired]
 role_arn = ${ROLE('WebRole')}
 web_identity_token_file = ${await writeWebIdentityToken(world, 'web-expired', { ttlSeconds: -120 })}
@@ -190,6 +197,12 @@ describe('AWS profiles against the simulator', () => {
     // The AWS CLI reads the same profile the same way.
     const cli = await run('aws', ['sts', 'get-caller-identity', '--profile', 'web', '--output', 'json'], { env: { ...process.env, ...world.env }, timeout: 60_000 });
     expect((JSON.parse(cli.stdout) as { Arn: string }).Arn).toBe(c.arn);
+  });
+
+  it('web identity as the source of a role chain', async () => {
+    const c = await check('web-chain');
+    expect(c).toMatchObject({ state: 'valid', account: ACCOUNT_ID });
+    expect(c.arn).toMatch(new RegExp(`^arn:aws:sts::${ACCOUNT_ID}:assumed-role/Hop2/`));
   });
 
   it('web identity with an expired token reads "expired"', async () => {
