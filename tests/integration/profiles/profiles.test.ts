@@ -64,6 +64,12 @@ source_profile = web
 region = us-west-2
 endpoint_url = ${e}
 
+[profile env-role]
+role_arn = ${ROLE('Hop1')}
+credential_source = Environment
+region = us-east-1
+endpoint_url = ${e}
+
 [profile web-expired]
 role_arn = ${ROLE('WebRole')}
 web_identity_token_file = ${await writeWebIdentityToken(world, 'web-expired', { ttlSeconds: -120 })}
@@ -203,6 +209,24 @@ describe('AWS profiles against the simulator', () => {
     const c = await check('web-chain');
     expect(c).toMatchObject({ state: 'valid', account: ACCOUNT_ID });
     expect(c.arn).toMatch(new RegExp(`^arn:aws:sts::${ACCOUNT_ID}:assumed-role/Hop2/`));
+  });
+
+  it('credential_source = Environment: the role is assumed with the keys in the environment', async () => {
+    const admin = world.sim.principals[0]!;
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey });
+    try {
+      const c = await check('env-role');
+      expect(c).toMatchObject({ state: 'valid', account: ACCOUNT_ID });
+      expect(c.arn).toMatch(new RegExp(`^arn:aws:sts::${ACCOUNT_ID}:assumed-role/Hop1/`));
+    } finally {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+    // Without keys in the environment there is nothing to assume the role with.
+    aws.credentials.invalidate('env-role');
+    const none = await check('env-role');
+    expect(none.state).toBe('error');
+    expect(none.error?.code).toBe('AwsCredentialsMissing');
   });
 
   it('web identity with an expired token reads "expired"', async () => {
