@@ -99,6 +99,9 @@ describe.skipIf(terminalSkip)('terminals for a group of hosts, end to end in Chr
     expect(await activePane(page).getAttribute('data-recording')).toBe('');
 
     await saveHost(page, 'delta', world.sshd[1]!, { record: 'on' });
+    // The sidebar says which hosts are recorded before anyone connects.
+    await page.getByTestId('host-row').filter({ hasText: 'delta' }).getByTestId('host-records').waitFor();
+    expect(await page.getByTestId('host-records').count()).toBe(1);
     await connect(page, 'delta');
     const name = await activePane(page).getAttribute('data-recording');
     expect(name).toMatch(/^delta-.*\.cast$/);
@@ -137,6 +140,8 @@ describe.skipIf(terminalSkip)('terminals for a group of hosts, end to end in Chr
     await page.getByTestId('group-editor').locator('select[name=recordSessions]').selectOption('on');
     await page.getByTestId('save-group').click();
     await expect.poll(() => page.getByTestId('group-editor').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('group').filter({ hasText: 'Pair' }).getByTestId('host-records').count()).toBe(2);
+    expect(await page.getByTestId('host-row').filter({ hasText: 'gamma' }).getByTestId('host-records').count()).toBe(0);
     await connect(page, 'beta');
     expect(await activePane(page).getAttribute('data-recording')).toMatch(/^beta-.*\.cast$/);
   });
