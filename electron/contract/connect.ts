@@ -132,6 +132,14 @@ export const connectRequests = {
       .refine(exactlyOne, exactlyOneMessage),
     result: z.object({ endpointId: z.string(), state: z.string(), vpcId: z.string(), subnetId: z.string(), securityGroupIds: z.array(z.string()), waitedMs: z.number() }),
   },
+  /** Waits for an endpoint the VPC already has (e.g. create-in-progress) to be ready, with the same progress events. */
+  'endpoint.wait': {
+    args: z
+      .object({ requestId: requestIdSchema, endpointId: endpointIdSchema, ...ec2Where })
+      .strict()
+      .refine(exactlyOne, exactlyOneMessage),
+    result: z.object({ endpointId: z.string(), state: z.string(), vpcId: z.string(), subnetId: z.string(), securityGroupIds: z.array(z.string()), waitedMs: z.number() }),
+  },
   'forward.list': { args: z.object({}).strict(), result: z.object({ forwards: z.array(forwardInfoSchema) }) },
   'forward.close': { args: z.object({ forwardId: forwardIdSchema }).strict(), result: ok },
 } as const;

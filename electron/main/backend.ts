@@ -130,6 +130,8 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'endpoint.propose': async (args) => endpoints.propose(await ec2.resolve(args)),
     'endpoint.create': async ({ requestId, subnetId, securityGroupIds, ...where }, ctx) =>
       endpoints.create(await ec2.resolve(where), { subnetId, securityGroupIds }, (p) => ctx.peer.emit('endpoint.progress', { requestId, ...p }), ctx.signal),
+    'endpoint.wait': async ({ requestId, endpointId, ...where }, ctx) =>
+      endpoints.waitFor(await ec2.resolve(where), endpointId, (p) => ctx.peer.emit('endpoint.progress', { requestId, ...p }), ctx.signal),
     'forward.list': (_args, { peer }) => ({ forwards: ec2.listForwards(peer) }),
     'forward.close': ({ forwardId }, { peer }) => (ec2.closeForward(peer, forwardId), ok),
     'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),

@@ -116,7 +116,7 @@ export class EndpointProvisioner {
     onProgress: (p: { endpointId: string; state: string; elapsedMs: number }) => void,
     signal: AbortSignal,
   ): Promise<{ endpointId: string; state: string; vpcId: string; subnetId: string; securityGroupIds: string[]; waitedMs: number }> {
-    const { clients, inventory, log } = this.deps;
+    const { clients, log } = this.deps;
     const { profile, region } = target;
     const ec2 = await clients.ec2Client(profile, region);
     const t0 = Date.now();
@@ -138,32 +138,66 @@ export class EndpointProvisioner {
     }
     const endpointId = created?.InstanceConnectEndpointId ?? fail('AwsServiceError', 'CreateInstanceConnectEndpoint answered without an endpoint id.', { action: 'ec2:CreateInstanceConnectEndpoint' });
     log.info('instance connect endpoint created', { endpoint: endpointId, subnet: spec.subnetId, region });
-    let state = created?.State ?? 'create-in-progress';
-    let vpcId = created?.VpcId ?? '';
+    return this.waitFor(target, endpointId, onProgress, signal, { t0, first: created, securityGroupIds: spec.securityGroupIds });
+  }
+
+  /**
+   * Waits for an endpoint (one just created, or one the VPC already has) to be usable, reporting
+   * each state read; then drops the VPC's cached endpoint list so the next plan finds it.
+   */
+  async waitFor(
+    target: Ec2Target,
+    endpointId: string,
+    onProgress: (p: { endpointId: string; state: string; elapsedMs: number }) => void,
+    signal: AbortSignal,
+    known: { t0?: number; first?: Ec2InstanceConnectEndpoint | undefined; securityGroupIds?: string[] } = {},
+  ): Promise<{ endpointId: string; state: string; vpcId: string; subnetId: string; securityGroupIds: string[]; waitedMs: number }> {
+    const { clients, inventory, log } = this.deps;
+    const { profile, region } = target;
+    const ec2 = await clients.ec2Client(profile, region);
+    const t0 = known.t0 ?? Date.now();
+    const read = async (): Promise<Ec2InstanceConnectEndpoint | undefined> => {
+      const out = await ec2.send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] }), { abortSignal: signal });
+      return out.InstanceConnectEndpoints?.[0];
+    };
+    let current = known.first;
+    if (!current) {
+      current = await read().catch((err: unknown) => {
+        throw describeAwsError(err, { action: 'ec2:DescribeInstanceConnectEndpoints', region, profile });
+      });
+      if (!current) fail('NoEndpoint', `The Instance Connect Endpoint ${endpointId} was not found in ${region}.`, { endpointId });
+    }
+    let state = current.State ?? 'create-in-progress';
     onProgress({ endpointId, state, elapsedMs: Date.now() - t0 });
     const deadline = t0 + (this.deps.timeoutMs ?? 15 * 60_000);
     while (!(USABLE_ENDPOINT_STATES as readonly string[]).includes(state)) {
       if (state === 'create-failed' || state.startsWith('delete')) {
-        fail('NoEndpoint', `The new Instance Connect Endpoint ${endpointId} is ${state}${created?.StateMessage ? `: ${created.StateMessage}` : ''}.`, { endpointId, state });
+        fail('NoEndpoint', `The Instance Connect Endpoint ${endpointId} is ${state}${current?.StateMessage ? `: ${current.StateMessage}` : ''}.`, { endpointId, state });
       }
       if (Date.now() > deadline) fail('Timeout', `The Instance Connect Endpoint ${endpointId} is still ${state} after ${Math.round((Date.now() - t0) / 60_000)} minutes; it may still finish in AWS.`, { step: 'endpoint', endpointId });
       await sleep(this.deps.pollMs ?? 2000, signal);
       try {
-        const out = await ec2.send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] }), { abortSignal: signal });
-        created = out.InstanceConnectEndpoints?.[0] ?? created;
+        current = (await read()) ?? current;
       } catch (err) {
         const e = describeAwsError(err, { action: 'ec2:DescribeInstanceConnectEndpoints', region, profile });
         if (!e.retryable) throw e;
         log.info('endpoint state not read, trying again', { endpoint: endpointId, code: e.code });
         continue;
       }
-      state = created?.State ?? state;
-      vpcId = created?.VpcId ?? vpcId;
+      state = current?.State ?? state;
       onProgress({ endpointId, state, elapsedMs: Date.now() - t0 });
     }
     // The next plan reads the VPC's endpoints again and finds this one.
+    const vpcId = current?.VpcId ?? '';
     if (vpcId) inventory.forgetEndpoints(profile, region, vpcId);
-    return { endpointId, state, vpcId, subnetId: created?.SubnetId ?? spec.subnetId, securityGroupIds: created?.SecurityGroupIds ?? spec.securityGroupIds, waitedMs: Date.now() - t0 };
+    return {
+      endpointId,
+      state,
+      vpcId,
+      subnetId: current?.SubnetId ?? '',
+      securityGroupIds: current?.SecurityGroupIds ?? known.securityGroupIds ?? [],
+      waitedMs: Date.now() - t0,
+    };
   }
 }
 

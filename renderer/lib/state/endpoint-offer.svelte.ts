@@ -62,6 +62,26 @@ export class EndpointOffer {
     }
   }
 
+  /** Waits for the endpoint the VPC already has (created elsewhere, or by an earlier click) to be ready. */
+  async waitForExisting(): Promise<boolean> {
+    const existing = this.proposal?.existing;
+    if (!existing || this.creating) return false;
+    this.creating = true;
+    this.error = undefined;
+    this.progress = undefined;
+    this.requestId = `eicew${Date.now().toString(36)}${nextRequest++}`;
+    try {
+      const out = await this.backend.invoke('endpoint.wait', { requestId: this.requestId, endpointId: existing.endpointId, hostId: this.hostId });
+      this.ready = out.endpointId;
+      return true;
+    } catch (err) {
+      this.error = asError(err);
+      return false;
+    } finally {
+      this.creating = false;
+    }
+  }
+
   /** Stops waiting (the endpoint goes on being created in AWS). */
   cancel(): void {
     if (this.creating) void this.backend.invoke('op.cancel', { requestId: this.requestId }).catch(() => {});

@@ -24,6 +24,9 @@ const REGION = 'us-west-2';
 const VPC = 'vpc-0e1ce00000000a001';
 const SUBNET = 'subnet-0e1ce0000000a0012';
 const INSTANCE = 'i-0e1ce00000000a002';
+const VPC2 = 'vpc-0e1ce00000000a002';
+const SUBNET2 = 'subnet-0e1ce0000000a0021';
+const INSTANCE2 = 'i-0e1ce00000000a003';
 const READER = {
   accessKeyId: 'AKIASIMEICEOPERATOR1',
   secretAccessKey: 'eice/operator/secret/key/000000000000000',
@@ -48,8 +51,14 @@ beforeAll(async () => {
     regions: [REGION],
     endpointCreateDelayMs: 1200,
     fleet: {
-      vpcs: [{ id: VPC, region: REGION, cidr: '10.11.0.0/16', subnets: [{ id: 'subnet-0e1ce0000000a0011', availabilityZone: `${REGION}a`, cidr: '10.11.1.0/24' }, { id: SUBNET, availabilityZone: `${REGION}b`, cidr: '10.11.2.0/24' }] }],
-      instances: [{ id: INSTANCE, region: REGION, subnetId: SUBNET, amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' }],
+      vpcs: [
+        { id: VPC, region: REGION, cidr: '10.11.0.0/16', subnets: [{ id: 'subnet-0e1ce0000000a0011', availabilityZone: `${REGION}a`, cidr: '10.11.1.0/24' }, { id: SUBNET, availabilityZone: `${REGION}b`, cidr: '10.11.2.0/24' }] },
+        { id: VPC2, region: REGION, cidr: '10.12.0.0/16', subnets: [{ id: SUBNET2, availabilityZone: `${REGION}a`, cidr: '10.12.1.0/24' }] },
+      ],
+      instances: [
+        { id: INSTANCE, region: REGION, subnetId: SUBNET, amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' },
+        { id: INSTANCE2, region: REGION, subnetId: SUBNET2, amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' },
+      ],
       endpoints: [],
       principals: [READER],
     },
@@ -137,6 +146,31 @@ describe.skipIf(sshdMissing)('creating a missing Instance Connect Endpoint', () 
     }
     const events = sim.admin.trail().map((x) => `${x.eventName}:${x.errorCode ?? 'ok'}`);
     expect(events).toContain('OpenTunnel:ok');
+    await backend.invoke('session.close', { sessionId });
+  });
+
+  it('stopping the wait leaves the endpoint being created; the next offer names it and waits for it instead of making another', async () => {
+    const target2 = { region: REGION, instanceId: INSTANCE2, connectionType: 'eice' as const };
+    const p = await backend.invoke('endpoint.propose', { target: target2 });
+    const first = new Promise<void>((resolve) => {
+      const off = backend.on('endpoint.progress', (x) => x.requestId === 'make2' && (off(), resolve()));
+    });
+    const creating = errorOf(backend.invoke('endpoint.create', { requestId: 'make2', subnetId: p.subnetId, securityGroupIds: [p.securityGroupId], target: target2 }));
+    await first;
+    await backend.invoke('op.cancel', { requestId: 'make2' });
+    expect((await creating).code).toBe('Cancelled');
+    const pending = sim.endpoints().find((e) => e.vpcId === VPC2);
+    expect(pending?.state).toBe('create-in-progress');
+
+    // Not usable yet: the connection still fails, and the offer points at the endpoint being made.
+    expect((await errorOf(backend.invoke('session.openEc2', { requestId: 'o3', cols: 80, rows: 24, target: target2 }))).code).toBe('NoEndpoint');
+    const again = await backend.invoke('endpoint.propose', { target: target2 });
+    expect(again.existing).toEqual({ endpointId: pending!.id, state: 'create-in-progress' });
+    const ready = await backend.invoke('endpoint.wait', { requestId: 'wait2', endpointId: pending!.id, target: target2 });
+    expect(ready).toMatchObject({ endpointId: pending!.id, state: 'create-complete', vpcId: VPC2, subnetId: SUBNET2 });
+    expect(sim.endpoints().filter((e) => e.vpcId === VPC2)).toHaveLength(1);
+    const { sessionId, via } = await backend.invoke('session.openEc2', { requestId: 'o4', cols: 80, rows: 24, target: target2 });
+    expect(via).toBe('eice');
     await backend.invoke('session.close', { sessionId });
   });
 });

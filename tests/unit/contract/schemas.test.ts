@@ -54,6 +54,7 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'forward.open': { requestId: 'fwd-1', kind: 'eice', localPort: 0, remotePort: 22, hostId: 'h1' },
   'forward.list': {},
   'endpoint.propose': { hostId: 'h1' },
+  'endpoint.wait': { requestId: 'eice-2', endpointId: 'eice-0123456789abcdef0', hostId: 'h1' },
   'endpoint.create': { requestId: 'eice-1', subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'], hostId: 'h1' },
   'forward.close': { forwardId: 'f1' },
   'policy.generate': { hostIds: ['h1', 'h2'], subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'] },
