@@ -303,7 +303,7 @@ export const en = {
   'error.SessionClosed': 'The connection closed.',
   'error.HostNotConnectable': "This host cannot be connected yet: {message}",
   'error.AwsProfileUnknown': 'The AWS profile {profile} is not in your AWS config. Pick another profile or add it.',
-  'error.AwsCredentialsMissing': 'No AWS credentials were found for profile {profile}.',
+  'error.AwsCredentialsMissing': 'The AWS credentials of profile {profile} were not found, or AWS did not accept them.',
   'error.AwsCredentialsExpired': 'The AWS credentials for {profile} have expired. Sign in again.',
   'error.AwsAccessDenied': 'AWS denied the request: {message}',
   'error.AwsThrottled': 'AWS is throttling requests. Keyless will retry; try again in a moment.',

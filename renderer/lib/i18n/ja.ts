@@ -305,7 +305,7 @@ export const ja: Record<MessageKey, string> = {
   'error.SessionClosed': '接続が閉じられました。',
   'error.HostNotConnectable': "このホストにはまだ接続できません: {message}",
   'error.AwsProfileUnknown': 'AWS プロファイル {profile} が AWS 設定にありません。別のプロファイルを選ぶか追加してください。',
-  'error.AwsCredentialsMissing': 'プロファイル {profile} の AWS 認証情報が見つかりません。',
+  'error.AwsCredentialsMissing': 'プロファイル {profile} の AWS 認証情報が見つからないか、AWS に受け付けられませんでした。',
   'error.AwsCredentialsExpired': '{profile} の AWS 認証情報の有効期限が切れています。再度サインインしてください。',
   'error.AwsAccessDenied': 'AWS がリクエストを拒否しました: {message}',
   'error.AwsThrottled': 'AWS がリクエストを制限しています。Keyless が再試行します。しばらくしてからもう一度お試しください。',
