@@ -46,7 +46,7 @@ export function policyTargets(
     else if (type === 'auto') endpointId = host.endpointId ?? (seen?.reach === 'endpoint' ? (seen.endpointId ?? '*') : undefined);
     const account = accounts.get(profile) ?? (seen?.account || undefined);
     if (account === undefined) unknownAccounts.set(profile, region);
-    targets.push({
+    const target: PolicyTarget = {
       instanceId: host.instanceId,
       region,
       account,
@@ -54,7 +54,14 @@ export function policyTargets(
       endpointId,
       port: host.port,
       maxTunnelDuration: host.maxTunnelDuration,
-    });
+    };
+    targets.push(target);
+    // A saved EICE forward (like `open-tunnel --local-port`, RDP included) opens tunnels to its own
+    // port through an endpoint even when the shell goes direct: the policy must allow that port too.
+    const forwardPorts = new Set(host.portForwards.filter((f) => f.kind === 'eice' && f.remotePort !== host.port).map((f) => f.remotePort));
+    for (const port of forwardPorts) {
+      targets.push({ ...target, port, endpointId: endpointId ?? host.endpointId ?? seen?.endpointId ?? '*' });
+    }
   }
   return { targets, skipped, profiles: [...profiles], unknownAccounts };
 }

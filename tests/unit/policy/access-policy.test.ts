@@ -162,6 +162,30 @@ describe('saved hosts as policy targets', () => {
     expect(accessPolicyText(r.targets).notes).toContainEqual({ kind: 'endpointUnknown', value: 'us-east-1' });
   });
 
+  it('allows the port of a saved EICE forward (RDP) through the endpoint, and nothing for an SSH forward', () => {
+    const rdp: HostEntry[] = [
+      {
+        ...base,
+        kind: 'ec2',
+        id: 'h5',
+        name: 'win-1',
+        groupId: 'g1',
+        instanceId: 'i-0a1b2c3d4e5f00005',
+        endpointId: 'eice-0a1b2c3d4e5f00009',
+        connectionType: 'direct',
+        portForwards: [
+          { kind: 'eice', localPort: 0, remoteHost: 'localhost', remotePort: 3389 },
+          { kind: 'ssh', localPort: 15432, remoteHost: 'db.internal', remotePort: 5432 },
+        ],
+      } as HostEntry,
+    ];
+    const policy = JSON.parse(accessPolicyText(policyTargets(rdp, groups, inventory).targets).json) as PolicyDocument;
+    expect(tunnel(policy, 'eice-0a1b2c3d4e5f00009', 3389, 3600)).toBe('allow');
+    expect(tunnel(policy, 'eice-0a1b2c3d4e5f00009', 5432, 3600)).toBe('implicitDeny');
+    expect(tunnel(policy, 'eice-0a1b2c3d4e5f00009', 22, 3600)).toBe('implicitDeny');
+    expect(push(policy, 'us-east-1', 'i-0a1b2c3d4e5f00005', 'ubuntu')).toBe('allow');
+  });
+
   it('plans an endpoint in the subnet of a private instance nothing reaches yet', () => {
     const { targets: t } = policyTargets(hosts, groups, inventory);
     expect(endpointPlan(t, inventory, {})).toEqual({ region: 'us-east-1', subnetId: 'subnet-0a1b2c3d4e5f60012', securityGroupIds: [], profile: 'default' });
