@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { accessPolicy } from '../../../electron/main/policy/access-policy';
-import type { KeylessError, Prompt } from '../../../electron/contract';
+import { terminalSettingsSchema, type KeylessError, type Prompt } from '../../../electron/contract';
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { AwsClients } from '../../../electron/main/aws/clients';
 import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
@@ -180,6 +180,29 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     const { sessionId } = await backend.invoke('session.open', { requestId: rid(), hostId: host.id, cols: 80, rows: 24 });
     await shellSays(sessionId, 'echo "saved-$(whoami)"', 'saved-ec2-user');
     await backend.invoke('session.close', { sessionId });
+  });
+
+  it('a saved EC2 host in a group that records is recorded from its first byte, through the endpoint', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'keyless-rec-'));
+    const before = (await backend.invoke('settings.get', {})).terminal;
+    await backend.invoke('settings.set', { terminal: { ...terminalSettingsSchema.parse(before ?? {}), recordingFolder: folder } });
+    try {
+      const group = await backend.invoke('groups.save', { group: { name: 'audited', parentId: null, settings: { region: REGION, osUser: 'ec2-user', recordSessions: true } } });
+      const host = await backend.invoke('hosts.save', { host: { kind: 'ec2', name: 'recorded one', groupId: group.id, instanceId: PRIVATE, port: 22 } });
+      const opened = await backend.invoke('session.open', { requestId: rid(), hostId: host.id, cols: 80, rows: 24 });
+      expect(opened.recording).toMatch(/^recorded-one-.*\.cast$/);
+      await shellSays(opened.sessionId, 'echo "rec-$(whoami)"', 'rec-ec2-user');
+      await backend.invoke('session.close', { sessionId: opened.sessionId });
+      const lines = readFileSync(join(folder, opened.recording!), 'utf8').trim().split('\n');
+      const events = lines.slice(1).map((l) => JSON.parse(l) as [number, string, string]);
+      expect(events.some(([, kind]) => kind === 'i')).toBe(false);
+      // Everything the tab got, from its first byte, in order (the file may also hold what was still on its way at the close).
+      const recorded = events.filter(([, kind]) => kind === 'o').map((e) => e[2]).join('');
+      expect(recorded.startsWith(output.get(opened.sessionId)!)).toBe(true);
+    } finally {
+      await backend.invoke('settings.set', { terminal: terminalSettingsSchema.parse(before ?? {}) });
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it("the seed's policy connects as ec2-user and refuses root with the statement that would allow it", async () => {
