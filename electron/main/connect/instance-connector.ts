@@ -73,8 +73,12 @@ function cancelled(): KeylessFailure {
 /**
  * Connects to EC2 instances with Instance Connect. The hot path, with a warm cache:
  * credentials and plan from memory → a fresh Ed25519 key generated, its push started ‖ the tunnel
- * (or TCP connection) opened and the SSH key exchange run over it → host key verified → wait for
- * the push (pushing again if it is more than 45 s old) → authenticate with that key only.
+ * (or TCP connection) opened and the SSH key exchange run over it → host key verified → the
+ * ssh-userauth service request sent ‖ wait for the push (pushing again if it is more than 45 s
+ * old) → authenticate with that key only. Round trips through an EICE tunnel with nothing
+ * cached but credentials and plan (tests/bench/connect.ts measures them): openTunnel 1, key
+ * exchange 2 (identification, then ECDH), service request 1, publickey query 1, signed request 1;
+ * then a shell: channel open 1, pty-req 1, shell 1 (ssh2 waits for each reply).
  */
 export class InstanceConnector {
   constructor(private readonly deps: InstanceConnectorDeps) {}
@@ -225,6 +229,10 @@ export class InstanceConnector {
                 consoleFingerprints: () => this.deps.inventory.consoleHostKeyFingerprints(target.profile, target.region, target.instanceId),
                 ask: hooks.askHostKey,
               });
+            },
+            // Awaited only now, while ssh2's ssh-userauth service request is on the wire: a slow push
+            // hides behind that round trip too.
+            beforeAuthenticate: async () => {
               const pushedAt = await pushed;
               // The key lives 60 s from the push; an old one (a slow tunnel, a long host-key question) is pushed again.
               if (Date.now() - pushedAt > (this.deps.repushAfterMs ?? REPUSH_AFTER_MS)) await push();
@@ -276,7 +284,8 @@ export class InstanceConnector {
 
   private tcp(host: string, port: number, signal: AbortSignal): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const s = tcpConnect({ host, port });
+      // No Nagle: every SSH handshake message is small and waits for an answer.
+      const s = tcpConnect({ host, port, noDelay: true });
       const onAbort = () => {
         s.destroy();
         reject(cancelled());

@@ -1,4 +1,4 @@
-import { Client, type ClientChannel, type ConnectConfig, type PseudoTtyOptions } from 'ssh2';
+import { Client, type AuthenticationType, type AuthHandlerMiddleware, type ClientChannel, type ConnectConfig, type PseudoTtyOptions } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { KeylessFailure } from '../base/errors';
 import type { ConnectStep } from '../../contract';
@@ -14,6 +14,12 @@ export interface SshTarget {
   sock?: Duplex;
   /** Resolves when the presented host key is trusted; throws a KeylessFailure otherwise. */
   verifyHostKey(keyBlob: Buffer): Promise<void>;
+  /**
+   * Awaited after the key exchange, just before the first authentication request (a pushed key
+   * must have reached the instance by then). It overlaps the ssh-userauth service request's
+   * round trip; throwing ends the connection with that error.
+   */
+  beforeAuthenticate?(): Promise<void>;
   readyTimeoutMs?: number;
   keepaliveIntervalMs?: number;
 }
@@ -75,6 +81,7 @@ export class SshConnection {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let step: ConnectStep = 'connect';
+      /** Our own reason for ending the handshake (host key refused, the pre-authentication hook failed). */
       let hostKeyFailure: KeylessFailure | undefined;
       let settled = false;
       // Our own handshake timer instead of ssh2's readyTimeout: it stops while the host key is
@@ -141,15 +148,36 @@ export class SshConnection {
         },
       };
       if (target.sock) config.sock = target.sock;
+      // One method only: the key (no agent, no keyboard-interactive, so MaxAuthTries is never spent
+      // elsewhere, and no 'none' probe first), or the agent. ssh2 always asks whether the server
+      // would take a key before signing with it (a publickey query, then the signed request: two
+      // round trips); its public API has no way to send the signed request straight away.
+      let method: AuthenticationType | undefined;
       if (target.identity.kind === 'key') {
         config.privateKey = target.identity.privateKey;
         if (target.identity.passphrase !== undefined) config.passphrase = target.identity.passphrase;
-        // Offer only this key: no agent, no keyboard-interactive, so MaxAuthTries is never spent elsewhere.
-        config.authHandler = ['publickey'];
+        method = 'publickey';
       } else {
         config.agent = target.identity.socket;
-        config.authHandler = ['agent'];
+        method = 'agent';
       }
+      const authHandler: AuthHandlerMiddleware = (_left, _partial, next) => {
+        const offer = method;
+        method = undefined;
+        // false: nothing more to try (ssh2 then fails with a client-authentication error).
+        if (!offer) return (next as (m: AuthenticationType | false) => void)(false);
+        if (!target.beforeAuthenticate) return next(offer);
+        target.beforeAuthenticate().then(
+          () => {
+            if (!settled) next(offer);
+          },
+          (err: unknown) => {
+            hostKeyFailure = describeSshError(err, target);
+            finish(err);
+          },
+        );
+      };
+      config.authHandler = authHandler;
       client.once('ready', () => {
         if (settled) return;
         report('authenticate', 'done');
