@@ -9,7 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   inventory: async () => {
     const m = await import('./inventory');
     if (process.argv.includes('--browser-only')) await m.benchInventoryBrowserOnly();
-    else await m.benchInventory();
+    else await m.benchInventory({ browser: !process.argv.includes('--no-browser') });
   },
   connect: async () => void (await (await import('./connect')).benchConnect()),
 };

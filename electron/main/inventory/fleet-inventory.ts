@@ -19,7 +19,8 @@ import type { Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
 import type { MfaAsker, ProfileCredentials } from '../profiles/profile-credentials';
 import { readAwsFiles } from '../profiles/profile-files';
-import { endpointRecord, instanceRecord, subnetRecord, vpcRecord } from './instance-record';
+import { fastEc2Protocol } from './ec2-xml';
+import { endpointRecord, INSTANCE_RECORD_XML, instanceRecord, subnetRecord, vpcRecord } from './instance-record';
 import { InventoryCache } from './inventory-cache';
 
 export interface RefreshRequest {
@@ -46,6 +47,8 @@ export interface FleetInventoryOptions {
   fallbackRegion?: string;
   maxAttempts?: number;
 }
+
+const FLEET_PROTOCOL = fastEc2Protocol(INSTANCE_RECORD_XML);
 
 const scopeKey = (profile: string, region: string) => `${profile}\n${region}`;
 
@@ -114,6 +117,8 @@ export class FleetInventory implements Disposable {
         requestHandler: { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent, connectionTimeout: 10_000, requestTimeout: 30_000 },
         maxAttempts: this.opts.maxAttempts ?? 5,
         retryMode: 'standard',
+        // Reading 10,000 instances' XML is most of a refresh's CPU: read faster, and only what a row shows.
+        protocol: FLEET_PROTOCOL,
       });
       this.clients.set(key, c);
     }

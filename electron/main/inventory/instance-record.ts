@@ -32,6 +32,23 @@ export function subnetRecord(profile: string, region: string, s: Subnet): Invent
   return { profile, region, id: s.SubnetId, vpcId: s.VpcId ?? null, cidr: s.CidrBlock ?? '', name: tagMap(s.Tags).Name ?? '', az: s.AvailabilityZone ?? null };
 }
 
+/**
+ * The DescribeInstances elements `instanceRecord` and the refresh read (XML names), at any depth
+ * below the kept ones: everything else in a page (network interfaces, block devices, metadata
+ * options, …, most of its bytes) is skipped unread. Keep in step with `instanceRecord`.
+ */
+export const INSTANCE_RECORD_XML: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  [
+    'DescribeInstancesResponse',
+    new Set([
+      'requestId', 'nextToken', 'reservationSet', 'item', 'ownerId', 'instancesSet',
+      'instanceId', 'imageId', 'instanceState', 'name', 'instanceType', 'placement', 'availabilityZone',
+      'vpcId', 'subnetId', 'privateIpAddress', 'ipAddress', 'platform', 'platformDetails', 'launchTime',
+      'tagSet', 'key', 'value',
+    ]),
+  ],
+]);
+
 /** The endpoint the connect planner would pick (usable, same VPC, same subnet first), as `chooseEndpoint` does. */
 function endpointFor(i: Instance, endpoints: readonly InventoryEndpoint[]): InventoryEndpoint | undefined {
   const usable = endpoints.filter((e) => e.vpcId === i.VpcId && (USABLE_ENDPOINT_STATES as readonly string[]).includes(e.state));
