@@ -75,6 +75,26 @@ describe('EndpointTunnel', () => {
     tunnel.destroy();
   });
 
+  it('sends the writes of one event-loop turn as one frame, in order, and flushes what is pending on end', async () => {
+    const frames: string[] = [];
+    let closed!: () => void;
+    const gotClose = new Promise<void>((r) => (closed = r));
+    const via = await endpoint((ws) => {
+      ws.on('message', (data: Buffer) => frames.push(data.toString()));
+      ws.on('close', () => closed());
+    });
+    const tunnel = await EndpointTunnel.open({ url: SIGNED, dialVia: via });
+    tunnel.resume(); // a reader, as ssh2 is: the endpoint's close frame must be read for the close to finish
+    // What ssh2 does after the key exchange: NEWKEYS, then SERVICE_REQUEST, in the same turn.
+    tunnel.write(Buffer.from('newkeys|'));
+    tunnel.write(Buffer.from('service-request'));
+    await new Promise((r) => setTimeout(r, 50));
+    tunnel.write(Buffer.from('next turn|'));
+    tunnel.end(Buffer.from('last'));
+    await gotClose;
+    expect(frames).toEqual(['newkeys|service-request', 'next turn|last']);
+  });
+
   it('a text frame from the endpoint is an error with its words', async () => {
     const via = await endpoint((ws) => ws.send('Something broke'));
     const tunnel = await EndpointTunnel.open({ url: SIGNED, dialVia: via });
