@@ -51,6 +51,7 @@ export interface FleetInventoryOptions {
 const FLEET_PROTOCOL = fastEc2Protocol(INSTANCE_RECORD_XML);
 
 const scopeKey = (profile: string, region: string) => `${profile}\n${region}`;
+const imageKey = (profile: string, region: string, imageId: string) => `${profile}\n${region}\n${imageId}`;
 
 /** A counting semaphore: at most `limit` callers inside `run` at once, first come first served. */
 class CallLimit {
@@ -101,6 +102,12 @@ export class FleetInventory implements Disposable {
     return this.opts.cache;
   }
 
+  /**
+   * AMI names by profile, region and image id. An image's name never changes, so one read (or
+   * the last snapshot) is enough: a repeat refresh makes no DescribeImages call for AMIs it knows.
+   */
+  private readonly imageNames = new Map<string, string>();
+
   /** Per profile, the EC2 endpoint override (the SDK itself would honour only AWS_PROFILE's endpoint_url). */
   private readonly endpoints = new Map<string, string | undefined>();
 
@@ -133,6 +140,7 @@ export class FleetInventory implements Disposable {
     const started = Date.now();
     const previous = await this.opts.cache.load();
     const prevScopes = new Map((previous?.snapshot.scopes ?? []).map((s) => [scopeKey(s.profile, s.region), s]));
+    for (const i of previous?.snapshot.instances ?? []) if (i.imageName && i.imageId) this.imageNames.set(imageKey(i.profile, i.region, i.imageId), i.imageName);
     let done = 0;
     let total = req.regions ? req.profiles.length * req.regions.length : 0;
     const results: ScopeResult[] = [];
@@ -270,22 +278,21 @@ export class FleetInventory implements Disposable {
     const account = inst.value[0]?.owner || vpcList[0]?.owner || null;
     // The AMI names say which OS user logs in (ec2-user, ubuntu, admin, …); without them the platform is the hint.
     const imageIds = [...new Set(inst.value.map(({ i }) => i.ImageId).filter((x): x is string => !!x))];
-    const images = await settle(
+    const unknown = imageIds.filter((id) => !this.imageNames.has(imageKey(profile, region, id)));
+    await settle(
       (async () => {
-        const names = new Map<string, string>();
-        for (let k = 0; k < imageIds.length; k += 200) {
+        for (let k = 0; k < unknown.length; k += 200) {
           calls++;
-          const out = await this.call(() => ec2.send(new DescribeImagesCommand({ ImageIds: imageIds.slice(k, k + 200) }), send));
-          for (const im of out.Images ?? []) if (im.ImageId && im.Name) names.set(im.ImageId, im.Name);
+          const out = await this.call(() => ec2.send(new DescribeImagesCommand({ ImageIds: unknown.slice(k, k + 200) }), send));
+          for (const im of out.Images ?? []) if (im.ImageId && im.Name) this.imageNames.set(imageKey(profile, region, im.ImageId), im.Name);
         }
-        return names;
       })().catch((err: unknown) => {
         throw describeAwsError(err, { action: 'ec2:DescribeImages', region, profile });
       }),
     );
-    const imageNames = 'value' in images ? images.value : new Map<string, string>();
+    const imageName = (id: string | undefined) => (id ? this.imageNames.get(imageKey(profile, region, id)) : undefined);
     const instances = inst.value
-      .map(({ owner, i }: { owner: string; i: Instance }) => instanceRecord(profile, owner || account || '', region, i, endpoints, imageNames.get(i.ImageId ?? '')))
+      .map(({ owner, i }: { owner: string; i: Instance }) => instanceRecord(profile, owner || account || '', region, i, endpoints, imageName(i.ImageId)))
       .filter((i): i is InventoryInstance => !!i);
     const warning = [eice, vpcs, subnets].find((r): r is { error: KeylessError } => 'error' in r)?.error;
     const ms = Date.now() - started;

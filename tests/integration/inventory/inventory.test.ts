@@ -99,6 +99,21 @@ describe('the fleet inventory against the simulator', () => {
     }
   });
 
+  it('a repeat refresh knows its AMI names already: no DescribeImages call, even when DescribeImages would fail', async () => {
+    // A fresh service, so the names can only come from the cached snapshot on disk.
+    const again = createAwsServices({ home: join(world.dir, 'keyless'), log: silentLogger, prompts: new Prompts(), backgroundRefreshMs: 0 });
+    world.sim.admin.setErrorRatio('DescribeImages', 1);
+    try {
+      const s = await again.handlers['inventory.refresh']({ requestId: 'inv-images', profiles: ['default'], regions: ['us-east-1'] }, fakePeer().call());
+      expect(scope(s, 'default', 'us-east-1')).toMatchObject({ status: 'ok', instances: BIG, calls: scope(first, 'default', 'us-east-1').calls - 1 });
+      expect(scope(s, 'default', 'us-east-1').warning).toBeUndefined();
+      expect(s.instances.find((i) => i.name === 'node-0')).toMatchObject({ imageName: UBUNTU, defaultUser: 'ubuntu' });
+    } finally {
+      world.sim.admin.resetFaults();
+      again.dispose();
+    }
+  });
+
   it('retries through throttling', async () => {
     world.sim.admin.setThrottle('DescribeInstances', 0.3);
     try {
