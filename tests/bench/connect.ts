@@ -142,7 +142,7 @@ interface Samples {
   total: Record<PathName, number[]>;
   /** Keyless warm: each step's duration per run, ms. */
   steps: Record<string, number[]>;
-  /** Keyless warm, base configuration: tunnel turns and API calls the simulator recorded, per run. */
+  /** Keyless warm: tunnel turns per run, and the Instance Connect calls (SendSSHPublicKey, OpenTunnel) the simulator recorded in the last one. */
   turns: number[];
   trailed: string[];
   cliTurns: number[];
@@ -324,7 +324,7 @@ export async function benchConnect(): Promise<Record<string, unknown>> {
         `(÷ ${delta} ms per request) and when the tunnel latency is raised to ${HIGH_MS} ms a direction (÷ ${2 * delta} ms per round trip); fixedMs is what remains at ${LATENCY_MS} ms`,
       runs: { base: RUNS, raised: RUNS_RAISED },
       loadAverage: load,
-      keylessWarm: { ...warm, tunnelTurns: median(base.turns), apiCallsMade: base.trailed, steps },
+      keylessWarm: { ...warm, tunnelTurns: median(base.turns), instanceConnectCallsRecorded: base.trailed, steps },
       keylessCold: paths.keylessCold,
       sequentialInProcess: paths.sequentialInProcess,
       awsCliPath: paths.awsCliPath ? { ...paths.awsCliPath, tunnelTurns: median(base.cliTurns), note: cliNote } : { note: cliNote },
@@ -342,7 +342,7 @@ export async function benchConnect(): Promise<Record<string, unknown>> {
       [
         `connect to first shell byte through EICE: ${LATENCY_MS} ms per API request, ${LATENCY_MS} ms per tunnel direction (${2 * LATENCY_MS} ms a tunnel round trip); median of ${RUNS}; load average ${load.join(' ')}`,
         `round trips measured: each path again with API latency ${HIGH_MS} ms and with tunnel latency ${HIGH_MS} ms/direction (${RUNS_RAISED} runs each); API requests = Δ/${delta} ms, tunnel round trips = Δ/${2 * delta} ms`,
-        row('Keyless (warm cache)', warm, `; ${median(base.turns)} tunnel turns; API calls made: ${base.trailed.join(', ')}`),
+        row('Keyless (warm cache)', warm, `; ${median(base.turns)} tunnel turns; Instance Connect calls the simulator recorded: ${base.trailed.join(', ')}`),
         ...STEPS.map(([name]) => row(`    ${name}`, steps[name])),
         row('Keyless (cold: Describe calls)', paths.keylessCold),
         row('same steps, sequential', paths.sequentialInProcess, `; ratio ${result.ratios.sequentialInProcessOverKeylessWarm}× Keyless warm`),
