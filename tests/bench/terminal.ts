@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { HIGH_WATERMARK, RESERVE_HIGH, RESERVE_LOW } from '../../electron/main/ssh/terminal-channel';
-import { addHost, connect, hook, startWorld, until, type TerminalWorld } from '../e2e/terminal-support';
+import { addHost, connect, startWorld, until, type TerminalWorld } from '../e2e/terminal-support';
+import { openRawPage, type RawPage } from './support/raw-page';
 
 const RESULTS = join(process.cwd(), 'tests', 'bench', 'results');
 const STREAM_MB = 30;
@@ -20,16 +20,55 @@ function rssOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 }
 
-async function jsHeap(page: Page): Promise<number> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('HeapProfiler.collectGarbage');
-  const { usedSize } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
-  await cdp.detach();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function jsHeap(page: RawPage): Promise<number> {
+  await page.send('HeapProfiler.collectGarbage');
+  const { usedSize } = (await page.send('Runtime.getHeapUsage')) as { usedSize: number };
   return usedSize;
 }
 
+/** What the measurements need: the Playwright-free page, and the world's servers and data folder. */
+interface Bench {
+  page: RawPage;
+  world: TerminalWorld;
+}
+
+const panes = (page: RawPage) => page.evaluate(() => window.keylessTest.panes());
+/** Types into the focused pane (or the one named) as if from the keyboard: broadcast applies. */
+const type = (page: RawPage, data: string, pane?: string) => page.evaluate(([d, p]) => window.keylessTest.type(d, p), [data, pane] as const);
+const promptShown = (page: RawPage, pane?: string) =>
+  page.evaluate((p) => {
+    try {
+      return /[$#] ?$/.test(window.keylessTest.text(p));
+    } catch {
+      return false;
+    }
+  }, pane);
+
+/** Opens a tab on a saved host from its row in the sidebar (its key is already trusted); resolves at the prompt. */
+async function openTab(page: RawPage, name: string, waitForPrompt = true): Promise<void> {
+  const before = (await panes(page)).length;
+  await page.evaluate((n) => {
+    const row = [...document.querySelectorAll<HTMLElement>('[data-testid=host-row]')].find((r) => r.textContent?.includes(n));
+    if (!row) throw new Error(`no host row ${n}`);
+    row.querySelector<HTMLElement>('[data-testid=connect]')!.click();
+  }, name);
+  await until(async () => (await panes(page)).length > before, 10_000, 'the new tab');
+  if (!waitForPrompt) return;
+  const pane = (await panes(page)).at(-1)!.pane;
+  await until(async () => (await panes(page)).find((p) => p.pane === pane)?.state === 'connected' && (await promptShown(page, pane)), 30_000, `${name} to connect`);
+}
+
+const click = (page: RawPage, selector: string) =>
+  page.evaluate((sel) => {
+    const el = document.querySelector<HTMLElement>(sel);
+    if (!el) throw new Error(`nothing matches ${sel}`);
+    el.click();
+  }, selector);
+
 /** Resolves with the page time at which `needle` has been parsed by the focused pane's xterm.js. */
-function armMarker(page: Page, needle: string, pane?: string): Promise<void> {
+function armMarker(page: RawPage, needle: string, pane?: string): Promise<void> {
   return page.evaluate(
     ([n, p]) => {
       const w = window as unknown as { benchMarks: Record<string, number> };
@@ -47,11 +86,10 @@ function armMarker(page: Page, needle: string, pane?: string): Promise<void> {
     [needle, pane],
   );
 }
-const markAt = (page: Page, needle: string) => page.evaluate((n) => (window as unknown as { benchMarks: Record<string, number> }).benchMarks?.[n], needle);
+const markAt = (page: RawPage, needle: string) => page.evaluate((n) => (window as unknown as { benchMarks: Record<string, number> }).benchMarks?.[n], needle);
 
 /** Throughput: sshd → ssh2 → harness WebSocket → xterm.js, against xterm.js alone fed the same text. */
-async function throughput(world: TerminalWorld) {
-  const { page } = world;
+async function throughput({ page, world }: Bench) {
   const line = 'Keyless throughput 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n';
   const text = line.repeat(Math.ceil((STREAM_MB * 1e6) / line.length));
   const file = join(world.home, 'bench-stream.txt');
@@ -61,7 +99,7 @@ async function throughput(world: TerminalWorld) {
     await page.evaluate(() => window.keylessTest.capture());
     await armMarker(page, 'KL-BEGIN');
     await armMarker(page, 'KL-END');
-    await page.keyboard.type(`clear; printf 'KL-%s\\n' BEGIN; cat ${file}; printf 'KL-%s\\n' END\n`);
+    await type(page, `clear; printf 'KL-%s\\n' BEGIN; cat ${file}; printf 'KL-%s\\n' END\r`);
     await until(async () => (await markAt(page, 'KL-END')) !== undefined, 180_000, 'the end of the stream');
     const fullMs = (await markAt(page, 'KL-END'))! - (await markAt(page, 'KL-BEGIN'))!;
     await page.evaluate(() => ((window as unknown as { benchMarks: object }).benchMarks = {}));
@@ -88,12 +126,11 @@ async function throughput(world: TerminalWorld) {
 }
 
 /** Ctrl-C during `yes`: from the key until the prompt is back (all output before it parsed). */
-async function ctrlC(world: TerminalWorld) {
-  const { page } = world;
+async function ctrlC({ page }: Bench) {
   const samples: Array<{ ms: number; charsAfter: number }> = [];
   for (let i = 0; i < CTRL_C_RUNS; i++) {
-    await page.keyboard.type('clear; yes\n');
-    await page.waitForTimeout(2000);
+    await type(page, 'clear; yes\r');
+    await sleep(2000);
     const r = await page.evaluate(async () => {
       let chars = 0;
       let lastAt = 0;
@@ -115,14 +152,13 @@ async function ctrlC(world: TerminalWorld) {
       return { ms: lastAt - t0, charsAfter: chars };
     });
     samples.push(r);
-    await page.waitForTimeout(300);
+    await sleep(300);
   }
   return { samples, medianMs: round(median(samples.map((s) => s.ms))), maxMs: round(Math.max(...samples.map((s) => s.ms))), medianCharsAfter: median(samples.map((s) => s.charsAfter)) };
 }
 
 /** Keystroke echo in an idle tab, without and with another tab flooding (the flooding one on screen). */
-async function echoLatency(world: TerminalWorld, idlePane: string, floodPane: string) {
-  const { page } = world;
+async function echoLatency({ page }: Bench, idlePane: string, floodPane: string) {
   const measure = () =>
     page.evaluate(
       async ([pane, n]) => {
@@ -148,47 +184,39 @@ async function echoLatency(world: TerminalWorld, idlePane: string, floodPane: st
       [idlePane, ECHO_SAMPLES] as const,
     );
   const idle = await measure();
-  await page.evaluate((p) => window.keylessTest.type('clear; yes\r', p), floodPane);
-  await page.waitForTimeout(2000);
+  await type(page, 'clear; yes\r', floodPane);
+  await sleep(2000);
   const flooding = await measure();
-  await page.evaluate((p) => window.keylessTest.type('\x03', p), floodPane);
+  await type(page, '\x03', floodPane);
   const f = (xs: number[]) => ({ p50: round(pct(xs, 50)), p95: round(pct(xs, 95)), max: round(Math.max(...xs)) });
   return { samples: ECHO_SAMPLES, idle: f(idle), whileAnotherTabFloods: f(flooding) };
 }
 
 /** Memory with 20 tabs (10 per host: OpenSSH allows 10 sessions on one connection), idle and all flooding. */
-async function memory(world: TerminalWorld) {
-  const { page } = world;
+async function memory({ page, world }: Bench) {
   const pid = world.app.process.pid!;
   const before = { backendRss: rssOf(pid), rendererHeap: await jsHeap(page) };
-  const have = (await hook.panes(page)).length;
-  for (let i = have; i < TABS; i++) {
-    await page.getByTestId('host-row').filter({ hasText: i % 2 ? 'bench-b' : 'bench-a' }).getByTestId('connect').click();
-  }
-  await until(async () => (await hook.panes(page)).filter((p) => p.state === 'connected').length >= TABS, 120_000, `${TABS} connected tabs`);
-  await until(async () => {
-    const panes = await hook.panes(page);
-    const texts = await Promise.all(panes.map((p) => hook.text(page, p.pane)));
-    return texts.every((t) => /[$#] ?$/.test(t));
-  }, 180_000, 'every prompt');
-  await page.waitForTimeout(1000);
+  const have = (await panes(page)).length;
+  for (let i = have; i < TABS; i++) await openTab(page, i % 2 ? 'bench-b' : 'bench-a', false);
+  await until(async () => (await panes(page)).filter((p) => p.state === 'connected').length >= TABS, 120_000, `${TABS} connected tabs`);
+  await until(async () => (await Promise.all((await panes(page)).map((p) => promptShown(page, p.pane)))).every(Boolean), 180_000, 'every prompt');
+  await sleep(1000);
   const idle = { backendRss: rssOf(pid), rendererHeap: await jsHeap(page) };
 
   // Everyone floods at once, through broadcast input.
-  await page.getByTestId('broadcast').click();
-  await page.getByTestId('broadcast-all').click();
-  await page.locator('[data-testid=terminal-pane][data-active=true]:visible .xterm-screen').click();
-  await page.keyboard.type('yes\n');
+  await click(page, '[data-testid=broadcast]');
+  await click(page, '[data-testid=broadcast-all]');
+  await type(page, 'yes\r');
   let peakRss = 0;
   const t0 = Date.now();
   while (Date.now() - t0 < 10_000) {
-    await page.waitForTimeout(500);
+    await sleep(500);
     peakRss = Math.max(peakRss, rssOf(pid));
   }
   const flooding = { backendRss: rssOf(pid), backendRssPeak: peakRss, rendererHeap: await jsHeap(page) };
-  await page.keyboard.press('Control+C');
-  await page.keyboard.press('Control+Shift+B');
-  const stats = await Promise.all((await hook.panes(page)).map((p) => hook.stats(page, p.pane)));
+  await type(page, '\x03');
+  await click(page, '[data-testid=broadcast-stop]');
+  const stats = await Promise.all((await panes(page)).map((p) => page.evaluate((id) => window.keylessTest.stats(id), p.pane)));
   return {
     tabs: TABS,
     beforeTabs: { backendRssMB: mb(before.backendRss), rendererHeapMB: mb(before.rendererHeap) },
@@ -200,15 +228,26 @@ async function memory(world: TerminalWorld) {
 
 export async function runTerminalBench(): Promise<void> {
   const started = Date.now();
-  const world = await startWorld({ servers: 2, viewport: { width: 1280, height: 800 } });
+  const viewport = { width: 1280, height: 800 };
+  const world = await startWorld({ servers: 2, viewport });
+  let page: RawPage | undefined;
   try {
-    const { page } = world;
-    await addHost(page, 'bench-a', world.sshd[0]!);
-    await addHost(page, 'bench-b', world.sshd[1]!);
-    await connect(page, 'bench-a');
-    const renderer = (await hook.panes(page))[0]!.renderer;
+    // Playwright saves the two hosts and trusts their keys; then its page goes, and everything is
+    // measured in a page it does not inspect (see raw-page.ts: it would copy every WebSocket frame).
+    await addHost(world.page, 'bench-a', world.sshd[0]!);
+    await addHost(world.page, 'bench-b', world.sshd[1]!);
+    await connect(world.page, 'bench-a');
+    await connect(world.page, 'bench-b');
+    const chromium = world.page.context().browser()?.version();
+    await world.page.close();
+    page = await openRawPage(`${world.app.url}&testHooks=1`, viewport);
+    const raw = page;
+    await until(() => raw.evaluate(() => !!window.keylessTest && !!document.querySelector('[data-testid=host-row]')), 30_000, 'the app');
+    await openTab(page, 'bench-a');
+    const bench: Bench = { page, world };
+    const renderer = (await panes(page))[0]!.renderer;
     process.stdout.write('throughput…\n');
-    const tp = await throughput(world);
+    const tp = await throughput(bench);
     // `npm run bench -- terminal --only throughput`: the throughput figures alone, printed, not written.
     if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'throughput') {
       process.stdout.write(
@@ -218,19 +257,20 @@ export async function runTerminalBench(): Promise<void> {
       return;
     }
     process.stdout.write('Ctrl-C during yes…\n');
-    const cc = await ctrlC(world);
+    const cc = await ctrlC(bench);
     process.stdout.write('echo latency…\n');
-    await connect(page, 'bench-b');
-    const [floodPane, idlePane] = (await hook.panes(page)).map((p) => p.pane);
-    await page.getByTestId('tab-title').first().click(); // the flooding tab is the one on screen
-    const echo = await echoLatency(world, idlePane!, floodPane!);
+    await openTab(page, 'bench-b');
+    const [floodPane, idlePane] = (await panes(page)).map((p) => p.pane);
+    await click(page, '[data-testid=tab-title]'); // the flooding tab is the one on screen
+    const echo = await echoLatency(bench, idlePane!, floodPane!);
     process.stdout.write(`memory with ${TABS} tabs…\n`);
-    const mem = await memory(world);
+    const mem = await memory(bench);
 
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverage1m: round(loadavg()[0]!, 2), node: process.version },
-      chromium: world.page.context().browser()?.version(),
+      chromium,
+      page: 'Chromium driven over DevTools with Runtime only (no Playwright network tracking)',
       renderer,
       flowControl: { highWatermark: HIGH_WATERMARK, reserveHigh: RESERVE_HIGH, reserveLow: RESERVE_LOW },
       throughput: tp,
@@ -259,6 +299,7 @@ export async function runTerminalBench(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n'));
   } finally {
+    await page?.close();
     await world.stop();
   }
 }
