@@ -17,6 +17,8 @@ export interface Row {
   fields: Record<string, string>;
   /** Lower-cased tag keys to lower-cased values. */
   tags: Record<string, string>;
+  /** The tags column as shown (`key=value`, Name left out), built once rather than on every render. */
+  tagLine: string;
 }
 
 /** Field names a `key:value` term may use besides tag keys; a tag of the same name is matched too. */
@@ -59,6 +61,10 @@ export function toRow(inst: InventoryInstance): Row {
     hay: `${inst.name}\n${inst.id}\n${inst.privateIp} ${inst.publicIp}\n${tagText}`.toLowerCase(),
     fields,
     tags,
+    tagLine: Object.entries(inst.tags)
+      .filter(([k]) => k !== 'Name')
+      .map(([k, v]) => `${k}=${v}`)
+      .join('  '),
   };
 }
 
@@ -87,8 +93,10 @@ export function parseQuery(query: string): { terms: Term[]; text: string } {
   return { terms, text: words.join(' ') };
 }
 
+const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
+
 function termMatches(row: Row, t: Term): boolean {
-  const field = (FIELDS as readonly string[]).includes(t.key) ? row.fields[t.key] : undefined;
+  const field = FIELD_SET.has(t.key) ? row.fields[t.key] : undefined;
   const tag = row.tags[t.key];
   let hit: boolean;
   if (t.value === '') hit = tag !== undefined || (field !== undefined && field !== '');
@@ -139,9 +147,18 @@ export class RowFilter {
         result = fuzzysort.go(text, base, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj);
       }
     }
+    // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.
+    if (l && sameRows(l.result, result)) result = l.result;
     this.last = { rows, terms: termsKey, text, fuzzy, result };
     return result;
   }
+}
+
+function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 export type GroupBy = { kind: 'none' } | { kind: 'account' | 'region' | 'vpc' } | { kind: 'tag'; key: string };
@@ -164,8 +181,16 @@ export function groupValue(inst: InventoryInstance, g: GroupBy): string {
 export type Line = { kind: 'group'; value: string; count: number; collapsed: boolean } | { kind: 'row'; row: Row };
 
 /** The flat list the table shows: group headings (sorted, empty value last) each followed by its rows unless collapsed. */
+/** One line object per row for as long as the row lives, so a row that stays in view is the same item to the table. */
+const rowLines = new WeakMap<Row, Line>();
+function rowLine(row: Row): Line {
+  let line = rowLines.get(row);
+  if (!line) rowLines.set(row, (line = { kind: 'row', row }));
+  return line;
+}
+
 export function groupLines(rows: readonly Row[], g: GroupBy, collapsed: ReadonlySet<string>): Line[] {
-  if (g.kind === 'none') return rows.map((row) => ({ kind: 'row', row }));
+  if (g.kind === 'none') return rows.map(rowLine);
   const groups = new Map<string, Row[]>();
   for (const row of rows) {
     const v = groupValue(row.inst, g);
@@ -179,7 +204,7 @@ export function groupLines(rows: readonly Row[], g: GroupBy, collapsed: Readonly
     const list = groups.get(value)!;
     const isCollapsed = collapsed.has(value);
     lines.push({ kind: 'group', value, count: list.length, collapsed: isCollapsed });
-    if (!isCollapsed) for (const row of list) lines.push({ kind: 'row', row });
+    if (!isCollapsed) for (const row of list) lines.push(rowLine(row));
   }
   return lines;
 }

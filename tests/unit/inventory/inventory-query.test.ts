@@ -71,6 +71,25 @@ describe('the inventory filter', () => {
     for (const q of ['w', 'we', 'web', 'web-', 'web-1', 'env:prod', 'env:prod d', 'env:prod db', 'e']) expect(keys(f.run(fleet, q)), q).toEqual(keys(filterRows(fleet, q)));
   });
 
+  it('typing on within the same match hands back the same array and the same line objects, so nothing re-renders', () => {
+    const f = new RowFilter();
+    const a = f.run(fleet, 'db');
+    const b = f.run(fleet, 'db-');
+    expect(ids(b)).toEqual(['3']);
+    expect(b).toBe(a);
+    const c = f.run(fleet, 'web');
+    expect(c).not.toBe(a);
+    const lines = groupLines(c, { kind: 'none' }, setOf());
+    const again = groupLines(f.run(fleet, 'web-1'), { kind: 'none' }, setOf());
+    expect(again.length).toBe(1);
+    expect(again[0]).toBe(lines.find((l) => l.kind === 'row' && l.row.inst.id.endsWith('1')));
+  });
+
+  it('shows the tags column as key=value without Name', () => {
+    expect(fleet[0]!.tagLine).toBe('env=prod  team=payments');
+    expect(fleet[3]!.tagLine).toBe('');
+  });
+
   it('filters 10,000 rows within a frame while typing', () => {
     const many = Array.from({ length: 10_000 }, (_, k) =>
       toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: `node-${k}`, privateIp: `10.${k >> 8}.${k & 255}.1`, tags: { Name: `node-${k}`, env: k % 3 ? 'prod' : 'dev', role: ['web', 'db', 'batch'][k % 3]! } })),
