@@ -19,6 +19,8 @@ export interface Row {
   tags: Record<string, string>;
   /** The tags column as shown (`key=value`, Name left out), built once rather than on every render. */
   tagLine: string;
+  /** Per searchable field (name, id, ips, tagText), the characters it holds as two bit masks: see `charMask`. */
+  masks: number[];
 }
 
 /** Field names a `key:value` term may use besides tag keys; a tag of the same name is matched too. */
@@ -51,12 +53,13 @@ export function toRow(inst: InventoryInstance): Row {
     .filter(([k]) => k !== 'Name')
     .map(([k, v]) => `${k}:${v}`)
     .join(' ');
+  const ips = `${inst.privateIp} ${inst.publicIp}`;
   return {
     key: rowKey(inst),
     inst,
     name: fuzzysort.prepare(inst.name),
     id: fuzzysort.prepare(inst.id),
-    ips: fuzzysort.prepare(`${inst.privateIp} ${inst.publicIp}`),
+    ips: fuzzysort.prepare(ips),
     tagText: fuzzysort.prepare(tagText),
     hay: `${inst.name}\n${inst.id}\n${inst.privateIp} ${inst.publicIp}\n${tagText}`.toLowerCase(),
     fields,
@@ -65,7 +68,60 @@ export function toRow(inst: InventoryInstance): Row {
       .filter(([k]) => k !== 'Name')
       .map(([k, v]) => `${k}=${v}`)
       .join('  '),
+    masks: [...charMask(inst.name, true), ...charMask(inst.id, true), ...charMask(ips, true), ...charMask(tagText, true)],
   };
+}
+
+/**
+ * The ASCII characters of a string as two 32-bit masks (letters and digits in one, other
+ * printable ASCII folded into the other), lower-cased as fuzzysort compares. A field can match a
+ * query fuzzily only if its masks hold all of the query's bits. A field's masks are taken after
+ * splitting accents off (é counts as e, as fuzzysort reads it); the query's other characters add
+ * no bit, so the check only ever lets more through, never less.
+ */
+export function charMask(text: string, field = false): [number, number] {
+  const s = (field ? text.normalize('NFD') : text).toLowerCase();
+  let a = 0;
+  let b = 0;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 97 && c <= 122) a |= 1 << (c - 97);
+    else if (c >= 48 && c <= 57) a |= 1 << (26 + ((c - 48) % 5));
+    else if (c > 32 && c < 127) b |= 1 << c % 31;
+  }
+  return [a, b];
+}
+
+/** What fuzzysort searches for one row: only the fields that can match this query (the others left undefined, so it skips them). */
+interface SearchView {
+  row: Row;
+  name?: Fuzzysort.Prepared;
+  id?: Fuzzysort.Prepared;
+  ips?: Fuzzysort.Prepared;
+  tagText?: Fuzzysort.Prepared;
+}
+
+/**
+ * fuzzysort over the rows, best first. With a one-word query, a row goes in with only the fields
+ * whose characters cover the query's (a field without all of them cannot match: fuzzysort would
+ * scan it for nothing), and not at all when none do. With several words (each may match another
+ * field) every field goes in.
+ */
+function fuzzyRows(text: string, rows: readonly Row[]): Row[] {
+  if (/\s/.test(text)) return fuzzysort.go(text, rows, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj);
+  const [qa, qb] = charMask(text);
+  const has = (m: number[], k: number) => (m[k]! & qa) === qa && (m[k + 1]! & qb) === qb;
+  const views: SearchView[] = [];
+  for (const row of rows) {
+    const m = row.masks;
+    const name = has(m, 0);
+    const id = has(m, 2);
+    const ips = has(m, 4);
+    const tagText = has(m, 6);
+    if (!name && !id && !ips && !tagText) continue;
+    views.push({ row, name: name ? row.name : undefined, id: id ? row.id : undefined, ips: ips ? row.ips : undefined, tagText: tagText ? row.tagText : undefined });
+  }
+  return fuzzysort.go(text, views, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj.row);
 }
 
 const SEARCH_KEYS = ['name', 'id', 'ips', 'tagText'];
@@ -144,7 +200,7 @@ export class RowFilter {
         const words = text.toLowerCase().split(/\s+/);
         result = base.filter((r) => contains(r, words));
       } else {
-        result = fuzzysort.go(text, base, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj);
+        result = fuzzyRows(text, base);
       }
     }
     // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.

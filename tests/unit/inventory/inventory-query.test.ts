@@ -1,3 +1,4 @@
+import fuzzysort from 'fuzzysort';
 import { describe, expect, it } from 'vitest';
 import type { InventoryInstance } from '../../../electron/contract';
 import { inst } from './instance-fixture';
@@ -83,6 +84,35 @@ describe('the inventory filter', () => {
     const again = groupLines(f.run(fleet, 'web-1'), { kind: 'none' }, setOf());
     expect(again.length).toBe(1);
     expect(again[0]).toBe(lines.find((l) => l.kind === 'row' && l.row.inst.id.endsWith('1')));
+  });
+
+  it('finds exactly what fuzzysort over every field finds, with the same scores, though it skips fields that cannot match', () => {
+    const words = ['web', 'db', 'Café', 'ÉTÉ', 'node', 'api-gw', 'x_y', '10.2', 'prod', 'batch:nightly', 'İstanbul'];
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const rows = Array.from({ length: 400 }, (_, k) =>
+      toRow(
+        inst({
+          id: `i-${(k * 7919).toString(16).padStart(17, '0')}`,
+          name: `${words[rnd(words.length)]}-${words[rnd(words.length)]}-${k}`,
+          privateIp: `10.${rnd(4)}.${rnd(256)}.${rnd(256)}`,
+          publicIp: rnd(3) ? '' : `54.${rnd(256)}.${rnd(256)}.1`,
+          tags: { Name: 'x', env: words[rnd(words.length)]!, role: words[rnd(words.length)]! },
+        }),
+      ),
+    );
+    const queries = ['web', 'cafe', 'café', 'ete', 'istanbul', 'a-g', 'x_y', '10.2', '54.1', 'env:prod', 'prd', 'nde-9', 'bn', 'i-0', 'role:web', 'zzz', 'API', 'db we'];
+    for (const q of queries) {
+      const ours = filterRows(rows, q);
+      const text = parseQuery(q).text;
+      if (text.replace(/\s/g, '').length < 3 || parseQuery(q).terms.length) continue;
+      const theirs = fuzzysort.go(text, rows, { keys: ['name', 'id', 'ips', 'tagText'], threshold: 0.3 });
+      expect(new Set(ours.map((r) => r.key)), q).toEqual(new Set(theirs.map((r) => r.obj.key)));
+      const score = new Map(theirs.map((r) => [r.obj.key, r.score]));
+      const scores = ours.map((r) => score.get(r.key)!);
+      expect(scores, q).toEqual([...scores].sort((a, b) => b - a));
+    }
+    for (const q of ['cafe', 'ete', 'istanbul', '10.2', 'x_y']) expect(filterRows(rows, q).length, q).toBeGreaterThan(0);
   });
 
   it('shows the tags column as key=value without Name', () => {
