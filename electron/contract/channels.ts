@@ -3,7 +3,7 @@ import { appEvents, appRequests } from './app';
 import { connectEvents, connectRequests } from './connect';
 import { awsEvents, awsRequests } from './aws';
 import { hostEvents, hostRequests } from './hosts';
-import { terminalEvents, terminalRequests } from './terminal';
+import { terminalEvents, terminalNotifications, terminalRequests } from './terminal';
 import { auditEvents, auditRequests } from './audit';
 
 /**
@@ -11,9 +11,17 @@ import { auditEvents, auditRequests } from './audit';
  * every event main sends, gathered from one file per domain.
  */
 export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests, ...auditRequests } as const;
+/**
+ * Every notification channel: one-way messages from the renderer whose arguments main parses the
+ * same way, but which have no result (acknowledgements of terminal output, many a second).
+ */
+export const notifications = { ...terminalNotifications } as const;
 export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...awsEvents, ...connectEvents, ...auditEvents } as const;
 
 export type RequestChannel = keyof typeof requests;
+export type NotifyChannel = keyof typeof notifications;
+export type NotifyArgs<N extends NotifyChannel> = z.input<(typeof notifications)[N]>;
+export type ParsedNotifyArgs<N extends NotifyChannel> = z.output<(typeof notifications)[N]>;
 export type EventName = keyof typeof events;
 export type RequestArgs<C extends RequestChannel> = z.input<(typeof requests)[C]['args']>;
 export type ParsedArgs<C extends RequestChannel> = z.output<(typeof requests)[C]['args']>;
@@ -22,6 +30,9 @@ export type EventPayload<E extends EventName> = z.infer<(typeof events)[E]>;
 
 export function isRequestChannel(name: unknown): name is RequestChannel {
   return typeof name === 'string' && Object.hasOwn(requests, name);
+}
+export function isNotifyChannel(name: unknown): name is NotifyChannel {
+  return typeof name === 'string' && Object.hasOwn(notifications, name);
 }
 export function isEventName(name: unknown): name is EventName {
   return typeof name === 'string' && Object.hasOwn(events, name);

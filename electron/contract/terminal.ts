@@ -84,11 +84,6 @@ export const terminalRequests = {
     result: ok,
   },
   'session.resize': { args: z.object({ sessionId: sessionIdSchema, cols, rows }).strict(), result: ok },
-  /** The renderer says how many characters of output xterm.js has parsed (flow control). */
-  'session.ack': {
-    args: z.object({ sessionId: sessionIdSchema, chars: z.number().int().min(0).max(1 << 30) }).strict(),
-    result: ok,
-  },
   /** The flow-control counters of one of the caller's own sessions (for tests and the benchmark). */
   'session.stats': { args: z.object({ sessionId: sessionIdSchema }).strict(), result: flowStatsSchema },
   'session.close': { args: z.object({ sessionId: sessionIdSchema }).strict(), result: ok },
@@ -106,6 +101,15 @@ export const terminalRequests = {
   'recording.chooseFolder': { args: z.object({}).strict(), result: z.object({ folder: z.string().nullable() }) },
   /** Opens an http(s) link from a terminal in the system browser (after the person confirmed it). */
   'link.open': { args: z.object({ url: httpUrl }).strict(), result: z.object({ opened: z.boolean() }) },
+} as const;
+
+/**
+ * Terminal notifications: one-way messages from the renderer, parsed like calls but answered
+ * with nothing (no result frame, no request id).
+ */
+export const terminalNotifications = {
+  /** The renderer says how many characters of output xterm.js has parsed (flow control). */
+  'session.ack': z.object({ sessionId: sessionIdSchema, chars: z.number().int().min(0).max(1 << 30) }).strict(),
 } as const;
 
 export const terminalEvents = {

@@ -1,4 +1,4 @@
-import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import type { EventName, Outcome } from '../contract';
 import type { Logger } from './base/log';
 import type { Disposable } from './base/lifecycle';
@@ -7,6 +7,7 @@ import { isOwnSender } from './rpc/sender-check';
 
 export const INVOKE_CHANNEL = 'keyless:invoke';
 export const EVENT_CHANNEL = 'keyless:event';
+export const NOTIFY_CHANNEL = 'keyless:notify';
 
 /** Size of what arrived over IPC, as it would be on the wire; bounded by the message itself. */
 function sizeOf(channel: unknown, args: unknown): number {
@@ -42,10 +43,20 @@ export function serveOverIpc(server: ContractServer, window: BrowserWindow, appO
     }
     return peer.call(channel, args, sizeOf(channel, args));
   };
+  // One-way messages (ipcRenderer.send): the same sender check; nothing is sent back, so a refusal is only logged.
+  const onNotify = (event: IpcMainEvent, channel: unknown, args: unknown): void => {
+    if (!isOwnSender(event, { webContents: window.webContents, mainFrame: window.webContents.mainFrame }, appOrigin)) {
+      log.warn('dropped notification from a foreign sender', { frameOrigin: event.senderFrame ? safeOrigin(event.senderFrame.url) : null });
+      return;
+    }
+    peer.notify(channel, args, sizeOf(channel, args));
+  };
   ipcMain.handle(INVOKE_CHANNEL, handler);
+  ipcMain.on(NOTIFY_CHANNEL, onNotify);
   return {
     dispose() {
       ipcMain.removeHandler(INVOKE_CHANNEL);
+      ipcMain.removeListener(NOTIFY_CHANNEL, onNotify);
       peer.dispose();
     },
   };

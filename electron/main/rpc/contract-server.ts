@@ -1,11 +1,15 @@
 import {
   MAX_MESSAGE_BYTES,
+  isNotifyChannel,
   isRequestChannel,
+  notifications,
   requests,
   type EventName,
   type EventPayload,
   type KeylessError,
+  type NotifyChannel,
   type Outcome,
+  type ParsedNotifyArgs,
   type ParsedArgs,
   type RequestChannel,
   type RequestResult,
@@ -32,12 +36,16 @@ export type Handler<C extends RequestChannel> = (
   args: ParsedArgs<C>,
   ctx: CallContext,
 ) => Promise<RequestResult<C>> | RequestResult<C>;
-export type Handlers = { [C in Exclude<RequestChannel, 'op.cancel'>]: Handler<C> };
+/** Runs for a valid notification; what it throws is logged, never sent back (nothing is). */
+export type NotifyHandler<N extends NotifyChannel> = (args: ParsedNotifyArgs<N>, ctx: { readonly peer: PeerContext }) => void;
+export type Handlers = { [C in Exclude<RequestChannel, 'op.cancel'>]: Handler<C> } & { [N in NotifyChannel]: NotifyHandler<N> };
 
 export interface Peer extends Disposable {
   readonly context: PeerContext;
   /** `byteLength` is the size of the message as it arrived, checked before anything is parsed. */
   call(channel: unknown, args: unknown, byteLength: number): Promise<Outcome<unknown>>;
+  /** A one-way message: checked like a call; an invalid one is dropped with a logged reason. */
+  notify(channel: unknown, args: unknown, byteLength: number): void;
 }
 
 function refusal(code: KeylessError['code'], message: string, detail?: KeylessError['detail']): Outcome<never> {
@@ -119,9 +127,39 @@ export class ContractServer {
       }
     };
 
+    const notify = (channel: unknown, rawArgs: unknown, byteLength: number): void => {
+      if (owned.isDisposed) return;
+      if (byteLength > MAX_MESSAGE_BYTES) {
+        this.log.warn('dropped oversized notification', { peer: peerId, bytes: byteLength });
+        return;
+      }
+      if (!isNotifyChannel(channel)) {
+        this.log.warn('dropped notification on an unknown channel', { peer: peerId, kind: typeof channel, length: typeof channel === 'string' ? channel.length : null });
+        return;
+      }
+      const parsed = notifications[channel].safeParse(rawArgs);
+      if (!parsed.success) {
+        const where = parsed.error.issues[0]?.path.map(String).join('.') || '(arguments)';
+        this.log.warn('dropped malformed notification', { peer: peerId, channel, field: where });
+        return;
+      }
+      try {
+        (this.handlers[channel] as NotifyHandler<typeof channel>)(parsed.data, { peer: context });
+      } catch (err) {
+        const error = toKeylessError(err);
+        if (error.code === 'Internal') {
+          this.log.error('notification handler failed', { peer: peerId, channel, error: err instanceof Error ? err.message : String(err) });
+        } else {
+          // Usually an acknowledgement that crossed its session's close.
+          this.log.debug('notification not applied', { peer: peerId, channel, code: error.code });
+        }
+      }
+    };
+
     return {
       context,
       call,
+      notify,
       dispose: () => {
         for (const c of pending.values()) c.abort();
         pending.clear();

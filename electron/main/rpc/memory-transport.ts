@@ -20,6 +20,12 @@ export function connectInMemory(server: ContractServer, peerId = 'memory'): { br
       const outcome = await peer.call(wire.ch, wire.args, Buffer.byteLength(text));
       return JSON.parse(JSON.stringify(outcome)) as Outcome<unknown>;
     },
+    notify(channel, args) {
+      const frame: ClientFrame = { t: 'notify', ch: channel, args };
+      const text = JSON.stringify(frame);
+      const wire = JSON.parse(text) as ClientFrame;
+      peer.notify(wire.ch, wire.args, Buffer.byteLength(text));
+    },
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));

@@ -146,15 +146,19 @@ export async function startHarness(opts: {
         const head = Buffer.from(Array.isArray(raw) ? raw[0] ?? [] : (raw as Buffer)).subarray(0, 64).toString('latin1');
         const id = /"id"\s*:\s*(\d{1,15})/.exec(head)?.[1];
         if (id !== undefined) void peer.call(undefined, undefined, bytes).then((outcome) => send({ t: 'result', id: Number(id), outcome }));
-        else opts.log.warn('ignored oversized frame', { peer: peerId, bytes });
+        else peer.notify(undefined, undefined, bytes); // dropped, and logged as oversized
         return;
       }
       const text = isBinary ? '' : raw.toString();
-      let frame: Partial<ClientFrame> | undefined;
+      let frame: Partial<ClientFrame & { id: unknown }> | undefined;
       try {
-        frame = JSON.parse(text) as Partial<ClientFrame>;
+        frame = JSON.parse(text) as Partial<ClientFrame & { id: unknown }>;
       } catch {
         frame = undefined;
+      }
+      if (frame && typeof frame === 'object' && frame.t === 'notify') {
+        peer.notify(frame.ch, frame.args, bytes);
+        return;
       }
       if (!frame || typeof frame !== 'object' || frame.t !== 'call' || typeof frame.id !== 'number') {
         opts.log.warn('ignored malformed frame', { peer: peerId, bytes });

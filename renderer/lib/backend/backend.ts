@@ -3,6 +3,8 @@ import type {
   EventPayload,
   KeylessBridge,
   KeylessError,
+  NotifyArgs,
+  NotifyChannel,
   RequestArgs,
   RequestChannel,
   RequestResult,
@@ -24,6 +26,11 @@ export class Backend {
     const outcome = await this.bridge.invoke(channel, args);
     if (!outcome.ok) throw new BackendError(outcome.error);
     return outcome.value as RequestResult<C>;
+  }
+
+  /** A one-way message (acknowledgements): leaves now, nothing comes back, invalid ones are dropped by main. */
+  notify<N extends NotifyChannel>(channel: N, args: NotifyArgs<N>): void {
+    this.bridge.notify(channel, args);
   }
 
   on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {

@@ -45,6 +45,12 @@ export function createWebBridge(url: string): KeylessBridge {
         socket.send(JSON.stringify(frame));
       });
     },
+    notify(channel, args) {
+      const frame: ClientFrame = { t: 'notify', ch: channel, args };
+      const text = JSON.stringify(frame);
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+      else if (socket.readyState === WebSocket.CONNECTING) opened.then(() => socket.send(text), () => {});
+    },
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));

@@ -318,7 +318,7 @@ export class TerminalSession {
     this.ackQueued = false;
     const chars = this.unacked;
     this.unacked = 0;
-    if (chars > 0 && this.sessionId) void this.call('session.ack', { sessionId: this.sessionId, chars });
+    if (chars > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, chars });
   }
 
   /** Calls `fn` with each piece of output right after xterm.js has parsed it (tests, benchmark). */

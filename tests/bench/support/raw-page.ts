@@ -44,9 +44,15 @@ export async function openRawPage(url: string, viewport: { width: number; height
     ],
     { stdio: 'ignore' },
   );
-  const cleanup = () => {
-    if (chrome.exitCode === null) chrome.kill('SIGKILL');
-    rmSync(profile, { recursive: true, force: true });
+  const cleanup = async () => {
+    if (chrome.exitCode === null && chrome.signalCode === null) {
+      const gone = new Promise((r) => chrome.once('exit', r));
+      chrome.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      if (chrome.exitCode === null && chrome.signalCode === null) chrome.kill('SIGKILL');
+    }
+    // Its helper processes may still be writing to the profile for a moment.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const portFile = join(profile, 'DevToolsActivePort');
@@ -99,13 +105,13 @@ export async function openRawPage(url: string, viewport: { width: number; height
       },
       async close() {
         ws.close();
-        cleanup();
+        await cleanup();
       },
     };
     await send('Page.navigate', { url });
     return page;
   } catch (err) {
-    cleanup();
+    await cleanup();
     throw err;
   }
 }

@@ -77,7 +77,7 @@ beforeAll(async () => {
   disconnect = () => peer.dispose();
   backend.on('session.data', ({ sessionId, data }) => {
     output.set(sessionId, (output.get(sessionId) ?? '') + data);
-    void backend.invoke('session.ack', { sessionId, chars: data.length }).catch(() => {});
+    backend.notify('session.ack', { sessionId, chars: data.length });
   });
   backend.on('endpoint.progress', (p) => progress.push(p));
 }, 120_000);

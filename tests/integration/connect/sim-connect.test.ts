@@ -98,7 +98,7 @@ beforeAll(async () => {
   });
   backend.on('session.data', ({ sessionId, data }) => {
     output.set(sessionId, (output.get(sessionId) ?? '') + data);
-    void backend.invoke('session.ack', { sessionId, chars: data.length }).catch(() => {});
+    backend.notify('session.ack', { sessionId, chars: data.length });
   });
   backend.on('session.state', (s) => states.push(s));
 }, 120_000);

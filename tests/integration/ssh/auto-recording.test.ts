@@ -38,7 +38,7 @@ async function world(terminal: { recordingFolder?: string; recordInput?: boolean
   backend.on('prompt', (p) => void backend.invoke('prompt.answer', { promptId: p.promptId, value: p.kind === 'hostKeyUnknown' }));
   backend.on('session.data', ({ sessionId, data }) => {
     output.set(sessionId, (output.get(sessionId) ?? '') + data);
-    void backend.invoke('session.ack', { sessionId, chars: data.length }).catch(() => {});
+    backend.notify('session.ack', { sessionId, chars: data.length });
   });
   await backend.invoke('settings.set', { terminal: terminalSettingsSchema.parse({ recordingFolder: folder, ...terminal }) });
   cleanups.push(async () => {

@@ -36,7 +36,7 @@ class FakeRenderer {
     });
     backend.on('session.data', ({ sessionId, data }) => {
       this.output.set(sessionId, (this.output.get(sessionId) ?? '') + data);
-      const ack = () => void backend.invoke('session.ack', { sessionId, chars: data.length }).catch(() => {});
+      const ack = () => backend.notify('session.ack', { sessionId, chars: data.length });
       if (this.ackDelayMs) setTimeout(ack, this.ackDelayMs);
       else ack();
     });

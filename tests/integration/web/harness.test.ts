@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_MESSAGE_BYTES, type ServerFrame } from '../../../electron/contract';
 import { createBackend, type Backend } from '../../../electron/main/backend';
-import { silentLogger } from '../../../electron/main/base/log';
+import { createLogger, silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { CONTENT_SECURITY_POLICY, startHarness, type Harness } from '../../../electron/main/web/harness-server';
 
@@ -112,6 +112,45 @@ describe('the browser harness', () => {
       expect(ws.readyState).toBe(WebSocket.OPEN);
     } finally {
       ws.close();
+    }
+  });
+
+  it('notification frames reach their handler with no frame back; hostile ones are dropped, logged, and the socket stays usable', async () => {
+    const acks: unknown[] = [];
+    const log: string[] = [];
+    const own = await startHarness({
+      server: new ContractServer({ ...backend.handlers, 'session.ack': (args) => void acks.push(args) }, createLogger('rpc', (l) => log.push(l))),
+      staticDir: join(dir, 'static'),
+      log: silentLogger,
+    });
+    const ownOrigin = `http://127.0.0.1:${own.port}`;
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      const s = new WebSocket(`ws://127.0.0.1:${own.port}/rpc?token=${encodeURIComponent(own.token)}`, { headers: { Origin: ownOrigin } });
+      s.on('open', () => resolve(s));
+      s.on('error', reject);
+    });
+    const frames: string[] = [];
+    ws.on('message', (raw: WebSocket.RawData) => frames.push(raw.toString()));
+    try {
+      const notify = (ch: unknown, args: unknown) => ws.send(JSON.stringify({ t: 'notify', ch, args }));
+      notify('session.ack', { sessionId: 's4', chars: 65536 });
+      notify('session.ack', { sessionId: 's4', chars: -1 });
+      notify('session.ack', { sessionId: 's4', chars: 1, extra: 'x' });
+      notify('hosts.delete', { id: 'h1' });
+      notify('no.such', {});
+      notify(undefined, undefined);
+      ws.send('{"t":"notify"}');
+      ws.send(JSON.stringify({ t: 'notify', ch: 'session.ack', args: { sessionId: 's4', chars: 1, pad: 'x'.repeat(MAX_MESSAGE_BYTES) } }));
+      const after = await call(ws, 1, 'app.info', {});
+      expect(after).toMatchObject({ t: 'result', id: 1, outcome: { ok: true } });
+      // Nothing but the call's own result came back.
+      expect(frames).toHaveLength(1);
+      expect(acks).toEqual([{ sessionId: 's4', chars: 65536 }]);
+      expect(log.filter((l) => l.includes('dropped'))).toHaveLength(7);
+      expect(ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      ws.close();
+      await own.close();
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requests, type RequestArgs, type RequestChannel } from '../../../electron/contract';
+import { notifications, requests, type NotifyArgs, type NotifyChannel, type RequestArgs, type RequestChannel } from '../../../electron/contract';
 
 const host = { kind: 'ssh', name: 'web 1', host: 'web1.example.com', port: 22, user: 'ubuntu', auth: { type: 'agent' } } as const;
 
@@ -26,7 +26,6 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'session.open': { requestId: 'open-1', hostId: 'h1', cols: 80, rows: 24 },
   'session.write': { sessionId: 's1', data: 'ls -la\r' },
   'session.resize': { sessionId: 's1', cols: 100, rows: 30 },
-  'session.ack': { sessionId: 's1', chars: 4096 },
   'session.stats': { sessionId: 's1' },
   'session.close': { sessionId: 's1' },
   'recording.start': { sessionId: 's1', title: 'deploy' },
@@ -60,6 +59,11 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'policy.generate': { hostIds: ['h1', 'h2'], subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'] },
   'audit.trail': { requestId: 'trail-1', profile: 'prod', region: 'eu-west-1', startTime: Date.now() - 3600_000 },
   'audit.local': { limit: 100 },
+};
+
+/** One valid example per notification channel (one-way messages, no result). */
+const validNotify: { [N in NotifyChannel]: NotifyArgs<N> } = {
+  'session.ack': { sessionId: 's1', chars: 4096 },
 };
 
 /** A value of another JSON type than the one given. */
@@ -99,7 +103,6 @@ describe('the contract schemas', () => {
       ['session.open', { requestId: 'r', hostId: '../etc', cols: 80, rows: 24 }],
       ['session.resize', { sessionId: 's1', cols: 1.5, rows: 30 }],
       ['session.resize', { sessionId: 's1', cols: 100000, rows: 30 }],
-      ['session.ack', { sessionId: 's1', chars: -1 }],
       ['session.write', { sessionId: 's1', data: 'x'.repeat(256 * 1024 + 1) }],
       ['hosts.save', { host: { ...host, host: 'a b -oProxyCommand=sh' } }],
       ['hosts.save', { host: { ...host, user: '-oProxyCommand' } }],
@@ -117,5 +120,31 @@ describe('the contract schemas', () => {
       ['audit.trail', { requestId: 't', profile: 'p', region: 'eu-west-1', startTime: 2000, endTime: 1000 }],
     ];
     for (const [ch, args] of bad) expect(requests[ch].args.safeParse(args).success, `${ch} ${JSON.stringify(args).slice(0, 80)}`).toBe(false);
+  });
+
+  const notifyChannels = Object.keys(notifications) as NotifyChannel[];
+
+  it('has an example for every notification channel, and no name is both a request and a notification', () => {
+    expect(Object.keys(validNotify).sort()).toEqual([...notifyChannels].sort());
+    for (const n of notifyChannels) expect(Object.hasOwn(requests, n), n).toBe(false);
+  });
+
+  it.each(notifyChannels)('notification %s accepts its example and refuses non-objects, extra keys and wrong types', (n) => {
+    const schema = notifications[n];
+    expect(schema.safeParse(validNotify[n]).success).toBe(true);
+    for (const bad of [null, undefined, 'x', 1, [], [validNotify[n]]]) expect(schema.safeParse(bad).success).toBe(false);
+    expect(schema.safeParse({ ...validNotify[n], extra: 1 }).success).toBe(false);
+    for (const [k, v] of Object.entries(validNotify[n])) expect(schema.safeParse({ ...validNotify[n], [k]: wrongType(v) }).success, `${n}.${k}`).toBe(false);
+  });
+
+  it('refuses acknowledgements a renderer could not have meant', () => {
+    for (const bad of [
+      { sessionId: 's1', chars: -1 },
+      { sessionId: 's1', chars: 1.5 },
+      { sessionId: 's1', chars: 2 ** 31 },
+      { sessionId: '../s1', chars: 1 },
+    ]) {
+      expect(notifications['session.ack'].safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
   });
 });
