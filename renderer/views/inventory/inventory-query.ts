@@ -92,13 +92,16 @@ export function charMask(text: string, field = false): [number, number] {
   return [a, b];
 }
 
-/** What fuzzysort searches for one row: only the fields that can match this query (the others left undefined, so it skips them). */
+/**
+ * What fuzzysort searches for one row: only the fields that can match this query. The others are
+ * null, which it skips at once (undefined would send it down its dotted-path lookup for each).
+ */
 interface SearchView {
   row: Row;
-  name?: Fuzzysort.Prepared;
-  id?: Fuzzysort.Prepared;
-  ips?: Fuzzysort.Prepared;
-  tagText?: Fuzzysort.Prepared;
+  name: Fuzzysort.Prepared | null;
+  id: Fuzzysort.Prepared | null;
+  ips: Fuzzysort.Prepared | null;
+  tagText: Fuzzysort.Prepared | null;
 }
 
 /**
@@ -119,7 +122,7 @@ function fuzzyRows(text: string, rows: readonly Row[]): Row[] {
     const ips = has(m, 4);
     const tagText = has(m, 6);
     if (!name && !id && !ips && !tagText) continue;
-    views.push({ row, name: name ? row.name : undefined, id: id ? row.id : undefined, ips: ips ? row.ips : undefined, tagText: tagText ? row.tagText : undefined });
+    views.push({ row, name: name ? row.name : null, id: id ? row.id : null, ips: ips ? row.ips : null, tagText: tagText ? row.tagText : null });
   }
   return fuzzysort.go(text, views, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj.row);
 }
