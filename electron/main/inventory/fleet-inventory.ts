@@ -187,7 +187,8 @@ export class FleetInventory implements Disposable {
 
     reclassifyDisabledRegions(results);
     const snapshot = this.merge(previous?.snapshot, results, o.background ?? false);
-    await this.opts.cache.save(snapshot, req);
+    // Current at once; written to disk after the answer (a failed write is logged by the cache).
+    this.opts.cache.save(snapshot, req).catch(() => {});
     this.opts.log.info('inventory refreshed', {
       scopes: results.length,
       failed: results.filter((r) => r.scope.status === 'failed').length,

@@ -40,9 +40,29 @@ export class InventoryCache {
     return this.current;
   }
 
-  async save(snapshot: InventorySnapshot, last: InventoryCacheFile['last']): Promise<void> {
-    this.current = { format: 'keyless-inventory', version: 1, snapshot, last: { profiles: last.profiles, ...(last.regions ? { regions: last.regions } : {}) } };
-    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.file, JSON.stringify(this.current), { mode: 0o600 });
+  /** The last write to disk (writes go one after another, the newest last). */
+  private writing: Promise<void> = Promise.resolve();
+
+  /**
+   * The new inventory is current at once (`load` returns it); the file follows in the background,
+   * so a refresh does not wait for 10,000 rows to be serialized and written. `flushed()` waits for it.
+   */
+  save(snapshot: InventorySnapshot, last: InventoryCacheFile['last']): Promise<void> {
+    const file: InventoryCacheFile = { format: 'keyless-inventory', version: 1, snapshot, last: { profiles: last.profiles, ...(last.regions ? { regions: last.regions } : {}) } };
+    this.current = file;
+    const write = this.writing.then(async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      // A newer save replaced this one while it waited: that one writes.
+      if (this.current !== file) return;
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(this.file, JSON.stringify(file), { mode: 0o600 });
+    });
+    this.writing = write.catch((err: unknown) => this.log?.warn('inventory cache not written', { file: this.file, error: err instanceof Error ? err.message : String(err) }));
+    return write;
+  }
+
+  /** Resolves when what was saved so far is on disk (or could not be written, which is logged). */
+  flushed(): Promise<void> {
+    return this.writing;
   }
 }

@@ -83,6 +83,7 @@ describe('the fleet inventory against the simulator', () => {
   });
 
   it('caches the inventory on disk without any credential', async () => {
+    await aws.inventory.cache.flushed();
     const text = await readFile(join(world.dir, 'keyless', 'inventory.json'), 'utf8');
     const secrets = [world.sim.principals[0]!.secretAccessKey, ...(await readFile(world.credentialsFile, 'utf8')).matchAll(/(?:secret_access_key|session_token) = (\S+)/g)].map((m) =>
       typeof m === 'string' ? m : m[1]!,
