@@ -37,6 +37,20 @@ export interface Look {
 const WRITE_CHUNK = 64 * 1024;
 /** Acknowledged without waiting for the end of xterm.js's time slice. */
 const ACK_NOW_CHARS = 16 * 1024;
+/** The most output handed to xterm.js at once (about a millisecond of parsing). */
+const WRITE_PIECE_CHARS = 32 * 1024;
+
+/** Tasks queued behind whatever the page has queued now (a MessageChannel: no timer clamping). */
+const taskQueue: Array<() => void> = [];
+let taskChannel: MessageChannel | undefined;
+function nextTask(fn: () => void): void {
+  if (!taskChannel) {
+    taskChannel = new MessageChannel();
+    taskChannel.port1.onmessage = () => taskQueue.shift()?.();
+  }
+  taskQueue.push(fn);
+  taskChannel.port2.postMessage(0);
+}
 
 let nextPane = 1;
 
@@ -88,6 +102,10 @@ export class TerminalSession {
   private requestId = '';
   private unacked = 0;
   private ackQueued = false;
+  /** Output received and not yet handed to xterm.js, with the session it came from. */
+  private pending: Array<{ sessionId: string; data: string }> = [];
+  private writing = false;
+  private disposed = false;
   private opened = false;
   private readonly fit = new FitAddon();
   private readonly search = new SearchAddon();
@@ -300,18 +318,43 @@ export class TerminalSession {
     this.terminal.paste(text);
   }
 
+  /**
+   * Output is handed to xterm.js one piece at a time (what is waiting, joined up to
+   * WRITE_PIECE_CHARS), with a task in between: a flooding tab is parsed in slices of about a
+   * millisecond, so another tab's output (the echo of a keystroke) waits for one slice instead
+   * of xterm.js's whole time slice of the flood, and the page's input and frames get their turn.
+   */
   private output(data: string): void {
+    if (this.sessionId) this.pending.push({ sessionId: this.sessionId, data });
+    if (!this.writing) this.writeNext();
+  }
+
+  private writeNext(): void {
+    const first = this.pending.shift();
+    if (!first || this.disposed) {
+      this.writing = false;
+      return;
+    }
+    this.writing = true;
+    let data = first.data;
+    while (this.pending[0]?.sessionId === first.sessionId && data.length + this.pending[0].data.length <= WRITE_PIECE_CHARS) data += this.pending.shift()!.data;
     this.terminal.write(data, () => {
-      this.unacked += data.length;
-      for (const tap of this.taps) tap(data);
-      // xterm.js parses several messages in one time slice: a large piece is acknowledged at once,
-      // so main sends the next while the rest is parsed; small ones are gathered per slice.
-      if (this.unacked >= ACK_NOW_CHARS) this.flushAck();
-      else if (!this.ackQueued) {
-        this.ackQueued = true;
-        queueMicrotask(() => this.flushAck());
-      }
+      this.parsed(first.sessionId, data);
+      nextTask(() => this.writeNext());
     });
+  }
+
+  /** Acknowledges what xterm.js has parsed: a large piece at once, small ones gathered per task. */
+  private parsed(sessionId: string, data: string): void {
+    for (const tap of this.taps) tap(data);
+    // Output of a session this tab has since replaced is not acknowledged to the new one.
+    if (sessionId !== this.sessionId) return;
+    this.unacked += data.length;
+    if (this.unacked >= ACK_NOW_CHARS) this.flushAck();
+    else if (!this.ackQueued) {
+      this.ackQueued = true;
+      queueMicrotask(() => this.flushAck());
+    }
   }
 
   private flushAck(): void {
@@ -410,6 +453,8 @@ export class TerminalSession {
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.pending = [];
     this.unsubscribe.forEach((u) => u());
     clearTimeout(this.playback);
     this.observer?.disconnect();
