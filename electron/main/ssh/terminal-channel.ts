@@ -13,7 +13,10 @@ export const HIGH_WATERMARK = 100_000;
  */
 export const RESERVE_HIGH = 256 * 1024;
 export const RESERVE_LOW = 128 * 1024;
-/** Output is gathered this long into one message, so a flood is a few large messages, not many small ones. */
+/**
+ * Output is gathered this long into one message, so a flood is a few large messages, not many
+ * small ones. The first output after a quiet moment (the echo of a keystroke) is sent at once.
+ */
 export const COALESCE_MS = 5;
 /**
  * The largest single message. Several smaller messages in flight keep xterm.js busy while the
@@ -46,6 +49,8 @@ export class TerminalChannel implements Disposable {
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
   private disposed = false;
+  /** When output was last sent (performance.now()). */
+  private lastSendAt = -Infinity;
   /** The channel closed; `onEnd` runs once the last of its output has been sent. */
   private closed = false;
   readonly counters: FlowCounters = { unacked: 0, maxUnacked: 0, pauses: 0, sentChars: 0 };
@@ -100,8 +105,9 @@ export class TerminalChannel implements Disposable {
       this.counters.pauses++;
       this.channel.pause();
     }
-    // Coalescing is for trickles of small output; a full message's worth goes now.
-    if (this.buffer.length >= MESSAGE_CHARS) this.flush();
+    // Coalescing is for trickles of small output; a full message's worth goes now, and so does
+    // the first output after a quiet moment.
+    if (this.buffer.length >= MESSAGE_CHARS || (!this.timer && performance.now() - this.lastSendAt >= COALESCE_MS)) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), COALESCE_MS);
   }
 
@@ -121,6 +127,7 @@ export class TerminalChannel implements Disposable {
       c.unacked += data.length;
       c.sentChars += data.length;
       c.maxUnacked = Math.max(c.maxUnacked, c.unacked);
+      this.lastSendAt = performance.now();
       this.send(data);
     }
     if (this.closed && !this.buffer && !this.disposed) {

@@ -47,12 +47,24 @@ const tick = () => vi.advanceTimersByTime(COALESCE_MS + 1);
 const sentChars = () => sent.reduce((n, s) => n + s.length, 0);
 
 describe('terminal output flow control', () => {
-  it('coalesces small pieces into one message', () => {
+  it('sends the first output after a quiet moment at once (an echo), and coalesces what follows it', () => {
+    fake.produce(Buffer.from('$'));
+    expect(sent).toEqual(['$']);
     fake.produce(Buffer.from('hello '));
     fake.produce(Buffer.from('world'));
-    expect(sent).toEqual([]);
+    expect(sent).toEqual(['$']);
     tick();
-    expect(sent).toEqual(['hello world']);
+    expect(sent).toEqual(['$', 'hello world']);
+    // Output keeps coming within COALESCE_MS: still gathered.
+    fake.produce(Buffer.from('a'));
+    fake.produce(Buffer.from('b'));
+    expect(sent).toEqual(['$', 'hello world']);
+    tick();
+    expect(sent).toEqual(['$', 'hello world', 'ab']);
+    // Quiet for a while: the next keystroke's echo goes at once.
+    vi.advanceTimersByTime(100);
+    fake.produce(Buffer.from('x'));
+    expect(sent).toEqual(['$', 'hello world', 'ab', 'x']);
   });
 
   it('a flood with no acks: pauses, never has more than HIGH_WATERMARK unacked, and holds at most RESERVE_HIGH plus one chunk in main', () => {
