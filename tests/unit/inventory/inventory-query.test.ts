@@ -120,15 +120,15 @@ describe('the inventory filter', () => {
     expect(fleet[3]!.tagLine).toBe('');
   });
 
-  it('filters 10,000 rows within a frame while typing', () => {
+  it('narrowing while typing over 10,000 rows finds the same rows as a fresh search (speed is the bench’s job)', () => {
     const many = Array.from({ length: 10_000 }, (_, k) =>
       toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: `node-${k}`, privateIp: `10.${k >> 8}.${k & 255}.1`, tags: { Name: `node-${k}`, env: k % 3 ? 'prod' : 'dev', role: ['web', 'db', 'batch'][k % 3]! } })),
     );
     const f = new RowFilter();
-    const t0 = performance.now();
-    for (const q of ['n', 'no', 'nod', 'node', 'node-', 'node-9', 'node-99', 'env:prod', 'env:prod web']) f.run(many, q);
-    const per = (performance.now() - t0) / 9;
-    expect(filterRows(many, 'node-9999').length).toBeGreaterThan(0);
-    expect(per).toBeLessThan(50); // generous on a shared CI core; the Chromium bench measures the real figure
+    for (const q of ['n', 'no', 'nod', 'node', 'node-', 'node-9', 'node-99', 'node-9', 'env:prod', 'env:prod web', 'env:prod we', 'web']) {
+      // The same rows (rows of equal score may come in another order).
+      expect(f.run(many, q).map((r) => r.key).sort(), q).toEqual(filterRows(many, q).map((r) => r.key).sort());
+    }
+    expect(filterRows(many, 'node-9999')[0]?.inst.name).toBe('node-9999');
   });
 });
