@@ -299,7 +299,10 @@ export async function runTerminalBench(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n'));
   } finally {
-    await page?.close();
-    await world.stop();
+    try {
+      await page?.close();
+    } finally {
+      await world.stop();
+    }
   }
 }
