@@ -52,7 +52,18 @@ export async function openRawPage(url: string, viewport: { width: number; height
       if (chrome.exitCode === null && chrome.signalCode === null) chrome.kill('SIGKILL');
     }
     // Its helper processes may still be writing to the profile for a moment.
-    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmSync(profile, { recursive: true, force: true });
+        return;
+      } catch (err) {
+        if (attempt >= 20) {
+          process.stderr.write(`could not remove the benchmark's Chromium profile ${profile}: ${(err as Error).message}\n`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   };
   try {
     const portFile = join(profile, 'DevToolsActivePort');
