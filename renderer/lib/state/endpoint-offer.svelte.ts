@@ -43,36 +43,30 @@ export class EndpointOffer {
   }
 
   /** Creates the proposed endpoint and waits for it; true when it is ready for tunnels. */
-  async create(): Promise<boolean> {
+  create(): Promise<boolean> {
     const p = this.proposal;
-    if (!p || this.creating) return false;
-    this.creating = true;
-    this.error = undefined;
-    this.progress = undefined;
-    this.requestId = `eice${Date.now().toString(36)}${nextRequest++}`;
-    try {
-      const out = await this.backend.invoke('endpoint.create', { requestId: this.requestId, subnetId: p.subnetId, securityGroupIds: [p.securityGroupId], hostId: this.hostId });
-      this.ready = out.endpointId;
-      return true;
-    } catch (err) {
-      this.error = asError(err);
-      return false;
-    } finally {
-      this.creating = false;
-    }
+    if (!p) return Promise.resolve(false);
+    return this.untilReady('eice', (requestId) =>
+      this.backend.invoke('endpoint.create', { requestId, subnetId: p.subnetId, securityGroupIds: [p.securityGroupId], hostId: this.hostId }),
+    );
   }
 
   /** Waits for the endpoint the VPC already has (created elsewhere, or by an earlier click) to be ready. */
-  async waitForExisting(): Promise<boolean> {
+  waitForExisting(): Promise<boolean> {
     const existing = this.proposal?.existing;
-    if (!existing || this.creating) return false;
+    if (!existing) return Promise.resolve(false);
+    return this.untilReady('eicew', (requestId) => this.backend.invoke('endpoint.wait', { requestId, endpointId: existing.endpointId, hostId: this.hostId }));
+  }
+
+  /** One creation or wait at a time, its progress followed by request id; the error kept for the tab. */
+  private async untilReady(prefix: string, start: (requestId: string) => Promise<{ endpointId: string }>): Promise<boolean> {
+    if (this.creating) return false;
     this.creating = true;
     this.error = undefined;
     this.progress = undefined;
-    this.requestId = `eicew${Date.now().toString(36)}${nextRequest++}`;
+    this.requestId = `${prefix}${Date.now().toString(36)}${nextRequest++}`;
     try {
-      const out = await this.backend.invoke('endpoint.wait', { requestId: this.requestId, endpointId: existing.endpointId, hostId: this.hostId });
-      this.ready = out.endpointId;
+      this.ready = (await start(this.requestId)).endpointId;
       return true;
     } catch (err) {
       this.error = asError(err);

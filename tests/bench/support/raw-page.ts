@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { CHROMIUM } from '../../e2e/support/browser';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../../e2e/support/browser';
 
 /**
  * A Chromium page driven over the DevTools protocol with the Runtime domain only.
@@ -29,14 +29,7 @@ export async function openRawPage(url: string, viewport: { width: number; height
   const chrome = spawn(
     CHROMIUM,
     [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...CHROMIUM_FLAGS,
       `--user-data-dir=${profile}`,
       '--remote-debugging-port=0',
       `--window-size=${viewport.width},${viewport.height}`,
