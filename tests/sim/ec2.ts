@@ -1,7 +1,7 @@
 import { ACCOUNT_ID } from './fleet';
 import { wildcardMatch } from './iam';
 import { ApiError, endpointArn, hex, instanceArn, newId, STATE_CODES, type Endpoint, type Identity, type Instance, type World } from './state';
-import { ec2Response } from './xml';
+import { ec2Response, shapeXml, WrittenXml } from './xml';
 
 /** An EC2 call after authentication: who, where, and its decoded form parameters. */
 export interface Ec2Call {
@@ -106,6 +106,40 @@ export function privateDnsName(region: string, ip: string): string {
 function publicDnsName(region: string, ip: string | undefined): string {
   if (!ip) return '';
   return `ec2-${ip.replace(/\./g, '-')}.${region === 'us-east-1' ? 'compute-1' : `${region}.compute`}.amazonaws.com`;
+}
+
+/**
+ * Everything an instance's XML is made from, as one string: its own fields (all of them but its
+ * sshd, whatever they are, so a field added later is covered too) and its security groups' names.
+ */
+function instanceFingerprint(w: World, i: Instance): string {
+  let key = '';
+  for (const [k, v] of Object.entries(i)) {
+    if (k === 'sshd') continue;
+    key += `${k}\u0000`;
+    if (v instanceof Date) key += v.getTime();
+    else if (Array.isArray(v)) key += v.join('\u0001');
+    else if (v && typeof v === 'object') for (const [tk, tv] of Object.entries(v as Record<string, unknown>)) key += `${tk}\u0001${String(tv)}\u0002`;
+    else key += String(v);
+    key += '\u0000';
+  }
+  for (const g of i.securityGroupIds) key += `${w.securityGroups.get(g)?.name ?? ''}\u0001`;
+  return key;
+}
+
+/** Each instance's XML, kept until anything it is made from changes (a page of a thousand is then mostly copying). */
+const writtenInstances = new WeakMap<Instance, { key: string; xml: WrittenXml }>();
+function instanceXml(w: World, i: Instance): WrittenXml {
+  const key = instanceFingerprint(w, i);
+  const kept = writtenInstances.get(i);
+  if (kept?.key === key) return kept.xml;
+  const text = shapeXml('Instance', instanceShape(w, i));
+  // Made flat now (V8 flattens a string to read it as a number): a page of kept instances is then
+  // a thousand flat pieces to copy, not a thousand trees of small ones to walk again each time.
+  Number(text);
+  const xml = new WrittenXml('Instance', text);
+  writtenInstances.set(i, { key, xml });
+  return xml;
 }
 
 function instanceShape(w: World, i: Instance) {
@@ -316,7 +350,7 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
       const reservations = new Map<string, Instance[]>();
       for (const i of items) reservations.set(i.reservationId, [...(reservations.get(i.reservationId) ?? []), i]);
       return ok({
-        Reservations: [...reservations].map(([rid, is]) => ({ ReservationId: rid, OwnerId: ACCOUNT_ID, Groups: [], Instances: is.map((i) => instanceShape(w, i)) })),
+        Reservations: [...reservations].map(([rid, is]) => ({ ReservationId: rid, OwnerId: ACCOUNT_ID, Groups: [], Instances: is.map((i) => instanceXml(w, i)) })),
         NextToken: next,
       });
     }

@@ -14,8 +14,10 @@ import { escapeXml } from './xml';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
-  res.end(body);
+  // Encoded once: its length and its bytes (a page of instances is megabytes).
+  const bytes = Buffer.from(body);
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length, ...headers });
+  res.end(bytes);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -35,7 +35,10 @@ export interface SimulatorHost {
 
 /** Forks this file and waits until its ten simulators listen. */
 export async function startSimulatorHost(): Promise<SimulatorHost> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--host'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // KEYLESS_SIM_CPU_PROF=<dir>: a V8 CPU profile of the simulators' process is written there when it exits.
+  const prof = process.env.KEYLESS_SIM_CPU_PROF;
+  const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--host'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 1;
   const sims = await new Promise<HostedSim[]>((resolve, reject) => {
