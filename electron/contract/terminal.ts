@@ -14,12 +14,12 @@ const rows = z.number().int().min(1).max(500);
 export const sessionStateSchema = z.enum(['connecting', 'connected', 'reconnecting', 'closed']);
 export type SessionState = z.infer<typeof sessionStateSchema>;
 
-/** Flow-control counters of one session, in characters of output (see terminal-channel.ts). */
+/** Flow-control counters of one session, in bytes of output (see terminal-channel.ts). */
 export const flowStatsSchema = z.object({
   unacked: z.number(),
   maxUnacked: z.number(),
   pauses: z.number(),
-  sentChars: z.number(),
+  sentBytes: z.number(),
   highWatermark: z.number(),
 });
 export type FlowStats = z.infer<typeof flowStatsSchema>;
@@ -108,12 +108,13 @@ export const terminalRequests = {
  * with nothing (no result frame, no request id).
  */
 export const terminalNotifications = {
-  /** The renderer says how many characters of output xterm.js has parsed (flow control). */
-  'session.ack': z.object({ sessionId: sessionIdSchema, chars: z.number().int().min(0).max(1 << 30) }).strict(),
+  /** The renderer says how many bytes of output xterm.js has parsed (flow control). */
+  'session.ack': z.object({ sessionId: sessionIdSchema, bytes: z.number().int().min(0).max(1 << 30) }).strict(),
 } as const;
 
 export const terminalEvents = {
-  'session.data': z.object({ sessionId: sessionIdSchema, data: z.string() }),
+  /** Output as the bytes sshd sent (UTF-8); xterm.js decodes it. Sent as a binary frame by the browser harness. */
+  'session.data': z.object({ sessionId: sessionIdSchema, data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes') }),
   'session.state': z.object({
     sessionId: sessionIdSchema,
     state: sessionStateSchema,

@@ -1,14 +1,20 @@
-import type { ClientFrame, EventName, KeylessBridge, Outcome } from '../../contract';
+import { decodeBinaryEvent, encodeBinaryEvent, type ClientFrame, type EventName, type KeylessBridge, type Outcome } from '../../contract';
 import type { ContractServer, Peer } from './contract-server';
 
 /**
  * A client bridge wired straight to a server peer, with every message passed through JSON as it
- * would be on a wire. For tests of the contract, and for anything in-process that wants one.
+ * would be on a wire (events carrying bytes through the harness's binary frame). For tests of the
+ * contract, and for anything in-process that wants one.
  */
 export function connectInMemory(server: ContractServer, peerId = 'memory'): { bridge: KeylessBridge; peer: Peer } {
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const peer = server.connect(peerId, (event: EventName, payload: unknown) => {
-    const copy: unknown = JSON.parse(JSON.stringify(payload));
+    const data = (payload as { data?: unknown } | undefined)?.data;
+    let copy: unknown;
+    if (data instanceof Uint8Array) {
+      const frame = encodeBinaryEvent(event, payload as { data: Uint8Array } & Record<string, unknown>);
+      copy = decodeBinaryEvent(frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) as ArrayBuffer)?.payload;
+    } else copy = JSON.parse(JSON.stringify(payload));
     queueMicrotask(() => listeners.get(event)?.forEach((l) => l(copy)));
   });
   let nextId = 1;

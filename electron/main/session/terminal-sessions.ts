@@ -227,8 +227,8 @@ export class TerminalSessions implements Disposable {
     s.channel.resize(cols, rows);
     s.recording?.resize(cols, rows);
   }
-  ack(peer: PeerContext, sessionId: string, chars: number): void {
-    this.get(peer, sessionId).channel.ack(chars);
+  ack(peer: PeerContext, sessionId: string, bytes: number): void {
+    this.get(peer, sessionId).channel.ack(bytes);
   }
   close(peer: PeerContext, sessionId: string): void {
     this.get(peer, sessionId).dispose();

@@ -1,4 +1,4 @@
-import type { ClientFrame, KeylessBridge, Outcome, ServerFrame } from '../../../electron/contract';
+import { decodeBinaryEvent, type ClientFrame, type KeylessBridge, type Outcome, type ServerFrame } from '../../../electron/contract';
 
 /**
  * The browser harness's transport: the contract over a WebSocket to 127.0.0.1, authorised by the
@@ -9,11 +9,18 @@ export function createWebBridge(url: string): KeylessBridge {
   const waiting = new Map<number, (o: Outcome<unknown>) => void>();
   let nextId = 1;
   const socket = new WebSocket(url);
+  // Terminal output comes as binary messages (see encodeBinaryEvent): bytes straight to xterm.js.
+  socket.binaryType = 'arraybuffer';
   const opened = new Promise<void>((resolve, reject) => {
     socket.addEventListener('open', () => resolve(), { once: true });
     socket.addEventListener('error', () => reject(new Error('connection refused')), { once: true });
   });
-  socket.addEventListener('message', (msg: MessageEvent<string>) => {
+  socket.addEventListener('message', (msg: MessageEvent<string | ArrayBuffer>) => {
+    if (typeof msg.data !== 'string') {
+      const event = decodeBinaryEvent(msg.data);
+      if (event) listeners.get(event.ev)?.forEach((l) => l(event.payload));
+      return;
+    }
     const frame = JSON.parse(msg.data) as ServerFrame;
     if (frame.t === 'result') {
       waiting.get(frame.id)?.(frame.outcome);

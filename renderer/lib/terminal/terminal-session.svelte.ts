@@ -36,9 +36,9 @@ export interface Look {
 /** Writes larger than this are sent in pieces (the contract caps one write at 256 KiB). */
 const WRITE_CHUNK = 64 * 1024;
 /** Acknowledged without waiting for the end of xterm.js's time slice. */
-const ACK_NOW_CHARS = 16 * 1024;
+const ACK_NOW_BYTES = 16 * 1024;
 /** The most output handed to xterm.js at once (about a millisecond of parsing). */
-const WRITE_PIECE_CHARS = 32 * 1024;
+const WRITE_PIECE_BYTES = 32 * 1024;
 
 /** Tasks queued behind whatever the page has queued now (a MessageChannel: no timer clamping). */
 const taskQueue: Array<() => void> = [];
@@ -102,8 +102,8 @@ export class TerminalSession {
   private requestId = '';
   private unacked = 0;
   private ackQueued = false;
-  /** Output received and not yet handed to xterm.js, with the session it came from. */
-  private pending: Array<{ sessionId: string; data: string }> = [];
+  /** Output received (UTF-8 bytes) and not yet handed to xterm.js, with the session it came from. */
+  private pending: Array<{ sessionId: string; data: Uint8Array }> = [];
   private writing = false;
   private disposed = false;
   private opened = false;
@@ -112,7 +112,7 @@ export class TerminalSession {
   private webgl: WebglAddon | undefined;
   private observer: ResizeObserver | undefined;
   private playback: ReturnType<typeof setTimeout> | undefined;
-  private taps: Array<(parsed: string) => void> = [];
+  private taps: Array<(parsed: Uint8Array) => void> = [];
   private readonly unsubscribe: Array<() => void> = [];
   private look: Look;
   private lastSearchOptions = '';
@@ -324,7 +324,7 @@ export class TerminalSession {
    * millisecond, so another tab's output (the echo of a keystroke) waits for one slice instead
    * of xterm.js's whole time slice of the flood, and the page's input and frames get their turn.
    */
-  private output(data: string): void {
+  private output(data: Uint8Array): void {
     if (this.sessionId) this.pending.push({ sessionId: this.sessionId, data });
     if (!this.writing) this.writeNext();
   }
@@ -336,22 +336,47 @@ export class TerminalSession {
       return;
     }
     this.writing = true;
-    let data = first.data;
-    while (this.pending[0]?.sessionId === first.sessionId && data.length + this.pending[0].data.length <= WRITE_PIECE_CHARS) data += this.pending.shift()!.data;
+    const data = this.joinWaiting(first);
     this.terminal.write(data, () => {
       this.parsed(first.sessionId, data);
       nextTask(() => this.writeNext());
     });
   }
 
+  /**
+   * `first` and the small pieces of the same session waiting behind it (a trickle), up to
+   * WRITE_PIECE_BYTES, as one. A character cut between two pieces needs no care: xterm.js's
+   * UTF-8 decoder keeps its first bytes until the rest comes.
+   */
+  private joinWaiting(first: { sessionId: string; data: Uint8Array }): Uint8Array {
+    const fits = () => this.pending[0]?.sessionId === first.sessionId && n + this.pending[0].data.byteLength <= WRITE_PIECE_BYTES;
+    let n = first.data.byteLength;
+    if (!fits()) return first.data;
+    const parts = [first.data];
+    while (fits()) {
+      const next = this.pending.shift()!.data;
+      parts.push(next);
+      n += next.byteLength;
+    }
+    const joined = new Uint8Array(n);
+    let at = 0;
+    for (const p of parts) {
+      joined.set(p, at);
+      at += p.byteLength;
+    }
+    return joined;
+  }
+
   /** Acknowledges what xterm.js has parsed: a large piece at once, small ones gathered per task. */
-  private parsed(sessionId: string, data: string): void {
+  private parsed(sessionId: string, data: Uint8Array): void {
     for (const tap of this.taps) tap(data);
     // Output of a session this tab has since replaced is not acknowledged to the new one.
     if (sessionId !== this.sessionId) return;
-    this.unacked += data.length;
-    if (this.unacked >= ACK_NOW_CHARS) this.flushAck();
-    else if (!this.ackQueued) {
+    this.unacked += data.byteLength;
+    if (this.unacked >= ACK_NOW_BYTES) this.flushAck();
+    // While more output waits here, main's window is not what holds it back: the ack can wait
+    // for a larger amount (each one is a message, and wakes main). Caught up: ack the rest now.
+    else if (this.pending.length === 0 && !this.ackQueued) {
       this.ackQueued = true;
       queueMicrotask(() => this.flushAck());
     }
@@ -359,13 +384,13 @@ export class TerminalSession {
 
   private flushAck(): void {
     this.ackQueued = false;
-    const chars = this.unacked;
+    const bytes = this.unacked;
     this.unacked = 0;
-    if (chars > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, chars });
+    if (bytes > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, bytes });
   }
 
-  /** Calls `fn` with each piece of output right after xterm.js has parsed it (tests, benchmark). */
-  tap(fn: (parsed: string) => void): () => void {
+  /** Calls `fn` with each piece of output (bytes) right after xterm.js has parsed it (tests, benchmark). */
+  tap(fn: (parsed: Uint8Array) => void): () => void {
     this.taps = [...this.taps, fn];
     return () => {
       this.taps = this.taps.filter((t) => t !== fn);

@@ -1,3 +1,6 @@
+import { SearchAddon } from '@xterm/addon-search';
+import { Unicode11Addon } from '@xterm/addon-unicode11';
+import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
 import type { FlowStats } from '../../../electron/contract';
 import type { Workspace } from '../state/workspace.svelte';
@@ -18,10 +21,12 @@ export interface KeylessTestHook {
   /** SHA-256 (hex) of the UTF-8 of what was parsed between the first `begin` and the following `end`, and its length. */
   capturedHash(begin: string, end: string, pane?: string): Promise<{ hash: string; chars: number; found: boolean }>;
   capturedText(pane?: string): string;
-  /** The last `n` characters captured, and how many in all (cheap to poll). */
-  capturedTail(n: number, pane?: string): { tail: string; chars: number };
-  /** Calls `fn` after xterm.js parses each piece of output (benchmark). */
+  /** The last `n` characters captured, and how many bytes in all (cheap to poll). */
+  capturedTail(n: number, pane?: string): { tail: string; bytes: number };
+  /** Calls `fn` after xterm.js parses each piece of output, decoded (tests). */
   tap(fn: (parsed: string, at: number) => void, pane?: string): () => void;
+  /** Calls `fn` after xterm.js parses each piece of output, as the bytes it parsed (benchmark: no decoding cost). */
+  tapBytes(fn: (parsed: Uint8Array, at: number) => void, pane?: string): () => void;
   /** Types as if from the keyboard (goes through broadcast, like real keys). */
   type(data: string, pane?: string): void;
   refusedClipboardWrites(pane?: string): number;
@@ -32,8 +37,18 @@ export interface KeylessTestHook {
 
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
+function concat(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 export function installTestHook(ws: Workspace): void {
-  const captures = new Map<string, string[]>();
+  const captures = new Map<string, Uint8Array[]>();
   const pick = (id?: string): TerminalSession => {
     const p = id ? ws.allPanes.find((x) => x.id === id) : ws.activeTab?.activePane;
     if (!p) throw new Error(`no pane ${id ?? '(focused)'}`);
@@ -66,18 +81,20 @@ export function installTestHook(ws: Workspace): void {
     },
     capture(id) {
       const p = pick(id);
-      const chunks: string[] = [];
+      const chunks: Uint8Array[] = [];
       captures.set(p.id, chunks);
       p.tap((s) => chunks.push(s));
     },
-    capturedText: (id) => (captures.get(pick(id).id) ?? []).join(''),
+    capturedText: (id) => new TextDecoder().decode(concat(captures.get(pick(id).id) ?? [])),
     capturedTail(n, id) {
       const chunks = captures.get(pick(id).id) ?? [];
-      let tail = '';
-      let chars = 0;
-      for (let i = chunks.length - 1; i >= 0 && tail.length < n; i--) tail = chunks[i] + tail;
-      for (const c of chunks) chars += c.length;
-      return { tail: tail.slice(-n), chars };
+      // Enough of the last chunks for n characters (at most 4 bytes each), decoded together.
+      const last: Uint8Array[] = [];
+      for (let i = chunks.length - 1, bytes = 0; i >= 0 && bytes < 4 * n + 4; i--) {
+        last.unshift(chunks[i]!);
+        bytes += chunks[i]!.byteLength;
+      }
+      return { tail: new TextDecoder().decode(concat(last)).slice(-n), bytes: chunks.reduce((k, c) => k + c.byteLength, 0) };
     },
     async capturedHash(begin, end, id) {
       const all = hook.capturedText(id);
@@ -87,7 +104,11 @@ export function installTestHook(ws: Workspace): void {
       const body = all.slice(from + begin.length, to);
       return { hash: hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))), chars: body.length, found: true };
     },
-    tap: (fn, id) => pick(id).tap((s) => fn(s, performance.now())),
+    tap(fn, id) {
+      const decoder = new TextDecoder();
+      return pick(id).tap((s) => fn(decoder.decode(s, { stream: true }), performance.now()));
+    },
+    tapBytes: (fn, id) => pick(id).tap((s) => fn(s, performance.now())),
     type: (data, id) => pick(id).terminal.input(data, true),
     refusedClipboardWrites: (id) => pick(id).refusedClipboardWrites,
     async xtermAlone(text, piece) {
@@ -96,6 +117,13 @@ export function installTestHook(ws: Workspace): void {
       host.style.cssText = `position:fixed;left:0;top:0;width:${pane.width}px;height:${pane.height}px;z-index:-1`;
       document.body.appendChild(host);
       const term = new Terminal({ scrollback: ws.settings.scrollback, fontSize: ws.look.fontSize, fontFamily: ws.settings.fontFamily, allowProposedApi: true });
+      const mode = (window as unknown as { klAlone?: string }).klAlone ?? '';
+      if (mode.includes('u')) {
+        term.loadAddon(new Unicode11Addon());
+        term.unicode.activeVersion = '11';
+      }
+      if (mode.includes('l')) term.loadAddon(new WebLinksAddon());
+      if (mode.includes('s')) term.loadAddon(new SearchAddon());
       term.open(host);
       term.resize(pick().terminal.cols, pick().terminal.rows);
       const t0 = performance.now();

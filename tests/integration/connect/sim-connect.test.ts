@@ -23,6 +23,7 @@ import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
 import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, seedPolicy, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
+import { collectOutput } from '../support/terminal-output';
 
 const REGION = 'us-west-2';
 const PUBLIC = 'i-0a1b2c3d4e5f0a001';
@@ -96,9 +97,10 @@ beforeAll(async () => {
     prompts.push(p);
     if (p.kind === 'hostKeyUnknown') void backend.invoke('prompt.answer', { promptId: p.promptId, value: true });
   });
+  const collect = collectOutput(output);
   backend.on('session.data', ({ sessionId, data }) => {
-    output.set(sessionId, (output.get(sessionId) ?? '') + data);
-    backend.notify('session.ack', { sessionId, chars: data.length });
+    collect(sessionId, data);
+    backend.notify('session.ack', { sessionId, bytes: data.byteLength });
   });
   backend.on('session.state', (s) => states.push(s));
 }, 120_000);

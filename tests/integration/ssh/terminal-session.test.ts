@@ -12,6 +12,7 @@ import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
 import { HIGH_WATERMARK } from '../../../electron/main/ssh/terminal-channel';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { PASSPHRASE, freePort, sshdMissing, startAgent, startSshd, type SshdFixture } from '../support/sshd';
+import { collectOutput } from '../support/terminal-output';
 
 type Answer = string | boolean | null;
 
@@ -34,9 +35,10 @@ class FakeRenderer {
       const value = this.answer(p);
       if (value !== undefined) void backend.invoke('prompt.answer', { promptId: p.promptId, value });
     });
+    const collect = collectOutput(this.output);
     backend.on('session.data', ({ sessionId, data }) => {
-      this.output.set(sessionId, (this.output.get(sessionId) ?? '') + data);
-      const ack = () => backend.notify('session.ack', { sessionId, chars: data.length });
+      collect(sessionId, data);
+      const ack = () => backend.notify('session.ack', { sessionId, bytes: data.byteLength });
       if (this.ackDelayMs) setTimeout(ack, this.ackDelayMs);
       else ack();
     });

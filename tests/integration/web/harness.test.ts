@@ -133,19 +133,19 @@ describe('the browser harness', () => {
     ws.on('message', (raw: WebSocket.RawData) => frames.push(raw.toString()));
     try {
       const notify = (ch: unknown, args: unknown) => ws.send(JSON.stringify({ t: 'notify', ch, args }));
-      notify('session.ack', { sessionId: 's4', chars: 65536 });
-      notify('session.ack', { sessionId: 's4', chars: -1 });
-      notify('session.ack', { sessionId: 's4', chars: 1, extra: 'x' });
+      notify('session.ack', { sessionId: 's4', bytes: 65536 });
+      notify('session.ack', { sessionId: 's4', bytes: -1 });
+      notify('session.ack', { sessionId: 's4', bytes: 1, extra: 'x' });
       notify('hosts.delete', { id: 'h1' });
       notify('no.such', {});
       notify(undefined, undefined);
       ws.send('{"t":"notify"}');
-      ws.send(JSON.stringify({ t: 'notify', ch: 'session.ack', args: { sessionId: 's4', chars: 1, pad: 'x'.repeat(MAX_MESSAGE_BYTES) } }));
+      ws.send(JSON.stringify({ t: 'notify', ch: 'session.ack', args: { sessionId: 's4', bytes: 1, pad: 'x'.repeat(MAX_MESSAGE_BYTES) } }));
       const after = await call(ws, 1, 'app.info', {});
       expect(after).toMatchObject({ t: 'result', id: 1, outcome: { ok: true } });
       // Nothing but the call's own result came back.
       expect(frames).toHaveLength(1);
-      expect(acks).toEqual([{ sessionId: 's4', chars: 65536 }]);
+      expect(acks).toEqual([{ sessionId: 's4', bytes: 65536 }]);
       expect(log.filter((l) => l.includes('dropped'))).toHaveLength(7);
       expect(ws.readyState).toBe(WebSocket.OPEN);
     } finally {

@@ -199,8 +199,8 @@ describe('cancellation and events', () => {
 });
 
 describe('notifications (one-way messages such as session.ack)', () => {
-  function serverWithAcks(ackImpl?: (args: { sessionId: string; chars: number }) => void) {
-    const acks: Array<{ sessionId: string; chars: number; peer: string }> = [];
+  function serverWithAcks(ackImpl?: (args: { sessionId: string; bytes: number }) => void) {
+    const acks: Array<{ sessionId: string; bytes: number; peer: string }> = [];
     const log: string[] = [];
     const server = new ContractServer(
       {
@@ -218,19 +218,19 @@ describe('notifications (one-way messages such as session.ack)', () => {
   it('a valid notification reaches its handler with the parsed arguments and the sending peer', () => {
     const { server, acks } = serverWithAcks();
     const { bridge: b } = connectInMemory(server, 'win');
-    b.notify('session.ack', { sessionId: 's3', chars: 32768 });
-    expect(acks).toEqual([{ sessionId: 's3', chars: 32768, peer: 'win' }]);
+    b.notify('session.ack', { sessionId: 's3', bytes: 32768 });
+    expect(acks).toEqual([{ sessionId: 's3', bytes: 32768, peer: 'win' }]);
   });
 
   it('hostile notifications are dropped with a logged reason, never the payload, and nothing breaks', async () => {
     const { server, acks, log } = serverWithAcks();
     const { bridge: b, peer } = connectInMemory(server, 'win');
     const hostile: Array<[unknown, unknown]> = [
-      ['session.ack', { sessionId: 's1', chars: -5, note: SECRET }],
-      ['session.ack', { sessionId: SECRET, chars: 1 }],
+      ['session.ack', { sessionId: 's1', bytes: -5, note: SECRET }],
+      ['session.ack', { sessionId: SECRET, bytes: 1 }],
       ['session.ack', SECRET],
       ['session.ack', null],
-      ['session.ack', JSON.parse(`{"__proto__":{"polluted":"${SECRET}"},"sessionId":"s1","chars":1}`)],
+      ['session.ack', JSON.parse(`{"__proto__":{"polluted":"${SECRET}"},"sessionId":"s1","bytes":1}`)],
       ['no.such', { secret: SECRET }],
       ['__proto__', {}],
       ['hosts.delete', { id: 'h1' }], // a request channel is not a notification
@@ -238,7 +238,7 @@ describe('notifications (one-way messages such as session.ack)', () => {
       [undefined, undefined],
     ];
     for (const [ch, args] of hostile) expect(() => b.notify(ch as string, args)).not.toThrow();
-    expect(() => peer.notify('session.ack', { sessionId: 's1', chars: 1 }, MAX_MESSAGE_BYTES + 1)).not.toThrow();
+    expect(() => peer.notify('session.ack', { sessionId: 's1', bytes: 1 }, MAX_MESSAGE_BYTES + 1)).not.toThrow();
     expect(acks).toEqual([]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const dropped = log.filter((l) => l.includes('dropped'));
@@ -249,12 +249,12 @@ describe('notifications (one-way messages such as session.ack)', () => {
     for (const l of log) expect(l).not.toContain(SECRET);
     // Still serving calls and notifications.
     expect((await b.invoke('app.info', {})).ok).toBe(true);
-    b.notify('session.ack', { sessionId: 's1', chars: 7 });
-    expect(acks).toEqual([{ sessionId: 's1', chars: 7, peer: 'win' }]);
+    b.notify('session.ack', { sessionId: 's1', bytes: 7 });
+    expect(acks).toEqual([{ sessionId: 's1', bytes: 7, peer: 'win' }]);
   });
 
   it('a notification channel cannot be invoked as a call', async () => {
-    refused(await bridge.invoke('session.ack', { sessionId: 's1', chars: 1 }), 'UnknownChannel');
+    refused(await bridge.invoke('session.ack', { sessionId: 's1', bytes: 1 }), 'UnknownChannel');
   });
 
   it('a handler that throws is logged (ours by code, anything else as an internal failure) and the peer stays usable', async () => {
@@ -263,12 +263,12 @@ describe('notifications (one-way messages such as session.ack)', () => {
       throw throwWith;
     });
     const { bridge: b } = connectInMemory(server, 'win');
-    expect(() => b.notify('session.ack', { sessionId: 's1', chars: 1 })).not.toThrow();
+    expect(() => b.notify('session.ack', { sessionId: 's1', bytes: 1 })).not.toThrow();
     expect(log.some((l) => l.includes('notification handler failed'))).toBe(true);
     // The real handler's NotFound for a session that has closed is not an error worth a warning.
     const real = connectInMemory(new ContractServer(backend.handlers, createLogger('rpc', (l) => log.push(l), 'debug')), 'w2');
     throwWith = new Error('unused');
-    expect(() => real.bridge.notify('session.ack', { sessionId: 's99', chars: 1 })).not.toThrow();
+    expect(() => real.bridge.notify('session.ack', { sessionId: 's99', bytes: 1 })).not.toThrow();
     expect(log.some((l) => l.includes('notification not applied') && l.includes('NotFound'))).toBe(true);
     expect((await b.invoke('app.info', {})).ok).toBe(true);
   });
@@ -277,7 +277,7 @@ describe('notifications (one-way messages such as session.ack)', () => {
     const { server, acks } = serverWithAcks();
     const { bridge: b, peer } = connectInMemory(server, 'win');
     peer.dispose();
-    b.notify('session.ack', { sessionId: 's1', chars: 1 });
+    b.notify('session.ack', { sessionId: 's1', bytes: 1 });
     expect(acks).toEqual([]);
   });
 });

@@ -63,7 +63,7 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
 
 /** One valid example per notification channel (one-way messages, no result). */
 const validNotify: { [N in NotifyChannel]: NotifyArgs<N> } = {
-  'session.ack': { sessionId: 's1', chars: 4096 },
+  'session.ack': { sessionId: 's1', bytes: 4096 },
 };
 
 /** A value of another JSON type than the one given. */

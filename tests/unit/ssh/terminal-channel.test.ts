@@ -27,7 +27,7 @@ class FakeChannel extends EventEmitter {
 }
 
 let fake: FakeChannel;
-let sent: string[];
+let sent: Buffer[];
 let ended: number;
 let tc: TerminalChannel;
 
@@ -36,7 +36,7 @@ beforeEach(() => {
   fake = new FakeChannel();
   sent = [];
   ended = 0;
-  tc = new TerminalChannel(fake as unknown as ClientChannel, (d) => sent.push(d), () => ended++);
+  tc = new TerminalChannel(fake as unknown as ClientChannel, (d) => sent.push(Buffer.from(d)), () => ended++);
 });
 afterEach(() => {
   tc.dispose();
@@ -44,27 +44,31 @@ afterEach(() => {
 });
 
 const tick = () => vi.advanceTimersByTime(COALESCE_MS + 1);
-const sentChars = () => sent.reduce((n, s) => n + s.length, 0);
+const sentBytes = () => sent.reduce((n, s) => n + s.length, 0);
+/** Each message as text (these tests send ASCII unless they say otherwise). */
+const texts = () => sent.map((b) => b.toString('utf8'));
+/** Everything sent, decoded as the renderer's xterm.js would: as one UTF-8 stream. */
+const joined = () => Buffer.concat(sent).toString('utf8');
 
 describe('terminal output flow control', () => {
   it('sends the first output after a quiet moment at once (an echo), and coalesces what follows it', () => {
     fake.produce(Buffer.from('$'));
-    expect(sent).toEqual(['$']);
+    expect(texts()).toEqual(['$']);
     fake.produce(Buffer.from('hello '));
     fake.produce(Buffer.from('world'));
-    expect(sent).toEqual(['$']);
+    expect(texts()).toEqual(['$']);
     tick();
-    expect(sent).toEqual(['$', 'hello world']);
+    expect(texts()).toEqual(['$', 'hello world']);
     // Output keeps coming within COALESCE_MS: still gathered.
     fake.produce(Buffer.from('a'));
     fake.produce(Buffer.from('b'));
-    expect(sent).toEqual(['$', 'hello world']);
+    expect(texts()).toEqual(['$', 'hello world']);
     tick();
-    expect(sent).toEqual(['$', 'hello world', 'ab']);
+    expect(texts()).toEqual(['$', 'hello world', 'ab']);
     // Quiet for a while: the next keystroke's echo goes at once.
     vi.advanceTimersByTime(100);
     fake.produce(Buffer.from('x'));
-    expect(sent).toEqual(['$', 'hello world', 'ab', 'x']);
+    expect(texts()).toEqual(['$', 'hello world', 'ab', 'x']);
   });
 
   it('a flood with no acks: pauses, never has more than HIGH_WATERMARK unacked, and holds at most RESERVE_HIGH plus one chunk in main', () => {
@@ -74,12 +78,12 @@ describe('terminal output flow control', () => {
       if (fake.produce(chunk)) produced += chunk.length;
       tick();
       expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
-      expect(produced - sentChars()).toBeLessThanOrEqual(RESERVE_HIGH + chunk.length);
+      expect(produced - sentBytes()).toBeLessThanOrEqual(RESERVE_HIGH + chunk.length);
     }
     expect(fake.pause).toHaveBeenCalled();
     expect(tc.counters.pauses).toBe(1);
     expect(fake.resume).not.toHaveBeenCalled();
-    expect(sentChars()).toBeLessThanOrEqual(HIGH_WATERMARK);
+    expect(sentBytes()).toBeLessThanOrEqual(HIGH_WATERMARK);
     expect(produced).toBeLessThan(200 * chunk.length);
     expect(tc.counters.maxUnacked).toBeLessThanOrEqual(HIGH_WATERMARK);
   });
@@ -96,20 +100,20 @@ describe('terminal output flow control', () => {
     // The renderer acks in steps; each ack lets the same amount go from main's reserve.
     let acked = 0;
     while (fake.paused) {
-      const toAck = sentChars() - acked;
+      const toAck = sentBytes() - acked;
       if (toAck === 0) break;
-      const reserveBefore = produced - sentChars();
+      const reserveBefore = produced - sentBytes();
       const step = Math.min(toAck, 7_000);
       tc.ack(step);
       acked += step;
       expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
       if (fake.resume.mock.calls.length === 0) {
-        expect(produced - sentChars()).toBeGreaterThanOrEqual(RESERVE_LOW);
+        expect(produced - sentBytes()).toBeGreaterThanOrEqual(RESERVE_LOW);
         continue;
       }
       // Resumed by this ack: the reserve had been at or above RESERVE_LOW and is now below it.
       expect(reserveBefore).toBeGreaterThanOrEqual(RESERVE_LOW);
-      expect(produced - sentChars()).toBeLessThan(RESERVE_LOW);
+      expect(produced - sentBytes()).toBeLessThan(RESERVE_LOW);
     }
     expect(fake.resume).toHaveBeenCalledTimes(1);
     expect(fake.paused).toBe(false);
@@ -139,7 +143,7 @@ describe('terminal output flow control', () => {
         longest = Math.max(longest, line.length);
         n++;
       }
-      expect(input.length - sentChars()).toBeLessThanOrEqual(RESERVE_HIGH + longest);
+      expect(input.length - sentBytes()).toBeLessThanOrEqual(RESERVE_HIGH + longest);
       tick();
       while (seen < sent.length) acks.push(sent[seen++]!.length);
       // The renderer is slower than the producer: it acks every tenth tick.
@@ -147,7 +151,7 @@ describe('terminal output flow control', () => {
       expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
     }
     expect(n).toBe(LINES);
-    expect(sent.join('')).toBe(input);
+    expect(joined()).toBe(input);
     expect(tc.counters.pauses).toBeGreaterThan(0);
     expect(fake.paused).toBe(false);
   });
@@ -158,21 +162,20 @@ describe('terminal output flow control', () => {
     // Split at every byte: a character's bytes arrive in separate chunks.
     for (let i = 0; i < bytes.length; i++) fake.produce(bytes.subarray(i, i + 1));
     tick();
-    expect(sent.join('')).toBe(text);
-    expect(sent.join('')).not.toContain('\uFFFD');
+    expect(joined()).toBe(text);
+    expect(joined()).not.toContain('\uFFFD');
   });
 
-  it('does not split an emoji across messages at the watermark', () => {
-    const text = 'a' + '🙂'.repeat(60_000); // 120,001 UTF-16 units
+  it('sends bytes as sshd sent them: a character cut by the watermark is whole again in the stream', () => {
+    const text = 'a' + '🙂'.repeat(30_000); // 120,001 bytes: the window ends inside an emoji
     fake.produce(Buffer.from(text));
     tick();
-    for (const s of sent) {
-      expect(/[\uD800-\uDBFF]$/.test(s)).toBe(false);
-      expect(/^[\uDC00-\uDFFF]/.test(s)).toBe(false);
-    }
-    tc.ack(sentChars());
+    expect(sentBytes()).toBe(HIGH_WATERMARK);
+    expect(tc.counters.unacked).toBe(HIGH_WATERMARK);
+    tc.ack(sentBytes());
     tick();
-    expect(sent.join('')).toBe(text);
+    expect(Buffer.concat(sent).equals(Buffer.from(text))).toBe(true);
+    expect(joined()).toBe(text);
   });
 
   it('delivers the last output before reporting the end', () => {
@@ -185,14 +188,14 @@ describe('terminal output flow control', () => {
     expect(tc.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
     expect(ended).toBe(0); // output is still waiting for the renderer
     for (let guard = 0; guard < 10 && tc.counters.unacked > 0; guard++) tc.ack(tc.counters.unacked);
-    expect(sent.join('')).toBe('q'.repeat(110_000 + RESERVE_HIGH) + '\uFFFD');
+    expect(joined()).toBe('q'.repeat(110_000 + RESERVE_HIGH) + '\uFFFD');
     expect(ended).toBe(1);
   });
 
   it('reports the end at once when nothing is waiting', () => {
     fake.produce(Buffer.from('bye\r\n'));
     fake.emit('close');
-    expect(sent.join('')).toBe('bye\r\n');
+    expect(joined()).toBe('bye\r\n');
     expect(ended).toBe(1);
   });
 
@@ -207,6 +210,6 @@ describe('terminal output flow control', () => {
     fake.produce(Buffer.from('late'));
     tick();
     expect(fake.write).toHaveBeenCalledTimes(1);
-    expect(sent.join('')).not.toContain('late');
+    expect(joined()).not.toContain('late');
   });
 });
