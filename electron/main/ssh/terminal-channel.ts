@@ -5,9 +5,12 @@ import type { Disposable } from '../base/lifecycle';
 /**
  * The renderer's window: bytes of output sent but not yet parsed by xterm.js never exceed it.
  * Output travels as bytes (UTF-8 as sshd sent it) and xterm.js decodes it, so the window is
- * counted in bytes, like the SSH window behind it.
+ * counted in bytes, like the SSH window behind it. 256 KiB keeps xterm.js fed while acks travel
+ * (`npm run bench -- terminal`: 100 KB gave ~42 % of xterm.js alone, 256 KiB ~51 %) and bounds
+ * what a keystroke's echo in another tab can queue behind on the shared transport (echo p95 24–29
+ * ms beside a flood; 512 KiB gained nothing more and pushed that to 38–151 ms).
  */
-export const HIGH_WATERMARK = 100_000;
+export const HIGH_WATERMARK = 256 * 1024;
 /**
  * Main's own reserve of output received but not yet sent: the ssh2 channel is paused when it
  * passes RESERVE_HIGH bytes and resumed when it falls below RESERVE_LOW. With a reserve,
@@ -15,19 +18,19 @@ export const HIGH_WATERMARK = 100_000;
  * window instead (resume below a low watermark of unacked output) made the renderer drain its
  * whole window every cycle while sshd was asked for more.
  */
-export const RESERVE_HIGH = 256 * 1024;
-export const RESERVE_LOW = 128 * 1024;
+export const RESERVE_HIGH = 512 * 1024;
+export const RESERVE_LOW = 256 * 1024;
 /**
  * Output is gathered this long into one message, so a flood is a few large messages, not many
  * small ones. The first output after a quiet moment (the echo of a keystroke) is sent at once.
  */
 export const COALESCE_MS = 5;
 /**
- * The largest single message. Several smaller messages in flight keep xterm.js busy while the
+ * The largest single message. Several messages in flight keep xterm.js busy while the
  * acknowledgement of the previous one travels back, instead of one HIGH_WATERMARK-sized message
- * followed by an idle round trip.
+ * followed by an idle round trip; the renderer acks every quarter window (ACK_NOW_BYTES there).
  */
-export const MESSAGE_BYTES = 32 * 1024;
+export const MESSAGE_BYTES = 64 * 1024;
 /**
  * How much ssh2 may hold unread for a paused channel before it stops granting window to sshd.
  * ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.

@@ -35,9 +35,15 @@ export interface Look {
 
 /** Writes larger than this are sent in pieces (the contract caps one write at 256 KiB). */
 const WRITE_CHUNK = 64 * 1024;
-/** Acknowledged without waiting for the end of xterm.js's time slice. */
-const ACK_NOW_BYTES = 16 * 1024;
-/** The most output handed to xterm.js at once (about a millisecond of parsing). */
+/**
+ * Acknowledged at once when this much is parsed: a quarter of main's window (HIGH_WATERMARK,
+ * terminal-channel.ts), so main can send the next message while three more are still here.
+ */
+const ACK_NOW_BYTES = 64 * 1024;
+/**
+ * Small pieces waiting behind each other are joined up to this before they go to xterm.js; a
+ * message from main (at most 64 KiB, about a millisecond of parsing) goes as it came.
+ */
 const WRITE_PIECE_BYTES = 32 * 1024;
 
 /** Tasks queued behind whatever the page has queued now (a MessageChannel: no timer clamping). */
@@ -319,8 +325,8 @@ export class TerminalSession {
   }
 
   /**
-   * Output is handed to xterm.js one piece at a time (what is waiting, joined up to
-   * WRITE_PIECE_CHARS), with a task in between: a flooding tab is parsed in slices of about a
+   * Output is handed to xterm.js one piece at a time (a message, or small ones joined up to
+   * WRITE_PIECE_BYTES), with a task in between: a flooding tab is parsed in slices of about a
    * millisecond, so another tab's output (the echo of a keystroke) waits for one slice instead
    * of xterm.js's whole time slice of the flood, and the page's input and frames get their turn.
    */

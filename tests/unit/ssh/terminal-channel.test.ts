@@ -129,14 +129,14 @@ describe('terminal output flow control', () => {
   });
 
   it('everything arrives, in order, with a renderer that acks late', () => {
-    const LINES = 20_000;
+    const LINES = 60_000;
     let input = '';
     let n = 0;
     const acks: number[] = [];
     let seen = 0;
     let longest = 0;
     for (let round = 0; round < 5000 && (n < LINES || seen < sent.length || tc.counters.unacked > 0); round++) {
-      for (let k = 0; k < 300 && n < LINES; k++) {
+      for (let k = 0; k < 1500 && n < LINES; k++) {
         const line = `line ${n} ${'#'.repeat(n % 97)}\r\n`;
         if (!fake.produce(Buffer.from(line))) break;
         input += line;
@@ -167,7 +167,7 @@ describe('terminal output flow control', () => {
   });
 
   it('sends bytes as sshd sent them: a character cut by the watermark is whole again in the stream', () => {
-    const text = 'a' + '🙂'.repeat(30_000); // 120,001 bytes: the window ends inside an emoji
+    const text = 'a' + '🙂'.repeat(HIGH_WATERMARK / 4 + 100); // the window ends inside an emoji (its bytes 2–4 wait)
     fake.produce(Buffer.from(text));
     tick();
     expect(sentBytes()).toBe(HIGH_WATERMARK);
