@@ -240,6 +240,187 @@ class Reader {
   }
 }
 
+/**
+ * What to read straight into the SDK's output, by the SDK's member names: `true` for a value,
+ * an object for a structure's members or a list's item members. Element names come from the
+ * operation's schema (its xmlName traits), so the plan names only what a caller reads.
+ */
+export interface ReadPlan {
+  [member: string]: true | ReadPlan;
+}
+
+/** A member of a plan made against the schema: its element name, and how its value is read. */
+interface PlannedMember {
+  member: string;
+  /** A value as the SDK's readSchema makes it from the element's text ('' when empty). */
+  scalar?: (text: string) => unknown;
+  struct?: PlannedStruct;
+  /** A list: its items' element name and how one is read. */
+  list?: { itemTag: string; item: PlannedMember };
+}
+type PlannedStruct = Map<string, PlannedMember>;
+
+/** Anything a plan does not cover (attributes, CDATA, comments, namesakes…): the whole answer is read the general way instead. */
+class Unplanned extends Error {}
+
+/**
+ * The plan against the output schema. `convert(ns, text)` is the SDK's own reading of a
+ * value (its `readSchema`), so strings, numbers, booleans and dates come out as the SDK makes them.
+ */
+function planAgainst(ns: NormalizedSchema, plan: ReadPlan, convert: (ns: NormalizedSchema, text: string) => unknown): PlannedStruct {
+  const out: PlannedStruct = new Map();
+  for (const [member, sub] of Object.entries(plan)) {
+    const m = ns.getMemberSchema(member);
+    if (!m) throw new Error(`the read plan names ${member}, which the schema does not have`);
+    const tag = m.getMemberTraits().xmlName ?? member;
+    out.set(tag, plannedValue(member, m, sub, convert));
+  }
+  return out;
+}
+
+function plannedValue(member: string, ns: NormalizedSchema, sub: true | ReadPlan, convert: (ns: NormalizedSchema, text: string) => unknown): PlannedMember {
+  if (ns.isListSchema()) {
+    if (ns.getMergedTraits().xmlFlattened) throw new Error(`the read plan cannot follow the flattened list ${member}`);
+    const value = ns.getValueSchema();
+    return { member, list: { itemTag: value.getMergedTraits().xmlName ?? 'member', item: plannedValue(member, value, sub, convert) } };
+  }
+  if (ns.isStructSchema()) {
+    if (sub === true) throw new Error(`the read plan must name the members of ${member} it reads`);
+    return { member, struct: planAgainst(ns, sub, convert) };
+  }
+  if (sub !== true) throw new Error(`${member} is a value, not a structure`);
+  return { member, scalar: ns.isStringSchema() && !ns.getMergedTraits().mediaType ? (t) => t : (t) => convert(ns, t) };
+}
+
+/** Reads a planned answer in one pass, straight into output objects; `Unplanned` for anything else. */
+class PlannedReader {
+  private i = 0;
+  private readonly z: number;
+  constructor(private readonly x: string) {
+    this.z = x.length;
+  }
+
+  /** The root element's tag, the reader just past its opening tag; undefined when there is none. */
+  root(): string | undefined {
+    const { x } = this;
+    for (;;) {
+      const lt = x.indexOf('<', this.i);
+      if (lt < 0) return undefined;
+      const c = x.charCodeAt(lt + 1);
+      if (c === 63 /* ? */ || c === 33 /* ! */) {
+        if (!x.startsWith('<?', lt) && !x.startsWith('<!--', lt)) throw new Unplanned();
+        const end = x.indexOf(c === 63 ? '?>' : '-->', lt);
+        if (end < 0) throw new Unplanned();
+        this.i = end + 2;
+        continue;
+      }
+      if (x.slice(this.i, lt).trim()) throw new Unplanned();
+      this.i = lt + 1;
+      const tag = this.tagName();
+      const gt = x.indexOf('>', this.i);
+      if (gt < 0 || x.charCodeAt(gt - 1) === 47) throw new Unplanned();
+      this.i = gt + 1;
+      return tag;
+    }
+  }
+
+  private tagName(): string {
+    const { x } = this;
+    const from = this.i;
+    for (; this.i < this.z; this.i++) {
+      const c = x.charCodeAt(this.i);
+      if (c === 62 || c === 47 || c === 32 || c === 10 || c === 9 || c === 13) break;
+    }
+    return x.slice(from, this.i);
+  }
+
+  /** The next child's tag, the reader just past `<tag`; undefined at the closing tag of `parent` (then just past it). */
+  private nextChild(parent: string): string | undefined {
+    const { x } = this;
+    const lt = x.indexOf('<', this.i);
+    if (lt < 0) throw new Unplanned();
+    const c = x.charCodeAt(lt + 1);
+    if (c === 47 /* / */) {
+      if (!x.startsWith(parent, lt + 2) || x.charCodeAt(lt + 2 + parent.length) !== 62) throw new Unplanned();
+      this.i = lt + 3 + parent.length;
+      return undefined;
+    }
+    if (c === 33 || c === 63) throw new Unplanned();
+    this.i = lt + 1;
+    return this.tagName();
+  }
+
+  /** Past an element nobody reads (the reader just past its name), nested namesakes included. */
+  private skip(tag: string): void {
+    const { x } = this;
+    const gt = x.indexOf('>', this.i);
+    if (gt < 0) throw new Unplanned();
+    if (x.charCodeAt(gt - 1) === 47) {
+      this.i = gt + 1;
+      return;
+    }
+    const close = `</${tag}>`;
+    const c = x.indexOf(close, gt + 1);
+    if (c < 0) throw new Unplanned();
+    // A namesake inside would close first: left to the general reader.
+    if (x.slice(gt + 1, c).includes(`<${tag}`)) throw new Unplanned();
+    this.i = c + close.length;
+  }
+
+  /** Just past `<tag`: true for `<tag>` (content follows), false for `<tag/>`; attributes are not planned. */
+  private opened(): boolean {
+    const { x } = this;
+    const c = x.charCodeAt(this.i);
+    if (c === 62) {
+      this.i++;
+      return true;
+    }
+    if (c === 47 && x.charCodeAt(this.i + 1) === 62) {
+      this.i += 2;
+      return false;
+    }
+    throw new Unplanned();
+  }
+
+  private text(tag: string): string {
+    const { x } = this;
+    const lt = x.indexOf('<', this.i);
+    if (lt < 0 || x.charCodeAt(lt + 1) !== 47 || !x.startsWith(tag, lt + 2) || x.charCodeAt(lt + 2 + tag.length) !== 62) throw new Unplanned();
+    const raw = x.slice(this.i, lt);
+    this.i = lt + 3 + tag.length;
+    const text = decode(raw);
+    return isLayout(text) ? '' : text;
+  }
+
+  value(tag: string, m: PlannedMember): unknown {
+    const open = this.opened();
+    if (m.scalar) return m.scalar(open ? this.text(tag) : '');
+    if (m.struct) return open ? this.struct(tag, m.struct) : {};
+    const list = m.list!;
+    const items: unknown[] = [];
+    if (!open) return items;
+    for (let child = this.nextChild(tag); child !== undefined; child = this.nextChild(tag)) {
+      if (child === list.itemTag) items.push(this.value(child, list.item));
+      else this.skip(child);
+    }
+    return items;
+  }
+
+  struct(tag: string, plan: PlannedStruct): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (let child = this.nextChild(tag); child !== undefined; child = this.nextChild(tag)) {
+      const m = plan.get(child);
+      if (!m) {
+        this.skip(child);
+        continue;
+      }
+      if (m.member in out) throw new Unplanned();
+      out[m.member] = this.value(child, m);
+    }
+    return out;
+  }
+}
+
 /** `@aws-sdk/xml-builder`'s `parseXML`, faster: `{ [rootTag]: value }`. */
 export function parseAwsXml(xml: string, projection?: XmlProjection): Record<string, XmlValue> {
   return new Reader(xml.includes('\r') ? xml.replace(/\r\n?/g, '\n') : xml, projection).document();
@@ -272,14 +453,59 @@ function textNodes(obj: XmlValue): XmlValue {
 }
 
 type ProtocolOptions = ConstructorParameters<typeof AwsEc2QueryProtocol>[0];
+/** The parts of the SDK's NormalizedSchema a plan is made with. */
+interface NormalizedSchema {
+  getMemberSchema(member: string): NormalizedSchema | undefined;
+  getValueSchema(): NormalizedSchema;
+  getMemberTraits(): { xmlName?: string };
+  getMergedTraits(): { xmlName?: string; xmlFlattened?: unknown; mediaType?: string };
+  isListSchema(): boolean;
+  isStructSchema(): boolean;
+  isStringSchema(): boolean;
+}
+type SdkSchema = Parameters<XmlShapeDeserializer['readSchema']>[0];
+
+/** What a caller reads of an answer: the elements to keep (`projection`), and per response root a plan to read straight into output. */
+export interface Ec2Reading {
+  projection?: XmlProjection;
+  plans?: ReadonlyMap<string, ReadPlan>;
+}
 
 /**
  * The EC2 protocol of the SDK with the faster XML reader; pass as `protocol` to an EC2Client.
  * With a projection, responses whose root it names keep only the elements it lists (what the
  * caller reads), and everything else in them is skipped unread.
  */
-export function fastEc2Protocol(projection?: XmlProjection): new (options: ProtocolOptions) => AwsEc2QueryProtocol {
+export function fastEc2Protocol(reading?: XmlProjection | Ec2Reading): new (options: ProtocolOptions) => AwsEc2QueryProtocol {
+  const { projection, plans } = reading instanceof Map ? { projection: reading as XmlProjection, plans: undefined } : ((reading ?? {}) as Ec2Reading);
+  /** Plans made against the schema on first use, per response root. */
+  const planned = new Map<string, PlannedStruct>();
   class FastXmlShapeDeserializer extends XmlShapeDeserializer {
+    /**
+     * An answer a plan covers is read in one pass straight into the output (no tree of
+     * elements, no second walk by the schema); anything else, or anything unusual in it,
+     * the general way, which gives the same output.
+     */
+    override read(schema: Parameters<XmlShapeDeserializer['read']>[0], bytes: Uint8Array, key?: string): unknown {
+      const ns = schema as unknown as NormalizedSchema;
+      if (!plans || key !== undefined || !bytes.byteLength || typeof ns?.getMemberSchema !== 'function' || !ns.isStructSchema()) return super.read(schema, bytes, key);
+      const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+      const xml = raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw;
+      try {
+        const reader = new PlannedReader(xml);
+        const root = reader.root();
+        const plan = root !== undefined ? plans.get(root) : undefined;
+        if (root !== undefined && plan) {
+          let made = planned.get(root);
+          if (!made) planned.set(root, (made = planAgainst(ns, plan, (m, text) => this.readSchema(m as unknown as SdkSchema, text))));
+          return reader.struct(root, made);
+        }
+      } catch (e) {
+        if (!(e instanceof Unplanned)) throw e;
+      }
+      return this.readSchema(schema, this.parseXml(raw));
+    }
+
     protected override parseXml(xml: string): unknown {
       try {
         return awsXmlBody(xml, projection);

@@ -20,7 +20,7 @@ import type { Logger } from '../base/log';
 import type { MfaAsker, ProfileCredentials } from '../profiles/profile-credentials';
 import { readAwsFiles } from '../profiles/profile-files';
 import { fastEc2Protocol } from './ec2-xml';
-import { endpointRecord, INSTANCE_RECORD_XML, instanceRecord, subnetRecord, vpcRecord } from './instance-record';
+import { endpointRecord, INSTANCE_RECORD_PLAN, INSTANCE_RECORD_XML, instanceRecord, subnetRecord, vpcRecord } from './instance-record';
 import { InventoryCache } from './inventory-cache';
 
 export interface RefreshRequest {
@@ -48,7 +48,7 @@ export interface FleetInventoryOptions {
   maxAttempts?: number;
 }
 
-const FLEET_PROTOCOL = fastEc2Protocol(INSTANCE_RECORD_XML);
+const FLEET_PROTOCOL = fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN });
 
 const scopeKey = (profile: string, region: string) => `${profile}\n${region}`;
 const imageKey = (profile: string, region: string, imageId: string) => `${profile}\n${region}\n${imageId}`;

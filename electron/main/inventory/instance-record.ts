@@ -1,6 +1,7 @@
 import type { Ec2InstanceConnectEndpoint as InstanceConnectEndpoint, Instance, Subnet, Tag, Vpc } from '@aws-sdk/client-ec2';
 import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, Reach } from '../../contract';
 import { USABLE_ENDPOINT_STATES, defaultOsUser } from '../connect/plan';
+import type { ReadPlan } from './ec2-xml';
 
 export function tagMap(tags: Tag[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -46,6 +47,27 @@ export const INSTANCE_RECORD_XML: ReadonlyMap<string, ReadonlySet<string>> = new
       'vpcId', 'subnetId', 'privateIpAddress', 'ipAddress', 'platform', 'platformDetails', 'launchTime',
       'tagSet', 'key', 'value',
     ]),
+  ],
+]);
+
+/**
+ * The same, by the SDK's member names: DescribeInstances pages are read straight into these
+ * output members in one pass (`fastEc2Protocol`), the rest of each page skipped unread.
+ */
+export const INSTANCE_RECORD_PLAN: ReadonlyMap<string, ReadPlan> = new Map([
+  [
+    'DescribeInstancesResponse',
+    {
+      Reservations: {
+        OwnerId: true,
+        Instances: {
+          InstanceId: true, ImageId: true, State: { Name: true }, InstanceType: true, Placement: { AvailabilityZone: true },
+          VpcId: true, SubnetId: true, PrivateIpAddress: true, PublicIpAddress: true, Platform: true, PlatformDetails: true, LaunchTime: true,
+          Tags: { Key: true, Value: true },
+        },
+      },
+      NextToken: true,
+    },
   ],
 ]);
 

@@ -3,9 +3,9 @@ import { XmlShapeDeserializer } from '@aws-sdk/core/protocols';
 import { parseXML } from '@aws-sdk/xml-builder';
 import { HttpResponse } from '@smithy/protocol-http';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { awsXmlBody, FastEc2Protocol, fastEc2Protocol, parseAwsXml } from '../../../electron/main/inventory/ec2-xml';
-import { INSTANCE_RECORD_XML, instanceRecord } from '../../../electron/main/inventory/instance-record';
+import { INSTANCE_RECORD_PLAN, INSTANCE_RECORD_XML, instanceRecord } from '../../../electron/main/inventory/instance-record';
 
 /** The SDK's own reading of a body (parseXML, then the root and its text nodes), for comparison. */
 class SdkReader extends XmlShapeDeserializer {
@@ -149,6 +149,37 @@ describe('the fast EC2 XML reader', () => {
     const raw = await client(true).send(new DescribeInstancesCommand({}));
     expect(raw.Reservations![0]!.Instances![0]!.NetworkInterfaces).toBeUndefined();
     expect(raw.Reservations![0]!.Instances![0]!.SecurityGroups).toBeUndefined();
+  });
+
+  it('with a read plan, reads a page straight into the same output, and anything unusual the general way', async () => {
+    // Without the comment and the CDATA the plan covers the whole page; with them it falls back.
+    const plain = (xml: string) => xml.replace(/<!-- a comment -->/g, '').replace(/<!\[CDATA\[raw <b>&amp;<\/b>\]\]> tail/g, 'raw &lt;b&gt; tail');
+    const pages: Array<[string, string, boolean]> = [
+      ['compact', plain(describeInstancesXml(30)), true],
+      ['pretty-printed', plain(describeInstancesXml(30, '  ')), true],
+      ['CRLF', plain(describeInstancesXml(5, '\t', '\r\n')), true],
+      ['with a comment and CDATA', describeInstancesXml(30, '  '), false],
+      ['with a namesake nested in a skipped element', plain(describeInstancesXml(3)).replace('<dnsName/>', '<dnsName><dnsName>x</dnsName></dnsName>'), false],
+      ['with an attribute', plain(describeInstancesXml(3)).replace('<vpcId>', '<vpcId a="1">'), false],
+    ];
+    for (const [name, body, planned] of pages) {
+      const answer = {
+        handle: async () => ({ response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(body)]) }) }),
+      };
+      const client = (reading: Parameters<typeof fastEc2Protocol>[0]) =>
+        new EC2Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, requestHandler: answer, protocol: fastEc2Protocol(reading) });
+      const projectedOnly = client(INSTANCE_RECORD_XML);
+      const withPlan = client({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN });
+      const general = vi.spyOn((withPlan.config.protocol as unknown as { deserializer: { parseXml(x: string): unknown } }).deserializer, 'parseXml');
+      const { $metadata: _a, ...theirs } = await projectedOnly.send(new DescribeInstancesCommand({}));
+      const { $metadata: _b, ...ours } = await withPlan.send(new DescribeInstancesCommand({}));
+      expect(ours, name).toStrictEqual(theirs);
+      expect(general.mock.calls.length, `${name}: read the general way`).toBe(planned ? 0 : 1);
+      const first = ours.Reservations![0]!.Instances![0]!;
+      expect(first.LaunchTime, name).toBeInstanceOf(Date);
+      expect(first.Tags![0]!.Value, name).toBe("web & api <0> AB \"q\" 'a'");
+      expect(ours.NextToken, name).toBe('eyJvIjoxMDAwfQ');
+    }
   });
 
   it('skips a left-out element with namesakes nested in it, and never projects an error response', () => {
