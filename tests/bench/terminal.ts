@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { HIGH_WATERMARK, RESERVE_HIGH, RESERVE_LOW } from '../../electron/main/ssh/terminal-channel';
+import { HIGH_WATERMARK, MESSAGE_BYTES, RESERVE_HIGH, RESERVE_LOW } from '../../electron/main/ssh/terminal-channel';
 import { addHost, connect, startWorld, until, type TerminalWorld } from '../e2e/terminal-support';
+import { startProfile } from './support/page-profile';
 import { openRawPage, type RawPage } from './support/raw-page';
 
 const RESULTS = join(process.cwd(), 'tests', 'bench', 'results');
@@ -68,22 +69,43 @@ const click = (page: RawPage, selector: string) =>
   }, selector);
 
 /** Resolves with the page time at which `needle` has been parsed by the focused pane's xterm.js. */
-function armMarker(page: RawPage, needle: string, pane?: string): Promise<void> {
+/**
+ * `skip`: the marker cannot come before this many bytes, so pieces before it are only counted,
+ * not searched (the end marker of a 30 MB stream costs the full path no scan of the stream).
+ */
+function armMarker(page: RawPage, needle: string, skip = 0, pane?: string): Promise<void> {
   return page.evaluate(
-    ([n, p]) => {
+    ([n, sk, p]) => {
       const w = window as unknown as { benchMarks: Record<string, number> };
       w.benchMarks ??= {};
-      let tail = '';
-      const off = window.keylessTest.tap((s, at) => {
-        const hay = tail + s;
-        tail = hay.slice(-n!.length);
-        if (hay.includes(n!)) {
+      // Searched in the bytes xterm.js parsed, so the full path pays no decoding for the
+      // measurement: the markers are `KL-…` and the stream has no '-', so a native indexOf of
+      // '-' finds candidates and only those are compared. `carry` is the previous piece's tail.
+      const needle = new TextEncoder().encode(n!);
+      const dash = 0x2d;
+      const anchor = needle.indexOf(dash);
+      let carry = new Uint8Array(0);
+      const matchAt = (xs: Uint8Array, start: number) => start >= 0 && start + needle.length <= xs.length && needle.every((b, k) => xs[start + k] === b);
+      const found = (bytes: Uint8Array) => {
+        const edge = new Uint8Array(carry.length + Math.min(bytes.length, needle.length - 1));
+        edge.set(carry);
+        edge.set(bytes.subarray(0, needle.length - 1), carry.length);
+        let hit = false;
+        for (const xs of [edge, bytes]) for (let i = xs.indexOf(dash); i >= 0 && !hit; i = xs.indexOf(dash, i + 1)) hit = matchAt(xs, i - anchor);
+        carry = bytes.slice(Math.max(0, bytes.length - needle.length + 1));
+        return hit;
+      };
+      let seen = 0;
+      const off = window.keylessTest.tapBytes((s, at) => {
+        seen += s.length;
+        if (seen + needle.length < sk!) return;
+        if (found(s)) {
           w.benchMarks[n!] = at;
           off();
         }
       }, p);
     },
-    [needle, pane],
+    [needle, skip, pane] as const,
   );
 }
 const markAt = (page: RawPage, needle: string) => page.evaluate((n) => (window as unknown as { benchMarks: Record<string, number> }).benchMarks?.[n], needle);
@@ -94,24 +116,39 @@ async function throughput({ page, world }: Bench) {
   const text = line.repeat(Math.ceil((STREAM_MB * 1e6) / line.length));
   const file = join(world.home, 'bench-stream.txt');
   writeFileSync(file, text);
-  const runs: Array<{ fullMs: number; aloneMs: number }> = [];
-  for (let i = 0; i < 3; i++) {
-    await page.evaluate(() => window.keylessTest.capture());
+  const expectBytes = text.length + text.split('\n').length - 1; // the PTY sends each line with CR LF
+  // KEYLESS_BENCH_PROFILE=1 (page CPU profile, scheduler waits) or =trace (main-thread trace): printed per run.
+  const profiling = process.env.KEYLESS_BENCH_PROFILE;
+  const stream = async () => {
     await armMarker(page, 'KL-BEGIN');
-    await armMarker(page, 'KL-END');
+    await armMarker(page, 'KL-END', expectBytes);
+    const prof = profiling ? await startProfile(page, profiling) : undefined;
     await type(page, `clear; printf 'KL-%s\\n' BEGIN; cat ${file}; printf 'KL-%s\\n' END\r`);
     await until(async () => (await markAt(page, 'KL-END')) !== undefined, 180_000, 'the end of the stream');
-    const fullMs = (await markAt(page, 'KL-END'))! - (await markAt(page, 'KL-BEGIN'))!;
+    await prof?.();
+    const ms = (await markAt(page, 'KL-END'))! - (await markAt(page, 'KL-BEGIN'))!;
     await page.evaluate(() => ((window as unknown as { benchMarks: object }).benchMarks = {}));
-    // The very characters the full path delivered (CR LF from the PTY included), in the same page.
-    const aloneMs = await page.evaluate(() => {
-      const all = window.keylessTest.capturedText();
-      const body = all.slice(all.indexOf('KL-BEGIN'), all.lastIndexOf('KL-END'));
-      window.keylessTest.capture(); // drop the copy
-      return window.keylessTest.xtermAlone(body, 32 * 1024);
-    });
+    return ms;
+  };
+  // A first pass, not measured: it warms both paths up and keeps the very bytes the full path
+  // delivered (CR LF from the PTY included), which xterm.js alone is then fed in the same page.
+  await page.evaluate(() => window.keylessTest.capture());
+  await stream();
+  await page.evaluate(() => {
+    const all = window.keylessTest.capturedText();
+    (window as unknown as { benchBody: Uint8Array }).benchBody = new TextEncoder().encode(all.slice(all.indexOf('KL-BEGIN'), all.lastIndexOf('KL-END')));
+    window.keylessTest.capture(); // drop the copy: nothing is kept while measuring
+  });
+  const runs: Array<{ fullMs: number; aloneMs: number }> = [];
+  for (let i = 0; i < 3; i++) {
+    const fullMs = await stream();
+    const prof = profiling ? await startProfile(page, profiling) : undefined;
+    // In pieces as large as main's messages, as bytes, as the full path hands them to xterm.js.
+    const aloneMs = await page.evaluate((piece) => window.keylessTest.xtermAlone((window as unknown as { benchBody: Uint8Array }).benchBody, piece), MESSAGE_BYTES);
+    await prof?.();
     runs.push({ fullMs, aloneMs });
   }
+  await page.evaluate(() => delete (window as unknown as { benchBody?: Uint8Array }).benchBody);
   const best = runs.reduce((a, b) => (b.fullMs < a.fullMs ? b : a));
   const fullMBs = text.length / 1e6 / (median(runs.map((r) => r.fullMs)) / 1000);
   const aloneMBs = text.length / 1e6 / (median(runs.map((r) => r.aloneMs)) / 1000);
@@ -229,7 +266,9 @@ async function memory({ page, world }: Bench) {
 export async function runTerminalBench(): Promise<void> {
   const started = Date.now();
   const viewport = { width: 1280, height: 800 };
-  const world = await startWorld({ servers: 2, viewport });
+  // KEYLESS_BENCH_NODE_PROFILE=<dir>: the harness (main) writes a V8 CPU profile there when it stops.
+  const nodeProfile = process.env.KEYLESS_BENCH_NODE_PROFILE;
+  const world = await startWorld({ servers: 2, viewport, ...(nodeProfile ? { env: { KEYLESS_CPU_PROF_DIR: nodeProfile } } : {}) });
   let page: RawPage | undefined;
   try {
     // Playwright saves the two hosts and trusts their keys; then its page goes, and everything is
@@ -246,6 +285,14 @@ export async function runTerminalBench(): Promise<void> {
     await openTab(page, 'bench-a');
     const bench: Bench = { page, world };
     const renderer = (await panes(page))[0]!.renderer;
+    if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'echo') {
+        await openTab(page, 'bench-b');
+      const [floodPane, idlePane] = (await panes(page)).map((p) => p.pane);
+      await click(page, '[data-testid=tab-title]');
+      const echo = await echoLatency(bench, idlePane!, floodPane!);
+      process.stdout.write(`echo only (load ${round(loadavg()[0]!, 2)}): idle p50 ${echo.idle.p50} p95 ${echo.idle.p95}; beside a flood p50 ${echo.whileAnotherTabFloods.p50} p95 ${echo.whileAnotherTabFloods.p95} max ${echo.whileAnotherTabFloods.max}\n`);
+      return;
+    }
     process.stdout.write('throughput…\n');
     const tp = await throughput(bench);
     // `npm run bench -- terminal --only throughput`: the throughput figures alone, printed, not written.
@@ -293,7 +340,7 @@ export async function runTerminalBench(): Promise<void> {
       `  keystroke echo while another tab floods:   p50 ${echo.whileAnotherTabFloods.p50} ms, p95 ${echo.whileAnotherTabFloods.p95} ms   (target p95 < 50 ms)`,
       `  memory, ${mem.tabs} tabs idle:     backend RSS ${mem.idle.backendRssMB} MB, renderer JS heap ${mem.idle.rendererHeapMB} MB`,
       `  memory, ${mem.tabs} tabs flooding: backend RSS ${mem.flooding.backendRssMB} MB (peak ${mem.flooding.backendRssPeakMB} MB), renderer JS heap ${mem.flooding.rendererHeapMB} MB`,
-      `  max unacknowledged output in any tab: ${mem.maxUnackedAcrossTabs} chars (high watermark ${HIGH_WATERMARK})`,
+      `  max unacknowledged output in any tab: ${mem.maxUnackedAcrossTabs} bytes (high watermark ${HIGH_WATERMARK})`,
       `written to ${join('tests', 'bench', 'results', 'terminal.json')}`,
       '',
     ];

@@ -1,6 +1,3 @@
-import { SearchAddon } from '@xterm/addon-search';
-import { Unicode11Addon } from '@xterm/addon-unicode11';
-import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
 import type { FlowStats } from '../../../electron/contract';
 import type { Workspace } from '../state/workspace.svelte';
@@ -30,8 +27,8 @@ export interface KeylessTestHook {
   /** Types as if from the keyboard (goes through broadcast, like real keys). */
   type(data: string, pane?: string): void;
   refusedClipboardWrites(pane?: string): number;
-  /** xterm.js on its own in this page, fed `text` in pieces: milliseconds until it has parsed it all. */
-  xtermAlone(text: string, piece: number): Promise<number>;
+  /** xterm.js on its own in this page, fed `data` (text or UTF-8 bytes) in pieces: milliseconds until it has parsed it all. */
+  xtermAlone(data: string | Uint8Array, piece: number): Promise<number>;
   heap(): number | undefined;
 }
 
@@ -111,26 +108,19 @@ export function installTestHook(ws: Workspace): void {
     tapBytes: (fn, id) => pick(id).tap((s) => fn(s, performance.now())),
     type: (data, id) => pick(id).terminal.input(data, true),
     refusedClipboardWrites: (id) => pick(id).refusedClipboardWrites,
-    async xtermAlone(text, piece) {
+    async xtermAlone(data, piece) {
       const host = document.createElement('div');
       const pane = pick().element.getBoundingClientRect();
       host.style.cssText = `position:fixed;left:0;top:0;width:${pane.width}px;height:${pane.height}px;z-index:-1`;
       document.body.appendChild(host);
       const term = new Terminal({ scrollback: ws.settings.scrollback, fontSize: ws.look.fontSize, fontFamily: ws.settings.fontFamily, allowProposedApi: true });
-      const mode = (window as unknown as { klAlone?: string }).klAlone ?? '';
-      if (mode.includes('u')) {
-        term.loadAddon(new Unicode11Addon());
-        term.unicode.activeVersion = '11';
-      }
-      if (mode.includes('l')) term.loadAddon(new WebLinksAddon());
-      if (mode.includes('s')) term.loadAddon(new SearchAddon());
       term.open(host);
       term.resize(pick().terminal.cols, pick().terminal.rows);
       const t0 = performance.now();
       await new Promise<void>((resolve) => {
-        for (let i = 0; i < text.length; i += piece) {
-          const last = i + piece >= text.length;
-          term.write(text.slice(i, i + piece), last ? resolve : undefined);
+        for (let i = 0; i < data.length; i += piece) {
+          const last = i + piece >= data.length;
+          term.write(typeof data === 'string' ? data.slice(i, i + piece) : data.subarray(i, i + piece), last ? resolve : undefined);
         }
       });
       const ms = performance.now() - t0;

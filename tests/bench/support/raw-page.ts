@@ -20,6 +20,8 @@ export interface RawPage {
   evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R>;
   /** One DevTools command on the page's session (HeapProfiler, Runtime, Input…). */
   send(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Calls `fn` with the params of every DevTools event named `method` (Tracing.dataCollected…). */
+  on(method: string, fn: (params: Record<string, unknown>) => void): void;
   readonly process: ChildProcess;
   close(): Promise<void>;
 }
@@ -75,10 +77,14 @@ export async function openRawPage(url: string, viewport: { width: number; height
       ws.once('error', reject);
     });
     let nextId = 1;
+    const handlers = new Map<string, Array<(params: Record<string, unknown>) => void>>();
     const waiting = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }>();
     ws.on('message', (raw) => {
-      const msg = JSON.parse(raw.toString()) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
-      if (msg.id === undefined) return;
+      const msg = JSON.parse(raw.toString()) as { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string } };
+      if (msg.id === undefined) {
+        if (msg.method) for (const fn of handlers.get(msg.method) ?? []) fn(msg.params ?? {});
+        return;
+      }
       const w = waiting.get(msg.id);
       waiting.delete(msg.id);
       if (msg.error) w?.reject(new Error(msg.error.message));
@@ -96,6 +102,9 @@ export async function openRawPage(url: string, viewport: { width: number; height
       });
     const page: RawPage = {
       send,
+      on(method, fn) {
+        handlers.set(method, [...(handlers.get(method) ?? []), fn]);
+      },
       process: chrome,
       async evaluate(fn, arg) {
         // tsx compiles with keepNames, which puts calls to a `__name` helper inside functions.

@@ -14,7 +14,9 @@ export interface RunningHarness {
 /** `npm run web` as a user runs it: the built harness in its own process, with the env given. */
 export async function startWebApp(env: NodeJS.ProcessEnv): Promise<RunningHarness> {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`npm run build\` before the end-to-end tests.`);
-  const child = spawn(process.execPath, [ENTRY], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // KEYLESS_CPU_PROF_DIR: a V8 CPU profile of the harness is written there when it exits (benchmarks).
+  const profile = env.KEYLESS_CPU_PROF_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${env.KEYLESS_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, ENTRY], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
