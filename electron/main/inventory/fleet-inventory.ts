@@ -108,6 +108,19 @@ export class FleetInventory implements Disposable {
    */
   private readonly imageNames = new Map<string, string>();
 
+  /**
+   * Each command's refresh signal, then its signed request's: the clients keep one resolved
+   * middleware chain per command (`cacheMiddleware`, a quarter of a small call's CPU), which
+   * rules out per-call options, so the abort signal reaches the HTTP handler this way.
+   */
+  private readonly commandSignals = new WeakMap<object, AbortSignal>();
+  private readonly requestSignals = new WeakMap<object, AbortSignal>();
+
+  private withSignal<C extends { input: object }>(command: C, signal: AbortSignal): C {
+    this.commandSignals.set(command.input, signal);
+    return command;
+  }
+
   /** Per profile, the EC2 endpoint override (the SDK itself would honour only AWS_PROFILE's endpoint_url). */
   private readonly endpoints = new Map<string, string | undefined>();
 
@@ -126,7 +139,21 @@ export class FleetInventory implements Disposable {
         retryMode: 'standard',
         // Reading 10,000 instances' XML is most of a refresh's CPU: read faster, and only what a row shows.
         protocol: FLEET_PROTOCOL,
+        cacheMiddleware: true,
       });
+      // The signed request of a command carries its refresh's signal to the HTTP handler.
+      c.middlewareStack.add(
+        (next) => (args) => {
+          const signal = this.commandSignals.get(args.input as object);
+          if (signal && args.request && typeof args.request === 'object') this.requestSignals.set(args.request, signal);
+          return next(args);
+        },
+        { step: 'deserialize', name: 'keylessRefreshSignal' },
+      );
+      const handler = c.config.requestHandler;
+      const handle = handler.handle.bind(handler);
+      const signals = this.requestSignals;
+      handler.handle = (request, options) => handle(request, { ...options, abortSignal: signals.get(request as object) ?? (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal });
       this.clients.set(key, c);
     }
     return c;
@@ -202,7 +229,7 @@ export class FleetInventory implements Disposable {
     const { configFile } = await readAwsFiles();
     const region = configFile[profile]?.region || process.env.AWS_REGION || this.opts.fallbackRegion || 'us-east-1';
     try {
-      const out = await this.call(() => this.client(profile, region).send(new DescribeRegionsCommand({}), { abortSignal: signal }));
+      const out = await this.call(() => this.client(profile, region).send(this.withSignal(new DescribeRegionsCommand({}), signal)));
       return (out.Regions ?? []).map((r) => r.RegionName).filter((r): r is string => !!r).sort();
     } catch (err) {
       throw describeAwsError(err, { action: 'ec2:DescribeRegions', region, profile });
@@ -222,7 +249,6 @@ export class FleetInventory implements Disposable {
   private async describeScope(profile: string, region: string, signal: AbortSignal): Promise<ScopeResult> {
     const started = Date.now();
     const ec2 = this.client(profile, region);
-    const send = { abortSignal: signal };
     let calls = 0;
     const pages = async <T>(action: string, page: (token: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> => {
       const all: T[] = [];
@@ -244,26 +270,26 @@ export class FleetInventory implements Disposable {
     const [inst, eice, vpcs, subnets] = await Promise.all([
       settle(
         pages('ec2:DescribeInstances', async (NextToken) => {
-          const out = await ec2.send(new DescribeInstancesCommand({ MaxResults: 1000, NextToken }), send);
+          const out = await ec2.send(this.withSignal(new DescribeInstancesCommand({ MaxResults: 1000, NextToken }), signal));
           const items = (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => ({ owner: r.OwnerId ?? '', i })));
           return { items, next: out.NextToken };
         }),
       ),
       settle(
         pages('ec2:DescribeInstanceConnectEndpoints', async (NextToken) => {
-          const out = await ec2.send(new DescribeInstanceConnectEndpointsCommand({ MaxResults: 50, NextToken }), send);
+          const out = await ec2.send(this.withSignal(new DescribeInstanceConnectEndpointsCommand({ MaxResults: 50, NextToken }), signal));
           return { items: (out.InstanceConnectEndpoints ?? []).map((e) => endpointRecord(profile, region, e)).filter((e) => !!e), next: out.NextToken };
         }),
       ),
       settle(
         pages('ec2:DescribeVpcs', async (NextToken) => {
-          const out = await ec2.send(new DescribeVpcsCommand({ MaxResults: 1000, NextToken }), send);
+          const out = await ec2.send(this.withSignal(new DescribeVpcsCommand({ MaxResults: 1000, NextToken }), signal));
           return { items: (out.Vpcs ?? []).map((v) => ({ owner: v.OwnerId ?? '', rec: vpcRecord(profile, region, v) })), next: out.NextToken };
         }),
       ),
       settle(
         pages('ec2:DescribeSubnets', async (NextToken) => {
-          const out = await ec2.send(new DescribeSubnetsCommand({ MaxResults: 1000, NextToken }), send);
+          const out = await ec2.send(this.withSignal(new DescribeSubnetsCommand({ MaxResults: 1000, NextToken }), signal));
           return { items: (out.Subnets ?? []).map((s) => subnetRecord(profile, region, s)).filter((s) => !!s), next: out.NextToken };
         }),
       ),
@@ -284,7 +310,7 @@ export class FleetInventory implements Disposable {
       (async () => {
         for (let k = 0; k < unknown.length; k += 200) {
           calls++;
-          const out = await this.call(() => ec2.send(new DescribeImagesCommand({ ImageIds: unknown.slice(k, k + 200) }), send));
+          const out = await this.call(() => ec2.send(this.withSignal(new DescribeImagesCommand({ ImageIds: unknown.slice(k, k + 200) }), signal)));
           for (const im of out.Images ?? []) if (im.ImageId && im.Name) this.imageNames.set(imageKey(profile, region, im.ImageId), im.Name);
         }
       })().catch((err: unknown) => {

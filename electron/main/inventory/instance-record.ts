@@ -51,10 +51,11 @@ export const INSTANCE_RECORD_XML: ReadonlyMap<string, ReadonlySet<string>> = new
 ]);
 
 /**
- * The same, by the SDK's member names: DescribeInstances pages are read straight into these
- * output members in one pass (`fastEc2Protocol`), the rest of each page skipped unread.
+ * The same, by the SDK's member names: DescribeInstances pages (and the small answers the
+ * refresh reads beside them) are read straight into these output members in one pass
+ * (`fastEc2Protocol`), the rest skipped unread. Keep in step with the records below.
  */
-export const INSTANCE_RECORD_PLAN: ReadonlyMap<string, ReadPlan> = new Map([
+export const INSTANCE_RECORD_PLAN: ReadonlyMap<string, ReadPlan> = new Map<string, ReadPlan>([
   [
     'DescribeInstancesResponse',
     {
@@ -69,6 +70,13 @@ export const INSTANCE_RECORD_PLAN: ReadonlyMap<string, ReadPlan> = new Map([
       NextToken: true,
     },
   ],
+  // What endpointRecord, vpcRecord, subnetRecord and the refresh read of the other answers.
+  [
+    'DescribeInstanceConnectEndpointsResponse',
+    { InstanceConnectEndpoints: { InstanceConnectEndpointId: true, VpcId: true, SubnetId: true, State: true, DnsName: true, FipsDnsName: true }, NextToken: true },
+  ],
+  ['DescribeVpcsResponse', { Vpcs: { OwnerId: true, VpcId: true, CidrBlock: true, Tags: { Key: true, Value: true } }, NextToken: true }],
+  ['DescribeSubnetsResponse', { Subnets: { SubnetId: true, VpcId: true, CidrBlock: true, AvailabilityZone: true, Tags: { Key: true, Value: true } }, NextToken: true }],
 ]);
 
 /** The endpoint the connect planner would pick (usable, same VPC, same subnet first), as `chooseEndpoint` does. */
