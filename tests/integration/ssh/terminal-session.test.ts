@@ -279,14 +279,14 @@ describe.skipIf(!!sshdMissing)('terminal sessions against a real sshd', () => {
 
   it('a flood of output arrives whole, with flow control engaged', async () => {
     const r = await renderer();
-    r.ackDelayMs = 15; // a renderer slower than the network
+    r.ackDelayMs = 60; // a renderer slower than the network: 256 KiB a 60 ms, about 4 MB/s
     const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
-    await r.type(s, 'stty -echo; seq 1 200000; echo END-$((40+2))\r');
+    await r.type(s, 'stty -echo; seq 1 1000000; echo END-$((40+2))\r');
     await r.expectOutput(s, /END-42/, 30_000);
     const out = r.output.get(s)!;
     const start = out.indexOf('1\r\n2\r\n3\r\n');
     const got = out.slice(start, out.indexOf('END-42', start));
-    const expected = execFileSync('seq', ['1', '200000'], { maxBuffer: 64 << 20 }).toString().replace(/\n/g, '\r\n');
+    const expected = execFileSync('seq', ['1', '1000000'], { maxBuffer: 64 << 20 }).toString().replace(/\n/g, '\r\n');
     const sha = (t: string) => createHash('sha256').update(t).digest('hex');
     expect(got.length).toBe(expected.length);
     expect(sha(got)).toBe(sha(expected));
