@@ -17,7 +17,7 @@ import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
-import { collectOutput } from '../support/terminal-output';
+import { receiveOutput } from '../support/terminal-output';
 
 if (sshdMissing) console.warn(`skipping the endpoint-offer integration test: ${sshdMissing}`);
 
@@ -76,11 +76,7 @@ beforeAll(async () => {
   const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));
   backend = new Backend(bridge);
   disconnect = () => peer.dispose();
-  const collect = collectOutput(output);
-  backend.on('session.data', ({ sessionId, data }) => {
-    collect(sessionId, data);
-    backend.notify('session.ack', { sessionId, bytes: data.byteLength });
-  });
+  receiveOutput(backend, output);
   backend.on('endpoint.progress', (p) => progress.push(p));
 }, 120_000);
 

@@ -23,7 +23,7 @@ import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
 import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, seedPolicy, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
-import { collectOutput } from '../support/terminal-output';
+import { receiveOutput } from '../support/terminal-output';
 
 const REGION = 'us-west-2';
 const PUBLIC = 'i-0a1b2c3d4e5f0a001';
@@ -97,11 +97,7 @@ beforeAll(async () => {
     prompts.push(p);
     if (p.kind === 'hostKeyUnknown') void backend.invoke('prompt.answer', { promptId: p.promptId, value: true });
   });
-  const collect = collectOutput(output);
-  backend.on('session.data', ({ sessionId, data }) => {
-    collect(sessionId, data);
-    backend.notify('session.ack', { sessionId, bytes: data.byteLength });
-  });
+  receiveOutput(backend, output);
   backend.on('session.state', (s) => states.push(s));
 }, 120_000);
 

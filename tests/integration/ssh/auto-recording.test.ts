@@ -9,7 +9,7 @@ import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
 import { Backend } from '../../../renderer/lib/backend/backend';
 import { sshdMissing, startSshd, type SshdFixture } from '../support/sshd';
-import { collectOutput } from '../support/terminal-output';
+import { receiveOutput } from '../support/terminal-output';
 
 /**
  * Hosts (or their groups) set to record every session: main records from the first byte, into
@@ -37,11 +37,7 @@ async function world(terminal: { recordingFolder?: string; recordInput?: boolean
   const backend = new Backend(bridge);
   const output = new Map<string, string>();
   backend.on('prompt', (p) => void backend.invoke('prompt.answer', { promptId: p.promptId, value: p.kind === 'hostKeyUnknown' }));
-  const collect = collectOutput(output);
-  backend.on('session.data', ({ sessionId, data }) => {
-    collect(sessionId, data);
-    backend.notify('session.ack', { sessionId, bytes: data.byteLength });
-  });
+  receiveOutput(backend, output);
   await backend.invoke('settings.set', { terminal: terminalSettingsSchema.parse({ recordingFolder: folder, ...terminal }) });
   cleanups.push(async () => {
     peer.dispose();

@@ -12,7 +12,7 @@ import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
 import { HIGH_WATERMARK } from '../../../electron/main/ssh/terminal-channel';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { PASSPHRASE, freePort, sshdMissing, startAgent, startSshd, type SshdFixture } from '../support/sshd';
-import { collectOutput } from '../support/terminal-output';
+import { receiveOutput } from '../support/terminal-output';
 
 type Answer = string | boolean | null;
 
@@ -35,13 +35,7 @@ class FakeRenderer {
       const value = this.answer(p);
       if (value !== undefined) void backend.invoke('prompt.answer', { promptId: p.promptId, value });
     });
-    const collect = collectOutput(this.output);
-    backend.on('session.data', ({ sessionId, data }) => {
-      collect(sessionId, data);
-      const ack = () => backend.notify('session.ack', { sessionId, bytes: data.byteLength });
-      if (this.ackDelayMs) setTimeout(ack, this.ackDelayMs);
-      else ack();
-    });
+    receiveOutput(backend, this.output, () => this.ackDelayMs);
     backend.on('session.state', (s) => this.states.push(s));
   }
 
