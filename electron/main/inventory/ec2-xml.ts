@@ -292,6 +292,14 @@ function plannedValue(member: string, ns: NormalizedSchema, sub: true | ReadPlan
   return { member, scalar: ns.isStringSchema() && !ns.getMergedTraits().mediaType ? (t) => t : (t) => convert(ns, t) };
 }
 
+/**
+ * A string of its own: V8 makes a slice of 13 characters or more a view into its parent, and a
+ * value kept in the inventory would keep its whole page (megabytes of XML) alive with it.
+ */
+function ownCopy(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** Reads a planned answer in one pass, straight into output objects; `Unplanned` for anything else. */
 class PlannedReader {
   private i = 0;
@@ -389,7 +397,7 @@ class PlannedReader {
     const raw = x.slice(this.i, lt);
     this.i = lt + 3 + tag.length;
     const text = decode(raw);
-    return isLayout(text) ? '' : text;
+    return isLayout(text) ? '' : ownCopy(text);
   }
 
   value(tag: string, m: PlannedMember): unknown {
