@@ -53,20 +53,35 @@ const FLEET_PROTOCOL = fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans:
 const scopeKey = (profile: string, region: string) => `${profile}\n${region}`;
 const imageKey = (profile: string, region: string, imageId: string) => `${profile}\n${region}\n${imageId}`;
 
-/** A counting semaphore: at most `limit` callers inside `run` at once, first come first served. */
+/**
+ * A counting semaphore: at most `limit` callers inside `run` at once. Waiting callers go in by
+ * rank, then arrival: a scope's next page (rank of its scope) passes calls of scopes ranked after
+ * it, so the scope with the most pages, ranked first, never waits behind the whole fleet's queue.
+ */
 class CallLimit {
   private active = 0;
-  private readonly queue: Array<() => void> = [];
+  private seq = 0;
+  private readonly queue: Array<{ rank: number; seq: number; go: () => void }> = [];
   constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.queue.push(r));
+  async run<T>(fn: () => Promise<T>, rank = 0): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((go) => this.queue.push({ rank, seq: this.seq++, go }));
     this.active++;
     try {
       return await fn();
     } finally {
       this.active--;
-      this.queue.shift()?.();
+      this.next();
     }
+  }
+  private next(): void {
+    if (!this.queue.length) return;
+    let best = 0;
+    for (let k = 1; k < this.queue.length; k++) {
+      const a = this.queue[k]!;
+      const b = this.queue[best]!;
+      if (a.rank < b.rank || (a.rank === b.rank && a.seq < b.seq)) best = k;
+    }
+    this.queue.splice(best, 1)[0]!.go();
   }
 }
 
@@ -159,8 +174,8 @@ export class FleetInventory implements Disposable {
     return c;
   }
 
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return this.limit.run(fn);
+  private call<T>(fn: () => Promise<T>, rank = 0): Promise<T> {
+    return this.limit.run(fn, rank);
   }
 
   async refresh(req: RefreshRequest, o: RefreshOptions): Promise<InventorySnapshot> {
@@ -209,7 +224,7 @@ export class FleetInventory implements Disposable {
     }
     // Longest first: the scope with the most pages last time starts at once.
     jobs.sort((a, b) => b.weight - a.weight);
-    await Promise.all(jobs.map((j) => this.describeScope(j.profile, j.region, o.signal).then(report)));
+    await Promise.all(jobs.map((j, rank) => this.describeScope(j.profile, j.region, o.signal, rank).then(report)));
     if (o.signal.aborted) throw new KeylessFailure('Cancelled', 'The inventory refresh was cancelled.', true);
 
     reclassifyDisabledRegions(results);
@@ -229,7 +244,7 @@ export class FleetInventory implements Disposable {
     const { configFile } = await readAwsFiles();
     const region = configFile[profile]?.region || process.env.AWS_REGION || this.opts.fallbackRegion || 'us-east-1';
     try {
-      const out = await this.call(() => this.client(profile, region).send(this.withSignal(new DescribeRegionsCommand({}), signal)));
+      const out = await this.call(() => this.client(profile, region).send(this.withSignal(new DescribeRegionsCommand({}), signal)), -1);
       return (out.Regions ?? []).map((r) => r.RegionName).filter((r): r is string => !!r).sort();
     } catch (err) {
       throw describeAwsError(err, { action: 'ec2:DescribeRegions', region, profile });
@@ -246,7 +261,8 @@ export class FleetInventory implements Disposable {
     };
   }
 
-  private async describeScope(profile: string, region: string, signal: AbortSignal): Promise<ScopeResult> {
+  /** One profile × region; `rank` orders its calls among the refresh's waiting ones (0 first). */
+  private async describeScope(profile: string, region: string, signal: AbortSignal, rank: number): Promise<ScopeResult> {
     const started = Date.now();
     const ec2 = this.client(profile, region);
     let calls = 0;
@@ -256,7 +272,7 @@ export class FleetInventory implements Disposable {
       try {
         do {
           calls++;
-          const out = await this.call(() => page(token));
+          const out = await this.call(() => page(token), rank);
           all.push(...out.items);
           token = out.next;
         } while (token);
@@ -310,7 +326,7 @@ export class FleetInventory implements Disposable {
       (async () => {
         for (let k = 0; k < unknown.length; k += 200) {
           calls++;
-          const out = await this.call(() => ec2.send(this.withSignal(new DescribeImagesCommand({ ImageIds: unknown.slice(k, k + 200) }), signal)));
+          const out = await this.call(() => ec2.send(this.withSignal(new DescribeImagesCommand({ ImageIds: unknown.slice(k, k + 200) }), signal)), rank);
           for (const im of out.Images ?? []) if (im.ImageId && im.Name) this.imageNames.set(imageKey(profile, region, im.ImageId), im.Name);
         }
       })().catch((err: unknown) => {
