@@ -17,7 +17,8 @@ import { ROLE, startAwsWorld, writeCredentialProcess, type AwsWorld } from '../t
 import { fleetFor, REGIONS } from '../tests/bench/support/inventory-fleet';
 import { chromiumMissing, launchChromium } from '../tests/e2e/support/browser';
 import { startWebApp, type RunningHarness } from '../tests/e2e/support/harness';
-import { hook, until, waitForText } from '../tests/e2e/terminal-support';
+import { startSshd } from '../tests/e2e/support/sshd';
+import { addHost, connect, hook, until, waitForText } from '../tests/e2e/terminal-support';
 import { demoFleet, sshdMissing, startSimulator, type Simulator } from '../tests/sim/index';
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -94,6 +95,11 @@ endpoint_url = ${e}`);
     await inventory(page, total);
     await policy(page);
     await broadcast(page);
+    await ec2FromInventory(page);
+    step('a plain SSH host (a real sshd on 127.0.0.1)');
+    const sshd = await startSshd();
+    stops.push(() => sshd.stop());
+    await plainHost(page, sshd);
     if (errors.length) throw new Error(`the page reported errors:\n${errors.join('\n')}`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error('while stopping:', err));
@@ -175,8 +181,13 @@ async function broadcast(page: Page): Promise<void> {
     await input.waitFor();
     await input.fill(name);
     await page.getByTestId('quick-connect-item').first().filter({ hasText: name }).waitFor();
-    await page.keyboard.press('Control+Enter');
-    await page.getByTestId('quick-connect').waitFor({ state: 'detached' });
+    // Ctrl+Enter on the first match opens it in a split of this tab (pressed again if the palette missed it).
+    for (let tries = 0; ; tries++) {
+      await input.press('Control+Enter');
+      const closed = await page.getByTestId('quick-connect').waitFor({ state: 'detached', timeout: 3_000 }).then(() => true, () => false);
+      if (closed) break;
+      if (tries === 2) throw new Error(`quick connect did not open ${name}`);
+    }
   }
   await panesConnected(page, 3);
   const panes = await hook.panes(page);
@@ -194,12 +205,44 @@ async function broadcast(page: Page): Promise<void> {
     throw err;
   });
   await page.locator(`[data-testid=terminal-pane][data-pane="${panes[2]!.pane}"] .xterm-screen`).click();
+  await page.waitForTimeout(500);
   // Two short commands: the narrow panes would wrap one long line.
   await page.keyboard.type('whoami\n');
   await page.keyboard.type('uptime -p\n');
-  await waitForText(page, /^ubuntu$[\s\S]*^up /m, panes[2]!.pane);
-  await waitForText(page, /^ec2-user$[\s\S]*^up /m, panes[0]!.pane);
+  await waitForText(page, /ubuntu$[\s\S]*uptime -p\n^up /m, panes[2]!.pane);
+  await waitForText(page, /ec2-user$[\s\S]*uptime -p\n^up /m, panes[0]!.pane);
   await shot(page, 'screenshot-broadcast.png');
+}
+
+/** app-1 (private, behind the VPC's Instance Connect Endpoint) connected from the inventory. */
+async function ec2FromInventory(page: Page): Promise<void> {
+  step('EC2 Instance Connect from the inventory');
+  await page.getByTestId('broadcast-stop').click();
+  await page.getByTestId('close-tab').click();
+  await page.getByTestId('tab').waitFor({ state: 'detached' });
+  await page.getByTestId('view-inventory').click();
+  await page.getByTestId('inventory-group').selectOption('none');
+  await page.getByTestId('inventory-filter').fill('app-1');
+  const row = page.getByTestId('inventory-row').filter({ hasText: 'app-1' });
+  await row.first().click();
+  await page.getByTestId('inventory-connect').click();
+  await panesConnected(page, 1);
+  await page.locator('[data-testid=terminal-pane] .xterm-screen').click();
+  await page.keyboard.type('echo instance-$((6*7)) $(whoami)\n');
+  await waitForText(page, /^instance-42 ec2-user$/m);
+  await shot(page, 'screenshot-ec2.png');
+  await page.getByTestId('close-tab').click();
+  await page.getByTestId('tab').waitFor({ state: 'detached' });
+}
+
+/** A plain SSH host added in the editor (key file), connected in a tab. */
+async function plainHost(page: Page, sshd: Awaited<ReturnType<typeof startSshd>>): Promise<void> {
+  await addHost(page, 'build box', sshd);
+  await connect(page, 'build box');
+  await page.locator('[data-testid=terminal-pane] .xterm-screen').click();
+  await page.keyboard.type('echo "Keyless: no key was stored to open this shell"; uname -sr\n');
+  await waitForText(page, /^Linux \S+/m);
+  await shot(page, 'screenshot-terminal.png');
 }
 
 async function panesConnected(page: Page, count: number): Promise<void> {
