@@ -63,6 +63,8 @@ export interface SimulatedInstance {
 export interface SimulatorAdmin {
   /** `region`: only calls signed for that region (e.g. one region throttled beyond retries). */
   setLatency(op: string, ms: number, region?: string): void;
+  /** API requests whose client hung up before the simulator answered (a cancelled call really aborted). */
+  abandonedRequests(): number;
   setThrottle(op: string, ratio: number, region?: string): void;
   setErrorRatio(op: string, ratio: number, region?: string): void;
   /** The code the MFA device `serial` shows from now on (AssumeRole's TokenCode must equal it). */
@@ -185,7 +187,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const adminToken = randomBytes(16).toString('hex');
   // The router needs the admin surface built below; requests only arrive once it is set.
   const routing: { router?: SimRouter } = {};
-  const server: Server = createServer((req, res) => void routing.router!.handle(req, res));
+  let abandoned = 0;
+  const server: Server = createServer((req, res) => {
+    res.once('close', () => {
+      if (!res.writableEnded) abandoned++;
+    });
+    void routing.router!.handle(req, res);
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -273,6 +281,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const admin: SimulatorAdmin = {
     setLatency: (op, ms, region) => void w.faults.latencyMs.set(Faults.key(op, region), ms),
+    abandonedRequests: () => abandoned,
     setThrottle: (op, ratio, region) => void w.faults.throttleRatio.set(Faults.key(op, region), ratio),
     setErrorRatio: (op, ratio, region) => void w.faults.errorRatio.set(Faults.key(op, region), ratio),
     setMfaCode: (serial, code) => {

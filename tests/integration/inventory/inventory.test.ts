@@ -149,13 +149,16 @@ describe('the fleet inventory against the simulator', () => {
     expect(scope(s, 'default', 'us-west-2').status).toBe('ok');
   });
 
-  it('can be cancelled', async () => {
-    world.sim.admin.setLatency('DescribeInstances', 2000);
+  it('can be cancelled, and the requests in flight are really aborted', async () => {
+    world.sim.admin.setLatency('DescribeInstances', 20_000);
+    const abandonedBefore = world.sim.admin.abandonedRequests();
     try {
       const ac = new AbortController();
       const p = aws.handlers['inventory.refresh']({ requestId: 'inv-5', profiles: ['default'], regions: ['us-west-2'] }, fakePeer().call(ac.signal));
       setTimeout(() => ac.abort(), 200);
       await expect(p).rejects.toMatchObject({ code: 'Cancelled' });
+      // The simulator holds DescribeInstances for 20 s: only a client that hangs up ends it sooner.
+      await expect.poll(() => world.sim.admin.abandonedRequests() - abandonedBefore, { timeout: 10_000 }).toBeGreaterThan(0);
     } finally {
       world.sim.admin.resetFaults();
     }
