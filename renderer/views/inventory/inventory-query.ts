@@ -21,6 +21,8 @@ export interface Row {
   tagLine: string;
   /** Per searchable field (name, id, ips, tagText), the characters it holds as two bit masks: see `charMask`. */
   masks: number[];
+  /** Per searchable field (name, id, ips, tagText), the text as fuzzysort compares it (`fold`): for the subsequence check. */
+  folded: string[];
 }
 
 /** Field names a `key:value` term may use besides tag keys; a tag of the same name is matched too. */
@@ -54,6 +56,7 @@ export function toRow(inst: InventoryInstance): Row {
     .map(([k, v]) => `${k}:${v}`)
     .join(' ');
   const ips = `${inst.privateIp} ${inst.publicIp}`;
+  const folded = [fold(inst.name), fold(inst.id), fold(ips), fold(tagText)];
   return {
     key: rowKey(inst),
     inst,
@@ -68,26 +71,52 @@ export function toRow(inst: InventoryInstance): Row {
       .filter(([k]) => k !== 'Name')
       .map(([k, v]) => `${k}=${v}`)
       .join('  '),
-    masks: [...charMask(inst.name, true), ...charMask(inst.id, true), ...charMask(ips, true), ...charMask(tagText, true)],
+    masks: folded.flatMap(charMask),
+    folded,
   };
 }
 
 /**
- * The ASCII characters of a string as two 32-bit masks (letters and digits in one, other
- * printable ASCII folded into the other), lower-cased as fuzzysort compares. A field can match a
- * query fuzzily only if its masks hold all of the query's bits. A field's masks are taken after
- * splitting accents off (é counts as e, as fuzzysort reads it); the query's other characters add
- * no bit, so the check only ever lets more through, never less.
+ * Text as fuzzysort compares it: accents split off Latin letters and dropped (é is e, while
+ * Japanese kana keep their marks), then lower-cased. fuzzysort matches a word in a field only if
+ * the word's folded characters appear in the field's folded text in order.
  */
-export function charMask(text: string, field = false): [number, number] {
-  const s = (field ? text.normalize('NFD') : text).toLowerCase();
+export function fold(text: string): string {
+  // Plain ASCII (most of an inventory) has no accents to take off.
+  if (!/[\u0080-\uffff]/.test(text)) return text.toLowerCase();
+  return text
+    .replace(/\p{Script=Latin}+/gu, (m) => m.normalize('NFD'))
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
+}
+
+/** Whether `word`'s characters appear in `field` in order (both folded). indexOf per character: native search, fast even before the JIT warms up. */
+export function isSubsequence(word: string, field: string): boolean {
+  let at = 0;
+  for (let k = 0; k < word.length; k++) {
+    const found = field.indexOf(word[k]!, at);
+    if (found < 0) return false;
+    at = found + 1;
+  }
+  return true;
+}
+
+/**
+ * The ASCII characters of a folded string (see `fold`) as two bit masks: letters and digits in one,
+ * other printable ASCII in the other (several characters may share a bit). A word can be a
+ * subsequence of a field only if the field's masks hold all of the word's bits, so most fields
+ * are ruled out without searching them. Only bits 0–29 are used, so a mask is always a small
+ * integer to the engine (a 31st bit would make some rows' mask arrays hold doubles and the loop
+ * over them slower).
+ */
+export function charMask(folded: string): [number, number] {
   let a = 0;
   let b = 0;
-  for (let k = 0; k < s.length; k++) {
-    const c = s.charCodeAt(k);
+  for (let k = 0; k < folded.length; k++) {
+    const c = folded.charCodeAt(k);
     if (c >= 97 && c <= 122) a |= 1 << (c - 97);
-    else if (c >= 48 && c <= 57) a |= 1 << (26 + ((c - 48) % 5));
-    else if (c > 32 && c < 127) b |= 1 << c % 31;
+    else if (c >= 48 && c <= 57) a |= 1 << (26 + ((c - 48) % 4));
+    else if (c > 32 && c < 127) b |= 1 << c % 30;
   }
   return [a, b];
 }
@@ -105,26 +134,55 @@ interface SearchView {
 }
 
 /**
- * fuzzysort over the rows, best first. With a one-word query, a row goes in with only the fields
- * whose characters cover the query's (a field without all of them cannot match: fuzzysort would
- * scan it for nothing), and not at all when none do. With several words (each may match another
- * field) every field goes in.
+ * Bit k set when field k of the row (name, id, ips, tagText) holds at least one of the words as
+ * a subsequence; 0 when some word is in no field. The character masks rule most fields out before
+ * any string is searched.
  */
-function fuzzyRows(text: string, rows: readonly Row[]): Row[] {
-  if (/\s/.test(text)) return fuzzysort.go(text, rows, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj);
-  const [qa, qb] = charMask(text);
-  const has = (m: number[], k: number) => (m[k]! & qa) === qa && (m[k + 1]! & qb) === qb;
-  const views: SearchView[] = [];
-  for (const row of rows) {
-    const m = row.masks;
-    const name = has(m, 0);
-    const id = has(m, 2);
-    const ips = has(m, 4);
-    const tagText = has(m, 6);
-    if (!name && !id && !ips && !tagText) continue;
-    views.push({ row, name: name ? row.name : null, id: id ? row.id : null, ips: ips ? row.ips : null, tagText: tagText ? row.tagText : null });
+function fieldsFor(row: Row, words: readonly string[], masks: readonly number[]): number {
+  const m = row.masks;
+  const f = row.folded;
+  let any = 0;
+  for (let w = 0; w < words.length; w++) {
+    const qa = masks[2 * w]!;
+    const qb = masks[2 * w + 1]!;
+    const word = words[w]!;
+    let here = 0;
+    for (let k = 0; k < 4; k++) {
+      if ((m[2 * k]! & qa) === qa && (m[2 * k + 1]! & qb) === qb && isSubsequence(word, f[k]!)) here |= 1 << k;
+    }
+    if (here === 0) return 0;
+    any |= here;
   }
-  return fuzzysort.go(text, views, { keys: SEARCH_KEYS, threshold: 0.3 }).map((r) => r.obj.row);
+  return any;
+}
+
+/**
+ * fuzzysort over the rows, best first, and the candidates it was given.
+ *
+ * fuzzysort matches a word in a field only if the word's characters appear there in order, and a
+ * row only if each word does in some field. So the candidates are the rows where that holds, each
+ * handed over with only the fields that hold a word: fuzzysort finds nothing in the others, so
+ * leaving them out changes no score, only saves it scanning them. Typing on only ever shrinks the
+ * candidates and nothing else decides them, so they are what the next keystroke narrows from (the
+ * matches themselves are not: a longer query can score above the threshold where a shorter one
+ * did not).
+ */
+function fuzzyRows(text: string, rows: readonly Row[]): { result: Row[]; candidates: Row[] } {
+  const words = [...new Set(fold(text).split(' '))];
+  const masks = words.flatMap((w) => charMask(w));
+  const candidates: Row[] = [];
+  const views: SearchView[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    const on = fieldsFor(row, words, masks);
+    if (on === 0) continue;
+    candidates.push(row);
+    views.push({ row, name: on & 1 ? row.name : null, id: on & 2 ? row.id : null, ips: on & 4 ? row.ips : null, tagText: on & 8 ? row.tagText : null });
+  }
+  const found = fuzzysort.go(text, views, { keys: SEARCH_KEYS, threshold: 0.3 });
+  const result: Row[] = new Array<Row>(found.length);
+  for (let k = 0; k < found.length; k++) result[k] = found[k]!.obj.row;
+  return { result, candidates };
 }
 
 const SEARCH_KEYS = ['name', 'id', 'ips', 'tagText'];
@@ -182,10 +240,12 @@ function contains(row: Row, words: string[]): boolean {
 /**
  * `filterRows` for typing: while the terms stay the same and the text only grows, the next
  * result is searched within the last one instead of every row (a longer query never matches
- * more), so each keystroke gets cheaper as the list narrows.
+ * more), so each keystroke gets cheaper as the list narrows. For fuzzy text what is narrowed is
+ * the set of rows fuzzysort could match (see `fuzzyCandidates`), so the answer is always the one a
+ * fresh search gives.
  */
 export class RowFilter {
-  private last: { rows: readonly Row[]; terms: string; text: string; fuzzy: boolean; result: Row[] } | undefined;
+  private last: { rows: readonly Row[]; terms: string; text: string; fuzzy: boolean; result: Row[]; candidates: readonly Row[] } | undefined;
 
   run(rows: readonly Row[], query: string): Row[] {
     const { terms, text } = parseQuery(query.trim());
@@ -194,21 +254,23 @@ export class RowFilter {
     const l = this.last;
     const narrowing = !!l && l.rows === rows && l.terms === termsKey && l.text !== '' && text.startsWith(l.text) && l.fuzzy === fuzzy;
     let result: Row[];
+    let candidates: readonly Row[] | undefined;
     if (narrowing && l.text === text) {
       result = l.result;
+      candidates = l.candidates;
     } else {
-      const base: readonly Row[] = narrowing ? l.result : terms.length ? rows.filter((r) => terms.every((t) => termMatches(r, t))) : rows;
+      const base: readonly Row[] = narrowing ? l.candidates : terms.length ? rows.filter((r) => terms.every((t) => termMatches(r, t))) : rows;
       if (!text) result = base.slice();
       else if (!fuzzy) {
         const words = text.toLowerCase().split(/\s+/);
         result = base.filter((r) => contains(r, words));
       } else {
-        result = fuzzyRows(text, base);
+        ({ result, candidates } = fuzzyRows(text, base));
       }
     }
     // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.
     if (l && sameRows(l.result, result)) result = l.result;
-    this.last = { rows, terms: termsKey, text, fuzzy, result };
+    this.last = { rows, terms: termsKey, text, fuzzy, result, candidates: candidates ?? result };
     return result;
   }
 }

@@ -2,7 +2,7 @@ import fuzzysort from 'fuzzysort';
 import { describe, expect, it } from 'vitest';
 import type { InventoryInstance } from '../../../electron/contract';
 import { inst } from './instance-fixture';
-import { RowFilter, filterRows, groupLines, parseQuery, setOf, tagKeys, toRow } from '../../../renderer/views/inventory/inventory-query';
+import { RowFilter, filterRows, fold, groupLines, isSubsequence, parseQuery, setOf, tagKeys, toRow, type Row } from '../../../renderer/views/inventory/inventory-query';
 
 const fleet = [
   inst({ id: 'i-0000000000000aaa1', name: 'web-1', tags: { Name: 'web-1', env: 'prod', team: 'payments' }, privateIp: '10.0.1.10', publicIp: '54.1.2.3' }),
@@ -130,5 +130,42 @@ describe('the inventory filter', () => {
       expect(f.run(many, q).map((r) => r.key).sort(), q).toEqual(filterRows(many, q).map((r) => r.key).sort());
     }
     expect(filterRows(many, 'node-9999')[0]?.inst.name).toBe('node-9999');
+  });
+
+  it('rules a field out only where fuzzysort finds no match in it (folded subsequence, accents and case as fuzzysort reads them)', () => {
+    const targets = ['web-1', 'Café-Ünïon', 'ÉTÉ 2024', 'İstanbul-01', 'KELVIN \u212a', 'ラーメン屋-ﾗｰﾒﾝ', 'Ελληνικά;', 'i-0abc123', '10.0.1.10 54.1.2.3', 'env:prod team:payments', 'x_y z', 'ß straße'];
+    const words = ['web', 'cafe', 'café', 'CAFÉ', 'unio', 'ete', 'éte', '2024', 'istanbul', 'i̇st', 'kelvin', 'k', 'ラメ', 'ﾗﾒ', 'ελλ', ';', 'a12', 'i-0', '10.1', '54.', 'prod', 'tm:p', 'x_y', 'ss', 'ß', 'zz', 'bw', '0.1'];
+    for (const t of targets)
+      for (const w of words) expect(isSubsequence(fold(w), fold(t)), `${w} in ${t}`).toBe(fuzzysort.single(w, fuzzysort.prepare(t)) !== null);
+  });
+
+  it('gives the same rows in the same order while typing (narrowing) as a fresh search, across fuzzy, substring, multi-word and term queries', () => {
+    let seed = 11;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const parts = ['web', 'db', 'api', 'node', 'cache', 'prod', 'stage', 'eu', 'x1', 'a3'];
+    const rows = Array.from({ length: 1500 }, (_, k) =>
+      toRow(
+        inst({
+          id: `i-${((k * 2654435761) % 4294967296).toString(16).padStart(17, '0')}`,
+          name: `${parts[rnd(parts.length)]}-${parts[rnd(parts.length)]}-${k}`,
+          state: rnd(5) ? 'running' : 'stopped',
+          privateIp: `10.${rnd(4)}.${rnd(256)}.${rnd(256)}`,
+          publicIp: rnd(3) ? '' : `54.${rnd(256)}.${rnd(256)}.${rnd(256)}`,
+          tags: { Name: 'x', env: parts[5 + rnd(3)]!, team: `team-${rnd(7)}` },
+        }),
+      ),
+    );
+    const keys = (r: readonly Row[]) => r.map((x) => x.key);
+    const typed = ['a3-node-12', 'web db', 'env:prod api-x', 'state:running 54.1', '10.2.', 'team:team-3 cache-e', 'pd'];
+    for (const text of typed) {
+      const f = new RowFilter();
+      for (let k = 1; k <= text.length; k++) {
+        const q = text.slice(0, k);
+        expect(keys(f.run(rows, q)), q).toEqual(keys(filterRows(rows, q)));
+      }
+    }
+    // A query that jumps elsewhere, then types on.
+    const f = new RowFilter();
+    for (const q of ['nod', 'node', 'env:stage', 'env:stage we', 'env:stage web', 'cach', 'cache-', 'cache-3']) expect(keys(f.run(rows, q)), q).toEqual(keys(filterRows(rows, q)));
   });
 });
