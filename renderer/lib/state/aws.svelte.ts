@@ -8,7 +8,7 @@ import type {
   NewSsoProfile,
 } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
-import { RowFilter, groupLines, setOf, tagKeys, toRow, toggled, type GroupBy, type Line, type Row } from '../../views/inventory/inventory-query';
+import { RowFilter, groupLines, warmUp, setOf, tagKeys, toRow, toggled, type GroupBy, type Idle, type Line, type Row } from '../../views/inventory/inventory-query';
 
 export type DeviceCode = EventPayload<'aws.sso.device'>;
 /** An instance to open a terminal on, as the connect engine takes it. */
@@ -25,6 +25,13 @@ const requestId = (kind: string) => `${kind}-${Date.now().toString(36)}-${nextRe
 
 const asError = (err: unknown): KeylessError =>
   err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
+
+/** Work for idle moments (none where the page has no idle callbacks, as in unit tests). */
+const whenIdle: Idle = (work) => {
+  if (typeof requestIdleCallback !== 'function') return () => {};
+  const id = requestIdleCallback((deadline) => work(() => deadline.timeRemaining()), { timeout: 1000 });
+  return () => cancelIdleCallback(id);
+};
 
 /** AWS profiles and their checks, SSO sign-in, and the fleet inventory with its filter, grouping and selection. */
 export class AwsState {
@@ -146,9 +153,13 @@ export class AwsState {
 
   // ---- inventory ---------------------------------------------------------------------------
 
+  private stopWarmUp = () => {};
+
   private setSnapshot(s: InventorySnapshot | null): void {
     this.snapshot = s;
     this.rows = (s?.instances ?? []).map(toRow).sort((a, b) => (a.inst.name || '~').localeCompare(b.inst.name || '~') || a.key.localeCompare(b.key));
+    this.stopWarmUp();
+    this.stopWarmUp = warmUp(this.rows, whenIdle);
     const keys = setOf(this.rows.map((r) => r.key));
     this.selected = setOf([...this.selected].filter((k) => keys.has(k)));
   }

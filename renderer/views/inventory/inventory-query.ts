@@ -241,7 +241,7 @@ function contains(row: Row, words: string[]): boolean {
  * `filterRows` for typing: while the terms stay the same and the text only grows, the next
  * result is searched within the last one instead of every row (a longer query never matches
  * more), so each keystroke gets cheaper as the list narrows. For fuzzy text what is narrowed is
- * the set of rows fuzzysort could match (see `fuzzyCandidates`), so the answer is always the one a
+ * the set of rows fuzzysort could match (see `fuzzyRows`), so the answer is always the one a
  * fresh search gives.
  */
 export class RowFilter {
@@ -273,6 +273,33 @@ export class RowFilter {
     this.last = { rows, terms: termsKey, text, fuzzy, result, candidates: candidates ?? result };
     return result;
   }
+}
+
+/** Runs a piece of work when the page is next idle, passing how many milliseconds of idle time are left; returns a cancel. */
+export type Idle = (work: (msLeft: () => number) => void) => () => void;
+
+/**
+ * Runs a few searches while the page is idle after rows arrive, one per idle moment, results
+ * thrown away, so the engine has compiled the search code (candidate scan, fuzzysort, scoring)
+ * before the first keystrokes instead of running it in its interpreter then: a first fuzzy search
+ * with thousands of matches otherwise takes several times as long as the same search later. The
+ * queries are made from the rows' own text (an instance id, a word of the addresses and of the
+ * tags, two words, a `key:value` term with a word) and each runs over part of the rows.
+ */
+export function warmUp(rows: readonly Row[], idle: Idle): () => void {
+  if (!rows.length) return () => {};
+  const sample = rows.slice(0, 2500);
+  const row = rows[rows.length >> 1]!;
+  const word = (k: number) => row.folded[k]!.split(' ')[0]!.slice(0, 4);
+  const queries = [row.folded[1]!, word(2), word(3), `${word(2)} ${word(3)}`, `state:${row.fields.state ?? ''} ${word(2)}`].filter((q) => q.replace(/\s/g, '').length >= 3);
+  let next = 0;
+  let cancel = () => {};
+  const step = () => {
+    new RowFilter().run(sample, queries[next++]!);
+    if (next < queries.length) cancel = idle(step);
+  };
+  if (queries.length) cancel = idle(step);
+  return () => cancel();
 }
 
 function sameRows(a: readonly Row[], b: readonly Row[]): boolean {

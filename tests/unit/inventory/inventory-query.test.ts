@@ -2,7 +2,7 @@ import fuzzysort from 'fuzzysort';
 import { describe, expect, it } from 'vitest';
 import type { InventoryInstance } from '../../../electron/contract';
 import { inst } from './instance-fixture';
-import { RowFilter, filterRows, fold, groupLines, isSubsequence, parseQuery, setOf, tagKeys, toRow, type Row } from '../../../renderer/views/inventory/inventory-query';
+import { RowFilter, filterRows, fold, groupLines, isSubsequence, parseQuery, setOf, tagKeys, toRow, warmUp, type Row } from '../../../renderer/views/inventory/inventory-query';
 
 const fleet = [
   inst({ id: 'i-0000000000000aaa1', name: 'web-1', tags: { Name: 'web-1', env: 'prod', team: 'payments' }, privateIp: '10.0.1.10', publicIp: '54.1.2.3' }),
@@ -167,5 +167,29 @@ describe('the inventory filter', () => {
     // A query that jumps elsewhere, then types on.
     const f = new RowFilter();
     for (const q of ['nod', 'node', 'env:stage', 'env:stage we', 'env:stage web', 'cach', 'cache-', 'cache-3']) expect(keys(f.run(rows, q)), q).toEqual(keys(filterRows(rows, q)));
+  });
+
+  it('warms up the search one idle moment at a time, stops when cancelled, and leaves the filter’s answers alone', () => {
+    const queue: Array<() => void> = [];
+    const idle = (work: (msLeft: () => number) => void) => {
+      const run = () => work(() => 50);
+      queue.push(run);
+      return () => queue.splice(queue.indexOf(run) >>> 0, 1);
+    };
+    const before = filterRows(fleet, 'web').map((r) => r.key);
+    warmUp(fleet, idle);
+    let moments = 0;
+    while (queue.length) {
+      queue.shift()!();
+      moments++;
+    }
+    expect(moments).toBeGreaterThan(1);
+    expect(filterRows(fleet, 'web').map((r) => r.key)).toEqual(before);
+    const stop = warmUp(fleet, idle);
+    expect(queue.length).toBe(1);
+    stop();
+    expect(queue.length).toBe(0);
+    expect(warmUp([], idle)).toBeTypeOf('function');
+    expect(queue.length).toBe(0);
   });
 });
