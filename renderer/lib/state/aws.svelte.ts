@@ -26,11 +26,14 @@ const requestId = (kind: string) => `${kind}-${Date.now().toString(36)}-${nextRe
 const asError = (err: unknown): KeylessError =>
   err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
 
-/** Work for idle moments (none where the page has no idle callbacks, as in unit tests). */
-const whenIdle: Idle = (work) => {
-  if (typeof requestIdleCallback !== 'function') return () => {};
-  const id = requestIdleCallback((deadline) => work(() => deadline.timeRemaining()), { timeout: 1000 });
-  return () => cancelIdleCallback(id);
+/**
+ * The search warm-up's steps run as tasks of their own right after the rows are shown (a few
+ * milliseconds each), not in idle moments: those come between the first keystrokes, and a step
+ * run then made those keystrokes slower.
+ */
+const soon: Idle = (work) => {
+  const id = setTimeout(() => work(() => Infinity), 0);
+  return () => clearTimeout(id);
 };
 
 /** AWS profiles and their checks, SSO sign-in, and the fleet inventory with its filter, grouping and selection. */
@@ -159,7 +162,7 @@ export class AwsState {
     this.snapshot = s;
     this.rows = (s?.instances ?? []).map(toRow).sort((a, b) => (a.inst.name || '~').localeCompare(b.inst.name || '~') || a.key.localeCompare(b.key));
     this.stopWarmUp();
-    this.stopWarmUp = warmUp(this.rows, whenIdle);
+    this.stopWarmUp = warmUp(this.rows, soon);
     const keys = setOf(this.rows.map((r) => r.key));
     this.selected = setOf([...this.selected].filter((k) => keys.has(k)));
   }
