@@ -167,16 +167,19 @@ function fieldsFor(row: Row, words: readonly string[], masks: readonly number[])
  * matches themselves are not: a longer query can score above the threshold where a shorter one
  * did not).
  */
-function fuzzyRows(text: string, rows: readonly Row[]): { result: Row[]; candidates: Row[] } {
+function fuzzyRows(text: string, rows: readonly Row[], all: readonly Row[] = rows): { result: Row[]; candidates: Row[] } {
   const words = [...new Set(fold(text).split(' '))];
   const masks = words.flatMap((w) => charMask(w));
   const oneWord = words.length === 1;
   const candidates: Row[] = [];
   const views: SearchView[] = [];
   const singles: OneField[] = [];
+  // Most of the inventory to look through: one regular expression per field over all of it.
+  const cols = rows.length * 2 > all.length ? columnsOf(all) : null;
+  const scanned = cols ? scanColumns(words, cols) : null;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
-    const on = fieldsFor(row, words, masks);
+    const on = scanned ? scanned[rows === all ? r : cols!.index.get(row)!]! : fieldsFor(row, words, masks);
     if (on === 0) continue;
     candidates.push(row);
     if (oneWord && (on & (on - 1)) === 0) singles.push({ row, field: on === 1 ? row.name : on === 2 ? row.id : on === 4 ? row.ips : row.tagText });
@@ -193,6 +196,81 @@ function fuzzyRows(text: string, rows: readonly Row[]): { result: Row[]; candida
     else result[k] = one[a++]!.obj.row;
   }
   return { result, candidates };
+}
+
+/** The searchable fields of every row, each field's folded text of all rows in one string, a row a line. */
+interface Columns {
+  text: string[];
+  /** Per field, where each row's line starts (and, last, the text's length + 1). */
+  starts: Int32Array[];
+  index: Map<Row, number>;
+}
+
+/** Lines longer than this could make a regular expression backtrack for long: such inventories are scanned row by row. */
+const COLUMN_LINE_MAX = 400;
+const columnsCache = new WeakMap<readonly Row[], Columns | null>();
+
+function columnsOf(rows: readonly Row[]): Columns | null {
+  let cols = columnsCache.get(rows);
+  if (cols !== undefined) return cols;
+  cols = { text: [], starts: [], index: new Map(rows.map((r, k) => [r, k])) };
+  for (let k = 0; k < 4 && cols; k++) {
+    const starts = new Int32Array(rows.length + 1);
+    let at = 0;
+    for (let r = 0; r < rows.length; r++) {
+      const f = rows[r]!.folded[k]!;
+      if (f.length > COLUMN_LINE_MAX || f.includes('\n')) {
+        cols = null;
+        break;
+      }
+      starts[r] = at;
+      at += f.length + 1;
+    }
+    if (!cols) break;
+    starts[rows.length] = at;
+    cols.starts.push(starts);
+    cols.text.push(rows.map((r) => r.folded[k]!).join('\n'));
+  }
+  columnsCache.set(rows, cols);
+  return cols;
+}
+
+const escapeRegExp = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/**
+ * `fieldsFor` for every row at once: per word and field, one regular expression (the word's
+ * characters in order, anything but a line break between them) over the field's column finds the
+ * rows where the word is a subsequence of that field, in native code rather than a call per row.
+ */
+function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
+  const n = cols.starts[0]!.length - 1;
+  const on = new Uint8Array(n);
+  const here = new Uint8Array(n);
+  for (let w = 0; w < words.length; w++) {
+    here.fill(0);
+    // Character by character as indexOf and fuzzysort compare (a surrogate pair's halves too).
+    const re = new RegExp(words[w]!.split('').map(escapeRegExp).join('[^\\n]*?'), 'g');
+    for (let k = 0; k < 4; k++) {
+      const text = cols.text[k]!;
+      const starts = cols.starts[k]!;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(text))) {
+        // The row whose line holds the match: the last start at or before it.
+        let lo = 0;
+        let hi = n - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (starts[mid]! <= m.index) lo = mid;
+          else hi = mid - 1;
+        }
+        here[lo]! |= 1 << k;
+        re.lastIndex = starts[lo + 1]!;
+      }
+      re.lastIndex = 0;
+    }
+    for (let r = 0; r < n; r++) on[r] = w === 0 ? here[r]! : on[r]! && here[r]! ? on[r]! | here[r]! : 0;
+  }
+  return on;
 }
 
 /**
@@ -286,7 +364,7 @@ export class RowFilter {
         const words = text.toLowerCase().split(/\s+/);
         result = base.filter((r) => contains(r, words));
       } else {
-        ({ result, candidates } = fuzzyRows(text, base));
+        ({ result, candidates } = fuzzyRows(text, base, rows));
       }
     }
     // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.
@@ -313,13 +391,15 @@ export function warmUp(rows: readonly Row[], idle: Idle): () => void {
   const row = rows[rows.length >> 1]!;
   const word = (k: number) => row.folded[k]!.split(' ')[0]!.slice(0, 4);
   const queries = [row.folded[1]!, word(2), word(3), `${word(2)} ${word(3)}`, `state:${row.fields.state ?? ''} ${word(2)}`].filter((q) => q.replace(/\s/g, '').length >= 3);
-  let next = 0;
+  let next = -1;
   let cancel = () => {};
   const step = () => {
-    new RowFilter().run(sample, queries[next++]!);
+    // First the whole inventory's columns for the search to scan, then the searches.
+    if (next++ < 0) columnsOf(rows);
+    else new RowFilter().run(sample, queries[next - 1]!);
     if (next < queries.length) cancel = idle(step);
   };
-  if (queries.length) cancel = idle(step);
+  cancel = idle(step);
   return () => cancel();
 }
 

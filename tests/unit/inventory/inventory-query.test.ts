@@ -192,4 +192,19 @@ describe('the inventory filter', () => {
     expect(warmUp([], idle)).toBeTypeOf('function');
     expect(queue.length).toBe(0);
   });
+
+  it('finds what fuzzysort finds whatever characters names and queries hold (regular-expression characters, line breaks, long tags, emoji)', () => {
+    const odd = ['(a.b)*[c]$', 'x^y|z?', 'back\\slash/+{1}', 'dash-dot.q', 'emoji-😀-box', 'two\nlines', 'long-' + 'k'.repeat(600), 'plain-web'];
+    const rows = odd.map((name, k) => toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name, tags: { Name: name, note: k % 2 ? '$^(' : 'ok' } })));
+    const queries = ['(a.', 'b)*', '[c]', 'c]$', 'x^y', 'y|z', 'yz?', '\\sl', '/+{', '{1}', 'h.q', 'a.b', '😀-', '-😀-', 'mo\ud83d', 'two', 'olines', 'kkk', 'web', '$^(', 'te$'];
+    // Whole inventories: one with a line break and a long name (scanned row by row), one without (scanned by column).
+    for (const set of [rows, rows.filter((r) => !r.inst.name.includes('\n') && r.inst.name.length < 100)]) {
+      for (const q of queries) {
+        expect(q.length, 'a fuzzy query (3 characters or more)').toBeGreaterThanOrEqual(3);
+        const theirs = fuzzysort.go(q, set, { keys: ['name', 'id', 'ips', 'tagText'], threshold: 0.3 });
+        expect(new Set(filterRows(set, q).map((r) => r.key)), q).toEqual(new Set(theirs.map((r) => r.obj.key)));
+      }
+    }
+    expect(filterRows(rows, '(a.').map((r) => r.inst.name)).toEqual(['(a.b)*[c]$']);
+  });
 });
