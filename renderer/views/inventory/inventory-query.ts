@@ -23,6 +23,8 @@ export interface Row {
   masks: number[];
   /** Per searchable field (name, id, ips, tagText), the text as fuzzysort compares it (`fold`): for the subsequence check. */
   folded: string[];
+  /** The table's line for this row, made the first time it is shown and kept (see `groupLines`). */
+  line: Line | undefined;
 }
 
 /** Field names a `key:value` term may use besides tag keys; a tag of the same name is matched too. */
@@ -73,6 +75,7 @@ export function toRow(inst: InventoryInstance): Row {
       .join('  '),
     masks: folded.flatMap(charMask),
     folded,
+    line: undefined,
   };
 }
 
@@ -177,9 +180,12 @@ function fuzzyRows(text: string, rows: readonly Row[], all: readonly Row[] = row
   // Most of the inventory to look through: one regular expression per field over all of it.
   const cols = rows.length * 2 > all.length ? columnsOf(all) : null;
   const scanned = cols ? scanColumns(words, cols) : null;
+  // `rows` keeps `all`'s order, so a row's place in `all` is found by walking on from the last one.
+  let j = 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
-    const on = scanned ? scanned[rows === all ? r : cols!.index.get(row)!]! : fieldsFor(row, words, masks);
+    if (scanned) while (j < all.length && all[j] !== row) j++;
+    const on = scanned && j < all.length ? scanned[j]! : fieldsFor(row, words, masks);
     if (on === 0) continue;
     candidates.push(row);
     if (oneWord && (on & (on - 1)) === 0) singles.push({ row, field: on === 1 ? row.name : on === 2 ? row.id : on === 4 ? row.ips : row.tagText });
@@ -203,7 +209,6 @@ interface Columns {
   text: string[];
   /** Per field, where each row's line starts (and, last, the text's length + 1). */
   starts: Int32Array[];
-  index: Map<Row, number>;
 }
 
 /** Lines longer than this could make a regular expression backtrack for long: such inventories are scanned row by row. */
@@ -213,7 +218,7 @@ const columnsCache = new WeakMap<readonly Row[], Columns | null>();
 function columnsOf(rows: readonly Row[]): Columns | null {
   let cols = columnsCache.get(rows);
   if (cols !== undefined) return cols;
-  cols = { text: [], starts: [], index: new Map(rows.map((r, k) => [r, k])) };
+  cols = { text: [], starts: [] };
   for (let k = 0; k < 4 && cols; k++) {
     const starts = new Int32Array(rows.length + 1);
     let at = 0;
@@ -431,11 +436,8 @@ export type Line = { kind: 'group'; value: string; count: number; collapsed: boo
 
 /** The flat list the table shows: group headings (sorted, empty value last) each followed by its rows unless collapsed. */
 /** One line object per row for as long as the row lives, so a row that stays in view is the same item to the table. */
-const rowLines = new WeakMap<Row, Line>();
 function rowLine(row: Row): Line {
-  let line = rowLines.get(row);
-  if (!line) rowLines.set(row, (line = { kind: 'row', row }));
-  return line;
+  return (row.line ??= { kind: 'row', row });
 }
 
 export function groupLines(rows: readonly Row[], g: GroupBy, collapsed: ReadonlySet<string>): Line[] {
