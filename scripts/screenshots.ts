@@ -18,7 +18,7 @@ import { fleetFor, REGIONS } from '../tests/bench/support/inventory-fleet';
 import { chromiumMissing, launchChromium } from '../tests/e2e/support/browser';
 import { startWebApp, type RunningHarness } from '../tests/e2e/support/harness';
 import { startSshd } from '../tests/e2e/support/sshd';
-import { addHost, connect, hook, until, waitForText } from '../tests/e2e/terminal-support';
+import { addHost, connect, hook, panesConnected, until, waitForText } from '../tests/e2e/terminal-support';
 import { demoFleet, sshdMissing, startSimulator, type Simulator } from '../tests/sim/index';
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -245,17 +245,6 @@ async function plainHost(page: Page, sshd: Awaited<ReturnType<typeof startSshd>>
   await shot(page, 'screenshot-terminal.png');
 }
 
-async function panesConnected(page: Page, count: number): Promise<void> {
-  await until(
-    async () => {
-      if (await page.getByTestId('trust-host-key').isVisible()) await page.getByTestId('trust-host-key').click();
-      const panes = await hook.panes(page);
-      return panes.length === count && panes.every((p) => p.state === 'connected');
-    },
-    30_000,
-    `${count} connected panes`,
-  );
-}
 
 main().then(
   () => process.exit(0),

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addHost, hook, startWorld, terminalSkip, until, waitForText, type TerminalWorld } from './terminal-support';
+import { addHost, hook, panesConnected, startWorld, terminalSkip, waitForText, type TerminalWorld } from './terminal-support';
 
 if (terminalSkip) console.warn(`skipping quick connect split tests: ${terminalSkip}`);
 
@@ -15,18 +15,6 @@ async function quickConnect(page: Page, name: string, key: string): Promise<void
   await expect.poll(() => page.getByTestId('quick-connect').count()).toBe(0);
 }
 
-/** Trusts host keys when asked until `count` panes are connected. */
-async function panesConnected(page: Page, count: number): Promise<void> {
-  await until(
-    async () => {
-      if (await page.getByTestId('trust-host-key').isVisible()) await page.getByTestId('trust-host-key').click();
-      const panes = await hook.panes(page);
-      return panes.length === count && panes.every((p) => p.state === 'connected');
-    },
-    20_000,
-    `${count} connected panes`,
-  );
-}
 
 describe.skipIf(terminalSkip)('quick connect into a split, end to end in Chromium against two real sshd', () => {
   let world: TerminalWorld;

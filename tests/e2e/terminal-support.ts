@@ -110,3 +110,16 @@ export async function waitForText(page: Page, pattern: RegExp, pane?: string, ti
   });
   return last;
 }
+
+/** Trusts host keys when asked until `count` panes are connected. */
+export async function panesConnected(page: Page, count: number, timeout = 30_000): Promise<void> {
+  await until(
+    async () => {
+      if (await page.getByTestId('trust-host-key').isVisible()) await page.getByTestId('trust-host-key').click();
+      const panes = await hook.panes(page);
+      return panes.length === count && panes.every((p) => p.state === 'connected');
+    },
+    timeout,
+    `${count} connected panes`,
+  );
+}

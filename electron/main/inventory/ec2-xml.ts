@@ -47,6 +47,15 @@ const isLayout = (t: string) => t.trim() === '' && t.includes('\n');
  */
 export type XmlProjection = ReadonlyMap<string, ReadonlySet<string>>;
 
+/** Where the tag name starting at `i` ends: at whitespace, `>` or `/` (the SDK's rule), or at `z`. */
+function tagNameEnd(x: string, i: number, z: number): number {
+  for (; i < z; i++) {
+    const c = x.charCodeAt(i);
+    if (c === 62 || c === 47 || c === 32 || c === 10 || c === 9 || c === 13) break;
+  }
+  return i;
+}
+
 class Reader {
   private i = 0;
   private readonly z: number;
@@ -112,13 +121,9 @@ class Reader {
 
   /** A tag name: up to whitespace, `>` or `/` (the SDK's rule). */
   private tagName(): string {
-    const { x } = this;
     const from = this.i;
-    for (; this.i < this.z; this.i++) {
-      const c = x.charCodeAt(this.i);
-      if (c === 62 || c === 47 || c === 32 || c === 10 || c === 9 || c === 13) break;
-    }
-    return x.slice(from, this.i);
+    this.i = tagNameEnd(this.x, from, this.z);
+    return this.x.slice(from, this.i);
   }
 
   /** Past the end of an element the projection leaves out (the reader just after its name), nested namesakes included. */
@@ -333,13 +338,9 @@ class PlannedReader {
   }
 
   private tagName(): string {
-    const { x } = this;
     const from = this.i;
-    for (; this.i < this.z; this.i++) {
-      const c = x.charCodeAt(this.i);
-      if (c === 62 || c === 47 || c === 32 || c === 10 || c === 9 || c === 13) break;
-    }
-    return x.slice(from, this.i);
+    this.i = tagNameEnd(this.x, from, this.z);
+    return this.x.slice(from, this.i);
   }
 
   /** The next child's tag, the reader just past `<tag`; undefined at the closing tag of `parent` (then just past it). */
