@@ -86,9 +86,13 @@ async function startTrace(page: RawPage): Promise<() => Promise<void>> {
  */
 export async function startProfile(page: RawPage, mode: string): Promise<() => Promise<void>> {
   if (mode === 'trace') return startTrace(page);
-  await page.send('Profiler.enable');
-  await page.send('Profiler.setSamplingInterval', { interval: 200 });
-  await page.send('Profiler.start');
+  // 'cpu': the /proc figures only, without the sampling profiler's own cost in the page.
+  const sampling = mode !== 'cpu';
+  if (sampling) {
+    await page.send('Profiler.enable');
+    await page.send('Profiler.setSamplingInterval', { interval: 200 });
+    await page.send('Profiler.start');
+  }
   const cpu0 = cpuByCommand();
   const mainThreads = () => {
     const out: Array<{ id: string; run: number; wait: number; switches: number }> = [];
@@ -114,33 +118,36 @@ export async function startProfile(page: RawPage, mode: string): Promise<() => P
   return async () => {
     const wall = Date.now() - t0;
     const cpu1 = cpuByCommand();
-    const { profile } = (await page.send('Profiler.stop')) as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] } };
-    const self = new Map<number, number>();
-    profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-    const byFn = new Map<string, number>();
-    for (const n of profile.nodes) {
-      const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
-      byFn.set(k, (byFn.get(k) ?? 0) + (self.get(n.id) ?? 0) / 1000);
-    }
-    const top = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 30);
-    {
-      const parent = new Map<number, number>();
-      for (const n of profile.nodes as Array<{ id: number; children?: number[] }>) for (const c of n.children ?? []) parent.set(c, n.id);
-      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-      const anon = new Map<string, number>();
+    if (sampling) {
+      const { profile } = (await page.send('Profiler.stop')) as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] } };
+      const self = new Map<number, number>();
+      profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+      const byFn = new Map<string, number>();
       for (const n of profile.nodes) {
-        if (n.callFrame.functionName || n.callFrame.url || n.callFrame.lineNumber !== 0) continue;
-        const chain: string[] = [];
-        for (let p = parent.get(n.id); p !== undefined && chain.length < 8; p = parent.get(p)) {
-          const f = byId.get(p)!.callFrame;
-          chain.push(`${f.functionName || '?'}@${f.url.split('/').pop()}:${f.lineNumber}`);
-        }
-        const k = chain.join(' < ');
-        anon.set(k, (anon.get(k) ?? 0) + (self.get(n.id) ?? 0) / 1000);
+        const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
+        byFn.set(k, (byFn.get(k) ?? 0) + (self.get(n.id) ?? 0) / 1000);
       }
-      process.stdout.write(`anonymous natives by caller: ${[...anon].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${v.toFixed(1)} ms ${k}`).join(' | ')}\n`);
+      const top = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 30);
+      {
+        const parent = new Map<number, number>();
+        for (const n of profile.nodes as Array<{ id: number; children?: number[] }>) for (const c of n.children ?? []) parent.set(c, n.id);
+        const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+        const anon = new Map<string, number>();
+        for (const n of profile.nodes) {
+          if (n.callFrame.functionName || n.callFrame.url || n.callFrame.lineNumber !== 0) continue;
+          const chain: string[] = [];
+          for (let p = parent.get(n.id); p !== undefined && chain.length < 8; p = parent.get(p)) {
+            const f = byId.get(p)!.callFrame;
+            chain.push(`${f.functionName || '?'}@${f.url.split('/').pop()}:${f.lineNumber}`);
+          }
+          const k = chain.join(' < ');
+          anon.set(k, (anon.get(k) ?? 0) + (self.get(n.id) ?? 0) / 1000);
+        }
+        process.stdout.write(`anonymous natives by caller: ${[...anon].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${v.toFixed(1)} ms ${k}`).join(' | ')}\n`);
+      }
+      process.stdout.write(`page profile (wall ${wall} ms):\n${top.map(([k, v]) => `  ${v.toFixed(1).padStart(8)} ms  ${k}`).join('\n')}\n`);
     }
-    process.stdout.write(`page profile (wall ${wall} ms):\n${top.map(([k, v]) => `  ${v.toFixed(1).padStart(8)} ms  ${k}`).join('\n')}\n`);
+    process.stdout.write(`pass: wall ${wall} ms\n`);
     const sched1 = mainThreads();
     const m1 = machine().map((v, i) => (v - m0[i]!) * 10);
     process.stdout.write(`  machine: user ${m1[0]} nice ${m1[1]} system ${m1[2]} idle ${m1[3]} iowait ${m1[4]} irq ${m1[5]} softirq ${m1[6]} steal ${m1[7]} (ms over ${wall} ms × 2 CPUs)\n`);
