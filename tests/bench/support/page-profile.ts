@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { RawPage } from './raw-page';
 
 /**
- * Diagnostics for `npm run bench -- terminal` (KEYLESS_BENCH_PROFILE=1 or =trace): where the
+ * Diagnostics for `npm run bench -- terminal` (KEYLESS_BENCH_PROFILE=1, =cpu or =trace): where the
  * time of one measured pass goes, printed, never written to the results. Linux only (/proc).
  */
 
