@@ -15,12 +15,18 @@ export type ServerFrame =
  * JSON without `data`, then the bytes themselves, uncopied into text and unescaped. Electron IPC
  * needs none of this: it carries a Uint8Array as it is.
  */
-export function encodeBinaryEvent(ev: string, payload: { data: Uint8Array } & Record<string, unknown>): Uint8Array {
+export function encodeBinaryEvent(ev: string, payload: { data: Uint8Array } & Record<string, unknown>): Uint8Array<ArrayBuffer> {
   const head = binaryEventHead(ev, payload);
   const out = new Uint8Array(head.length + payload.data.byteLength);
   out.set(head);
   out.set(payload.data, head.length);
   return out;
+}
+
+/** The payload when it is one that travels as a binary message (it carries bytes in `data`). */
+export function bytesPayload(payload: unknown): ({ data: Uint8Array } & Record<string, unknown>) | undefined {
+  const data = (payload as { data?: unknown } | undefined)?.data;
+  return data instanceof Uint8Array ? (payload as { data: Uint8Array } & Record<string, unknown>) : undefined;
 }
 
 /** The part of a binary event message before its bytes (a sender may send the two as fragments of one message, uncopied). */

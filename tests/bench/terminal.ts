@@ -68,8 +68,8 @@ const click = (page: RawPage, selector: string) =>
     el.click();
   }, selector);
 
-/** Resolves with the page time at which `needle` has been parsed by the focused pane's xterm.js. */
 /**
+ * Records (in `benchMarks`) the page time at which `needle` has been parsed by the pane's xterm.js.
  * `skip`: the marker cannot come before this many bytes, so pieces before it are only counted,
  * not searched (the end marker of a 30 MB stream costs the full path no scan of the stream).
  */
@@ -117,7 +117,7 @@ async function throughput({ page, world }: Bench) {
   const file = join(world.home, 'bench-stream.txt');
   writeFileSync(file, text);
   const expectBytes = text.length + text.split('\n').length - 1; // the PTY sends each line with CR LF
-  // KEYLESS_BENCH_PROFILE=1 (page CPU profile, scheduler waits) or =trace (main-thread trace): printed per run.
+  // KEYLESS_BENCH_PROFILE=cpu (process CPU, scheduler waits), =1 (and the page's CPU profile) or =trace (main-thread trace): printed per pass.
   const profiling = process.env.KEYLESS_BENCH_PROFILE;
   const stream = async () => {
     await armMarker(page, 'KL-BEGIN');

@@ -1,4 +1,4 @@
-import { decodeBinaryEvent, encodeBinaryEvent, type ClientFrame, type EventName, type KeylessBridge, type Outcome } from '../../contract';
+import { bytesPayload, decodeBinaryEvent, encodeBinaryEvent, type ClientFrame, type EventName, type KeylessBridge, type Outcome } from '../../contract';
 import type { ContractServer, Peer } from './contract-server';
 
 /**
@@ -9,12 +9,9 @@ import type { ContractServer, Peer } from './contract-server';
 export function connectInMemory(server: ContractServer, peerId = 'memory'): { bridge: KeylessBridge; peer: Peer } {
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const peer = server.connect(peerId, (event: EventName, payload: unknown) => {
-    const data = (payload as { data?: unknown } | undefined)?.data;
-    let copy: unknown;
-    if (data instanceof Uint8Array) {
-      const frame = encodeBinaryEvent(event, payload as { data: Uint8Array } & Record<string, unknown>);
-      copy = decodeBinaryEvent(frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) as ArrayBuffer)?.payload;
-    } else copy = JSON.parse(JSON.stringify(payload));
+    const withBytes = bytesPayload(payload);
+    // encodeBinaryEvent makes an array of its own, so its buffer is exactly the message.
+    const copy: unknown = withBytes ? decodeBinaryEvent(encodeBinaryEvent(event, withBytes).buffer)?.payload : JSON.parse(JSON.stringify(payload));
     queueMicrotask(() => listeners.get(event)?.forEach((l) => l(copy)));
   });
   let nextId = 1;

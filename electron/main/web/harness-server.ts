@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES, binaryEventHead, type ClientFrame, type EventName, type ServerFrame } from '../../contract';
+import { MAX_MESSAGE_BYTES, binaryEventHead, bytesPayload, type ClientFrame, type EventName, type ServerFrame } from '../../contract';
 import type { Logger } from '../base/log';
 import type { ContractServer } from '../rpc/contract-server';
 
@@ -139,13 +139,12 @@ export async function startHarness(opts: {
     };
     const peer = opts.server.connect(peerId, (ev: EventName, payload: unknown) => {
       // Terminal output goes as bytes in a binary message (no JSON escaping, no text decoding on either side).
-      const data = (payload as { data?: unknown } | undefined)?.data;
-      if (data instanceof Uint8Array) {
-        if (ws.readyState !== ws.OPEN) return;
-        // Two fragments of one message: the head, then the bytes as they are (no copy into a new buffer).
-        ws.send(binaryEventHead(ev, payload as { data: Uint8Array } & Record<string, unknown>), { binary: true, fin: false });
-        ws.send(data, { binary: true, fin: true });
-      } else send({ t: 'event', ev, payload });
+      const withBytes = bytesPayload(payload);
+      if (!withBytes) return send({ t: 'event', ev, payload });
+      if (ws.readyState !== ws.OPEN) return;
+      // Two fragments of one message: the head, then the bytes as they are (no copy into a new buffer).
+      ws.send(binaryEventHead(ev, withBytes), { binary: true, fin: false });
+      ws.send(withBytes.data, { binary: true, fin: true });
     });
     opts.log.info('browser connected', { peer: peerId });
     ws.on('message', (raw: RawData, isBinary: boolean) => {

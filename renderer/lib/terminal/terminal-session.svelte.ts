@@ -7,6 +7,7 @@ import { Terminal, type ITheme } from '@xterm/xterm';
 import type { ConnectStep, KeylessError, SavedHost, SessionState, TerminalSettings } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
 import { parseAsciicast, playbackSchedule } from './asciicast';
+import { concatBytes } from './bytes';
 import { isOpenableLink } from './paste';
 
 export interface StepView {
@@ -364,13 +365,7 @@ export class TerminalSession {
       parts.push(next);
       n += next.byteLength;
     }
-    const joined = new Uint8Array(n);
-    let at = 0;
-    for (const p of parts) {
-      joined.set(p, at);
-      at += p.byteLength;
-    }
-    return joined;
+    return concatBytes(parts);
   }
 
   /** Acknowledges what xterm.js has parsed: a large piece at once, small ones gathered per task. */

@@ -1,6 +1,7 @@
 import { Terminal } from '@xterm/xterm';
 import type { FlowStats } from '../../../electron/contract';
 import type { Workspace } from '../state/workspace.svelte';
+import { concatBytes } from './bytes';
 import type { TerminalSession } from './terminal-session.svelte';
 
 /**
@@ -33,16 +34,6 @@ export interface KeylessTestHook {
 }
 
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
-
-function concat(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 export function installTestHook(ws: Workspace): void {
   const captures = new Map<string, Uint8Array[]>();
@@ -82,7 +73,7 @@ export function installTestHook(ws: Workspace): void {
       captures.set(p.id, chunks);
       p.tap((s) => chunks.push(s));
     },
-    capturedText: (id) => new TextDecoder().decode(concat(captures.get(pick(id).id) ?? [])),
+    capturedText: (id) => new TextDecoder().decode(concatBytes(captures.get(pick(id).id) ?? [])),
     capturedTail(n, id) {
       const chunks = captures.get(pick(id).id) ?? [];
       // Enough of the last chunks for n characters (at most 4 bytes each), decoded together.
@@ -91,7 +82,7 @@ export function installTestHook(ws: Workspace): void {
         last.unshift(chunks[i]!);
         bytes += chunks[i]!.byteLength;
       }
-      return { tail: new TextDecoder().decode(concat(last)).slice(-n), bytes: chunks.reduce((k, c) => k + c.byteLength, 0) };
+      return { tail: new TextDecoder().decode(concatBytes(last)).slice(-n), bytes: chunks.reduce((k, c) => k + c.byteLength, 0) };
     },
     async capturedHash(begin, end, id) {
       const all = hook.capturedText(id);
