@@ -16,6 +16,16 @@ if (sshdMissing) console.warn(sshdMissing);
 
 export const PASSPHRASE = 'correct horse battery staple';
 
+/**
+ * The sshd_config line giving the server's sessions an empty home of their own, `<dir>/home` (it
+ * must exist): the user's real login shell runs, without the user's start-up files. Root's
+ * .bashrc on these machines runs `pyenv init`, whose rehash lock, left behind by a shell killed
+ * mid-way, stalls every later shell for 60 s (bash reads .bashrc even for `ssh host command`).
+ */
+export function sessionHome(dir: string): string {
+  return `SetEnv HOME=${join(dir, 'home')}`;
+}
+
 export interface SshdFixture {
   readonly dir: string;
   readonly port: number;
@@ -141,10 +151,12 @@ export async function startSshd(): Promise<SshdFixture> {
       'KbdInteractiveAuthentication no',
       'PrintMotd no',
       'PrintLastLog no',
+      sessionHome(dir),
       'LogLevel ERROR',
       '',
     ].join('\n'),
   );
+  await mkdir(join(dir, 'home'));
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => {});
 
   let proc!: ChildProcess;

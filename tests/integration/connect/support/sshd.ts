@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { sessionHome } from '../../support/sshd';
 
 export const sshdMissing = existsSync('/usr/sbin/sshd') ? undefined : 'OpenSSH server is not installed (apt-get install openssh-server)';
 
@@ -27,8 +28,9 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * A real sshd on loopback for the connect engine's own tests. `ForceCommand /bin/sh` keeps the
- * machine's login-shell start-up files (slow, lock-taking pyenv hooks here) out of the timing.
+ * A real sshd on loopback for the connect engine's own tests. `ForceCommand /bin/sh` and an empty
+ * session home keep the machine's shell start-up files (slow, lock-taking pyenv hooks here) out of
+ * the timing and out of the way.
  */
 export async function startPushTargetSshd(): Promise<PushTargetSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'keyless-connect-sshd-'));
@@ -52,11 +54,12 @@ export async function startPushTargetSshd(): Promise<PushTargetSshd> {
       'PrintMotd no',
       'PrintLastLog no',
       'ForceCommand /bin/sh',
+      sessionHome(dir),
       'AllowTcpForwarding yes',
       'LogLevel ERROR',
     ].join('\n') + '\n',
   );
-  execFileSync('mkdir', ['-p', '/run/sshd']);
+  execFileSync('mkdir', ['-p', '/run/sshd', join(dir, 'home')]);
   const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
