@@ -14,7 +14,8 @@ describe.skipIf(!!sshdMissing)('pushed keys reach a real sshd (OpenSSH client)',
 
   beforeAll(async () => {
     sim = await startSimulator({
-      keyTtlSeconds: 3,
+      // Short enough to outwait, long enough for a slow-propagation key to become usable first.
+      keyTtlSeconds: 5,
       fleet: {
         vpcs: [{ id: 'vpc-0aaa0000000000001', region: 'us-east-1', cidr: '10.9.0.0/16', subnets: [{ id: SUBNET, availabilityZone: 'us-east-1a', cidr: '10.9.1.0/24' }] }],
         instances: [
@@ -44,7 +45,7 @@ describe.skipIf(!!sshdMissing)('pushed keys reach a real sshd (OpenSSH client)',
     const inside = await sshRun('ec2-user', key.path, { port: port(ID), command: 'id -un' });
     expect(inside.code, inside.stderr).toBe(0);
     expect(inside.stdout.trim()).toBe('ec2-user');
-    await new Promise((r) => setTimeout(r, 3500));
+    await new Promise((r) => setTimeout(r, 5500));
     const after = await sshRun('ec2-user', key.path, { port: port(ID) });
     expect(after.code).not.toBe(0);
     expect(after.stderr).toMatch(/Permission denied \(publickey\)/);
@@ -88,11 +89,15 @@ describe.skipIf(!!sshdMissing)('pushed keys reach a real sshd (OpenSSH client)',
 
   it('delays keys while propagation is slow, and a stopped instance refuses pushes and connections', async () => {
     const key = sshKey();
-    sim.admin.setKeyPropagationDelay(1500);
+    const delayMs = 1500;
+    sim.admin.setKeyPropagationDelay(delayMs);
     expect((await push(admin(), ID, 'ec2-user', key.pub)).code).toBe(0);
+    const pushed = Date.now();
     const early = await sshRun('ec2-user', key.path, { port: port(ID) });
     expect(early.stderr).toMatch(/Permission denied/);
-    await new Promise((r) => setTimeout(r, 1200));
+    // Past the delay, which the simulator counts from before its answer, with room for the file
+    // write; the key (5 s) is still valid then.
+    await new Promise((r) => setTimeout(r, Math.max(0, pushed + delayMs + 300 - Date.now())));
     const later = await sshRun('ec2-user', key.path, { port: port(ID) });
     expect(later.code, later.stderr).toBe(0);
     sim.admin.setKeyPropagationDelay(0);
