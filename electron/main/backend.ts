@@ -86,6 +86,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const aws = createAwsServices({ home: opts.home, log: opts.log, prompts, openExternal: opts.openExternal, backgroundRefreshMs: opts.inventoryRefreshMs });
   const awsClients = new AwsClients(opts.awsCredentials ?? aws.credentials);
   const ec2Inventory = new Ec2Inventory(awsClients);
+  // What an inventory refresh reads is what a connection would ask for: connecting from the
+  // inventory right after a refresh makes no Describe call.
+  const stopSeeding = aws.inventory.onScopeRead((read) => ec2Inventory.seed(read.profile, read.region, read));
   const connector = new InstanceConnector({ clients: awsClients, inventory: ec2Inventory, knownHosts, log: opts.log });
   const endpoints = new EndpointProvisioner({ clients: awsClients, inventory: ec2Inventory, log: opts.log, ...(opts.endpointPollMs ? { pollMs: opts.endpointPollMs } : {}) });
   const ec2 = new Ec2Sessions({ connector, sessions, prompts, hosts, log: opts.log });
@@ -159,6 +162,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     handlers,
     sessions,
     dispose: () => {
+      stopSeeding();
       ec2.dispose();
       sessions.dispose();
       awsClients.dispose();

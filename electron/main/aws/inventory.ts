@@ -4,10 +4,12 @@ import {
   DescribeInstancesCommand,
   GetConsoleOutputCommand,
   paginateDescribeInstanceConnectEndpoints,
+  type Ec2InstanceConnectEndpoint,
+  type Instance,
 } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
 import { KeylessFailure } from '../base/errors';
-import type { EndpointFacts, InstanceFacts } from '../connect/plan';
+import { USABLE_ENDPOINT_STATES, type EndpointFacts, type InstanceFacts } from '../connect/plan';
 import type { AwsClients } from './clients';
 import { describeAwsError, partitionOf } from './errors';
 
@@ -53,6 +55,27 @@ export class Ec2Inventory {
     this.endpointsByVpc.delete(`${profile ?? ''}\n${region}\n${vpcId}`);
   }
 
+  /**
+   * What a fleet inventory refresh read of one profile × region, read at `at`: every instance, and
+   * (when the endpoints could be listed) each VPC's usable endpoints, a VPC without one included.
+   * A connection right after the refresh then makes no Describe call. Newer entries are kept.
+   */
+  seed(profile: string, region: string, read: { at: number; instances: InstanceFacts[]; endpoints?: EndpointFacts[] }): void {
+    const put = <T>(map: Map<string, Entry<T>>, key: string, value: T) => {
+      const hit = map.get(key);
+      if (!hit || hit.at <= read.at) map.set(key, { at: read.at, value: Promise.resolve(value) });
+    };
+    for (const i of read.instances) put(this.instances, `${profile}\n${region}\n${i.instanceId}`, i);
+    if (!read.endpoints) return;
+    const byVpc = new Map<string, EndpointFacts[]>();
+    for (const i of read.instances) if (i.vpcId) byVpc.set(i.vpcId, []);
+    for (const e of read.endpoints) {
+      if (!(USABLE_ENDPOINT_STATES as readonly string[]).includes(e.state)) continue;
+      byVpc.set(e.vpcId, [...(byVpc.get(e.vpcId) ?? []), e]);
+    }
+    for (const [vpcId, list] of byVpc) put(this.endpointsByVpc, `${profile}\n${region}\n${vpcId}`, list);
+  }
+
   instance(profile: string | undefined, region: string, instanceId: string): Promise<InstanceFacts> {
     return this.cached(this.instances, `${profile ?? ''}\n${region}\n${instanceId}`, async () => {
       this.describeCalls++;
@@ -70,24 +93,7 @@ export class Ec2Inventory {
       }
       const i = out.Reservations?.flatMap((r) => r.Instances ?? []).find((x) => x.InstanceId === instanceId);
       if (!i) throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}.`, false, { instanceId, region });
-      const ipv6 = i.Ipv6Address ?? i.NetworkInterfaces?.flatMap((n) => n.Ipv6Addresses ?? []).find((a) => a.Ipv6Address)?.Ipv6Address;
-      const facts: InstanceFacts = {
-        instanceId,
-        state: i.State?.Name ?? 'unknown',
-        ...(i.Placement?.AvailabilityZone ? { availabilityZone: i.Placement.AvailabilityZone } : {}),
-        ...(i.VpcId ? { vpcId: i.VpcId } : {}),
-        ...(i.SubnetId ? { subnetId: i.SubnetId } : {}),
-        ...(i.PrivateIpAddress ? { privateIpAddress: i.PrivateIpAddress } : {}),
-        ...(i.PublicIpAddress ? { publicIpAddress: i.PublicIpAddress } : {}),
-        ...(ipv6 ? { ipv6Address: ipv6 } : {}),
-        ...(i.PlatformDetails ? { platformDetails: i.PlatformDetails } : {}),
-        securityGroupIds: (i.SecurityGroups ?? []).map((g) => g.GroupId ?? '').filter(Boolean),
-      };
-      if (i.ImageId) {
-        const name = await this.imageName(profile, region, i.ImageId);
-        if (name) facts.imageName = name;
-      }
-      return facts;
+      return instanceFacts(i, i.ImageId ? await this.imageName(profile, region, i.ImageId) : undefined);
     });
   }
 
@@ -122,16 +128,8 @@ export class Ec2Inventory {
         );
         for await (const page of pages) {
           for (const e of page.InstanceConnectEndpoints ?? []) {
-            if (!e.InstanceConnectEndpointId || !e.DnsName) continue;
-            out.push({
-              endpointId: e.InstanceConnectEndpointId,
-              state: e.State ?? 'unknown',
-              vpcId: e.VpcId ?? vpcId,
-              ...(e.SubnetId ? { subnetId: e.SubnetId } : {}),
-              dnsName: e.DnsName,
-              ...(e.FipsDnsName ? { fipsDnsName: e.FipsDnsName } : {}),
-              securityGroupIds: e.SecurityGroupIds ?? [],
-            });
+            const facts = endpointFacts({ ...e, VpcId: e.VpcId ?? vpcId });
+            if (facts) out.push(facts);
           }
         }
       } catch (err) {
@@ -183,6 +181,38 @@ export class Ec2Inventory {
     if (fps.length) this.consoleKeys.set(key, fps);
     return fps;
   }
+}
+
+/** What the connect planner needs of a DescribeInstances instance. */
+export function instanceFacts(i: Instance, imageName?: string): InstanceFacts {
+  const ipv6 = i.Ipv6Address ?? i.NetworkInterfaces?.flatMap((n) => n.Ipv6Addresses ?? []).find((a) => a.Ipv6Address)?.Ipv6Address;
+  return {
+    instanceId: i.InstanceId ?? '',
+    state: i.State?.Name ?? 'unknown',
+    ...(i.Placement?.AvailabilityZone ? { availabilityZone: i.Placement.AvailabilityZone } : {}),
+    ...(i.VpcId ? { vpcId: i.VpcId } : {}),
+    ...(i.SubnetId ? { subnetId: i.SubnetId } : {}),
+    ...(i.PrivateIpAddress ? { privateIpAddress: i.PrivateIpAddress } : {}),
+    ...(i.PublicIpAddress ? { publicIpAddress: i.PublicIpAddress } : {}),
+    ...(ipv6 ? { ipv6Address: ipv6 } : {}),
+    ...(imageName ? { imageName } : {}),
+    ...(i.PlatformDetails ? { platformDetails: i.PlatformDetails } : {}),
+    ...(i.SecurityGroups ? { securityGroupIds: i.SecurityGroups.map((g) => g.GroupId ?? '').filter(Boolean) } : {}),
+  };
+}
+
+/** What the connect planner needs of a DescribeInstanceConnectEndpoints endpoint (none without an id, VPC or DNS name). */
+export function endpointFacts(e: Ec2InstanceConnectEndpoint): EndpointFacts | undefined {
+  if (!e.InstanceConnectEndpointId || !e.VpcId || !e.DnsName) return undefined;
+  return {
+    endpointId: e.InstanceConnectEndpointId,
+    state: e.State ?? 'unknown',
+    vpcId: e.VpcId,
+    ...(e.SubnetId ? { subnetId: e.SubnetId } : {}),
+    dnsName: e.DnsName,
+    ...(e.FipsDnsName ? { fipsDnsName: e.FipsDnsName } : {}),
+    securityGroupIds: e.SecurityGroupIds ?? [],
+  };
 }
 
 /**

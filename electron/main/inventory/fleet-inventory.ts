@@ -9,14 +9,17 @@ import {
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
+  type Ec2InstanceConnectEndpoint,
   type Instance,
 } from '@aws-sdk/client-ec2';
 import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, InventoryScope, InventorySnapshot, KeylessError } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
+import { endpointFacts, instanceFacts } from '../aws/inventory';
 import { describeAwsError } from '../aws/errors';
 import { KeylessFailure, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
+import type { EndpointFacts, InstanceFacts } from '../connect/plan';
 import type { MfaAsker, ProfileCredentials } from '../profiles/profile-credentials';
 import { readAwsFiles } from '../profiles/profile-files';
 import { fastEc2Protocol } from './ec2-xml';
@@ -85,6 +88,18 @@ class CallLimit {
   }
 }
 
+/**
+ * What one profile × region's refresh read for the connect planner, read at `at` (the scope's
+ * start); `endpoints` is missing when they could not be listed.
+ */
+export interface ScopeRead {
+  profile: string;
+  region: string;
+  at: number;
+  instances: InstanceFacts[];
+  endpoints?: EndpointFacts[];
+}
+
 interface ScopeResult {
   scope: InventoryScope;
   instances: InventoryInstance[];
@@ -115,6 +130,14 @@ export class FleetInventory implements Disposable {
 
   get cache(): InventoryCache {
     return this.opts.cache;
+  }
+
+  private readonly readListeners = new Set<(read: ScopeRead) => void>();
+
+  /** Calls `listener` with each scope a refresh read in full (for the connect planner's cache). */
+  onScopeRead(listener: (read: ScopeRead) => void): () => void {
+    this.readListeners.add(listener);
+    return () => this.readListeners.delete(listener);
   }
 
   /**
@@ -294,7 +317,7 @@ export class FleetInventory implements Disposable {
       settle(
         pages('ec2:DescribeInstanceConnectEndpoints', async (NextToken) => {
           const out = await ec2.send(this.withSignal(new DescribeInstanceConnectEndpointsCommand({ MaxResults: 50, NextToken }), signal));
-          return { items: (out.InstanceConnectEndpoints ?? []).map((e) => endpointRecord(profile, region, e)).filter((e) => !!e), next: out.NextToken };
+          return { items: out.InstanceConnectEndpoints ?? [], next: out.NextToken };
         }),
       ),
       settle(
@@ -316,7 +339,8 @@ export class FleetInventory implements Disposable {
       r.scope.calls = calls;
       return r;
     }
-    const endpoints = 'value' in eice ? eice.value : [];
+    const rawEndpoints: Ec2InstanceConnectEndpoint[] = 'value' in eice ? eice.value : [];
+    const endpoints = rawEndpoints.map((e) => endpointRecord(profile, region, e)).filter((e): e is InventoryEndpoint => !!e);
     const vpcList = 'value' in vpcs ? vpcs.value : [];
     const account = inst.value[0]?.owner || vpcList[0]?.owner || null;
     // The AMI names say which OS user logs in (ec2-user, ubuntu, admin, …); without them the platform is the hint.
@@ -338,6 +362,16 @@ export class FleetInventory implements Disposable {
       .map(({ owner, i }: { owner: string; i: Instance }) => instanceRecord(profile, owner || account || '', region, i, endpoints, imageName(i.ImageId)))
       .filter((i): i is InventoryInstance => !!i);
     const warning = [eice, vpcs, subnets].find((r): r is { error: KeylessError } => 'error' in r)?.error;
+    if (this.readListeners.size) {
+      const read: ScopeRead = {
+        profile,
+        region,
+        at: started,
+        instances: inst.value.filter(({ i }) => i.InstanceId).map(({ i }) => instanceFacts(i, imageName(i.ImageId))),
+        ...('value' in eice ? { endpoints: rawEndpoints.map(endpointFacts).filter((e): e is EndpointFacts => !!e) } : {}),
+      };
+      for (const listener of this.readListeners) listener(read);
+    }
     const ms = Date.now() - started;
     return {
       scope: {

@@ -36,7 +36,8 @@ export function subnetRecord(profile: string, region: string, s: Subnet): Invent
 /**
  * The DescribeInstances elements `instanceRecord` and the refresh read (XML names), at any depth
  * below the kept ones: everything else in a page (network interfaces, block devices, metadata
- * options, …, most of its bytes) is skipped unread. Keep in step with `instanceRecord`.
+ * options, …, most of its bytes) is skipped unread. Keep in step with `instanceRecord` and the
+ * connect planner's `instanceFacts` (its IPv6 address is the instance's primary one).
  */
 export const INSTANCE_RECORD_XML: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   [
@@ -44,7 +45,7 @@ export const INSTANCE_RECORD_XML: ReadonlyMap<string, ReadonlySet<string>> = new
     new Set([
       'requestId', 'nextToken', 'reservationSet', 'item', 'ownerId', 'instancesSet',
       'instanceId', 'imageId', 'instanceState', 'name', 'instanceType', 'placement', 'availabilityZone',
-      'vpcId', 'subnetId', 'privateIpAddress', 'ipAddress', 'platform', 'platformDetails', 'launchTime',
+      'vpcId', 'subnetId', 'privateIpAddress', 'ipAddress', 'ipv6Address', 'platform', 'platformDetails', 'launchTime',
       'tagSet', 'key', 'value',
     ]),
   ],
@@ -63,17 +64,20 @@ export const INSTANCE_RECORD_PLAN: ReadonlyMap<string, ReadPlan> = new Map<strin
         OwnerId: true,
         Instances: {
           InstanceId: true, ImageId: true, State: { Name: true }, InstanceType: true, Placement: { AvailabilityZone: true },
-          VpcId: true, SubnetId: true, PrivateIpAddress: true, PublicIpAddress: true, Platform: true, PlatformDetails: true, LaunchTime: true,
+          VpcId: true, SubnetId: true, PrivateIpAddress: true, PublicIpAddress: true, Ipv6Address: true, Platform: true, PlatformDetails: true, LaunchTime: true,
           Tags: { Key: true, Value: true },
         },
       },
       NextToken: true,
     },
   ],
-  // What endpointRecord, vpcRecord, subnetRecord and the refresh read of the other answers.
+  // What endpointRecord, vpcRecord, subnetRecord, the connect planner's facts and the refresh read of the other answers.
   [
     'DescribeInstanceConnectEndpointsResponse',
-    { InstanceConnectEndpoints: { InstanceConnectEndpointId: true, VpcId: true, SubnetId: true, State: true, DnsName: true, FipsDnsName: true }, NextToken: true },
+    {
+      InstanceConnectEndpoints: { InstanceConnectEndpointId: true, VpcId: true, SubnetId: true, State: true, DnsName: true, FipsDnsName: true, SecurityGroupIds: true },
+      NextToken: true,
+    },
   ],
   ['DescribeVpcsResponse', { Vpcs: { OwnerId: true, VpcId: true, CidrBlock: true, Tags: { Key: true, Value: true } }, NextToken: true }],
   ['DescribeSubnetsResponse', { Subnets: { SubnetId: true, VpcId: true, CidrBlock: true, AvailabilityZone: true, Tags: { Key: true, Value: true } }, NextToken: true }],

@@ -172,6 +172,27 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     await backend.invoke('session.close', { sessionId });
   });
 
+  it('connecting from the inventory right after a refresh asks EC2 nothing more: it works while every Describe call would fail', async () => {
+    const snapshot = await backend.invoke('inventory.refresh', { requestId: rid(), profiles: ['default'], regions: [REGION] });
+    const row = snapshot.instances.find((i) => i.id === PRIVATE)!;
+    expect(row).toMatchObject({ profile: 'default', reach: 'endpoint', defaultUser: 'ec2-user' });
+    for (const op of ['DescribeInstances', 'DescribeInstanceConnectEndpoints', 'DescribeImages']) sim.admin.setErrorRatio(op, 1);
+    try {
+      // What the inventory's connect action sends for a row.
+      const { sessionId, via, osUser } = await backend.invoke('session.openEc2', {
+        requestId: rid(),
+        cols: 80,
+        rows: 24,
+        target: { profile: row.profile, region: row.region, instanceId: row.id, osUser: row.defaultUser },
+      });
+      expect([via, osUser]).toEqual(['eice', 'ec2-user']);
+      await shellSays(sessionId, 'echo "from-inventory-$((3*3))"', 'from-inventory-9');
+      await backend.invoke('session.close', { sessionId });
+    } finally {
+      sim.admin.resetFaults();
+    }
+  });
+
   it('a saved EC2 host opens with session.open, its settings inherited from its group', async () => {
     const group = await backend.invoke('groups.save', { group: { name: 'sim', parentId: null, settings: { region: REGION, osUser: 'ec2-user' } } });
     const host = await backend.invoke('hosts.save', { host: { kind: 'ec2', name: 'private one', groupId: group.id, instanceId: PRIVATE, port: 22 } });
