@@ -19,6 +19,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AwsClients } from '../../electron/main/aws/clients';
+import { Ec2Inventory } from '../../electron/main/aws/inventory';
 import { silentLogger } from '../../electron/main/base/log';
 import { FleetInventory } from '../../electron/main/inventory/fleet-inventory';
 import { InventoryCache } from '../../electron/main/inventory/inventory-cache';
@@ -117,7 +119,13 @@ export async function benchInventory(opts: { browser?: boolean } = {}): Promise<
 
     step('simulators up (own process)');
     const credentialsSource = new ProfileCredentials();
-    const make = (max?: number) => new FleetInventory({ credentials: credentialsSource, cache: new InventoryCache(join(dir, `cache-${max ?? 'x'}-${Math.random()}.json`)), log: silentLogger, maxConcurrentCalls: max });
+    const make = (max?: number) => {
+      const inv = new FleetInventory({ credentials: credentialsSource, cache: new InventoryCache(join(dir, `cache-${max ?? 'x'}-${Math.random()}.json`)), log: silentLogger, maxConcurrentCalls: max });
+      // As in the app: what each scope read also goes to the connect planner's cache.
+      const planner = new Ec2Inventory(new AwsClients(credentialsSource));
+      inv.onScopeRead((read) => planner.seed(read.profile, read.region, read));
+      return inv;
+    };
     const signal = new AbortController().signal;
     const all = { profiles, regions: REGIONS };
     const run = async (inv: FleetInventory, req: { profiles: string[]; regions: string[] }): Promise<Run> => {
