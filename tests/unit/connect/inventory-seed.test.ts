@@ -46,16 +46,6 @@ const endpoint = (id: string, subnetId: string, state = 'create-complete'): Endp
 });
 const target = (over: Partial<Ec2Target> = {}): Ec2Target => ({ profile: 'prod', region: REGION, instanceId: 'i-0private000000001', connectionType: 'auto', port: 22, ...over });
 
-async function failureOf(p: Promise<unknown>): Promise<KeylessFailure> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(KeylessFailure);
-    return err as KeylessFailure;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('the connect planner served by a fleet refresh', () => {
   it('plans a tunnel through a usable endpoint of the VPC (an endpoint still being created is passed over), with no AWS call', async () => {
     const { calls, inventory, connector } = setup();
@@ -69,7 +59,7 @@ describe('the connect planner served by a fleet refresh', () => {
   it('knows a VPC has no endpoint: the plan says so at once, with no AWS call', async () => {
     const { calls, inventory, connector } = setup();
     inventory.seed('prod', REGION, { at: Date.now(), instances: [instance()], endpoints: [] });
-    expect((await failureOf(connector.plan(target()))).code).toBe('NoEndpoint');
+    await expect(connector.plan(target())).rejects.toMatchObject({ code: 'NoEndpoint' });
     expect(calls).toEqual([]);
   });
 
@@ -77,14 +67,14 @@ describe('the connect planner served by a fleet refresh', () => {
     const { calls, inventory, connector } = setup();
     inventory.seed('prod', REGION, { at: Date.now(), instances: [instance()] });
     // (The SDK's paginator refuses the fake client before any send; the failure names the call.)
-    expect((await failureOf(connector.plan(target()))).message).toContain('ec2:DescribeInstanceConnectEndpoints');
+    await expect(connector.plan(target())).rejects.toThrow('ec2:DescribeInstanceConnectEndpoints');
     expect(calls).toEqual([]);
   });
 
   it('serves only the profile that read it: another profile asks EC2', async () => {
     const { calls, inventory, connector } = setup();
     inventory.seed('prod', REGION, { at: Date.now(), instances: [instance()], endpoints: [endpoint('eice-0ok', 'subnet-0a')] });
-    await failureOf(connector.plan(target({ profile: 'staging' })));
+    await expect(connector.plan(target({ profile: 'staging' }))).rejects.toBeInstanceOf(KeylessFailure);
     expect(calls).toEqual(['DescribeInstancesCommand']);
   });
 
@@ -99,7 +89,7 @@ describe('the connect planner served by a fleet refresh', () => {
   it('facts read more than ten minutes ago are read again', async () => {
     const { calls, inventory } = setup();
     inventory.seed('prod', REGION, { at: Date.now() - 11 * 60_000, instances: [instance()] });
-    await failureOf(inventory.instance('prod', REGION, 'i-0private000000001'));
+    await expect(inventory.instance('prod', REGION, 'i-0private000000001')).rejects.toBeInstanceOf(KeylessFailure);
     expect(calls).toEqual(['DescribeInstancesCommand']);
   });
 });
