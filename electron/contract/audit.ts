@@ -35,6 +35,20 @@ export type AccessPolicyResult = z.infer<typeof accessPolicyResultSchema>;
 // Audit: CloudTrail's Instance Connect events, and Keyless's own log of its connections.
 // ---------------------------------------------------------------------------------------------
 
+/** Kinds of unusual Instance Connect activity Keyless sets alarms on: a refused call, a key pushed for root. */
+export const ALARM_RULE_IDS = ['denied', 'rootUser'] as const;
+export type AlarmRuleId = (typeof ALARM_RULE_IDS)[number];
+
+export const alarmSetupResultSchema = z.object({
+  terraform: z.string(),
+  cli: z.string(),
+  /** Null when STS could not say (the text then holds ACCOUNT_ID to replace). */
+  account: z.string().nullable(),
+  /** Each alarm's metric and the CloudWatch Logs filter pattern that counts into it. */
+  rules: z.array(z.object({ id: z.enum(ALARM_RULE_IDS), metricName: z.string(), pattern: z.string() })),
+});
+export type AlarmSetupResult = z.infer<typeof alarmSetupResultSchema>;
+
 export const trailEventSchema = z.object({
   eventId: z.string(),
   /** Epoch ms. */
@@ -51,6 +65,8 @@ export const trailEventSchema = z.object({
   /** Null when the call was allowed and worked. */
   errorCode: z.string().nullable(),
   errorMessage: z.string().nullable(),
+  /** The alarms (audit.alarmSetup) this event would set off. */
+  alarms: z.array(z.enum(ALARM_RULE_IDS)),
 });
 export type TrailEventRecord = z.infer<typeof trailEventSchema>;
 
@@ -108,6 +124,28 @@ export const auditRequests = {
       .refine((a) => a.startTime === undefined || a.endTime === undefined || a.startTime <= a.endTime, 'start before end')
       .refine((a) => a.startTime === undefined || a.startTime >= Date.now() - MAX_LOOKBACK_MS, 'CloudTrail keeps 90 days'),
     result: z.object({ events: z.array(trailEventSchema), nextToken: z.string().nullable() }),
+  },
+  /**
+   * CloudTrail → CloudWatch Logs → metric filters → alarms on unusual Instance Connect activity in
+   * one region, as Terraform and as AWS CLI commands. The account comes from STS for the profile.
+   */
+  'audit.alarmSetup': {
+    args: z
+      .object({
+        profile: awsProfileSchema,
+        region: awsRegionSchema,
+        trailBucket: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3–63 lowercase letters, digits, dots and hyphens')
+          .optional(),
+        topicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:alerts')
+          .optional(),
+        threshold: z.number().int().min(1).max(10_000).optional(),
+      })
+      .strict(),
+    result: alarmSetupResultSchema,
   },
   /** Keyless's own log of connections, newest first. */
   'audit.local': {

@@ -65,6 +65,29 @@ describe.skipIf(skip)('the Audit view and the access policy, end to end in Chrom
     const allowed = page.locator('[data-testid="audit-trail-row"][data-outcome="allowed"]');
     expect(await allowed.textContent()).toContain('ec2-user');
     expect(await allowed.textContent()).toContain(INSTANCE);
+    // The refused push is what the alarm on refusals counts; the allowed one sets nothing off.
+    expect(await denied.getByTestId('audit-alarm').getAttribute('data-alarm')).toBe('denied');
+    expect(await allowed.getByTestId('audit-alarm').count()).toBe(0);
+  });
+
+  it('writes the alarm setup for the profile and region: the rules, Terraform with the topic, and the AWS CLI commands', async () => {
+    const topic = 'arn:aws:sns:us-east-1:123456789012:security-alerts';
+    await page.getByTestId('alarm-topic').fill(topic);
+    await page.getByTestId('alarm-threshold').fill('3');
+    await page.getByTestId('alarm-write').click();
+    await page.getByTestId('alarm-terraform').waitFor();
+    expect(await page.getByTestId('alarm-rule').evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')))).toEqual(['denied', 'rootUser']);
+    const tf = (await page.getByTestId('alarm-terraform').textContent())!;
+    expect(tf).toContain(`alarm_actions       = ["${topic}"]`);
+    expect(tf).toContain('threshold           = 3');
+    expect(tf).toContain('variable "trail_bucket"');
+    const cli = (await page.getByTestId('alarm-cli').textContent())!;
+    // The account is the profile's, from STS through the simulator.
+    expect(cli).toContain('arn:aws:logs:us-east-1:123456789012:log-group:/keyless/instance-connect:*');
+    expect(cli.trim().split('\n')).toHaveLength(10);
+    expect(await page.getByTestId('alarm-account-unknown').count()).toBe(0);
+    await page.getByTestId('alarm-copy-cli').click();
+    await expect.poll(() => page.getByTestId('alarm-copy-cli').textContent()).toBe('Copied');
   });
 
   it('shows the least-privilege policy for a group, with the Terraform and copy buttons', async () => {

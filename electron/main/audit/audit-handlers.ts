@@ -7,6 +7,7 @@ import type { Logger } from '../base/log';
 import { accessPolicyText } from '../policy/access-policy';
 import { endpointPlan, policyTargets } from '../policy/policy-targets';
 import type { Handler, Handlers } from '../rpc/contract-server';
+import { alarmSetupText } from './alarms';
 import { CallerAccounts } from './caller-account';
 import { ConnectionLog } from './connection-log';
 import { lookupInstanceConnectEvents } from './cloudtrail-lookup';
@@ -64,6 +65,14 @@ export function createAuditServices(opts: AuditOptions) {
         { profile, region, startTime: start, endTime: end, nextToken },
         { credentials: opts.credentials, signal: ctx.signal, ...(opts.env ? { env: opts.env } : {}) },
       );
+    },
+    'audit.alarmSetup': async ({ profile, region, trailBucket, topicArn, threshold }) => {
+      // The last inventory knows the profile's account; else STS says (a few seconds at most).
+      const inventory = await opts.inventory();
+      const known = inventory?.scopes.find((s) => s.profile === profile && s.account)?.account;
+      const account = known ?? (await accounts.account(profile, region)) ?? null;
+      const text = alarmSetupText({ region, account, trailBucket, topicArn, threshold });
+      return { terraform: text.terraform, cli: text.cli, account, rules: text.patterns };
     },
     'audit.local': async ({ limit }) => ({ file: connections.file, entries: await connections.read(limit ?? 500) }),
   };

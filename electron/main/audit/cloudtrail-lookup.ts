@@ -9,6 +9,7 @@ import { endpointOverride } from '../aws/endpoints';
 import { describeAwsError } from '../aws/errors';
 import { KeylessFailure } from '../base/errors';
 import { proxyAgentFor } from '../tunnel/endpoint-tunnel';
+import { alarmsFor } from './alarms';
 
 /**
  * CloudTrail LookupEvents over a hand-signed awsJson 1.1 request: `@aws-sdk/client-cloudtrail` is
@@ -88,6 +89,7 @@ export function toTrailRecord(e: RawEvent, region: string): TrailEventRecord {
     osUser: str(params.instanceOSUser),
     errorCode: str(doc.errorCode),
     errorMessage: str(doc.errorMessage),
+    alarms: alarmsFor(doc),
   };
 }
 

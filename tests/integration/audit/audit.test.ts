@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EC2InstanceConnectClient, SendSSHPublicKeyCommand } from '@aws-sdk/client-ec2-instance-connect';
@@ -10,6 +13,7 @@ import { KeylessFailure } from '../../../electron/main/base/errors';
 import { silentLogger } from '../../../electron/main/base/log';
 import { ProfileCredentials } from '../../../electron/main/profiles/profile-credentials';
 import { ACCOUNT_ID, demoFleet, startSimulator, type Simulator } from '../../sim/index';
+import { awsEnv } from '../../sim/support';
 import { fakePeer } from '../profiles/fake-peer';
 
 const AWS_ENV = ['AWS_PROFILE', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_CLOUDTRAIL', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE'];
@@ -30,6 +34,13 @@ const tree: HostTree = {
   recents: [],
   smartGroups: [],
 };
+
+/** A command line run by bash, as pasted into a terminal. */
+function sh(line: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', line], { env, timeout: 60_000 }, (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }));
+  });
+}
 
 function services() {
   return createAuditServices({
@@ -105,6 +116,55 @@ describe('the audit view’s channels against the AWS simulator', () => {
     const west = await audit.handlers['audit.trail']({ requestId: 't2', profile: 'default', region: 'us-west-2' }, fakePeer().call());
     expect(west.events).toEqual([]);
   });
+
+  it('writes alarm setup commands the AWS CLI runs as written: one request each, the filter patterns intact', async () => {
+    const topicArn = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:security-alerts`;
+    const setup = await services().handlers['audit.alarmSetup']({ profile: 'default', region: 'us-east-1', topicArn, trailBucket: 'org-trail-logs', threshold: 2 }, fakePeer().call());
+    expect(setup.account).toBe(ACCOUNT_ID);
+    expect(setup.terraform).toContain(`alarm_actions       = ["${topicArn}"]`);
+    const seen: Array<{ op: string; body: string }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('latin1');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        const form = new URLSearchParams(req.headers['content-type']?.includes('x-www-form-urlencoded') ? body : '');
+        const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() || /\/operation\/(\w+)/.exec(req.url ?? '')?.[1] || form.get('Action') || '?';
+        seen.push({ op, body });
+        // An error the CLI reports and exits on: the request is what this test reads.
+        if (form.get('Action')) {
+          res.writeHead(400, { 'content-type': 'text/xml' }).end('<ErrorResponse><Error><Type>Sender</Type><Code>Recorded</Code><Message>recorded</Message></Error></ErrorResponse>');
+        } else {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'Recorded', message: 'recorded' }));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const lines = setup.cli.trim().split('\n');
+      for (const line of lines) {
+        // A home of its own: bash -c on a socket for stdin (as Node starts it) reads ~/.bashrc.
+        const r = await sh(`${line} --endpoint-url ${url}`, { ...awsEnv(sim.principals[0]!), HOME: dir });
+        expect(r.code, line).not.toBe(0);
+        expect(r.stderr, line).not.toMatch(/usage:|Parameter validation failed|Unknown options|Invalid choice|Error parsing parameter/i);
+      }
+      expect(seen.map((x) => x.op)).toEqual([
+        'CreateLogGroup', 'PutRetentionPolicy', 'CreateRole', 'PutRolePolicy', 'CreateTrail', 'StartLogging',
+        'PutMetricFilter', 'PutMetricAlarm', 'PutMetricFilter', 'PutMetricAlarm',
+      ]);
+      const filters = seen.filter((x) => x.op === 'PutMetricFilter').map((x) => JSON.parse(x.body) as { filterPattern: string; metricTransformations: unknown[] });
+      expect(filters.map((f) => f.filterPattern)).toEqual(setup.rules.map((r) => r.pattern));
+      expect(setup.rules.map((r) => r.pattern)).toEqual([
+        '{ ($.eventSource = "ec2-instance-connect.amazonaws.com") && ($.errorCode = "AccessDenied*") }',
+        '{ ($.eventSource = "ec2-instance-connect.amazonaws.com") && ($.requestParameters.instanceOSUser = "root") }',
+      ]);
+      const trail = JSON.parse(seen.find((x) => x.op === 'CreateTrail')!.body) as Record<string, string>;
+      expect(trail).toMatchObject({ S3BucketName: 'org-trail-logs', CloudWatchLogsLogGroupArn: `arn:aws:logs:us-east-1:${ACCOUNT_ID}:log-group:/keyless/instance-connect:*` });
+    } finally {
+      server.close();
+    }
+  }, 120_000);
 
   it('pages with NextToken, and an earlier window leaves today’s events out', async () => {
     const first = await lookupInstanceConnectEvents(
@@ -223,5 +283,16 @@ describe('the audit view’s channels against the AWS simulator', () => {
     expect(r.skipped).toEqual([{ name: 'box', reason: 'notEc2' }]);
     expect(r.notes).toEqual([{ kind: 'accountUnknown', value: 'us-east-1' }]);
     expect(r.policyJson).toContain('arn:aws:ec2:us-east-1:*:instance/i-0a1b2c3d4e5f00001');
+  });
+
+  // Last: it adds a denial the tests above count.
+  it('marks the events the alarms would count: a refused push, and a push for root even when IAM allowed it', async () => {
+    expect(await pushAs('default', 'root')).toBe('ok');
+    expect(await pushAs('operator', 'ubuntu')).toBe('AccessDeniedException');
+    const page = await services().handlers['audit.trail']({ requestId: 't-alarms', profile: 'default', region: 'us-east-1' }, fakePeer().call());
+    const [denied, root] = page.events.filter((e) => e.eventName === 'SendSSHPublicKey');
+    expect(denied).toMatchObject({ osUser: 'ubuntu', errorCode: 'AccessDeniedException', alarms: ['denied'] });
+    expect(root).toMatchObject({ osUser: 'root', errorCode: null, alarms: ['rootUser'] });
+    for (const e of page.events) expect(e.alarms.length > 0, e.eventId).toBe(e.errorCode?.startsWith('AccessDenied') === true || e.osUser === 'root');
   });
 });

