@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EC2InstanceConnectClient, SendSSHPublicKeyCommand } from '@aws-sdk/client-ec2-instance-connect';
 import type { Page } from 'playwright-core';
 import { HostStore } from '../electron/main/store/hosts';
 import { ROLE, startAwsWorld, writeCredentialProcess, type AwsWorld } from '../tests/integration/profiles/aws-world';
@@ -19,6 +20,7 @@ import { chromiumMissing, launchChromium } from '../tests/e2e/support/browser';
 import { startWebApp, type RunningHarness } from '../tests/e2e/support/harness';
 import { startSshd } from '../tests/e2e/support/sshd';
 import { addHost, connect, hook, panesConnected, until, waitForText } from '../tests/e2e/terminal-support';
+import { generateEphemeralKey } from '../electron/main/connect/ephemeral-key';
 import { demoFleet, sshdMissing, startSimulator, type Simulator } from '../tests/sim/index';
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -96,6 +98,7 @@ endpoint_url = ${e}`);
     await policy(page);
     await broadcast(page);
     await ec2FromInventory(page);
+    await audit(page, world.sim);
     step('a plain SSH host (a real sshd on 127.0.0.1)');
     const sshd = await startSshd();
     stops.push(() => sshd.stop());
@@ -233,6 +236,33 @@ async function ec2FromInventory(page: Page): Promise<void> {
   await shot(page, 'screenshot-ec2.png');
   await page.getByTestId('close-tab').click();
   await page.getByTestId('tab').waitFor({ state: 'detached' });
+}
+
+/**
+ * The Audit view after two unusual pushes beside Keyless's own (the operator refused for ubuntu,
+ * a key for root): the trail marks them, and the alarm setup is written for a topic.
+ */
+async function audit(page: Page, sim: Simulator): Promise<void> {
+  step('audit view with alarms');
+  const instance = sim.instances().find((i) => i.region === 'us-east-1')!;
+  const key = generateEphemeralKey('screenshot');
+  for (const [profile, user] of [['operator', 'ubuntu'], ['default', 'root']] as const) {
+    const who = sim.principals.find((p) => p.profile === profile)!;
+    const client = new EC2InstanceConnectClient({ region: 'us-east-1', endpoint: sim.endpoint, credentials: who });
+    await client.send(new SendSSHPublicKeyCommand({ InstanceId: instance.id, InstanceOSUser: user, SSHPublicKey: key.publicKey })).catch(() => undefined);
+    client.destroy();
+  }
+  key.dispose();
+  await page.getByTestId('view-audit').click();
+  await page.getByTestId('audit-profile').selectOption('default');
+  await page.getByTestId('audit-region').fill('us-east-1');
+  await page.getByTestId('audit-load').click();
+  await page.getByTestId('audit-alarm').first().waitFor();
+  await page.getByTestId('alarm-topic').fill('arn:aws:sns:us-east-1:123456789012:security-alerts');
+  await page.getByTestId('alarm-write').click();
+  await page.getByTestId('alarm-terraform').waitFor();
+  await shot(page, 'screenshot-audit.png');
+  await page.getByTestId('view-terminals').click();
 }
 
 /** A plain SSH host added in the editor (key file), connected in a tab. */
