@@ -1,6 +1,9 @@
 import { en, type MessageKey } from './en';
 import { ja } from './ja';
 import type { KeylessError } from '../../../electron/contract';
+import { errorWords, format } from './error-words';
+
+export { format };
 
 export type Locale = 'en' | 'ja';
 export const catalogues: Record<Locale, Record<MessageKey, string>> = { en, ja };
@@ -11,9 +14,6 @@ export function resolveLocale(setting: 'system' | Locale, systemLocale: string):
   return systemLocale.toLowerCase().startsWith('ja') ? 'ja' : 'en';
 }
 
-export function format(template: string, params: Record<string, unknown> = {}): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
-}
 
 /** The one i18n layer: every word the UI shows goes through `t`. */
 export class I18n {
@@ -21,9 +21,8 @@ export class I18n {
 
   t = (key: MessageKey, params?: Record<string, unknown>): string => format(catalogues[this.locale][key], params);
 
-  /** Words for a typed error from main, filled with its detail. */
-  error = (err: KeylessError): string =>
-    format(catalogues[this.locale][`error.${err.code}`], { message: err.message, ...(err.detail ?? {}) });
+  /** Words for a typed error from main, filled with its detail (see `errorWords`). */
+  error = (err: KeylessError): string => errorWords(catalogues[this.locale], err);
 }
 
 export const i18n = new I18n();

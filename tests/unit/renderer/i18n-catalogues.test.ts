@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CONNECT_STEPS, ERROR_CODES, languageSchema, sessionStateSchema } from '../../../electron/contract';
 import { en } from '../../../renderer/lib/i18n/en';
 import { ja } from '../../../renderer/lib/i18n/ja';
+import { errorWords } from '../../../renderer/lib/i18n/error-words';
 
 const catalogues = { en, ja } as Record<string, Record<string, string>>;
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
@@ -46,5 +47,25 @@ describe('the English and Japanese catalogues', () => {
       expect(en, `en lacks ${key}`).toHaveProperty([key]);
       expect(ja, `ja lacks ${key}`).toHaveProperty([key]);
     }
+  });
+
+  it('word a timeout by the step that ran out of time, with nothing left unfilled', () => {
+    // The details main gives each timeout (ssh/connection, connect/instance-connector, tunnel/endpoint-tunnel, connect/endpoint-offer).
+    const timeouts = [
+      { host: '10.0.1.5', port: 22, step: 'connect' },
+      { host: '10.0.1.5', port: 22, step: 'handshake' },
+      { host: '10.0.1.5', port: 22, step: 'authenticate' },
+      { step: 'tunnel' },
+      { step: 'endpoint', endpointId: 'eice-0123456789abcdef0' },
+    ];
+    for (const [name, cat] of Object.entries(catalogues)) {
+      const words = timeouts.map((detail) => errorWords(cat, { code: 'Timeout', message: 'timed out', retryable: true, detail }));
+      for (const w of words) expect(w, name).not.toMatch(/\{\w+\}/);
+      expect(new Set(words).size, name).toBe(words.length);
+    }
+    expect(errorWords(en, { code: 'Timeout', message: 'x', retryable: true, detail: { step: 'tunnel' } })).toContain('Instance Connect Endpoint');
+    expect(errorWords(en, { code: 'Timeout', message: 'x', retryable: true, detail: { host: 'db', step: 'handshake' } })).toMatch(/^db accepted the connection.*overloaded/);
+    // A step without words of its own keeps the code's.
+    expect(errorWords(en, { code: 'Timeout', message: 'x', retryable: true, detail: { host: 'db', step: 'connect' } })).toBe(errorWords(en, { code: 'Timeout', message: 'x', retryable: true, detail: { host: 'db' } }));
   });
 });
