@@ -51,7 +51,7 @@ describe('the English and Japanese catalogues', () => {
 
   it('word a timeout by the step that ran out of time, with nothing left unfilled', () => {
     // The details main gives each timeout (ssh/connection, connect/instance-connector, tunnel/endpoint-tunnel, connect/endpoint-offer).
-    const timeouts = [
+    const timeouts: Array<Record<string, string | number>> = [
       { host: '10.0.1.5', port: 22, step: 'connect' },
       { host: '10.0.1.5', port: 22, step: 'handshake' },
       { host: '10.0.1.5', port: 22, step: 'authenticate' },
