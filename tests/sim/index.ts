@@ -245,7 +245,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     w.instances.set(id, i);
     if (useSshd && i.platform === 'linux') {
       i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, commandPath, osUsers);
-      if (i.state === 'running') await i.sshd.start();
+      // The first start may move to another port: nobody has been told this one yet.
+      if (i.state === 'running') await i.sshd.start(true);
     }
     return i;
   };

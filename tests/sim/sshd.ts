@@ -136,7 +136,7 @@ function alive(pid: number): boolean {
 }
 
 /** SIGTERM, a short grace, then SIGKILL for whatever is left. */
-async function killAll(pids: number[]): Promise<void> {
+export async function killAll(pids: number[]): Promise<void> {
   const signal = (pid: number, sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);
@@ -148,6 +148,29 @@ async function killAll(pids: number[]): Promise<void> {
   const deadline = Date.now() + 3000;
   while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   pids.filter(alive).forEach((pid) => signal(pid, 'SIGKILL'));
+}
+
+/**
+ * `sshd -D -e -f <config>`, resolved once it says it listens (the config must log at INFO or more:
+ * a banner on the port could be another process's). With `newPortOnConflict`, a port another
+ * process took since it was found free (parallel test files look for free ports at once) gets
+ * the config a new free port and sshd another try; otherwise the failure says why.
+ */
+export async function launchSshd(config: string, opts: { newPortOnConflict: boolean }): Promise<{ proc: ChildProcess; port: number; log: () => string }> {
+  // The privilege-separation folder sshd insists on (creating it needs root; it then exists).
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => {});
+  for (let attempt = 1; ; attempt++) {
+    let stderr = '';
+    const proc = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+    const deadline = Date.now() + 10_000;
+    while (!/Server listening on/.test(stderr) && proc.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const port = Number(/^Port (\d+)$/m.exec(await readFile(config, 'utf8'))?.[1]);
+    if (/Server listening on/.test(stderr)) return { proc, port, log: () => stderr };
+    proc.kill('SIGKILL');
+    if (!opts.newPortOnConflict || attempt >= 5 || !/Address already in use/.test(stderr)) throw new Error(`sshd did not start on port ${port}:\n${stderr}`);
+    await writeFile(config, (await readFile(config, 'utf8')).replace(/^Port \d+$/m, `Port ${await freePort()}`));
+  }
 }
 
 /** The instance folder's subfolder holding one active-keys file per OS user. */
@@ -171,12 +194,13 @@ export function fingerprintOf(publicKeyLine: string): string {
 }
 
 /**
- * One simulated instance's OpenSSH server: its own host keys, a fixed 127.0.0.1 port, and only
+ * One simulated instance's OpenSSH server: its own host keys, its own 127.0.0.1 port (kept once it
+ * first listens), and only
  * pushed keys accepted (no password, no authorized_keys file).
  */
 export class InstanceSshd {
   private proc: ChildProcess | undefined;
-  private log = '';
+  private logOf: () => string = () => '';
   /** Sessions of listeners that a restart replaced: still ours to end on stop. */
   private orphans = new Set<number>();
   hostKeys: HostKey[] = [];
@@ -184,8 +208,14 @@ export class InstanceSshd {
   private constructor(
     readonly instanceId: string,
     readonly dir: string,
-    readonly port: number,
+    private listenPort: number,
   ) {}
+
+  /** Where it listens on 127.0.0.1. */
+  get port(): number {
+    return this.listenPort;
+  }
+
 
   static async create(instanceId: string, dir: string, hostName: string, commandPath: string, users: string[]): Promise<InstanceSshd> {
     await mkdir(dir, { recursive: true });
@@ -257,29 +287,20 @@ export class InstanceSshd {
   }
 
   get recentLog(): string {
-    return this.log;
+    return this.logOf();
   }
 
-  async start(): Promise<void> {
+  /** Starts the listener; `newPortOnConflict` for the first start (see `launchSshd`). */
+  async start(newPortOnConflict = false): Promise<void> {
     if (this.running) return;
-    if (IS_ROOT) await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => {});
-    this.log = '';
-    const proc = spawn(SSHD, ['-D', '-e', '-f', join(this.dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc = proc;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sshd for ${this.instanceId} did not start:\n${this.log}`)), 10_000);
-      proc.stderr!.on('data', (d: Buffer) => {
-        this.log = (this.log + d.toString()).slice(-20_000);
-        if (/Server listening on/.test(this.log)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`sshd for ${this.instanceId} exited with ${code}:\n${this.log}`));
-      });
-    });
+    try {
+      const { proc, port, log } = await launchSshd(join(this.dir, 'sshd_config'), { newPortOnConflict });
+      this.proc = proc;
+      this.listenPort = port;
+      this.logOf = log;
+    } catch (err) {
+      throw new Error(`sshd for ${this.instanceId}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** Stops the listener; with `sessions`, every connection it started too (an instance stop). */

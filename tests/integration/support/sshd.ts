@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { descendants, freePort, killAll, launchSshd, SSHD } from '../../sim/sshd';
 
-export const SSHD = '/usr/sbin/sshd';
+export { freePort, launchSshd };
 /** Why the sshd tests cannot run here, or undefined when they can. */
 export const sshdMissing: string | undefined = !existsSync(SSHD)
   ? `${SSHD} is missing (install openssh-server); the SSH integration tests are skipped`
@@ -48,72 +48,8 @@ export interface SshdFixture {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 function keygen(path: string, passphrase = ''): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'keyless-test', '-f', path]);
-}
-
-/** Every process whose parent chain leads to `root` (sshd's per-connection children). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parent.set(Number(name), ppid);
-    } catch {
-      /* gone */
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, pp] of parent) {
-      if (pp === pid) {
-        out.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForBanner(port: number, proc: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`sshd exited with ${proc.exitCode}:\n${log()}`);
-    const banner = await new Promise<string>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      let got = '';
-      s.on('data', (d) => {
-        got += d.toString();
-        s.destroy();
-        resolve(got);
-      });
-      s.on('error', () => resolve(''));
-      s.setTimeout(1000, () => (s.destroy(), resolve('')));
-    });
-    if (banner.startsWith('SSH-2.0-')) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sshd did not start on ${port}:\n${log()}`);
 }
 
 /**
@@ -124,7 +60,7 @@ async function waitForBanner(port: number, proc: ChildProcess, log: () => string
 export async function startSshd(): Promise<SshdFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'keyless-sshd-'));
   const user = userInfo().username;
-  const port = await freePort();
+  let port = await freePort();
   const hostKey = join(dir, 'host_ed25519');
   const keyPath = join(dir, 'id_ed25519');
   const encryptedKeyPath = join(dir, 'id_encrypted');
@@ -152,38 +88,27 @@ export async function startSshd(): Promise<SshdFixture> {
       'PrintMotd no',
       'PrintLastLog no',
       sessionHome(dir),
-      'LogLevel ERROR',
+      // INFO: sshd says when it listens (a banner on the port could be another process's).
+      'LogLevel INFO',
       '',
     ].join('\n'),
   );
   await mkdir(join(dir, 'home'));
-  await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => {});
 
   let proc!: ChildProcess;
-  let stderr = '';
-  const start = async () => {
-    stderr = '';
-    proc = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitForBanner(port, proc, () => stderr);
+  const start = async (newPortOnConflict: boolean) => {
+    ({ proc, port } = await launchSshd(join(dir, 'sshd_config'), { newPortOnConflict }));
   };
   const kill = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
     const children = descendants(proc.pid!);
-    for (const pid of [proc.pid!, ...children]) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
+    proc.kill('SIGTERM');
     await exited;
-    const deadline = Date.now() + 5000;
-    while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const pid of children.filter(alive)) process.kill(pid, 'SIGKILL');
+    await killAll(children);
   };
-  await start();
+  // The first start may move to another port (nobody has been told this one yet); a restart keeps it.
+  await start(true);
 
   return {
     dir,
@@ -204,7 +129,7 @@ export async function startSshd(): Promise<SshdFixture> {
       await rm(hostKey);
       await rm(hostKey + '.pub');
       keygen(hostKey);
-      await start();
+      await start(false);
     },
     async stop() {
       await kill();

@@ -1,9 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { sessionHome } from '../../support/sshd';
+import { freePort, launchSshd, sessionHome } from '../../support/sshd';
 
 export const sshdMissing = existsSync('/usr/sbin/sshd') ? undefined : 'OpenSSH server is not installed (apt-get install openssh-server)';
 
@@ -15,16 +14,6 @@ export interface PushTargetSshd {
   authorizedKeys: string;
   hostKeyPub: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -56,26 +45,14 @@ export async function startPushTargetSshd(): Promise<PushTargetSshd> {
       'ForceCommand /bin/sh',
       sessionHome(dir),
       'AllowTcpForwarding yes',
-      'LogLevel ERROR',
+      'LogLevel INFO',
     ].join('\n') + '\n',
   );
   execFileSync('mkdir', ['-p', '/run/sshd', join(dir, 'home')]);
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sshd did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // The first start may move to another port (another process may take the free one meanwhile).
+  const { proc: child, port: listening } = await launchSshd(join(dir, 'sshd_config'), { newPortOnConflict: true });
   return {
-    port,
+    port: listening,
     user: userInfo().username,
     dir,
     authorizedKeys,
