@@ -195,8 +195,7 @@ export function fingerprintOf(publicKeyLine: string): string {
 
 /**
  * One simulated instance's OpenSSH server: its own host keys, its own 127.0.0.1 port (kept once it
- * first listens), and only
- * pushed keys accepted (no password, no authorized_keys file).
+ * first listens), and only pushed keys accepted (no password, no authorized_keys file).
  */
 export class InstanceSshd {
   private proc: ChildProcess | undefined;
@@ -215,7 +214,6 @@ export class InstanceSshd {
   get port(): number {
     return this.listenPort;
   }
-
 
   static async create(instanceId: string, dir: string, hostName: string, commandPath: string, users: string[]): Promise<InstanceSshd> {
     await mkdir(dir, { recursive: true });

@@ -3,8 +3,6 @@ import { ja } from './ja';
 import type { KeylessError } from '../../../electron/contract';
 import { errorWords, format } from './error-words';
 
-export { format };
-
 export type Locale = 'en' | 'ja';
 export const catalogues: Record<Locale, Record<MessageKey, string>> = { en, ja };
 
@@ -13,7 +11,6 @@ export function resolveLocale(setting: 'system' | Locale, systemLocale: string):
   if (setting !== 'system') return setting;
   return systemLocale.toLowerCase().startsWith('ja') ? 'ja' : 'en';
 }
-
 
 /** The one i18n layer: every word the UI shows goes through `t`. */
 export class I18n {

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, launchSshd, sessionHome } from '../../support/sshd';
+import { freePort, launchSshd, sessionHome, sshdMissing } from '../../support/sshd';
 
-export const sshdMissing = existsSync('/usr/sbin/sshd') ? undefined : 'OpenSSH server is not installed (apt-get install openssh-server)';
+export { sshdMissing };
 
 export interface PushTargetSshd {
   port: number;
@@ -48,7 +48,7 @@ export async function startPushTargetSshd(): Promise<PushTargetSshd> {
       'LogLevel INFO',
     ].join('\n') + '\n',
   );
-  execFileSync('mkdir', ['-p', '/run/sshd', join(dir, 'home')]);
+  mkdirSync(join(dir, 'home'));
   // The first start may move to another port (another process may take the free one meanwhile).
   const { proc: child, port: listening } = await launchSshd(join(dir, 'sshd_config'), { newPortOnConflict: true });
   return {
