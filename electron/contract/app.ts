@@ -10,8 +10,11 @@ export const settingsSchema = z.object({
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-/** What a tab shows while it connects; EC2 connections add the key push and the EICE tunnel. */
-export const CONNECT_STEPS = ['resolve', 'keyPush', 'tunnel', 'connect', 'hostKey', 'authenticate', 'shell'] as const;
+/**
+ * What a tab shows while it connects; EC2 connections add the key push and the EICE tunnel, and a
+ * route through jump hosts first connects those (`jump`).
+ */
+export const CONNECT_STEPS = ['resolve', 'jump', 'keyPush', 'tunnel', 'connect', 'hostKey', 'authenticate', 'shell'] as const;
 export const connectStepSchema = z.enum(CONNECT_STEPS);
 export type ConnectStep = z.infer<typeof connectStepSchema>;
 

@@ -70,7 +70,8 @@ export const trailEventSchema = z.object({
 });
 export type TrailEventRecord = z.infer<typeof trailEventSchema>;
 
-export const CONNECTION_KINDS = ['terminal', 'forward'] as const;
+/** A terminal or port forward opened (or tried), a terminal that reconnected by itself, a terminal that ended. */
+export const CONNECTION_KINDS = ['terminal', 'forward', 'reconnect', 'end'] as const;
 export const localAuditEntrySchema = z.object({
   /** Epoch ms. */
   time: z.number(),
@@ -80,11 +81,17 @@ export const localAuditEntrySchema = z.object({
   region: z.string().nullable(),
   instanceId: z.string().nullable(),
   osUser: z.string().nullable(),
-  /** direct, eice, ssh (a plain SSH host), or the route asked for when it failed before one was chosen. */
+  /** The route actually used (direct, eice, ssh), or the one asked for when it failed before one was chosen. */
   connection: z.string(),
+  /** The jump hosts the connection went through, outermost first (absent: none). */
+  via: z.array(z.string()).optional(),
   outcome: z.enum(['connected', 'failed', 'cancelled']),
-  /** The error code when it failed. */
+  /** The error code when it failed; for a reconnect, the code of the drop it recovered from. */
   errorCode: z.string().nullable(),
+  /** The terminal session, for reconnect and end lines (and the opening line it belongs to). */
+  sessionId: z.string().optional(),
+  /** How long the session lasted, on its end line. */
+  durationMs: z.number().optional(),
 });
 export type LocalAuditEntry = z.infer<typeof localAuditEntrySchema>;
 

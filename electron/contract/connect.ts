@@ -12,7 +12,7 @@ import {
   osUserSchema,
   portSchema,
 } from './hosts';
-import { sessionIdSchema } from './terminal';
+import { recordingNameSchema, sessionIdSchema } from './terminal';
 
 /** An EC2 instance to connect to without a saved host (the inventory, a test, the benchmark). */
 export const ec2TargetSchema = z
@@ -31,13 +31,35 @@ export const ec2TargetSchema = z
   .strict();
 export type Ec2TargetInput = z.input<typeof ec2TargetSchema>;
 
-/** A saved EC2 host by id, or an instance given in full: exactly one of the two. */
-const ec2Where = {
+/**
+ * What to connect to: a saved host by id (any kind), or an EC2 instance given in full (the
+ * inventory, a test, the benchmark): exactly one of the two.
+ */
+const hostRef = {
   hostId: idSchema.optional(),
   target: ec2TargetSchema.optional(),
 };
+export type HostRef = { hostId: string; target?: undefined } | { target: Ec2TargetInput; hostId?: undefined };
 const exactlyOne = (a: { hostId?: string | undefined; target?: unknown }) => (a.hostId === undefined) !== (a.target === undefined);
 const exactlyOneMessage = { message: 'give either hostId or target' };
+/** Kept for the EC2-only channels (endpoint offers): the same reference. */
+const ec2Where = hostRef;
+
+/**
+ * The way a connection was actually made: the last hop's route, and the jump hosts it went
+ * through (outermost first). `ssh`: a plain SSH host; `direct`: an EC2 instance at its address;
+ * `eice`: an EC2 instance through an Instance Connect Endpoint.
+ */
+export const routeInfoSchema = z.object({
+  kind: z.enum(['ssh', 'direct', 'eice']),
+  /** Names of the jump hosts, outermost first; empty when dialled straight. */
+  jumps: z.array(z.string()),
+  /** Where the last hop connected (an address, or the instance's private address through the endpoint). */
+  address: z.string(),
+  port: portSchema,
+  endpointId: z.string().optional(),
+});
+export type RouteInfo = z.infer<typeof routeInfoSchema>;
 
 export const forwardKindSchema = z.enum(['eice', 'ssh']);
 export const forwardIdSchema = z.string().regex(/^f[0-9]{1,12}$/);
@@ -45,6 +67,7 @@ export const forwardInfoSchema = z.object({
   forwardId: forwardIdSchema,
   /** eice: a tunnel per accepted connection straight to port 22/3389; ssh: a channel over the SSH connection. */
   kind: forwardKindSchema,
+  /** The instance id, or the plain SSH host's name. */
   instanceId: z.string(),
   /** Always 127.0.0.1. */
   localAddress: z.string(),
@@ -89,28 +112,42 @@ const rows = z.number().int().min(1).max(500);
 /** EC2 Instance Connect: terminals on instances and port forwards to them. */
 export const connectRequests = {
   /**
-   * Opens a terminal on an EC2 instance (progress as `progress` events keyed by requestId).
-   * With `reconnect`, retryable failures are retried with backoff (each try with a fresh key)
-   * until one works or `op.cancel` stops it.
+   * Opens a terminal on a saved host of any kind or an EC2 instance given in full, by whatever
+   * route it takes (progress and prompts arrive as events keyed by requestId). The only way a
+   * terminal opens. With `reconnect`, retryable failures are retried with backoff (each try with
+   * a fresh key) until one works or `op.cancel` stops it.
    */
-  'session.openEc2': {
+  'session.open': {
     args: z
-      .object({ requestId: requestIdSchema, cols, rows, reconnect: z.boolean().default(false), ...ec2Where })
+      .object({ requestId: requestIdSchema, cols, rows, reconnect: z.boolean().default(false), ...hostRef })
       .strict()
       .refine(exactlyOne, exactlyOneMessage),
-    result: z.object({ sessionId: sessionIdSchema, instanceId: z.string(), osUser: z.string(), via: z.enum(['direct', 'eice']) }),
+    result: z.object({
+      sessionId: sessionIdSchema,
+      route: routeInfoSchema,
+      /** The user the session logged in as (for EC2, the AMI's usual user when none was set). */
+      osUser: z.string(),
+      /** The host records its sessions automatically: the recording, written from the first byte. */
+      recording: recordingNameSchema.optional(),
+      /** The host records its sessions automatically, but this one could not be (the session opened anyway). */
+      recordingError: keylessErrorSchema.optional(),
+    }),
   },
-  /** Listens on 127.0.0.1:localPort (0: any free port) and forwards each connection to the instance. */
+  /**
+   * Listens on 127.0.0.1:localPort (0: any free port) and forwards each connection to the host:
+   * `ssh` over its pooled SSH connection (any saved host), `eice` as an endpoint tunnel per
+   * connection (EC2 instances only).
+   */
   'forward.open': {
     args: z
       .object({
         requestId: requestIdSchema,
         kind: forwardKindSchema,
         localPort: z.number().int().min(0).max(65535),
-        /** ssh forwards only: what the instance connects to (default localhost). */
+        /** ssh forwards only: what the host connects to (default localhost). */
         remoteHost: hostnameSchema.optional(),
         remotePort: portSchema,
-        ...ec2Where,
+        ...hostRef,
       })
       .strict()
       .refine(exactlyOne, exactlyOneMessage),

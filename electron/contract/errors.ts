@@ -28,6 +28,12 @@ export const ERROR_CODES = [
   'SessionClosed',
   /** A saved host this build cannot connect to yet (EC2 hosts before the connect engine). */
   'HostNotConnectable',
+  /**
+   * The way to a host cannot be made (checked before anything is dialled): a jump host that names
+   * no saved host, a jump cycle, a jump written in a form Keyless cannot use, a ProxyCommand, a
+   * jump combined with an endpoint. `detail.reason` says which.
+   */
+  'RouteInvalid',
   // AWS and Instance Connect
   'AwsProfileUnknown',
   'AwsCredentialsMissing',

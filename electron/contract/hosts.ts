@@ -147,6 +147,15 @@ export const sshHostEntrySchema = z.object({
   user: osUserSchema.optional(),
   auth: sshAuthSchema,
   jumpHost: jumpHostSchema.optional(),
+  /**
+   * The ProxyCommand of an imported host whose ssh config reaches it through a command Keyless
+   * does not run (kept to say so, never executed): such a host is never dialled directly.
+   */
+  proxyCommand: z
+    .string()
+    .max(1000)
+    .regex(/^[^\p{Cc}]*$/u, 'no control characters')
+    .optional(),
 });
 export type SshHostEntry = z.infer<typeof sshHostEntrySchema>;
 
@@ -164,6 +173,8 @@ export const ec2HostEntrySchema = z.object({
   /** Seconds an EICE tunnel may stay open (the API allows 1–3600). */
   maxTunnelDuration: z.number().int().min(1).max(3600).optional(),
   portForwards: z.array(portForwardSchema).max(50).default([]),
+  /** Reach the instance's private address through these jump hosts (a bastion) instead of directly or through an endpoint. */
+  jumpHost: jumpHostSchema.optional(),
 });
 export type Ec2HostEntry = z.infer<typeof ec2HostEntrySchema>;
 
@@ -419,7 +430,10 @@ export function hostProblems(host: HostEntry, groups: readonly HostGroup[]): Arr
   const problems: Array<{ field: string; message: string }> = [];
   const eff = resolveSettings(host, host.groupId, groups);
   if (host.kind === 'ec2') {
-    if (eff.connectionType.value === 'eice' && !(EICE_PORTS as readonly number[]).includes(host.port)) {
+    if (host.jumpHost && (host.endpointId || host.connectionType === 'eice')) {
+      problems.push({ field: 'jumpHost', message: 'a jump host and an Instance Connect Endpoint cannot be combined: the instance is reached through one or the other' });
+    }
+    if (!host.jumpHost && eff.connectionType.value === 'eice' && !(EICE_PORTS as readonly number[]).includes(host.port)) {
       problems.push({ field: 'port', message: 'EC2 Instance Connect Endpoints allow ports 22 and 3389 only' });
     }
     // An SSH forward goes through the SSH connection, so any port works whatever the route;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { ok, requestIdSchema } from './common';
+import { ok } from './common';
 import { keylessErrorSchema } from './errors';
-import { idSchema } from './hosts';
 
 export const sessionIdSchema = z.string().regex(/^s[0-9]{1,12}$/);
 const cols = z.number().int().min(2).max(1000);
@@ -66,19 +65,8 @@ export const recordingNameSchema = z.string().regex(/^[A-Za-z0-9._-]{1,200}\.cas
 export const recordingInfoSchema = z.object({ name: recordingNameSchema, bytes: z.number(), modified: z.number() });
 export type RecordingInfo = z.infer<typeof recordingInfoSchema>;
 
-/** Terminal sessions: open on a saved host, type, resize, acknowledge output, close, record. */
+/** Terminal sessions (opened with `session.open` in connect.ts): type, resize, acknowledge output, close, record. */
 export const terminalRequests = {
-  /** Opens a terminal session on a saved host; progress and prompts arrive as events keyed by requestId. */
-  'session.open': {
-    args: z.object({ requestId: requestIdSchema, hostId: idSchema, cols, rows }).strict(),
-    result: z.object({
-      sessionId: sessionIdSchema,
-      /** The host records its sessions automatically: the recording, written from the first byte. */
-      recording: recordingNameSchema.optional(),
-      /** The host records its sessions automatically, but this one could not be (the session opened anyway). */
-      recordingError: keylessErrorSchema.optional(),
-    }),
-  },
   'session.write': {
     args: z.object({ sessionId: sessionIdSchema, data: z.string().max(256 * 1024) }).strict(),
     result: ok,

@@ -4,23 +4,28 @@ import { join } from 'node:path';
 import { createAuditServices } from './audit/audit-handlers';
 import { AwsClients } from './aws/clients';
 import type { CredentialSource } from './aws/credentials';
-import { Ec2Inventory } from './aws/inventory';
+import { Ec2Inventory } from './connect/ec2-inventory';
 import type { Disposable } from './base/lifecycle';
 import type { Logger } from './base/log';
-import { Ec2Sessions } from './connect/ec2-sessions';
+import { EndpointBudget, TUNNELS_PER_ENDPOINT } from './connect/endpoint-budget';
 import { EndpointProvisioner } from './connect/endpoint-offer';
 import { createAwsServices } from './inventory/aws-handlers';
-import { InstanceConnector } from './connect/instance-connector';
-import type { Handlers } from './rpc/contract-server';
-import { Prompts } from './session/prompts';
+import { InstanceConnector, type Ec2Target } from './connect/instance-connector';
+import { PlainSshConnector } from './connect/plain-ssh-connector';
+import { assertEicePort } from './connect/plan';
+import { ConnectionPool } from './connect/pool';
+import { planRoute, type Route } from './connect/route';
+import type { CallContext, Handlers } from './rpc/contract-server';
+import { Prompts } from './rpc/prompts';
 import { checkRecordingFolder, listRecordings, readRecording } from './session/recording';
-import { TerminalSessions } from './session/terminal-sessions';
+import { progressReporter, promptHooks, TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
 import { createHostHandlers } from './store/host-handlers';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
-import { terminalSettingsSchema, type KeylessError } from '../contract';
-import { toKeylessError } from './base/errors';
+import { PortForwards } from './tunnel/port-forwards';
+import { terminalSettingsSchema, type HostRef, type KeylessError } from '../contract';
+import { fail, toKeylessError } from './base/errors';
 
 export interface BackendOptions {
   /** The data folder: saved hosts, settings, Keyless's known_hosts. */
@@ -42,12 +47,21 @@ export interface BackendOptions {
   inventoryRefreshMs?: number;
   /** How often a new Instance Connect Endpoint's state is read while Keyless waits for it (default 2 s). */
   endpointPollMs?: number;
+  /** How long a connection stays open after its last consumer let go (default 10 s; 0: closed at once). */
+  connectionLingerMs?: number;
 }
 
 export interface Backend extends Disposable {
   readonly handlers: Handlers;
   readonly sessions: TerminalSessions;
+  /** Every SSH connection, shared by terminals, forwards and (later) transfers and command runs. */
+  readonly pool: ConnectionPool;
+  /** Disposes everything and waits for the last audit lines (sessions ended by the close) to be written. */
+  close(): Promise<void>;
 }
+
+/** `{ hostId }` or `{ target }` from a call's arguments. */
+const refOf = (a: { hostId?: string | undefined; target?: HostRef['target'] }): HostRef => (a.hostId !== undefined ? { hostId: a.hostId } : { target: a.target! });
 
 /** Where Keyless keeps its data: KEYLESS_HOME, else the platform's per-user config folder. */
 export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -80,7 +94,6 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       return { error: toKeylessError(err) };
     }
   };
-  const sessions = new TerminalSessions({ hosts, knownHosts, prompts, log: opts.log, agentSocket: opts.agentSocket, recordingPrefs });
   const ok = { ok: true } as const;
   // Profiles, SSO and the inventory; their cached, MFA-aware credentials serve the connect engine too.
   const aws = createAwsServices({ home: opts.home, log: opts.log, prompts, openExternal: opts.openExternal, backgroundRefreshMs: opts.inventoryRefreshMs });
@@ -89,9 +102,25 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   // What an inventory refresh reads is what a connection would ask for: connecting from the
   // inventory right after a refresh makes no Describe call.
   const stopSeeding = aws.inventory.onScopeRead((read) => ec2Inventory.seed(read.profile, read.region, read));
-  const connector = new InstanceConnector({ clients: awsClients, inventory: ec2Inventory, knownHosts, log: opts.log });
+  // One pool makes every connection; an endpoint carries at most 20 tunnels, and an idle
+  // connection gives its slot back when work waits for one.
+  const budget = new EndpointBudget(TUNNELS_PER_ENDPOINT, (endpointId) => pool.releaseIdle(endpointId));
+  const connector = new InstanceConnector({ clients: awsClients, inventory: ec2Inventory, knownHosts, log: opts.log, budget });
+  const pool: ConnectionPool = new ConnectionPool({
+    connectors: { ssh: new PlainSshConnector({ knownHosts, agentSocket: opts.agentSocket }), ec2: connector },
+    log: opts.log,
+    ...(opts.connectionLingerMs !== undefined ? { lingerMs: opts.connectionLingerMs } : {}),
+  });
+  const routeOf = async (ref: HostRef): Promise<Route> => planRoute(ref, await hosts.tree());
+  /** The EC2 instance a reference ends at (endpoint offers, endpoint tunnels). */
+  const ec2TargetOf = async (ref: HostRef): Promise<{ target: Ec2Target; route: Route }> => {
+    const route = await routeOf(ref);
+    const last = route.hops[route.hops.length - 1]!;
+    if (last.kind !== 'ec2') fail('InvalidArguments', `${last.label} is not an EC2 instance.`, { field: 'hostId' });
+    return { target: last.target, route };
+  };
   const endpoints = new EndpointProvisioner({ clients: awsClients, inventory: ec2Inventory, log: opts.log, ...(opts.endpointPollMs ? { pollMs: opts.endpointPollMs } : {}) });
-  const ec2 = new Ec2Sessions({ connector, sessions, prompts, hosts, log: opts.log });
+  const forwards = new PortForwards(opts.log);
   const hostChannels = createHostHandlers(hosts, { log: opts.log });
   // Access policies, CloudTrail's Instance Connect events, and Keyless's own log of its connections.
   const audit = createAuditServices({
@@ -101,6 +130,40 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     inventory: async () => (await aws.inventory.cache.load())?.snapshot ?? null,
     credentials: (profile) => (opts.awsCredentials ?? aws.credentials).credentials(profile),
   });
+  const sessions = new TerminalSessions({ pool, routeOf, prompts, log: opts.log, recordingPrefs, events: audit.sessionEvents });
+
+  const openForward: Handlers['forward.open'] = async (args, ctx: CallContext) => {
+    const ref = refOf(args);
+    // Checked before anything else: an endpoint tunnels to 22 and 3389 only.
+    if (args.kind === 'eice') assertEicePort(args.remotePort);
+    const route = await routeOf(ref);
+    const last = route.hops[route.hops.length - 1]!;
+    const report = progressReporter(ctx.peer, args.requestId);
+    const hooks = promptHooks(prompts, ctx.peer, args.requestId, ctx.signal, report);
+    return forwards.open(
+      { kind: args.kind, localPort: args.localPort, remoteHost: args.remoteHost, remotePort: args.remotePort, label: last.kind === 'ec2' ? last.target.instanceId : last.label },
+      {
+        borrow: async () => {
+          const lease = await pool.borrow(route, hooks);
+          const ssh = lease.connection.ssh;
+          return { forwardOut: (src, host, port) => ssh.forwardOut(src, host, port), onDrop: lease.onDrop, get isClosed() { return ssh.isClosed; }, dispose: () => lease.dispose() };
+        },
+        endpointTunnel: async (port) => {
+          if (last.kind !== 'ec2' || route.hops.length > 1) fail('InvalidArguments', `${last.label} is not an EC2 instance reached through an endpoint.`, { field: 'kind' });
+          report('resolve', 'start');
+          const { plan } = await connector.plan({ ...last.target, connectionType: 'eice', port }).catch((err: unknown) => {
+            report('resolve', 'failed');
+            throw err;
+          });
+          report('resolve', 'done');
+          if (plan.kind !== 'eice') fail('NoEndpoint', `${last.target.instanceId} cannot be reached through an endpoint.`);
+          return { address: plan.address, open: (signal) => connector.openTunnel(last.target, plan, port, signal) };
+        },
+      },
+      ctx.peer,
+      ctx.signal,
+    );
+  };
 
   const handlers: Handlers = {
     'app.info': () => ({ version: opts.version, platform: process.platform, systemLocale: opts.systemLocale, transport: opts.transport }),
@@ -112,11 +175,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     ...audit.recordConnections({
       'session.open': async (args, ctx) => {
         // A host set to record its sessions is recorded from the first byte, without a click.
-        const auto = await autoRecording(args.hostId);
+        const auto = args.hostId !== undefined ? await autoRecording(args.hostId) : ({ off: true } as const);
         const undo = 'plan' in auto ? sessions.recordFromStart(ctx.peer, args.requestId, auto.plan) : undefined;
-        let opened: { sessionId: string };
+        let opened: Awaited<ReturnType<TerminalSessions['open']>>;
         try {
-          opened = (await ec2.isEc2Host(args.hostId)) ? await ec2.openSaved(args, ctx) : await sessions.open(args, ctx);
+          opened = await sessions.open(args, ctx);
         } finally {
           undo?.();
         }
@@ -125,18 +188,17 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
         const failed = rec && (await rec.whenOpen());
         const recordingError: KeylessError | undefined =
           'error' in auto ? auto.error : failed ? { code: 'RecordingFolderUnusable', message: `Keyless could not create ${rec.path}.`, retryable: false } : undefined;
-        return { sessionId: opened.sessionId, ...(rec && !failed ? { recording: rec.name } : {}), ...(recordingError ? { recordingError } : {}) };
+        return { ...opened, ...(rec && !failed ? { recording: rec.name } : {}), ...(recordingError ? { recordingError } : {}) };
       },
-      'session.openEc2': (args, ctx) => ec2.openTerminal(args, ctx),
-      'forward.open': (args, ctx) => ec2.openForward(args, ctx),
+      'forward.open': openForward,
     }),
-    'endpoint.propose': async (args) => endpoints.propose(await ec2.resolve(args)),
+    'endpoint.propose': async (args) => endpoints.propose((await ec2TargetOf(refOf(args))).target),
     'endpoint.create': async ({ requestId, subnetId, securityGroupIds, ...where }, ctx) =>
-      endpoints.create(await ec2.resolve(where), { subnetId, securityGroupIds }, (p) => ctx.peer.emit('endpoint.progress', { requestId, ...p }), ctx.signal),
+      endpoints.create((await ec2TargetOf(refOf(where))).target, { subnetId, securityGroupIds }, (p) => ctx.peer.emit('endpoint.progress', { requestId, ...p }), ctx.signal),
     'endpoint.wait': async ({ requestId, endpointId, ...where }, ctx) =>
-      endpoints.waitFor(await ec2.resolve(where), endpointId, (p) => ctx.peer.emit('endpoint.progress', { requestId, ...p }), ctx.signal),
-    'forward.list': (_args, { peer }) => ({ forwards: ec2.listForwards(peer) }),
-    'forward.close': ({ forwardId }, { peer }) => (ec2.closeForward(peer, forwardId), ok),
+      endpoints.waitFor((await ec2TargetOf(refOf(where))).target, endpointId, (p) => ctx.peer.emit('endpoint.progress', { requestId, ...p }), ctx.signal),
+    'forward.list': (_args, { peer }) => ({ forwards: forwards.list(peer) }),
+    'forward.close': ({ forwardId }, { peer }) => (forwards.close(peer, forwardId), ok),
     'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),
     'session.resize': ({ sessionId, cols, rows }, { peer }) => (sessions.resize(peer, sessionId, cols, rows), ok),
     'session.ack': ({ sessionId, bytes }, { peer }) => sessions.ack(peer, sessionId, bytes),
@@ -158,17 +220,24 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
   };
 
+  const dispose = () => {
+    stopSeeding();
+    forwards.dispose();
+    sessions.dispose();
+    pool.dispose();
+    awsClients.dispose();
+    aws.dispose();
+    hostChannels.dispose();
+    hosts.dispose();
+  };
   return {
     handlers,
     sessions,
-    dispose: () => {
-      stopSeeding();
-      ec2.dispose();
-      sessions.dispose();
-      awsClients.dispose();
-      aws.dispose();
-      hostChannels.dispose();
-      hosts.dispose();
+    pool,
+    dispose,
+    close: async () => {
+      dispose();
+      await audit.flushed();
     },
   };
 }

@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   const harness = await startHarness({ server, staticDir: fileURLToPath(new URL('../renderer', import.meta.url)), log, port });
   process.stdout.write(`Keyless is running at ${harness.url}\n(only this machine can reach it; the token in the address is new every run)\n`);
   const stop = () => {
-    backend.dispose();
-    void harness.close().then(() => process.exit(0));
+    // The audit log's last lines (sessions ended by the stop) are written before the process goes.
+    void Promise.all([backend.close(), harness.close()]).then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -34,10 +34,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AwsClients } from '../../electron/main/aws/clients';
 import { SdkCredentialSource } from '../../electron/main/aws/credentials';
-import { Ec2Inventory } from '../../electron/main/aws/inventory';
+import { Ec2Inventory } from '../../electron/main/connect/ec2-inventory';
 import { silentLogger } from '../../electron/main/base/log';
 import { generateEphemeralKey } from '../../electron/main/connect/ephemeral-key';
-import { InstanceConnector, type ConnectHooks, type Ec2Target } from '../../electron/main/connect/instance-connector';
+import type { ConnectHooks } from '../../electron/main/connect/connector';
+import { InstanceConnector, type Ec2Target } from '../../electron/main/connect/instance-connector';
 import { pushKey } from '../../electron/main/connect/key-push';
 import { planConnection } from '../../electron/main/connect/plan';
 import { SshConnection } from '../../electron/main/ssh/connection';
@@ -123,6 +124,7 @@ const hooks = (marks?: Record<string, number>, t0 = performance.now()): ConnectH
     if (marks && status !== 'failed') marks[`${step}:${status}`] = performance.now() - t0;
   },
   askHostKey: async () => true,
+  askPassphrase: async () => null,
   signal: new AbortController().signal,
 });
 
@@ -188,7 +190,7 @@ export async function benchConnect(): Promise<Record<string, unknown>> {
       for (let run = 0; run < config.runs; run++) {
         const connector = newConnector();
         let t0 = performance.now();
-        let conn = await connector.connect(target, hooks());
+        let conn = await connector.connect({ kind: 'ec2', label: target.instanceId, target }, undefined, hooks());
         await firstShellByte(conn.ssh);
         s.total.keylessCold.push(performance.now() - t0);
         conn.ssh.end();
@@ -196,7 +198,7 @@ export async function benchConnect(): Promise<Record<string, unknown>> {
         const trailBefore = theSim.admin.trail().length;
         theLink.turns = 0;
         t0 = performance.now();
-        conn = await connector.connect(target, hooks(marks, t0));
+        conn = await connector.connect({ kind: 'ec2', label: target.instanceId, target }, undefined, hooks(marks, t0));
         await firstShellByte(conn.ssh);
         marks.firstShellByte = performance.now() - t0;
         s.total.keylessWarm.push(marks.firstShellByte);

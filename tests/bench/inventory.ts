@@ -20,7 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AwsClients } from '../../electron/main/aws/clients';
-import { Ec2Inventory } from '../../electron/main/aws/inventory';
+import { Ec2Inventory } from '../../electron/main/connect/ec2-inventory';
 import { silentLogger } from '../../electron/main/base/log';
 import { FleetInventory } from '../../electron/main/inventory/fleet-inventory';
 import { InventoryCache } from '../../electron/main/inventory/inventory-cache';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { groupAndDescendants, resolveSettings, type auditRequests, type HostTree, type InventorySnapshot, type LocalAuditEntry } from '../../contract';
+import { groupAndDescendants, resolveSettings, type auditRequests, type HostRef, type HostTree, type InventorySnapshot, type LocalAuditEntry, type RouteInfo } from '../../contract';
 import { fail } from '../base/errors';
 import { toKeylessError } from '../base/errors';
 import type { Logger } from '../base/log';
@@ -13,7 +13,7 @@ import { ConnectionLog } from './connection-log';
 import { lookupInstanceConnectEvents } from './cloudtrail-lookup';
 
 export type AuditHandlers = Pick<Handlers, keyof typeof auditRequests>;
-type Audited = Pick<Handlers, 'session.open' | 'session.openEc2' | 'forward.open'>;
+type Audited = Pick<Handlers, 'session.open' | 'forward.open'>;
 
 export interface AuditOptions {
   home: string;
@@ -94,7 +94,7 @@ export function createAuditServices(opts: AuditOptions) {
     };
   };
 
-  type Where = { hostId?: string | undefined; target?: { profile?: string | undefined; region: string; instanceId: string; osUser?: string | undefined; connectionType: string } | undefined };
+  type Where = { hostId?: string | undefined; target?: { profile?: string | undefined; region: string; instanceId: string; osUser?: string | undefined; connectionType?: string | undefined } | undefined };
   const describeWhere = async (w: Where) =>
     w.hostId !== undefined
       ? describeHost(w.hostId)
@@ -107,7 +107,8 @@ export function createAuditServices(opts: AuditOptions) {
           connection: w.target?.connectionType ?? 'auto',
         };
 
-  const record = (kind: LocalAuditEntry['kind'], time: number, base: Awaited<ReturnType<typeof describeHost>>, outcome: { ok: true; osUser?: string; via?: string } | { ok: false; err: unknown }) => {
+  type Outcome = { ok: true; osUser?: string; route?: RouteInfo; sessionId?: string } | { ok: false; err: unknown };
+  const record = (kind: LocalAuditEntry['kind'], time: number, base: Awaited<ReturnType<typeof describeHost>>, outcome: Outcome, extra: Partial<LocalAuditEntry> = {}) => {
     const code = outcome.ok ? null : toKeylessError(outcome.err).code;
     // Awaited by the callers: when a connect call returns, its line is in the log.
     return connections.append({
@@ -115,30 +116,21 @@ export function createAuditServices(opts: AuditOptions) {
       kind,
       ...base,
       ...(outcome.ok && outcome.osUser ? { osUser: outcome.osUser } : {}),
-      ...(outcome.ok && outcome.via ? { connection: outcome.via } : {}),
+      ...(outcome.ok && outcome.route ? { connection: outcome.route.kind, ...(outcome.route.jumps.length ? { via: outcome.route.jumps } : {}) } : {}),
+      ...(outcome.ok && outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
       outcome: outcome.ok ? 'connected' : code === 'Cancelled' ? 'cancelled' : 'failed',
       errorCode: code,
+      ...extra,
     });
   };
 
-  /** Wraps the channels that open connections: same results and errors, plus one log line each. */
+  /** Wraps the channels that open connections: same results and errors, plus one log line each, with the route actually used. */
   function recordConnections(h: Audited): Audited {
     const open: Handler<'session.open'> = async (args, ctx) => {
       const time = Date.now();
       try {
         const r = await h['session.open'](args, ctx);
-        await record('terminal', time, await describeHost(args.hostId), { ok: true });
-        return r;
-      } catch (err) {
-        await record('terminal', time, await describeHost(args.hostId), { ok: false, err });
-        throw err;
-      }
-    };
-    const openEc2: Handler<'session.openEc2'> = async (args, ctx) => {
-      const time = Date.now();
-      try {
-        const r = await h['session.openEc2'](args, ctx);
-        await record('terminal', time, await describeWhere(args), { ok: true, osUser: r.osUser, via: r.via });
+        await record('terminal', time, await describeWhere(args), { ok: true, osUser: r.osUser, route: r.route, sessionId: r.sessionId });
         return r;
       } catch (err) {
         await record('terminal', time, await describeWhere(args), { ok: false, err });
@@ -149,15 +141,34 @@ export function createAuditServices(opts: AuditOptions) {
       const time = Date.now();
       try {
         const r = await h['forward.open'](args, ctx);
-        await record('forward', time, await describeWhere(args), { ok: true, via: r.kind === 'eice' ? 'eice' : undefined });
+        await record('forward', time, await describeWhere(args), { ok: true, ...(r.kind === 'eice' ? { route: { kind: 'eice', jumps: [], address: r.remoteHost, port: r.remotePort } } : {}) });
         return r;
       } catch (err) {
         await record('forward', time, await describeWhere(args), { ok: false, err });
         throw err;
       }
     };
-    return { 'session.open': open, 'session.openEc2': openEc2, 'forward.open': forward };
+    return { 'session.open': open, 'forward.open': forward };
   }
 
-  return { handlers, recordConnections, connections };
+  /** Lines still being written (a session's end, told while Keyless closes): `flushed` waits for them. */
+  const writing = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    writing.add(p);
+    void p.finally(() => writing.delete(p));
+    return p;
+  };
+  /** A terminal's later life: it reconnected by itself (after which drop), and when it ended, how long it lasted. */
+  const sessionEvents = {
+    reconnected: (e: { sessionId: string; ref: HostRef; route: RouteInfo; osUser: string; after: string }) =>
+      track(describeWhere(e.ref).then((base) => record('reconnect', Date.now(), base, { ok: true, osUser: e.osUser, route: e.route, sessionId: e.sessionId }, { errorCode: e.after }))),
+    ended: (e: { sessionId: string; ref: HostRef; route: RouteInfo; osUser: string; durationMs: number }) =>
+      track(describeWhere(e.ref).then((base) => record('end', Date.now(), base, { ok: true, osUser: e.osUser, route: e.route, sessionId: e.sessionId }, { durationMs: e.durationMs }))),
+  };
+  const flushed = async () => {
+    await Promise.all([...writing]);
+    await connections.flushed();
+  };
+
+  return { handlers, recordConnections, sessionEvents, flushed, connections };
 }

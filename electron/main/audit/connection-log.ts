@@ -37,6 +37,11 @@ export class ConnectionLog {
     return this.writing;
   }
 
+  /** Resolves once every line appended so far is written (or its failure logged). */
+  flushed(): Promise<void> {
+    return this.writing;
+  }
+
   /** Newest first; lines that do not parse (a torn last write, a hand edit) are left out. */
   async read(limit = 500): Promise<LocalAuditEntry[]> {
     await this.writing;

@@ -8,11 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { EndpointProposal } from '../../contract';
 import type { AwsClients } from '../aws/clients';
 import { describeAwsError, partitionOf } from '../aws/errors';
-import type { Ec2Inventory } from '../aws/inventory';
+import type { Ec2Inventory } from './ec2-inventory';
 import { KeylessFailure, fail } from '../base/errors';
 import type { Logger } from '../base/log';
 import type { Ec2Target } from './instance-connector';
 import { USABLE_ENDPOINT_STATES, type InstanceFacts } from './plan';
+import { sleep as sleepOrCancel } from '../base/sleep';
 
 export type GroupReason = EndpointProposal['securityGroupReason'];
 
@@ -52,13 +53,7 @@ export interface EndpointProvisionerDeps {
   timeoutMs?: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const onAbort = () => (clearTimeout(t), reject(new KeylessFailure('Cancelled', 'Waiting for the endpoint was stopped; it goes on being created in AWS.', true)));
-    const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = (ms: number, signal: AbortSignal) => sleepOrCancel(ms, signal, 'Waiting for the endpoint was stopped; it goes on being created in AWS.');
 
 /**
  * The "no endpoint in this VPC" offer: proposes a subnet and security group for a new EC2

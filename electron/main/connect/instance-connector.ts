@@ -1,15 +1,18 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ConnectStep } from '../../contract';
 import type { AwsClients } from '../aws/clients';
 import { endpointOverride } from '../aws/endpoints';
-import type { Ec2Inventory } from '../aws/inventory';
+import type { Ec2Inventory } from './ec2-inventory';
 import { KeylessFailure } from '../base/errors';
 import type { Logger } from '../base/log';
+import { sleep } from '../base/sleep';
 import { SshConnection } from '../ssh/connection';
 import type { KnownHosts } from '../ssh/known-hosts';
 import { EndpointTunnel } from '../tunnel/endpoint-tunnel';
 import { presignOpenTunnelUrl } from '../tunnel/presign';
+import type { Connection, ConnectHooks, Connector, Dialer } from './connector';
+import type { EndpointBudget } from './endpoint-budget';
+import type { Hop } from './route';
 import { generateEphemeralKey } from './ephemeral-key';
 import { verifyInstanceHostKey, type HostKeyTrust } from './host-keys';
 import { REPUSH_AFTER_MS, pushKey, type KeyPushTarget } from './key-push';
@@ -30,24 +33,15 @@ export interface Ec2Target {
   maxTunnelDuration?: number;
 }
 
-export interface ConnectHooks {
-  report(step: ConnectStep, status: 'start' | 'done' | 'failed'): void;
-  /** Asks the person about a host key the instance's console could not vouch for. */
-  askHostKey(key: { host: string; port: number; keyType: string; fingerprint: string }): Promise<boolean>;
-  signal: AbortSignal;
-}
+type Ec2Hop = Extract<Hop, { kind: 'ec2' }>;
 
 /** One authenticated connection to an instance, and how it was made. */
-export interface Ec2Connection {
-  ssh: SshConnection;
-  plan: ConnectionPlan;
-  osUser: string;
-  instance: InstanceFacts;
-  hostKeyTrust: HostKeyTrust;
+export interface Ec2Connection extends Connection {
+  readonly plan: ConnectionPlan;
+  readonly instance: InstanceFacts;
+  readonly hostKeyTrust: HostKeyTrust;
   /** How many times a key was pushed for this authentication (2 when the first grew too old). */
-  pushes: number;
-  /** When the EICE tunnel will be cut (epoch ms), if a max duration was asked for. */
-  tunnelDeadline?: number;
+  readonly pushes: number;
 }
 
 export interface InstanceConnectorDeps {
@@ -55,6 +49,10 @@ export interface InstanceConnectorDeps {
   inventory: Ec2Inventory;
   knownHosts: KnownHosts;
   log: Logger;
+  /** At most 20 tunnels per endpoint, shared by everything that opens them; none: no limit kept here. */
+  budget?: EndpointBudget;
+  /** How long a tunnel waits for an endpoint that other people's tunnels fill (default 2 minutes). */
+  endpointBusyWaitMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Tests shorten this to see the re-push. */
   repushAfterMs?: number;
@@ -65,6 +63,9 @@ export interface InstanceConnectorDeps {
 
 /** The endpoint's own limit and default for one tunnel. */
 export const DEFAULT_MAX_TUNNEL_SECONDS = 3600;
+/** How long to keep asking an endpoint that is full because of other people's tunnels, and how often. */
+export const ENDPOINT_BUSY_WAIT_MS = 120_000;
+const ENDPOINT_BUSY_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
 function cancelled(): KeylessFailure {
   return new KeylessFailure('Cancelled', 'The connection was cancelled.', true);
@@ -80,28 +81,57 @@ function cancelled(): KeylessFailure {
  * exchange 2 (identification, then ECDH), service request 1, publickey query 1, signed request 1;
  * then a shell: channel open 1, pty-req 1, shell 1 (ssh2 waits for each reply).
  */
-export class InstanceConnector {
+export class InstanceConnector implements Connector<Ec2Hop> {
   constructor(private readonly deps: InstanceConnectorDeps) {}
 
   /** Instance facts and, for a tunnel, the endpoint: both cached after the first call. */
-  async plan(target: Ec2Target): Promise<{ plan: ConnectionPlan; instance: InstanceFacts; osUser: string }> {
+  async plan(target: Ec2Target, throughJump = false): Promise<{ plan: ConnectionPlan; instance: InstanceFacts; osUser: string }> {
     const { inventory } = this.deps;
     const instance = await inventory.instance(target.profile, target.region, target.instanceId);
     let endpoints: EndpointFacts[] = [];
     const wantsTunnel = target.connectionType === 'eice' || target.endpointId !== undefined || (target.connectionType === 'auto' && !instance.publicIpAddress);
-    if (wantsTunnel && instance.state === 'running' && instance.vpcId) {
+    if (!throughJump && wantsTunnel && instance.state === 'running' && instance.vpcId) {
       endpoints = await inventory.endpoints(target.profile, target.region, instance.vpcId);
     }
     const plan = planConnection(instance, endpoints, {
       connectionType: target.connectionType,
       port: target.port,
       ...(target.endpointId ? { endpointId: target.endpointId } : {}),
+      throughJump,
     });
     return { plan, instance, osUser: target.osUser ?? defaultOsUser(instance.imageName, instance.platformDetails) };
   }
 
   /** Opens an EICE tunnel to `port` on the planned address, with a freshly presigned URL. */
   async openTunnel(
+    target: Pick<Ec2Target, 'profile' | 'region' | 'maxTunnelDuration'>,
+    plan: Extract<ConnectionPlan, { kind: 'eice' }>,
+    port: number,
+    signal?: AbortSignal,
+  ): Promise<EndpointTunnel> {
+    const giveUpAt = Date.now() + (this.deps.endpointBusyWaitMs ?? ENDPOINT_BUSY_WAIT_MS);
+    for (let attempt = 0; ; attempt++) {
+      // A slot first: the endpoint refuses a 21st tunnel, so Keyless's own 21st waits here for one to close.
+      const slot = await this.deps.budget?.acquire(plan.endpoint.endpointId, signal);
+      try {
+        const tunnel = await this.openTunnelNow(target, plan, port, signal);
+        // Given back when the WebSocket has closed, not when this side lets go: the endpoint counts it till then.
+        if (slot) void tunnel.wireClosed.then(() => slot.dispose());
+        return tunnel;
+      } catch (err) {
+        slot?.dispose();
+        // Refused as full although Keyless holds fewer: colleagues hold the rest. Their tunnels end;
+        // wait and try again rather than fail.
+        const busy = err instanceof KeylessFailure && err.code === 'TunnelRefused' && err.detail?.limit !== undefined;
+        if (!busy || Date.now() >= giveUpAt || signal?.aborted) throw err;
+        const wait = ENDPOINT_BUSY_BACKOFF_MS[Math.min(attempt, ENDPOINT_BUSY_BACKOFF_MS.length - 1)]!;
+        this.deps.log.info('endpoint full, waiting for a slot', { endpoint: plan.endpoint.endpointId, attempt: attempt + 1, retryInMs: wait });
+        await sleep(wait, signal, 'The connection was cancelled.');
+      }
+    }
+  }
+
+  private async openTunnelNow(
     target: Pick<Ec2Target, 'profile' | 'region' | 'maxTunnelDuration'>,
     plan: Extract<ConnectionPlan, { kind: 'eice' }>,
     port: number,
@@ -134,7 +164,12 @@ export class InstanceConnector {
     }
   }
 
-  async connect(target: Ec2Target, hooks: ConnectHooks): Promise<Ec2Connection> {
+  /**
+   * Connects to the hop's instance: directly or through its endpoint as planned, or, behind a
+   * jump host, at its private address through `dial`.
+   */
+  async connect(hop: Ec2Hop, dial: Dialer | undefined, hooks: ConnectHooks): Promise<Ec2Connection> {
+    const { target } = hop;
     const { report, signal } = hooks;
     const t0 = performance.now();
     report('resolve', 'start');
@@ -142,7 +177,7 @@ export class InstanceConnector {
     try {
       // Credentials are needed by the presign and the push; loading them here surfaces a profile problem first.
       await this.deps.clients.credentials.credentials(target.profile);
-      planned = await this.plan(target);
+      planned = await this.plan(target, dial !== undefined);
       report('resolve', 'done');
     } catch (err) {
       report('resolve', 'failed');
@@ -180,32 +215,36 @@ export class InstanceConnector {
       let sock: Duplex | undefined;
       let tunnelDeadline: number | undefined;
       let hostKeyTrust: HostKeyTrust = 'known';
+      // Only an endpoint opens a tunnel; a direct or jumped connection is part of "connecting".
+      const opening = plan.kind === 'eice' && !dial ? 'tunnel' : 'connect';
       try {
-        report('tunnel', 'start');
+        report(opening, 'start');
         try {
-          if (plan.kind === 'eice') {
+          if (dial) {
+            sock = await dial(plan.address, plan.port, signal);
+          } else if (plan.kind === 'eice') {
             const tunnel = await this.openTunnel(target, plan, plan.port, signal);
             sock = tunnel;
-            if (target.maxTunnelDuration) {
-              const seconds = target.maxTunnelDuration;
-              const deadline = (tunnelDeadline = Date.now() + seconds * 1000);
-              // The endpoint ends the tunnel cleanly at its maximum duration; say so, so the tab knows to reconnect.
-              tunnel.once('end', () => {
-                if (Date.now() < deadline - 2000) return;
-                tunnel.destroy(
-                  new KeylessFailure('TunnelClosed', `The tunnel to ${target.instanceId} reached its maximum duration of ${seconds} s and the endpoint closed it. Reconnect to continue.`, true, {
-                    reason: 'maxTunnelDuration',
-                    seconds,
-                  }),
-                );
-              });
-            }
+            // Every tunnel has a maximum duration (an hour unless the host asks for less): the pool
+            // lends no new work to a connection near its cut, and the tab is warned before it.
+            const seconds = target.maxTunnelDuration ?? DEFAULT_MAX_TUNNEL_SECONDS;
+            const deadline = (tunnelDeadline = Date.now() + seconds * 1000);
+            // The endpoint ends the tunnel cleanly at its maximum duration; say so, so the tab knows to reconnect.
+            tunnel.once('end', () => {
+              if (Date.now() < deadline - 2000) return;
+              tunnel.destroy(
+                new KeylessFailure('TunnelClosed', `The tunnel to ${target.instanceId} reached its maximum duration of ${seconds} s and the endpoint closed it. Reconnect to continue.`, true, {
+                  reason: 'maxTunnelDuration',
+                  seconds,
+                }),
+              );
+            });
           } else {
             sock = await this.tcp(plan.address, plan.port, signal);
           }
-          report('tunnel', 'done');
+          if (opening === 'tunnel') report('tunnel', 'done');
         } catch (err) {
-          report('tunnel', 'failed');
+          report(opening, 'failed');
           // A failed push says more (denied, stopped) than the tunnel that raced it.
           const pushFailure = await Promise.race([pushed.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(r, 2000, undefined))]);
           throw pushFailure ?? err;
@@ -245,13 +284,14 @@ export class InstanceConnector {
         });
         this.deps.log.info('instance connected', {
           instance: target.instanceId,
-          via: plan.kind,
+          via: dial ? 'jump' : plan.kind,
           user: osUser,
           hostKey: hostKeyTrust,
           pushes,
           ms: Math.round(performance.now() - t0),
         });
-        return { ssh, plan, osUser, instance, hostKeyTrust, pushes, ...(tunnelDeadline ? { tunnelDeadline } : {}) };
+        const route = { kind: plan.kind, address: plan.address, port: plan.port, ...(plan.kind === 'eice' ? { endpointId: plan.endpoint.endpointId } : {}) };
+        return { ssh, route, plan, osUser, instance, hostKeyTrust, pushes, ...(tunnelDeadline ? { tunnelDeadline } : {}) };
       } catch (err) {
         sock?.destroy();
         if (err instanceof KeylessFailure && ['TunnelClosed', 'NetworkError', 'Timeout', 'InstanceNotRunning', 'InstanceNotFound'].includes(err.code)) {

@@ -105,14 +105,23 @@ export function chooseEndpoint(instance: InstanceFacts, endpoints: readonly Endp
   return chosen;
 }
 
-/** The whole plan: refuses a stopped instance and a port EICE would not carry before anything is tried. */
+/**
+ * The whole plan: refuses a stopped instance and a port EICE would not carry before anything is
+ * tried. Behind a jump host (`throughJump`) the instance is dialled at its private address from
+ * the jump host, as a bastion reaches it, whatever its connection type says.
+ */
 export function planConnection(
   instance: InstanceFacts,
   endpoints: readonly EndpointFacts[],
-  opts: { connectionType: ConnectionType; port: number; endpointId?: string },
+  opts: { connectionType: ConnectionType; port: number; endpointId?: string; throughJump?: boolean },
 ): ConnectionPlan {
   if (instance.state !== 'running') {
     fail('InstanceNotRunning', `${instance.instanceId} is ${instance.state}; start it first.`, { instanceId: instance.instanceId, state: instance.state });
+  }
+  if (opts.throughJump) {
+    const address = instance.privateIpAddress ?? instance.ipv6Address ?? instance.publicIpAddress;
+    if (!address) fail('InstanceNotRunning', `${instance.instanceId} has no IP address to connect to (is it running?).`, { instanceId: instance.instanceId, state: instance.state });
+    return { kind: 'direct', address, port: opts.port };
   }
   // A pinned endpoint means the person wants the tunnel whatever the instance's addresses say.
   const type: ConnectionType = opts.endpointId && opts.connectionType === 'auto' ? 'eice' : opts.connectionType;

@@ -4,7 +4,7 @@ import { KeylessFailure } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
 import type { CallContext, Handlers, PeerContext } from '../rpc/contract-server';
-import type { Prompts } from '../session/prompts';
+import type { Prompts } from '../rpc/prompts';
 import { checkProfile } from '../profiles/profile-check';
 import { ProfileCredentials, type MfaAsker } from '../profiles/profile-credentials';
 import { listProfiles } from '../profiles/profile-files';

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, InventoryScope, InventorySnapshot, KeylessError } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
-import { endpointFacts, instanceFacts } from '../aws/inventory';
+import { endpointFacts, instanceFacts } from '../connect/ec2-inventory';
 import { describeAwsError } from '../aws/errors';
 import { KeylessFailure, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';

@@ -12,6 +12,7 @@ import writeFileAtomic from 'write-file-atomic';
 import type { SsoAccount } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
 import { KeylessFailure } from '../base/errors';
+import { sleep as sleepOrCancel } from '../base/sleep';
 
 /** What a device-authorization sign-in is for: an sso-session (refreshable token), or a legacy sso_* profile. */
 export interface SsoTarget {
@@ -50,19 +51,7 @@ export async function cachedSsoToken(t: Pick<SsoTarget, 'session' | 'startUrl'>)
   }
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(new KeylessFailure('Cancelled', 'Sign-in was cancelled.', true));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new KeylessFailure('Cancelled', 'Sign-in was cancelled.', true));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = (ms: number, signal: AbortSignal) => sleepOrCancel(ms, signal, 'Sign-in was cancelled.');
 
 function oidcFailure(err: unknown, t: SsoTarget): KeylessFailure {
   if (err instanceof KeylessFailure) return err;

@@ -1,221 +1,242 @@
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import ssh2 from 'ssh2';
-import type { ConnectStep, FlowStats, ParsedArgs, SavedHost } from '../../contract';
+import type { ClientChannel } from 'ssh2';
+import type { ConnectStep, FlowStats, HostRef, ParsedArgs, RouteInfo } from '../../contract';
 import { KeylessFailure, fail } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
+import type { ConnectHooks, StepReporter } from '../connect/connector';
+import type { ConnectionPool, Lease } from '../connect/pool';
+import type { Route } from '../connect/route';
 import type { CallContext, PeerContext } from '../rpc/contract-server';
-import { SshConnection, type SshIdentity } from '../ssh/connection';
-import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
+import type { Prompts } from '../rpc/prompts';
 import { HIGH_WATERMARK, TerminalChannel } from '../ssh/terminal-channel';
-import type { HostStore } from '../store/hosts';
-import type { Prompts } from './prompts';
 import { AsciicastRecording } from './recording';
+
+/** Warn this long before the endpoint cuts a tunnel at its maximum duration (at most half of it). */
+export const TUNNEL_EXPIRY_WARNING_S = 60;
 
 interface Session extends Disposable {
   readonly peerId: string;
-  /** Replaced when the session reconnects (EC2 sessions after a dropped tunnel). */
+  /** Replaced when the session reconnects (after a dropped tunnel or network). */
   channel: TerminalChannel;
   size: { cols: number; rows: number };
   recording: AsciicastRecording | undefined;
 }
 
-const MAX_PASSPHRASE_TRIES = 3;
+/** What the audit log hears about a session after it opened. */
+export interface SessionEvents {
+  reconnected(e: { sessionId: string; ref: HostRef; route: RouteInfo; osUser: string; after: string }): Promise<void>;
+  ended(e: { sessionId: string; ref: HostRef; route: RouteInfo; osUser: string; durationMs: number }): Promise<void>;
+}
+
+/** A tab's progress line: each step's start, and its time when it ends. */
+export function progressReporter(peer: PeerContext, requestId: string): StepReporter {
+  const started = new Map<ConnectStep, number>();
+  return (step, status) => {
+    if (status === 'start') started.set(step, performance.now());
+    const t0 = started.get(step);
+    const ms = status !== 'start' && t0 !== undefined ? Math.round(performance.now() - t0) : undefined;
+    peer.emit('progress', ms === undefined ? { requestId, step, status } : { requestId, step, status, ms });
+  };
+}
+
+/** The questions a connect may ask, put to the peer that asked for it. */
+export function promptHooks(prompts: Prompts, peer: PeerContext, requestId: string, signal: AbortSignal, report: StepReporter): ConnectHooks {
+  return {
+    report,
+    signal,
+    askHostKey: async (key) => (await prompts.ask(peer, { kind: 'hostKeyUnknown', requestId, key }, signal)) === true,
+    askPassphrase: async (keyPath, retry) => {
+      const answer = await prompts.ask(peer, { kind: 'passphrase', requestId, keyPath, retry }, signal);
+      return typeof answer === 'string' ? answer : null;
+    },
+  };
+}
 
 /**
- * Terminal tabs on saved hosts. Tabs to the same host, port and user share one SSH connection;
- * each tab is its own shell channel, owned by the renderer that opened it.
+ * Terminal tabs: a shell channel on a connection borrowed from the pool, owned by the renderer
+ * that opened it. Tabs on the same route share the pool's connection; when it drops with a reason a
+ * retry can fix, the tab reconnects visibly (a new connection, a new key, a new shell in the same
+ * tab) instead of closing.
  */
 export class TerminalSessions implements Disposable {
   private nextId = 1;
   private readonly sessions = new Map<string, Session>();
-  private readonly connections = new Map<string, SshConnection>();
   /** Sessions to record from their first byte (hosts that record automatically), by peer and open request. */
   private readonly recordOnOpen = new Map<string, { folder: string; includeInput: boolean; title: string }>();
 
   constructor(
     private readonly deps: {
-      hosts: HostStore;
-      knownHosts: KnownHosts;
+      pool: ConnectionPool;
+      /** The route to a host (checked before anything is dialled). */
+      routeOf: (ref: HostRef) => Promise<Route>;
       prompts: Prompts;
       log: Logger;
-      agentSocket: string | undefined;
+      events?: SessionEvents;
       /** The recording folder and whether to record input, as the settings say now. */
       recordingPrefs: () => Promise<{ folder: string; includeInput: boolean }>;
     },
   ) {}
 
-  async open(args: ParsedArgs<'session.open'>, ctx: CallContext): Promise<{ sessionId: string }> {
+  async open(args: ParsedArgs<'session.open'>, ctx: CallContext): Promise<{ sessionId: string; route: RouteInfo; osUser: string }> {
     const { peer, signal } = ctx;
-    const started = new Map<ConnectStep, number>();
-    const report = (step: ConnectStep, status: 'start' | 'done' | 'failed') => {
-      if (status === 'start') started.set(step, performance.now());
-      const t0 = started.get(step);
-      const ms = status !== 'start' && t0 !== undefined ? Math.round(performance.now() - t0) : undefined;
-      peer.emit('progress', ms === undefined ? { requestId: args.requestId, step, status } : { requestId: args.requestId, step, status, ms });
-    };
-
+    const report = progressReporter(peer, args.requestId);
+    const ref: HostRef = args.hostId !== undefined ? { hostId: args.hostId } : { target: args.target! };
+    let route: Route;
     report('resolve', 'start');
-    let host: SavedHost;
-    let identity: SshIdentity;
     try {
-      host = await this.deps.hosts.get(args.hostId);
-      identity = await this.identityFor(host, peer, args.requestId, signal);
-      report('resolve', 'done');
+      route = await this.deps.routeOf(ref);
     } catch (err) {
       report('resolve', 'failed');
       throw err;
     }
-
-    const key = `${host.host}:${host.port}:${host.user}:${host.auth.type === 'keyFile' ? host.auth.path : 'agent'}`;
-    let conn = this.connections.get(key);
-    if (!conn || conn.isClosed) {
-      conn = await SshConnection.open(
-        {
-          host: host.host,
-          port: host.port,
-          user: host.user,
-          identity,
-          verifyHostKey: (blob) => this.verifyHostKey(host, blob, peer, args.requestId, signal),
-        },
-        report,
-        signal,
+    const hooks = promptHooks(this.deps.prompts, peer, args.requestId, signal, report);
+    const lease = args.reconnect ? await this.deps.pool.borrowWithRetry(route, hooks, (attempt, e, waitS) => this.logRetry(route, attempt, e, waitS)) : await this.deps.pool.borrow(route, hooks);
+    const label = route.hops[route.hops.length - 1]!.label;
+    // A dropped connection is replaced in the same tab: backoff, a fresh key, a new shell.
+    const reconnect = (closing: AbortSignal) =>
+      this.deps.pool.borrowWithRetry(route, promptHooks(this.deps.prompts, peer, args.requestId, closing, progressReporter(peer, args.requestId)), (attempt, e, waitS) =>
+        this.logRetry(route, attempt, e, waitS),
       );
-      const opened = conn;
-      this.connections.set(key, opened);
-      opened.onClose(() => {
-        if (this.connections.get(key) === opened) this.connections.delete(key);
-      });
-    }
-    return this.attach(conn, args, ctx, report, host.id);
+    const sessionId = await this.attach(lease, args, ctx, report, label, ref, reconnect);
+    return { sessionId, route: lease.route, osUser: lease.connection.osUser };
+  }
+
+  private logRetry(route: Route, attempt: number, e: KeylessFailure, waitS: number): void {
+    this.deps.log.info('reconnect attempt failed', { to: route.hops[route.hops.length - 1]!.label, attempt, code: e.code, retryInS: waitS });
   }
 
   /**
-   * Opens a shell tab on a connection (made here, or by the EC2 connect engine). The session
-   * holds one reference to the connection; closing the tab releases it.
+   * Opens a shell on a lent connection. The session holds the lease; closing the tab gives it
+   * back. When the connection drops with a retryable reason, `reconnect` gives a new lease and a
+   * new shell opens in the same session (state `reconnecting`, then `connected`).
    */
-  async attach(
-    conn: SshConnection,
+  private async attach(
+    lease: Lease,
     args: { requestId: string; cols: number; rows: number },
     ctx: CallContext,
-    report: (step: ConnectStep, status: 'start' | 'done' | 'failed') => void,
+    report: StepReporter,
     hostLabel: string,
-    /**
-     * When given, a connection that drops with a retryable reason is replaced through it and a new
-     * shell opened in the same session (state `reconnecting`, then `connected`), instead of closing.
-     */
-    reconnect?: (signal: AbortSignal) => Promise<SshConnection>,
-  ): Promise<{ sessionId: string }> {
+    ref: HostRef,
+    reconnect: (signal: AbortSignal) => Promise<Lease>,
+  ): Promise<string> {
     const { peer, signal } = ctx;
     /** Stops a reconnect in progress when the tab is closed. */
     const closing = new AbortController();
-    conn.ref();
-
+    const openedAt = Date.now();
     report('shell', 'start');
-    let channel: TerminalChannel;
+    let raw: ClientChannel;
     try {
-      const raw = await conn.shell({ term: 'xterm-256color', cols: args.cols, rows: args.rows, width: 0, height: 0 });
+      raw = await lease.connection.ssh.shell({ term: 'xterm-256color', cols: args.cols, rows: args.rows, width: 0, height: 0 });
       if (signal.aborted) {
         raw.close();
         fail('Cancelled', 'The connection was cancelled.');
       }
-      const sessionId = `s${this.nextId++}`;
-      const channelFor = (rawChannel: typeof raw): TerminalChannel => {
-        const made: TerminalChannel = new TerminalChannel(
-          rawChannel,
-          (data) => peer.emit('session.data', { sessionId, data }),
-          () => {
-            const end = () => {
-              // A channel replaced (or being replaced) by a reconnect ends quietly.
-              if (reconnecting || this.sessions.get(sessionId)?.channel !== made) return;
-              peer.emit('session.state', { sessionId, state: 'closed' });
-              // The shell ended (exit, or the connection dropped): the renderer does not close a
-              // closed tab's session, so free it here, or its connection would stay open for good.
-              this.sessions.get(sessionId)?.dispose();
-            };
-            // With a reconnect, let the connection say first whether it dropped.
-            if (reconnect) setImmediate(end);
-            else end();
-          },
-        );
-        return made;
-      };
-      channel = channelFor(raw);
-      let connection = conn;
-      let reconnecting = false;
-      const watch = (c: SshConnection) =>
-        c.onClose((reason) => {
-          if (reconnect && reason?.retryable && this.sessions.has(sessionId)) {
-            reconnecting = true;
-            peer.emit('session.state', { sessionId, state: 'reconnecting', error: reason.toData() });
-            void replace(reason);
-            return;
-          }
-          peer.emit('session.state', reason ? { sessionId, state: 'closed', error: reason.toData() } : { sessionId, state: 'closed' });
-        });
-      let stopWatching = watch(connection);
-      const replace = async (reason: KeylessFailure) => {
-        try {
-          const next = await reconnect!(closing.signal);
-          next.ref();
-          const rawNext = await next.shell({ term: 'xterm-256color', cols: session.size.cols, rows: session.size.rows, width: 0, height: 0 }).catch((err: unknown) => {
-            next.release();
-            throw err;
-          });
-          if (!this.sessions.has(sessionId)) {
-            rawNext.close();
-            next.release();
-            return;
-          }
-          const old = { channel: session.channel, connection, stopWatching };
-          session.channel = channelFor(rawNext);
-          connection = next;
-          stopWatching = watch(next);
-          reconnecting = false;
-          old.stopWatching();
-          old.channel.dispose();
-          old.connection.release();
-          if (session.recording) session.channel.tap = { output: (t) => session.recording?.output(t), input: (t) => session.recording?.input(t) };
-          peer.emit('session.state', { sessionId, state: 'connected' });
-          this.deps.log.info('session reconnected', { session: sessionId, host: hostLabel, after: reason.code });
-        } catch (err) {
-          reconnecting = false;
-          const failure = err instanceof KeylessFailure ? err : reason;
-          peer.emit('session.state', { sessionId, state: 'closed', error: failure.toData() });
-          this.sessions.get(sessionId)?.dispose();
-        }
-      };
-      const ownership = toDisposable(() => session.dispose());
-      const session: Session = {
-        peerId: peer.peerId,
-        channel,
-        size: { cols: args.cols, rows: args.rows },
-        recording: undefined,
-        dispose: () => {
-          if (!this.sessions.delete(sessionId)) return;
-          closing.abort();
-          peer.owned.delete(ownership);
-          stopWatching();
-          this.endRecording(peer, sessionId, session);
-          session.channel.dispose();
-          connection.release();
-        },
-      };
-      this.sessions.set(sessionId, session);
-      peer.owned.add(ownership);
-      const plan = this.recordOnOpen.get(`${peer.peerId}/${args.requestId}`);
-      if (plan) this.beginRecording(peer, sessionId, session, plan);
-      report('shell', 'done');
-      peer.emit('session.state', { sessionId, state: 'connected' });
-      this.deps.log.info('session opened', { session: sessionId, host: hostLabel });
-      return { sessionId };
     } catch (err) {
       report('shell', 'failed');
-      conn.release();
+      lease.dispose();
       throw err;
     }
+    const sessionId = `s${this.nextId++}`;
+    let current = lease;
+    let reconnecting = false;
+    let expiry: NodeJS.Timeout | undefined;
+    const channelFor = (rawChannel: ClientChannel): TerminalChannel => {
+      const made: TerminalChannel = new TerminalChannel(
+        rawChannel,
+        (data) => peer.emit('session.data', { sessionId, data }),
+        () =>
+          // Let the connection say first whether it dropped (then the tab reconnects instead).
+          setImmediate(() => {
+            // A channel replaced (or being replaced) by a reconnect ends quietly.
+            if (reconnecting || this.sessions.get(sessionId)?.channel !== made) return;
+            peer.emit('session.state', { sessionId, state: 'closed' });
+            // The shell ended (exit, or the connection dropped): the renderer does not close a
+            // closed tab's session, so free it here, or its lease would hold the connection for good.
+            this.sessions.get(sessionId)?.dispose();
+          }),
+      );
+      return made;
+    };
+    const watch = (l: Lease) =>
+      l.onDrop((reason) => {
+        if (reason?.retryable && this.sessions.has(sessionId)) {
+          reconnecting = true;
+          peer.emit('session.state', { sessionId, state: 'reconnecting', error: reason.toData() });
+          void replace(reason);
+          return;
+        }
+        peer.emit('session.state', reason ? { sessionId, state: 'closed', error: reason.toData() } : { sessionId, state: 'closed' });
+      });
+    /** Tells the tab a minute before the endpoint cuts the tunnel (halfway through a shorter one). */
+    const warnBeforeCut = (l: Lease) => {
+      clearTimeout(expiry);
+      const deadline = l.connection.tunnelDeadline;
+      if (!deadline) return;
+      const whole = deadline - l.openedAt;
+      const lead = Math.min(TUNNEL_EXPIRY_WARNING_S * 1000, whole / 2);
+      expiry = setTimeout(() => peer.emit('session.notice', { sessionId, kind: 'tunnelExpiring', secondsLeft: Math.max(0, Math.round((deadline - Date.now()) / 1000)) }), Math.max(0, deadline - Date.now() - lead));
+      expiry.unref();
+    };
+    let stopWatching = watch(current);
+    const replace = async (reason: KeylessFailure) => {
+      try {
+        const next = await reconnect(closing.signal);
+        const rawNext = await next.connection.ssh.shell({ term: 'xterm-256color', cols: session.size.cols, rows: session.size.rows, width: 0, height: 0 }).catch((err: unknown) => {
+          next.dispose();
+          throw err;
+        });
+        if (!this.sessions.has(sessionId)) {
+          rawNext.close();
+          next.dispose();
+          return;
+        }
+        const old = { channel: session.channel, lease: current, stopWatching };
+        session.channel = channelFor(rawNext);
+        current = next;
+        stopWatching = watch(next);
+        reconnecting = false;
+        old.stopWatching();
+        old.channel.dispose();
+        old.lease.dispose();
+        warnBeforeCut(next);
+        if (session.recording) session.channel.tap = { output: (t) => session.recording?.output(t), input: (t) => session.recording?.input(t) };
+        peer.emit('session.state', { sessionId, state: 'connected' });
+        this.deps.log.info('session reconnected', { session: sessionId, host: hostLabel, after: reason.code });
+        void this.deps.events?.reconnected({ sessionId, ref, route: next.route, osUser: next.connection.osUser, after: reason.code });
+      } catch (err) {
+        reconnecting = false;
+        const failure = err instanceof KeylessFailure ? err : reason;
+        peer.emit('session.state', { sessionId, state: 'closed', error: failure.toData() });
+        this.sessions.get(sessionId)?.dispose();
+      }
+    };
+    const ownership = toDisposable(() => session.dispose());
+    const session: Session = {
+      peerId: peer.peerId,
+      channel: channelFor(raw),
+      size: { cols: args.cols, rows: args.rows },
+      recording: undefined,
+      dispose: () => {
+        if (!this.sessions.delete(sessionId)) return;
+        closing.abort();
+        peer.owned.delete(ownership);
+        stopWatching();
+        clearTimeout(expiry);
+        this.endRecording(peer, sessionId, session);
+        session.channel.dispose();
+        current.dispose();
+        void this.deps.events?.ended({ sessionId, ref, route: current.route, osUser: current.connection.osUser, durationMs: Date.now() - openedAt });
+      },
+    };
+    this.sessions.set(sessionId, session);
+    peer.owned.add(ownership);
+    warnBeforeCut(current);
+    const plan = this.recordOnOpen.get(`${peer.peerId}/${args.requestId}`);
+    if (plan) this.beginRecording(peer, sessionId, session, plan);
+    report('shell', 'done');
+    peer.emit('session.state', { sessionId, state: 'connected' });
+    this.deps.log.info('session opened', { session: sessionId, host: hostLabel, route: current.route.kind, jumps: current.route.jumps.length });
+    return sessionId;
   }
 
   write(peer: PeerContext, sessionId: string, data: string): void {
@@ -313,14 +334,9 @@ export class TerminalSessions implements Disposable {
         : { sessionId, name: rec.name },
     );
   }
-  get connectionCount(): number {
-    return this.connections.size;
-  }
 
   dispose(): void {
     for (const s of [...this.sessions.values()]) s.dispose();
-    for (const c of this.connections.values()) c.end();
-    this.connections.clear();
   }
 
   /** A session is reachable only by the renderer that opened it. */
@@ -328,63 +344,5 @@ export class TerminalSessions implements Disposable {
     const s = this.sessions.get(sessionId);
     if (!s || s.peerId !== peer.peerId) fail('NotFound', 'That terminal session is not open.', { sessionId });
     return s;
-  }
-
-  private async identityFor(host: SavedHost, peer: PeerContext, requestId: string, signal: AbortSignal): Promise<SshIdentity> {
-    if (host.auth.type === 'agent') {
-      if (!this.deps.agentSocket) {
-        fail('AgentUnavailable', 'No SSH agent is running (SSH_AUTH_SOCK is not set). Start one and add your key, or use a key file.');
-      }
-      return { kind: 'agent', socket: this.deps.agentSocket };
-    }
-    const path = host.auth.path.startsWith('~/') ? join(homedir(), host.auth.path.slice(2)) : host.auth.path;
-    let data: Buffer;
-    try {
-      data = await readFile(path);
-    } catch (err) {
-      fail('KeyFileUnreadable', `The key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { path });
-    }
-    const plain = ssh2.utils.parseKey(data);
-    if (!(plain instanceof Error)) return { kind: 'key', privateKey: data };
-    if (!/encrypted|passphrase/i.test(plain.message)) {
-      fail('KeyFileUnreadable', `${path} is not a private key Keyless can use: ${plain.message}.`, { path });
-    }
-    for (let attempt = 0; attempt < MAX_PASSPHRASE_TRIES; attempt++) {
-      const answer = await this.deps.prompts.ask(peer, { kind: 'passphrase', requestId, keyPath: path, retry: attempt > 0 }, signal);
-      if (typeof answer !== 'string') fail('Cancelled', 'No passphrase was given.');
-      if (!(ssh2.utils.parseKey(data, answer) instanceof Error)) return { kind: 'key', privateKey: data, passphrase: answer };
-    }
-    fail('PassphraseWrong', `The passphrase for ${path} was wrong ${MAX_PASSPHRASE_TRIES} times.`, { path });
-  }
-
-  private async verifyHostKey(host: SavedHost, blob: Buffer, peer: PeerContext, requestId: string, signal: AbortSignal): Promise<void> {
-    const verdict = await this.deps.knownHosts.verify(host.host, host.port, blob);
-    const fingerprint = fingerprintSha256(blob);
-    const keyType = keyTypeOf(blob);
-    switch (verdict.kind) {
-      case 'known':
-        return;
-      case 'revoked':
-        fail('HostKeyRevoked', `The host key of ${host.host} (${fingerprint}) is marked revoked in ${verdict.file}.`, { host: host.host, fingerprint });
-      // eslint-disable-next-line no-fallthrough
-      case 'changed':
-        fail(
-          'HostKeyMismatch',
-          `The host key of ${host.host} has changed: it was ${verdict.knownFingerprint} and is now ${fingerprint}.`,
-          { host: host.host, port: host.port, keyType, fingerprint, knownFingerprint: verdict.knownFingerprint, file: verdict.file, line: verdict.line },
-        );
-      // eslint-disable-next-line no-fallthrough
-      case 'unknown': {
-        const answer = await this.deps.prompts.ask(
-          peer,
-          { kind: 'hostKeyUnknown', requestId, key: { host: host.host, port: host.port, keyType, fingerprint } },
-          signal,
-        );
-        if (answer !== true) {
-          throw new KeylessFailure('HostKeyRejected', `The host key of ${host.host} (${fingerprint}) was not accepted.`, false, { host: host.host, fingerprint });
-        }
-        await this.deps.knownHosts.add(host.host, host.port, blob);
-      }
-    }
   }
 }

@@ -61,11 +61,10 @@ export function describeSshError(err: unknown, target: Pick<SshTarget, 'host' | 
 }
 
 /**
- * One authenticated SSH connection. Terminal tabs open channels on it; it lives while any tab
- * holds a reference and is ended by the last `release()`.
+ * One authenticated SSH connection. Its consumers open channels on it; the connection pool
+ * (connect/pool.ts) decides when it ends.
  */
 export class SshConnection {
-  private refs = 0;
   private closed = false;
   private readonly closeListeners = new Set<(reason?: KeylessFailure) => void>();
 
@@ -201,16 +200,6 @@ export class SshConnection {
 
   get isClosed(): boolean {
     return this.closed;
-  }
-
-  ref(): void {
-    this.refs++;
-  }
-
-  /** Drops one reference; the last one ends the connection. */
-  release(): void {
-    this.refs = Math.max(0, this.refs - 1);
-    if (this.refs === 0) this.end();
   }
 
   onClose(listener: (reason?: KeylessFailure) => void): () => void {

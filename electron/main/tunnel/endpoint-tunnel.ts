@@ -101,12 +101,19 @@ export class EndpointTunnel extends Duplex {
   private flushQueued = false;
   /** A write held back while the socket's send buffer is full (back-pressure). */
   private heldWrite: ((err?: Error | null) => void) | undefined;
+  /**
+   * Resolves when the WebSocket itself has closed (after the close handshake, or once dropped):
+   * later than the stream's 'close', which comes as soon as this side is done with it. The
+   * endpoint counts a tunnel until then.
+   */
+  readonly wireClosed: Promise<void>;
 
   private constructor(
     private readonly ws: WebSocket,
     private readonly label: string,
   ) {
     super({ allowHalfOpen: false });
+    this.wireClosed = new Promise((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())));
     // Nothing is taken off the socket until the first read, so no frame or error is lost
     // between the open and the consumer attaching its listeners.
     ws.pause();

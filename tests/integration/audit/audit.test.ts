@@ -207,35 +207,44 @@ describe('the audit view’s channels against the AWS simulator', () => {
 
   it('logs Keyless’s own connections, allowed and refused, as JSON lines without keys or tokens', async () => {
     const audit = services();
+    const route = (kind: 'ssh' | 'eice', jumps: string[] = []) => ({ kind, jumps, address: '10.0.0.5', port: 22 });
     const wrapped = audit.recordConnections({
-      'session.open': async () => ({ sessionId: 's1' }),
-      'session.openEc2': async (args) => {
+      'session.open': async (args) => {
+        if (args.hostId === 'h2') return { sessionId: 's1', route: route('ssh', ['bastion']), osUser: 'me' };
         // The same decision AWS makes: the operator may push for ec2-user only.
         const outcome = await pushAs('operator', args.target?.osUser ?? 'ec2-user');
         if (outcome !== 'ok') throw new KeylessFailure('AwsAccessDenied', 'denied', false);
-        return { sessionId: 's2', instanceId: INSTANCE, osUser: args.target?.osUser ?? 'ec2-user', via: 'eice' as const };
+        return { sessionId: 's2', route: route('eice'), osUser: args.target?.osUser ?? 'ec2-user' };
       },
       'forward.open': async () => {
         throw new KeylessFailure('Cancelled', 'cancelled', true);
       },
     });
     const ctx = fakePeer().call();
-    await wrapped['session.open']({ requestId: 'o1', hostId: 'h2', cols: 80, rows: 24 }, ctx);
-    await wrapped['session.openEc2']({ requestId: 'o2', cols: 80, rows: 24, reconnect: false, hostId: 'h1' }, ctx);
+    await wrapped['session.open']({ requestId: 'o1', hostId: 'h2', cols: 80, rows: 24, reconnect: false }, ctx);
+    await wrapped['session.open']({ requestId: 'o2', cols: 80, rows: 24, reconnect: false, hostId: 'h1' }, ctx);
     const target = { profile: 'operator', region: 'us-east-1', instanceId: INSTANCE, osUser: 'ubuntu', connectionType: 'eice' as const, port: 22 };
-    await expect(wrapped['session.openEc2']({ requestId: 'o3', cols: 80, rows: 24, reconnect: false, target }, ctx)).rejects.toThrow('denied');
+    await expect(wrapped['session.open']({ requestId: 'o3', cols: 80, rows: 24, reconnect: false, target }, ctx)).rejects.toThrow('denied');
     await expect(wrapped['forward.open']({ requestId: 'o4', kind: 'eice', localPort: 0, remotePort: 22, hostId: 'h1' }, ctx)).rejects.toThrow('cancelled');
+    // A terminal's later life: it reconnected after a dropped tunnel, then ended.
+    await audit.sessionEvents.reconnected({ sessionId: 's2', ref: { hostId: 'h1' }, route: route('eice'), osUser: 'ec2-user', after: 'TunnelClosed' });
+    await audit.sessionEvents.ended({ sessionId: 's2', ref: { hostId: 'h1' }, route: route('eice'), osUser: 'ec2-user', durationMs: 4321 });
 
     const { file, entries } = await audit.handlers['audit.local']({}, ctx);
     expect(entries.map((e) => [e.kind, e.hostName, e.instanceId, e.osUser, e.connection, e.outcome, e.errorCode])).toEqual([
+      ['end', 'app-1', INSTANCE, 'ec2-user', 'eice', 'connected', null],
+      ['reconnect', 'app-1', INSTANCE, 'ec2-user', 'eice', 'connected', 'TunnelClosed'],
       ['forward', 'app-1', INSTANCE, 'ec2-user', 'eice', 'cancelled', 'Cancelled'],
       ['terminal', null, INSTANCE, 'ubuntu', 'eice', 'failed', 'AwsAccessDenied'],
       ['terminal', 'app-1', INSTANCE, 'ec2-user', 'eice', 'connected', null],
+      // The route actually used, jump hosts included.
       ['terminal', 'box', null, 'me', 'ssh', 'connected', null],
     ]);
-    expect(entries[1]).toMatchObject({ profile: 'operator', region: 'us-east-1' });
+    expect(entries[0]).toMatchObject({ sessionId: 's2', durationMs: 4321 });
+    expect(entries[5]).toMatchObject({ via: ['bastion'], sessionId: 's1' });
+    expect(entries[3]).toMatchObject({ profile: 'operator', region: 'us-east-1' });
     const text = await readFile(file, 'utf8');
-    expect(text.trim().split('\n')).toHaveLength(4);
+    expect(text.trim().split('\n')).toHaveLength(6);
     expect(text).not.toMatch(/ssh-ed25519|AKIA|secret|X-Amz-Signature/);
     // The same denial is in CloudTrail, seen through the audit channel.
     const trail = await audit.handlers['audit.trail']({ requestId: 't5', profile: 'default', region: 'us-east-1' }, ctx);

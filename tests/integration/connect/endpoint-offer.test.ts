@@ -83,7 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (sshdMissing) return;
   disconnect?.();
-  main?.dispose();
+  await main?.close();
   await sim?.stop();
   await rm(home, { recursive: true, force: true });
   await rm(awsDir, { recursive: true, force: true });
@@ -104,7 +104,7 @@ describe.skipIf(sshdMissing)('creating a missing Instance Connect Endpoint', () 
   const target = { region: REGION, instanceId: INSTANCE, connectionType: 'eice' as const };
 
   it('no endpoint: NoEndpoint with the offer; the proposal is the instance subnet and the default group it is in', async () => {
-    const e = await errorOf(backend.invoke('session.openEc2', { requestId: 'o1', cols: 80, rows: 24, target }));
+    const e = await errorOf(backend.invoke('session.open', { requestId: 'o1', cols: 80, rows: 24, target }));
     expect(e.code).toBe('NoEndpoint');
     expect(e.detail).toMatchObject({ vpcId: VPC, subnetId: SUBNET, canCreate: true });
 
@@ -134,7 +134,7 @@ describe.skipIf(sshdMissing)('creating a missing Instance Connect Endpoint', () 
     expect(sim.endpoints()).toEqual([expect.objectContaining({ id: made.endpointId, subnetId: SUBNET, state: 'create-complete' })]);
 
     // The failed attempt above cached "no endpoints" for the VPC; the creation dropped that.
-    const { sessionId, via } = await backend.invoke('session.openEc2', { requestId: 'o2', cols: 80, rows: 24, target });
+    const { sessionId, route: { kind: via } } = await backend.invoke('session.open', { requestId: 'o2', cols: 80, rows: 24, target });
     expect(via).toBe('eice');
     await backend.invoke('session.write', { sessionId, data: 'echo through-$((40+2))\n' });
     const deadline = Date.now() + 20_000;
@@ -161,13 +161,13 @@ describe.skipIf(sshdMissing)('creating a missing Instance Connect Endpoint', () 
     expect(pending?.state).toBe('create-in-progress');
 
     // Not usable yet: the connection still fails, and the offer points at the endpoint being made.
-    expect((await errorOf(backend.invoke('session.openEc2', { requestId: 'o3', cols: 80, rows: 24, target: target2 }))).code).toBe('NoEndpoint');
+    expect((await errorOf(backend.invoke('session.open', { requestId: 'o3', cols: 80, rows: 24, target: target2 }))).code).toBe('NoEndpoint');
     const again = await backend.invoke('endpoint.propose', { target: target2 });
     expect(again.existing).toEqual({ endpointId: pending!.id, state: 'create-in-progress' });
     const ready = await backend.invoke('endpoint.wait', { requestId: 'wait2', endpointId: pending!.id, target: target2 });
     expect(ready).toMatchObject({ endpointId: pending!.id, state: 'create-complete', vpcId: VPC2, subnetId: SUBNET2 });
     expect(sim.endpoints().filter((e) => e.vpcId === VPC2)).toHaveLength(1);
-    const { sessionId, via } = await backend.invoke('session.openEc2', { requestId: 'o4', cols: 80, rows: 24, target: target2 });
+    const { sessionId, route: { kind: via } } = await backend.invoke('session.open', { requestId: 'o4', cols: 80, rows: 24, target: target2 });
     expect(via).toBe('eice');
     await backend.invoke('session.close', { sessionId });
   });

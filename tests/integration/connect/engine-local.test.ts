@@ -13,10 +13,11 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { AwsClients } from '../../../electron/main/aws/clients';
-import { Ec2Inventory } from '../../../electron/main/aws/inventory';
+import { Ec2Inventory } from '../../../electron/main/connect/ec2-inventory';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { silentLogger } from '../../../electron/main/base/log';
-import { InstanceConnector, type ConnectHooks, type Ec2Target } from '../../../electron/main/connect/instance-connector';
+import type { ConnectHooks } from '../../../electron/main/connect/connector';
+import { InstanceConnector, type Ec2Target } from '../../../electron/main/connect/instance-connector';
 import { generateEphemeralKey } from '../../../electron/main/connect/ephemeral-key';
 import { KnownHosts, fingerprintSha256 } from '../../../electron/main/ssh/known-hosts';
 import { LocalForward } from '../../../electron/main/tunnel/local-forward';
@@ -132,12 +133,16 @@ function connector(publicIp: string | undefined, extra: { repushAfterMs?: number
   });
 }
 
+/** A connect engine hop for a target. */
+const hop = (t: Ec2Target) => ({ kind: 'ec2' as const, label: t.instanceId, target: t });
+
 function hooks(answer = false): ConnectHooks & { steps: string[]; asked: number } {
   const h = {
     steps: [] as string[],
     asked: 0,
     report: (step: string, status: string) => h.steps.push(`${step}:${status}`),
     askHostKey: async () => (h.asked++, answer),
+    askPassphrase: async () => null,
     signal: new AbortController().signal,
   };
   return h;
@@ -177,7 +182,7 @@ describe.skipIf(sshdMissing)('InstanceConnector against a real sshd', () => {
     consoleText = `-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 ${fingerprintSha256(hostKeyBlob())} root@host (ED25519)\n-----END SSH HOST KEY FINGERPRINTS-----\n`;
     const c = connector('127.0.0.1');
     const h = hooks();
-    const conn = await c.connect(target({ port: sshd.port }), h);
+    const conn = await c.connect(hop(target({ port: sshd.port })), undefined, h);
     expect(conn.plan.kind).toBe('direct');
     expect(conn.hostKeyTrust).toBe('console');
     expect(h.asked).toBe(0);
@@ -185,7 +190,7 @@ describe.skipIf(sshdMissing)('InstanceConnector against a real sshd', () => {
     await provesUsable(conn.ssh);
     conn.ssh.end();
     // A second connection pushes a new key and finds the host key known.
-    const again = await c.connect(target({ port: sshd.port }), hooks());
+    const again = await c.connect(hop(target({ port: sshd.port })), undefined, hooks());
     expect(again.hostKeyTrust).toBe('known');
     expect(pushes).toHaveLength(2);
     expect(pushes[1]!.key).not.toBe(pushes[0]!.key);
@@ -195,7 +200,7 @@ describe.skipIf(sshdMissing)('InstanceConnector against a real sshd', () => {
   it('EICE: the tunnel goes to the endpoint override with the signed host, and the connection works', async () => {
     const c = connector(undefined);
     const h = hooks(true);
-    const conn = await c.connect(target(), h);
+    const conn = await c.connect(hop(target()), undefined, h);
     expect(conn.plan.kind).toBe('eice');
     expect(tunnels).toBe(1);
     expect(h.asked).toBe(1);
@@ -206,7 +211,7 @@ describe.skipIf(sshdMissing)('InstanceConnector against a real sshd', () => {
 
   it('pushes again when the first push is older than the limit before authenticating', async () => {
     const c = connector(undefined, { repushAfterMs: 0 });
-    const conn = await c.connect(target(), hooks(true));
+    const conn = await c.connect(hop(target()), undefined, hooks(true));
     expect(conn.pushes).toBe(2);
     expect(pushes[0]!.key).toBe(pushes[1]!.key);
     conn.ssh.end();
@@ -216,14 +221,14 @@ describe.skipIf(sshdMissing)('InstanceConnector against a real sshd', () => {
     const other = generateEphemeralKey();
     await new KnownHosts(join(dir, 'known_hosts')).add(INSTANCE, 22, other.publicBlob);
     const err = await connector(undefined)
-      .connect(target(), hooks(true))
+      .connect(hop(target()), undefined, hooks(true))
       .catch((e: unknown) => e as KeylessFailure);
     expect((err as KeylessFailure).code).toBe('HostKeyMismatch');
   });
 
   it('a key for the wrong OS user is refused with words about the user and the agent', async () => {
     const err = await connector('127.0.0.1')
-      .connect(target({ port: sshd.port, osUser: 'nobody-here' }), hooks(true))
+      .connect(hop(target({ port: sshd.port, osUser: 'nobody-here' })), undefined, hooks(true))
       .catch((e: unknown) => e as KeylessFailure);
     expect((err as KeylessFailure).code).toBe('PushedKeyRefused');
     expect((err as KeylessFailure).message).toMatch(/nobody-here/);

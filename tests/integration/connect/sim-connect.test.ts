@@ -14,10 +14,12 @@ import { terminalSettingsSchema, type KeylessError, type Prompt } from '../../..
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { AwsClients } from '../../../electron/main/aws/clients';
 import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
-import { Ec2Inventory } from '../../../electron/main/aws/inventory';
+import { Ec2Inventory } from '../../../electron/main/connect/ec2-inventory';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { createLogger, silentLogger } from '../../../electron/main/base/log';
-import { InstanceConnector, type ConnectHooks, type Ec2Target } from '../../../electron/main/connect/instance-connector';
+import type { ConnectHooks } from '../../../electron/main/connect/connector';
+import { EndpointBudget } from '../../../electron/main/connect/endpoint-budget';
+import { InstanceConnector, type Ec2Target } from '../../../electron/main/connect/instance-connector';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
 import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
@@ -105,7 +107,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (sshdMissing) return;
   disconnect?.();
-  main?.dispose();
+  await main?.close();
   await sim?.stop();
   await rm(home, { recursive: true, force: true });
   await rm(awsDir, { recursive: true, force: true });
@@ -136,15 +138,16 @@ async function errorOf(p: Promise<unknown>): Promise<KeylessError> {
   throw new Error('expected a failure');
 }
 
-function engine(over: { repushAfterMs?: number } = {}) {
+function engine(over: { repushAfterMs?: number; endpointBusyWaitMs?: number; budget?: EndpointBudget } = {}) {
   const clients = new AwsClients(new SdkCredentialSource());
   return new InstanceConnector({ clients, inventory: new Ec2Inventory(clients), knownHosts: new KnownHosts(join(home, 'known_hosts')), log: silentLogger, ...over });
 }
-const quietHooks = (): ConnectHooks => ({ report() {}, askHostKey: async () => true, signal: new AbortController().signal });
+const quietHooks = (): ConnectHooks => ({ report() {}, askHostKey: async () => true, askPassphrase: async () => null, signal: new AbortController().signal });
+const hop = (target: Ec2Target) => ({ kind: 'ec2' as const, label: target.instanceId, target });
 
 describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () => {
   it('direct: a shell as ec2-user, host key confirmed by the console output without a question', async () => {
-    const { sessionId, via, osUser } = await backend.invoke('session.openEc2', {
+    const { sessionId, route: { kind: via }, osUser } = await backend.invoke('session.open', {
       requestId: rid(),
       cols: 80,
       rows: 24,
@@ -162,7 +165,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     const steps: string[] = [];
     const requestId = rid();
     const off = backend.on('progress', (p) => p.requestId === requestId && steps.push(`${p.step}:${p.status}`));
-    const { sessionId, via } = await backend.invoke('session.openEc2', { requestId, cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE } });
+    const { sessionId, route: { kind: via } } = await backend.invoke('session.open', { requestId, cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE } });
     off();
     expect(via).toBe('eice');
     for (const s of ['resolve', 'keyPush', 'tunnel', 'hostKey', 'authenticate', 'shell']) expect(steps).toContain(`${s}:done`);
@@ -180,7 +183,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     for (const op of ['DescribeInstances', 'DescribeInstanceConnectEndpoints', 'DescribeImages']) sim.admin.setErrorRatio(op, 1);
     try {
       // What the inventory's connect action sends for a row.
-      const { sessionId, via, osUser } = await backend.invoke('session.openEc2', {
+      const { sessionId, route: { kind: via }, osUser } = await backend.invoke('session.open', {
         requestId: rid(),
         cols: 80,
         rows: 24,
@@ -227,9 +230,9 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
 
   it("the seed's policy connects as ec2-user and refuses root with the statement that would allow it", async () => {
     const c = engine();
-    const ok = await c.connect({ profile: 'seed', region: REGION, instanceId: PUBLIC, osUser: 'ec2-user', connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks());
+    const ok = await c.connect(hop({ profile: 'seed', region: REGION, instanceId: PUBLIC, osUser: 'ec2-user', connectionType: 'direct', port: sshPort(PUBLIC) }), undefined, quietHooks());
     ok.ssh.end();
-    const err = await errorOf(c.connect({ profile: 'seed', region: REGION, instanceId: PUBLIC, osUser: 'root', connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks()));
+    const err = await errorOf(c.connect(hop({ profile: 'seed', region: REGION, instanceId: PUBLIC, osUser: 'root', connectionType: 'direct', port: sshPort(PUBLIC) }), undefined, quietHooks()));
     expect(err.code).toBe('AwsAccessDenied');
     expect(err.message).toContain('ec2-instance-connect:SendSSHPublicKey');
     expect(err.message).toContain('OS user root');
@@ -250,10 +253,10 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     // This principal has no profile in the config file: the environment's endpoint setting reaches the simulator.
     process.env.AWS_ENDPOINT_URL = sim.endpoint;
     try {
-      const conn = await c.connect({ profile: 'generated', region: REGION, instanceId: PRIVATE, osUser: 'ec2-user', connectionType: 'eice', port: 22 }, quietHooks());
+      const conn = await c.connect(hop({ profile: 'generated', region: REGION, instanceId: PRIVATE, osUser: 'ec2-user', connectionType: 'eice', port: 22 }), undefined, quietHooks());
       expect(conn.plan.kind).toBe('eice');
       conn.ssh.end();
-      const denied = await errorOf(c.connect({ profile: 'generated', region: REGION, instanceId: PRIVATE, osUser: 'root', connectionType: 'eice', port: 22 }, quietHooks()));
+      const denied = await errorOf(c.connect(hop({ profile: 'generated', region: REGION, instanceId: PRIVATE, osUser: 'root', connectionType: 'eice', port: 22 }), undefined, quietHooks()));
       expect(denied.code).toBe('AwsAccessDenied');
     } finally {
       delete process.env.AWS_ENDPOINT_URL;
@@ -268,7 +271,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     await kh.add(PRIVATE, 22, generateEphemeralKey().publicBlob);
     const clients = new AwsClients(new SdkCredentialSource());
     const c = new InstanceConnector({ clients, inventory: new Ec2Inventory(clients), knownHosts: kh, log: silentLogger });
-    const err = await errorOf(c.connect({ region: REGION, instanceId: PRIVATE, connectionType: 'auto', port: 22 }, quietHooks()));
+    const err = await errorOf(c.connect(hop({ region: REGION, instanceId: PRIVATE, connectionType: 'auto', port: 22 }), undefined, quietHooks()));
     expect(err.code).toBe('HostKeyMismatch');
     expect(other).not.toBe('');
   });
@@ -277,7 +280,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     sim.admin.setLatency('OpenTunnel', 1500);
     try {
       const c = engine({ repushAfterMs: 1000 });
-      const conn = await c.connect({ region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 }, quietHooks());
+      const conn = await c.connect(hop({ region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 }), undefined, quietHooks());
       expect(conn.pushes).toBe(2);
       conn.ssh.end();
     } finally {
@@ -288,7 +291,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
   it('a key that reaches the instance late (slow propagation) is tried once more and gets in', async () => {
     sim.admin.setKeyPropagationDelay(1500);
     try {
-      const conn = await engine().connect({ region: REGION, instanceId: PUBLIC, connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks());
+      const conn = await engine().connect(hop({ region: REGION, instanceId: PUBLIC, connectionType: 'direct', port: sshPort(PUBLIC) }), undefined, quietHooks());
       expect(conn.pushes).toBe(2);
       conn.ssh.end();
     } finally {
@@ -296,8 +299,8 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     }
   });
 
-  it('the 21st tunnel on one endpoint is refused with the limit in words', async () => {
-    const c = engine();
+  it('the 21st tunnel on one endpoint is refused with the limit in words (when waiting for a slot is not allowed)', async () => {
+    const c = engine({ endpointBusyWaitMs: 0 });
     const target: Ec2Target = { region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 };
     const { plan } = await c.plan(target);
     if (plan.kind !== 'eice') throw new Error('expected a tunnel');
@@ -322,13 +325,62 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     }
   });
 
+  it("Keyless's own tunnels never meet the endpoint's limit: 25 at once through the budget all open, at most 20 at a time", async () => {
+    const budget = new EndpointBudget();
+    // No waiting on a refusal: if the budget let a 21st through, the endpoint's refusal would fail the test.
+    const c = engine({ budget, endpointBusyWaitMs: 0 });
+    const refusedBefore = sim.admin.trail().filter((e) => e.eventName === 'OpenTunnel' && e.errorCode).length;
+    const target: Ec2Target = { region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 };
+    const { plan } = await c.plan(target);
+    if (plan.kind !== 'eice') throw new Error('expected a tunnel');
+    let peak = 0;
+    const opened = await Promise.all(
+      Array.from({ length: 25 }, async () => {
+        const t = await c.openTunnel(target, plan, 22);
+        peak = Math.max(peak, budget.inUse(plan.endpoint.endpointId));
+        // Held briefly, as a short-lived forward would; the waiting five get the slots as these close.
+        await new Promise((r) => setTimeout(r, 300));
+        t.destroy();
+        return true;
+      }),
+    );
+    expect(opened).toHaveLength(25);
+    expect(peak).toBe(20);
+    expect(sim.admin.trail().filter((e) => e.eventName === 'OpenTunnel' && e.errorCode).length).toBe(refusedBefore);
+    await vi.waitFor(() => expect(budget.inUse(plan.endpoint.endpointId)).toBe(0), { timeout: 5000 });
+  });
+
+  it('an endpoint full of other people\'s tunnels makes a connection wait for a slot, not fail', async () => {
+    const colleague = engine({ endpointBusyWaitMs: 0 });
+    const target: Ec2Target = { region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 };
+    const { plan } = await colleague.plan(target);
+    if (plan.kind !== 'eice') throw new Error('expected a tunnel');
+    const theirs = await Promise.all(Array.from({ length: 20 }, () => colleague.openTunnel(target, plan, 22)));
+    // Their tunnels end a moment later; Keyless's tab, opened meanwhile, gets in then.
+    const release = setTimeout(() => theirs.forEach((t) => t.destroy()), 1500);
+    try {
+      const steps: string[] = [];
+      const requestId = rid();
+      const off = backend.on('progress', (p) => p.requestId === requestId && steps.push(`${p.step}:${p.status}`));
+      const { sessionId, route } = await backend.invoke('session.open', { requestId, cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE } });
+      off();
+      expect(route.kind).toBe('eice');
+      expect(steps).not.toContain('tunnel:failed');
+      await shellSays(sessionId, 'echo "waited-$((2+2))"', 'waited-4');
+      await backend.invoke('session.close', { sessionId });
+    } finally {
+      clearTimeout(release);
+      theirs.forEach((t) => t.destroy());
+    }
+  });
+
   it('a dropped tunnel is replaced in the same tab: reconnecting, a new key, and the shell works again', async () => {
     const pushesBefore = sim.admin.trail().filter((e) => e.eventName === 'SendSSHPublicKey').length;
     // This tab's tunnel will be cut (no close frame, as a network loss) after 200 kB; tunnels opened later are not.
     sim.admin.dropTunnelsAfter({ bytes: 200_000 });
     let sessionId: string;
     try {
-      ({ sessionId } = await backend.invoke('session.openEc2', { requestId: rid(), cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE } }));
+      ({ sessionId } = await backend.invoke('session.open', { requestId: rid(), cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE } }));
     } finally {
       sim.admin.resetFaults();
     }
@@ -356,7 +408,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
     const notices: Array<{ sessionId: string; secondsLeft: number }> = [];
     const off = backend.on('session.notice', (n) => notices.push(n));
     try {
-      const { sessionId } = await backend.invoke('session.openEc2', { requestId: rid(), cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE, maxTunnelDuration: 4 } });
+      const { sessionId } = await backend.invoke('session.open', { requestId: rid(), cols: 80, rows: 24, target: { region: REGION, instanceId: PRIVATE, maxTunnelDuration: 4 } });
       const deadline = Date.now() + 15_000;
       const cut = () => states.find((s) => s.sessionId === sessionId && s.state === 'reconnecting');
       while (!cut()) {
@@ -447,8 +499,8 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
       Array.from({ length: 50 }, (_, i) => {
         const osUser = i % 2 ? 'ubuntu' : 'ec2-user';
         return i < 15
-          ? c.connect({ region: REGION, instanceId: PRIVATE, osUser, connectionType: 'eice', port: 22 }, quietHooks())
-          : c.connect({ region: REGION, instanceId: PUBLIC, osUser, connectionType: 'direct', port: sshPort(PUBLIC) }, quietHooks());
+          ? c.connect(hop({ region: REGION, instanceId: PRIVATE, osUser, connectionType: 'eice', port: 22 }), undefined, quietHooks())
+          : c.connect(hop({ region: REGION, instanceId: PUBLIC, osUser, connectionType: 'direct', port: sshPort(PUBLIC) }), undefined, quietHooks());
       }),
     );
     const shells = await Promise.all(conns.map((conn) => conn.ssh.shell({ term: 'dumb', cols: 80, rows: 24, width: 0, height: 0 })));
@@ -574,9 +626,9 @@ describe.skipIf(sshdMissing)('a pushed key that expires before authentication (s
     shortSim.admin.setLatency('OpenTunnel', 3000);
     try {
       const target: Ec2Target = { region: REGION, instanceId: ID, osUser: 'ec2-user', connectionType: 'eice', port: 22 };
-      const expired = await errorOf(connectorFor(60_000).connect(target, quietHooks()));
+      const expired = await errorOf(connectorFor(60_000).connect(hop(target), undefined, quietHooks()));
       expect(expired.code).toBe('PushedKeyRefused');
-      const conn = await connectorFor(1000).connect(target, quietHooks());
+      const conn = await connectorFor(1000).connect(hop(target), undefined, quietHooks());
       expect(conn.pushes).toBe(2);
       conn.ssh.end();
     } finally {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InventorySnapshot } from '../../../electron/contract';
 import { silentLogger } from '../../../electron/main/base/log';
 import { createAwsServices, type AwsServices } from '../../../electron/main/inventory/aws-handlers';
-import { Prompts } from '../../../electron/main/session/prompts';
+import { Prompts } from '../../../electron/main/rpc/prompts';
 import type { InstanceSpec } from '../../sim/index';
 import { startAwsWorld, type AwsWorld } from '../profiles/aws-world';
 import { fakePeer } from '../profiles/fake-peer';

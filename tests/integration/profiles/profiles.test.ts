@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileCheck } from '../../../electron/contract';
 import { silentLogger } from '../../../electron/main/base/log';
 import { createAwsServices, type AwsServices } from '../../../electron/main/inventory/aws-handlers';
-import { Prompts } from '../../../electron/main/session/prompts';
+import { Prompts } from '../../../electron/main/rpc/prompts';
 import { ACCOUNT_ID } from '../../sim/index';
 import { ROLE, run, startAwsWorld, writeCredentialProcess, writeWebIdentityToken, type AwsWorld } from './aws-world';
 import { fakePeer } from './fake-peer';

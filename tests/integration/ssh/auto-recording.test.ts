@@ -41,7 +41,7 @@ async function world(terminal: { recordingFolder?: string; recordInput?: boolean
   await backend.invoke('settings.set', { terminal: terminalSettingsSchema.parse({ recordingFolder: folder, ...terminal }) });
   cleanups.push(async () => {
     peer.dispose();
-    main.dispose();
+    await main.close();
     await rm(home, { recursive: true, force: true });
   });
   let n = 0;

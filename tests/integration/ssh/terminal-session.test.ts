@@ -41,7 +41,7 @@ class FakeRenderer {
 
   static async create(opts: { agentSocket?: string } = {}): Promise<FakeRenderer> {
     const home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
-    const main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], agentSocket: opts.agentSocket });
+    const main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], agentSocket: opts.agentSocket, connectionLingerMs: 0 });
     const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));
     return new FakeRenderer(home, main, new Backend(bridge), () => peer.dispose());
   }
@@ -78,12 +78,12 @@ class FakeRenderer {
   }
 
   get connections(): number {
-    return this.main.sessions.connectionCount;
+    return this.main.pool.connections().length;
   }
 
   async dispose(): Promise<void> {
     this.disconnect();
-    this.main.dispose();
+    await this.main.close();
     await rm(this.home, { recursive: true, force: true });
   }
 }

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await harness?.close();
-  backend?.dispose();
+  await backend?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

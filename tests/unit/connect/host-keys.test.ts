@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConsoleHostKeys } from '../../../electron/main/aws/inventory';
+import { parseConsoleHostKeys } from '../../../electron/main/connect/ec2-inventory';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { generateEphemeralKey } from '../../../electron/main/connect/ephemeral-key';
 import { verifyInstanceHostKey } from '../../../electron/main/connect/host-keys';

@@ -2,7 +2,7 @@
 // older reads never replace newer facts, and facts older than the cache's life are read again.
 import { describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../electron/main/aws/clients';
-import { Ec2Inventory } from '../../../electron/main/aws/inventory';
+import { Ec2Inventory } from '../../../electron/main/connect/ec2-inventory';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { silentLogger } from '../../../electron/main/base/log';
 import { InstanceConnector, type Ec2Target } from '../../../electron/main/connect/instance-connector';

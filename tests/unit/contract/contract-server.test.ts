@@ -45,7 +45,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  backend.dispose();
+  await backend.close();
   await rm(home, { recursive: true, force: true });
 });
 

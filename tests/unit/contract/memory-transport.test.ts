@@ -19,7 +19,7 @@ beforeEach(async () => {
   backend = new Backend(connectInMemory(new ContractServer(main.handlers, silentLogger)).bridge);
 });
 afterEach(async () => {
-  main.dispose();
+  await main.close();
   await rm(home, { recursive: true, force: true });
 });
 

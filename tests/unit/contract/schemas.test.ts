@@ -49,7 +49,6 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   },
   'inventory.get': {},
   'inventory.refresh': { requestId: 'inv-1', profiles: ['dev', 'prod'], regions: ['eu-west-1', 'us-east-1'] },
-  'session.openEc2': { requestId: 'ec2-1', cols: 80, rows: 24, target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0' } },
   'forward.open': { requestId: 'fwd-1', kind: 'eice', localPort: 0, remotePort: 22, hostId: 'h1' },
   'forward.list': {},
   'endpoint.propose': { hostId: 'h1' },
@@ -102,6 +101,10 @@ describe('the contract schemas', () => {
     const bad: Array<[RequestChannel, unknown]> = [
       ['session.open', { requestId: 'a b', hostId: 'h1', cols: 80, rows: 24 }],
       ['session.open', { requestId: 'r', hostId: '../etc', cols: 80, rows: 24 }],
+      // A saved host or an instance: exactly one.
+      ['session.open', { requestId: 'r', cols: 80, rows: 24 }],
+      ['session.open', { requestId: 'r', hostId: 'h1', target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0' }, cols: 80, rows: 24 }],
+      ['session.open', { requestId: 'r', target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0; id' }, cols: 80, rows: 24 }],
       ['session.resize', { sessionId: 's1', cols: 1.5, rows: 30 }],
       ['session.resize', { sessionId: 's1', cols: 100000, rows: 30 }],
       ['session.write', { sessionId: 's1', data: 'x'.repeat(256 * 1024 + 1) }],

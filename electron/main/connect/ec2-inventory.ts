@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
 import { KeylessFailure } from '../base/errors';
-import { USABLE_ENDPOINT_STATES, type EndpointFacts, type InstanceFacts } from '../connect/plan';
-import type { AwsClients } from './clients';
-import { describeAwsError, partitionOf } from './errors';
+import { USABLE_ENDPOINT_STATES, type EndpointFacts, type InstanceFacts } from './plan';
+import type { AwsClients } from '../aws/clients';
+import { describeAwsError, partitionOf } from '../aws/errors';
 
 const TTL_MS = 10 * 60_000;
 

@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { KeylessFailure, fail } from '../base/errors';
+import { SshConnection, type SshIdentity } from '../ssh/connection';
+import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
+import type { Connection, ConnectHooks, Connector, Dialer } from './connector';
+import type { Hop } from './route';
+
+type SshHop = Extract<Hop, { kind: 'ssh' }>;
+
+const MAX_PASSPHRASE_TRIES = 3;
+
+/** Plain SSH hosts: the agent or a key file (asking for its passphrase), host keys from known_hosts or the person. */
+export class PlainSshConnector implements Connector<SshHop> {
+  constructor(
+    private readonly deps: {
+      knownHosts: KnownHosts;
+      agentSocket: string | undefined;
+    },
+  ) {}
+
+  async connect(hop: SshHop, dial: Dialer | undefined, hooks: ConnectHooks): Promise<Connection> {
+    const { report, signal } = hooks;
+    report('resolve', 'start');
+    let identity: SshIdentity;
+    try {
+      identity = await this.identityFor(hop, hooks);
+      report('resolve', 'done');
+    } catch (err) {
+      report('resolve', 'failed');
+      throw err;
+    }
+    const sock = dial ? await dial(hop.host, hop.port, signal) : undefined;
+    const ssh = await SshConnection.open(
+      {
+        host: hop.host,
+        port: hop.port,
+        user: hop.user,
+        identity,
+        ...(sock ? { sock } : {}),
+        verifyHostKey: (blob) => this.verifyHostKey(hop, blob, hooks),
+      },
+      report,
+      signal,
+    ).catch((err: unknown) => {
+      sock?.destroy();
+      throw err;
+    });
+    return { ssh, route: { kind: 'ssh', address: hop.host, port: hop.port }, osUser: hop.user };
+  }
+
+  private async identityFor(hop: SshHop, hooks: ConnectHooks): Promise<SshIdentity> {
+    if (hop.auth.type === 'agent') {
+      if (!this.deps.agentSocket) {
+        fail('AgentUnavailable', 'No SSH agent is running (SSH_AUTH_SOCK is not set). Start one and add your key, or use a key file.');
+      }
+      return { kind: 'agent', socket: this.deps.agentSocket };
+    }
+    const path = hop.auth.path.startsWith('~/') ? join(homedir(), hop.auth.path.slice(2)) : hop.auth.path;
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (err) {
+      fail('KeyFileUnreadable', `The key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { path });
+    }
+    const plain = ssh2.utils.parseKey(data);
+    if (!(plain instanceof Error)) return { kind: 'key', privateKey: data };
+    if (!/encrypted|passphrase/i.test(plain.message)) {
+      fail('KeyFileUnreadable', `${path} is not a private key Keyless can use: ${plain.message}.`, { path });
+    }
+    for (let attempt = 0; attempt < MAX_PASSPHRASE_TRIES; attempt++) {
+      const answer = await hooks.askPassphrase(path, attempt > 0);
+      if (typeof answer !== 'string') fail('Cancelled', 'No passphrase was given.');
+      if (!(ssh2.utils.parseKey(data, answer) instanceof Error)) return { kind: 'key', privateKey: data, passphrase: answer };
+    }
+    fail('PassphraseWrong', `The passphrase for ${path} was wrong ${MAX_PASSPHRASE_TRIES} times.`, { path });
+  }
+
+  private async verifyHostKey(hop: SshHop, blob: Buffer, hooks: ConnectHooks): Promise<void> {
+    const { knownHosts } = this.deps;
+    const verdict = await knownHosts.verify(hop.host, hop.port, blob);
+    const fingerprint = fingerprintSha256(blob);
+    const keyType = keyTypeOf(blob);
+    switch (verdict.kind) {
+      case 'known':
+        return;
+      case 'revoked':
+        fail('HostKeyRevoked', `The host key of ${hop.host} (${fingerprint}) is marked revoked in ${verdict.file}.`, { host: hop.host, fingerprint });
+      // eslint-disable-next-line no-fallthrough
+      case 'changed':
+        fail('HostKeyMismatch', `The host key of ${hop.host} has changed: it was ${verdict.knownFingerprint} and is now ${fingerprint}.`, {
+          host: hop.host,
+          port: hop.port,
+          keyType,
+          fingerprint,
+          knownFingerprint: verdict.knownFingerprint,
+          file: verdict.file,
+          line: verdict.line,
+        });
+      // eslint-disable-next-line no-fallthrough
+      case 'unknown': {
+        if ((await hooks.askHostKey({ host: hop.host, port: hop.port, keyType, fingerprint })) !== true) {
+          throw new KeylessFailure('HostKeyRejected', `The host key of ${hop.host} (${fingerprint}) was not accepted.`, false, { host: hop.host, fingerprint });
+        }
+        await knownHosts.add(hop.host, hop.port, blob);
+      }
+    }
+  }
+}
