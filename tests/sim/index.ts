@@ -42,6 +42,8 @@ export interface SimulatorOptions {
   osUsers?: string[];
   /** Don't start real sshd processes (API-only tests). */
   noSshd?: boolean;
+  /** The instances' sshd LogLevel: DEBUG1 logs each forwarded (direct-tcpip) channel, so a test can see a jump host carried traffic. */
+  sshdLogLevel?: 'INFO' | 'DEBUG1';
 }
 
 export interface SimulatedInstance {
@@ -116,6 +118,8 @@ export interface Simulator {
   tunnelEndpointFor(dnsName: string): string;
   /** Simulated IP (private or public) → the 127.0.0.1 port of that instance's sshd. */
   sshPortFor(ip: string): number | undefined;
+  /** What the instance's sshd has logged (its last megabyte). */
+  sshdLog(instanceId: string): string;
   stop(): Promise<void>;
 }
 
@@ -244,7 +248,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     };
     w.instances.set(id, i);
     if (useSshd && i.platform === 'linux') {
-      i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, commandPath, osUsers);
+      i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, commandPath, osUsers, opts.sshdLogLevel);
       // The first start may move to another port: nobody has been told this one yet.
       if (i.state === 'running') await i.sshd.start(true);
     }
@@ -353,6 +357,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     endpoints: () => [...w.endpoints.values()].map((e) => ({ id: e.id, region: e.region, vpcId: e.vpcId, subnetId: e.subnetId, state: e.state, dnsName: e.dnsName, fipsDnsName: e.fipsDnsName })),
     tunnelEndpointFor: () => `ws://127.0.0.1:${port}`,
     sshPortFor: (ip) => [...w.instances.values()].find((i) => i.privateIp === ip || i.publicIp === ip)?.sshd?.port,
+    sshdLog: (id) => w.instances.get(id)?.sshd?.recentLog ?? '',
     stop: async () => {
       tunnels.closeAll();
       server.closeAllConnections();

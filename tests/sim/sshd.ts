@@ -162,7 +162,8 @@ export async function launchSshd(config: string, opts: { newPortOnConflict: bool
   for (let attempt = 1; ; attempt++) {
     let stderr = '';
     const proc = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+    // Kept whole up to 1 MB, so a test can compare what was logged before and after a step.
+    proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-1_000_000)));
     const deadline = Date.now() + 10_000;
     while (!/Server listening on/.test(stderr) && proc.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const port = Number(/^Port (\d+)$/m.exec(await readFile(config, 'utf8'))?.[1]);
@@ -215,7 +216,7 @@ export class InstanceSshd {
     return this.listenPort;
   }
 
-  static async create(instanceId: string, dir: string, hostName: string, commandPath: string, users: string[]): Promise<InstanceSshd> {
+  static async create(instanceId: string, dir: string, hostName: string, commandPath: string, users: string[], logLevel: 'INFO' | 'DEBUG1' = 'INFO'): Promise<InstanceSshd> {
     await mkdir(dir, { recursive: true });
     // The AuthorizedKeysCommand runs as another user (nobody, as root): it may pass through the
     // instance's folder (the host keys in it stay 0600) and read the public keys folder.
@@ -255,7 +256,7 @@ export class InstanceSshd {
       'MaxStartups 100',
       'PrintMotd no',
       'PrintLastLog no',
-      'LogLevel INFO',
+      `LogLevel ${logLevel}`,
       '',
     ].join('\n');
     await writeFile(join(dir, 'sshd_config'), config);

@@ -44,6 +44,8 @@ export interface SshdFixture {
   restartWithNewHostKey(): Promise<void>;
   /** The listening sshd's process id (its session processes are its children). */
   readonly pid: number;
+  /** What sshd has logged (its last megabyte). */
+  log(): string;
   /** Kills sshd and every session process it started, waits for them, removes the folder. */
   stop(): Promise<void>;
 }
@@ -57,7 +59,7 @@ function keygen(path: string, passphrase = ''): void {
  * an authorized_keys of generated client keys. Nothing outside its temp folder is touched except
  * /run/sshd (the privilege-separation folder sshd insists on).
  */
-export async function startSshd(): Promise<SshdFixture> {
+export async function startSshd(opts: { logLevel?: 'INFO' | 'DEBUG1' } = {}): Promise<SshdFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'keyless-sshd-'));
   const user = userInfo().username;
   let port = await freePort();
@@ -88,16 +90,18 @@ export async function startSshd(): Promise<SshdFixture> {
       'PrintMotd no',
       'PrintLastLog no',
       sessionHome(dir),
-      // INFO: sshd says when it listens (a banner on the port could be another process's).
-      'LogLevel INFO',
+      // INFO at least: sshd says when it listens (a banner on the port could be another process's).
+      // DEBUG1 also logs each forwarded channel, for tests that prove a jump host carried traffic.
+      `LogLevel ${opts.logLevel ?? 'INFO'}`,
       '',
     ].join('\n'),
   );
   await mkdir(join(dir, 'home'));
 
   let proc!: ChildProcess;
+  let log: () => string = () => '';
   const start = async (newPortOnConflict: boolean) => {
-    ({ proc, port } = await launchSshd(join(dir, 'sshd_config'), { newPortOnConflict }));
+    ({ proc, port, log } = await launchSshd(join(dir, 'sshd_config'), { newPortOnConflict }));
   };
   const kill = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -124,6 +128,7 @@ export async function startSshd(): Promise<SshdFixture> {
       return proc.pid!;
     },
     hostFingerprint: () => execFileSync('ssh-keygen', ['-lf', hostKey + '.pub']).toString().split(' ')[1]!,
+    log: () => log(),
     async restartWithNewHostKey() {
       await kill();
       await rm(hostKey);
