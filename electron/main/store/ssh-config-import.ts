@@ -131,6 +131,11 @@ export async function readSshConfig(file: string, env: { home: string; localUser
       const hostName = (one('hostname') ?? alias).replace(/%h/g, alias);
       const identity = one('identityfile');
       const proxyJump = one('proxyjump');
+      // OpenSSH takes whichever of ProxyJump and ProxyCommand comes first; `ssh -W %h:%p host` is a
+      // jump host written the old way. Any other command is kept to say why the host is not dialled.
+      const proxyCommand = proxyJump ? undefined : one('proxycommand');
+      const viaCommand = proxyCommand && proxyCommand.toLowerCase() !== 'none' ? (jumpFromProxyCommand(proxyCommand) ?? { command: proxyCommand }) : undefined;
+      const jumpHost = proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : typeof viaCommand === 'string' ? viaCommand : undefined;
       const candidate = {
         kind: 'ssh',
         id: importedId(alias),
@@ -140,7 +145,8 @@ export async function readSshConfig(file: string, env: { home: string; localUser
         port: one('port') === undefined ? 22 : Number(one('port')),
         user: one('user') ?? env.localUser,
         auth: identity ? { type: 'keyFile', path: identity.replace(/^%d\//, '~/') } : { type: 'agent' },
-        ...(proxyJump && proxyJump.toLowerCase() !== 'none' ? { jumpHost: proxyJump } : {}),
+        ...(jumpHost ? { jumpHost } : {}),
+        ...(typeof viaCommand === 'object' ? { proxyCommand: viaCommand.command } : {}),
         tags: ['ssh-config'],
       };
       const parsed = sshHostEntrySchema.safeParse(candidate);
@@ -154,6 +160,32 @@ export async function readSshConfig(file: string, env: { home: string; localUser
   }
   const group: HostGroup = { id: SSH_CONFIG_GROUP_ID, name: '~/.ssh/config', parentId: null, settings: {}, notes: '' };
   return { report: { file, added: 0, updated: 0, skipped }, group, hosts };
+}
+
+/**
+ * The jump host of a ProxyCommand that only does what ProxyJump does — `ssh [-q] [-l user]
+ * [-p port] -W %h:%p host`, as configs written before OpenSSH 7.3 say it — as ProxyJump would
+ * write it; undefined for any other command (Keyless does not run commands from a config).
+ */
+export function jumpFromProxyCommand(command: string): string | undefined {
+  const words = command.trim().split(/\s+/);
+  if (!/^(?:\/usr(?:\/local)?\/bin\/)?ssh$/.test(words.shift() ?? '')) return undefined;
+  let user: string | undefined;
+  let port: string | undefined;
+  let forwarded = false;
+  const hosts: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '-W' && /^(?:%h|\[%h\]):%p$/.test(words[i + 1] ?? '')) (forwarded = true), i++;
+    else if (w === '-l' && words[i + 1]) user = words[++i];
+    else if (w === '-p' && /^\d{1,5}$/.test(words[i + 1] ?? '')) port = words[++i];
+    else if (/^-[qTxa46]+$/.test(w)) continue;
+    else if (!w.startsWith('-')) hosts.push(w);
+    else return undefined;
+  }
+  if (!forwarded || hosts.length !== 1) return undefined;
+  const spec = `${user ? `${user}@` : ''}${hosts[0]}${port ? `:${port}` : ''}`;
+  return /^[A-Za-z0-9._:@[\]%-]+$/.test(spec) && !spec.includes('%') ? spec : undefined;
 }
 
 /** The same alias gets the same id on every import, so importing again updates rather than duplicates. */
