@@ -176,8 +176,10 @@ export function jumpFromProxyCommand(command: string): string | undefined {
   const hosts: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    if (w === '-W' && /^(?:%h|\[%h\]):%p$/.test(words[i + 1] ?? '')) (forwarded = true), i++;
-    else if (w === '-l' && words[i + 1]) user = words[++i];
+    if (w === '-W' && /^(?:%h|\[%h\]):%p$/.test(words[i + 1] ?? '')) {
+      forwarded = true;
+      i++;
+    } else if (w === '-l' && words[i + 1]) user = words[++i];
     else if (w === '-p' && /^\d{1,5}$/.test(words[i + 1] ?? '')) port = words[++i];
     else if (/^-[qTxa46]+$/.test(w)) continue;
     else if (!w.startsWith('-')) hosts.push(w);

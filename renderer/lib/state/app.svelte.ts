@@ -1,16 +1,17 @@
 import { getContext, setContext } from 'svelte';
-import type { HostEntry, HostGroup, KeylessError, Prompt, SavedHost, SavedHostInput, Settings } from '../../../electron/contract';
+import type { InventoryInstance, KeylessError, Prompt, Settings } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
 import { i18n, resolveLocale } from '../i18n/i18n.svelte';
 import type { TerminalTab } from './terminal-tab.svelte';
 import { Workspace } from './workspace.svelte';
 import { AwsState } from './aws.svelte';
-import { tabTarget } from './hosts.svelte';
+import { HostsState, tabTarget } from './hosts.svelte';
+import type { TabTarget } from './tab-target';
 
 /** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
 export class AppState {
-  hosts = $state<HostEntry[]>([]);
-  groups = $state<HostGroup[]>([]);
+  /** Saved hosts, groups, smart groups, recents and the sidebar's selection. */
+  readonly hosts: HostsState;
   /** Terminal tabs, panes, broadcast input and terminal settings. */
   readonly workspace: Workspace;
   /** AWS profiles, SSO sign-in and the fleet inventory. */
@@ -22,10 +23,19 @@ export class AppState {
   systemLocale = $state('en');
   notice = $state<KeylessError | undefined>(undefined);
 
+  private readonly unsubscribe: Array<() => void>;
+
   constructor(readonly backend: Backend) {
     this.workspace = new Workspace(backend);
     this.aws = new AwsState(backend);
-    backend.on('prompt', (p) => this.prompts.push(p));
+    this.hosts = new HostsState(this);
+    this.unsubscribe = [backend.on('prompt', (p) => this.prompts.push(p))];
+  }
+
+  dispose(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.hosts.dispose();
+    this.aws.dispose();
   }
 
   async load(): Promise<void> {
@@ -37,36 +47,17 @@ export class AppState {
       this.systemLocale = info.systemLocale || navigator.language;
       this.workspace.setPlatform(info.platform, info.transport);
       this.applySettings(settings);
-      await this.refreshHosts();
-      this.workspace.restoreTabs(this.hosts.map((h) => tabTarget(h, this.groups)));
+      // An unreadable hosts.json is the host list's own banner to explain (with the backup).
+      await this.hosts.refresh();
+      this.workspace.restoreTabs(this.hosts.hosts.map(tabTarget));
     });
   }
 
-  async refreshHosts(): Promise<void> {
-    try {
-      const tree = await this.backend.invoke('hosts.list', {});
-      this.hosts = tree.hosts;
-      this.groups = tree.groups;
-    } catch (err) {
-      // The host list's own banner explains an unreadable hosts.json and offers the backup.
-      if (err instanceof BackendError && err.error.code === 'StoreCorrupt') return;
-      throw err;
-    }
-  }
-
-  async saveHost(input: SavedHostInput): Promise<HostEntry | undefined> {
-    return this.guard(async () => {
-      const saved = await this.backend.invoke('hosts.save', { host: input });
-      await this.refreshHosts();
-      return saved;
-    });
-  }
-
-  async deleteHost(id: string): Promise<void> {
-    await this.guard(async () => {
-      await this.backend.invoke('hosts.delete', { id });
-      await this.refreshHosts();
-    });
+  /** Connect from the inventory (its Connect button and Enter): a tab per instance, the terminals brought forward. */
+  connectInventory(instances: readonly InventoryInstance[], opts: { split?: boolean } = {}): void {
+    if (!instances.length) return;
+    this.mainView = 'terminals';
+    void this.hosts.connectInstances(instances, opts);
   }
 
   async setLanguage(language: Settings['language']): Promise<void> {
@@ -77,8 +68,8 @@ export class AppState {
     return this.workspace.tabs;
   }
 
-  openTab(host: SavedHost): TerminalTab {
-    return this.workspace.openTab(host);
+  openTab(target: TabTarget): TerminalTab {
+    return this.workspace.openTab(target);
   }
 
   closeTab(id: string): void {

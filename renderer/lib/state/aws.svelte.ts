@@ -11,15 +11,6 @@ import { BackendError, type Backend } from '../backend/backend';
 import { RowFilter, groupLines, warmUp, setOf, tagKeys, toRow, toggled, type GroupBy, type Idle, type Line, type Row } from '../../views/inventory/inventory-query';
 
 export type DeviceCode = EventPayload<'aws.sso.device'>;
-/** An instance to open a terminal on, as the connect engine takes it. */
-export interface Ec2Target {
-  profile: string;
-  region: string;
-  instanceId: string;
-  osUser: string;
-  name: string;
-}
-
 let nextRequest = 1;
 const requestId = (kind: string) => `${kind}-${Date.now().toString(36)}-${nextRequest++}`;
 
@@ -66,20 +57,29 @@ export class AwsState {
   readonly lines: Line[] = $derived(groupLines(this.filtered, this.groupBy, this.collapsed));
   readonly tagKeys = $derived(tagKeys(this.rows));
 
-  /** Set by the connect engine's renderer side when it can open EC2 tabs; absent, Connect is disabled. */
-  connectEc2: ((targets: Ec2Target[]) => void) | undefined = $state(undefined);
+  /** What this controller listens to, let go in `dispose`. */
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(private readonly backend: Backend) {
-    backend.on('aws.sso.device', (d) => {
-      if (d.requestId === this.signingIn) this.device = d;
-    });
-    backend.on('inventory.progress', (p) => {
-      if (this.refreshing?.requestId === p.requestId) this.refreshing = { requestId: p.requestId, done: p.done, total: p.total };
-    });
-    backend.on('inventory.updated', () => {
-      if (!this.refreshing) void this.loadInventory();
-    });
-    setInterval(() => (this.now = Date.now()), 15_000);
+    this.unsubscribe.push(
+      backend.on('aws.sso.device', (d) => {
+        if (d.requestId === this.signingIn) this.device = d;
+      }),
+      backend.on('inventory.progress', (p) => {
+        if (this.refreshing?.requestId === p.requestId) this.refreshing = { requestId: p.requestId, done: p.done, total: p.total };
+      }),
+    );
+    this.unsubscribe.push(
+      backend.on('inventory.updated', () => {
+        if (!this.refreshing) void this.loadInventory();
+      }),
+    );
+    const ticking = setInterval(() => (this.now = Date.now()), 15_000);
+    this.unsubscribe.push(() => clearInterval(ticking));
+  }
+
+  dispose(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
@@ -212,11 +212,6 @@ export class AwsState {
     if (sel.length) return sel;
     const line = this.lines[this.cursor];
     return line?.kind === 'row' ? [line.row] : [];
-  }
-
-  connect(rows: Row[]): void {
-    if (!this.connectEc2 || !rows.length) return;
-    this.connectEc2(rows.map((r) => ({ profile: r.inst.profile, region: r.inst.region, instanceId: r.inst.id, osUser: r.inst.defaultUser, name: r.inst.name || r.inst.id })));
   }
 
   async saveAsHosts(rows: Row[]): Promise<number> {

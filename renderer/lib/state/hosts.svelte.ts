@@ -3,7 +3,6 @@ import { SvelteSet } from 'svelte/reactivity';
 import {
   matchesSmartQuery,
   parseSmartQuery,
-  resolveSettings,
   type HostEntry,
   type HostEntryInput,
   type HostGroup,
@@ -11,23 +10,16 @@ import {
   type InventoryInstance,
   type KeylessError,
   type Recent,
-  type SavedHost,
   type SmartGroup,
   type SmartGroupInput,
   type SshConfigImportReport,
 } from '../../../electron/contract';
 import { BackendError } from '../backend/backend';
 import type { AppState } from './app.svelte';
+import type { TabTarget } from './tab-target';
 
-/**
- * What a terminal tab needs of a saved host. Tabs only read the id (for session.open, which
- * resolves everything in main) and the name; an EC2 host's tab gets the typed error main gives.
- */
-export function tabTarget(host: HostEntry, groups: readonly HostGroup[]): SavedHost {
-  const user = resolveSettings(host, host.groupId, groups).osUser.value ?? 'ec2-user';
-  if (host.kind === 'ssh') return { kind: 'ssh', id: host.id, name: host.name, host: host.host, port: host.port, user, auth: host.auth };
-  return { kind: 'ssh', id: host.id, name: host.name, host: host.instanceId, port: host.port, user, auth: { type: 'agent' } };
-}
+/** A tab on a saved host: its id (main resolves the rest at each connect) and its name. */
+export const tabTarget = (host: HostEntry): Extract<TabTarget, { hostId: string }> => ({ hostId: host.id, title: host.name });
 
 export type ImportOutcome = { kind: 'sshConfig'; report: SshConfigImportReport } | { kind: 'json'; added: number; updated: number };
 
@@ -51,10 +43,16 @@ export class HostsState {
   readonly collapsed = new SvelteSet<string>();
   paletteOpen = $state(false);
 
+  /** What this controller listens to, let go in `dispose`. */
+  private readonly unsubscribe: Array<() => void>;
+
   constructor(private readonly app: AppState) {
-    app.backend.on('hosts.changed', () => void this.refresh());
-    app.backend.on('inventory.updated', () => void this.loadInventory());
+    this.unsubscribe = [app.backend.on('hosts.changed', () => void this.refresh()), app.backend.on('inventory.updated', () => void this.loadInventory())];
     void this.loadInventory();
+  }
+
+  dispose(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
   }
 
   async loadAwsProfiles(): Promise<void> {
@@ -145,10 +143,10 @@ export class HostsState {
     const paneIds: string[] = [];
     for (const host of hosts) {
       if (opts.split) {
-        const tab = this.app.workspace.openInSplit(tabTarget(host, this.groups));
+        const tab = this.app.workspace.openInSplit(tabTarget(host));
         if (tab.activePaneId) paneIds.push(tab.activePaneId);
       } else {
-        const tab = this.app.openTab(tabTarget(host, this.groups));
+        const tab = this.app.workspace.openTab(tabTarget(host));
         paneIds.push(...tab.panes.map((p) => p.id));
         void tab.connect();
       }
@@ -165,7 +163,7 @@ export class HostsState {
    */
   broadcastGroup(groupId: string): void {
     const members = this.hostsUnder(groupId);
-    this.app.workspace.broadcastToHosts(members.map((h) => tabTarget(h, this.groups)));
+    this.app.workspace.broadcastToHosts(members.map(tabTarget));
     for (const host of members) void this.call(() => this.app.backend.invoke('hosts.markUsed', { id: host.id }));
   }
   connectSelected(opts: { broadcast?: boolean } = {}): void {

@@ -1,4 +1,5 @@
-import { terminalSettingsSchema, type KeylessError, type SavedHost, type TerminalSettings } from '../../../electron/contract';
+import { terminalSettingsSchema, type KeylessError, type TerminalSettings } from '../../../electron/contract';
+import { targetKey, type TabTarget } from './tab-target';
 import { BackendError, type Backend } from '../backend/backend';
 import { mapPaneIds, paneIds, type Direction, type PaneLayout } from '../terminal/layout';
 import { matchShortcut, platformOf, type Platform } from '../terminal/shortcuts';
@@ -105,15 +106,15 @@ export class Workspace {
     return new TerminalSession(this.backend, source, this.look, this.hooks);
   }
 
-  openTab(host: SavedHost): TerminalTab {
-    const tab = new TerminalTab(this.session({ kind: 'ssh', host }));
+  openTab(target: TabTarget): TerminalTab {
+    const tab = new TerminalTab(this.session({ kind: 'host', target }));
     this.tabs.push(tab);
     this.activeTabId = tab.id;
     this.persist();
     return tab;
   }
 
-  /** Remembers the open SSH tabs for the next start, when the setting asks for it. */
+  /** Remembers the open tabs on saved hosts for the next start, when the setting asks for it. */
   persist(): void {
     // Until the last run's tabs are back, an empty tab list is not what the person left open.
     if (!this.restoreDone) return;
@@ -123,10 +124,10 @@ export class Workspace {
         return;
       }
       const snapshot: OpenTabSnapshot[] = this.tabs
-        .filter((t) => t.panes.every((p) => p.host))
+        .filter((t) => t.panes.every((p) => p.target?.hostId !== undefined))
         .map((t) => ({
           ...(t.customTitle ? { title: t.customTitle } : {}),
-          layout: mapPaneIds($state.snapshot(t.layout!), (id) => t.pane(id)!.host!.id),
+          layout: mapPaneIds($state.snapshot(t.layout!), (id) => t.pane(id)!.target!.hostId!),
         }));
       localStorage.setItem(OPEN_TABS_KEY, JSON.stringify(snapshot));
     } catch {
@@ -135,7 +136,7 @@ export class Workspace {
   }
 
   /** Reopens the tabs of the last run (hosts that no longer exist are left out). */
-  restoreTabs(hosts: SavedHost[]): void {
+  restoreTabs(hosts: Array<Extract<TabTarget, { hostId: string }>>): void {
     if (this.restoreDone) return;
     this.restoreDone = true;
     if (!this.settings.restoreTabs || this.tabs.length > 0) return this.persist();
@@ -149,11 +150,11 @@ export class Workspace {
     for (const snap of saved) {
       let layout: PaneLayout | undefined = snap.layout;
       for (const hostId of paneIds(layout)) {
-        if (!hosts.some((h) => h.id === hostId)) layout = layout && removeFirst(layout, hostId);
+        if (!hosts.some((h) => h.hostId === hostId)) layout = layout && removeFirst(layout, hostId);
       }
       if (!layout) continue;
       const ids = paneIds(layout);
-      const sessions = ids.map((hostId) => this.session({ kind: 'ssh', host: hosts.find((h) => h.id === hostId)! }));
+      const sessions = ids.map((hostId) => this.session({ kind: 'host', target: hosts.find((h) => h.hostId === hostId)! }));
       let i = 0;
       const renamed = mapPaneIds(layout, () => sessions[i++]!.id);
       const [first, ...rest] = sessions;
@@ -196,10 +197,10 @@ export class Workspace {
   duplicateTab(id: string): TerminalTab | undefined {
     const tab = this.tabs.find((t) => t.id === id);
     if (!tab) return undefined;
-    const hosts = tab.orderedPanes.map((p) => p.host);
-    if (hosts.some((h) => !h)) return undefined; // a playback tab is not duplicated
+    const targets = tab.orderedPanes.map((p) => p.target);
+    if (targets.some((t) => !t)) return undefined; // a playback tab is not duplicated
     const ids = paneIds(tab.layout!);
-    const copies = hosts.map((host) => this.session({ kind: 'ssh', host: host! }));
+    const copies = targets.map((target) => this.session({ kind: 'host', target: target! }));
     const copyOf = (pid: string) => copies[ids.indexOf(pid)]!;
     const [first, ...rest] = copies;
     const copy = new TerminalTab(first!, { panes: rest, layout: mapPaneIds(tab.layout!, (pid) => copyOf(pid).id) });
@@ -213,27 +214,27 @@ export class Workspace {
 
   splitActive(dir: 'row' | 'column'): void {
     const tab = this.activeTab;
-    const host = tab?.activePane?.host;
-    if (!tab || !host) return;
-    const next = this.session({ kind: 'ssh', host });
+    const target = tab?.activePane?.target;
+    if (!tab || !target) return;
+    const next = this.session({ kind: 'host', target });
     tab.split(dir, next);
     void next.connect();
     this.persist();
   }
 
   /**
-   * Opens `host` in a new pane beside the active pane of the current tab (quick connect's
+   * Opens `target` in a new pane beside the active pane of the current tab (quick connect's
    * Ctrl/Cmd+Enter); with no tab open, or a recording's playback in front, in a new tab.
    * Returns the tab it landed in.
    */
-  openInSplit(host: SavedHost, dir: 'row' | 'column' = 'row'): TerminalTab {
+  openInSplit(target: TabTarget, dir: 'row' | 'column' = 'row'): TerminalTab {
     const tab = this.activeTab;
-    if (!tab?.activePane?.host) {
-      const opened = this.openTab(host);
+    if (!tab?.activePane?.target) {
+      const opened = this.openTab(target);
       void opened.connect();
       return opened;
     }
-    const next = this.session({ kind: 'ssh', host });
+    const next = this.session({ kind: 'host', target });
     tab.split(dir, next);
     void next.connect();
     this.persist();
@@ -294,7 +295,7 @@ export class Workspace {
   /** Every terminal of a tab (or of every tab) receives input. */
   targetAll(tabId?: string): void {
     const panes = tabId ? (this.tabs.find((t) => t.id === tabId)?.panes ?? []) : this.allPanes;
-    const more = panes.filter((p) => p.host && !this.broadcastTargets.includes(p.id)).map((p) => p.id);
+    const more = panes.filter((p) => p.target && !this.broadcastTargets.includes(p.id)).map((p) => p.id);
     this.broadcastTargets = [...this.broadcastTargets, ...more];
   }
 
@@ -303,10 +304,10 @@ export class Workspace {
    * has not closed), a new tab is opened for each host that has none, and broadcast is turned on
    * for exactly those terminals. Focus goes to the first of them. Returns them in host order.
    */
-  broadcastToHosts(hosts: readonly SavedHost[]): TerminalSession[] {
+  broadcastToHosts(hosts: readonly TabTarget[]): TerminalSession[] {
     const targets: TerminalSession[] = [];
     for (const host of hosts) {
-      let pane = this.allPanes.find((p) => p.host?.id === host.id && p.state !== 'closed' && !targets.includes(p));
+      let pane = this.allPanes.find((p) => p.target && targetKey(p.target) === targetKey(host) && p.state !== 'closed' && !targets.includes(p));
       if (!pane) {
         const tab = this.openTab(host);
         void tab.connect();
@@ -392,7 +393,7 @@ export class Workspace {
         }
         break;
       case 'newTab':
-        if (pane?.host) void this.openTab(pane.host).connect();
+        if (pane?.target) void this.openTab(pane.target).connect();
         break;
       case 'closePane':
         if (tab && pane) this.closePane(tab.id, pane.id);

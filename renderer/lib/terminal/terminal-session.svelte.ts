@@ -4,7 +4,8 @@ import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal, type ITheme } from '@xterm/xterm';
-import type { ConnectStep, KeylessError, SavedHost, SessionState, TerminalSettings } from '../../../electron/contract';
+import type { ConnectStep, KeylessError, RouteInfo, SessionState, TerminalSettings } from '../../../electron/contract';
+import { hostRefOf, type TabTarget } from '../state/tab-target';
 import { BackendError, type Backend } from '../backend/backend';
 import { parseAsciicast, playbackSchedule } from './asciicast';
 import { concatBytes } from './bytes';
@@ -26,7 +27,7 @@ export interface SessionHooks {
   openLink(url: string): void;
 }
 
-export type SessionSource = { kind: 'ssh'; host: SavedHost } | { kind: 'playback'; name: string };
+export type SessionSource = { kind: 'host'; target: TabTarget } | { kind: 'playback'; name: string };
 
 export interface Look {
   settings: TerminalSettings;
@@ -95,6 +96,8 @@ export class TerminalSession {
   state = $state<SessionState>('connecting');
   steps = $state<StepView[]>([]);
   error = $state<KeylessError | undefined>(undefined);
+  /** The way the last connect went (jump hosts, endpoint or address), as main reported it. */
+  route = $state<RouteInfo | undefined>(undefined);
   /** The terminal's size in cells, as last sent to the remote PTY. */
   size = $state({ cols: 80, rows: 24 });
   renderer = $state<'webgl' | 'dom'>('dom');
@@ -176,7 +179,7 @@ export class TerminalSession {
       { capture: true },
     );
 
-    if (source.kind === 'ssh') {
+    if (source.kind === 'host') {
       this.unsubscribe.push(
         backend.on('progress', (p) => {
           if (p.requestId !== this.requestId) return;
@@ -209,12 +212,13 @@ export class TerminalSession {
     }
   }
 
-  get host(): SavedHost | undefined {
-    return this.source.kind === 'ssh' ? this.source.host : undefined;
+  /** What this terminal connects to; undefined for a playback. */
+  get target(): TabTarget | undefined {
+    return this.source.kind === 'host' ? this.source.target : undefined;
   }
 
   get title(): string {
-    return this.source.kind === 'ssh' ? this.source.host.name : this.source.name;
+    return this.source.kind === 'host' ? this.source.target.title : this.source.name;
   }
 
   /** Puts the terminal into `container`; xterm.js is opened the first time, moved afterwards. */
@@ -278,8 +282,8 @@ export class TerminalSession {
   }
 
   async connect(): Promise<void> {
-    const host = this.host;
-    if (!host) return;
+    const target = this.target;
+    if (!target) return;
     this.state = this.sessionId ? 'reconnecting' : 'connecting';
     this.error = undefined;
     this.steps = [];
@@ -291,13 +295,14 @@ export class TerminalSession {
     }
     this.unacked = 0;
     try {
-      const { sessionId, recording, recordingError } = await this.backend.invoke('session.open', {
+      const { sessionId, route, recording, recordingError } = await this.backend.invoke('session.open', {
         requestId: this.requestId,
-        hostId: host.id,
+        ...hostRefOf(target),
         cols: this.terminal.cols,
         rows: this.terminal.rows,
       });
       this.sessionId = sessionId;
+      this.route = route;
       this.state = 'connected';
       // The host records its sessions automatically: main started it before the first byte.
       this.recording = recording;
@@ -485,7 +490,7 @@ export class TerminalSession {
     clearTimeout(this.playback);
     this.observer?.disconnect();
     if (this.sessionId && this.state !== 'closed') void this.call('session.close', { sessionId: this.sessionId });
-    else if (!this.sessionId && this.source.kind === 'ssh') void this.call('op.cancel', { requestId: this.requestId });
+    else if (!this.sessionId && this.source.kind === 'host') void this.call('op.cancel', { requestId: this.requestId });
     this.terminal.dispose();
     this.element.remove();
   }

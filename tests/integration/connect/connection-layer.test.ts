@@ -6,7 +6,7 @@
  * direct-tcpip channel to the next hop. OpenSSH's own `ssh -J` to the same hosts must agree.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
