@@ -5,6 +5,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { warnIfNotPinnedNode } from './node-version.mjs';
+
+warnIfNotPinnedNode();
 
 const require = createRequire(import.meta.url);
 const electronDir = dirname(require.resolve('electron/package.json'));

@@ -325,6 +325,7 @@ export async function benchConnect(): Promise<Record<string, unknown>> {
         `round trips = API requests + tunnel round trips on the critical path, from the growth of the median time when the API latency is raised to ${HIGH_MS} ms ` +
         `(÷ ${delta} ms per request) and when the tunnel latency is raised to ${HIGH_MS} ms a direction (÷ ${2 * delta} ms per round trip); fixedMs is what remains at ${LATENCY_MS} ms`,
       runs: { base: RUNS, raised: RUNS_RAISED },
+      node: process.version,
       loadAverage: load,
       keylessWarm: { ...warm, tunnelTurns: median(base.turns), instanceConnectCallsRecorded: base.trailed, steps },
       keylessCold: paths.keylessCold,

@@ -57,7 +57,7 @@ export async function benchInventoryBrowserOnly(): Promise<void> {
       /* first run */
     }
     await mkdir(join(RESULTS, '..'), { recursive: true });
-    await writeFile(RESULTS, JSON.stringify({ ...previous, browserWhen: new Date().toISOString(), browser }, null, 2) + '\n');
+    await writeFile(RESULTS, JSON.stringify({ ...previous, browserWhen: new Date().toISOString(), browserNode: process.version, browser }, null, 2) + '\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
  * `npm run bench -- <name>`: runs one benchmark, prints its figures and writes them to
  * tests/bench/results/<name>.json. Benchmarks are measurements, not tests: they assert nothing.
  */
-export {};
+import { warnIfNotPinnedNode } from '../../scripts/node-version.mjs';
 
 const benches: Record<string, () => Promise<void>> = {
   terminal: async () => (await import('./terminal')).runTerminalBench(),
@@ -20,6 +20,8 @@ if (!bench) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}>\n`);
   process.exit(2);
 }
+// Figures from another Node are not comparable: say so here, and each results file records the version.
+warnIfNotPinnedNode();
 bench().then(
   () => process.exit(0),
   (err: unknown) => {

@@ -17,6 +17,7 @@ import { TunnelService } from './tunnel';
 import { OidcProvider, type WebIdentityTokenOptions } from './web-identity';
 
 export { demoFleet, seedPolicy, ACCOUNT_ID } from './fleet';
+export { DEFAULT_FAULT_SEED } from './state';
 export type { FleetSpec, InstanceSpec, EndpointSpec, PrincipalSpec, VpcSpec, RoleSpec } from './fleet';
 export type { PolicyDocument } from './iam';
 export { sshdMissing } from './sshd';
@@ -44,6 +45,8 @@ export interface SimulatorOptions {
   noSshd?: boolean;
   /** The instances' sshd LogLevel: DEBUG1 logs each forwarded (direct-tcpip) channel, so a test can see a jump host carried traffic. */
   sshdLogLevel?: 'INFO' | 'DEBUG1';
+  /** The seed of the fault dice (default DEFAULT_FAULT_SEED): which calls a throttle or 5xx ratio hits. */
+  faultSeed?: string | number;
 }
 
 export interface SimulatedInstance {
@@ -67,8 +70,14 @@ export interface SimulatorAdmin {
   setLatency(op: string, ms: number, region?: string): void;
   /** API requests whose client hung up before the simulator answered (a cancelled call really aborted). */
   abandonedRequests(): number;
+  /**
+   * The share of calls answered with the protocol's throttling error (or a 5xx). Which calls: the
+   * seeded dice (seedFaults), the same in every run; setting a ratio starts every stream over.
+   */
   setThrottle(op: string, ratio: number, region?: string): void;
   setErrorRatio(op: string, ratio: number, region?: string): void;
+  /** The seed of the fault dice (default DEFAULT_FAULT_SEED, or startSimulator's faultSeed); every stream starts over. */
+  seedFaults(seed: string | number): void;
   /** The code the MFA device `serial` shows from now on (AssumeRole's TokenCode must equal it). */
   setMfaCode(serial: string, code: string): void;
   /** Enables (opts in to) or disables a region for the account. */
@@ -139,6 +148,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const regions = [...new Set([...(opts.regions ?? DEFAULT_REGIONS), ...(fleet.vpcs ?? []).map((v) => v.region), ...(fleet.instances ?? []).map((i) => i.region)])];
   const disabled = (opts.disabledRegions ?? []).filter((r) => !regions.includes(r));
   const w = new World({ regions, clock: opts.clock ?? (() => new Date()), keyTtlSeconds: opts.keyTtlSeconds ?? 60, endpointCreateDelayMs: opts.endpointCreateDelayMs ?? 1500 });
+  if (opts.faultSeed !== undefined) w.faults.reseed(opts.faultSeed);
   for (const r of disabled) w.disabledRegions.add(r);
   const oidc = new OidcProvider();
   const useSshd = !opts.noSshd && !sshdMissing;
@@ -280,15 +290,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const i = w.instances.get(id);
       return i?.sshd?.running && i.state === 'running' ? i.sshd.port : undefined;
     },
-    (op) => routing.router!.beforeOperation(op, 'tunnel'),
+    { delay: (op) => routing.router!.delay(op), dice: (op, region, caller) => routing.router!.dice(op, 'tunnel', region, caller) },
   );
   server.on('upgrade', (req, socket, head) => void tunnels.upgrade(req, socket, head));
 
   const admin: SimulatorAdmin = {
     setLatency: (op, ms, region) => void w.faults.latencyMs.set(Faults.key(op, region), ms),
     abandonedRequests: () => abandoned,
-    setThrottle: (op, ratio, region) => void w.faults.throttleRatio.set(Faults.key(op, region), ratio),
-    setErrorRatio: (op, ratio, region) => void w.faults.errorRatio.set(Faults.key(op, region), ratio),
+    setThrottle: (op, ratio, region) => w.faults.setRatio('throttleRatio', op, ratio, region),
+    setErrorRatio: (op, ratio, region) => w.faults.setRatio('errorRatio', op, ratio, region),
+    seedFaults: (seed) => w.faults.reseed(seed),
     setMfaCode: (serial, code) => {
       const d = w.mfaDevices.get(serial);
       if (!d) throw new Error(`No MFA device ${serial}`);
@@ -333,13 +344,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     approveDeviceCode: (code) => sso.approve(code),
     pendingUserCodes: () => sso.pendingUserCodes(),
     resetFaults: () => {
-      const f = w.faults;
-      f.latencyMs.clear();
-      f.throttleRatio.clear();
-      f.errorRatio.clear();
-      f.keyPropagationDelayMs = 0;
-      f.tunnelDrop = {};
-      f.clockSkewMs = 0;
+      w.faults.reset();
       w.unavailable.clear();
     },
     trail: () => [...w.trail],

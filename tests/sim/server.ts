@@ -63,19 +63,28 @@ export interface ServerParts {
 export class SimRouter {
   constructor(private p: ServerParts) {}
 
-  /** Latency first, then the dice (throttle or 5xx), for any operation name (in a region, when known). */
+  /**
+   * Latency, then the dice (throttle or 5xx), for a call no SigV4 identity is known for (the SSO
+   * portal and OIDC calls carry bearer tokens or nothing).
+   */
   async beforeOperation(op: string, protocol: Protocol | 'rest', region?: string): Promise<ApiError | undefined> {
     await this.delay(op, region);
     return this.dice(op, protocol, region);
   }
 
-  private async delay(op: string, region?: string): Promise<void> {
+  /** Latency applies before authentication: it is the network's and the service's, not the caller's. */
+  async delay(op: string, region?: string): Promise<void> {
     const ms = this.p.world.faults.latencyFor(op, region);
     if (ms > 0) await sleep(ms);
   }
 
-  private dice(op: string, protocol: Protocol | 'rest', region?: string): ApiError | undefined {
-    const roll = this.p.world.faults.roll(op, region);
+  /**
+   * Throttles and 5xx: after authentication (AWS rates each account per region, so it must know
+   * whose call it is) and before authorization, so a caller IAM denies is throttled like any other
+   * (tests/sim/README.md, "Faults"). `caller` (the identity's ARN) picks the dice's stream.
+   */
+  dice(op: string, protocol: Protocol | 'rest', region?: string, caller?: string): ApiError | undefined {
+    const roll = this.p.world.faults.roll(op, region, caller);
     return roll ? faultError(roll, protocol) : undefined;
   }
 
@@ -132,8 +141,7 @@ export class SimRouter {
         return send(res, 200, 'text/xml', stsRespond(action, assumeRoleWithWebIdentity(this.p.world, this.p.oidc, params), rid), { 'x-amzn-RequestId': rid });
       }
       const auth = await authenticate(this.p.world, toSigned(req, body), isSts ? 'sts' : 'ec2', protocol, { anyRegion: isSts });
-      // Throttles and 5xx come after authentication: AWS rates each account, so it must know whose call it is.
-      const fault = this.dice(action, protocol, auth.region);
+      const fault = this.dice(action, protocol, auth.region, auth.identity.arn);
       if (fault) throw fault;
       if (isSts) send(res, 200, 'text/xml', handleSts(this.p.world, action, auth.identity, params, rid), { 'x-amzn-RequestId': rid });
       else send(res, 200, 'text/xml;charset=UTF-8', await handleEc2(this.p.world, this.p.ec2Hooks, action, { identity: auth.identity, region: auth.region, requestId: rid, params }));
@@ -159,7 +167,7 @@ export class SimRouter {
       const claim = readClaim(toSigned(req, body));
       await this.delay(op, claim.ok ? claim.claim.scope.region : undefined);
       const auth = await authenticate(this.p.world, toSigned(req, body), service, 'json');
-      const fault = this.dice(op, 'json', auth.region);
+      const fault = this.dice(op, 'json', auth.region, auth.identity.arn);
       if (fault) throw fault;
       let input: Record<string, unknown>;
       try {

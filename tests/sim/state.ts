@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ACCOUNT_ID, type EndpointState } from './fleet';
 import { evaluate, denialMessage, type AuthorizationRequest, type PolicyDocument } from './iam';
 import type { InstanceSshd } from './sshd';
@@ -126,6 +126,9 @@ export interface TrailEvent {
   requestId: string;
 }
 
+/** The seed fault choices start from unless a test picks another (startSimulator's faultSeed, admin.seedFaults). */
+export const DEFAULT_FAULT_SEED = 'keyless-sim';
+
 /** Fault injection knobs, keyed by AWS operation name (`*` for every one). */
 export class Faults {
   latencyMs = new Map<string, number>();
@@ -134,6 +137,9 @@ export class Faults {
   keyPropagationDelayMs = 0;
   tunnelDrop: { bytes?: number; seconds?: number } = {};
   clockSkewMs = 0;
+  private seed = DEFAULT_FAULT_SEED;
+  /** Per stream (operation, region, caller): how many of its calls met a throttle or 5xx ratio. */
+  private calls = new Map<string, number>();
 
   /** A knob's value for `op` in `region`: `op@region`, `*@region`, then `op`, then `*`. */
   private static pick(m: Map<string, number>, op: string, region?: string): number {
@@ -146,12 +152,43 @@ export class Faults {
   latencyFor(op: string, region?: string): number {
     return Faults.pick(this.latencyMs, op, region);
   }
-  /** What the dice say for this call: a throttle, a 5xx, or nothing. */
-  roll(op: string, region?: string): 'throttle' | 'error' | undefined {
+  /** Sets a throttle (`throttleRatio`) or 5xx (`errorRatio`) ratio; every stream starts over. */
+  setRatio(knob: 'throttleRatio' | 'errorRatio', op: string, ratio: number, region?: string): void {
+    this[knob].set(Faults.key(op, region), ratio);
+    this.calls.clear();
+  }
+  /** Another seed, and every stream starts over. */
+  reseed(seed: string | number): void {
+    this.seed = String(seed);
+    this.calls.clear();
+  }
+  /** No latency, throttle, 5xx, key delay, tunnel drop or skew; the seed stays, every stream starts over. */
+  reset(): void {
+    this.latencyMs.clear();
+    this.throttleRatio.clear();
+    this.errorRatio.clear();
+    this.keyPropagationDelayMs = 0;
+    this.tunnelDrop = {};
+    this.clockSkewMs = 0;
+    this.calls.clear();
+  }
+  /**
+   * What the dice say for this call: a throttle, a 5xx, or nothing. The dice are a counter-based
+   * PRNG, SHA-256 of (seed, stream, call number), with one stream per operation, region and caller:
+   * the n-th DescribeInstances of one profile in one region gets the same answer in every run, however
+   * the calls of other profiles and regions interleave with it (one sequence shared by every
+   * caller would hand the throttles to whichever scope happened to ask first, and so vary with load).
+   */
+  roll(op: string, region?: string, caller?: string): 'throttle' | 'error' | undefined {
     const t = Faults.pick(this.throttleRatio, op, region);
-    if (t > 0 && Math.random() < t) return 'throttle';
     const e = Faults.pick(this.errorRatio, op, region);
-    if (e > 0 && Math.random() < e) return 'error';
+    if (t <= 0 && e <= 0) return undefined;
+    const stream = `${op}\n${region ?? ''}\n${caller ?? ''}`;
+    const n = this.calls.get(stream) ?? 0;
+    this.calls.set(stream, n + 1);
+    const dice = createHash('sha256').update(`${this.seed}\n${stream}\n${n}`).digest();
+    if (t > 0 && dice.readUInt32BE(0) / 2 ** 32 < t) return 'throttle';
+    if (e > 0 && dice.readUInt32BE(4) / 2 ** 32 < e) return 'error';
     return undefined;
   }
 }

@@ -30,7 +30,7 @@ export class TunnelService {
   constructor(
     private w: World,
     private sshPortOf: (instanceId: string) => number | undefined,
-    private beforeOperation: (op: string) => Promise<ApiError | undefined>,
+    private faults: { delay(op: string): Promise<void>; dice(op: string, region: string, caller: string): ApiError | undefined },
   ) {}
 
   get openCount(): number {
@@ -66,9 +66,11 @@ export class TunnelService {
       });
     };
     try {
-      const fault = await this.beforeOperation('OpenTunnel');
-      if (fault) throw fault;
+      await this.faults.delay('OpenTunnel');
       const auth = await authenticate(this.w, signed, 'ec2-instance-connect', 'tunnel', { requireQuery: true });
+      // A throttled call leaves no trail event, as for the Instance Connect API (the JSON path).
+      const fault = this.faults.dice('OpenTunnel', auth.region, auth.identity.arn);
+      if (fault) throw fault;
       identity = auth.identity;
       region = auth.region;
       if ((auth.claim.expiresIn ?? 0) > 60) throw new ApiError('InvalidSignatureException', 'X-Amz-Expires must be 60 seconds or less', 403);

@@ -9,7 +9,9 @@ async function importErrors(filePath: string, code: string): Promise<string[]> {
 }
 
 // The layers of ARCHITECTURE.md hold only if a wrong import fails the build: these are the cases.
-describe('import rules between layers', () => {
+// The first lint loads ESLint's whole configuration (Svelte and TypeScript parsers): seconds on a
+// busy 2-core machine, more than vitest's default 5 s.
+describe('import rules between layers', { timeout: 60_000 }, () => {
   it('refuse Node and Electron in the renderer', async () => {
     expect(await importErrors('renderer/lib/x.ts', "import { readFile } from 'node:fs';\nexport const a = readFile;\n")).toHaveLength(1);
     expect(await importErrors('renderer/lib/x.ts', "import { ipcRenderer } from 'electron';\nexport const a = ipcRenderer;\n")).toHaveLength(1);

@@ -1,0 +1,3 @@
+export const pinnedNodeVersion: string;
+export function nodeVersionWarning(running?: string): string | undefined;
+export function warnIfNotPinnedNode(): void;
