@@ -3,6 +3,33 @@ import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
+// Folders of electron/main from the bottom up. A folder may import its own layer and those below,
+// never one above (nor the wiring files at the top): connect/ makes connections for session/ and
+// the rest, and knows nothing of them.
+const MAIN_LAYERS = [['base'], ['rpc'], ['ssh', 'tunnel', 'store'], ['aws'], ['profiles'], ['connect'], ['session'], ['inventory', 'audit', 'policy'], ['web']];
+const MAIN_TOP = ['backend', 'harness', 'app', 'window', 'ipc-electron'];
+const noElectron = { name: 'electron', message: 'Only app.ts, window.ts, ipc-electron.ts and the preload import electron; services run in plain Node.' };
+const mainLayerRules = MAIN_LAYERS.flatMap((layer, i) => {
+  const above = MAIN_LAYERS.slice(i + 1).flat();
+  return layer.map((folder) => ({
+    files: [`electron/main/${folder}/**`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              group: [...above.flatMap((f) => [`../${f}`, `../${f}/*`]), ...MAIN_TOP.map((f) => `../${f}`)],
+              message: `electron/main/${folder} sits below ${above.join(', ') || 'nothing'} and the wiring files: it may not import them (see MAIN_LAYERS in eslint.config.js).`,
+            },
+          ],
+        },
+      ],
+    },
+  }));
+});
+
 const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'net', 'tls', 'http', 'https', 'crypto', 'stream', 'events', 'util', 'url', 'worker_threads', 'dgram', 'dns'];
 
 // Layers by runtime, enforced here so a wrong import fails `npm test`:
@@ -59,12 +86,11 @@ export default tseslint.config(
     files: ['electron/main/**', 'electron/preload/**', 'tests/**', 'scripts/**'],
     ignores: ['electron/main/app.ts', 'electron/main/window.ts', 'electron/main/ipc-electron.ts', 'electron/preload/index.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { paths: [{ name: 'electron', message: 'Only app.ts, window.ts, ipc-electron.ts and the preload import electron; services run in plain Node.' }] },
-      ],
+      'no-restricted-imports': ['error', { paths: [noElectron] }],
     },
   },
+  // After the rule above for the same files: each folder's rule repeats the electron ban and adds its layer's.
+  ...mainLayerRules,
   {
     files: ['electron/main/app.ts', 'electron/main/window.ts'],
     rules: {

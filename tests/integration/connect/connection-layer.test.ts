@@ -16,7 +16,7 @@ import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { sshdMissing, startSimulator, type Simulator } from '../../sim/index';
 import { startSshd, type SshdFixture } from '../support/sshd';

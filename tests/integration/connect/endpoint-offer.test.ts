@@ -14,7 +14,7 @@ import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
 import { receiveOutput } from '../support/terminal-output';

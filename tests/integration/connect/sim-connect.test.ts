@@ -21,7 +21,7 @@ import type { ConnectHooks } from '../../../electron/main/connect/connector';
 import { EndpointBudget } from '../../../electron/main/connect/endpoint-budget';
 import { InstanceConnector, type Ec2Target } from '../../../electron/main/connect/instance-connector';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, seedPolicy, sshdMissing, startSimulator, type Simulator } from '../../sim/index';

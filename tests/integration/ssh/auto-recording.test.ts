@@ -6,7 +6,7 @@ import { terminalSettingsSchema, type HostEntryInput } from '../../../electron/c
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 import { Backend } from '../../../renderer/lib/backend/backend';
 import { sshdMissing, startSshd, type SshdFixture } from '../support/sshd';
 import { receiveOutput } from '../support/terminal-output';

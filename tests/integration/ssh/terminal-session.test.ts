@@ -8,7 +8,7 @@ import type { KeylessError, Prompt, SshAuth } from '../../../electron/contract';
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 import { HIGH_WATERMARK } from '../../../electron/main/ssh/terminal-channel';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { PASSPHRASE, freePort, sshdMissing, startAgent, startSshd, type SshdFixture } from '../support/sshd';

@@ -8,7 +8,7 @@ import { ERROR_CODES, MAX_MESSAGE_BYTES, keylessErrorSchema, notifications, requ
 import { createBackend, type Backend } from '../../../electron/main/backend';
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 import { startHarness, type Harness } from '../../../electron/main/web/harness-server';
 
 /**

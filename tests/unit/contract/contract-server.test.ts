@@ -6,7 +6,7 @@ import { MAX_MESSAGE_BYTES, type KeylessBridge, type Outcome } from '../../../el
 import { createBackend, type Backend } from '../../../electron/main/backend';
 import { createLogger } from '../../../electron/main/base/log';
 import { ContractServer, type Handlers } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 
 const SECRET = 'hunter2-AKIAIOSFODNN7EXAMPLE-do-not-log';
 

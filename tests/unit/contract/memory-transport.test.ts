@@ -6,7 +6,7 @@ import type { EventPayload } from '../../../electron/contract';
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
-import { connectInMemory } from '../../../electron/main/rpc/memory-transport';
+import { connectInMemory } from '../../support/memory-transport';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 
 let home: string;

@@ -30,4 +30,16 @@ describe('import rules between layers', { timeout: 60_000 }, () => {
     expect(await importErrors('electron/main/window.ts', "import { ipcMain } from 'electron';\nexport const a = ipcMain;\n")).toHaveLength(1);
     expect(await importErrors('electron/main/ipc-electron.ts', "import { ipcMain } from 'electron';\nexport const a = ipcMain;\n")).toHaveLength(0);
   });
+
+  it('keep the folders of electron/main in their layers: nothing imports a folder above it', async () => {
+    // ssh/ is below connect/, connect/ below session/: a connection knows nothing of its consumers.
+    expect(await importErrors('electron/main/ssh/x.ts', "import { ConnectionPool } from '../connect/pool';\nexport const a = ConnectionPool;\n")).toHaveLength(1);
+    expect(await importErrors('electron/main/connect/x.ts', "import { TerminalSessions } from '../session/terminal-sessions';\nexport const a = TerminalSessions;\n")).toHaveLength(1);
+    expect(await importErrors('electron/main/connect/x.ts', "import { createBackend } from '../backend';\nexport const a = createBackend;\n")).toHaveLength(1);
+    expect(await importErrors('electron/main/tunnel/x.ts', "import { planRoute } from '../connect/route';\nexport const a = planRoute;\n")).toHaveLength(1);
+    // Downwards and within a layer is fine, and electron stays banned in every folder.
+    expect(await importErrors('electron/main/session/x.ts', "import { ConnectionPool } from '../connect/pool';\nexport const a = ConnectionPool;\n")).toHaveLength(0);
+    expect(await importErrors('electron/main/tunnel/x.ts', "import { KnownHosts } from '../ssh/known-hosts';\nexport const a = KnownHosts;\n")).toHaveLength(0);
+    expect(await importErrors('electron/main/connect/x.ts', "import { app } from 'electron';\nexport const a = app;\n")).toHaveLength(1);
+  });
 });

@@ -1,10 +1,10 @@
-import { bytesPayload, decodeBinaryEvent, encodeBinaryEvent, type ClientFrame, type EventName, type KeylessBridge, type Outcome } from '../../contract';
-import type { ContractServer, Peer } from './contract-server';
+import { bytesPayload, decodeBinaryEvent, encodeBinaryEvent, type ClientFrame, type EventName, type KeylessBridge, type Outcome } from '../../electron/contract';
+import type { ContractServer, Peer } from '../../electron/main/rpc/contract-server';
 
 /**
  * A client bridge wired straight to a server peer, with every message passed through JSON as it
- * would be on a wire (events carrying bytes through the harness's binary frame). For tests of the
- * contract, and for anything in-process that wants one.
+ * would be on a wire (events carrying bytes through the harness's binary frame). Tests only: the app
+ * talks over Electron IPC or the harness's WebSocket.
  */
 export function connectInMemory(server: ContractServer, peerId = 'memory'): { bridge: KeylessBridge; peer: Peer } {
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
