@@ -12,26 +12,14 @@ import { EndpointTunnel } from '../tunnel/endpoint-tunnel';
 import { presignOpenTunnelUrl } from '../tunnel/presign';
 import type { Connection, ConnectHooks, Connector, Dialer } from './connector';
 import type { EndpointBudget } from './endpoint-budget';
-import type { Hop } from './route';
+import type { Ec2Target, Hop } from './route';
+
+export type { Ec2Target } from './route';
 import { generateEphemeralKey } from './ephemeral-key';
 import { verifyInstanceHostKey, type HostKeyTrust } from './host-keys';
 import { REPUSH_AFTER_MS, pushKey, type KeyPushTarget } from './key-push';
-import { defaultOsUser, planConnection, type ConnectionPlan, type ConnectionType, type EndpointFacts, type InstanceFacts } from './plan';
+import { defaultOsUser, planConnection, type ConnectionPlan, type EndpointFacts, type InstanceFacts } from './plan';
 
-/** An EC2 instance to connect to, as a saved host or the inventory describes it. */
-export interface Ec2Target {
-  /** undefined: the SDK's default chain (AWS_PROFILE, environment, SSO, …). */
-  profile?: string;
-  region: string;
-  instanceId: string;
-  /** undefined: the AMI's usual user (Amazon Linux → ec2-user, Ubuntu → ubuntu, …). */
-  osUser?: string;
-  connectionType: ConnectionType;
-  endpointId?: string;
-  port: number;
-  /** Seconds an EICE tunnel may stay open (1–3600); the endpoint cuts it then. */
-  maxTunnelDuration?: number;
-}
 
 type Ec2Hop = Extract<Hop, { kind: 'ec2' }>;
 

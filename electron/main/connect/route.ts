@@ -1,6 +1,21 @@
 import { ec2TargetSchema, hostnameSchema, resolveSettings, type Ec2TargetInput, type HostEntry, type HostGroup, type HostRef, type SshAuth } from '../../contract';
 import { fail } from '../base/errors';
-import type { Ec2Target } from './instance-connector';
+import type { ConnectionType } from './plan';
+
+/** An EC2 instance to connect to, as a saved host or the inventory describes it. */
+export interface Ec2Target {
+  /** undefined: the SDK's default chain (AWS_PROFILE, environment, SSO, …). */
+  profile?: string;
+  region: string;
+  instanceId: string;
+  /** undefined: the AMI's usual user (Amazon Linux → ec2-user, Ubuntu → ubuntu, …). */
+  osUser?: string;
+  connectionType: ConnectionType;
+  endpointId?: string;
+  port: number;
+  /** Seconds an EICE tunnel may stay open (1–3600); the endpoint cuts it then. */
+  maxTunnelDuration?: number;
+}
 
 /**
  * One SSH connection of a route. A plain SSH host, or an EC2 instance reached with Instance

@@ -28,7 +28,7 @@ export class AppState {
   constructor(readonly backend: Backend) {
     this.workspace = new Workspace(backend);
     this.aws = new AwsState(backend);
-    this.hosts = new HostsState(this);
+    this.hosts = new HostsState(backend, this.workspace);
     this.unsubscribe = [backend.on('prompt', (p) => this.prompts.push(p))];
   }
 

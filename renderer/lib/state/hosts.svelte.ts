@@ -15,7 +15,8 @@ import {
   type SshConfigImportReport,
 } from '../../../electron/contract';
 import { BackendError } from '../backend/backend';
-import type { AppState } from './app.svelte';
+import type { Backend } from '../backend/backend';
+import type { Workspace } from './workspace.svelte';
 import type { TabTarget } from './tab-target';
 
 /** A tab on a saved host: its id (main resolves the rest at each connect) and its name. */
@@ -46,8 +47,12 @@ export class HostsState {
   /** What this controller listens to, let go in `dispose`. */
   private readonly unsubscribe: Array<() => void>;
 
-  constructor(private readonly app: AppState) {
-    this.unsubscribe = [app.backend.on('hosts.changed', () => void this.refresh()), app.backend.on('inventory.updated', () => void this.loadInventory())];
+  constructor(
+    private readonly backend: Backend,
+    /** Where connecting opens its tabs. */
+    private readonly workspace: Workspace,
+  ) {
+    this.unsubscribe = [backend.on('hosts.changed', () => void this.refresh()), backend.on('inventory.updated', () => void this.loadInventory())];
     void this.loadInventory();
   }
 
@@ -57,7 +62,7 @@ export class HostsState {
 
   async loadAwsProfiles(): Promise<void> {
     try {
-      this.awsProfiles = (await this.app.backend.invoke('aws.profiles.list', {})).profiles.map((p) => p.name);
+      this.awsProfiles = (await this.backend.invoke('aws.profiles.list', {})).profiles.map((p) => p.name);
     } catch {
       this.awsProfiles = null;
     }
@@ -65,7 +70,7 @@ export class HostsState {
 
   async loadInventory(): Promise<void> {
     try {
-      this.inventory = (await this.app.backend.invoke('inventory.get', {}))?.instances ?? null;
+      this.inventory = (await this.backend.invoke('inventory.get', {}))?.instances ?? null;
     } catch {
       /* no inventory (no AWS profiles yet): smart groups say so */
     }
@@ -99,7 +104,7 @@ export class HostsState {
 
   async refresh(): Promise<void> {
     try {
-      const tree = await this.app.backend.invoke('hosts.list', {});
+      const tree = await this.backend.invoke('hosts.list', {});
       this.groups = tree.groups;
       this.hosts = tree.hosts;
       this.recents = tree.recents;
@@ -143,18 +148,18 @@ export class HostsState {
     const paneIds: string[] = [];
     for (const host of hosts) {
       if (opts.split) {
-        const tab = this.app.workspace.openInSplit(tabTarget(host));
+        const tab = this.workspace.openInSplit(tabTarget(host));
         if (tab.activePaneId) paneIds.push(tab.activePaneId);
       } else {
-        const tab = this.app.workspace.openTab(tabTarget(host));
+        const tab = this.workspace.openTab(tabTarget(host));
         paneIds.push(...tab.panes.map((p) => p.id));
         void tab.connect();
       }
-      void this.call(() => this.app.backend.invoke('hosts.markUsed', { id: host.id }));
+      void this.call(() => this.backend.invoke('hosts.markUsed', { id: host.id }));
     }
     if (opts.broadcast && paneIds.length > 1) {
-      this.app.workspace.broadcasting = true;
-      this.app.workspace.broadcastTargets = paneIds;
+      this.workspace.broadcasting = true;
+      this.workspace.broadcastTargets = paneIds;
     }
   }
   /**
@@ -163,8 +168,8 @@ export class HostsState {
    */
   broadcastGroup(groupId: string): void {
     const members = this.hostsUnder(groupId);
-    this.app.workspace.broadcastToHosts(members.map(tabTarget));
-    for (const host of members) void this.call(() => this.app.backend.invoke('hosts.markUsed', { id: host.id }));
+    this.workspace.broadcastToHosts(members.map(tabTarget));
+    for (const host of members) void this.call(() => this.backend.invoke('hosts.markUsed', { id: host.id }));
   }
   connectSelected(opts: { broadcast?: boolean } = {}): void {
     this.connect(
@@ -176,48 +181,48 @@ export class HostsState {
 
   /** `base`: the host as the editor loaded it, so that a change made elsewhere meanwhile is not overwritten. */
   saveHost(host: HostEntryInput, base?: HostEntry): Promise<HostEntry | undefined> {
-    return this.call(() => this.app.backend.invoke('hosts.save', base ? { host, base } : { host }));
+    return this.call(() => this.backend.invoke('hosts.save', base ? { host, base } : { host }));
   }
   async deleteHost(id: string): Promise<void> {
-    await this.call(() => this.app.backend.invoke('hosts.delete', { id }));
+    await this.call(() => this.backend.invoke('hosts.delete', { id }));
   }
   async toggleFavourite(host: HostEntry): Promise<void> {
     await this.saveHost({ ...host, favourite: !host.favourite }, host);
   }
   async move(hostIds: string[], groupId: string | null): Promise<void> {
     if (hostIds.length === 0) return;
-    await this.call(() => this.app.backend.invoke('hosts.move', { hostIds, groupId }));
+    await this.call(() => this.backend.invoke('hosts.move', { hostIds, groupId }));
   }
   saveGroup(group: HostGroupInput, base?: HostGroup): Promise<HostGroup | undefined> {
-    return this.call(() => this.app.backend.invoke('groups.save', base ? { group, base } : { group }));
+    return this.call(() => this.backend.invoke('groups.save', base ? { group, base } : { group }));
   }
   async deleteGroup(id: string): Promise<void> {
-    await this.call(() => this.app.backend.invoke('groups.delete', { id }));
+    await this.call(() => this.backend.invoke('groups.delete', { id }));
   }
 
   saveSmartGroup(group: SmartGroupInput): Promise<SmartGroup | undefined> {
-    return this.call(() => this.app.backend.invoke('smartGroups.save', { group }));
+    return this.call(() => this.backend.invoke('smartGroups.save', { group }));
   }
   async deleteSmartGroup(id: string): Promise<void> {
-    await this.call(() => this.app.backend.invoke('smartGroups.delete', { id }));
+    await this.call(() => this.backend.invoke('smartGroups.delete', { id }));
   }
 
   async importSshConfig(): Promise<void> {
-    const report = await this.call(() => this.app.backend.invoke('hosts.importSshConfig', {}));
+    const report = await this.call(() => this.backend.invoke('hosts.importSshConfig', {}));
     if (report) this.lastImport = { kind: 'sshConfig', report };
   }
   async importJson(json: string): Promise<void> {
-    const counts = await this.call(() => this.app.backend.invoke('hosts.import', { json }));
+    const counts = await this.call(() => this.backend.invoke('hosts.import', { json }));
     if (counts) this.lastImport = { kind: 'json', ...counts };
   }
   async exportJson(): Promise<string | undefined> {
     const groupIds: string[] = [];
     const hostIds = [...this.selected];
-    const out = await this.call(() => this.app.backend.invoke('hosts.export', hostIds.length ? { groupIds, hostIds } : {}));
+    const out = await this.call(() => this.backend.invoke('hosts.export', hostIds.length ? { groupIds, hostIds } : {}));
     return out?.json;
   }
   async restoreBackup(): Promise<void> {
-    const r = await this.call(() => this.app.backend.invoke('hosts.restoreBackup', {}));
+    const r = await this.call(() => this.backend.invoke('hosts.restoreBackup', {}));
     if (r) {
       this.restored = r;
       await this.refresh();
