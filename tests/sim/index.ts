@@ -129,6 +129,8 @@ export interface Simulator {
   sshPortFor(ip: string): number | undefined;
   /** What the instance's sshd has logged (its last megabyte). */
   sshdLog(instanceId: string): string;
+  /** EICE tunnels open right now, on every endpoint (the endpoint counts one until its WebSocket has closed). */
+  openTunnels(): number;
   stop(): Promise<void>;
 }
 
@@ -363,6 +365,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     tunnelEndpointFor: () => `ws://127.0.0.1:${port}`,
     sshPortFor: (ip) => [...w.instances.values()].find((i) => i.privateIp === ip || i.publicIp === ip)?.sshd?.port,
     sshdLog: (id) => w.instances.get(id)?.sshd?.recentLog ?? '',
+    openTunnels: () => tunnels.openCount,
     stop: async () => {
       tunnels.closeAll();
       server.closeAllConnections();

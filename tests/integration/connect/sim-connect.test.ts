@@ -92,7 +92,7 @@ beforeAll(async () => {
   delete process.env.AWS_ACCESS_KEY_ID;
   delete process.env.AWS_SECRET_ACCESS_KEY;
   home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
-  main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: createLogger('main', (l) => logLines.push(l), 'debug'), userKnownHosts: [], awsCredentials: new SdkCredentialSource() });
+  main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: createLogger('main', (l) => logLines.push(l), 'debug'), userKnownHosts: [], awsCredentials: new SdkCredentialSource(), connectionLingerMs: 0 });
   const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));
   backend = new Backend(bridge);
   disconnect = () => peer.dispose();
@@ -113,6 +113,9 @@ afterAll(async () => {
   await rm(awsDir, { recursive: true, force: true });
   process.env = savedEnv;
 });
+
+/** The endpoint limit tests need an empty endpoint: earlier tests' tunnels have closed (the endpoint has seen it). */
+const noTunnelsOpen = () => vi.waitFor(() => expect(sim.openTunnels()).toBe(0), { timeout: 10_000 });
 
 let nextRequest = 1;
 const rid = () => `c${nextRequest++}`;
@@ -300,6 +303,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
   });
 
   it('the 21st tunnel on one endpoint is refused with the limit in words (when waiting for a slot is not allowed)', async () => {
+    await noTunnelsOpen();
     const c = engine({ endpointBusyWaitMs: 0 });
     const target: Ec2Target = { region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 };
     const { plan } = await c.plan(target);
@@ -326,6 +330,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
   });
 
   it("Keyless's own tunnels never meet the endpoint's limit: 25 at once through the budget all open, at most 20 at a time", async () => {
+    await noTunnelsOpen();
     const budget = new EndpointBudget();
     // No waiting on a refusal: if the budget let a 21st through, the endpoint's refusal would fail the test.
     const c = engine({ budget, endpointBusyWaitMs: 0 });
@@ -351,6 +356,7 @@ describe.skipIf(sshdMissing)('EC2 Instance Connect against the simulator', () =>
   });
 
   it('an endpoint full of other people\'s tunnels makes a connection wait for a slot, not fail', async () => {
+    await noTunnelsOpen();
     const colleague = engine({ endpointBusyWaitMs: 0 });
     const target: Ec2Target = { region: REGION, instanceId: PRIVATE, connectionType: 'eice', port: 22 };
     const { plan } = await colleague.plan(target);
