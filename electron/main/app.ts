@@ -2,6 +2,8 @@ import { app, dialog, protocol, session, shell } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openableUrl } from '../contract';
+import { fail } from './base/errors';
 import { createLogger } from './base/log';
 import { createBackend, defaultHome } from './backend';
 import { serveOverIpc } from './ipc-electron';
@@ -61,8 +63,13 @@ if (!app.requestSingleInstanceLock()) {
         const picked = await dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'] });
         return picked.canceled ? null : (picked.filePaths[0] ?? null);
       },
-      // The contract already admits only http(s) without credentials; checked again here.
-      openExternal: (url) => (/^https?:\/\//.test(url) ? shell.openExternal(url) : Promise.resolve()),
+      // The contract already admits only http(s) without credentials; checked again at the last
+      // door, and the parsed address (what the person was shown) is what opens.
+      openExternal: async (url) => {
+        const href = openableUrl(url);
+        if (!href) fail('InvalidArguments', 'Only http and https addresses are opened.');
+        await shell.openExternal(href);
+      },
     });
     const server = new ContractServer(backend.handlers, log);
     const win = createMainWindow();
