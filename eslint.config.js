@@ -66,6 +66,16 @@ export default tseslint.config(
     },
   },
   {
+    // The unit tests of the wiring files run them against a fake typed by electron.d.ts: types only.
+    files: ['tests/unit/electron/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', allowTypeImports: true, message: 'Tests of the wiring files use the fake (tests/unit/electron/fake-electron.ts); only its types come from electron.' }] },
+      ],
+    },
+  },
+  {
     files: ['electron/main/app.ts', 'electron/main/window.ts'],
     rules: {
       'no-restricted-imports': [

@@ -204,6 +204,8 @@ export const en = {
   'search.close': 'Close find',
   'paste.title': 'Paste several lines?',
   'paste.body': 'This text has {lines} lines. A shell may run each line as soon as it is pasted.',
+  'paste.controls.title': 'Paste text with control characters?',
+  'paste.controls.body': 'This text holds control characters (shown below as ␀–␟ and ␡). A shell or program may take them as keys, and one of them can run a command at once (Ctrl+O runs the line in bash).',
   'paste.cancel': 'Do not paste',
   'paste.ok': 'Paste',
   'link.title': 'Open this link?',

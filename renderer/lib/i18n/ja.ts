@@ -206,6 +206,8 @@ export const ja: Record<MessageKey, string> = {
   'search.close': '検索を閉じる',
   'paste.title': '複数行を貼り付けますか？',
   'paste.body': 'このテキストは {lines} 行あります。シェルは貼り付けた時点で各行を実行することがあります。',
+  'paste.controls.title': '制御文字を含むテキストを貼り付けますか？',
+  'paste.controls.body': 'このテキストには制御文字（下では ␀〜␟、␡ と表示）が含まれています。シェルやプログラムはこれをキー入力として扱うことがあり、コマンドがすぐに実行される場合があります（bash では Ctrl+O で行が実行されます）。',
   'paste.cancel': '貼り付けない',
   'paste.ok': '貼り付ける',
   'link.title': 'このリンクを開きますか？',

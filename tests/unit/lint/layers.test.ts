@@ -30,4 +30,10 @@ describe('import rules between layers', { timeout: 60_000 }, () => {
     expect(await importErrors('electron/main/window.ts', "import { ipcMain } from 'electron';\nexport const a = ipcMain;\n")).toHaveLength(1);
     expect(await importErrors('electron/main/ipc-electron.ts', "import { ipcMain } from 'electron';\nexport const a = ipcMain;\n")).toHaveLength(0);
   });
+
+  it("let the wiring files' tests take electron's types for their fake, and nothing else from it", async () => {
+    expect(await importErrors('tests/unit/electron/x.ts', "import type { App } from 'electron';\nexport type A = App;\n")).toHaveLength(0);
+    expect(await importErrors('tests/unit/electron/x.ts', "import { app } from 'electron';\nexport const a = app;\n")).toHaveLength(1);
+    expect(await importErrors('tests/unit/store/x.ts', "import type { App } from 'electron';\nexport type A = App;\n")).toHaveLength(1);
+  });
 });
