@@ -513,6 +513,9 @@ export const en = {
   'error.AwsRegionDisabled': 'The region {region} is not enabled for the account of {profile}.',
   'error.AwsSsoSignInFailed': 'Signing in to IAM Identity Center failed: {message}',
   'error.AwsProfileExists': 'A profile or session named {profile} already exists in your AWS config. Choose another name.',
+  'error.AwsConfigValueUnsafe': 'Keyless did not write to your AWS config: the value for {field} holds a line break or another control character, which would change what the file means. Remove it and try again.',
+  'error.AwsConfigValueUnsafe.sectionName': 'Keyless did not write to your AWS config: {field} is not a usable section name ([ and ] are not allowed). Choose another name.',
+  'error.AwsConfigValueUnsafe.key': 'Keyless did not write to your AWS config: {field} is not a usable key (= [ ] and spaces are not allowed).',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -515,4 +515,7 @@ export const ja: Record<MessageKey, string> = {
   'error.AwsRegionDisabled': 'リージョン {region} は {profile} のアカウントで有効になっていません。',
   'error.AwsSsoSignInFailed': 'IAM Identity Center へのサインインに失敗しました: {message}',
   'error.AwsProfileExists': '{profile} という名前のプロファイルまたはセッションは AWS 設定にすでにあります。別の名前を選んでください。',
+  'error.AwsConfigValueUnsafe': 'AWS 設定ファイルに書き込みませんでした。{field} の値に改行などの制御文字が含まれており、ファイルの意味が変わってしまいます。その文字を削除して、もう一度お試しください。',
+  'error.AwsConfigValueUnsafe.sectionName': 'AWS 設定ファイルに書き込みませんでした。{field} はセクション名に使用できません（[ と ] は使用できません）。別の名前を選んでください。',
+  'error.AwsConfigValueUnsafe.key': 'AWS 設定ファイルに書き込みませんでした。{field} はキーに使用できません（=、[、]、空白は使用できません）。',
 };
