@@ -12,7 +12,7 @@ import { ADMIN_POLICY, type PolicyDocument } from './iam';
 import { SimRouter } from './server';
 import { ensureOsUsers, installAuthorizedKeysCommand, InstanceSshd, sshdMissing, type HostKey } from './sshd';
 import { SsoService } from './sso';
-import { Faults, hex, intToIp, ipToInt, newId, World, type Endpoint, type Instance, type TrailEvent } from './state';
+import { Faults, hex, intToIp, ipToInt, newId, World, type AuthorizationRecord, type Endpoint, type Instance, type TrailEvent } from './state';
 import { TunnelService } from './tunnel';
 import { OidcProvider, type WebIdentityTokenOptions } from './web-identity';
 
@@ -92,6 +92,10 @@ export interface SimulatorAdmin {
   pendingUserCodes(): string[];
   resetFaults(): void;
   trail(): TrailEvent[];
+  /** Every IAM decision so far (each action an API call asked for), oldest first; `since` a time. */
+  authorizations(since?: Date): AuthorizationRecord[];
+  /** Replaces the identity policies of a principal (by access key id), e.g. with a generated policy. */
+  setPolicies(accessKeyId: string, policies: PolicyDocument[]): void;
 }
 
 export interface Simulator {
@@ -339,6 +343,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       w.unavailable.clear();
     },
     trail: () => [...w.trail],
+    authorizations: (since) => w.authorizations.filter((a) => !since || a.time.getTime() >= since.getTime()),
+    setPolicies: (accessKeyId, policies) => {
+      const identity = w.identities.get(accessKeyId);
+      if (!identity) throw new Error(`No principal with access key ${accessKeyId}`);
+      identity.policies = policies;
+      const spec = principals.find((p) => p.accessKeyId === accessKeyId);
+      if (spec) spec.policies = policies;
+    },
   };
 
   const sim: Simulator = {
