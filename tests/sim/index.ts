@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeAwsConfig, type AwsConfigOptions, type AwsConfigFiles } from './aws-config';
 import { uniqueId } from './credentials';
-import { createEndpoint, privateDnsName } from './ec2';
+import { createEndpoint, EICE_SERVICE, privateDnsName } from './ec2';
 import { activeKeysBlob } from './instance-connect';
 import { ACCOUNT_ID, type EndpointSpec, type FleetSpec, type InstanceSpec, type PrincipalSpec } from './fleet';
 import { ADMIN_POLICY, type PolicyDocument } from './iam';
@@ -328,6 +328,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     addInstance: async (spec) => describe(await addInstance(spec)),
     addEndpoint: (spec) => {
       const e = createEndpoint(w, spec);
+      w.serviceLinkedRoles.add(EICE_SERVICE);
       return { id: e.id, dnsName: e.dnsName, fipsDnsName: e.fipsDnsName };
     },
     approveDeviceCode: (code) => sso.approve(code),
@@ -386,6 +387,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   try {
     for (const e of fleet.endpoints ?? []) createEndpoint(w, e);
+    // An account that has an endpoint already has the service-linked role its creation made.
+    if (fleet.endpoints?.length) w.serviceLinkedRoles.add(EICE_SERVICE);
     await Promise.all((fleet.instances ?? []).map(addInstance));
   } catch (e) {
     await sim.stop();

@@ -203,6 +203,8 @@ export class World {
   /** Hands a pushed key to its instance (the simulator writes the file its sshd reads). */
   onKeyPushed?: (key: PushedKey) => Promise<void>;
   trail: TrailEvent[] = [];
+  /** Services whose service-linked role the account has (an endpoint made before creates EC2 Instance Connect's). */
+  serviceLinkedRoles = new Set<string>();
   /** Every action an API call asked IAM for, allowed or not, oldest first. */
   authorizations: AuthorizationRecord[] = [];
   faults = new Faults();
