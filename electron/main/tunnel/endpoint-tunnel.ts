@@ -80,15 +80,14 @@ function refusal(status: number, body: string, label: string): KeylessFailure {
       reason: message,
     });
   }
-  if (status === 403 && SIGNED_TIME_REFUSED.test(message)) {
+  const signedTime = SIGNED_TIME_REFUSED.test(message);
+  if (status === 403 && (signedTime || /expired|signature/i.test(body))) {
     return new KeylessFailure('TunnelRefused', `The endpoint refused the signed tunnel request (${label}): ${message}. Check that this computer's clock is right.`, true, {
       status,
       reason: message,
-      signedTime: true,
+      // Only a URL dated outside its window is worth signing again (not an expired session token).
+      ...(signedTime ? { signedTime: true } : {}),
     });
-  }
-  if (status === 403 && /expired|signature/i.test(body)) {
-    return new KeylessFailure('TunnelRefused', `The endpoint refused the signed tunnel request (${label}): ${message}. Check that this computer's clock is right.`, true, { status, reason: message });
   }
   return new KeylessFailure('TunnelRefused', `The Instance Connect Endpoint refused the tunnel (${label}): ${message}`, status === 429 || status >= 500, {
     status,
