@@ -77,6 +77,8 @@ const startUrlSchema = z
   .string()
   .trim()
   .max(2048)
+  // The URL parser drops a newline inside the text; the AWS config would not.
+  .refine((s) => !/[\p{Cc}\u2028\u2029]/u.test(s), 'an address without line breaks or control characters')
   .refine((s) => {
     try {
       const u = new URL(s);

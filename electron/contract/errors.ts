@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   'AwsSsoSignInFailed',
   /** A new profile or sso-session would overwrite one of the same name. */
   'AwsProfileExists',
+  /** A value Keyless was asked to write into the AWS config would change its meaning (a line break, a `[`, an `=`). */
+  'AwsConfigValueUnsafe',
   'KeyPushRejected',
   'InstanceNotFound',
   'InstanceNotRunning',
