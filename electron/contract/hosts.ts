@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { empty, ok } from './common';
+import { globMatch } from './glob';
 
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of letters, digits, - and _');
 export const portSchema = z.number().int().min(1).max(65535);
@@ -230,12 +231,6 @@ export function parseSmartQuery(query: string): { terms: SmartTerm[]; problems: 
   }
   if (terms.length === 0 && problems.length === 0) problems.push('write at least one filter, such as state:running');
   return { terms, problems };
-}
-
-/** Case-insensitive glob: * is any run of characters, ? one character. */
-function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
-  return re.test(text);
 }
 
 function termMatches(t: SmartTerm, i: SmartCandidate): boolean {

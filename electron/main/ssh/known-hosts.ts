@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
+import { globMatch } from '../../contract';
 
 /** SHA256 fingerprint as OpenSSH prints it: `SHA256:` + unpadded base64 of the key blob's hash. */
 export function fingerprintSha256(keyBlob: Buffer): string {
@@ -46,12 +47,6 @@ function parseLine(line: string): Entry | undefined {
   return { marker, hosts, keyType, key };
 }
 
-function globToRegExp(glob: string): RegExp {
-  // `[` and `]` are literal in known_hosts (`[host]:port`), never a character class.
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
-}
-
 function hashedMatches(field: string, name: string): boolean {
   const [, magic, salt, hash] = field.split('|');
   if (magic !== '1' || !salt || !hash) return false;
@@ -69,7 +64,7 @@ export function hostsFieldMatches(field: string, host: string, port: number): bo
   for (const raw of field.split(',')) {
     const negated = raw.startsWith('!');
     const pattern = negated ? raw.slice(1) : raw;
-    if (globToRegExp(pattern).test(name)) {
+    if (globMatch(pattern, name)) {
       if (negated) return false;
       matched = true;
     }

@@ -243,9 +243,23 @@ function columnsOf(rows: readonly Row[]): Columns | null {
 const escapeRegExp = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
 /**
- * `fieldsFor` for every row at once: per word and field, one regular expression (the word's
- * characters in order, anything but a line break between them) over the field's column finds the
- * rows where the word is a subsequence of that field, in native code rather than a call per row.
+ * The regular expression `scanColumns` looks for a word with: its first character, then either
+ * the rest in order (marked by the empty group) or the rest of the line. Each later character is
+ * reached over characters that are not it, so nothing can be matched two ways: an attempt costs at
+ * most its line, there is one per line, and tag values from AWS cannot make it backtrack (`a.*?a.*?b`
+ * over a line of `a`s took seconds a row).
+ */
+function subsequencePattern(word: string): RegExp {
+  // Character by character as indexOf and fuzzysort compare (a surrogate pair's halves too).
+  const [first = '', ...rest] = word.split('');
+  const inOrder = rest.map((c) => `[^\\n${escapeRegExp(c)}]*${escapeRegExp(c)}`).join('');
+  return new RegExp(`${escapeRegExp(first)}(?:${inOrder}()|[^\\n]*)`, 'g');
+}
+
+/**
+ * `fieldsFor` for every row at once: per word and field, one regular expression over the field's
+ * column finds the rows where the word is a subsequence of that field, in native code rather than
+ * a call per row.
  */
 function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
   const n = cols.starts[0]!.length - 1;
@@ -253,8 +267,7 @@ function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
   const here = new Uint8Array(n);
   for (let w = 0; w < words.length; w++) {
     here.fill(0);
-    // Character by character as indexOf and fuzzysort compare (a surrogate pair's halves too).
-    const re = new RegExp(words[w]!.split('').map(escapeRegExp).join('[^\\n]*?'), 'g');
+    const re = subsequencePattern(words[w]!);
     for (let k = 0; k < 4; k++) {
       const text = cols.text[k]!;
       const starts = cols.starts[k]!;
@@ -268,7 +281,7 @@ function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
           if (starts[mid]! <= m.index) lo = mid;
           else hi = mid - 1;
         }
-        here[lo]! |= 1 << k;
+        if (m[1] !== undefined) here[lo]! |= 1 << k;
         re.lastIndex = starts[lo + 1]!;
       }
       re.lastIndex = 0;

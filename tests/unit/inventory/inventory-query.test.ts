@@ -207,4 +207,12 @@ describe('the inventory filter', () => {
     }
     expect(filterRows(rows, '(a.').map((r) => r.inst.name)).toEqual(['(a.b)*[c]$']);
   });
+
+  it('a name or tag of repeated letters from AWS cannot make the column scan backtrack', () => {
+    const long = 'a'.repeat(390);
+    const rows = Array.from({ length: 20 }, (_, k) => toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: long, tags: { Name: long, note: long } })));
+    // Over a line of `a`s, `a.*?a.*?…b` tried every way of placing the a's (seconds per row).
+    expect(filterRows(rows, 'aaaaaaaab')).toEqual([]);
+    expect(filterRows(rows, 'aaaaaaaaa')).toHaveLength(20);
+  });
 });

@@ -102,6 +102,12 @@ describe.skipIf(!hasKeygen)('known_hosts in OpenSSH format', () => {
     expect((await kh.verify('webXexample', 22, b.blob)).kind).toBe('unknown');
   });
 
+  it('a hostile pattern in a known_hosts file is matched without backtracking', async () => {
+    const kh = new KnownHosts(await file('hostile', `*a*a*a*a*a*a*a*a*a*a*b ${a.line}\n`));
+    expect((await kh.verify('a'.repeat(160), 22, a.blob)).kind).toBe('unknown');
+    expect((await kh.verify('a'.repeat(160) + 'b', 22, a.blob)).kind).toBe('known');
+  });
+
   it('@revoked blocks the key even when another line lists it', async () => {
     const kh = new KnownHosts(await file('revoked', `web.example ${a.line}\n@revoked * ${a.line}\n`));
     expect((await kh.verify('web.example', 22, a.blob)).kind).toBe('revoked');
