@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
 import { globMatch } from '../../contract';
+import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 
 /** SHA256 fingerprint as OpenSSH prints it: `SHA256:` + unpadded base64 of the key blob's hash. */
 export function fingerprintSha256(keyBlob: Buffer): string {
@@ -86,8 +86,11 @@ export class KnownHosts {
   private async entries(file: string): Promise<Array<{ entry: Entry; line: number }>> {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
-    } catch {
+      text = await readRegularTextFile(file, READ_LIMITS.knownHosts);
+    } catch (err) {
+      // A known_hosts that is there but is no file (a FIFO, a folder) must not be taken for an
+      // empty one: the key it holds for this host would then look new.
+      if (err instanceof FileRefusal) throw err;
       return [];
     }
     const out: Array<{ entry: Entry; line: number }> = [];
@@ -123,8 +126,9 @@ export class KnownHosts {
   async add(host: string, port: number, keyBlob: Buffer, comment?: string): Promise<void> {
     let existing = '';
     try {
-      existing = await readFile(this.ownFile, 'utf8');
-    } catch {
+      existing = await readRegularTextFile(this.ownFile, READ_LIMITS.knownHosts);
+    } catch (err) {
+      if (err instanceof FileRefusal) throw err;
       /* first key */
     }
     if (existing && !existing.endsWith('\n')) existing += '\n';

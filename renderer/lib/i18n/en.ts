@@ -324,6 +324,13 @@ export const en = {
   'error.StoreCorrupt': 'A Keyless data file cannot be read and was left untouched: {message}',
   'error.StoreConflict': 'Another Keyless window changed this at the same time. Reload and try again.',
   'error.RecordingFolderUnusable': 'Recordings cannot be saved: {message}',
+  'error.FileRefused': 'Keyless did not read {path}: it is not a regular file. Point the setting at the file itself.',
+  'error.FileRefused.fifo': 'Keyless did not read {path}: it is a named pipe (FIFO), not a file, and reading it could wait forever. Point the setting at the file itself.',
+  'error.FileRefused.directory': 'Keyless did not read {path}: it is a folder, not a file. Choose the file inside it.',
+  'error.FileRefused.device': 'Keyless did not read {path}: it is a device, not a file. Choose a regular file.',
+  'error.FileRefused.socket': 'Keyless did not read {path}: it is a socket, not a file. Choose a regular file.',
+  'error.FileRefused.symlinkLoop': 'Keyless did not read {path}: it is a symbolic link that leads back to itself. Fix the link, or choose the file it should point to.',
+  'error.FileRefused.tooLarge': 'Keyless did not read {path}: it is larger than the {limit} Keyless reads of such a file, so it is probably not the file you meant. Choose the right file.',
   // AWS profiles, SSO sign-in and the inventory
   'view.label': 'Main view',
   'view.terminals': 'Terminals',

@@ -326,6 +326,13 @@ export const ja: Record<MessageKey, string> = {
   'error.StoreCorrupt': 'Keyless のデータファイルを読み込めないため、変更せずに残しました: {message}',
   'error.StoreConflict': '別の Keyless ウィンドウが同時に変更しました。再読み込みしてからもう一度お試しください。',
   'error.RecordingFolderUnusable': '録画を保存できません: {message}',
+  'error.FileRefused': '{path} は通常のファイルではないため、Keyless は読み込みませんでした。ファイルそのものを指定してください。',
+  'error.FileRefused.fifo': '{path} は名前付きパイプ（FIFO）で、ファイルではないため、Keyless は読み込みませんでした（読み込むと応答が止まる可能性があります）。ファイルそのものを指定してください。',
+  'error.FileRefused.directory': '{path} はフォルダーで、ファイルではないため、Keyless は読み込みませんでした。フォルダー内のファイルを指定してください。',
+  'error.FileRefused.device': '{path} はデバイスで、ファイルではないため、Keyless は読み込みませんでした。通常のファイルを指定してください。',
+  'error.FileRefused.socket': '{path} はソケットで、ファイルではないため、Keyless は読み込みませんでした。通常のファイルを指定してください。',
+  'error.FileRefused.symlinkLoop': '{path} は自分自身を指すシンボリックリンク（ループ）のため、Keyless は読み込みませんでした。リンクを修正するか、参照先のファイルを指定してください。',
+  'error.FileRefused.tooLarge': '{path} は、Keyless がこの種類のファイルを読み込む上限（{limit}）を超えているため、読み込みませんでした。目的のファイルではない可能性があります。正しいファイルを指定してください。',
   // AWS プロファイル、SSO サインイン、インベントリ
   'view.label': 'メイン表示',
   'view.terminals': 'ターミナル',
