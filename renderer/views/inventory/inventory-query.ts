@@ -1,5 +1,5 @@
 import fuzzysort from 'fuzzysort';
-import type { InventoryInstance } from '../../../electron/contract';
+import { tagRecord, tagValue, type InventoryInstance } from '../../../electron/contract';
 
 /** An instance with what the filter needs prepared once per inventory, not once per keystroke. */
 export interface Row {
@@ -15,7 +15,7 @@ export interface Row {
   hay: string;
   /** Lower-cased field values for `key:value` terms. */
   fields: Record<string, string>;
-  /** Lower-cased tag keys to lower-cased values. */
+  /** Lower-cased tag keys to lower-cased values (no prototype: a `constructor` term finds only a `constructor` tag). */
   tags: Record<string, string>;
   /** The tags column as shown (`key=value`, Name left out), built once rather than on every render. */
   tagLine: string;
@@ -33,8 +33,7 @@ export const FIELDS = ['name', 'id', 'state', 'type', 'az', 'region', 'profile',
 export const rowKey = (i: Pick<InventoryInstance, 'profile' | 'region' | 'id'>) => `${i.profile}/${i.region}/${i.id}`;
 
 export function toRow(inst: InventoryInstance): Row {
-  const tags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(inst.tags)) tags[k.toLowerCase()] = v.toLowerCase();
+  const tags = tagRecord(Object.entries(inst.tags).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()] as const));
   const fields: Record<string, string> = {
     name: inst.name,
     id: inst.id,
@@ -441,7 +440,7 @@ export function groupValue(inst: InventoryInstance, g: GroupBy): string {
     case 'vpc':
       return inst.vpcId;
     case 'tag':
-      return inst.tags[g.key] ?? '';
+      return tagValue(inst.tags, g.key) ?? '';
   }
 }
 

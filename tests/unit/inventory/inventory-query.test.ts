@@ -215,4 +215,17 @@ describe('the inventory filter', () => {
     expect(filterRows(rows, 'aaaaaaaab')).toEqual([]);
     expect(filterRows(rows, 'aaaaaaaaa')).toHaveLength(20);
   });
+
+  it('a term or grouping on a key every object inherits (constructor, toString) finds only instances with such a tag', () => {
+    // As the harness delivers them: parsed from JSON, so `__proto__` is an own key.
+    const odd = JSON.parse(JSON.stringify(inst({ id: 'i-00000000000000ff1', name: 'odd' })).replace('"tags":{}', '"tags":{"__proto__":"p","constructor":"c"}')) as InventoryInstance;
+    const rows = [odd, inst({ id: 'i-00000000000000ff2', name: 'plain', tags: { env: 'prod' } })].map(toRow);
+    const names = (q: string) => filterRows(rows, q).map((r) => r.inst.name);
+    expect(names('constructor:')).toEqual(['odd']);
+    expect(names('tostring:')).toEqual([]);
+    expect(names('valueof:x')).toEqual([]);
+    expect(names('__proto__:p')).toEqual(['odd']);
+    expect(names('-constructor:c')).toEqual(['plain']);
+    expect(groupLines(rows, { kind: 'tag', key: 'toString' }, setOf()).map((l) => (l.kind === 'group' ? l.value : l.row.inst.name))).toEqual(['', 'odd', 'plain']);
+  });
 });
