@@ -375,10 +375,13 @@ export class TerminalSessions implements Disposable {
           { host: host.host, port: host.port, keyType, fingerprint, knownFingerprint: verdict.knownFingerprint, file: verdict.file, line: verdict.line },
         );
       // eslint-disable-next-line no-fallthrough
+      case 'otherType':
       case 'unknown': {
+        const key = { host: host.host, port: host.port, keyType, fingerprint };
+        // A new key type beside known ones is never asked as a first meeting: the question names the keys on record.
         const answer = await this.deps.prompts.ask(
           peer,
-          { kind: 'hostKeyUnknown', requestId, key: { host: host.host, port: host.port, keyType, fingerprint } },
+          verdict.kind === 'otherType' ? { kind: 'hostKeyTypeChanged', requestId, key, known: verdict.known } : { kind: 'hostKeyUnknown', requestId, key },
           signal,
         );
         if (answer !== true) {

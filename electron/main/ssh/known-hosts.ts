@@ -28,10 +28,20 @@ interface Entry {
   key: Buffer;
 }
 
+/** A key of the host on record, where it is written. */
+export interface KnownHostKey {
+  keyType: string;
+  fingerprint: string;
+  file: string;
+  line: number;
+}
+
 export type HostKeyVerdict =
   | { kind: 'known'; file: string }
   | { kind: 'changed'; file: string; line: number; knownFingerprint: string }
   | { kind: 'revoked'; file: string }
+  /** This key's type is new for the host, but keys of other types are on record (OpenSSH warns, naming them). */
+  | { kind: 'otherType'; known: KnownHostKey[] }
   | { kind: 'unknown' };
 
 function parseLine(line: string): Entry | undefined {
@@ -75,7 +85,8 @@ export function hostsFieldMatches(field: string, host: string, port: number): bo
 /**
  * Host keys from OpenSSH-format files: the user's `~/.ssh/known_hosts` (read only) and Keyless's
  * own file (where accepted keys are added). A key that matches is known; a different key of the
- * same type for the same host is a change, which blocks the connection.
+ * same type for the same host is a change, which blocks the connection; a key of a type with no
+ * record beside keys of other types is not a first meeting, and is shown with the keys on record.
  */
 export class KnownHosts {
   constructor(
@@ -105,6 +116,7 @@ export class KnownHosts {
     const keyType = keyTypeOf(keyBlob);
     let changed: HostKeyVerdict | undefined;
     let known: HostKeyVerdict | undefined;
+    const others = new Map<string, KnownHostKey>();
     for (const file of [this.ownFile, ...this.readOnlyFiles]) {
       for (const { entry, line } of await this.entries(file)) {
         if (entry.marker === '@cert-authority') continue;
@@ -116,10 +128,14 @@ export class KnownHosts {
         }
         if (same) known ??= { kind: 'known', file };
         else if (entry.keyType === keyType) changed ??= { kind: 'changed', file, line, knownFingerprint: fingerprintSha256(entry.key) };
+        else {
+          const fingerprint = fingerprintSha256(entry.key);
+          if (!others.has(fingerprint)) others.set(fingerprint, { keyType: entry.keyType, fingerprint, file, line });
+        }
       }
     }
     // As in OpenSSH, any line with this very key makes it known, even when another line lists a different key.
-    return known ?? changed ?? { kind: 'unknown' };
+    return known ?? changed ?? (others.size ? { kind: 'otherType', known: [...others.values()] } : { kind: 'unknown' });
   }
 
   /** Adds an accepted key to Keyless's own file (atomically; the user's files are never written). */

@@ -114,11 +114,24 @@ describe.skipIf(!hasKeygen)('known_hosts in OpenSSH format', () => {
     expect((await kh.verify('web.example', 22, b.blob)).kind).toBe('changed');
   });
 
-  it('a different key of the same type is a change with the file and line; another type is unknown', async () => {
+  it('a different key of the same type is a change with the file and line', async () => {
     const p = await file('changed', `# header\nother ${b.line}\nweb.example ${a.line}\n`);
     const kh = new KnownHosts(p);
     expect(await kh.verify('web.example', 22, b.blob)).toEqual({ kind: 'changed', file: p, line: 3, knownFingerprint: a.fingerprint });
-    expect((await kh.verify('web.example', 22, rsa.blob)).kind).toBe('unknown');
+  });
+
+  it('a key of a type with no record, beside keys of other types, names those keys (as OpenSSH warns), from either file', async () => {
+    const own = await file('own-types', `web.example ${a.line}\n`);
+    const user = await file('user-types', `# mine\nweb.example ${a.line}\n[web.example]:2222 ${b.line}\n`);
+    const kh = new KnownHosts(own, [user]);
+    const ecdsaType = rsa.line.split(' ')[0];
+    expect(await kh.verify('web.example', 22, rsa.blob)).toEqual({ kind: 'otherType', known: [{ keyType: 'ssh-ed25519', fingerprint: a.fingerprint, file: own, line: 1 }] });
+    expect(await kh.verify('web.example', 2222, rsa.blob)).toEqual({ kind: 'otherType', known: [{ keyType: 'ssh-ed25519', fingerprint: b.fingerprint, file: user, line: 3 }] });
+    // Known as it is, or unknown where the host has no key at all.
+    await kh.add('web.example', 22, rsa.blob);
+    expect(await kh.verify('web.example', 22, rsa.blob)).toEqual({ kind: 'known', file: own });
+    expect(ecdsaType).toMatch(/^ecdsa-sha2-/);
+    expect((await kh.verify('elsewhere.example', 22, rsa.blob)).kind).toBe('unknown');
   });
 
   it('a host with several keys (as OpenSSH allows) is known by any of them', async () => {
