@@ -155,7 +155,7 @@ export async function readSshConfig(file: string, env: { home: string; localUser
     }
   }
   const group: HostGroup = { id: SSH_CONFIG_GROUP_ID, name: '~/.ssh/config', parentId: null, settings: {}, notes: '' };
-  return { report: { file, added: 0, updated: 0, skipped }, group, hosts };
+  return { report: { file, added: 0, updated: 0, skipped, conflicts: [] }, group, hosts };
 }
 
 /** The same alias gets the same id on every import, so importing again updates rather than duplicates. */
