@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from './support/axe';
 import { chromiumMissing, launchChromium } from './support/browser';
 import { startWebApp, type RunningHarness } from './support/harness';
 
@@ -57,6 +58,7 @@ describe.skipIf(!!chromiumMissing)('an import that would replace saved hosts ask
     expect(await conflict.getByTestId('saved-address').textContent()).toBe('10.0.0.1:22');
     expect(await conflict.getByTestId('imported-address').textContent()).toBe('203.0.113.66:22');
     expect(await conflict.getByTestId('import-choice-keep').isChecked()).toBe(true);
+    expect(await seriousViolations(page, '[data-testid=import-conflicts]')).toEqual([]);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     expect(stored()).toBe(before);
