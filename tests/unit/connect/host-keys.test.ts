@@ -114,4 +114,12 @@ describe('parseConsoleHostKeys', () => {
     expect(parseConsoleHostKeys(text)).toEqual([hostKey.fingerprint]);
     expect(parseConsoleHostKeys('no keys here')).toEqual([]);
   });
+
+  it('reads a console the instance filled with blank lines or unclosed markers without backtracking over it', () => {
+    const b64 = hostKey.publicKey.split(' ')[1];
+    const keys = ['-----BEGIN SSH HOST KEY KEYS-----', `ec2: ssh-ed25519 ${b64} root@ip`, '\n'.repeat(256 * 1024), '-----END SSH HOST KEY KEYS-----'].join('\n');
+    expect(parseConsoleHostKeys(keys)).toEqual([hostKey.fingerprint]);
+    const unclosed = '-----BEGIN SSH HOST KEY FINGERPRINTS-----\n'.repeat(8000);
+    expect(parseConsoleHostKeys(unclosed + keys)).toEqual([hostKey.fingerprint]);
+  });
 });
