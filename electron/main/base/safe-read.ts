@@ -59,10 +59,6 @@ export class FileRefusal extends KeylessFailure {
   }
 }
 
-function refused(path: string, reason: FileRefusalReason, limit: number): FileRefusal {
-  return new FileRefusal(path, reason, limit);
-}
-
 function kindOf(st: Stats): FileRefusalReason | undefined {
   if (st.isFile()) return undefined;
   if (st.isFIFO()) return 'fifo';
@@ -91,17 +87,17 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<B
     fh = await open(path, OPEN_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw refused(path, 'symlinkLoop', maxBytes);
+    if (code === 'ELOOP') throw new FileRefusal(path, 'symlinkLoop', maxBytes);
     // Opening a socket fails with ENXIO; a folder with EISDIR on some systems.
-    if (code === 'ENXIO') throw refused(path, 'socket', maxBytes);
-    if (code === 'EISDIR') throw refused(path, 'directory', maxBytes);
+    if (code === 'ENXIO') throw new FileRefusal(path, 'socket', maxBytes);
+    if (code === 'EISDIR') throw new FileRefusal(path, 'directory', maxBytes);
     throw err;
   }
   try {
     const st = await fh.stat();
     const kind = kindOf(st);
-    if (kind) throw refused(path, kind, maxBytes);
-    if (st.size > maxBytes) throw refused(path, 'tooLarge', maxBytes);
+    if (kind) throw new FileRefusal(path, kind, maxBytes);
+    if (st.size > maxBytes) throw new FileRefusal(path, 'tooLarge', maxBytes);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -111,7 +107,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<B
       if (bytesRead === 0) break;
       chunks.push(bytesRead === want ? buf : buf.subarray(0, bytesRead));
       total += bytesRead;
-      if (total > maxBytes) throw refused(path, 'tooLarge', maxBytes);
+      if (total > maxBytes) throw new FileRefusal(path, 'tooLarge', maxBytes);
     }
     return Buffer.concat(chunks, total);
   } finally {

@@ -319,7 +319,9 @@ export class HostStore implements Disposable {
       }
       if (conflicts.some((c) => !choices.has(`${c.kind}:${c.id}`))) return { ...counts, conflicts };
 
-      const choiceFor = (kind: Kind, id: string) => (conflicts.some((c) => c.kind === kind && c.id === id) ? choices.get(`${kind}:${id}`) : undefined);
+      // A choice applies only where there is a conflict; any other entry of the import is added or unchanged.
+      const conflicting = new Set(conflicts.map((c) => `${c.kind}:${c.id}`));
+      const choiceFor = (kind: Kind, id: string) => (conflicting.has(`${kind}:${id}`) ? choices.get(`${kind}:${id}`) : undefined);
       const copies = new Map<string, string>();
       for (const g of groups) if (choiceFor('group', g.id) === 'both') copies.set(g.id, newId('g'));
       const inGroup = (id: string | null) => (id === null ? null : (copies.get(id) ?? id));
