@@ -47,7 +47,7 @@ export const ja: Record<MessageKey, string> = {
   'import.conflicts.kind.group': 'グループ',
   'import.conflicts.kind.smartGroup': 'スマートグループ',
   'import.conflicts.saved': '保存済み',
-  'import.conflicts.imported': 'インポート',
+  'import.conflicts.imported': 'インポート内容',
   'import.conflicts.field.name': '名前',
   'import.conflicts.field.address': 'アドレス',
   'import.conflicts.field.user': 'ユーザー',
