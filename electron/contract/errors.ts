@@ -55,6 +55,12 @@ export const ERROR_CODES = [
   'HostKeyNotOnConsole',
   /** The instance refused a key that Instance Connect accepted (wrong OS user, no agent, expired). */
   'PushedKeyRefused',
+  /**
+   * A path Keyless reads (key file, ssh config, known_hosts, hosts file, recording) is not a
+   * regular file or is too large; detail: path, reason (fifo, directory, device, socket,
+   * symlinkLoop, tooLarge, notRegular), limit.
+   */
+  'FileRefused',
   // The store
   'StoreCorrupt',
   'StoreConflict',

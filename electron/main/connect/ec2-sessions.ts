@@ -5,6 +5,7 @@ import type { Logger } from '../base/log';
 import type { CallContext, PeerContext } from '../rpc/contract-server';
 import type { Prompts } from '../session/prompts';
 import type { TerminalSessions } from '../session/terminal-sessions';
+import type { KnownHostKey } from '../ssh/known-hosts';
 import type { HostStore } from '../store/hosts';
 import { LocalForward } from '../tunnel/local-forward';
 import type { Ec2Connection, Ec2Target, InstanceConnector } from './instance-connector';
@@ -179,8 +180,8 @@ export class Ec2Sessions implements Disposable {
     const hooks = {
       report,
       signal: ctx.signal,
-      askHostKey: async (key: { host: string; port: number; keyType: string; fingerprint: string }) =>
-        (await this.deps.prompts.ask(ctx.peer, { kind: 'hostKeyUnknown', requestId, key }, ctx.signal)) === true,
+      askHostKey: async (key: { host: string; port: number; keyType: string; fingerprint: string }, known?: KnownHostKey[]) =>
+        (await this.deps.prompts.ask(ctx.peer, known?.length ? { kind: 'hostKeyTypeChanged', requestId, key, known } : { kind: 'hostKeyUnknown', requestId, key }, ctx.signal)) === true,
     };
     for (let attempt = 0; ; attempt++) {
       try {

@@ -7,7 +7,7 @@ import type { Ec2Inventory } from '../aws/inventory';
 import { KeylessFailure } from '../base/errors';
 import type { Logger } from '../base/log';
 import { SshConnection } from '../ssh/connection';
-import type { KnownHosts } from '../ssh/known-hosts';
+import type { KnownHostKey, KnownHosts } from '../ssh/known-hosts';
 import { EndpointTunnel } from '../tunnel/endpoint-tunnel';
 import { presignOpenTunnelUrl } from '../tunnel/presign';
 import { generateEphemeralKey } from './ephemeral-key';
@@ -33,7 +33,7 @@ export interface Ec2Target {
 export interface ConnectHooks {
   report(step: ConnectStep, status: 'start' | 'done' | 'failed'): void;
   /** Asks the person about a host key the instance's console could not vouch for. */
-  askHostKey(key: { host: string; port: number; keyType: string; fingerprint: string }): Promise<boolean>;
+  askHostKey(key: { host: string; port: number; keyType: string; fingerprint: string }, known?: KnownHostKey[]): Promise<boolean>;
   signal: AbortSignal;
 }
 

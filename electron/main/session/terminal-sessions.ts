@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ConnectStep, FlowStats, ParsedArgs, SavedHost } from '../../contract';
 import { KeylessFailure, fail } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
+import { FileRefusal, READ_LIMITS, readRegularFile } from '../base/safe-read';
 import type { Logger } from '../base/log';
 import type { CallContext, PeerContext } from '../rpc/contract-server';
 import { SshConnection, type SshIdentity } from '../ssh/connection';
@@ -340,8 +340,9 @@ export class TerminalSessions implements Disposable {
     const path = host.auth.path.startsWith('~/') ? join(homedir(), host.auth.path.slice(2)) : host.auth.path;
     let data: Buffer;
     try {
-      data = await readFile(path);
+      data = await readRegularFile(path, READ_LIMITS.keyFile);
     } catch (err) {
+      if (err instanceof FileRefusal) throw err;
       fail('KeyFileUnreadable', `The key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { path });
     }
     const plain = ssh2.utils.parseKey(data);
@@ -374,10 +375,13 @@ export class TerminalSessions implements Disposable {
           { host: host.host, port: host.port, keyType, fingerprint, knownFingerprint: verdict.knownFingerprint, file: verdict.file, line: verdict.line },
         );
       // eslint-disable-next-line no-fallthrough
+      case 'otherType':
       case 'unknown': {
+        const key = { host: host.host, port: host.port, keyType, fingerprint };
+        // A new key type beside known ones is never asked as a first meeting: the question names the keys on record.
         const answer = await this.deps.prompts.ask(
           peer,
-          { kind: 'hostKeyUnknown', requestId, key: { host: host.host, port: host.port, keyType, fingerprint } },
+          verdict.kind === 'otherType' ? { kind: 'hostKeyTypeChanged', requestId, key, known: verdict.known } : { kind: 'hostKeyUnknown', requestId, key },
           signal,
         );
         if (answer !== true) {
