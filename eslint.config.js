@@ -6,7 +6,7 @@ import globals from 'globals';
 // Folders of electron/main from the bottom up. A folder may import its own layer and those below,
 // never one above (nor the wiring files at the top): connect/ makes connections for session/ and
 // the rest, and knows nothing of them.
-const MAIN_LAYERS = [['base'], ['rpc'], ['ssh', 'tunnel', 'store'], ['aws'], ['profiles'], ['connect'], ['session'], ['inventory', 'audit', 'policy'], ['web']];
+const MAIN_LAYERS = [['base'], ['rpc'], ['ssh', 'store'], ['aws'], ['tunnel', 'profiles', 'policy'], ['connect'], ['session'], ['inventory', 'audit'], ['web']];
 const MAIN_TOP = ['backend', 'harness', 'app', 'window', 'ipc-electron'];
 const noElectron = { name: 'electron', message: 'Only app.ts, window.ts, ipc-electron.ts and the preload import electron; services run in plain Node.' };
 const mainLayerRules = MAIN_LAYERS.flatMap((layer, i) => {
@@ -91,6 +91,16 @@ export default tseslint.config(
   },
   // After the rule above for the same files: each folder's rule repeats the electron ban and adds its layer's.
   ...mainLayerRules,
+  {
+    // The unit tests of the wiring files run them against a fake typed by electron.d.ts: types only.
+    files: ['tests/unit/electron/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', allowTypeImports: true, message: 'Tests of the wiring files use the fake (tests/unit/electron/fake-electron.ts); only its types come from electron.' }] },
+      ],
+    },
+  },
   {
     files: ['electron/main/app.ts', 'electron/main/window.ts'],
     rules: {

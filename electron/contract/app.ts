@@ -28,6 +28,17 @@ const hostKeyInfo = z.object({
 /** Questions main asks the person, answered with `prompt.answer`. */
 export const promptSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('hostKeyUnknown'), promptId: promptIdSchema, requestId: requestIdSchema, key: hostKeyInfo }),
+  /**
+   * The host offers a key of a type with no record, while keys of other types are on record (as
+   * OpenSSH warns): `known` are those, with the file and line that hold each.
+   */
+  z.object({
+    kind: z.literal('hostKeyTypeChanged'),
+    promptId: promptIdSchema,
+    requestId: requestIdSchema,
+    key: hostKeyInfo,
+    known: z.array(z.object({ keyType: z.string(), fingerprint: z.string(), file: z.string(), line: z.number() })).min(1),
+  }),
   z.object({
     kind: z.literal('passphrase'),
     promptId: promptIdSchema,

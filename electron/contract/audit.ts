@@ -17,6 +17,28 @@ export const policyNoteSchema = z.object({
 });
 export type PolicyNoteData = z.infer<typeof policyNoteSchema>;
 
+/** What the person uses Keyless for, beyond connecting (always in the policy). */
+export const POLICY_FEATURES = ['inventory', 'audit', 'endpointCreate'] as const;
+export type PolicyFeature = (typeof POLICY_FEATURES)[number];
+/** Each kind of statement the policy can hold (its Sid, without a number); the dialog gives each its reason. */
+export const POLICY_STATEMENT_KINDS = [
+  'SendSSHPublicKey',
+  'OpenTunnel',
+  'GetConsoleOutput',
+  'DescribeForDiscovery',
+  'Inventory',
+  'AuditTrail',
+  'CreateEndpoint',
+  'TagNewEndpoint',
+  'CreateEndpointServiceRole',
+] as const;
+export const policyStatementInfoSchema = z.object({
+  sid: z.string(),
+  kind: z.enum(POLICY_STATEMENT_KINDS),
+  feature: z.enum(['connect', ...POLICY_FEATURES]),
+});
+export type PolicyStatementInfo = z.infer<typeof policyStatementInfoSchema>;
+
 export const accessPolicyResultSchema = z.object({
   /** The IAM policy document, two-space indented. */
   policyJson: z.string(),
@@ -28,6 +50,8 @@ export const accessPolicyResultSchema = z.object({
   /** How many hosts the policy covers. */
   hosts: z.number(),
   skipped: z.array(z.object({ name: z.string(), reason: z.enum(['notEc2', 'noRegion']) })),
+  /** The policy's statements in order, each with what it is for. */
+  statements: z.array(policyStatementInfoSchema),
 });
 export type AccessPolicyResult = z.infer<typeof accessPolicyResultSchema>;
 
@@ -108,6 +132,8 @@ export const auditRequests = {
         /** Plan an Instance Connect Endpoint in this subnet (default: a chosen private instance's subnet, if one has no route). */
         subnetId: subnetIdSchema.optional(),
         securityGroupIds: z.array(securityGroupIdSchema).max(5).optional(),
+        /** What else the policy allows besides connecting (none: connecting only). */
+        features: z.array(z.enum(POLICY_FEATURES)).max(POLICY_FEATURES.length).optional(),
       })
       .strict()
       .refine((a) => (a.hostIds?.length ?? 0) > 0 || a.groupId !== undefined, 'hosts or a group'),

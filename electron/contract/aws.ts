@@ -77,6 +77,8 @@ const startUrlSchema = z
   .string()
   .trim()
   .max(2048)
+  // The URL parser drops a newline inside the text; the AWS config would not.
+  .refine((s) => !/[\p{Cc}\u2028\u2029]/u.test(s), 'an address without line breaks or control characters')
   .refine((s) => {
     try {
       const u = new URL(s);
@@ -122,6 +124,26 @@ export type NewSsoProfile = z.infer<typeof newSsoProfileSchema>;
 export const reachSchema = z.enum(['public', 'endpoint', 'none']);
 export type Reach = z.infer<typeof reachSchema>;
 
+/**
+ * Tags as AWS gives them, key to value, in an object without a prototype: `__proto__`,
+ * `constructor` or `toString` are keys like any other, neither dropped nor found where no such tag is.
+ */
+export function tagRecord(entries: Iterable<readonly [string, string]>): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
+
+/** The value of the tag `key`, or undefined; never something an object inherits (`constructor`). */
+export function tagValue(tags: Readonly<Record<string, string>>, key: string): string | undefined {
+  return Object.hasOwn(tags, key) ? tags[key] : undefined;
+}
+
+/** A tag map read from a file (the inventory cache): zod's record would drop a `__proto__` key. */
+const tagMapSchema = z
+  .custom<Record<string, string>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'), 'expected tags: keys with text values')
+  .transform((v) => tagRecord(Object.entries(v)));
+
 export const inventoryInstanceSchema = z.object({
   profile: z.string(),
   account: z.string(),
@@ -144,7 +166,7 @@ export const inventoryInstanceSchema = z.object({
   reach: reachSchema,
   endpointId: z.string().nullable(),
   launchedAt: z.number().nullable(),
-  tags: z.record(z.string(), z.string()),
+  tags: tagMapSchema,
 });
 export type InventoryInstance = z.infer<typeof inventoryInstanceSchema>;
 

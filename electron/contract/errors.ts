@@ -48,6 +48,8 @@ export const ERROR_CODES = [
   'AwsSsoSignInFailed',
   /** A new profile or sso-session would overwrite one of the same name. */
   'AwsProfileExists',
+  /** A value Keyless was asked to write into the AWS config would change its meaning (a line break, a `[`, an `=`). */
+  'AwsConfigValueUnsafe',
   'KeyPushRejected',
   'InstanceNotFound',
   'InstanceNotRunning',
@@ -59,6 +61,12 @@ export const ERROR_CODES = [
   'HostKeyNotOnConsole',
   /** The instance refused a key that Instance Connect accepted (wrong OS user, no agent, expired). */
   'PushedKeyRefused',
+  /**
+   * A path Keyless reads (key file, ssh config, known_hosts, hosts file, recording) is not a
+   * regular file or is too large; detail: path, reason (fifo, directory, device, socket,
+   * symlinkLoop, tooLarge, notRegular), limit.
+   */
+  'FileRefused',
   // The store
   'StoreCorrupt',
   'StoreConflict',

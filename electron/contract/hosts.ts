@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { empty, ok } from './common';
+import { globMatch } from './glob';
 
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of letters, digits, - and _');
 export const portSchema = z.number().int().min(1).max(65535);
@@ -243,12 +244,6 @@ export function parseSmartQuery(query: string): { terms: SmartTerm[]; problems: 
   return { terms, problems };
 }
 
-/** Case-insensitive glob: * is any run of characters, ? one character. */
-function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
-  return re.test(text);
-}
-
 function termMatches(t: SmartTerm, i: SmartCandidate): boolean {
   switch (t.key) {
     case 'tag': {
@@ -327,12 +322,43 @@ export const hostExportSchema = z.object({
 });
 export type HostExport = z.infer<typeof hostExportSchema>;
 
+/** One side of an import conflict, as the dialog shows it: a host's address and user, a group's settings, a smart group's filter. */
+export const importSideSchema = z.object({
+  name: z.string(),
+  /** host:port (plain SSH), instance id and region (EC2), the filter (smart group); empty for a group. */
+  address: z.string(),
+  user: z.string(),
+  /** The rest that matters: key file or agent and jump host, AWS profile and route, a group's settings. */
+  detail: z.string(),
+});
+/**
+ * An entry of an import whose id is already taken by an entry with other content: importing it
+ * would replace that one. Nothing is written until the person chose what to do with each.
+ */
+export const importConflictSchema = z.object({
+  kind: z.enum(['host', 'group', 'smartGroup']),
+  id: idSchema,
+  existing: importSideSchema,
+  incoming: importSideSchema,
+});
+export type ImportConflict = z.infer<typeof importConflictSchema>;
+/** keep: leave the saved entry as it is; replace: the imported one takes its place; both: the imported one is added under a new id. */
+export const IMPORT_CHOICES = ['keep', 'replace', 'both'] as const;
+export type ImportChoice = (typeof IMPORT_CHOICES)[number];
+/** The person's choice per conflict (a list, not a map: an id may be `__proto__`). */
+export const importResolutionsSchema = z
+  .array(z.object({ kind: importConflictSchema.shape.kind, id: idSchema, choice: z.enum(IMPORT_CHOICES) }).strict())
+  .max(20_000);
+export type ImportResolution = z.infer<typeof importResolutionsSchema>[number];
+
 export const sshConfigImportReportSchema = z.object({
   file: z.string(),
   added: z.number(),
   updated: z.number(),
   /** Host blocks and files that were left out, and why (wildcard patterns, unreadable Includes, bad values). */
   skipped: z.array(z.object({ pattern: z.string(), reason: z.string() })),
+  /** Saved hosts the import would replace, and how they differ; when any is unresolved, nothing was written. */
+  conflicts: z.array(importConflictSchema),
 });
 export type SshConfigImportReport = z.infer<typeof sshConfigImportReportSchema>;
 
@@ -472,6 +498,8 @@ export function groupAndDescendants(groupId: string, groups: readonly HostGroup[
 // ---------------------------------------------------------------------------------------------
 
 const idList = z.array(idSchema).min(1).max(1000);
+/** The most characters of an export `hosts.import` takes (the renderer checks a file's size before reading it). */
+export const MAX_IMPORT_JSON = 900_000;
 
 /** Saved hosts, groups, recents, import and export. */
 export const hostRequests = {
@@ -493,17 +521,25 @@ export const hostRequests = {
   /** Saves a smart group: a name and a filter over the inventory, checked before it is saved. */
   'smartGroups.save': { args: z.object({ group: smartGroupInputSchema }).strict(), result: smartGroupSchema },
   'smartGroups.delete': { args: z.object({ id: idSchema }).strict(), result: ok },
-  /** Reads the person's ~/.ssh/config (with its Includes) and saves its concrete Host blocks. */
-  'hosts.importSshConfig': { args: empty, result: sshConfigImportReportSchema },
+  /**
+   * Reads the person's ~/.ssh/config (with its Includes) and saves its concrete Host blocks. A
+   * host it would change is a conflict: without a resolution for each, nothing is written and the
+   * conflicts come back; call again with `resolutions`.
+   */
+  'hosts.importSshConfig': { args: z.object({ resolutions: importResolutionsSchema.optional() }).strict(), result: sshConfigImportReportSchema },
   /** Hosts and groups as JSON (no secrets): all of them, or the given groups (with subgroups) and hosts. */
   'hosts.export': {
     args: z.object({ groupIds: z.array(idSchema).max(1000).optional(), hostIds: z.array(idSchema).max(10_000).optional() }).strict(),
     result: z.object({ json: z.string() }),
   },
-  /** Adds or updates (by id) the hosts and groups of an export; importing the same file twice changes nothing. */
+  /**
+   * Adds the hosts, groups and smart groups of an export; importing the same file twice changes
+   * nothing. An entry whose id is taken by one with other content is a conflict: without a
+   * resolution for each, nothing is written and the conflicts come back; call again with `resolutions`.
+   */
   'hosts.import': {
-    args: z.object({ json: z.string().max(900_000) }).strict(),
-    result: z.object({ added: z.number(), updated: z.number() }),
+    args: z.object({ json: z.string().max(MAX_IMPORT_JSON), resolutions: importResolutionsSchema.optional() }).strict(),
+    result: z.object({ added: z.number(), updated: z.number(), conflicts: z.array(importConflictSchema) }),
   },
   /** Replaces an unreadable hosts.json with its newest good backup; the unreadable file is kept beside it. */
   'hosts.restoreBackup': { args: empty, result: z.object({ restoredFrom: z.string(), keptAs: z.string() }) },

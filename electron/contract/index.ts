@@ -1,6 +1,7 @@
 export * from './common';
 export * from './errors';
 export * from './app';
+export * from './glob';
 export * from './hosts';
 export * from './terminal';
 export * from './connect';

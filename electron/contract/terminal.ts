@@ -47,17 +47,27 @@ export const terminalSettingsSchema = z.object({
 });
 export type TerminalSettings = z.infer<typeof terminalSettingsSchema>;
 
+/**
+ * The address a link opens, or undefined when it must not open: only http(s), without credentials
+ * (https://bank@evil reads as the bank), at most 2048 characters. The answer is the parsed form
+ * (host in punycode, everything else percent-encoded), so what is shown is what opens. The
+ * renderer, the contract and main (before the system browser) all ask this one function.
+ */
+export function openableUrl(s: string): string | undefined {
+  if (s.length > 2048) return undefined;
+  try {
+    const u = new URL(s);
+    const web = (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    return web && u.href.length <= 2048 ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const httpUrl = z
   .string()
   .max(2048)
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
-    } catch {
-      return false;
-    }
-  }, 'only http and https addresses are opened');
+  .refine((s) => openableUrl(s) !== undefined, 'only http and https addresses are opened');
 
 /** A recording's file name inside the recording folder; main makes the names, so nothing else is accepted. */
 export const recordingNameSchema = z.string().regex(/^[A-Za-z0-9._-]{1,200}\.cast$/).refine((s) => !s.startsWith('.'));

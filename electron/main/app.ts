@@ -1,18 +1,17 @@
 import { app, dialog, protocol, session, shell } from 'electron';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { openableUrl } from '../contract';
+import { fail } from './base/errors';
 import { createLogger } from './base/log';
 import { createBackend, defaultHome } from './backend';
 import { serveOverIpc } from './ipc-electron';
 import { ContractServer } from './rpc/contract-server';
-import { CONTENT_SECURITY_POLICY, CONTENT_TYPES } from './web/harness-server';
+import { APP_SCHEME, serveAppFiles } from './web/app-protocol';
 import { APP_ORIGIN, createMainWindow } from './window';
 
 const log = createLogger('app');
-const rendererDir = fileURLToPath(new URL('../renderer', import.meta.url));
 
-protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -27,24 +26,9 @@ if (!app.requestSingleInstanceLock()) {
     const ses = session.defaultSession;
     ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
     ses.setPermissionCheckHandler(() => false);
-    // Our own files only, from the bundled renderer folder, with the CSP on every response.
-    protocol.handle('app', async (request) => {
-      const url = new URL(request.url);
-      const file = normalize(join(rendererDir, decodeURIComponent(url.pathname)));
-      if (url.host !== 'keyless' || !file.startsWith(rendererDir + sep)) return new Response('Not found', { status: 404 });
-      try {
-        const body = await readFile(file);
-        return new Response(body, {
-          headers: {
-            'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-            'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-            'X-Content-Type-Options': 'nosniff',
-          },
-        });
-      } catch {
-        return new Response('Not found', { status: 404 });
-      }
-    });
+    // Our own files only, from the bundled renderer folder (electron-vite's renderer outDir inside
+    // the app folder or app.asar), with the CSP on every response.
+    protocol.handle(APP_SCHEME, serveAppFiles(join(app.getAppPath(), 'out', 'renderer')));
     ses.webRequest.onBeforeRequest((details, callback) => {
       const allowed = details.url.startsWith(`${APP_ORIGIN}/`) || details.url.startsWith('devtools://');
       callback({ cancel: !allowed });
@@ -61,8 +45,13 @@ if (!app.requestSingleInstanceLock()) {
         const picked = await dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'] });
         return picked.canceled ? null : (picked.filePaths[0] ?? null);
       },
-      // The contract already admits only http(s) without credentials; checked again here.
-      openExternal: (url) => (/^https?:\/\//.test(url) ? shell.openExternal(url) : Promise.resolve()),
+      // The contract already admits only http(s) without credentials; checked again at the last
+      // door, and the parsed address (what the person was shown) is what opens.
+      openExternal: async (url) => {
+        const href = openableUrl(url);
+        if (!href) fail('InvalidArguments', 'Only http and https addresses are opened.');
+        await shell.openExternal(href);
+      },
     });
     const server = new ContractServer(backend.handlers, log);
     const win = createMainWindow();

@@ -97,7 +97,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const ok = { ok: true } as const;
   // Profiles, SSO and the inventory; their cached, MFA-aware credentials serve the connect engine too.
   const aws = createAwsServices({ home: opts.home, log: opts.log, prompts, openExternal: opts.openExternal, backgroundRefreshMs: opts.inventoryRefreshMs });
-  const awsClients = new AwsClients(opts.awsCredentials ?? aws.credentials);
+  const awsClients = new AwsClients(opts.awsCredentials ?? aws.credentials, aws.clock);
   const ec2Inventory = new Ec2Inventory(awsClients);
   // What an inventory refresh reads is what a connection would ask for: connecting from the
   // inventory right after a refresh makes no Describe call.

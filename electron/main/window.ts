@@ -1,4 +1,4 @@
-import { BrowserWindow, shell } from 'electron';
+import { BrowserWindow } from 'electron';
 import { fileURLToPath } from 'node:url';
 
 export const APP_ORIGIN = 'app://keyless';
@@ -26,12 +26,10 @@ export function createMainWindow(): BrowserWindow {
     },
   });
   win.once('ready-to-show', () => win.show());
-  // No navigation away from the app, no new windows; http(s) links go to the system browser.
+  // No navigation away from the app and no new windows, whatever the address: a link opens only
+  // through the renderer's question and `link.open`, which checks it again in main.
   win.webContents.on('will-navigate', (event) => event.preventDefault());
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   void win.loadURL(`${APP_ORIGIN}/index.html`);
   return win;
 }

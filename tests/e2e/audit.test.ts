@@ -108,6 +108,26 @@ describe.skipIf(skip)('the Audit view and the access policy, end to end in Chrom
     await dialog.waitFor({ state: 'detached' });
   });
 
+  it('writes the policy per feature used, each statement with its reason; the features are ticked by keyboard', async () => {
+    await page.getByTestId('group-policy').click();
+    await page.getByTestId('policy-json').waitFor();
+    const sids = async () => (JSON.parse((await page.getByTestId('policy-json').textContent())!) as { Statement: { Sid: string; Action: string[] }[] }).Statement;
+    // Connecting alone: the console output (host keys) and the AMI (the OS user) are in, the inventory and CloudTrail are not.
+    const connect = await sids();
+    expect(connect.flatMap((s) => s.Action)).toEqual(expect.arrayContaining(['ec2:GetConsoleOutput', 'ec2:DescribeImages']));
+    expect(connect.flatMap((s) => s.Action)).not.toContain('cloudtrail:LookupEvents');
+    await page.getByTestId('policy-feature-audit').focus();
+    await page.keyboard.press('Space');
+    await expect.poll(async () => (await sids()).map((s) => s.Sid)).toContain('AuditTrail');
+    const reasons = page.getByTestId('policy-reasons').locator('li');
+    expect(await reasons.count()).toBe((await sids()).length);
+    expect(await reasons.last().textContent()).toBe("AuditTrail Read CloudTrail's EC2 Instance Connect events in the Audit view.");
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Space');
+    await expect.poll(async () => (await sids()).map((s) => s.Sid)).toContain('CreateEndpoint');
+    await page.getByTestId('policy-close').click();
+  });
+
   it('logs a connection Keyless tried, with its outcome, in the same view', async () => {
     // The simulated instance has no sshd here, so the connection fails after the key push.
     await page.getByTestId('view-terminals').click();

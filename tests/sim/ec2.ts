@@ -288,6 +288,10 @@ export const EC2_ACTIONS = [
   'DescribeInstanceConnectEndpoints', 'CreateInstanceConnectEndpoint', 'DeleteInstanceConnectEndpoint', 'GetConsoleOutput', 'StartInstances', 'StopInstances',
 ];
 
+/** The service principal of EC2 Instance Connect Endpoints, and the service-linked role it gets in an account. */
+export const EICE_SERVICE = 'ec2-instance-connect.amazonaws.com';
+export const EICE_SERVICE_ROLE = `arn:aws:iam::${ACCOUNT_ID}:role/aws-service-role/${EICE_SERVICE}/AWSServiceRoleForEC2InstanceConnect`;
+
 /** CreateInstanceConnectEndpoint's ClientTokens per world: token → the endpoint it made. */
 const clientTokens = new WeakMap<World, Map<string, { endpointId: string; params: string }>>();
 
@@ -493,6 +497,22 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
       for (const [k, v] of p) {
         const m = /^TagSpecification\.\d+\.Tag\.(\d+)\.Key$/.exec(k);
         if (m) tags[v] = p.get(k.replace(/Key$/, 'Value')) ?? '';
+      }
+      // What AWS also evaluates for the caller (user guide, "Permissions to create an EC2 Instance
+      // Connect Endpoint"): the endpoint's network interface in the subnet, its tags, and the
+      // service-linked role the first time the account makes one.
+      authorizeEc2(w, call, 'CreateNetworkInterface', `arn:aws:ec2:${region}:${ACCOUNT_ID}:subnet/${subnetId}`);
+      if (Object.keys(tags).length) {
+        authorizeEc2(w, call, 'CreateTags', `arn:aws:ec2:${region}:${ACCOUNT_ID}:instance-connect-endpoint/*`, { 'ec2:CreateAction': 'CreateInstanceConnectEndpoint' });
+      }
+      if (!w.serviceLinkedRoles.has(EICE_SERVICE)) {
+        try {
+          w.authorize(call.identity, { action: 'iam:CreateServiceLinkedRole', resource: EICE_SERVICE_ROLE, context: { 'iam:AWSServiceName': EICE_SERVICE } });
+        } catch (err) {
+          if (err instanceof ApiError) throw new ApiError('UnauthorizedOperation', `You are not authorized to perform this operation. ${err.message}`, 403);
+          throw err;
+        }
+        w.serviceLinkedRoles.add(EICE_SERVICE);
       }
       const e = createEndpoint(w, { region, subnetId, securityGroupIds: sgIds, preserveClientIp: p.get('PreserveClientIp') === 'true', tags, state: 'create-in-progress' });
       if (token) tokens.set(token, { endpointId: e.id, params: fingerprint });

@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeAwsConfig, type AwsConfigOptions, type AwsConfigFiles } from './aws-config';
 import { uniqueId } from './credentials';
-import { createEndpoint, privateDnsName } from './ec2';
+import { createEndpoint, EICE_SERVICE, privateDnsName } from './ec2';
 import { activeKeysBlob } from './instance-connect';
 import { ACCOUNT_ID, type EndpointSpec, type FleetSpec, type InstanceSpec, type PrincipalSpec } from './fleet';
 import { ADMIN_POLICY, type PolicyDocument } from './iam';
 import { SimRouter } from './server';
 import { ensureOsUsers, installAuthorizedKeysCommand, InstanceSshd, sshdMissing, type HostKey } from './sshd';
 import { SsoService } from './sso';
-import { Faults, hex, intToIp, ipToInt, newId, World, type Endpoint, type Instance, type TrailEvent } from './state';
+import { Faults, hex, intToIp, ipToInt, newId, World, type AuthorizationRecord, type Endpoint, type Instance, type TrailEvent } from './state';
 import { TunnelService } from './tunnel';
 import { OidcProvider, type WebIdentityTokenOptions } from './web-identity';
 
@@ -103,6 +103,10 @@ export interface SimulatorAdmin {
   pendingUserCodes(): string[];
   resetFaults(): void;
   trail(): TrailEvent[];
+  /** Every IAM decision so far (each action an API call asked for), oldest first; `since` a time. */
+  authorizations(since?: Date): AuthorizationRecord[];
+  /** Replaces the identity policies of a principal (by access key id), e.g. with a generated policy. */
+  setPolicies(accessKeyId: string, policies: PolicyDocument[]): void;
 }
 
 export interface Simulator {
@@ -341,6 +345,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     addInstance: async (spec) => describe(await addInstance(spec)),
     addEndpoint: (spec) => {
       const e = createEndpoint(w, spec);
+      w.serviceLinkedRoles.add(EICE_SERVICE);
       return { id: e.id, dnsName: e.dnsName, fipsDnsName: e.fipsDnsName };
     },
     approveDeviceCode: (code) => sso.approve(code),
@@ -350,6 +355,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       w.unavailable.clear();
     },
     trail: () => [...w.trail],
+    authorizations: (since) => w.authorizations.filter((a) => !since || a.time.getTime() >= since.getTime()),
+    setPolicies: (accessKeyId, policies) => {
+      const identity = w.identities.get(accessKeyId);
+      if (!identity) throw new Error(`No principal with access key ${accessKeyId}`);
+      identity.policies = policies;
+      const spec = principals.find((p) => p.accessKeyId === accessKeyId);
+      if (spec) spec.policies = policies;
+    },
   };
 
   const sim: Simulator = {
@@ -387,6 +400,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   try {
     for (const e of fleet.endpoints ?? []) createEndpoint(w, e);
+    // An account that has an endpoint already has the service-linked role its creation made.
+    if (fleet.endpoints?.length) w.serviceLinkedRoles.add(EICE_SERVICE);
     await Promise.all((fleet.instances ?? []).map(addInstance));
   } catch (e) {
     await sim.stop();

@@ -23,6 +23,13 @@ describe('SigV4 verification', () => {
     expect(await signatureMatches(req, read.claim, 'secret_key')).toBe(true);
     expect(timeProblem(read.claim, new Date('2020-01-01T01:01:30Z'))).toBeUndefined();
     expect(timeProblem(read.claim, new Date('2020-01-01T01:02:02Z'))?.kind).toBe('presignExpired');
+    // Not before its own date: a second's allowance, not header auth's 15 minutes.
+    expect(timeProblem(read.claim, new Date('2020-01-01T01:01:00Z'))).toBeUndefined();
+    expect(timeProblem(read.claim, new Date('2020-01-01T01:00:59Z'))).toEqual({
+      kind: 'notYetCurrent',
+      message: 'Signature not yet current: 20200101T010101Z is still later than 20200101T010100Z (20200101T010059Z + 1 sec.)',
+    });
+    expect(timeProblem(read.claim, new Date('2020-01-01T00:59:01Z'))?.kind).toBe('notYetCurrent');
     expect(await signatureMatches(req, read.claim, 'other_secret')).toBe(false);
     const tampered = incoming(VECTOR.replace('remotePort=22', 'remotePort=23'));
     expect(await signatureMatches(tampered, read.claim, 'secret_key')).toBe(false);

@@ -185,15 +185,23 @@ export function amzDate(d: Date): string {
 export type TimeProblem = { kind: 'expired' | 'notYetCurrent' | 'presignExpired'; message: string };
 
 /**
+ * How far in the future a presigned URL's X-Amz-Date may be. AWS gives header auth 15 minutes
+ * either way, but a presigned URL is good from its X-Amz-Date only: one dated by a clock that
+ * runs fast is refused until that moment comes (a URL of 60 seconds, never).
+ */
+export const PRESIGNED_FUTURE_ALLOWANCE_MS = 1000;
+
+/**
  * Header auth is good for 15 minutes either side of the server's clock; a presigned URL from its
- * X-Amz-Date until X-Amz-Expires later. The messages are AWS's.
+ * X-Amz-Date (a second's allowance) until X-Amz-Expires later. The messages are AWS's.
  */
 export function timeProblem(claim: SigV4Claim, now: Date): TimeProblem | undefined {
   const skewMs = 15 * 60_000;
   const t = claim.signingTime.getTime();
   if (claim.kind === 'query') {
     if (now.getTime() > t + (claim.expiresIn ?? 0) * 1000) return { kind: 'presignExpired', message: 'Request has expired' };
-    if (t > now.getTime() + skewMs) return { kind: 'notYetCurrent', message: `Signature not yet current: ${claim.amzDate} is still later than ${amzDate(new Date(now.getTime() + skewMs))} (${amzDate(now)} + 15 min.)` };
+    const latest = new Date(now.getTime() + PRESIGNED_FUTURE_ALLOWANCE_MS);
+    if (t > latest.getTime()) return { kind: 'notYetCurrent', message: `Signature not yet current: ${claim.amzDate} is still later than ${amzDate(latest)} (${amzDate(now)} + 1 sec.)` };
     return undefined;
   }
   if (t < now.getTime() - skewMs) return { kind: 'expired', message: `Signature expired: ${claim.amzDate} is now earlier than ${amzDate(new Date(now.getTime() - skewMs))} (${amzDate(now)} - 15 min.)` };

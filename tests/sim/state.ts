@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ACCOUNT_ID, type EndpointState } from './fleet';
-import { evaluate, denialMessage, type AuthorizationRequest, type PolicyDocument } from './iam';
+import { evaluate, denialMessage, type AuthorizationRequest, type Decision, type PolicyDocument } from './iam';
 import type { InstanceSshd } from './sshd';
 
 export const hex = (n: number) => randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
@@ -129,6 +129,17 @@ export interface TrailEvent {
 /** The seed fault choices start from unless a test picks another (startSimulator's faultSeed, admin.seedFaults). */
 export const DEFAULT_FAULT_SEED = 'keyless-sim';
 
+/** One IAM decision the simulator made: which caller asked for which action on what, and the answer. */
+export interface AuthorizationRecord {
+  time: Date;
+  /** The caller's ARN (an assumed role's session ARN for temporary credentials). */
+  principal: string;
+  accessKeyId: string;
+  action: string;
+  resource: string;
+  decision: Decision;
+}
+
 /** Fault injection knobs, keyed by AWS operation name (`*` for every one). */
 export class Faults {
   latencyMs = new Map<string, number>();
@@ -229,6 +240,10 @@ export class World {
   /** Hands a pushed key to its instance (the simulator writes the file its sshd reads). */
   onKeyPushed?: (key: PushedKey) => Promise<void>;
   trail: TrailEvent[] = [];
+  /** Services whose service-linked role the account has (an endpoint made before creates EC2 Instance Connect's). */
+  serviceLinkedRoles = new Set<string>();
+  /** Every action an API call asked IAM for, allowed or not, oldest first. */
+  authorizations: AuthorizationRecord[] = [];
   faults = new Faults();
   /** EC2 Serial Console access for the account (off by default, as in AWS). */
   serialConsoleAccess = false;
@@ -259,6 +274,7 @@ export class World {
   /** IAM for one call; throws the protocol-neutral denial (each API maps it to its own code). */
   authorize(identity: Identity, req: AuthorizationRequest): void {
     const decision = evaluate(identity.policies, req);
+    this.authorizations.push({ time: this.now(), principal: identity.arn, accessKeyId: identity.accessKeyId, action: req.action, resource: req.resource, decision });
     if (decision !== 'allow') throw new ApiError('AccessDenied', denialMessage(identity.arn, req, decision), 403);
   }
 

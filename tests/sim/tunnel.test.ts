@@ -90,6 +90,43 @@ describe.skipIf(!!sshdMissing)('EICE openTunnel WebSocket', () => {
     expect(stranger.body).toMatch(/UnrecognizedClientException/);
   });
 
+  it('holds a presigned URL to its dates as AWS does: not before X-Amz-Date (a second allowed), not after X-Amz-Expires; answers are dated by its clock', async () => {
+    const at = (ms: number) => url({}, admin(), { at: new Date(Date.now() + ms) });
+    const early = await openWs(sim, await at(2 * 60_000));
+    expect(early.status).toBe(403);
+    expect(early.body).toMatch(/InvalidSignatureException.*Signature not yet current: \d{8}T\d{6}Z is still later than/);
+    const late = await openWs(sim, await at(-2 * 60_000));
+    expect([late.status, late.body]).toEqual([403, expect.stringMatching(/InvalidSignatureException.*Request has expired/)]);
+    // 59 s old is still good; so is header auth two minutes out, which AWS gives 15 minutes.
+    const ok = await openWs(sim, await at(-59_000), true);
+    expect(ok.ws).toBeDefined();
+    ok.ws!.close();
+    const header = await aws(sim.endpoint, awsEnv(admin()), ['ec2', 'describe-regions']);
+    expect(header.code).toBe(0);
+    // The service's clock dates the refusal and the upgrade alike, so a client can correct its own.
+    const answerDate = (u: string) =>
+      new Promise<{ status: number; date: string | undefined }>((resolve) => {
+        const s = new URL(u);
+        const ws = new WebSocket(`${sim.tunnelEndpointFor(s.hostname)}${s.pathname}${s.search}`, { headers: { host: s.host } });
+        ws.on('upgrade', (res) => resolve({ status: 101, date: res.headers.date }));
+        ws.on('open', () => ws.close());
+        ws.on('unexpected-response', (_q, res) => (res.resume(), resolve({ status: res.statusCode ?? 0, date: res.headers.date })));
+        ws.on('error', () => {});
+      });
+    const serviceNow = () => Date.now() + 20 * 60_000;
+    sim.admin.setClockSkew(20 * 60_000);
+    try {
+      const upgraded = await answerDate(await at(20 * 60_000));
+      expect(upgraded.status).toBe(101);
+      expect(Math.abs(Date.parse(upgraded.date!) - serviceNow())).toBeLessThan(5000);
+      const refused = await answerDate(await at(0));
+      expect(refused.status).toBe(403);
+      expect(Math.abs(Date.parse(refused.date!) - serviceNow())).toBeLessThan(5000);
+    } finally {
+      sim.admin.setClockSkew(0);
+    }
+  });
+
   it('only ports 22 and 3389 inside the VPC; nothing listening closes with "Unable to connect to target"', async () => {
     expect((await openWs(sim, await url({ port: 80 }))).status).toBe(400);
     expect((await openWs(sim, await url({ privateIp: '192.168.1.1' }))).status).toBe(400);

@@ -31,7 +31,10 @@ export class TunnelService {
     private w: World,
     private sshPortOf: (instanceId: string) => number | undefined,
     private faults: { delay(op: string): Promise<void>; dice(op: string, region: string, caller: string): ApiError | undefined },
-  ) {}
+  ) {
+    // The upgrade is an answer like any other: dated by the service's clock.
+    this.wss.on('headers', (headers) => headers.push(`Date: ${this.w.now().toUTCString()}`));
+  }
 
   get openCount(): number {
     return this.open.size;

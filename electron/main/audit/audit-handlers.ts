@@ -33,7 +33,7 @@ export function createAuditServices(opts: AuditOptions) {
   const accounts = new CallerAccounts(opts.credentials);
 
   const handlers: AuditHandlers = {
-    'policy.generate': async ({ hostIds, groupId, subnetId, securityGroupIds }) => {
+    'policy.generate': async ({ hostIds, groupId, subnetId, securityGroupIds, features }) => {
       const tree = await opts.hosts.tree();
       const wanted = new Set(hostIds ?? []);
       const groupIds = groupId !== undefined ? groupAndDescendants(groupId, tree.groups) : new Set<string>();
@@ -55,8 +55,16 @@ export function createAuditServices(opts: AuditOptions) {
       }
       const { targets, skipped, profiles } = resolved;
       const endpoint = endpointPlan(targets, inventory, { subnetId, securityGroupIds, profile: profiles[0] });
-      const text = accessPolicyText(targets, { endpoint });
-      return { policyJson: text.json, terraform: text.terraform, endpointCommand: text.endpointCommand, notes: text.notes, hosts: targets.length, skipped };
+      const text = accessPolicyText(targets, { endpoint, features: features ?? [] });
+      return {
+        policyJson: text.json,
+        terraform: text.terraform,
+        endpointCommand: text.endpointCommand,
+        notes: text.notes,
+        hosts: targets.length,
+        skipped,
+        statements: text.statements,
+      };
     },
     'audit.trail': async ({ profile, region, startTime, endTime, nextToken }, ctx) => {
       const end = new Date(endTime ?? Date.now());

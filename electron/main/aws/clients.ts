@@ -2,6 +2,7 @@ import { Agent } from 'node:https';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect';
 import type { Disposable } from '../base/lifecycle';
+import { AwsClock, useAwsClock, type ClockedClient } from './clock';
 import type { CredentialSource } from './credentials';
 import { endpointOverride } from './endpoints';
 
@@ -17,7 +18,11 @@ export class AwsClients implements Disposable {
   private readonly ec2 = new Map<string, Promise<EC2Client>>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-  constructor(readonly credentials: CredentialSource) {}
+  constructor(
+    readonly credentials: CredentialSource,
+    /** AWS's clock, learned from these clients' answers; presigned tunnel URLs are dated by it. */
+    readonly clock: AwsClock = new AwsClock(),
+  ) {}
 
   private async config(serviceId: string, profile: string | undefined, region: string) {
     const endpoint = await endpointOverride(serviceId, profile);
@@ -34,7 +39,7 @@ export class AwsClients implements Disposable {
   instanceConnect(profile: string | undefined, region: string): Promise<EC2InstanceConnectClient> {
     const key = `${profile ?? ''}\n${region}`;
     let c = this.eic.get(key);
-    if (!c) this.eic.set(key, (c = this.config('EC2 Instance Connect', profile, region).then((cfg) => new EC2InstanceConnectClient(cfg))));
+    if (!c) this.eic.set(key, (c = this.config('EC2 Instance Connect', profile, region).then((cfg) => this.clocked(new EC2InstanceConnectClient(cfg)))));
     c.catch(() => this.eic.delete(key));
     return c;
   }
@@ -42,9 +47,14 @@ export class AwsClients implements Disposable {
   ec2Client(profile: string | undefined, region: string): Promise<EC2Client> {
     const key = `${profile ?? ''}\n${region}`;
     let c = this.ec2.get(key);
-    if (!c) this.ec2.set(key, (c = this.config('EC2', profile, region).then((cfg) => new EC2Client(cfg))));
+    if (!c) this.ec2.set(key, (c = this.config('EC2', profile, region).then((cfg) => this.clocked(new EC2Client(cfg)))));
     c.catch(() => this.ec2.delete(key));
     return c;
+  }
+
+  private clocked<C extends ClockedClient<I, O>, I extends object, O extends object>(client: C & ClockedClient<I, O>): C {
+    useAwsClock(client, this.clock);
+    return client;
   }
 
   dispose(): void {

@@ -1,6 +1,7 @@
 import { fromIni, fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { KeylessFailure } from '../base/errors';
+import { sdkProcessFailure } from './credential-process';
 
 /**
  * Where AWS credentials come from, per profile. The connect engine asks only this; full profile
@@ -22,6 +23,9 @@ export function describeCredentialError(err: unknown, profile: string | undefine
   const e = err as { name?: string; message?: string };
   const name = profile ?? 'default';
   const msg = e.message ?? String(err);
+  // Before anything quotes the message: it holds the command line and all of its error output.
+  const processFailure = sdkProcessFailure(msg, name);
+  if (processFailure) return processFailure;
   if (/could not be found|not found in|Profile .* not/i.test(msg) && profile) {
     return new KeylessFailure('AwsProfileUnknown', `The AWS profile "${name}" is not in your AWS config or credentials file.`, false, { profile: name });
   }

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { ConnectStep, RouteInfo } from '../../contract';
 import type { SshConnection } from '../ssh/connection';
+import type { KnownHostKey } from '../ssh/known-hosts';
 import type { Hop } from './route';
 
 /** Where the steps of a connect go (the tab's progress line). */
@@ -10,8 +11,11 @@ export type StepReporter = (step: ConnectStep, status: 'start' | 'done' | 'faile
 export interface ConnectHooks {
   report: StepReporter;
   signal: AbortSignal;
-  /** Asks about a host key nothing vouches for; true: trust it. */
-  askHostKey(key: { host: string; port: number; keyType: string; fingerprint: string }): Promise<boolean>;
+  /**
+   * Asks about a host key nothing vouches for; true: trust it. `known`: the keys of other types on
+   * record for the host (it now offers another type), shown as OpenSSH warns of them.
+   */
+  askHostKey(key: { host: string; port: number; keyType: string; fingerprint: string }, known?: KnownHostKey[]): Promise<boolean>;
   /** Asks for a key file's passphrase; null: the person declined. */
   askPassphrase(keyPath: string, retry: boolean): Promise<string | null>;
 }

@@ -221,16 +221,26 @@ export function endpointFacts(e: Ec2InstanceConnectEndpoint): EndpointFacts | un
  * `SSH HOST KEY KEYS` block. Only the last boot's blocks count.
  */
 export function parseConsoleHostKeys(console: string): string[] {
+  // The instance writes its console: blocks are found with indexOf and keys read a line at a
+  // time, so no pattern can span the text and backtrack over it (a `^\s*` across 64 KB of blank
+  // lines took seconds, with main waiting).
   const block = (name: string) => {
-    const re = new RegExp(`-----BEGIN SSH HOST KEY ${name}-----([\\s\\S]*?)-----END SSH HOST KEY ${name}-----`, 'g');
+    const begin = `-----BEGIN SSH HOST KEY ${name}-----`;
+    const end = `-----END SSH HOST KEY ${name}-----`;
     let last: string | undefined;
-    for (const m of console.matchAll(re)) last = m[1];
+    for (let at = console.indexOf(begin); at >= 0; ) {
+      const stop = console.indexOf(end, at + begin.length);
+      if (stop < 0) break;
+      last = console.slice(at + begin.length, stop);
+      at = console.indexOf(begin, stop + end.length);
+    }
     return last ?? '';
   };
   const out = new Set<string>();
   for (const m of block('FINGERPRINTS').matchAll(/SHA256:([A-Za-z0-9+/]{43})/g)) out.add(`SHA256:${m[1]}`);
-  for (const m of block('KEYS').matchAll(/^\s*(?:\S+:\s+)?(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+)\s+([A-Za-z0-9+/=]+)/gm)) {
-    out.add('SHA256:' + createHash('sha256').update(Buffer.from(m[2]!, 'base64')).digest('base64').replace(/=+$/, ''));
+  for (const line of block('KEYS').split('\n')) {
+    const m = /^[ \t\r]*(?:\S+:[ \t]+)?(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+)[ \t]+([A-Za-z0-9+/=]+)/.exec(line);
+    if (m) out.add('SHA256:' + createHash('sha256').update(Buffer.from(m[2]!, 'base64')).digest('base64').replace(/=+$/, ''));
   }
   return [...out];
 }

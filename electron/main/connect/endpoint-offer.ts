@@ -11,6 +11,7 @@ import { describeAwsError, partitionOf } from '../aws/errors';
 import type { Ec2Inventory } from './ec2-inventory';
 import { KeylessFailure, fail } from '../base/errors';
 import type { Logger } from '../base/log';
+import { CREATE_ENDPOINT_ACTIONS } from '../policy/access-policy';
 import type { Ec2Target } from './instance-connector';
 import { USABLE_ENDPOINT_STATES, type InstanceFacts } from './plan';
 import { sleep as sleepOrCancel } from '../base/sleep';
@@ -39,9 +40,6 @@ export function proposeEndpointPlacement(
     vpcId,
   });
 }
-
-/** What creating an endpoint needs beyond the action itself (AWS user guide, "Permissions to create an EC2 Instance Connect Endpoint"). */
-export const CREATE_ENDPOINT_ACTIONS = ['ec2:CreateInstanceConnectEndpoint', 'ec2:CreateNetworkInterface', 'ec2:CreateTags', 'iam:CreateServiceLinkedRole'];
 
 export interface EndpointProvisionerDeps {
   clients: AwsClients;

@@ -1,5 +1,5 @@
 import { KeylessFailure, fail } from '../base/errors';
-import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
+import { fingerprintSha256, keyTypeOf, type KnownHostKey, type KnownHosts } from '../ssh/known-hosts';
 
 export interface InstanceHostKeyCheck {
   knownHosts: KnownHosts;
@@ -10,8 +10,11 @@ export interface InstanceHostKeyCheck {
   keyBlob: Buffer;
   /** The fingerprints the instance printed to its console (GetConsoleOutput); empty when none. */
   consoleFingerprints: () => Promise<string[]>;
-  /** Asks the person to compare the fingerprint; true when they trust it. */
-  ask: (key: { host: string; port: number; keyType: string; fingerprint: string }) => Promise<boolean>;
+  /**
+   * Asks the person to compare the fingerprint; true when they trust it. `known`: keys of other
+   * types on record for the instance, which the question must show (it is not a first meeting).
+   */
+  ask: (key: { host: string; port: number; keyType: string; fingerprint: string }, known?: KnownHostKey[]) => Promise<boolean>;
 }
 
 /** How a host key came to be trusted, for the tab and the log. */
@@ -22,7 +25,8 @@ export type HostKeyTrust = 'known' | 'console' | 'person';
  * reused by other instances, an instance id never is): a key known there is trusted, a different
  * one is blocked. For an instance never seen, the fingerprints it printed to its console at boot
  * confirm the key with no question; a console listing other keys blocks; a console with none
- * leaves it to the person. A trusted key is remembered under the instance id and the address.
+ * leaves it to the person, who is shown the instance's keys of other types when it has some. A
+ * trusted key is remembered under the instance id and the address.
  */
 export async function verifyInstanceHostKey(c: InstanceHostKeyCheck): Promise<HostKeyTrust> {
   const fingerprint = fingerprintSha256(c.keyBlob);
@@ -49,11 +53,14 @@ export async function verifyInstanceHostKey(c: InstanceHostKeyCheck): Promise<Ho
     await c.knownHosts.add(c.instanceId, c.port, c.keyBlob);
     await c.knownHosts.add(c.address, c.port, c.keyBlob);
   };
+  /** Keys of other types on record for this very instance: its key type changed. */
+  const otherTypes = byId.kind === 'otherType' ? byId.known : undefined;
   const byAddress = await c.knownHosts.verify(c.address, c.port, c.keyBlob);
   if (byAddress.kind === 'revoked') {
     fail('HostKeyRevoked', `The host key of ${c.address} (${fingerprint}) is marked revoked in ${byAddress.file}.`, { host: c.address, fingerprint });
   }
-  if (byAddress.kind === 'known') {
+  // An address is reused by other instances: it vouches for a key only when the instance has none of another type.
+  if (byAddress.kind === 'known' && !otherTypes) {
     await c.knownHosts.add(c.instanceId, c.port, c.keyBlob);
     return 'known';
   }
@@ -70,7 +77,7 @@ export async function verifyInstanceHostKey(c: InstanceHostKeyCheck): Promise<Ho
       { host: c.instanceId, port: c.port, keyType, fingerprint, knownFingerprint: printed.join(', ') },
     );
   }
-  if (!(await c.ask({ host: c.instanceId, port: c.port, keyType, fingerprint }))) {
+  if (!(await c.ask({ host: c.instanceId, port: c.port, keyType, fingerprint }, otherTypes))) {
     throw new KeylessFailure('HostKeyRejected', `The host key of ${c.instanceId} (${fingerprint}) was not accepted.`, false, { host: c.instanceId, fingerprint });
   }
   await remember();

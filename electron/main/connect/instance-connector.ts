@@ -90,7 +90,12 @@ export class InstanceConnector implements Connector<Ec2Hop> {
     return { plan, instance, osUser: target.osUser ?? defaultOsUser(instance.imageName, instance.platformDetails) };
   }
 
-  /** Opens an EICE tunnel to `port` on the planned address, with a freshly presigned URL. */
+  /**
+   * Opens an EICE tunnel to `port` on the planned address, with a freshly presigned URL dated by
+   * AWS's clock (learned from the answers Keyless already gets). A URL refused for its date (this
+   * computer's clock changed, or nothing had been heard from AWS yet) teaches the clock by the
+   * refusal's own `Date`, and is signed and tried once more.
+   */
   async openTunnel(
     target: Pick<Ec2Target, 'profile' | 'region' | 'maxTunnelDuration'>,
     plan: Extract<ConnectionPlan, { kind: 'eice' }>,
@@ -125,30 +130,39 @@ export class InstanceConnector implements Connector<Ec2Hop> {
     port: number,
     signal?: AbortSignal,
   ): Promise<EndpointTunnel> {
-    const credentials = await this.deps.clients.credentials.credentials(target.profile);
-    const url = await presignOpenTunnelUrl(
-      {
-        dnsName: plan.endpoint.dnsName,
-        endpointId: plan.endpoint.endpointId,
-        privateIpAddress: plan.address,
-        remotePort: port,
-        region: target.region,
-        // Always sent (3600 s is the service's own default), so a policy that bounds
-        // ec2-instance-connect:maxTunnelDuration finds the key in every request.
-        maxTunnelDuration: target.maxTunnelDuration ?? DEFAULT_MAX_TUNNEL_SECONDS,
-      },
-      credentials,
-    );
+    const { clients } = this.deps;
     const dialVia = await endpointOverride('EC2 Instance Connect', target.profile, this.deps.env);
-    try {
-      return await EndpointTunnel.open({
-        url,
-        ...(dialVia ? { dialVia } : {}),
-        ...(signal ? { signal } : {}),
-        label: `${plan.endpoint.endpointId} to ${plan.address}:${port}`,
-      });
-    } catch (err) {
-      throw this.explainTunnelFailure(err, plan, port);
+    for (let attempt = 1; ; attempt++) {
+      const credentials = await clients.credentials.credentials(target.profile);
+      const url = await presignOpenTunnelUrl(
+        {
+          dnsName: plan.endpoint.dnsName,
+          endpointId: plan.endpoint.endpointId,
+          privateIpAddress: plan.address,
+          remotePort: port,
+          region: target.region,
+          // Always sent (3600 s is the service's own default), so a policy that bounds
+          // ec2-instance-connect:maxTunnelDuration finds the key in every request.
+          maxTunnelDuration: target.maxTunnelDuration ?? DEFAULT_MAX_TUNNEL_SECONDS,
+        },
+        credentials,
+        clients.clock.now(),
+      );
+      try {
+        return await EndpointTunnel.open({
+          url,
+          ...(dialVia ? { dialVia } : {}),
+          ...(signal ? { signal } : {}),
+          label: `${plan.endpoint.endpointId} to ${plan.address}:${port}`,
+          clock: clients.clock,
+        });
+      } catch (err) {
+        if (attempt === 1 && err instanceof KeylessFailure && err.detail?.signedTime === true && !signal?.aborted) {
+          this.deps.log.info('tunnel URL refused for its date; signing again by the corrected clock', { endpoint: plan.endpoint.endpointId, offsetMs: clients.clock.offsetMs });
+          continue;
+        }
+        throw this.explainTunnelFailure(err, plan, port);
+      }
     }
   }
 

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { KeylessFailure, fail } from '../base/errors';
+import { FileRefusal, READ_LIMITS, readRegularFile } from '../base/safe-read';
 import { SshConnection, type SshIdentity } from '../ssh/connection';
 import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
 import type { Connection, ConnectHooks, Connector, Dialer } from './connector';
@@ -61,8 +61,10 @@ export class PlainSshConnector implements Connector<SshHop> {
     const path = hop.auth.path.startsWith('~/') ? join(homedir(), hop.auth.path.slice(2)) : hop.auth.path;
     let data: Buffer;
     try {
-      data = await readFile(path);
+      data = await readRegularFile(path, READ_LIMITS.keyFile);
     } catch (err) {
+      // A FIFO, a device, a folder or a huge file: refused with its own words, never read.
+      if (err instanceof FileRefusal) throw err;
       fail('KeyFileUnreadable', `The key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { path });
     }
     const plain = ssh2.utils.parseKey(data);
@@ -100,8 +102,10 @@ export class PlainSshConnector implements Connector<SshHop> {
           line: verdict.line,
         });
       // eslint-disable-next-line no-fallthrough
+      case 'otherType':
       case 'unknown': {
-        if ((await hooks.askHostKey({ host: hop.host, port: hop.port, keyType, fingerprint })) !== true) {
+        // A new key type beside known ones is never asked as a first meeting: the question names the keys on record.
+        if ((await hooks.askHostKey({ host: hop.host, port: hop.port, keyType, fingerprint }, verdict.kind === 'otherType' ? verdict.known : undefined)) !== true) {
           throw new KeylessFailure('HostKeyRejected', `The host key of ${hop.host} (${fingerprint}) was not accepted.`, false, { host: hop.host, fingerprint });
         }
         await knownHosts.add(hop.host, hop.port, blob);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { awsRequests, ProfileSummary } from '../../contract';
+import { AwsClock } from '../aws/clock';
 import { KeylessFailure } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
@@ -32,6 +33,8 @@ export interface AwsServices extends Disposable {
   /** Credentials per profile, cached: what the connect engine should use (`CredentialSource`). */
   readonly credentials: ProfileCredentials;
   readonly inventory: FleetInventory;
+  /** AWS's clock, learned from every answer the inventory gets; the connect engine signs tunnels by it. */
+  readonly clock: AwsClock;
 }
 
 /** The MFA question, asked of the peer that started the operation, up to three times. */
@@ -50,7 +53,8 @@ function mfaAsker(prompts: Prompts, ctx: CallContext, requestId: string): MfaAsk
 export function createAwsServices(opts: AwsHandlerOptions): AwsServices {
   const credentials = new ProfileCredentials({ log: opts.log });
   const cache = new InventoryCache(join(opts.home, 'inventory.json'), opts.log);
-  const inventory = new FleetInventory({ credentials, cache, log: opts.log, maxConcurrentCalls: opts.maxConcurrentCalls });
+  const clock = new AwsClock();
+  const inventory = new FleetInventory({ credentials, cache, log: opts.log, maxConcurrentCalls: opts.maxConcurrentCalls, clock });
   const listeners = new Set<PeerContext>();
   const follow = (peer: PeerContext) => {
     if (listeners.has(peer) || peer.owned.isDisposed) return;
@@ -174,6 +178,7 @@ export function createAwsServices(opts: AwsHandlerOptions): AwsServices {
     handlers,
     credentials,
     inventory,
+    clock,
     dispose: () => {
       if (timer) clearInterval(timer);
       background.abort();

@@ -17,11 +17,21 @@ import { AwsEc2QueryProtocol, XmlShapeDeserializer } from '@aws-sdk/core/protoco
 const ENTITY = /&(?:#x([0-9a-fA-F]{1,6})|#(\d{1,7})|([a-zA-Z][a-zA-Z0-9]{0,30}));/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
+/**
+ * The character a reference names. The SDK's reader uses `fromCharCode`, which cuts `&#x1F680;`
+ * (🚀) to U+F680; this one takes every code point, and one XML does not allow in a document (NUL,
+ * a lone surrogate, past U+10FFFF) becomes U+FFFD rather than a broken string or an exception.
+ */
+function fromReference(code: number): string {
+  const allowed = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+  return String.fromCodePoint(allowed ? code : 0xfffd);
+}
+
 /** Character references and the five named entities, as the SDK decodes them (an unknown name decodes to nothing). */
 function decode(s: string): string {
   if (!s.includes('&')) return s;
   return s.replace(ENTITY, (_m, hex?: string, dec?: string, named?: string) =>
-    hex ? String.fromCharCode(parseInt(hex, 16)) : dec ? String.fromCharCode(parseInt(dec, 10)) : (NAMED[named!] ?? ''),
+    hex ? fromReference(parseInt(hex, 16)) : dec ? fromReference(parseInt(dec, 10)) : (NAMED[named!] ?? ''),
   );
 }
 

@@ -16,6 +16,7 @@ import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, InventoryS
 import { endpointOverride } from '../aws/endpoints';
 import { endpointFacts, instanceFacts } from '../connect/ec2-inventory';
 import { describeAwsError } from '../aws/errors';
+import { useAwsClock, type AwsClock } from '../aws/clock';
 import { KeylessFailure, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
@@ -49,6 +50,8 @@ export interface FleetInventoryOptions {
   /** Region for DescribeRegions when a profile names none. */
   fallbackRegion?: string;
   maxAttempts?: number;
+  /** Learns AWS's clock from every answer a refresh gets. */
+  clock?: AwsClock;
 }
 
 const FLEET_PROTOCOL = fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN });
@@ -179,6 +182,7 @@ export class FleetInventory implements Disposable {
         protocol: FLEET_PROTOCOL,
         cacheMiddleware: true,
       });
+      if (this.opts.clock) useAwsClock(c, this.opts.clock);
       // The signed request of a command carries its refresh's signal to the HTTP handler.
       c.middlewareStack.add(
         (next) => (args) => {

@@ -1,12 +1,10 @@
 import type { Ec2InstanceConnectEndpoint as InstanceConnectEndpoint, Instance, Subnet, Tag, Vpc } from '@aws-sdk/client-ec2';
-import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, Reach } from '../../contract';
+import { tagRecord, type InventoryEndpoint, type InventoryInstance, type InventoryNetwork, type Reach } from '../../contract';
 import { USABLE_ENDPOINT_STATES, defaultOsUser } from '../connect/plan';
 import type { ReadPlan } from './ec2-xml';
 
 export function tagMap(tags: Tag[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of tags ?? []) if (t.Key) out[t.Key] = t.Value ?? '';
-  return out;
+  return tagRecord((tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? ''] as const] : [])));
 }
 
 export function endpointRecord(profile: string, region: string, e: InstanceConnectEndpoint): InventoryEndpoint | undefined {

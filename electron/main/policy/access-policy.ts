@@ -1,3 +1,4 @@
+import type { PolicyFeature, PolicyStatementInfo } from '../../contract';
 import { partitionOf } from '../aws/errors';
 
 /**
@@ -48,6 +49,8 @@ export interface IamPolicy {
 
 export interface AccessPolicyText {
   policy: IamPolicy;
+  /** Each statement's Sid, kind and feature, in the policy's order. */
+  statements: PolicyStatementInfo[];
   /** The policy as JSON, two-space indented: what goes into the console or `aws iam create-policy`. */
   json: string;
   terraform: string;
@@ -69,13 +72,37 @@ export function endpointArn(region: string, account: string | undefined, endpoin
   return `arn:${partitionOf(region)}:ec2:${region}:${account ?? '*'}:instance-connect-endpoint/${endpointId}`;
 }
 
+/** What creating an endpoint needs beyond the action itself (AWS user guide, "Permissions to create an EC2 Instance Connect Endpoint"). */
+export const CREATE_ENDPOINT_ACTIONS = ['ec2:CreateInstanceConnectEndpoint', 'ec2:CreateNetworkInterface', 'ec2:CreateTags', 'iam:CreateServiceLinkedRole'];
+const EICE_SERVICE = 'ec2-instance-connect.amazonaws.com';
+
 /**
- * The policy. SendSSHPublicKey statements are grouped by the exact set of OS users, so that the
- * policy allows each instance only the users its own hosts use (host A as ubuntu does not let
- * anyone onto host B as ubuntu).
+ * The read-only actions each feature calls, on `*` (EC2's Describe actions take no resource).
+ * Connecting: the instance's addresses, its VPC's endpoints and its AMI (the default OS user).
+ * The inventory: every region's instances, VPCs, subnets, endpoints and AMIs.
  */
-export function accessPolicy(targets: readonly PolicyTarget[]): { policy: IamPolicy; notes: PolicyNote[] } {
+const CONNECT_DESCRIBE = ['ec2:DescribeImages', 'ec2:DescribeInstanceConnectEndpoints', 'ec2:DescribeInstances'];
+const INVENTORY_DESCRIBE = ['ec2:DescribeImages', 'ec2:DescribeInstanceConnectEndpoints', 'ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'];
+
+/**
+ * The policy for connecting to `targets`, and for each feature the person also uses. Every
+ * statement has a Sid naming what it is for (`statements` says which feature wants it).
+ * SendSSHPublicKey statements are grouped by the exact set of OS users, so that the policy allows
+ * each instance only the users its own hosts use (host A as ubuntu does not let anyone onto host
+ * B as ubuntu).
+ */
+export function accessPolicy(
+  targets: readonly PolicyTarget[],
+  features: readonly PolicyFeature[] = [],
+): { policy: IamPolicy; statements: PolicyStatementInfo[]; notes: PolicyNote[] } {
   const notes: PolicyNote[] = [];
+  const statements: IamStatement[] = [];
+  const info: PolicyStatementInfo[] = [];
+  const add = (kind: PolicyStatementInfo['kind'], feature: PolicyStatementInfo['feature'], st: Omit<IamStatement, 'Effect'>) => {
+    statements.push({ Sid: st.Sid, Effect: 'Allow', Action: st.Action, Resource: st.Resource, ...(st.Condition ? { Condition: st.Condition } : {}) });
+    info.push({ sid: st.Sid, kind, feature });
+  };
+
   const usersByArn = new Map<string, Set<string>>();
   for (const t of targets) {
     const arn = instanceArn(t);
@@ -88,12 +115,10 @@ export function accessPolicy(targets: readonly PolicyTarget[]): { policy: IamPol
     const key = JSON.stringify(sorted(users));
     arnsByUsers.set(key, [...(arnsByUsers.get(key) ?? []), arn]);
   }
-  const statements: IamStatement[] = [];
   const pushKeys = [...arnsByUsers.entries()].sort(([a], [b]) => a.localeCompare(b));
   pushKeys.forEach(([users, arns], n) => {
-    statements.push({
+    add('SendSSHPublicKey', 'connect', {
       Sid: `SendSSHPublicKey${pushKeys.length > 1 ? n + 1 : ''}`,
-      Effect: 'Allow',
       Action: ['ec2-instance-connect:SendSSHPublicKey'],
       Resource: sorted(arns),
       Condition: { StringEquals: { 'ec2:osuser': JSON.parse(users) as string[] } },
@@ -104,9 +129,8 @@ export function accessPolicy(targets: readonly PolicyTarget[]): { policy: IamPol
   if (tunnels.length) {
     const ports = sorted(tunnels.map((t) => String(t.port))).map(Number);
     const longest = Math.min(MAX_TUNNEL_SECONDS, Math.max(...tunnels.map((t) => t.maxTunnelDuration ?? MAX_TUNNEL_SECONDS)));
-    statements.push({
+    add('OpenTunnel', 'connect', {
       Sid: 'OpenTunnel',
-      Effect: 'Allow',
       Action: ['ec2-instance-connect:OpenTunnel'],
       Resource: sorted(tunnels.map((t) => endpointArn(t.region, t.account, t.endpointId!))),
       Condition: {
@@ -117,9 +141,36 @@ export function accessPolicy(targets: readonly PolicyTarget[]): { policy: IamPol
     });
     for (const r of sorted(tunnels.filter((t) => t.endpointId === '*').map((t) => t.region))) notes.push({ kind: 'endpointUnknown', value: r });
   }
-  statements.push({ Sid: 'DescribeForDiscovery', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeInstanceConnectEndpoints'], Resource: '*' });
+  if (usersByArn.size) {
+    // The fingerprints an instance printed at boot confirm its host key without asking the person.
+    add('GetConsoleOutput', 'connect', { Sid: 'GetConsoleOutput', Action: ['ec2:GetConsoleOutput'], Resource: sorted(usersByArn.keys()) });
+  }
+  add('DescribeForDiscovery', 'connect', { Sid: 'DescribeForDiscovery', Action: CONNECT_DESCRIBE, Resource: '*' });
+
+  if (features.includes('inventory')) add('Inventory', 'inventory', { Sid: 'Inventory', Action: INVENTORY_DESCRIBE, Resource: '*' });
+  if (features.includes('audit')) add('AuditTrail', 'audit', { Sid: 'AuditTrail', Action: ['cloudtrail:LookupEvents'], Resource: '*' });
+  if (features.includes('endpointCreate')) {
+    const accounts = sorted(targets.map((t) => t.account ?? '*'));
+    const partitions = sorted(targets.map((t) => partitionOf(t.region)));
+    const anyAccount = accounts.length === 0 || accounts.includes('*') ? ['*'] : accounts;
+    const anyPartition = partitions.length ? partitions : ['aws'];
+    // The endpoint's network interface, and the default security group the offer proposes.
+    add('CreateEndpoint', 'endpointCreate', { Sid: 'CreateEndpoint', Action: ['ec2:CreateInstanceConnectEndpoint', 'ec2:CreateNetworkInterface', 'ec2:DescribeSecurityGroups'], Resource: '*' });
+    add('TagNewEndpoint', 'endpointCreate', {
+      Sid: 'TagNewEndpoint',
+      Action: ['ec2:CreateTags'],
+      Resource: anyPartition.flatMap((p) => anyAccount.map((a) => `arn:${p}:ec2:*:${a}:instance-connect-endpoint/*`)),
+      Condition: { StringEquals: { 'ec2:CreateAction': ['CreateInstanceConnectEndpoint'] } },
+    });
+    add('CreateEndpointServiceRole', 'endpointCreate', {
+      Sid: 'CreateEndpointServiceRole',
+      Action: ['iam:CreateServiceLinkedRole'],
+      Resource: anyPartition.flatMap((p) => anyAccount.map((a) => `arn:${p}:iam::${a}:role/aws-service-role/${EICE_SERVICE}/AWSServiceRoleForEC2InstanceConnect`)),
+      Condition: { StringEquals: { 'iam:AWSServiceName': [EICE_SERVICE] } },
+    });
+  }
   for (const r of sorted(targets.filter((t) => t.account === undefined).map((t) => t.region))) notes.push({ kind: 'accountUnknown', value: r });
-  return { policy: { Version: '2012-10-17', Statement: statements }, notes };
+  return { policy: { Version: '2012-10-17', Statement: statements }, statements: info, notes };
 }
 
 /** HCL string literal: JSON escaping, plus `${` and `%{` which HCL would read as templates. */
@@ -200,12 +251,16 @@ export function endpointCommand(e: EndpointPlan): string {
 }
 
 /** Everything the dialog shows, from resolved hosts. */
-export function accessPolicyText(targets: readonly PolicyTarget[], opts: { name?: string; endpoint?: EndpointPlan | undefined } = {}): AccessPolicyText {
-  const { policy, notes } = accessPolicy(targets);
+export function accessPolicyText(
+  targets: readonly PolicyTarget[],
+  opts: { name?: string; endpoint?: EndpointPlan | undefined; features?: readonly PolicyFeature[] } = {},
+): AccessPolicyText {
+  const { policy, statements, notes } = accessPolicy(targets, opts.features);
   const endpoint = opts.endpoint;
   if (endpoint && endpoint.securityGroupIds.length === 0) notes.push({ kind: 'securityGroupUnknown', value: endpoint.subnetId });
   return {
     policy,
+    statements,
     json: JSON.stringify(policy, null, 2),
     terraform: terraformFor(policy, { name: opts.name ?? 'keyless-instance-connect', endpoint }),
     endpointCommand: endpoint ? endpointCommand(endpoint) : null,

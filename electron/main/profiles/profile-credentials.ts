@@ -1,5 +1,6 @@
 import { fromEnv, fromIni, fromTokenFile } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { runCredentialProcess } from '../aws/credential-process';
 import { describeCredentialError, type CredentialSource } from '../aws/credentials';
 import { endpointOverride } from '../aws/endpoints';
 import { KeylessFailure } from '../base/errors';
@@ -99,11 +100,19 @@ export class ProfileCredentials implements CredentialSource {
         const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
         return await fromTokenFile({ clientConfig: { region, ...(sts ? { endpoint: sts.href } : {}) } })();
       } catch (err) {
-        this.opts.log?.info('credentials failed to load', { profile, error: (err instanceof Error ? err.message : String(err)).slice(0, 200) });
-        throw describeCredentialError(err, profile);
+        throw this.failed(err, profile);
       }
     }
-    const kind = profileKind({ ...(configFile[profile] ?? {}), ...(credentialsFile[profile] ?? {}) });
+    const merged = { ...(configFile[profile] ?? {}), ...(credentialsFile[profile] ?? {}) };
+    const kind = profileKind(merged);
+    if (kind === 'process' && merged.credential_process) {
+      // Run here rather than by fromIni, whose error drops the exit status and quotes the command line.
+      try {
+        return await runCredentialProcess(profile, merged.credential_process, merged.aws_account_id);
+      } catch (err) {
+        throw this.failed(err, profile);
+      }
+    }
     const endpoint = await endpointOverride(kind === 'sso' || kind === 'ssoLegacy' ? 'SSO' : 'STS', profile);
     const clientConfig = { profile, ...(endpoint ? { endpoint: endpoint.href } : {}) };
     for (let attempt = 0; ; attempt++) {
@@ -133,9 +142,15 @@ export class ProfileCredentials implements CredentialSource {
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         if (asked && attempt + 1 < MFA_TRIES && /MultiFactorAuthentication|MFA|one time pass ?code/i.test(msg)) continue;
-        this.opts.log?.info('credentials failed to load', { profile, error: msg.slice(0, 200) });
-        throw describeCredentialError(err, profile);
+        throw this.failed(err, profile);
       }
     }
+  }
+
+  /** The failure in words about the profile; the log gets those words, never the SDK's raw message. */
+  private failed(err: unknown, profile: string): KeylessFailure {
+    const failure = describeCredentialError(err, profile);
+    this.opts.log?.info('credentials failed to load', { profile, code: failure.code, error: failure.message.slice(0, 400) });
+    return failure;
   }
 }

@@ -3,14 +3,39 @@ import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { NewSsoProfile } from '../../contract';
 import { KeylessFailure } from '../base/errors';
+import { iniProblem, iniSection, refuse } from './ini-text';
 import { configFilePath, readAwsFiles } from './profile-files';
 
 /** The backup of the AWS config taken before Keyless changes it (the previous backup is replaced). */
 export const backupPathOf = (configFile: string): string => `${configFile}.keyless-backup`;
 
-/** `[profile x]` and `[sso-session y]` blocks as `aws configure sso` writes them: `key = value`, one per line. */
-function section(header: string, values: Array<[string, string | undefined]>): string {
-  return `[${header}]\n` + values.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k} = ${v}\n`).join('');
+/**
+ * The start URL as the URL parser reads it. The raw text is refused when it holds a control
+ * character first: the parser would silently drop a newline that the raw text would write.
+ */
+function normalisedStartUrl(raw: string): string {
+  const problem = iniProblem('value', raw);
+  if (problem) refuse('sso_start_url', problem);
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    /* refused below */
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new KeylessFailure('InvalidArguments', 'The SSO start URL must be an https address such as https://my-org.awsapps.com/start.', false, { field: 'startUrl' });
+  }
+  return url.href;
+}
+
+/** The same start URL however it was written (case of the host, default port, escapes). */
+function sameStartUrl(a: string | undefined, b: string): boolean {
+  if (a === undefined) return false;
+  try {
+    return new URL(a).href === b;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -21,13 +46,14 @@ function section(header: string, values: Array<[string, string | undefined]>): s
  * than rewritten.
  */
 export async function addSsoProfile(p: NewSsoProfile, env: NodeJS.ProcessEnv = process.env): Promise<{ configFile: string; backupFile: string | null }> {
+  const startUrl = normalisedStartUrl(p.startUrl);
   const file = configFilePath(env);
   const { configFile, credentialsFile } = await readAwsFiles(env);
   if (configFile[p.profile] || credentialsFile[p.profile]) {
     throw new KeylessFailure('AwsProfileExists', `A profile named "${p.profile}" already exists in your AWS config; choose another name.`, false, { profile: p.profile });
   }
   const existing = configFile[`sso-session.${p.session}`];
-  if (existing && (existing.sso_start_url !== p.startUrl || existing.sso_region !== p.ssoRegion)) {
+  if (existing && (!sameStartUrl(existing.sso_start_url, startUrl) || existing.sso_region !== p.ssoRegion)) {
     throw new KeylessFailure(
       'AwsProfileExists',
       `The sso-session "${p.session}" already exists with another start URL or region; choose another session name.`,
@@ -45,7 +71,7 @@ export async function addSsoProfile(p: NewSsoProfile, env: NodeJS.ProcessEnv = p
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const header = p.profile === 'default' ? 'default' : `profile ${p.profile}`;
-  let text = section(header, [
+  let text = iniSection(header, [
     ['sso_session', p.session],
     ['sso_account_id', p.accountId],
     ['sso_role_name', p.roleName],
@@ -55,8 +81,8 @@ export async function addSsoProfile(p: NewSsoProfile, env: NodeJS.ProcessEnv = p
   if (!existing) {
     text +=
       '\n' +
-      section(`sso-session ${p.session}`, [
-        ['sso_start_url', p.startUrl],
+      iniSection(`sso-session ${p.session}`, [
+        ['sso_start_url', startUrl],
         ['sso_region', p.ssoRegion],
         ['sso_registration_scopes', 'sso:account:access'],
       ]);

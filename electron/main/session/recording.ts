@@ -1,12 +1,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { access, constants, lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { access, constants, lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { RecordingInfo } from '../../contract';
 import { fail } from '../base/errors';
+import { READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 import type { Disposable } from '../base/lifecycle';
 
 /** Recordings larger than this are not loaded for playback (the renderer holds them whole). */
-export const MAX_PLAYBACK_BYTES = 64 * 1024 * 1024;
+export const MAX_PLAYBACK_BYTES = READ_LIMITS.recording;
 
 export interface AsciicastHeader {
   version: 2;
@@ -73,7 +74,8 @@ export async function readRecording(folder: string, name: string): Promise<strin
   const info = await lstat(path).catch(() => undefined);
   if (!info?.isFile()) fail('NotFound', `There is no recording ${name} in ${real}.`, { name });
   if (info.size > MAX_PLAYBACK_BYTES) fail('RecordingFolderUnusable', `${name} is too large to play back (${info.size} bytes).`, { folder, why: 'too large' });
-  return readFile(path, 'utf8');
+  // Checked again on the descriptor: the name may have been replaced (by a FIFO, say) since.
+  return readRegularTextFile(path, MAX_PLAYBACK_BYTES);
 }
 
 /**

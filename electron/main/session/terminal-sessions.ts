@@ -44,7 +44,8 @@ export function promptHooks(prompts: Prompts, peer: PeerContext, requestId: stri
   return {
     report,
     signal,
-    askHostKey: async (key) => (await prompts.ask(peer, { kind: 'hostKeyUnknown', requestId, key }, signal)) === true,
+    askHostKey: async (key, known) =>
+      (await prompts.ask(peer, known?.length ? { kind: 'hostKeyTypeChanged', requestId, key, known } : { kind: 'hostKeyUnknown', requestId, key }, signal)) === true,
     askPassphrase: async (keyPath, retry) => {
       const answer = await prompts.ask(peer, { kind: 'passphrase', requestId, keyPath, retry }, signal);
       return typeof answer === 'string' ? answer : null;

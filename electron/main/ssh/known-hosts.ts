@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
+import { globMatch } from '../../contract';
+import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 
 /** SHA256 fingerprint as OpenSSH prints it: `SHA256:` + unpadded base64 of the key blob's hash. */
 export function fingerprintSha256(keyBlob: Buffer): string {
@@ -27,10 +28,20 @@ interface Entry {
   key: Buffer;
 }
 
+/** A key of the host on record, where it is written. */
+export interface KnownHostKey {
+  keyType: string;
+  fingerprint: string;
+  file: string;
+  line: number;
+}
+
 export type HostKeyVerdict =
   | { kind: 'known'; file: string }
   | { kind: 'changed'; file: string; line: number; knownFingerprint: string }
   | { kind: 'revoked'; file: string }
+  /** This key's type is new for the host, but keys of other types are on record (OpenSSH warns, naming them). */
+  | { kind: 'otherType'; known: KnownHostKey[] }
   | { kind: 'unknown' };
 
 function parseLine(line: string): Entry | undefined {
@@ -44,12 +55,6 @@ function parseLine(line: string): Entry | undefined {
   const key = Buffer.from(b64, 'base64');
   if (key.length === 0) return undefined;
   return { marker, hosts, keyType, key };
-}
-
-function globToRegExp(glob: string): RegExp {
-  // `[` and `]` are literal in known_hosts (`[host]:port`), never a character class.
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
 }
 
 function hashedMatches(field: string, name: string): boolean {
@@ -69,7 +74,7 @@ export function hostsFieldMatches(field: string, host: string, port: number): bo
   for (const raw of field.split(',')) {
     const negated = raw.startsWith('!');
     const pattern = negated ? raw.slice(1) : raw;
-    if (globToRegExp(pattern).test(name)) {
+    if (globMatch(pattern, name)) {
       if (negated) return false;
       matched = true;
     }
@@ -80,7 +85,8 @@ export function hostsFieldMatches(field: string, host: string, port: number): bo
 /**
  * Host keys from OpenSSH-format files: the user's `~/.ssh/known_hosts` (read only) and Keyless's
  * own file (where accepted keys are added). A key that matches is known; a different key of the
- * same type for the same host is a change, which blocks the connection.
+ * same type for the same host is a change, which blocks the connection; a key of a type with no
+ * record beside keys of other types is not a first meeting, and is shown with the keys on record.
  */
 export class KnownHosts {
   constructor(
@@ -91,8 +97,11 @@ export class KnownHosts {
   private async entries(file: string): Promise<Array<{ entry: Entry; line: number }>> {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
-    } catch {
+      text = await readRegularTextFile(file, READ_LIMITS.knownHosts);
+    } catch (err) {
+      // A known_hosts that is there but is no file (a FIFO, a folder) must not be taken for an
+      // empty one: the key it holds for this host would then look new.
+      if (err instanceof FileRefusal) throw err;
       return [];
     }
     const out: Array<{ entry: Entry; line: number }> = [];
@@ -107,6 +116,7 @@ export class KnownHosts {
     const keyType = keyTypeOf(keyBlob);
     let changed: HostKeyVerdict | undefined;
     let known: HostKeyVerdict | undefined;
+    const others = new Map<string, KnownHostKey>();
     for (const file of [this.ownFile, ...this.readOnlyFiles]) {
       for (const { entry, line } of await this.entries(file)) {
         if (entry.marker === '@cert-authority') continue;
@@ -118,18 +128,23 @@ export class KnownHosts {
         }
         if (same) known ??= { kind: 'known', file };
         else if (entry.keyType === keyType) changed ??= { kind: 'changed', file, line, knownFingerprint: fingerprintSha256(entry.key) };
+        else {
+          const fingerprint = fingerprintSha256(entry.key);
+          if (!others.has(fingerprint)) others.set(fingerprint, { keyType: entry.keyType, fingerprint, file, line });
+        }
       }
     }
     // As in OpenSSH, any line with this very key makes it known, even when another line lists a different key.
-    return known ?? changed ?? { kind: 'unknown' };
+    return known ?? changed ?? (others.size ? { kind: 'otherType', known: [...others.values()] } : { kind: 'unknown' });
   }
 
   /** Adds an accepted key to Keyless's own file (atomically; the user's files are never written). */
   async add(host: string, port: number, keyBlob: Buffer, comment?: string): Promise<void> {
     let existing = '';
     try {
-      existing = await readFile(this.ownFile, 'utf8');
-    } catch {
+      existing = await readRegularTextFile(this.ownFile, READ_LIMITS.knownHosts);
+    } catch (err) {
+      if (err instanceof FileRefusal) throw err;
       /* first key */
     }
     if (existing && !existing.endsWith('\n')) existing += '\n';

@@ -46,7 +46,7 @@ export function createHostHandlers(store: HostStore, opts: HostHandlerOptions): 
     'groups.delete': async ({ id }) => (await store.deleteGroup(id), ok),
     'smartGroups.save': ({ group }) => store.saveSmartGroup(group),
     'smartGroups.delete': async ({ id }) => (await store.deleteSmartGroup(id), ok),
-    'hosts.importSshConfig': async () => {
+    'hosts.importSshConfig': async ({ resolutions }) => {
       const file = join(home(), '.ssh', 'config');
       let localUser = 'root';
       try {
@@ -58,20 +58,28 @@ export function createHostHandlers(store: HostStore, opts: HostHandlerOptions): 
         if (err.code === 'ENOENT') return undefined;
         throw err;
       });
-      if (!imported) return { file, added: 0, updated: 0, skipped: [{ pattern: file, reason: 'no such file' }] };
-      // Hosts imported before keep the group, tags, notes and favourite the person gave them here.
+      if (!imported) return { file, added: 0, updated: 0, skipped: [{ pattern: file, reason: 'no such file' }], conflicts: [] };
+      // Hosts imported before keep what only Keyless knows of them (group, tags, notes, favourite,
+      // recording), so an unchanged config changes nothing and asks nothing.
       const { hosts: existing, groups } = await store.tree();
+      const byId = new Map(existing.map((e) => [e.id, e]));
       const hosts = imported.hosts.map((h) => {
-        const before = existing.find((e) => e.id === h.id);
-        return before ? { ...h, groupId: before.groupId, tags: before.tags, notes: before.notes, favourite: before.favourite } : h;
+        const before = byId.get(h.id);
+        if (!before) return h;
+        const { groupId, tags, notes, favourite, recordSessions } = before;
+        return { ...h, groupId, tags, notes, favourite, ...(recordSessions === undefined ? {} : { recordSessions }) };
       });
       const group = groups.find((g) => g.id === imported.group.id) ?? imported.group;
-      const counts = await store.mergeEntries([group], hosts);
+      const counts = await store.mergeEntries([group], hosts, [], resolutions);
+      if (counts.conflicts.length) {
+        opts.log.info('ssh config import waits for a choice', { conflicts: counts.conflicts.length });
+        return { ...imported.report, added: 0, updated: 0, conflicts: counts.conflicts };
+      }
       opts.log.info('ssh config imported', { added: counts.hostsAdded, updated: counts.hostsUpdated, skipped: imported.report.skipped.length });
-      return { ...imported.report, added: counts.hostsAdded, updated: counts.hostsUpdated };
+      return { ...imported.report, added: counts.hostsAdded, updated: counts.hostsUpdated, conflicts: [] };
     },
     'hosts.export': async ({ groupIds, hostIds }) => ({ json: await store.exportJson({ groupIds, hostIds }) }),
-    'hosts.import': ({ json }) => store.importJson(json),
+    'hosts.import': ({ json, resolutions }) => store.importJson(json, resolutions),
     'hosts.restoreBackup': async () => {
       const result = await store.restoreBackup();
       opts.log.warn('hosts restored from backup', { from: result.restoredFrom, kept: result.keptAs });

@@ -17,6 +17,8 @@ import {
   type HostGroup,
   type HostGroupInput,
   type HostTree,
+  type ImportConflict,
+  type ImportResolution,
   type SavedHost,
   type SmartGroup,
   type SmartGroupInput,
@@ -60,12 +62,33 @@ function parsed<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   invalid(issue?.path.map(String).join('.') || '(value)', issue?.message ?? 'invalid');
 }
 
-/** What a merge changed: groups and hosts together, and hosts alone. */
+/**
+ * What a merge changed: groups and hosts together, and hosts alone. With `conflicts`, nothing
+ * was written: those entries would replace saved ones and have no resolution yet.
+ */
 export interface MergeCounts {
   added: number;
   updated: number;
   hostsAdded: number;
   hostsUpdated: number;
+  conflicts: ImportConflict[];
+}
+
+type Kind = ImportConflict['kind'];
+
+/** An entry as the conflict dialog shows it. */
+function side(kind: Kind, entry: HostEntry | HostGroup | SmartGroup): ImportConflict['existing'] {
+  if (kind === 'smartGroup') return { name: entry.name, address: (entry as SmartGroup).query, user: '', detail: '' };
+  if (kind === 'group') {
+    const { profile, region, osUser, connectionType } = (entry as HostGroup).settings;
+    return { name: entry.name, address: '', user: osUser ?? '', detail: [profile, region, connectionType].filter(Boolean).join(' · ') };
+  }
+  const h = entry as HostEntry;
+  if (h.kind === 'ssh') {
+    const auth = h.auth.type === 'agent' ? 'ssh-agent' : h.auth.path;
+    return { name: h.name, address: `${h.host}:${h.port}`, user: h.user ?? '', detail: [auth, h.jumpHost && `ProxyJump ${h.jumpHost}`].filter(Boolean).join(' · ') };
+  }
+  return { name: h.name, address: [h.instanceId, h.region].filter(Boolean).join(' · '), user: h.osUser ?? '', detail: [h.profile, h.connectionType, h.endpointId].filter(Boolean).join(' · ') };
 }
 
 /** Saved hosts, groups and recents: hosts.json in the data folder, shared safely between processes. */
@@ -242,8 +265,12 @@ export class HostStore implements Disposable {
     return JSON.stringify(out, null, 2) + '\n';
   }
 
-  /** Adds or replaces, by id, the groups and hosts of an export. Importing the same file again changes nothing. */
-  async importJson(text: string): Promise<{ added: number; updated: number }> {
+  /**
+   * Adds the groups, hosts and smart groups of an export. Importing the same file again changes
+   * nothing; an entry that would replace a saved one with other content is a conflict, and
+   * nothing is written until `resolutions` says what to do with each.
+   */
+  async importJson(text: string, resolutions: readonly ImportResolution[] = []): Promise<{ added: number; updated: number; conflicts: ImportConflict[] }> {
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -255,21 +282,56 @@ export class HostStore implements Disposable {
       const issue = parsed.error.issues[0];
       invalid(issue?.path.map(String).join('.') || 'json', `${issue?.message ?? 'invalid'} (expected a Keyless hosts export)`);
     }
-    const { added, updated } = await this.mergeEntries(parsed.data.groups, parsed.data.hosts, parsed.data.smartGroups);
-    return { added, updated };
+    const { added, updated, conflicts } = await this.mergeEntries(parsed.data.groups, parsed.data.hosts, parsed.data.smartGroups, resolutions);
+    return { added, updated, conflicts };
   }
 
-  /** Upserts groups and hosts by id, checking the result as a whole before anything is written. */
-  async mergeEntries(groups: readonly HostGroup[], hosts: readonly HostEntry[], smartGroups: readonly SmartGroup[] = []): Promise<MergeCounts> {
+  /**
+   * Adds groups, hosts and smart groups by id, checking the result as a whole before anything is
+   * written. One that would replace a saved entry with other content is applied only as
+   * `resolutions` says: keep the saved one, replace it, or add the imported one under a new id
+   * (then what the import puts in a group kept both ways goes into the new copy). Without a
+   * resolution for every such entry nothing is written, and they come back as `conflicts`.
+   */
+  async mergeEntries(
+    groups: readonly HostGroup[],
+    hosts: readonly HostEntry[],
+    smartGroups: readonly SmartGroup[] = [],
+    resolutions: readonly ImportResolution[] = [],
+  ): Promise<MergeCounts> {
     return this.file.update((doc) => {
-      const counts = { added: 0, updated: 0, hostsAdded: 0, hostsUpdated: 0 };
+      const counts: MergeCounts = { added: 0, updated: 0, hostsAdded: 0, hostsUpdated: 0, conflicts: [] };
+      // Maps, not objects: an imported id may be `__proto__`.
+      const choices = new Map(resolutions.map((r) => [`${r.kind}:${r.id}`, r.choice]));
+      const saved = new Map<string, HostEntry | HostGroup | SmartGroup>();
+      for (const g of doc.groups) saved.set(`group:${g.id}`, g);
+      for (const h of doc.hosts) saved.set(`host:${h.id}`, h);
+      for (const g of doc.smartGroups) saved.set(`smartGroup:${g.id}`, g);
+      const incoming: Array<[Kind, HostEntry | HostGroup | SmartGroup]> = [
+        ...groups.map((g) => ['group', g] as [Kind, HostGroup]),
+        ...hosts.map((h) => ['host', h] as [Kind, HostEntry]),
+        ...smartGroups.map((g) => ['smartGroup', g] as [Kind, SmartGroup]),
+      ];
+      const conflicts: ImportConflict[] = [];
+      for (const [kind, item] of incoming) {
+        const before = saved.get(`${kind}:${item.id}`);
+        if (before && canonical(before) !== canonical(item)) conflicts.push({ kind, id: item.id, existing: side(kind, before), incoming: side(kind, item) });
+      }
+      if (conflicts.some((c) => !choices.has(`${c.kind}:${c.id}`))) return { ...counts, conflicts };
+
+      // A choice applies only where there is a conflict; any other entry of the import is added or unchanged.
+      const conflicting = new Set(conflicts.map((c) => `${c.kind}:${c.id}`));
+      const choiceFor = (kind: Kind, id: string) => (conflicting.has(`${kind}:${id}`) ? choices.get(`${kind}:${id}`) : undefined);
+      const copies = new Map<string, string>();
+      for (const g of groups) if (choiceFor('group', g.id) === 'both') copies.set(g.id, newId('g'));
+      const inGroup = (id: string | null) => (id === null ? null : (copies.get(id) ?? id));
       const upsert = <T extends { id: string }>(list: T[], item: T, isHost: boolean) => {
         const i = list.findIndex((x) => x.id === item.id);
         if (i < 0) {
           list.push(item);
           counts.added++;
           if (isHost) counts.hostsAdded++;
-        } else if (JSON.stringify(list[i]) !== JSON.stringify(item)) {
+        } else if (canonical(list[i]) !== canonical(item)) {
           list[i] = item;
           counts.updated++;
           if (isHost) counts.hostsUpdated++;
@@ -277,10 +339,21 @@ export class HostStore implements Disposable {
       };
       const nextGroups = [...doc.groups];
       const nextHosts = [...doc.hosts];
-      for (const g of groups) upsert(nextGroups, g, false);
-      for (const h of hosts) upsert(nextHosts, h, true);
       const nextSmart = [...doc.smartGroups];
-      for (const g of smartGroups) upsert(nextSmart, g, false);
+      for (const g of groups) {
+        if (choiceFor('group', g.id) === 'keep') continue;
+        upsert(nextGroups, { ...g, id: copies.get(g.id) ?? g.id, parentId: inGroup(g.parentId) }, false);
+      }
+      for (const h of hosts) {
+        const choice = choiceFor('host', h.id);
+        if (choice === 'keep') continue;
+        upsert(nextHosts, { ...h, id: choice === 'both' ? newId('h') : h.id, groupId: inGroup(h.groupId) }, true);
+      }
+      for (const g of smartGroups) {
+        const choice = choiceFor('smartGroup', g.id);
+        if (choice === 'keep') continue;
+        upsert(nextSmart, { ...g, id: choice === 'both' ? newId('s') : g.id }, false);
+      }
       const checked = { ...doc, groups: nextGroups, hosts: nextHosts, smartGroups: nextSmart };
       try {
         decodeHostsFile(JSON.parse(JSON.stringify(checked)));

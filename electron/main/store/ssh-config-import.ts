@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
 import SSHConfig, { glob, LineType, type Line, type Section } from 'ssh-config';
 import { sshHostEntrySchema, type HostGroup, type SshHostEntry, type SshConfigImportReport } from '../../contract';
+import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 
 /** The group imported hosts land in (a re-import finds it by this id). */
 export const SSH_CONFIG_GROUP_ID = 'ssh-config';
 const MAX_INCLUDE_DEPTH = 16;
-const MAX_FILE_BYTES = 1024 * 1024;
 
 export interface SshConfigImport {
   report: SshConfigImportReport;
@@ -45,8 +45,9 @@ async function expandInclude(pattern: string, home: string, sshDir: string): Pro
     }
     found = next;
   }
+  // Anything that exists is returned, so that a FIFO or a folder is reported as such when read.
   const files: string[] = [];
-  for (const f of found) if ((await stat(f).catch(() => undefined))?.isFile()) files.push(f);
+  for (const f of found) if (await stat(f).catch(() => undefined)) files.push(f);
   return files;
 }
 
@@ -65,12 +66,13 @@ export async function readSshConfig(file: string, env: { home: string; localUser
   const load = async (path: string, depth: number): Promise<Line[]> => {
     let text: string;
     try {
-      const st = await stat(path);
-      if (st.size > MAX_FILE_BYTES) throw Object.assign(new Error('too large'), { code: 'EFBIG' });
-      text = await readFile(path, 'utf8');
+      text = await readRegularTextFile(path, READ_LIMITS.sshConfig);
     } catch (err) {
       if (depth === 0) throw err;
-      skipped.push({ pattern: `Include ${path}`, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+      skipped.push({
+        pattern: `Include ${path}`,
+        reason: err instanceof FileRefusal ? `not read: it is ${err.whatItIs}` : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
       return [];
     }
     const flatten = async (lines: Line[]): Promise<{ own: Line[]; sections: Line[] }> => {
@@ -159,7 +161,7 @@ export async function readSshConfig(file: string, env: { home: string; localUser
     }
   }
   const group: HostGroup = { id: SSH_CONFIG_GROUP_ID, name: '~/.ssh/config', parentId: null, settings: {}, notes: '' };
-  return { report: { file, added: 0, updated: 0, skipped }, group, hosts };
+  return { report: { file, added: 0, updated: 0, skipped, conflicts: [] }, group, hosts };
 }
 
 /**

@@ -1,10 +1,11 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { KeylessFailure, fail } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
+import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 import { DocumentProblem } from './hosts-file';
 
 export interface StoreFileOptions<T> {
@@ -58,7 +59,7 @@ export class JsonStoreFile<T> implements Disposable {
     this.path = opts.path;
     this.backups = opts.backups ?? 5;
     this.backupEveryMs = opts.backupEveryMs ?? 60_000;
-    this.maxBytes = opts.maxBytes ?? 10 * MiB;
+    this.maxBytes = opts.maxBytes ?? READ_LIMITS.hostsFile;
     this.staleLockMs = opts.staleLockMs ?? 10_000;
   }
 
@@ -182,7 +183,7 @@ export class JsonStoreFile<T> implements Disposable {
     for (let n = 1; n <= this.backups; n++) {
       const path = this.backupPath(n);
       try {
-        const text = await readFile(path, 'utf8');
+        const text = await readRegularTextFile(path, this.maxBytes);
         this.opts.decode(JSON.parse(text.replace(/^\uFEFF/, '')));
         return { path, text };
       } catch {
@@ -214,8 +215,9 @@ export class JsonStoreFile<T> implements Disposable {
     }
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = await readRegularTextFile(this.path, this.maxBytes);
     } catch (err) {
+      if (err instanceof FileRefusal) throw await this.corrupt(`it is ${err.whatItIs}`, { reason: err.reason });
       throw await this.corrupt(`it cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {});
     }
     let json: unknown;
@@ -273,7 +275,7 @@ export class JsonStoreFile<T> implements Disposable {
   private async checkExternalChange(): Promise<void> {
     let text: string | null;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = await readRegularTextFile(this.path, this.maxBytes);
     } catch (err) {
       text = (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : '';
     }

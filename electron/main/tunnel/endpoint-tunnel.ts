@@ -3,6 +3,7 @@ import { Duplex } from 'node:stream';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import WebSocket from 'ws';
+import type { AwsClock } from '../aws/clock';
 import { KeylessFailure } from '../base/errors';
 
 /** The AWS CLI never sends more than this in one binary frame. */
@@ -23,7 +24,12 @@ export interface EndpointTunnelOptions {
   /** What the failure messages call the tunnel (e.g. "eice-0abc to 10.0.0.5:22"). */
   label?: string;
   userAgent?: string;
+  /** Learns from the endpoint's answer (its `Date`), accepted or refused. */
+  clock?: AwsClock;
 }
+
+/** How AWS refuses a signature dated outside its window: the URL's clock was off, not its keys. */
+const SIGNED_TIME_REFUSED = /Request has expired|Signature expired|Signature not yet current|not yet valid/i;
 
 /** The agent HTTPS_PROXY / NO_PROXY call for (proxy-from-env reads them as curl does). */
 export function proxyAgentFor(target: URL, env: NodeJS.ProcessEnv = process.env): Agent | undefined {
@@ -74,8 +80,14 @@ function refusal(status: number, body: string, label: string): KeylessFailure {
       reason: message,
     });
   }
-  if (status === 403 && /expired|signature/i.test(body)) {
-    return new KeylessFailure('TunnelRefused', `The endpoint refused the signed tunnel request (${label}): ${message}. Check that this computer's clock is right.`, true, { status, reason: message });
+  const signedTime = SIGNED_TIME_REFUSED.test(message);
+  if (status === 403 && (signedTime || /expired|signature/i.test(body))) {
+    return new KeylessFailure('TunnelRefused', `The endpoint refused the signed tunnel request (${label}): ${message}. Check that this computer's clock is right.`, true, {
+      status,
+      reason: message,
+      // Only a URL dated outside its window is worth signing again (not an expired session token).
+      ...(signedTime ? { signedTime: true } : {}),
+    });
   }
   return new KeylessFailure('TunnelRefused', `The Instance Connect Endpoint refused the tunnel (${label}): ${message}`, status === 429 || status >= 500, {
     status,
@@ -146,6 +158,7 @@ export class EndpointTunnel extends Duplex {
     }
     return new Promise((resolve, reject) => {
       const agent = proxyAgentFor(dial);
+      const sentAt = opts.clock?.local() ?? 0;
       const ws = new WebSocket(dial, {
         headers,
         handshakeTimeout: opts.openTimeoutMs ?? 15_000,
@@ -171,8 +184,10 @@ export class EndpointTunnel extends Duplex {
       const onAbort = () => settle(new KeylessFailure('Cancelled', 'The connection was cancelled.', true));
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('upgrade', (res) => opts.clock?.observeResponse(res, sentAt));
       ws.once('open', () => settle());
       ws.once('unexpected-response', (_req, res) => {
+        opts.clock?.observeResponse(res, sentAt);
         void readBody(res).then((body) => settle(refusal(res.statusCode ?? 0, body, label)));
       });
       ws.once('close', (code: number, reason: Buffer) => settle(closeFailure(code, reason.toString('utf8'), label)));

@@ -6,11 +6,12 @@ export function format(template: string, params: Record<string, unknown> = {}): 
 
 /**
  * Words for a typed error from main, filled with its detail. An error that names the step it
- * failed in (`detail.step`) or its reason (`detail.reason`) gets those words when the catalogue
- * has some: a timeout while the tunnel opens is not one of a host that did not answer.
+ * failed in (`detail.step`) or its reason (`detail.reason`) gets words of their own when the
+ * catalogue has some: a timeout while the tunnel opens is not one of a host that did not answer,
+ * and a refused FIFO is not a refused folder.
  */
 export function errorWords(catalogue: Readonly<Record<string, string>>, err: KeylessError): string {
-  const variant = [err.detail?.step, err.detail?.reason].find((v) => typeof v === 'string' && catalogue[`error.${err.code}.${v}`] !== undefined);
-  const words = variant !== undefined ? catalogue[`error.${err.code}.${String(variant)}`] : undefined;
-  return format(words ?? catalogue[`error.${err.code}`] ?? err.message, { message: err.message, ...(err.detail ?? {}) });
+  const variant = (v: unknown) => (typeof v === 'string' ? catalogue[`error.${err.code}.${v}`] : undefined);
+  const words = variant(err.detail?.step) ?? variant(err.detail?.reason) ?? catalogue[`error.${err.code}`] ?? err.message;
+  return format(words, { message: err.message, ...(err.detail ?? {}) });
 }

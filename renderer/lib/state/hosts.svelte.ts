@@ -7,6 +7,8 @@ import {
   type HostEntryInput,
   type HostGroup,
   type HostGroupInput,
+  type ImportConflict,
+  type ImportResolution,
   type InventoryInstance,
   type KeylessError,
   type Recent,
@@ -23,6 +25,8 @@ import type { TabTarget } from './tab-target';
 export const tabTarget = (host: HostEntry): Extract<TabTarget, { hostId: string }> => ({ hostId: host.id, title: host.name });
 
 export type ImportOutcome = { kind: 'sshConfig'; report: SshConfigImportReport } | { kind: 'json'; added: number; updated: number };
+/** An import that would replace saved entries, waiting for the person's choice per conflict (nothing is written yet). */
+export type ImportQuestion = { source: 'sshConfig'; conflicts: ImportConflict[] } | { source: 'json'; json: string; conflicts: ImportConflict[] };
 
 /** The saved hosts as the sidebar shows them: the tree, the selection, and what the store said last. */
 export class HostsState {
@@ -39,6 +43,7 @@ export class HostsState {
   corrupt = $state<KeylessError | undefined>(undefined);
   error = $state<KeylessError | undefined>(undefined);
   lastImport = $state<ImportOutcome | undefined>(undefined);
+  importQuestion = $state.raw<ImportQuestion | undefined>(undefined);
   restored = $state<{ restoredFrom: string; keptAs: string } | undefined>(undefined);
   readonly selected = new SvelteSet<string>();
   readonly collapsed = new SvelteSet<string>();
@@ -207,13 +212,30 @@ export class HostsState {
     await this.call(() => this.backend.invoke('smartGroups.delete', { id }));
   }
 
-  async importSshConfig(): Promise<void> {
-    const report = await this.call(() => this.backend.invoke('hosts.importSshConfig', {}));
-    if (report) this.lastImport = { kind: 'sshConfig', report };
+  /** Imports ~/.ssh/config; when it would replace saved hosts, asks first (`importQuestion`). */
+  async importSshConfig(resolutions?: ImportResolution[]): Promise<void> {
+    const report = await this.call(() => this.backend.invoke('hosts.importSshConfig', resolutions ? { resolutions } : {}));
+    if (!report) return this.cancelImport();
+    // Conflicts again after a choice: the file changed meanwhile, so the question is asked anew.
+    this.importQuestion = report.conflicts.length ? { source: 'sshConfig', conflicts: report.conflicts } : undefined;
+    if (!report.conflicts.length) this.lastImport = { kind: 'sshConfig', report };
   }
-  async importJson(json: string): Promise<void> {
-    const counts = await this.call(() => this.backend.invoke('hosts.import', { json }));
-    if (counts) this.lastImport = { kind: 'json', ...counts };
+  /** Imports an export; when it would replace saved entries, asks first (`importQuestion`). */
+  async importJson(json: string, resolutions?: ImportResolution[]): Promise<void> {
+    const r = await this.call(() => this.backend.invoke('hosts.import', resolutions ? { json, resolutions } : { json }));
+    if (!r) return this.cancelImport();
+    this.importQuestion = r.conflicts.length ? { source: 'json', json, conflicts: r.conflicts } : undefined;
+    if (!r.conflicts.length) this.lastImport = { kind: 'json', added: r.added, updated: r.updated };
+  }
+  /** Carries out the waiting import with the person's choices. */
+  async resolveImport(resolutions: ImportResolution[]): Promise<void> {
+    const q = this.importQuestion;
+    if (!q) return;
+    if (q.source === 'json') await this.importJson(q.json, resolutions);
+    else await this.importSshConfig(resolutions);
+  }
+  cancelImport(): void {
+    this.importQuestion = undefined;
   }
   async exportJson(): Promise<string | undefined> {
     const groupIds: string[] = [];

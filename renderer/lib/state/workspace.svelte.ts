@@ -2,6 +2,8 @@ import { terminalSettingsSchema, type KeylessError, type TerminalSettings } from
 import { targetKey, type TabTarget } from './tab-target';
 import { BackendError, type Backend } from '../backend/backend';
 import { mapPaneIds, paneIds, type Direction, type PaneLayout } from '../terminal/layout';
+import { openableUrl, routeWindowOpen } from '../terminal/links';
+import type { PreparedPaste } from '../terminal/paste';
 import { matchShortcut, platformOf, type Platform } from '../terminal/shortcuts';
 import { TerminalSession, type Look, type SessionHooks, type SessionSource } from '../terminal/terminal-session.svelte';
 import { installTestHook } from '../terminal/test-hook';
@@ -39,16 +41,19 @@ export class Workspace {
   settingsOpen = $state(false);
   recordingsOpen = $state(false);
   renamingTabId = $state<string | undefined>(undefined);
-  pasteQuestion = $state<{ text: string; answer: (yes: boolean) => void } | undefined>(undefined);
+  pasteQuestion = $state<{ paste: PreparedPaste; answer: (yes: boolean) => void } | undefined>(undefined);
   linkQuestion = $state<{ url: string } | undefined>(undefined);
   notice = $state<KeylessError | undefined>(undefined);
   activeTab = $derived(this.tabs.find((t) => t.id === this.activeTabId));
   private restoreDone = false;
+  /** Opens a link the person said yes to where main has no system browser (the browser harness). */
+  private readonly openInBrowserTab: (url: string) => void;
 
   private readonly hooks: SessionHooks = {
     input: (from, data) => this.input(from, data),
-    confirmPaste: (text) => this.confirmPaste(text),
-    openLink: (url) => (this.linkQuestion = { url }),
+    confirmPaste: (paste) => this.confirmPaste(paste),
+    paste: (from, paste) => this.paste(from, paste),
+    openLink: (url) => this.askLink(url),
   };
 
   constructor(readonly backend: Backend) {
@@ -61,6 +66,7 @@ export class Workspace {
       });
     }
     this.platform = platformOf(navigator.platform);
+    this.openInBrowserTab = routeWindowOpen((url) => this.askLink(url));
     if (/[?&]testHooks(=|&|$)/.test(location.search)) installTestHook(this);
   }
 
@@ -273,12 +279,17 @@ export class Workspace {
 
   // Broadcast input -------------------------------------------------------------------------
 
+  private receivers(from: TerminalSession): TerminalSession[] {
+    return this.broadcasting && this.broadcastTargets.includes(from.id) ? this.allPanes.filter((p) => this.broadcastTargets.includes(p.id)) : [from];
+  }
+
   private input(from: TerminalSession, data: string): void {
-    if (this.broadcasting && this.broadcastTargets.includes(from.id)) {
-      for (const p of this.allPanes) if (this.broadcastTargets.includes(p.id)) p.send(data);
-    } else {
-      from.send(data);
-    }
+    for (const p of this.receivers(from)) p.send(data);
+  }
+
+  /** A paste, asked about once where it arrived, goes into each receiving terminal with that terminal's own bracketed-paste markers. */
+  private paste(from: TerminalSession, paste: PreparedPaste): void {
+    for (const p of this.receivers(from)) p.pasteHere(paste);
   }
 
   toggleBroadcast(): void {
@@ -334,11 +345,11 @@ export class Workspace {
 
   // Questions ---------------------------------------------------------------------------------
 
-  private confirmPaste(text: string): Promise<boolean> {
+  private confirmPaste(paste: PreparedPaste): Promise<boolean> {
     this.pasteQuestion?.answer(false);
     return new Promise((resolve) => {
       this.pasteQuestion = {
-        text,
+        paste,
         answer: (yes) => {
           this.pasteQuestion = undefined;
           resolve(yes);
@@ -348,6 +359,15 @@ export class Workspace {
     });
   }
 
+  /**
+   * The one way a link leaves the app (terminal links, OSC 8 hyperlinks, window.open): only an
+   * http(s) address, shown in full, and only after a yes. Anything else is not offered at all.
+   */
+  askLink(uri: string): void {
+    const url = openableUrl(uri);
+    if (url) this.linkQuestion = { url };
+  }
+
   async answerLink(open: boolean): Promise<void> {
     const q = this.linkQuestion;
     this.linkQuestion = undefined;
@@ -355,7 +375,7 @@ export class Workspace {
     try {
       const { opened } = await this.backend.invoke('link.open', { url: q.url });
       // The browser harness has no system browser to hand to: a new browser tab, with no way back to us.
-      if (!opened) window.open(q.url, '_blank', 'noopener,noreferrer');
+      if (!opened) this.openInBrowserTab(q.url);
     } catch (err) {
       this.fail(err);
     }

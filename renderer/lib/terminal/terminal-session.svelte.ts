@@ -9,7 +9,7 @@ import { hostRefOf, type TabTarget } from '../state/tab-target';
 import { BackendError, type Backend } from '../backend/backend';
 import { parseAsciicast, playbackSchedule } from './asciicast';
 import { concatBytes } from './bytes';
-import { isOpenableLink } from './paste';
+import { preparePaste, type PreparedPaste } from './paste';
 
 export interface StepView {
   step: ConnectStep;
@@ -19,11 +19,13 @@ export interface StepView {
 
 /** What a terminal asks of the workspace around it. */
 export interface SessionHooks {
-  /** Something was typed or pasted here; the workspace decides where it goes (broadcast). */
+  /** Something was typed here; the workspace decides where it goes (broadcast). */
   input(from: TerminalSession, data: string): void;
-  /** A paste of several lines arrived; resolves with whether to paste it. */
-  confirmPaste(text: string): Promise<boolean>;
-  /** An http(s) link was clicked. */
+  /** Prepared text arrived that must not go in unasked (see preparePaste); resolves with whether to paste it. */
+  confirmPaste(paste: PreparedPaste): Promise<boolean>;
+  /** Prepared (and, where needed, confirmed) text is pasted here; the workspace decides where else it goes (broadcast). */
+  paste(from: TerminalSession, paste: PreparedPaste): void;
+  /** A link was clicked (plain text or OSC 8): the workspace asks before anything opens. */
   openLink(url: string): void;
 }
 
@@ -126,6 +128,8 @@ export class TerminalSession {
   private readonly unsubscribe: Array<() => void> = [];
   private look: Look;
   private lastSearchOptions = '';
+  /** While xterm.js turns a prepared paste into input for this terminal only (see pasteHere). */
+  private pasting = false;
 
   constructor(
     private readonly backend: Backend,
@@ -144,8 +148,10 @@ export class TerminalSession {
       fontSize: look.fontSize,
       theme: look.theme,
       screenReaderMode: look.settings.screenReaderMode,
+      // OSC 8 hyperlinks ask the same question as plain ones; non-http(s) targets are no links at all.
+      linkHandler: { activate: (_event, uri) => this.hooks.openLink(uri), allowNonHttpProtocols: false },
     });
-    this.terminal.onData((data) => this.hooks.input(this, data));
+    this.terminal.onData((data) => (this.pasting ? this.send(data) : this.hooks.input(this, data)));
     this.terminal.onResize(({ cols, rows }) => {
       this.size = { cols, rows };
       if (this.sessionId && this.state === 'connected') void this.call('session.resize', { sessionId: this.sessionId, cols, rows });
@@ -164,10 +170,11 @@ export class TerminalSession {
     this.terminal.unicode.activeVersion = '11';
     this.terminal.loadAddon(this.fit);
     this.terminal.loadAddon(this.search);
-    this.terminal.loadAddon(new WebLinksAddon((_event, uri) => isOpenableLink(uri) && this.hooks.openLink(uri)));
+    this.terminal.loadAddon(new WebLinksAddon((_event, uri) => this.hooks.openLink(uri)));
     this.search.onDidChangeResults((r) => (this.searchResults = { index: r.resultIndex, count: r.resultCount }));
 
-    // Every paste goes through here first: several lines ask before anything reaches the shell.
+    // Every paste (keys, menu, and the middle-click paste of the primary selection on Linux) and
+    // every text dropped here goes through paste() before xterm.js sees it.
     this.element.addEventListener(
       'paste',
       (e) => {
@@ -178,6 +185,23 @@ export class TerminalSession {
       },
       { capture: true },
     );
+    const droppable = (e: DragEvent) => {
+      const types = e.dataTransfer?.types ?? [];
+      // Hosts dragged from the sidebar carry their ids as text too: not something to type.
+      return types.includes('text/plain') && !types.some((t) => t.startsWith('application/x-keyless'));
+    };
+    this.element.addEventListener('dragover', (e) => {
+      if (!droppable(e)) return;
+      e.preventDefault();
+      e.dataTransfer!.dropEffect = 'copy';
+    });
+    this.element.addEventListener('drop', (e) => {
+      if (!droppable(e)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      const text = e.dataTransfer!.getData('text/plain');
+      if (text) void this.paste(text);
+    });
 
     if (source.kind === 'host') {
       this.unsubscribe.push(
@@ -324,10 +348,26 @@ export class TerminalSession {
     }
   }
 
-  async paste(text: string): Promise<void> {
-    if (/[\r\n]/.test(text) && this.look.settings.confirmMultiLinePaste && !(await this.hooks.confirmPaste(text))) return;
-    // xterm.js turns line breaks into CR and adds the bracketed-paste markers when the program asked for them.
-    this.terminal.paste(text);
+  /** Text from outside the keyboard: prepared, asked about when it must be, then pasted (here, or to every broadcast target). */
+  async paste(raw: string): Promise<void> {
+    const prepared = preparePaste(raw, { confirmLines: this.look.settings.confirmMultiLinePaste });
+    if (!prepared.text) return;
+    if (prepared.ask && !(await this.hooks.confirmPaste(prepared))) return;
+    this.hooks.paste(this, prepared);
+  }
+
+  /**
+   * Pastes prepared text into this terminal only. xterm.js turns line breaks into CR and adds the
+   * bracketed-paste markers when this terminal's program asked for them, so each broadcast target
+   * gets the markers its own program expects.
+   */
+  pasteHere(prepared: PreparedPaste): void {
+    this.pasting = true;
+    try {
+      this.terminal.paste(prepared.text);
+    } finally {
+      this.pasting = false;
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import fuzzysort from 'fuzzysort';
-import type { InventoryInstance } from '../../../electron/contract';
+import { tagRecord, tagValue, type InventoryInstance } from '../../../electron/contract';
 
 /** An instance with what the filter needs prepared once per inventory, not once per keystroke. */
 export interface Row {
@@ -15,7 +15,7 @@ export interface Row {
   hay: string;
   /** Lower-cased field values for `key:value` terms. */
   fields: Record<string, string>;
-  /** Lower-cased tag keys to lower-cased values. */
+  /** Lower-cased tag keys to lower-cased values (no prototype: a `constructor` term finds only a `constructor` tag). */
   tags: Record<string, string>;
   /** The tags column as shown (`key=value`, Name left out), built once rather than on every render. */
   tagLine: string;
@@ -33,8 +33,7 @@ export const FIELDS = ['name', 'id', 'state', 'type', 'az', 'region', 'profile',
 export const rowKey = (i: Pick<InventoryInstance, 'profile' | 'region' | 'id'>) => `${i.profile}/${i.region}/${i.id}`;
 
 export function toRow(inst: InventoryInstance): Row {
-  const tags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(inst.tags)) tags[k.toLowerCase()] = v.toLowerCase();
+  const tags = tagRecord(Object.entries(inst.tags).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()] as const));
   const fields: Record<string, string> = {
     name: inst.name,
     id: inst.id,
@@ -243,9 +242,23 @@ function columnsOf(rows: readonly Row[]): Columns | null {
 const escapeRegExp = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
 /**
- * `fieldsFor` for every row at once: per word and field, one regular expression (the word's
- * characters in order, anything but a line break between them) over the field's column finds the
- * rows where the word is a subsequence of that field, in native code rather than a call per row.
+ * The regular expression `scanColumns` looks for a word with: its first character, then either
+ * the rest in order (marked by the empty group) or the rest of the line. Each later character is
+ * reached over characters that are not it, so nothing can be matched two ways: an attempt costs at
+ * most its line, there is one per line, and tag values from AWS cannot make it backtrack (`a.*?a.*?b`
+ * over a line of `a`s took seconds a row).
+ */
+function subsequencePattern(word: string): RegExp {
+  // Character by character as indexOf and fuzzysort compare (a surrogate pair's halves too).
+  const [first = '', ...rest] = word.split('');
+  const inOrder = rest.map((c) => `[^\\n${escapeRegExp(c)}]*${escapeRegExp(c)}`).join('');
+  return new RegExp(`${escapeRegExp(first)}(?:${inOrder}()|[^\\n]*)`, 'g');
+}
+
+/**
+ * `fieldsFor` for every row at once: per word and field, one regular expression over the field's
+ * column finds the rows where the word is a subsequence of that field, in native code rather than
+ * a call per row.
  */
 function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
   const n = cols.starts[0]!.length - 1;
@@ -253,8 +266,7 @@ function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
   const here = new Uint8Array(n);
   for (let w = 0; w < words.length; w++) {
     here.fill(0);
-    // Character by character as indexOf and fuzzysort compare (a surrogate pair's halves too).
-    const re = new RegExp(words[w]!.split('').map(escapeRegExp).join('[^\\n]*?'), 'g');
+    const re = subsequencePattern(words[w]!);
     for (let k = 0; k < 4; k++) {
       const text = cols.text[k]!;
       const starts = cols.starts[k]!;
@@ -268,7 +280,7 @@ function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
           if (starts[mid]! <= m.index) lo = mid;
           else hi = mid - 1;
         }
-        here[lo]! |= 1 << k;
+        if (m[1] !== undefined) here[lo]! |= 1 << k;
         re.lastIndex = starts[lo + 1]!;
       }
       re.lastIndex = 0;
@@ -428,7 +440,7 @@ export function groupValue(inst: InventoryInstance, g: GroupBy): string {
     case 'vpc':
       return inst.vpcId;
     case 'tag':
-      return inst.tags[g.key] ?? '';
+      return tagValue(inst.tags, g.key) ?? '';
   }
 }
 

@@ -13,6 +13,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { AwsClients } from '../../../electron/main/aws/clients';
+import { AwsClock } from '../../../electron/main/aws/clock';
 import { Ec2Inventory } from '../../../electron/main/connect/ec2-inventory';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { silentLogger } from '../../../electron/main/base/log';
@@ -73,6 +74,7 @@ function fakeClients(publicIp: string | undefined): AwsClients {
   }) as EC2Client['send'];
   return {
     credentials: { credentials: async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }), invalidate() {} },
+    clock: new AwsClock(),
     ec2Client: async () => ec2,
     instanceConnect: async () => ({
       send: async (cmd: { input: { InstanceOSUser: string; SSHPublicKey: string } }) => {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { parseConsoleHostKeys } from '../../../electron/main/connect/ec2-invento
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { generateEphemeralKey } from '../../../electron/main/connect/ephemeral-key';
 import { verifyInstanceHostKey } from '../../../electron/main/connect/host-keys';
-import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
+import { KnownHosts, fingerprintSha256, type KnownHostKey } from '../../../electron/main/ssh/known-hosts';
 
 let dir: string;
 let knownHosts: KnownHosts;
@@ -21,6 +22,7 @@ const otherKey = generateEphemeralKey('other');
 
 function check(over: { console?: string[]; answer?: boolean; address?: string; blob?: Buffer } = {}) {
   const asked: string[] = [];
+  const shown: Array<KnownHostKey[] | undefined> = [];
   const p = verifyInstanceHostKey({
     knownHosts,
     instanceId: 'i-0abc',
@@ -28,9 +30,9 @@ function check(over: { console?: string[]; answer?: boolean; address?: string; b
     port: 22,
     keyBlob: over.blob ?? hostKey.publicBlob,
     consoleFingerprints: async () => over.console ?? [],
-    ask: async (k) => (asked.push(k.fingerprint), over.answer ?? false),
+    ask: async (k, known) => (asked.push(k.fingerprint), shown.push(known), over.answer ?? false),
   });
-  return { p, asked };
+  return { p, asked, shown };
 }
 
 describe('verifyInstanceHostKey', () => {
@@ -64,6 +66,29 @@ describe('verifyInstanceHostKey', () => {
     expect((err as KeylessFailure).detail?.knownFingerprint).toBe(hostKey.fingerprint);
   });
 
+  it('a key of a new type for an instance known by another type is asked with the known key, never as a first meeting', async () => {
+    const ecdsa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
+    const curve = Buffer.from('nistp256');
+    const point = Buffer.concat([Buffer.from([4]), Buffer.from(ecdsa.x!, 'base64url'), Buffer.from(ecdsa.y!, 'base64url')]);
+    // The SSH wire form of an ECDSA public key: string type, string curve, string point.
+    const str = (b: Buffer) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length);
+      return Buffer.concat([len, b]);
+    };
+    const ecdsaBlob = Buffer.concat([str(Buffer.from('ecdsa-sha2-nistp256')), str(curve), str(point)]);
+    await knownHosts.add('i-0abc', 22, ecdsaBlob);
+    await knownHosts.add('10.0.0.5', 22, ecdsaBlob);
+    // The address knowing the new key does not vouch for it either: an address is reused.
+    await knownHosts.add('10.0.0.5', 22, hostKey.publicBlob);
+    const no = check({ answer: false });
+    await expect(no.p).rejects.toMatchObject({ code: 'HostKeyRejected' });
+    expect(no.asked).toEqual([hostKey.fingerprint]);
+    expect(no.shown).toEqual([[{ keyType: 'ecdsa-sha2-nistp256', fingerprint: fingerprintSha256(ecdsaBlob), file: join(dir, 'known_hosts'), line: 1 }]]);
+    // The console vouching for the new key settles it without a question.
+    expect(await check({ console: [hostKey.fingerprint] }).p).toBe('console');
+  });
+
   it('a reused private address with another key does not block a new instance the console vouches for', async () => {
     await knownHosts.add('10.0.0.5', 22, otherKey.publicBlob);
     expect(await check({ console: [hostKey.fingerprint] }).p).toBe('console');
@@ -88,5 +113,13 @@ describe('parseConsoleHostKeys', () => {
     ].join('\n');
     expect(parseConsoleHostKeys(text)).toEqual([hostKey.fingerprint]);
     expect(parseConsoleHostKeys('no keys here')).toEqual([]);
+  });
+
+  it('reads a console the instance filled with blank lines or unclosed markers without backtracking over it', () => {
+    const b64 = hostKey.publicKey.split(' ')[1];
+    const keys = ['-----BEGIN SSH HOST KEY KEYS-----', `ec2: ssh-ed25519 ${b64} root@ip`, '\n'.repeat(256 * 1024), '-----END SSH HOST KEY KEYS-----'].join('\n');
+    expect(parseConsoleHostKeys(keys)).toEqual([hostKey.fingerprint]);
+    const unclosed = '-----BEGIN SSH HOST KEY FINGERPRINTS-----\n'.repeat(8000);
+    expect(parseConsoleHostKeys(unclosed + keys)).toEqual([hostKey.fingerprint]);
   });
 });

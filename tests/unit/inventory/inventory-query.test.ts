@@ -207,4 +207,25 @@ describe('the inventory filter', () => {
     }
     expect(filterRows(rows, '(a.').map((r) => r.inst.name)).toEqual(['(a.b)*[c]$']);
   });
+
+  it('a name or tag of repeated letters from AWS cannot make the column scan backtrack', () => {
+    const long = 'a'.repeat(390);
+    const rows = Array.from({ length: 20 }, (_, k) => toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: long, tags: { Name: long, note: long } })));
+    // Over a line of `a`s, `a.*?a.*?…b` tried every way of placing the a's (seconds per row).
+    expect(filterRows(rows, 'aaaaaaaab')).toEqual([]);
+    expect(filterRows(rows, 'aaaaaaaaa')).toHaveLength(20);
+  });
+
+  it('a term or grouping on a key every object inherits (constructor, toString) finds only instances with such a tag', () => {
+    // As the harness delivers them: parsed from JSON, so `__proto__` is an own key.
+    const odd = JSON.parse(JSON.stringify(inst({ id: 'i-00000000000000ff1', name: 'odd' })).replace('"tags":{}', '"tags":{"__proto__":"p","constructor":"c"}')) as InventoryInstance;
+    const rows = [odd, inst({ id: 'i-00000000000000ff2', name: 'plain', tags: { env: 'prod' } })].map(toRow);
+    const names = (q: string) => filterRows(rows, q).map((r) => r.inst.name);
+    expect(names('constructor:')).toEqual(['odd']);
+    expect(names('tostring:')).toEqual([]);
+    expect(names('valueof:x')).toEqual([]);
+    expect(names('__proto__:p')).toEqual(['odd']);
+    expect(names('-constructor:c')).toEqual(['plain']);
+    expect(groupLines(rows, { kind: 'tag', key: 'toString' }, setOf()).map((l) => (l.kind === 'group' ? l.value : l.row.inst.name))).toEqual(['', 'odd', 'plain']);
+  });
 });

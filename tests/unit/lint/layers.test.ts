@@ -42,4 +42,10 @@ describe('import rules between layers', { timeout: 60_000 }, () => {
     expect(await importErrors('electron/main/tunnel/x.ts', "import { KnownHosts } from '../ssh/known-hosts';\nexport const a = KnownHosts;\n")).toHaveLength(0);
     expect(await importErrors('electron/main/connect/x.ts', "import { app } from 'electron';\nexport const a = app;\n")).toHaveLength(1);
   });
+
+  it("let the wiring files' tests take electron's types for their fake, and nothing else from it", async () => {
+    expect(await importErrors('tests/unit/electron/x.ts', "import type { App } from 'electron';\nexport type A = App;\n")).toHaveLength(0);
+    expect(await importErrors('tests/unit/electron/x.ts', "import { app } from 'electron';\nexport const a = app;\n")).toHaveLength(1);
+    expect(await importErrors('tests/unit/store/x.ts', "import type { App } from 'electron';\nexport type A = App;\n")).toHaveLength(1);
+  });
 });

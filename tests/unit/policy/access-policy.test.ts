@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HostEntry, HostGroup, InventorySnapshot } from '../../../electron/contract';
+import type { HostEntry, HostGroup, InventorySnapshot, PolicyFeature } from '../../../electron/contract';
 import { accessPolicyText, endpointCommand, type PolicyTarget } from '../../../electron/main/policy/access-policy';
 import { endpointPlan, policyTargets } from '../../../electron/main/policy/policy-targets';
 import { evaluate, type PolicyDocument } from '../../sim/iam';
@@ -48,9 +48,15 @@ describe('the least-privilege access policy, judged by the simulator’s IAM eva
     expect(tunnel(policy, 'eice-0a1b2c3d4e5f00999', 22, 60)).toBe('implicitDeny');
   });
 
-  it('lets discovery describe instances and endpoints, and nothing else', () => {
-    for (const action of ['ec2:DescribeInstances', 'ec2:DescribeInstanceConnectEndpoints']) expect(evaluate([policy], { action, resource: '*' })).toBe('allow');
+  it('lets connecting describe instances, endpoints and AMIs, and nothing else', () => {
+    for (const action of ['ec2:DescribeInstances', 'ec2:DescribeInstanceConnectEndpoints', 'ec2:DescribeImages']) expect(evaluate([policy], { action, resource: '*' })).toBe('allow');
     expect(evaluate([policy], { action: 'ec2:TerminateInstances', resource: arn('us-east-1', 'i-0a1b2c3d4e5f00001') })).toBe('implicitDeny');
+    expect(evaluate([policy], { action: 'ec2:DescribeRegions', resource: '*' })).toBe('implicitDeny');
+  });
+
+  it('reads the console output of exactly these instances, for their host keys', () => {
+    for (const t of targets) expect(evaluate([policy], { action: 'ec2:GetConsoleOutput', resource: arn(t.region, t.instanceId) })).toBe('allow');
+    expect(evaluate([policy], { action: 'ec2:GetConsoleOutput', resource: arn('us-east-1', 'i-0a1b2c3d4e5f00099') })).toBe('implicitDeny');
   });
 
   it('leaves OpenTunnel out when no host goes through an endpoint, and caps the duration at the shortest need', () => {
@@ -196,5 +202,59 @@ describe('saved hosts as policy targets', () => {
       securityGroupIds: ['sg-0123456789abcdef0'],
       profile: 'prod',
     });
+  });
+});
+
+describe('the policy per feature', () => {
+  const judge = (features: PolicyFeature[]) => {
+    const text = accessPolicyText(targets, { features });
+    return { text, allows: (action: string, resource = '*', context = {}) => evaluate([JSON.parse(text.json) as PolicyDocument], { action, resource, context }) === 'allow' };
+  };
+
+  it('names every statement by what it is for, each Sid once, connecting always in', () => {
+    const { text } = judge(['inventory', 'audit', 'endpointCreate']);
+    const sids = text.policy.Statement.map((s) => s.Sid);
+    expect(new Set(sids).size).toBe(sids.length);
+    expect(text.statements.map((s) => s.sid)).toEqual(sids);
+    expect(text.statements.map((s) => [s.kind, s.feature])).toEqual([
+      ['SendSSHPublicKey', 'connect'],
+      ['SendSSHPublicKey', 'connect'],
+      ['OpenTunnel', 'connect'],
+      ['GetConsoleOutput', 'connect'],
+      ['DescribeForDiscovery', 'connect'],
+      ['Inventory', 'inventory'],
+      ['AuditTrail', 'audit'],
+      ['CreateEndpoint', 'endpointCreate'],
+      ['TagNewEndpoint', 'endpointCreate'],
+      ['CreateEndpointServiceRole', 'endpointCreate'],
+    ]);
+    expect(accessPolicyText(targets).statements.every((s) => s.feature === 'connect')).toBe(true);
+  });
+
+  it('the inventory: every region’s instances, VPCs, subnets, endpoints and AMIs, read only', () => {
+    const { allows } = judge(['inventory']);
+    for (const a of ['DescribeRegions', 'DescribeInstances', 'DescribeVpcs', 'DescribeSubnets', 'DescribeInstanceConnectEndpoints', 'DescribeImages']) expect(allows(`ec2:${a}`), a).toBe(true);
+    expect(allows('cloudtrail:LookupEvents')).toBe(false);
+    expect(judge([]).allows('ec2:DescribeVpcs')).toBe(false);
+  });
+
+  it('the audit: CloudTrail look-ups only', () => {
+    const { allows } = judge(['audit']);
+    expect(allows('cloudtrail:LookupEvents')).toBe(true);
+    expect(allows('cloudtrail:StopLogging')).toBe(false);
+  });
+
+  it('creating endpoints: the endpoint, its network interface, its tags only while creating it, the service-linked role only for EC2 Instance Connect', () => {
+    const { allows } = judge(['endpointCreate']);
+    expect(allows('ec2:CreateInstanceConnectEndpoint')).toBe(true);
+    expect(allows('ec2:CreateNetworkInterface', `arn:aws:ec2:us-east-1:${ACCOUNT}:subnet/subnet-0a1b2c3d4e5f60012`)).toBe(true);
+    const endpoint = `arn:aws:ec2:us-east-1:${ACCOUNT}:instance-connect-endpoint/*`;
+    expect(allows('ec2:CreateTags', endpoint, { 'ec2:CreateAction': 'CreateInstanceConnectEndpoint' })).toBe(true);
+    expect(allows('ec2:CreateTags', endpoint)).toBe(false);
+    expect(allows('ec2:CreateTags', arn('us-east-1', 'i-0a1b2c3d4e5f00001'), { 'ec2:CreateAction': 'CreateInstanceConnectEndpoint' })).toBe(false);
+    const role = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ec2-instance-connect.amazonaws.com/AWSServiceRoleForEC2InstanceConnect`;
+    expect(allows('iam:CreateServiceLinkedRole', role, { 'iam:AWSServiceName': 'ec2-instance-connect.amazonaws.com' })).toBe(true);
+    expect(allows('iam:CreateServiceLinkedRole', `arn:aws:iam::${ACCOUNT}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing`, { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' })).toBe(false);
+    expect(allows('ec2:DeleteInstanceConnectEndpoint', endpoint)).toBe(false);
   });
 });

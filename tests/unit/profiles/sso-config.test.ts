@@ -1,9 +1,15 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../electron/main/base/log';
+import { createAwsServices } from '../../../electron/main/inventory/aws-handlers';
 import { listProfiles } from '../../../electron/main/profiles/profile-files';
 import { addSsoProfile, backupPathOf } from '../../../electron/main/profiles/sso-config';
+import { ContractServer, type Handlers } from '../../../electron/main/rpc/contract-server';
+import { connectInMemory } from '../../support/memory-transport';
+import { Prompts } from '../../../electron/main/rpc/prompts';
 
 const ORIGINAL = `# my AWS config — hand written, keep it
 [default]
@@ -80,5 +86,76 @@ describe('adding an SSO profile to the AWS config', () => {
     const once = await readFile(env.AWS_CONFIG_FILE!, 'utf8');
     await expect(addSsoProfile({ ...newProfile, profile: 'other', startUrl: 'https://else.awsapps.com/start' }, env)).rejects.toMatchObject({ code: 'AwsProfileExists' });
     expect(await readFile(env.AWS_CONFIG_FILE!, 'utf8')).toBe(once);
+  });
+});
+
+describe('values that would change what the AWS config means are refused at the writer', () => {
+  const INJECTION = 'https://x.awsapps.com/start\n[profile pwn]\ncredential_process = id';
+  const CREDENTIALS = '[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n';
+
+  async function files() {
+    return { config: await readFile(env.AWS_CONFIG_FILE!), credentials: await readFile(env.AWS_SHARED_CREDENTIALS_FILE!) };
+  }
+
+  beforeEach(async () => {
+    await writeFile(env.AWS_CONFIG_FILE!, ORIGINAL);
+    await writeFile(env.AWS_SHARED_CREDENTIALS_FILE!, CREDENTIALS);
+  });
+
+  // Straight to the writer, past the contract's schema: the writer must hold on its own.
+  const hostile: Array<[string, Partial<typeof newProfile> & { output?: string }, string]> = [
+    ['a start URL carrying a new profile that runs a command', { startUrl: INJECTION }, 'sso_start_url'],
+    ['a carriage return in the start URL', { startUrl: 'https://x.awsapps.com/start\r[profile pwn]' }, 'sso_start_url'],
+    ['a Unicode line separator in the start URL', { startUrl: 'https://x.awsapps.com/start\u2028credential_process = id' }, 'sso_start_url'],
+    ['NEL (a C1 control) in the start URL', { startUrl: 'https://x.awsapps.com/start\u0085credential_process = id' }, 'sso_start_url'],
+    ['a tab in the role name', { roleName: 'Admin\tx' }, 'sso_role_name'],
+    ['a newline in the role name', { roleName: 'Admin\ncredential_process = id' }, 'sso_role_name'],
+    ['a newline in the account id', { accountId: '123456789012\ncredential_process = id' }, 'sso_account_id'],
+    ['a newline in the region', { region: 'eu-west-1\ncredential_process = id' }, 'region'],
+    ['a newline in the SSO region', { ssoRegion: 'eu-west-1\ncredential_process = id' }, 'sso_region'],
+    ['a newline in the output format', { output: 'json\ncredential_process = id' }, 'output'],
+    ['a NUL in the session name', { session: 'corp\u0000' }, 'sso_session'],
+    ['a bracket closing the profile header early', { profile: 'dev] [profile pwn' }, 'profile dev] [profile pwn'],
+    ['a newline in the profile name', { profile: 'dev\n[profile pwn]\ncredential_process = id\n[profile x' }, 'section'],
+  ];
+  it.each(hostile)('%s: a typed refusal naming the field, both files byte-identical, no backup', async (_what, over, field) => {
+    const before = await files();
+    const err = await addSsoProfile({ ...newProfile, ...over } as typeof newProfile, env).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'AwsConfigValueUnsafe', detail: { field } });
+    expect(await files()).toEqual(before);
+    expect(existsSync(backupPathOf(env.AWS_CONFIG_FILE!))).toBe(false);
+    expect((await listProfiles(env)).profiles.map((p) => p.name)).not.toContain('pwn');
+  });
+
+  it('through the contract: the channel refuses a start URL with a newline (InvalidArguments), and so does its handler called past the schema', async () => {
+    const saved = { config: process.env.AWS_CONFIG_FILE, credentials: process.env.AWS_SHARED_CREDENTIALS_FILE };
+    process.env.AWS_CONFIG_FILE = env.AWS_CONFIG_FILE;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = env.AWS_SHARED_CREDENTIALS_FILE;
+    const aws = createAwsServices({ home: join(dir, 'keyless'), log: silentLogger, prompts: new Prompts(), backgroundRefreshMs: 0 });
+    try {
+      const before = await files();
+      const { bridge } = connectInMemory(new ContractServer(aws.handlers as Handlers, silentLogger));
+      const viaContract = await bridge.invoke('aws.sso.createProfile', { ...newProfile, startUrl: INJECTION });
+      expect(viaContract).toMatchObject({ ok: false, error: { code: 'InvalidArguments' } });
+      const direct = await Promise.resolve()
+        .then(() => aws.handlers['aws.sso.createProfile']({ ...newProfile, startUrl: INJECTION }, { peer: undefined as never, signal: new AbortController().signal }))
+        .catch((e: unknown) => e);
+      expect(direct).toMatchObject({ code: 'AwsConfigValueUnsafe', detail: { field: 'sso_start_url' } });
+      expect(await files()).toEqual(before);
+    } finally {
+      aws.dispose();
+      for (const [k, v] of [['AWS_CONFIG_FILE', saved.config], ['AWS_SHARED_CREDENTIALS_FILE', saved.credentials]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('stores the start URL in its parsed, normalised form, and reuses a session written the other way', async () => {
+    await addSsoProfile({ ...newProfile, startUrl: 'https://CORP.awsapps.com:443/start' }, env);
+    const after = await readFile(env.AWS_CONFIG_FILE!, 'utf8');
+    expect(after).toContain('\nsso_start_url = https://corp.awsapps.com/start\n');
+    await addSsoProfile({ ...newProfile, profile: 'second', startUrl: 'https://corp.awsapps.com/start' }, env);
+    expect((await readFile(env.AWS_CONFIG_FILE!, 'utf8')).match(/\[sso-session corp\]/g)).toHaveLength(1);
   });
 });

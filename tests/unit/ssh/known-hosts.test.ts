@@ -102,17 +102,36 @@ describe.skipIf(!hasKeygen)('known_hosts in OpenSSH format', () => {
     expect((await kh.verify('webXexample', 22, b.blob)).kind).toBe('unknown');
   });
 
+  it('a hostile pattern in a known_hosts file is matched without backtracking', async () => {
+    const kh = new KnownHosts(await file('hostile', `*a*a*a*a*a*a*a*a*a*a*b ${a.line}\n`));
+    expect((await kh.verify('a'.repeat(160), 22, a.blob)).kind).toBe('unknown');
+    expect((await kh.verify('a'.repeat(160) + 'b', 22, a.blob)).kind).toBe('known');
+  });
+
   it('@revoked blocks the key even when another line lists it', async () => {
     const kh = new KnownHosts(await file('revoked', `web.example ${a.line}\n@revoked * ${a.line}\n`));
     expect((await kh.verify('web.example', 22, a.blob)).kind).toBe('revoked');
     expect((await kh.verify('web.example', 22, b.blob)).kind).toBe('changed');
   });
 
-  it('a different key of the same type is a change with the file and line; another type is unknown', async () => {
+  it('a different key of the same type is a change with the file and line', async () => {
     const p = await file('changed', `# header\nother ${b.line}\nweb.example ${a.line}\n`);
     const kh = new KnownHosts(p);
     expect(await kh.verify('web.example', 22, b.blob)).toEqual({ kind: 'changed', file: p, line: 3, knownFingerprint: a.fingerprint });
-    expect((await kh.verify('web.example', 22, rsa.blob)).kind).toBe('unknown');
+  });
+
+  it('a key of a type with no record, beside keys of other types, names those keys (as OpenSSH warns), from either file', async () => {
+    const own = await file('own-types', `web.example ${a.line}\n`);
+    const user = await file('user-types', `# mine\nweb.example ${a.line}\n[web.example]:2222 ${b.line}\n`);
+    const kh = new KnownHosts(own, [user]);
+    const ecdsaType = rsa.line.split(' ')[0];
+    expect(await kh.verify('web.example', 22, rsa.blob)).toEqual({ kind: 'otherType', known: [{ keyType: 'ssh-ed25519', fingerprint: a.fingerprint, file: own, line: 1 }] });
+    expect(await kh.verify('web.example', 2222, rsa.blob)).toEqual({ kind: 'otherType', known: [{ keyType: 'ssh-ed25519', fingerprint: b.fingerprint, file: user, line: 3 }] });
+    // Known as it is, or unknown where the host has no key at all.
+    await kh.add('web.example', 22, rsa.blob);
+    expect(await kh.verify('web.example', 22, rsa.blob)).toEqual({ kind: 'known', file: own });
+    expect(ecdsaType).toMatch(/^ecdsa-sha2-/);
+    expect((await kh.verify('elsewhere.example', 22, rsa.blob)).kind).toBe('unknown');
   });
 
   it('a host with several keys (as OpenSSH allows) is known by any of them', async () => {

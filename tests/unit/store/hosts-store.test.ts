@@ -282,9 +282,9 @@ describe('recents, export and import', () => {
     expect(json).not.toMatch(/passphrase|PRIVATE KEY/);
 
     const other = new HostStore(join(dir, 'other'));
-    expect(await other.importJson(json)).toEqual({ added: 3, updated: 0 });
+    expect(await other.importJson(json)).toEqual({ added: 3, updated: 0, conflicts: [] });
     const once = readFileSync(join(dir, 'other', 'hosts.json'), 'utf8');
-    expect(await other.importJson(json)).toEqual({ added: 0, updated: 0 });
+    expect(await other.importJson(json)).toEqual({ added: 0, updated: 0, conflicts: [] });
     expect(readFileSync(join(dir, 'other', 'hosts.json'), 'utf8')).toBe(once);
     other.dispose();
   });

@@ -46,8 +46,8 @@ describe('importing ~/.ssh/config', () => {
   it('saving an import twice adds the hosts once', async () => {
     const store = new HostStore(join(home, 'data'));
     const { group, hosts } = await load();
-    expect(await store.mergeEntries([group], hosts)).toEqual({ added: 7, updated: 0, hostsAdded: 6, hostsUpdated: 0 });
-    expect(await store.mergeEntries([group], hosts)).toEqual({ added: 0, updated: 0, hostsAdded: 0, hostsUpdated: 0 });
+    expect(await store.mergeEntries([group], hosts)).toEqual({ added: 7, updated: 0, hostsAdded: 6, hostsUpdated: 0, conflicts: [] });
+    expect(await store.mergeEntries([group], hosts)).toEqual({ added: 0, updated: 0, hostsAdded: 0, hostsUpdated: 0, conflicts: [] });
     expect((await store.tree()).hosts).toHaveLength(6);
     store.dispose();
   });

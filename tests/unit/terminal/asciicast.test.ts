@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AsciicastRecording, asciicastEvent, asciicastHeader, checkRecordingFolder, listRecordings, readRecording, recordingFileName } from '../../../electron/main/session/recording';
 import { parseAsciicast, playbackSchedule } from '../../../renderer/lib/terminal/asciicast';
-import { isMultiLine, isOpenableLink } from '../../../renderer/lib/terminal/paste';
 import { recordingNameSchema } from '../../../electron/contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyless-unit-rec-'));
@@ -99,18 +98,5 @@ describe('asciicast v2 recordings', () => {
     expect(() => parseAsciicast('{"version":1}')).toThrow();
     expect(asciicastHeader({ width: 1, height: 2, timestamp: 3 })).toBe('{"version":2,"width":1,"height":2,"timestamp":3,"env":{"TERM":"xterm-256color"}}\n');
     expect(asciicastEvent(1.23456789, 'o', 'x')).toBe('[1.234568,"o","x"]\n');
-  });
-});
-
-describe('paste and links', () => {
-  it('asks before text with a line break', () => {
-    expect(isMultiLine('ls -la')).toBe(false);
-    expect(isMultiLine('ls\n')).toBe(true);
-    expect(isMultiLine('a\rb')).toBe(true);
-  });
-  it('opens only http and https without credentials', () => {
-    expect(isOpenableLink('https://example.com/x')).toBe(true);
-    expect(isOpenableLink('http://10.0.0.1:8080')).toBe(true);
-    for (const bad of ['file:///etc/passwd', 'javascript:alert(1)', 'ssh://host', 'https://user:pw@example.com', 'not a url']) expect(isOpenableLink(bad), bad).toBe(false);
   });
 });

@@ -135,6 +135,21 @@ describe('EndpointTunnel', () => {
     expect(err.message).toContain('Maximum number of concurrent connections');
   });
 
+  it('a URL refused for its date is told apart from an expired session token (only the first is worth signing again)', async () => {
+    const refusedWith = async (message: string) => {
+      if (server) await new Promise<void>((r) => server!.close(() => r()));
+      server = undefined;
+      const via = await endpoint(() => {}, { status: 403, body: JSON.stringify({ __type: 'InvalidSignatureException', message }) });
+      return failureOf(EndpointTunnel.open({ url: SIGNED, dialVia: via }));
+    };
+    for (const dated of ['Request has expired', 'Signature not yet current: 20260101T120200Z is still later than 20260101T120001Z (20260101T120000Z + 1 sec.)']) {
+      expect((await refusedWith(dated)).detail, dated).toMatchObject({ status: 403, signedTime: true });
+    }
+    const token = await refusedWith('The security token included in the request is expired');
+    expect(token.code).toBe('TunnelRefused');
+    expect(token.detail?.signedTime).toBeUndefined();
+  });
+
   it('nothing listening is a network error naming the tunnel step', async () => {
     const err = await failureOf(EndpointTunnel.open({ url: SIGNED, dialVia: new URL('http://127.0.0.1:1') }));
     expect(err.code).toBe('NetworkError');
