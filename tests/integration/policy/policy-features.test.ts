@@ -80,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (sshdMissing) return;
-  for (const m of opened) m.dispose();
+  for (const m of opened) await m.close();
   await sim?.stop();
   await rm(dir, { recursive: true, force: true });
   process.env = saved;

@@ -48,7 +48,7 @@ describe.skipIf(!!sshdMissing)('a host that offers a key of a type Keyless has n
     const host = await backend.invoke('hosts.save', { host: { kind: 'ssh', name: 'two-keys', host: '127.0.0.1', port: sshd.port, user: sshd.user, auth: { type: 'keyFile', path: sshd.keyPath } } });
     let n = 0;
     const open = () => backend.invoke('session.open', { requestId: `r${n++}`, hostId: host.id, cols: 80, rows: 24 });
-    const dispose = async () => (peer.dispose(), main.dispose(), await rm(home, { recursive: true, force: true }));
+    const dispose = async () => (peer.dispose(), await main.close(), await rm(home, { recursive: true, force: true }));
     return { home, backend, prompts, open, dispose };
   }
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   disconnect?.();
-  main?.dispose();
+  await main?.close();
   // Readers the old code left blocked on a FIFO are let go.
   for (const f of fifos) {
     try {

@@ -323,7 +323,7 @@ describe.each(['in-memory transport', 'browser harness WebSocket'] as const)('ho
     const server = new ContractServer(backend.handlers, silentLogger);
     if (transport === 'in-memory transport') {
       const client = memoryClient(server);
-      return { client, stop: async () => backend.dispose() };
+      return { client, stop: () => backend.close() };
     }
     const harness = await startHarness({ server, staticDir: join(dir, 'static'), log: silentLogger });
     const client = await webSocketClient(harness);
@@ -331,7 +331,7 @@ describe.each(['in-memory transport', 'browser harness WebSocket'] as const)('ho
       client,
       stop: async () => {
         await harness.close();
-        backend.dispose();
+        await backend.close();
       },
     };
   }
