@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { empty, ok } from './common';
-import { globMatch } from './glob';
+import { queryProblems } from './query';
 
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of letters, digits, - and _');
 export const portSchema = z.number().int().min(1).max(65535);
@@ -191,96 +191,9 @@ export const savedHostInputSchema = hostEntryInputSchema;
 export type SavedHostInput = HostEntryInput;
 
 // ---------------------------------------------------------------------------------------------
-// Smart groups: a saved filter over the inventory, e.g. `tag:env=prod state:running region:eu-west-1`
+// Smart groups: a saved filter over the inventory, e.g. `tag:env=prod state:running region:eu-west-1`,
+// in the one filter language of query.ts (the inventory's filter box reads it the same way)
 // ---------------------------------------------------------------------------------------------
-
-/** The instance fields a smart group filters on (the inventory's instances have them all). */
-export interface SmartCandidate {
-  id: string;
-  name: string;
-  state: string;
-  region: string;
-  profile: string;
-  account: string;
-  type: string;
-  az: string;
-  vpcId: string;
-  subnetId: string;
-  privateIp: string;
-  publicIp: string;
-  platform: string;
-  tags: Record<string, string>;
-}
-
-export const SMART_KEYS = ['tag', 'state', 'region', 'profile', 'account', 'name', 'id', 'type', 'az', 'vpc', 'subnet', 'ip', 'platform'] as const;
-export type SmartKey = (typeof SMART_KEYS)[number];
-/** One term of a query: `key:value`, `-key:value` (must not match), or a bare word (`key` undefined). */
-export interface SmartTerm {
-  key: SmartKey | undefined;
-  value: string;
-  negate: boolean;
-}
-
-/** Splits a query into terms; values may be quoted (`tag:"Name=web server"`). */
-export function parseSmartQuery(query: string): { terms: SmartTerm[]; problems: string[] } {
-  const terms: SmartTerm[] = [];
-  const problems: string[] = [];
-  const re = /(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"|(\S+))/g;
-  for (const m of query.matchAll(re)) {
-    const [, minus, rawKey, quoted, bare] = m;
-    const value = quoted ?? bare ?? '';
-    const key = rawKey?.toLowerCase();
-    if (key !== undefined && !(SMART_KEYS as readonly string[]).includes(key)) {
-      problems.push(`unknown filter ${rawKey}: use ${SMART_KEYS.map((k) => `${k}:`).join(' ')}`);
-      continue;
-    }
-    if (value === '') {
-      problems.push(`${rawKey ?? ''}: needs a value`);
-      continue;
-    }
-    terms.push({ key: key as SmartKey | undefined, value, negate: minus === '-' });
-  }
-  if (terms.length === 0 && problems.length === 0) problems.push('write at least one filter, such as state:running');
-  return { terms, problems };
-}
-
-function termMatches(t: SmartTerm, i: SmartCandidate): boolean {
-  switch (t.key) {
-    case 'tag': {
-      const eq = t.value.indexOf('=');
-      const k = eq < 0 ? t.value : t.value.slice(0, eq);
-      const entries = Object.entries(i.tags).filter(([name]) => globMatch(k, name));
-      return eq < 0 ? entries.length > 0 : entries.some(([, v]) => globMatch(t.value.slice(eq + 1), v));
-    }
-    case 'vpc':
-      return globMatch(t.value, i.vpcId);
-    case 'subnet':
-      return globMatch(t.value, i.subnetId);
-    case 'ip':
-      return globMatch(t.value, i.privateIp) || globMatch(t.value, i.publicIp);
-    case undefined: {
-      const p = `*${t.value}*`;
-      return globMatch(p, i.name) || globMatch(p, i.id) || Object.values(i.tags).some((v) => globMatch(p, v));
-    }
-    default:
-      return globMatch(t.value, String(i[t.key]));
-  }
-}
-
-/** Terms with the same key are alternatives (OR); different keys must all hold (AND); `-` terms must not. */
-export function matchesSmartQuery(instance: SmartCandidate, terms: readonly SmartTerm[]): boolean {
-  const byKey = new Map<string, SmartTerm[]>();
-  for (const t of terms) {
-    if (t.negate) {
-      if (termMatches(t, instance)) return false;
-      continue;
-    }
-    const k = t.key === 'tag' ? `tag:${t.value.split('=')[0]}` : (t.key ?? `word:${t.value}`);
-    byKey.set(k, [...(byKey.get(k) ?? []), t]);
-  }
-  for (const alternatives of byKey.values()) if (!alternatives.some((t) => termMatches(t, instance))) return false;
-  return true;
-}
 
 export const smartQuerySchema = z
   .string()
@@ -288,7 +201,7 @@ export const smartQuerySchema = z
   .min(1)
   .max(1000)
   .superRefine((q, ctx) => {
-    for (const message of parseSmartQuery(q).problems) ctx.addIssue({ code: 'custom', message });
+    for (const message of queryProblems(q)) ctx.addIssue({ code: 'custom', message });
   });
 export const smartGroupSchema = z.object({
   id: idSchema,

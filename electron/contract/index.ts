@@ -3,6 +3,7 @@ export * from './errors';
 export * from './app';
 export * from './glob';
 export * from './hosts';
+export * from './query';
 export * from './terminal';
 export * from './connect';
 export * from './aws';

@@ -118,7 +118,7 @@ export const en = {
   'smart.titleNew': "New smart group",
   'smart.titleEdit': "Edit smart group {name}",
   'smart.query': "Filter",
-  'smart.queryHelp': "tag:key=value, state:, region:, profile:, name:, type:, az:, vpc:, subnet:, ip:, id: — the same key twice means either, -key:value leaves out, * matches anything.",
+  'smart.queryHelp': "The inventory's filter language: tag:key=value or key:value (env:prod), state:, region:, name:, ip:, … — a value matches the start of the field, or the whole of it with * or ? or in quotes; the same key twice means either, -key:value leaves out; bare words match names, ids, addresses and tags.",
   'smart.queryProblem': "Check the filter: {problem}",
   'smart.matches': "{count} instances in the inventory match now.",
   'smart.noInventory': "No inventory yet: refresh the inventory to see the members.",

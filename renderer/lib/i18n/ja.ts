@@ -120,7 +120,7 @@ export const ja: Record<MessageKey, string> = {
   'smart.titleNew': "新しいスマートグループ",
   'smart.titleEdit': "スマートグループ {name} を編集",
   'smart.query': "フィルター",
-  'smart.queryHelp': "tag:キー=値、state:、region:、profile:、name:、type:、az:、vpc:、subnet:、ip:、id: — 同じキーを二つ書くといずれか、-キー:値 で除外、* は任意の文字列に一致します。",
+  'smart.queryHelp': "インベントリのフィルターと同じ書き方です: tag:キー=値 または キー:値（env:prod）、state:、region:、name:、ip: など。値はフィールドの先頭に一致し、* や ? を含むときや引用符で囲んだときは値全体に一致します。同じキーを 2 回書くといずれか、-キー:値 は除外です。キーのない語は名前、ID、アドレス、タグを検索します。",
   'smart.queryProblem': "フィルターを確認してください: {problem}",
   'smart.matches': "現在インベントリの {count} 台が一致します。",
   'smart.noInventory': "インベントリがまだありません。インベントリを更新するとメンバーが表示されます。",

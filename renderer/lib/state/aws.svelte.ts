@@ -8,7 +8,7 @@ import type {
   NewSsoProfile,
 } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
-import { RowFilter, groupLines, warmUp, setOf, tagKeys, toRow, toggled, type GroupBy, type Idle, type Line, type Row } from '../../views/inventory/inventory-query';
+import { RowFilter, groupLines, warmUp, setOf, tagKeys, toRow, toggled, type GroupBy, type Idle, type Line, type Row } from '../inventory/inventory-filter';
 
 export type DeviceCode = EventPayload<'aws.sso.device'>;
 let nextRequest = 1;

@@ -1,8 +1,9 @@
 import { getContext, setContext } from 'svelte';
 import { SvelteSet } from 'svelte/reactivity';
 import {
-  matchesSmartQuery,
-  parseSmartQuery,
+  candidateOf,
+  filterInstances,
+  queryProblems,
   type HostEntry,
   type HostEntryInput,
   type HostGroup,
@@ -11,6 +12,7 @@ import {
   type ImportResolution,
   type InventoryInstance,
   type KeylessError,
+  type QueryCandidate,
   type Recent,
   type SmartGroup,
   type SmartGroupInput,
@@ -81,12 +83,19 @@ export class HostsState {
     }
   }
 
-  /** The inventory's instances a smart group's filter matches now. */
+  /** Each instance's fields as the query language reads them, made once per inventory. */
+  private readonly candidates = new WeakMap<InventoryInstance, QueryCandidate>();
+  private candidate(i: InventoryInstance): QueryCandidate {
+    let c = this.candidates.get(i);
+    if (!c) this.candidates.set(i, (c = candidateOf(i)));
+    return c;
+  }
+
+  /** The inventory's instances a smart group's filter matches now: those its query shows in the inventory. */
   members(group: SmartGroup): InventoryInstance[] {
     if (!this.inventory) return [];
-    const { terms, problems } = parseSmartQuery(group.query);
-    if (problems.length) return [];
-    return this.inventory.filter((i) => matchesSmartQuery(i, terms)).sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id));
+    if (queryProblems(group.query).length) return [];
+    return filterInstances(this.inventory, group.query, (i) => this.candidate(i)).sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id));
   }
 
   /** The saved host of an inventory instance; connecting to one that has none saves it first (it then shows in recents). */

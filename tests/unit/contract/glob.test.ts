@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globMatch, matchesSmartQuery, parseSmartQuery, type GlobSteps, type SmartCandidate } from '../../../electron/contract';
+import { candidateOf, globMatch, parseQuery, queryMatches, queryProblems, type GlobSteps, type QueryInstance } from '../../../electron/contract';
 
 /** Patterns of many `*x` pieces made the old regular expression backtrack for minutes on a 60-character name. */
 const HOSTILE = '*a*a*a*a*a*a*a*a*a*a*b';
@@ -38,14 +38,15 @@ describe('glob matching (smart groups, known_hosts)', () => {
   });
 
   it('a smart group with such a pattern (as a JSON import can bring) answers at once', () => {
-    const { terms, problems } = parseSmartQuery(`name:${HOSTILE} tag:env=${HOSTILE}`);
-    expect(problems).toEqual([]);
+    const q = `name:${HOSTILE} tag:env=${HOSTILE}`;
+    expect(queryProblems(q)).toEqual([]);
+    const query = parseQuery(q);
     const name = 'a'.repeat(160);
-    const instance: SmartCandidate = {
+    const instance: QueryInstance = {
       id: 'i-0123456789abcdef0', name, state: 'running', region: 'eu-west-1', profile: 'p', account: '1', type: 't3.micro',
       az: 'eu-west-1a', vpcId: 'vpc-1', subnetId: 'subnet-1', privateIp: '10.0.0.1', publicIp: '', platform: 'Linux/UNIX', tags: { env: name },
     };
-    expect(matchesSmartQuery(instance, terms)).toBe(false);
-    expect(matchesSmartQuery({ ...instance, name: name + 'b', tags: { env: name + 'B' } }, terms)).toBe(true);
+    expect(queryMatches(query, candidateOf(instance))).toBe(false);
+    expect(queryMatches(query, candidateOf({ ...instance, name: name + 'b', tags: { env: name + 'B' } }))).toBe(true);
   });
 });

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { matchesSmartQuery, parseSmartQuery, type SmartCandidate } from '../../../electron/contract';
+import { candidateOf, parseQuery, queryMatches, queryProblems, type QueryInstance } from '../../../electron/contract';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { HostStore } from '../../../electron/main/store/hosts';
 
-const base: SmartCandidate = {
+const base: QueryInstance = {
   id: 'i-0aaaaaaaaaaaaaaa1',
   name: 'web-1',
   state: 'running',
@@ -22,7 +22,7 @@ const base: SmartCandidate = {
   platform: 'Linux/UNIX',
   tags: { env: 'prod', Name: 'web-1', role: 'web' },
 };
-const fleet: SmartCandidate[] = [
+const fleet: QueryInstance[] = [
   base,
   { ...base, id: 'i-0aaaaaaaaaaaaaaa2', name: 'web-2', state: 'stopped', tags: { ...base.tags, Name: 'web-2' } },
   { ...base, id: 'i-0aaaaaaaaaaaaaaa3', name: 'db-1', region: 'us-east-1', tags: { env: 'prod', Name: 'db-1', role: 'db' } },
@@ -30,9 +30,9 @@ const fleet: SmartCandidate[] = [
   { ...base, id: 'i-0aaaaaaaaaaaaaaa5', name: 'untagged', tags: {} },
 ];
 const members = (q: string) => {
-  const { terms, problems } = parseSmartQuery(q);
-  expect(problems).toEqual([]);
-  return fleet.filter((i) => matchesSmartQuery(i, terms)).map((i) => i.name);
+  expect(queryProblems(q)).toEqual([]);
+  const query = parseQuery(q);
+  return fleet.filter((i) => queryMatches(query, candidateOf(i))).map((i) => i.name);
 };
 
 describe('smart group filters over the inventory', () => {
@@ -50,14 +50,25 @@ describe('smart group filters over the inventory', () => {
     expect(members('tag:"Name=web-stage"')).toEqual(['web-stage']);
   });
 
-  it('a bare word matches names, ids and tag values', () => {
+  it('a value without wildcards matches the start of the field; in quotes, the whole of it', () => {
+    expect(members('name:web')).toEqual(['web-1', 'web-2', 'web-stage']);
+    expect(members('name:"web"')).toEqual([]);
+    expect(members('tag:env=prod')).toEqual(['web-1', 'web-2', 'db-1']);
+    expect(members('tag:"env=staging"')).toEqual(['web-stage']);
+    expect(members('tag:"env=stag"')).toEqual([]);
+    // Any other key is a tag key, as in the inventory's filter.
+    expect(members('role:db')).toEqual(['db-1']);
+  });
+
+  it('a bare word matches names, ids, addresses and tag values, its letters in order', () => {
     expect(members('stage')).toEqual(['web-stage']);
     expect(members('aaaa5')).toEqual(['untagged']);
+    expect(members('wbstg')).toEqual(['web-stage']);
   });
 
   it('says what is wrong with a filter it cannot use', () => {
-    expect(parseSmartQuery('colour:blue').problems[0]).toMatch(/unknown filter colour: use tag: state: region:/);
-    expect(parseSmartQuery('   ').problems[0]).toMatch(/at least one filter/);
+    expect(queryProblems('tag:=blue')[0]).toMatch(/tag: needs a tag key/);
+    expect(queryProblems('   ')[0]).toMatch(/at least one filter/);
   });
 });
 
@@ -77,7 +88,7 @@ describe('smart groups in the store', () => {
     const g = await store.saveSmartGroup({ name: 'Prod web', query: 'tag:env=prod tag:role=web state:running' });
     expect((await store.tree()).smartGroups).toEqual([g]);
     expect(JSON.parse(await store.exportJson()).smartGroups).toEqual([g]);
-    await expect(store.saveSmartGroup({ name: 'x', query: 'colour:blue' })).rejects.toMatchObject({ code: 'InvalidArguments', message: expect.stringMatching(/^query: unknown filter colour/) });
+    await expect(store.saveSmartGroup({ name: 'x', query: 'tag:=blue' })).rejects.toMatchObject({ code: 'InvalidArguments', message: expect.stringMatching(/^query: tag: needs a tag key/) });
     await store.deleteSmartGroup(g.id);
     expect((await store.tree()).smartGroups).toEqual([]);
     await expect(store.deleteSmartGroup(g.id)).rejects.toBeInstanceOf(KeylessFailure);

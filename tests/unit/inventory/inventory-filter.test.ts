@@ -1,8 +1,8 @@
 import fuzzysort from 'fuzzysort';
 import { describe, expect, it } from 'vitest';
-import type { InventoryInstance } from '../../../electron/contract';
+import { fold, isSubsequence, parseQuery, queryMatches, type InventoryInstance } from '../../../electron/contract';
 import { inst } from './instance-fixture';
-import { RowFilter, filterRows, fold, groupLines, isSubsequence, parseQuery, setOf, tagKeys, toRow, warmUp, type Row } from '../../../renderer/views/inventory/inventory-query';
+import { RowFilter, filterRows, groupLines, setOf, tagKeys, toRow, warmUp, type Row } from '../../../renderer/lib/inventory/inventory-filter';
 
 const fleet = [
   inst({ id: 'i-0000000000000aaa1', name: 'web-1', tags: { Name: 'web-1', env: 'prod', team: 'payments' }, privateIp: '10.0.1.10', publicIp: '54.1.2.3' }),
@@ -14,17 +14,18 @@ const ids = (rows: { inst: InventoryInstance }[]) => rows.map((r) => r.inst.id.s
 
 describe('the inventory filter', () => {
   it('splits key:value terms (quoted, negated) from free text', () => {
-    expect(parseQuery('web env:prod -state:stopped "x" tag:"two words"')).toEqual({
+    expect(parseQuery('Web env:prod -state:stopped "x" tag:"two words" name:web-*')).toEqual({
       terms: [
-        { key: 'env', value: 'prod', negate: false },
-        { key: 'state', value: 'stopped', negate: true },
-        { key: 'tag', value: 'two words', negate: false },
+        { key: 'env', value: 'prod', negate: false, whole: false },
+        { key: 'state', value: 'stopped', negate: true, whole: false },
+        { key: 'tag', value: 'two words', negate: false, whole: true },
+        { key: 'name', value: 'web-*', negate: false, whole: true },
       ],
-      text: 'web "x"',
+      words: ['web', '"x"'],
     });
   });
 
-  it('matches tags and fields by key:value, case-insensitively, as substrings', () => {
+  it('matches tags and fields by key:value, case-insensitively, from the start of the value', () => {
     expect(ids(filterRows(fleet, 'env:prod'))).toEqual(['1', '3']);
     expect(ids(filterRows(fleet, 'ENV:Prod state:running'))).toEqual(['1', '3']);
     expect(ids(filterRows(fleet, 'state:stop'))).toEqual(['2']);
@@ -40,7 +41,8 @@ describe('the inventory filter', () => {
     expect(ids(filterRows(fleet, '54.1.2'))).toEqual(['1']);
     expect(ids(filterRows(fleet, '10.9.9'))).toEqual(['4']);
     expect(ids(filterRows(fleet, 'payments'))).toEqual(['1']);
-    expect(filterRows(fleet, 'web').map((r) => r.inst.name).sort()).toEqual(['web-1', 'web-2']);
+    // Every row with the letters in order, the close matches first: db-primary's tag 'aws:cloudformation:stack-name: core db' has w…e…b.
+    expect(filterRows(fleet, 'web').map((r) => r.inst.name)).toEqual([expect.stringMatching(/^web-/), expect.stringMatching(/^web-/), 'db-primary']);
     expect(ids(filterRows(fleet, 'web env:staging'))).toEqual(['2']);
     expect(filterRows(fleet, 'zzzzqqq')).toEqual([]);
   });
@@ -86,7 +88,7 @@ describe('the inventory filter', () => {
     expect(again[0]).toBe(lines.find((l) => l.kind === 'row' && l.row.inst.id.endsWith('1')));
   });
 
-  it('finds exactly what fuzzysort over every field finds, with the same scores, though it skips fields that cannot match', () => {
+  it('finds exactly what fuzzysort over every field finds (and what the query language matches), with the same scores, though it skips fields that cannot match', () => {
     const words = ['web', 'db', 'Café', 'ÉTÉ', 'node', 'api-gw', 'x_y', '10.2', 'prod', 'batch:nightly', 'İstanbul'];
     let seed = 7;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
@@ -104,9 +106,11 @@ describe('the inventory filter', () => {
     const queries = ['web', 'cafe', 'café', 'ete', 'istanbul', 'a-g', 'x_y', '10.2', '54.1', 'env:prod', 'prd', 'nde-9', 'bn', 'i-0', 'role:web', 'zzz', 'API', 'db we'];
     for (const q of queries) {
       const ours = filterRows(rows, q);
-      const text = parseQuery(q).text;
-      if (text.replace(/\s/g, '').length < 3 || parseQuery(q).terms.length) continue;
-      const theirs = fuzzysort.go(text, rows, { keys: ['name', 'id', 'ips', 'tagText'], threshold: 0.3 });
+      const parsed = parseQuery(q);
+      expect(new Set(ours.map((r) => r.key)), q).toEqual(new Set(rows.filter((r) => queryMatches(parsed, r)).map((r) => r.key)));
+      const text = parsed.words.join(' ');
+      if (text.replace(/\s/g, '').length < 3 || parsed.terms.length) continue;
+      const theirs = fuzzysort.go(text, rows, { keys: ['name', 'id', 'ips', 'tagText'] });
       expect(new Set(ours.map((r) => r.key)), q).toEqual(new Set(theirs.map((r) => r.obj.key)));
       const score = new Map(theirs.map((r) => [r.obj.key, r.score]));
       const scores = ours.map((r) => score.get(r.key)!);

@@ -1,8 +1,12 @@
 import fuzzysort from 'fuzzysort';
-import { tagRecord, tagValue, type InventoryInstance } from '../../../electron/contract';
+import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, textMatches, type InventoryInstance, type QueryCandidate } from '../../../electron/contract';
 
-/** An instance with what the filter needs prepared once per inventory, not once per keystroke. */
-export interface Row {
+/**
+ * An instance with what the filter needs prepared once per inventory, not once per keystroke. It is
+ * the query language's candidate (electron/contract/query.ts: the same fields, tags and folded text
+ * a smart group matches), plus what the fuzzy ranking and the table need.
+ */
+export interface Row extends QueryCandidate {
   /** Unique across profiles and regions (an instance id is unique only within its account). */
   key: string;
   inst: InventoryInstance;
@@ -11,53 +15,19 @@ export interface Row {
   id: Fuzzysort.Prepared;
   ips: Fuzzysort.Prepared;
   tagText: Fuzzysort.Prepared;
-  /** The same fields lower-cased in one string, for short substring queries. */
-  hay: string;
-  /** Lower-cased field values for `key:value` terms. */
-  fields: Record<string, string>;
-  /** Lower-cased tag keys to lower-cased values (no prototype: a `constructor` term finds only a `constructor` tag). */
-  tags: Record<string, string>;
   /** The tags column as shown (`key=value`, Name left out), built once rather than on every render. */
   tagLine: string;
   /** Per searchable field (name, id, ips, tagText), the characters it holds as two bit masks: see `charMask`. */
   masks: number[];
-  /** Per searchable field (name, id, ips, tagText), the text as fuzzysort compares it (`fold`): for the subsequence check. */
-  folded: string[];
   /** The table's line for this row, made the first time it is shown and kept (see `groupLines`). */
   line: Line | undefined;
 }
 
-/** Field names a `key:value` term may use besides tag keys; a tag of the same name is matched too. */
-export const FIELDS = ['name', 'id', 'state', 'type', 'az', 'region', 'profile', 'account', 'vpc', 'subnet', 'platform', 'user', 'reach', 'ip', 'image'] as const;
-
 export const rowKey = (i: Pick<InventoryInstance, 'profile' | 'region' | 'id'>) => `${i.profile}/${i.region}/${i.id}`;
 
 export function toRow(inst: InventoryInstance): Row {
-  const tags = tagRecord(Object.entries(inst.tags).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()] as const));
-  const fields: Record<string, string> = {
-    name: inst.name,
-    id: inst.id,
-    state: inst.state,
-    type: inst.type,
-    az: inst.az,
-    region: inst.region,
-    profile: inst.profile,
-    account: inst.account,
-    vpc: inst.vpcId,
-    subnet: inst.subnetId,
-    platform: inst.platform,
-    user: inst.defaultUser,
-    reach: inst.reach,
-    ip: `${inst.privateIp} ${inst.publicIp}`,
-    image: `${inst.imageId} ${inst.imageName}`,
-  };
-  for (const k of Object.keys(fields)) fields[k] = fields[k]!.toLowerCase();
-  const tagText = Object.entries(inst.tags)
-    .filter(([k]) => k !== 'Name')
-    .map(([k, v]) => `${k}:${v}`)
-    .join(' ');
-  const ips = `${inst.privateIp} ${inst.publicIp}`;
-  const folded = [fold(inst.name), fold(inst.id), fold(ips), fold(tagText)];
+  const { fields, tags, folded } = candidateOf(inst);
+  const [, , ips, tagText] = searchText(inst);
   return {
     key: rowKey(inst),
     inst,
@@ -65,7 +35,6 @@ export function toRow(inst: InventoryInstance): Row {
     id: fuzzysort.prepare(inst.id),
     ips: fuzzysort.prepare(ips),
     tagText: fuzzysort.prepare(tagText),
-    hay: `${inst.name}\n${inst.id}\n${inst.privateIp} ${inst.publicIp}\n${tagText}`.toLowerCase(),
     fields,
     tags,
     tagLine: Object.entries(inst.tags)
@@ -76,31 +45,6 @@ export function toRow(inst: InventoryInstance): Row {
     folded,
     line: undefined,
   };
-}
-
-/**
- * Text as fuzzysort compares it: accents split off Latin letters and dropped (é is e, while
- * Japanese kana keep their marks), then lower-cased. fuzzysort matches a word in a field only if
- * the word's folded characters appear in the field's folded text in order.
- */
-export function fold(text: string): string {
-  // Plain ASCII (most of an inventory) has no accents to take off.
-  if (!/[\u0080-\uffff]/.test(text)) return text.toLowerCase();
-  return text
-    .replace(/\p{Script=Latin}+/gu, (m) => m.normalize('NFD'))
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase();
-}
-
-/** Whether `word`'s characters appear in `field` in order (both folded). indexOf per character: native search, fast even before the JIT warms up. */
-export function isSubsequence(word: string, field: string): boolean {
-  let at = 0;
-  for (let k = 0; k < word.length; k++) {
-    const found = field.indexOf(word[k]!, at);
-    if (found < 0) return false;
-    at = found + 1;
-  }
-  return true;
 }
 
 /**
@@ -169,8 +113,9 @@ function fieldsFor(row: Row, words: readonly string[], masks: readonly number[])
  * matches themselves are not: a longer query can score above the threshold where a shorter one
  * did not).
  */
-function fuzzyRows(text: string, rows: readonly Row[], all: readonly Row[] = rows): { result: Row[]; candidates: Row[] } {
-  const words = [...new Set(fold(text).split(' '))];
+function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly Row[] = rows): { result: Row[]; candidates: Row[] } {
+  const text = words.join(' ');
+  words = [...new Set(words)];
   const masks = words.flatMap((w) => charMask(w));
   const oneWord = words.length === 1;
   const candidates: Row[] = [];
@@ -300,57 +245,21 @@ interface OneField {
   field: Fuzzysort.Prepared;
 }
 
-const THRESHOLD = 0.3;
+/**
+ * No threshold: fuzzysort ranks every row whose words it matches, so the rows shown are exactly
+ * those the query language matches (`textMatches`) — a smart group of the same query holds the
+ * same instances — and a weak match only sorts last.
+ */
+const THRESHOLD = 0;
 const SEARCH_KEYS = ['name', 'id', 'ips', 'tagText'];
 
-export interface Term {
-  key: string;
-  value: string;
-  negate: boolean;
-}
-
 /**
- * Splits a filter into `key:value` terms (quoted values may hold spaces; a leading `-` negates)
- * and the free text left over for fuzzy matching. A URL-ish word or one with an empty key stays text.
- */
-export function parseQuery(query: string): { terms: Term[]; text: string } {
-  const terms: Term[] = [];
-  const words: string[] = [];
-  for (const m of query.matchAll(/(-?)([^\s:"]+):(?:"([^"]*)"|(\S*))|(\S+)/g)) {
-    if (m[5] !== undefined) {
-      words.push(m[5]);
-      continue;
-    }
-    terms.push({ negate: m[1] === '-', key: m[2]!.toLowerCase(), value: (m[3] ?? m[4] ?? '').toLowerCase() });
-  }
-  return { terms, text: words.join(' ') };
-}
-
-const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
-
-function termMatches(row: Row, t: Term): boolean {
-  const field = FIELD_SET.has(t.key) ? row.fields[t.key] : undefined;
-  const tag = row.tags[t.key];
-  let hit: boolean;
-  if (t.value === '') hit = tag !== undefined || (field !== undefined && field !== '');
-  else hit = (field !== undefined && field.includes(t.value)) || (tag !== undefined && tag.includes(t.value));
-  return t.negate ? !hit : hit;
-}
-
-/**
- * The rows a filter keeps: every `key:value` term must hold (field or tag, case-insensitive
- * substring); the free text matches fuzzily (fuzzysort, every word) over name, id, addresses and
- * tags, best match first. Without free text the input order is kept.
+ * The rows a filter keeps, by the query language of electron/contract/query.ts (the terms as a
+ * smart group reads them; every word of the free text in some field, its letters in order), the
+ * free text ranked by fuzzysort, best match first. Without free text the input order is kept.
  */
 export function filterRows(rows: readonly Row[], query: string): Row[] {
   return new RowFilter().run(rows, query);
-}
-
-/** Below this many characters free text matches as a plain substring: fuzzy matching one letter against everything tells nothing. */
-const FUZZY_FROM = 3;
-
-function contains(row: Row, words: string[]): boolean {
-  return words.every((w) => row.hay.includes(w));
 }
 
 /**
@@ -364,9 +273,10 @@ export class RowFilter {
   private last: { rows: readonly Row[]; terms: string; text: string; fuzzy: boolean; result: Row[]; candidates: readonly Row[] } | undefined;
 
   run(rows: readonly Row[], query: string): Row[] {
-    const { terms, text } = parseQuery(query.trim());
+    const { terms, words } = parseQuery(query.trim());
+    const text = words.join(' ');
     const termsKey = JSON.stringify(terms);
-    const fuzzy = text.replace(/\s/g, '').length >= FUZZY_FROM;
+    const fuzzy = words.join('').length >= FUZZY_FROM;
     const l = this.last;
     const narrowing = !!l && l.rows === rows && l.terms === termsKey && l.text !== '' && text.startsWith(l.text) && l.fuzzy === fuzzy;
     let result: Row[];
@@ -375,14 +285,10 @@ export class RowFilter {
       result = l.result;
       candidates = l.candidates;
     } else {
-      const base: readonly Row[] = narrowing ? l.candidates : terms.length ? rows.filter((r) => terms.every((t) => termMatches(r, t))) : rows;
+      const base: readonly Row[] = narrowing ? l.candidates : terms.length ? rows.filter((r) => termsHold(terms, r)) : rows;
       if (!text) result = base.slice();
-      else if (!fuzzy) {
-        const words = text.toLowerCase().split(/\s+/);
-        result = base.filter((r) => contains(r, words));
-      } else {
-        ({ result, candidates } = fuzzyRows(text, base, rows));
-      }
+      else if (!fuzzy) result = base.filter((r) => textMatches(words, r));
+      else ({ result, candidates } = fuzzyRows(words, base, rows));
     }
     // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.
     if (l && sameRows(l.result, result)) result = l.result;
