@@ -1,5 +1,5 @@
 import { KeylessFailure, fail } from '../base/errors';
-import { fingerprintSha256, keyTypeOf, type KnownHostKey, type KnownHosts } from '../ssh/known-hosts';
+import { fingerprintSha256, keyTypeOf, type HostKeyVerdict, type KnownHostKey, type KnownHosts } from '../ssh/known-hosts';
 
 export interface InstanceHostKeyCheck {
   knownHosts: KnownHosts;
@@ -17,6 +17,27 @@ export interface InstanceHostKeyCheck {
   ask: (key: { host: string; port: number; keyType: string; fingerprint: string }, known?: KnownHostKey[]) => Promise<boolean>;
 }
 
+/**
+ * Refuses a key that known_hosts marks revoked or that differs from the one on record for `host`
+ * (an instance id or an address); returns for any other verdict. Plain SSH hosts and EC2
+ * instances refuse them in the same words.
+ */
+export function refuseBadHostKey(verdict: HostKeyVerdict, host: string, port: number, keyBlob: Buffer): void {
+  const fingerprint = fingerprintSha256(keyBlob);
+  if (verdict.kind === 'revoked') fail('HostKeyRevoked', `The host key of ${host} (${fingerprint}) is marked revoked in ${verdict.file}.`, { host, fingerprint });
+  if (verdict.kind === 'changed') {
+    fail('HostKeyMismatch', `The host key of ${host} has changed: it was ${verdict.knownFingerprint} and is now ${fingerprint}.`, {
+      host,
+      port,
+      keyType: keyTypeOf(keyBlob),
+      fingerprint,
+      knownFingerprint: verdict.knownFingerprint,
+      file: verdict.file,
+      line: verdict.line,
+    });
+  }
+}
+
 /** How a host key came to be trusted, for the tab and the log. */
 export type HostKeyTrust = 'known' | 'console' | 'person';
 
@@ -32,23 +53,8 @@ export async function verifyInstanceHostKey(c: InstanceHostKeyCheck): Promise<Ho
   const fingerprint = fingerprintSha256(c.keyBlob);
   const keyType = keyTypeOf(c.keyBlob);
   const byId = await c.knownHosts.verify(c.instanceId, c.port, c.keyBlob);
-  switch (byId.kind) {
-    case 'known':
-      return 'known';
-    case 'revoked':
-      fail('HostKeyRevoked', `The host key of ${c.instanceId} (${fingerprint}) is marked revoked in ${byId.file}.`, { host: c.instanceId, fingerprint });
-    // eslint-disable-next-line no-fallthrough
-    case 'changed':
-      fail('HostKeyMismatch', `The host key of ${c.instanceId} has changed: it was ${byId.knownFingerprint} and is now ${fingerprint}.`, {
-        host: c.instanceId,
-        port: c.port,
-        keyType,
-        fingerprint,
-        knownFingerprint: byId.knownFingerprint,
-        file: byId.file,
-        line: byId.line,
-      });
-  }
+  refuseBadHostKey(byId, c.instanceId, c.port, c.keyBlob);
+  if (byId.kind === 'known') return 'known';
   const remember = async () => {
     await c.knownHosts.add(c.instanceId, c.port, c.keyBlob);
     await c.knownHosts.add(c.address, c.port, c.keyBlob);
@@ -56,9 +62,8 @@ export async function verifyInstanceHostKey(c: InstanceHostKeyCheck): Promise<Ho
   /** Keys of other types on record for this very instance: its key type changed. */
   const otherTypes = byId.kind === 'otherType' ? byId.known : undefined;
   const byAddress = await c.knownHosts.verify(c.address, c.port, c.keyBlob);
-  if (byAddress.kind === 'revoked') {
-    fail('HostKeyRevoked', `The host key of ${c.address} (${fingerprint}) is marked revoked in ${byAddress.file}.`, { host: c.address, fingerprint });
-  }
+  // A different key under the address is not refused: addresses are reused by other instances.
+  if (byAddress.kind === 'revoked') refuseBadHostKey(byAddress, c.address, c.port, c.keyBlob);
   // An address is reused by other instances: it vouches for a key only when the instance has none of another type.
   if (byAddress.kind === 'known' && !otherTypes) {
     await c.knownHosts.add(c.instanceId, c.port, c.keyBlob);

@@ -6,6 +6,7 @@ import { FileRefusal, READ_LIMITS, readRegularFile } from '../base/safe-read';
 import { SshConnection, type SshIdentity } from '../ssh/connection';
 import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
 import type { Connection, ConnectHooks, Connector, Dialer } from './connector';
+import { refuseBadHostKey } from './host-keys';
 import type { Hop } from './route';
 
 type SshHop = Extract<Hop, { kind: 'ssh' }>;
@@ -85,31 +86,13 @@ export class PlainSshConnector implements Connector<SshHop> {
     const verdict = await knownHosts.verify(hop.host, hop.port, blob);
     const fingerprint = fingerprintSha256(blob);
     const keyType = keyTypeOf(blob);
-    switch (verdict.kind) {
-      case 'known':
-        return;
-      case 'revoked':
-        fail('HostKeyRevoked', `The host key of ${hop.host} (${fingerprint}) is marked revoked in ${verdict.file}.`, { host: hop.host, fingerprint });
-      // eslint-disable-next-line no-fallthrough
-      case 'changed':
-        fail('HostKeyMismatch', `The host key of ${hop.host} has changed: it was ${verdict.knownFingerprint} and is now ${fingerprint}.`, {
-          host: hop.host,
-          port: hop.port,
-          keyType,
-          fingerprint,
-          knownFingerprint: verdict.knownFingerprint,
-          file: verdict.file,
-          line: verdict.line,
-        });
-      // eslint-disable-next-line no-fallthrough
-      case 'otherType':
-      case 'unknown': {
-        // A new key type beside known ones is never asked as a first meeting: the question names the keys on record.
-        if ((await hooks.askHostKey({ host: hop.host, port: hop.port, keyType, fingerprint }, verdict.kind === 'otherType' ? verdict.known : undefined)) !== true) {
-          throw new KeylessFailure('HostKeyRejected', `The host key of ${hop.host} (${fingerprint}) was not accepted.`, false, { host: hop.host, fingerprint });
-        }
-        await knownHosts.add(hop.host, hop.port, blob);
-      }
+    refuseBadHostKey(verdict, hop.host, hop.port, blob);
+    if (verdict.kind === 'known') return;
+    // A new key type beside known ones is never asked as a first meeting: the question names the keys on record.
+    const known = verdict.kind === 'otherType' ? verdict.known : undefined;
+    if ((await hooks.askHostKey({ host: hop.host, port: hop.port, keyType, fingerprint }, known)) !== true) {
+      throw new KeylessFailure('HostKeyRejected', `The host key of ${hop.host} (${fingerprint}) was not accepted.`, false, { host: hop.host, fingerprint });
     }
+    await knownHosts.add(hop.host, hop.port, blob);
   }
 }
