@@ -77,6 +77,11 @@ export class RemoteSide implements Disposable {
     return this.sftp;
   }
 
+  /** Gives the connection back while nothing runs (a finished transfer); the next use borrows again. */
+  idle(): void {
+    this.release();
+  }
+
   private release(): void {
     this.sftp?.end();
     this.sftp = undefined;

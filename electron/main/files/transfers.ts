@@ -72,6 +72,8 @@ export class Transfer {
   conflict: TransferInfo['conflict'];
   via: TransferInfo['via'];
   savedTo: string | undefined;
+  /** Files left as they were by an answer (skip). */
+  skipped = 0;
   plan: Plan | undefined;
   /** Files moved (or skipped by an answer): a retry does not move them again. */
   readonly completed = new Set<number>();
@@ -227,13 +229,16 @@ export class TransferQueue implements Disposable {
     clearTimeout(this.timer);
     for (const t of this.transfers.values()) {
       t.abort?.abort();
-      this.release(t);
+      this.release(t, true);
     }
   }
 
-  private release(t: Transfer): void {
-    if (t.source.kind === 'remote') t.source.side.dispose();
-    if (t.target.kind === 'remote') t.target.side.dispose();
+  /** Its connections go back to the pool (they linger, then close when nothing else holds them). */
+  private release(t: Transfer, forGood = false): void {
+    for (const side of [t.source.kind === 'remote' ? t.source.side : undefined, t.target.kind === 'remote' ? t.target.side : undefined]) {
+      if (forGood) side?.dispose();
+      else side?.idle();
+    }
   }
 
   private schedule(): void {
@@ -287,6 +292,7 @@ export class TransferQueue implements Disposable {
     t.state = 'running';
     t.bytes = 0;
     t.files = 0;
+    t.skipped = 0;
     t.sample();
     this.changed(t, true);
     const signal = abort.signal;
@@ -331,7 +337,7 @@ export class TransferQueue implements Disposable {
       await Promise.all(Array.from({ length: Math.min(FILES_AT_ONCE, todo.length) }, worker));
       if (failure !== undefined) throw failure;
       t.current = undefined;
-      t.state = plan.files.length === 1 && t.completed.size === 0 ? 'skipped' : 'done';
+      t.state = plan.files.length > 0 && t.skipped === plan.files.length ? 'skipped' : 'done';
       if (plan.files.length === 0 && t.problems.length && !plan.dirs.length) {
         t.state = 'failed';
         t.error = t.problems[0]!.error;
@@ -349,7 +355,6 @@ export class TransferQueue implements Disposable {
       t.abort = undefined;
       t.conflict = undefined;
       t.answer = undefined;
-      // The connection goes back to the pool (it lingers, then closes when nothing else holds it).
       this.release(t);
       this.changed(t, true);
       this.schedule();
@@ -493,6 +498,7 @@ export class TransferQueue implements Disposable {
       this.changed(t);
     };
     const skip = () => {
+      t.skipped++;
       t.bytes += job.size;
       if (t.fileCount === 1) t.total = t.bytes;
     };

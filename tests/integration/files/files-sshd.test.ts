@@ -285,7 +285,7 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(done.problems).toEqual([expect.objectContaining({ display: join(dir, 'pipe'), error: expect.objectContaining({ code: 'FileNotRegular', detail: expect.objectContaining({ reason: 'fifo' }) }) })]);
   });
 
-  it('permission denied names the file; the transfer fails and leaves nothing', async () => {
+  it('a folder that does not exist names the file; the transfer fails and leaves nothing', async () => {
     // root ignores modes: a read-only bind would be needed. Denied through a folder the server cannot enter instead.
     const local = join(work, 'denied.txt');
     await writeFile(local, 'x');
