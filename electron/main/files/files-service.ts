@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { realpath as localRealpath, stat as localStat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -489,5 +490,6 @@ export function filesHandlers(files: FilesService): Pick<Handlers, `files.${stri
 
 /** Where downloads go by default: ~/Downloads when it exists, else the home folder. */
 export function defaultDownloadsFolder(): string {
-  return join(homedir(), 'Downloads');
+  const downloads = join(homedir(), 'Downloads');
+  return existsSync(downloads) ? downloads : homedir();
 }

@@ -1,0 +1,80 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from './support/axe';
+import { connectFromInventory, ec2Skip, startEc2World, type Ec2World } from './support/ec2-world';
+
+if (ec2Skip) console.warn(`skipping the Files end-to-end test: ${ec2Skip}`);
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+// Files as a person meets them: from a terminal tab connected to a private EC2 instance (through its
+// endpoint), the Files view on the same connection; a file uploaded through the browser's picker
+// with its progress shown, downloaded again, renamed and deleted — by keyboard where a person would.
+describe.skipIf(ec2Skip)('Files from a connected EC2 tab, in Chromium', () => {
+  let world: Ec2World;
+  beforeAll(async () => {
+    world = await startEc2World();
+  });
+  afterAll(() => world?.stop());
+
+  it('opens Files from the tab, uploads through the picker with progress, downloads, renames and deletes', async () => {
+    const { page, work } = world;
+    await connectFromInventory(page, 'app-1');
+    await page.getByTestId('files-open').click();
+    const browser = page.getByTestId('files-browser');
+    await browser.waitFor();
+    await expect.poll(() => page.getByTestId('files-crumbs').textContent(), { timeout: 30_000 }).toContain('ec2-user');
+    expect(await seriousViolations(page, '[data-testid=files-area]')).toEqual([]);
+
+    // Every progress value the queue shows, as it shows them.
+    await page.evaluate(() => {
+      const seen: Array<[number, number]> = [];
+      (window as unknown as { progressSeen: typeof seen }).progressSeen = seen;
+      new MutationObserver(() => {
+        for (const p of document.querySelectorAll<HTMLProgressElement>('[data-testid=transfer] progress')) seen.push([p.value, p.max]);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    const content = randomBytes(24 * 1024 * 1024);
+    const picked = join(work, 'upload e2e.bin');
+    writeFileSync(picked, content);
+    await page.getByTestId('files-picker').setInputFiles(picked);
+    const transfer = page.locator('[data-testid=transfer][data-label="upload e2e.bin"]');
+    await expect.poll(() => transfer.getAttribute('data-state'), { timeout: 120_000 }).toBe('done');
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: Array<[number, number]> }).progressSeen);
+    expect(seen.some(([v, max]) => v > 0 && v < max), `progress values seen: ${JSON.stringify(seen.slice(0, 20))}`).toBe(true);
+    const row = page.locator('[data-testid=files-row][data-name="upload e2e.bin"]');
+    await row.waitFor({ timeout: 20_000 });
+
+    // Download: the row selected, the file lands in the downloads folder, the same bytes.
+    await row.click();
+    await page.getByTestId('files-download').click();
+    const saved = join(work, 'Downloads', 'upload e2e.bin');
+    await expect.poll(() => existsSync(saved), { timeout: 120_000 }).toBe(true);
+    expect(sha(readFileSync(saved))).toBe(sha(content));
+
+    // Rename by keyboard: F2 on the focused row, type, Enter.
+    await page.getByTestId('files-table').focus();
+    await row.click();
+    await page.getByTestId('files-table').press('F2');
+    const input = page.getByTestId('files-form-input');
+    await input.fill('renamed.bin');
+    await input.press('Enter');
+    const renamed = page.locator('[data-testid=files-row][data-name="renamed.bin"]');
+    await renamed.waitFor({ timeout: 20_000 });
+    expect(await row.count()).toBe(0);
+
+    // Delete: the question first, then gone.
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await renamed.click();
+    await page.getByTestId('files-table').press('Delete');
+    await expect.poll(() => renamed.count(), { timeout: 20_000 }).toBe(0);
+    expect(asked).toContain('renamed.bin');
+    expect(await seriousViolations(page, '[data-testid=files-area]')).toEqual([]);
+  });
+});
