@@ -663,7 +663,6 @@ export class TransferQueue implements Disposable {
         }
         const mode = decision.kind === 'replace' && decision.existingMode !== undefined ? decision.existingMode : job.mode;
         await sftp.fsetstat(handle, { mode }).catch(() => undefined);
-        if (sftp.hasFsync) await sftp.fsync(handle).catch((err: unknown) => fail(err, 0));
         const h = handle;
         handle = undefined;
         await sftp.close(h).catch((err: unknown) => fail(err, 0));
