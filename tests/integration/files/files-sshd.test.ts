@@ -295,6 +295,26 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(done.error?.detail?.path).toContain('/proc/1/nonexistent-dir/');
   });
 
+  it('copies a folder between two hosts, streamed from one to the other', async () => {
+    const other = await startSshd();
+    try {
+      const otherId = (await backend.invoke('hosts.save', { host: { kind: 'ssh', name: 'other-host', host: '127.0.0.1', port: other.port, user: other.user, auth: { type: 'keyFile', path: other.keyPath } } })).id;
+      const src = join(remote, 'to-copy');
+      await mkdir(join(src, 'inner'), { recursive: true });
+      const hash = await writeSeeded(join(src, 'inner', 'data.bin'), 20 * 1024 * 1024, 'copy');
+      await writeFile(Buffer.concat([Buffer.from(src + '/'), ODD_NAMES[4]!]), 'latin-1 name');
+      const dest = join(work, 'copied');
+      await mkdir(dest);
+      const { transferId } = await backend.invoke('files.copy', { hostId, paths: [b64(src)], to: { hostId: otherId, dir: b64(dest) } });
+      const done = await finished(seen, transferId);
+      expect(done).toMatchObject({ state: 'done', kind: 'copy', host: 'files-host', toHost: 'other-host', fileCount: 2 });
+      expect(await sha256File(join(dest, 'to-copy', 'inner', 'data.bin'))).toBe(hash);
+      expect(await readFile(Buffer.concat([Buffer.from(join(dest, 'to-copy') + '/'), ODD_NAMES[4]!]), 'utf8')).toBe('latin-1 name');
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('sudo upload: a host without sudo says so', async () => {
     const local = join(work, 'sudo.txt');
     await writeFile(local, 'as root');
