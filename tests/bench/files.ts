@@ -217,14 +217,14 @@ export async function benchFiles(opts: { quick: boolean }): Promise<Record<strin
       // A fresh key push for each run (it is good for 60 s), and a fresh presigned tunnel URL.
       await pushKey(clients, { profile: undefined, region: REGION, instanceId: INSTANCE, osUser: 'ec2-user' }, publicKey);
       const creds = await new SdkCredentialSource().credentials(undefined);
-      const url = await presignOpenTunnelUrl({ dnsName: endpoint.dnsName, endpointId: endpoint.id, privateIpAddress: instance.privateIp!, remotePort: 22, region: REGION }, creds);
+      const url = await presignOpenTunnelUrl({ dnsName: endpoint.dnsName, endpointId: endpoint.endpointId, privateIpAddress: instance.privateIpAddress!, remotePort: 22, region: REGION }, creds);
       const sshOpts = [
         '-o', 'IdentitiesOnly=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
         '-o', `ProxyCommand=${process.execPath} ${BRIDGE}`,
         ...(algo ? ['-c', algo.cipher, ...(algo.mac !== '<implicit>' ? ['-o', `MACs=${algo.mac}`] : [])] : []),
       ];
       const remoteDir = `${remoteHome}/${tool}-${label}`;
-      const target = `ec2-user@${instance.privateIp}`;
+      const target = `ec2-user@${instance.privateIpAddress}`;
       const local = join(dir, `${tool}-${label}-down`);
       await mkdir(local, { recursive: true });
       let cmd: string[];
@@ -245,13 +245,15 @@ export async function benchFiles(opts: { quick: boolean }): Promise<Record<strin
           smallUp: ['-r', small, `${target}:${remoteDir}/small`],
           smallDown: ['-r', `${target}:${remoteDir}/small`, `${local}/small`],
         }[what];
-        if (what.endsWith('Up')) {
-          // scp makes no folders: the sftp run before it made this one.
-          await run(['sftp', '-q', '-b', '-', ...sshOpts, target], process.env);
-        }
         cmd = ['scp', '-q', ...sshOpts, ...args];
       }
       const env = { ...process.env, SSH_AUTH_SOCK: agentSock, KEYLESS_BENCH_TUNNEL_URL: url, KEYLESS_BENCH_TUNNEL_DIAL: tunnelDial };
+      if (tool === 'scp' && what.endsWith('Up')) {
+        // scp makes no folder to put things in: made first, outside the measurement.
+        const mk = join(dir, `mkdir-${label}`);
+        await writeFile(mk, `-mkdir ${remoteDir}\n`);
+        await run(['sftp', '-q', '-b', mk, ...sshOpts, target], env);
+      }
       const t0 = performance.now();
       const r = await run(pinned(0, cmd), env);
       const seconds = (performance.now() - t0) / 1000;
