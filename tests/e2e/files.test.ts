@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousViolations } from './support/axe';
@@ -77,4 +77,47 @@ describe.skipIf(ec2Skip)('Files from a connected EC2 tab, in Chromium', () => {
     expect(asked).toContain('renamed.bin');
     expect(await seriousViolations(page, '[data-testid=files-area]')).toEqual([]);
   });
+});
+
+describe.skipIf(ec2Skip)('a folder of 100,000 entries, in Chromium', () => {
+  let world: Ec2World;
+  const folder = '/home/ec2-user/hundred-thousand';
+  beforeAll(async () => {
+    world = await startEc2World();
+    // The simulated instance's files are this machine's: made here, listed there.
+    mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 100_000; i++) closeSync(openSync(join(folder, `entry-${String(i).padStart(6, '0')}.log`), 'w'));
+  }, 300_000);
+  afterAll(async () => {
+    rmSync(folder, { recursive: true, force: true });
+    await world?.stop();
+  });
+
+  it('shows the first rows while the rest stream in, and keeps only the visible rows in the page', async () => {
+    const { page } = world;
+    await connectFromInventory(page, 'app-1');
+    await page.getByTestId('files-open').click();
+    await expect.poll(() => page.getByTestId('files-crumbs').textContent(), { timeout: 30_000 }).toContain('ec2-user');
+    // Whether rows were on screen while the status still said it was listing.
+    await page.evaluate(() => {
+      const w = window as unknown as { rowsWhileListing: number };
+      w.rowsWhileListing = 0;
+      new MutationObserver(() => {
+        const status = document.querySelector('[data-testid=files-status]')?.textContent ?? '';
+        const rows = document.querySelectorAll('[data-testid=files-row]').length;
+        if (/Listing/.test(status) && rows > 0) w.rowsWhileListing = Math.max(w.rowsWhileListing, rows);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByTestId('files-type-path').click();
+    await page.getByTestId('files-typed').fill(folder);
+    await page.getByTestId('files-typed').press('Enter');
+    await expect.poll(() => page.getByTestId('files-status').textContent(), { timeout: 120_000 }).toMatch(/^\s*100000 items/);
+    expect(await page.evaluate(() => (window as unknown as { rowsWhileListing: number }).rowsWhileListing)).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=files-row]').count()).toBeLessThan(200);
+    // The end of the list by keyboard: the last entry is there, still only a window of rows.
+    await page.getByTestId('files-table').focus();
+    await page.getByTestId('files-table').press('End');
+    await page.locator('[data-testid=files-row][data-name="entry-099999.log"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-testid=files-row]').count()).toBeLessThan(200);
+  }, 300_000);
 });

@@ -73,6 +73,11 @@ function failure(err: unknown): KeylessError {
   return err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
 }
 
+/** One collator for every comparison: a locale comparison made anew per pair is far slower over 100,000 names. */
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+/** How often a listing still arriving is shown again (each time sorts what arrived so far). */
+const LISTING_REDRAW_MS = 400;
+
 let nextView = 1;
 let nextRequest = 1;
 const rid = (what: string) => `${what}${nextRequest++}`;
@@ -132,12 +137,12 @@ export class FilesView {
         case 'mode':
           return a.mode - b.mode;
         case 'owner':
-          return a.owner.localeCompare(b.owner);
+          return collator.compare(a.owner, b.owner);
         default:
-          return a.display.localeCompare(b.display, undefined, { numeric: true, sensitivity: 'base' });
+          return collator.compare(a.display, b.display);
       }
     };
-    return [...list].sort((a, b) => Number(isDir(b)) - Number(isDir(a)) || by(a, b) * dir || a.display.localeCompare(b.display));
+    return [...list].sort((a, b) => Number(isDir(b)) - Number(isDir(a)) || by(a, b) * dir || (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
   });
 
   async open(): Promise<void> {
@@ -173,11 +178,21 @@ export class FilesView {
     this.listingRequest = requestId;
     this.listing = true;
     this.error = undefined;
-    let got: FileEntry[] = [];
+    const got: FileEntry[] = [];
+    let shownAt = 0;
+    let redraw: ReturnType<typeof setTimeout> | undefined;
+    const show = () => {
+      redraw = undefined;
+      shownAt = performance.now();
+      if (this.listingRequest === requestId) this.entries = got.slice();
+    };
+    // The first page shows at once; the rest a few times a second, not once per page.
     const off = this.files.backend.on('files.entries', (p) => {
       if (p.requestId !== requestId || this.listingRequest !== requestId) return;
-      got = got.concat(p.entries);
-      this.entries = got;
+      for (const e of p.entries) got.push(e);
+      if (shownAt === 0) show();
+      // Each redraw sorts all that arrived: the more there is, the less often (4 s apart at 100,000).
+      else redraw ??= setTimeout(show, Math.max(0, LISTING_REDRAW_MS * Math.max(1, got.length / 10_000) - (performance.now() - shownAt)));
     });
     this.entries = [];
     try {
@@ -193,6 +208,7 @@ export class FilesView {
       if ('typed' in where) throw err;
     } finally {
       off();
+      clearTimeout(redraw);
       if (this.listingRequest === requestId) this.listing = false;
     }
   }
