@@ -12,6 +12,7 @@ import { Progress, pump, Slots, type RangeReader, type RangeWriter } from './pum
 import { ensureRemoteDir, failureAt, lstatOrNone, remoteChild, type RemoteSide } from './remote-side';
 import { walkRemote } from './remote-walk';
 import { sudoUpload } from './sudo-upload';
+import { hasGnuTar, tarStream } from './tar-download';
 
 /** Transfers that run at once; the others wait their turn. */
 export const TRANSFERS_AT_ONCE = 3;
@@ -30,6 +31,9 @@ const PROGRESS_EVERY_MS = 200;
 /** The rate is taken over this long. */
 const RATE_WINDOW_MS = 5000;
 const MAX_PROBLEMS = 200;
+/** A download of at least this many files, of at most this size on average, goes as a tar stream where the host has GNU tar. */
+const TAR_MIN_FILES = 32;
+const TAR_MAX_AVERAGE = 256 * 1024;
 
 export type TransferSource =
   | { kind: 'local'; roots: Array<{ path: Buffer; name: Buffer }> }
@@ -290,6 +294,7 @@ export class TransferQueue implements Disposable {
     const abort = new AbortController();
     t.abort = abort;
     t.state = 'running';
+    t.via = t.target.kind === 'remote' && t.target.sudo ? 'sudo' : 'sftp';
     t.bytes = 0;
     t.files = 0;
     t.skipped = 0;
@@ -308,6 +313,16 @@ export class TransferQueue implements Disposable {
       this.changed(t, true);
       await this.withReconnect(t, signal, () => this.makeDirs(t, plan, signal));
       const slots = new Slots(REQUESTS_IN_FLIGHT);
+      if (await this.tarFits(t, plan, signal)) {
+        try {
+          await this.viaTar(t, plan, signal);
+        } catch (err) {
+          if (signal.aborted) throw cancelled();
+          // What the stream did not bring, SFTP does (and names each file's own trouble).
+          this.log.info('tar stream ended early; SFTP moves the rest', { transfer: t.id, code: err instanceof KeylessFailure ? err.code : 'error' });
+          t.via = 'sftp';
+        }
+      }
       const todo = plan.files.filter((f) => !t.completed.has(f.index));
       let next = 0;
       let failure: unknown;
@@ -448,6 +463,59 @@ export class TransferQueue implements Disposable {
     }
   }
 
+  /** A download of many small files from a host with GNU tar goes as one stream. */
+  private async tarFits(t: Transfer, plan: Plan, signal: AbortSignal): Promise<boolean> {
+    if (t.source.kind !== 'remote' || t.target.kind !== 'local') return false;
+    const todo = plan.files.filter((f) => !t.completed.has(f.index));
+    if (todo.length < TAR_MIN_FILES) return false;
+    if (todo.reduce((n, f) => n + f.size, 0) / todo.length > TAR_MAX_AVERAGE) return false;
+    return hasGnuTar(t.source.side, signal);
+  }
+
+  private async viaTar(t: Transfer, plan: Plan, signal: AbortSignal): Promise<void> {
+    const src = t.source as Extract<TransferSource, { kind: 'remote' }>;
+    const root = (t.target as Extract<TransferTarget, { kind: 'local' }>).dir;
+    const byPath = new Map<string, FileJob>();
+    for (const f of plan.files) if (!t.completed.has(f.index)) byPath.set((f.from as Buffer).toString('latin1'), f);
+    t.via = 'tar';
+    this.changed(t, true);
+    await tarStream(src.side, [...byPath.values()].map((f) => f.from as Buffer), signal, async (path, _mode, size, data) => {
+      const job = byPath.get(path.toString('latin1'));
+      if (!job || t.completed.has(job.index)) return void data.resume();
+      t.current = displayName(Buffer.concat(job.parts.flatMap((p, i) => (i ? [Buffer.from('/'), p] : [p]))));
+      if (size !== job.size && t.total >= 0) t.total += size - job.size;
+      job.size = size;
+      let written = 0;
+      const skip = () => {
+        t.skipped++;
+        t.bytes += job.size;
+        data.resume();
+      };
+      try {
+        await this.writeLocal(t, root, job, skip, async (fh, temp) => {
+          const writer = localWriter(fh, temp);
+          for await (const chunk of data as AsyncIterable<Buffer>) {
+            await writer.write(written, chunk);
+            written += chunk.length;
+            t.bytes += chunk.length;
+            t.sample();
+            this.changed(t);
+          }
+        });
+      } catch (err) {
+        t.bytes -= written;
+        data.resume();
+        if (needsReconnect(err) || signal.aborted) throw err;
+        this.problem(t, err);
+        t.completed.add(job.index);
+        return;
+      }
+      t.completed.add(job.index);
+      t.files++;
+      this.changed(t);
+    });
+  }
+
   /** Asks the person (or applies the standing answer) what to do about an existing target. */
   private async decide(t: Transfer, job: FileJob, existing: { size: number; mtime: number; mode: number }, ownerChanges: boolean, exists: (name: Buffer) => Promise<boolean>): Promise<Decision> {
     const name = job.parts[job.parts.length - 1]!;
@@ -543,6 +611,36 @@ export class TransferQueue implements Disposable {
   }
 
   private async download(t: Transfer, root: Buffer, job: FileJob, slots: Slots, signal: AbortSignal, onBytes: (n: number) => void, skip: () => void): Promise<void> {
+    await this.writeLocal(t, root, job, skip, async (fh, temp) => {
+      const progress = new Progress(0);
+      const writer = localWriter(fh, temp);
+      let identity: { size: number } | undefined;
+      await this.withReconnect(t, signal, async () => {
+        const source = await this.readerFor(t, job, signal);
+        try {
+          // A file changed between two connections starts again from its first byte.
+          if (identity && identity.size !== source.size) {
+            t.bytes -= progress.done;
+            progress.done = 0;
+            await fh.truncate(0);
+          }
+          identity ??= { size: source.size };
+          if (source.size !== job.size && t.total >= 0) t.total += source.size - job.size;
+          job.size = source.size;
+          await pump(source.reader, writer, { from: progress.done, size: source.size, chunk: 255 * 1024, inFlight: REQUESTS_PER_FILE, slots, signal, progress, onBytes });
+        } finally {
+          await source.close();
+        }
+      });
+    });
+  }
+
+  /**
+   * Writes one file of a download into its place on this computer: the question about an existing
+   * file, a temporary name made with O_EXCL beside it, `fill`, the mode, the rename over the target;
+   * on any failure the temporary file goes.
+   */
+  private async writeLocal(t: Transfer, root: Buffer, job: FileJob, skip: () => void, fill: (fh: FileHandle, temp: Buffer) => Promise<void>): Promise<void> {
     const dir = localPath(root, job.parts.slice(0, -1));
     const final = localPath(root, job.parts);
     const existing = await lstat(final).catch(() => undefined);
@@ -571,29 +669,9 @@ export class TransferQueue implements Disposable {
     } catch (err) {
       throw localFailure(err, localDisplay(temp));
     }
-    const progress = new Progress(0);
     let ok = false;
     try {
-      const writer = localWriter(fh, temp);
-      let identity: { size: number; mtime: number } | undefined;
-      await this.withReconnect(t, signal, async () => {
-        const source = await this.readerFor(t, job, signal);
-        try {
-          // A file changed between two connections starts again from its first byte.
-          if (identity && (identity.size !== source.size || identity.mtime !== job.mtime)) {
-            t.bytes -= progress.done;
-            progress.done = 0;
-            await fh.truncate(0);
-          }
-          identity ??= { size: source.size, mtime: job.mtime };
-          const before = t.total;
-          if (source.size !== job.size && before >= 0) t.total += source.size - job.size;
-          job.size = source.size;
-          await pump(source.reader, writer, { from: progress.done, size: source.size, chunk: 255 * 1024, inFlight: REQUESTS_PER_FILE, slots, signal, progress, onBytes });
-        } finally {
-          await source.close();
-        }
-      });
+      await fill(fh, temp);
       const mode = decision.kind === 'replace' && decision.existingMode !== undefined ? decision.existingMode : job.mode;
       await fh.chmod(mode).catch(() => undefined);
       await fh.close();

@@ -158,6 +158,20 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(back.map((n) => n.toString('hex')).sort()).toEqual(ODD_NAMES.map((n) => n.toString('hex')).sort());
   });
 
+  it('a tar-streamed download keeps odd names byte for byte too', async () => {
+    const dir = join(remote, 'odd-many');
+    await mkdir(dir);
+    const names = Array.from({ length: 40 }, (_, i) => Buffer.concat([ODD_NAMES[i % ODD_NAMES.length]!, Buffer.from(` ${i}`)]));
+    for (const name of names) await writeFile(Buffer.concat([Buffer.from(dir + '/'), name]), name);
+    const { transferId } = await backend.invoke('files.download', { hostId, paths: [b64(dir)] });
+    const done = await finished(seen, transferId);
+    // Every file came in the stream (a stream cut short would leave the rest to SFTP, and say so).
+    expect(done).toMatchObject({ state: 'done', fileCount: 40, problems: [], via: 'tar' });
+    const local = await readdir(Buffer.from(join(downloads, 'odd-many')), { encoding: 'buffer' });
+    expect(local.map((n) => n.toString('hex')).sort()).toEqual(names.map((n) => n.toString('hex')).sort());
+    for (const name of names) expect(await readFile(Buffer.concat([Buffer.from(join(downloads, 'odd-many') + '/'), name]))).toEqual(name);
+  });
+
   it('new folder, rename (refusing an existing name), chmod and recursive delete', async () => {
     const { path: made } = await backend.invoke('files.mkdir', { browserId, dir: b64(remote), name: 'ops folder' });
     expect((await stat(join(remote, 'ops folder'))).isDirectory()).toBe(true);
@@ -187,6 +201,8 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     const { transferId } = await backend.invoke('files.download', { hostId, paths: [b64(join(remote, 'up', 'many'))] });
     const down = await finished(seen, transferId, 300_000);
     expect(down).toMatchObject({ state: 'done', fileCount: 5000 });
+    // Many small files from a host with GNU tar come as one tar stream over a command.
+    expect(down.via).toBe('tar');
     expect(tree(join(downloads, 'many'))).toEqual(tree(src));
     expect(await readFile(join(downloads, 'many', 'd49', 'f99.txt'), 'utf8')).toBe(await readFile(join(src, 'd49', 'f99.txt'), 'utf8'));
   }, 600_000);
