@@ -17,7 +17,10 @@ describe.skipIf(ec2Skip)('Files from a connected EC2 tab, in Chromium', () => {
   beforeAll(async () => {
     world = await startEc2World();
   });
-  afterAll(() => world?.stop());
+  afterAll(async () => {
+    rmSync('/tmp/osc here', { recursive: true, force: true });
+    await world?.stop();
+  });
 
   it('opens Files from the tab, uploads through the picker with progress, downloads, renames and deletes', async () => {
     const { page, work } = world;
@@ -76,6 +79,22 @@ describe.skipIf(ec2Skip)('Files from a connected EC2 tab, in Chromium', () => {
     await expect.poll(() => renamed.count(), { timeout: 20_000 }).toBe(0);
     expect(asked).toContain('renamed.bin');
     expect(await seriousViolations(page, '[data-testid=files-area]')).toEqual([]);
+  });
+
+  it('Files here opens the folder the shell reported (OSC 7) beside the terminal', async () => {
+    const { page } = world;
+    await page.getByTestId('view-terminals').click();
+    // What the opt-in shell integration prints at each prompt; printf's %% is a literal %.
+    await page.evaluate(() => window.keylessTest.type("mkdir -p '/tmp/osc here' && cd '/tmp/osc here' && touch marker.txt && printf '\\033]7;file://app-1/tmp/osc%%20here\\033\\\\' && echo osc-$((1+1))-done\n"));
+    await expect.poll(() => page.evaluate(() => window.keylessTest.text()), { timeout: 15_000 }).toContain('osc-2-done');
+    await page.getByTestId('files-here').click();
+    const dock = page.getByTestId('files-dock');
+    await dock.waitFor();
+    await expect.poll(() => dock.getByTestId('files-crumbs').textContent(), { timeout: 30_000 }).toContain('osc here');
+    await dock.locator('[data-testid=files-row][data-name="marker.txt"]').waitFor({ timeout: 20_000 });
+    // The terminal is still there, beside it.
+    expect(await page.evaluate(() => window.keylessTest.panes().map((p) => p.state).join(','))).toBe('connected');
+    expect(await seriousViolations(page, '[data-testid=files-dock]')).toEqual([]);
   });
 });
 
