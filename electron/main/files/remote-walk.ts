@@ -1,7 +1,7 @@
 import { KeylessFailure } from '../base/errors';
 import { kindOfMode, SftpError, STATUS, type SftpAttrs, type SftpSession } from '../ssh/sftp';
 import { notRegular } from './local-files';
-import { displayName, joinRemote, parentOf } from './names';
+import { displayName, isPlainName, joinRemote, parentOf } from './names';
 import { failureAt, type RemoteSide } from './remote-side';
 
 export interface RemoteFile {
@@ -126,7 +126,14 @@ export async function walkRemote(side: RemoteSide, sftp: SftpSession, root: Buff
         if (signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
         for (const e of page) {
           const n = e.name.toString('latin1');
-          if (n !== '.' && n !== '..') entries.push({ name: Buffer.from(e.name), attrs: e.attrs });
+          if (n === '.' || n === '..') continue;
+          // A name with a slash (or NUL) is no name a file system has: a server sending one
+          // would steer a download out of its folder. Reported, never followed.
+          if (!isPlainName(e.name)) {
+            tree.problems.push(new KeylessFailure('FileNotRegular', `${side.label} listed a name that cannot be a file's in ${displayName(item.path)}; it was skipped.`, false, { path: `${displayName(item.path)}/${displayName(e.name)}`, reason: 'other', side: 'remote', host: side.label }));
+            continue;
+          }
+          entries.push({ name: Buffer.from(e.name), attrs: e.attrs });
         }
       }
       entries.sort((a, b) => Buffer.compare(a.name, b.name));

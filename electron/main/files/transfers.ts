@@ -7,7 +7,7 @@ import type { Logger } from '../base/log';
 import { OPEN, SftpError, STATUS, type SftpAttrs, type SftpSession } from '../ssh/sftp';
 import { localFailure } from './file-errors';
 import { localDisplay, localWriter, openLocalForRead, walkLocal } from './local-files';
-import { displayName, keepBothName, temporaryName } from './names';
+import { baseName, displayName, isPlainName, keepBothName, temporaryName } from './names';
 import { Progress, pump, Slots, type RangeReader, type RangeWriter } from './pump';
 import { ensureRemoteDir, failureAt, lstatOrNone, remoteChild, type RemoteSide } from './remote-side';
 import { walkRemote } from './remote-walk';
@@ -422,8 +422,16 @@ export class TransferQueue implements Disposable {
     } else if (src.kind === 'remote') {
       const sftp = await src.side.session(signal);
       for (const path of src.paths) {
-        const name = Buffer.from(path.subarray(path.lastIndexOf(0x2f) + 1));
-        const tree = await walkRemote(src.side, sftp, path, name.length ? name : Buffer.from('root'), signal);
+        // The name it gets here: its own, or (for `..`, `.`, a trailing slash) its real path's last name.
+        let name = baseName(path);
+        if (!isPlainName(name)) {
+          name = baseName(
+            await sftp.realpath(path).catch((err: unknown) => {
+              throw failureAt(src.side, path, err);
+            }),
+          );
+        }
+        const tree = await walkRemote(src.side, sftp, path, isPlainName(name) ? name : Buffer.from('root'), signal);
         add(tree.files.map((f) => ({ from: f.path, parts: f.parts, size: f.size, mode: f.mode, mtime: f.mtime })));
         plan.dirs.push(...tree.dirs);
         for (const p of tree.problems) this.problem(t, p);

@@ -172,6 +172,16 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     for (const name of names) expect(await readFile(Buffer.concat([Buffer.from(join(downloads, 'odd-many') + '/'), name]))).toEqual(name);
   });
 
+  it('a download asked for as "folder/.." lands in the downloads folder under the real name, never above it', async () => {
+    await mkdir(join(remote, 'nest', 'inner'), { recursive: true });
+    await writeFile(join(remote, 'nest', 'inner', 'f.txt'), 'nested');
+    const before = readdirSync(work).sort();
+    const { transferId } = await backend.invoke('files.download', { hostId, paths: [b64(`${join(remote, 'nest', 'inner')}/..`)] });
+    expect((await finished(seen, transferId)).state).toBe('done');
+    expect(await readFile(join(downloads, 'nest', 'inner', 'f.txt'), 'utf8')).toBe('nested');
+    expect(readdirSync(work).sort()).toEqual(before);
+  });
+
   it('new folder, rename (refusing an existing name), chmod and recursive delete', async () => {
     const { path: made } = await backend.invoke('files.mkdir', { browserId, dir: b64(remote), name: 'ops folder' });
     expect((await stat(join(remote, 'ops folder'))).isDirectory()).toBe(true);
