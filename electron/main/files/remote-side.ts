@@ -69,6 +69,8 @@ export class RemoteSide implements Disposable {
     }
     try {
       this.sftp = await lease.connection.ssh.sftp();
+      // The login folder is the login user's own: its owner is who a renamed file will belong to.
+      this.uid ??= (await this.sftp.stat(Buffer.from('.')).catch(() => ({}) as SftpAttrs)).uid;
     } catch (err) {
       lease.dispose();
       throw err;

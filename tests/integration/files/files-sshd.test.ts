@@ -237,6 +237,21 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(readdirSync(remote).filter((n) => n.includes('.keyless-'))).toEqual([]);
   });
 
+  it('replacing another user’s file says its owner would change; overwrite in place keeps the owner', async () => {
+    const theirs = join(remote, 'theirs.conf');
+    await writeFile(theirs, 'owned by nobody');
+    execFileSync('chown', ['65534:65534', theirs]);
+    const local = join(work, 'theirs.conf');
+    await writeFile(local, 'new settings');
+    const id = await upload([local], remote, 'ask');
+    await vi.waitFor(() => expect(seen.get(id)?.at(-1)?.state).toBe('waiting'));
+    expect(seen.get(id)!.at(-1)!.conflict).toMatchObject({ display: 'theirs.conf', ownerChanges: true });
+    await backend.invoke('files.answer', { transferId: id, choice: 'overwrite' });
+    expect((await finished(seen, id)).state).toBe('done');
+    expect(await readFile(theirs, 'utf8')).toBe('new settings');
+    expect((await stat(theirs)).uid).toBe(65534);
+  });
+
   it('cancelled at half way: nothing under the final name, no temporary file left', async () => {
     const big = join(work, 'half.bin');
     await writeSeeded(big, 256 * 1024 * 1024, 'half');
