@@ -368,15 +368,17 @@ export class FilesService implements Disposable {
           };
           if (signal.aborted) return onAbort();
           signal.addEventListener('abort', onAbort, { once: true });
+          const asked = Math.min(length, 512 * 1024);
           this.pulls.set(key, {
             resolve: (b) => {
               signal.removeEventListener('abort', onAbort);
-              resolve(b);
+              // Never more than was asked for: the bytes after it are another request's.
+              resolve(b.length > asked ? b.subarray(0, asked) : b);
             },
             reject,
           });
           // At most 512 KiB a message (the contract's limit is 1 MiB of base64).
-          peer.emit('files.pull', { transferId, file, offset, length: Math.min(length, 512 * 1024) });
+          peer.emit('files.pull', { transferId, file, offset, length: asked });
         }),
     };
     const top = args.files[0]!.name.split('/')[0]!;
