@@ -288,6 +288,15 @@ export class FilesView {
     await this.act(() => this.files.backend.invoke('files.download', { ...hostRefOf(this.target), paths: entries.map((e) => this.pathOf(e)) }));
   }
 
+  /** Copies the entries into another host's open folder (streamed from host to host). */
+  copyTo(entries: FileEntry[], to: FilesView): Promise<boolean> {
+    return this.act(async () => {
+      if (!entries.length || !to.path) return;
+      const { transferId } = await this.files.backend.invoke('files.copy', { ...hostRefOf(this.target), paths: entries.map((e) => this.pathOf(e)), to: { ...hostRefOf(to.target), dir: to.path } });
+      this.files.watch(transferId, to);
+    });
+  }
+
   /** Files from the browser's picker or a drop, each with its path inside what was dropped. */
   upload(files: Array<{ file: File; name: string }>, opts: { sudo?: boolean } = {}): Promise<boolean> {
     return this.act(() => this.files.uploadStream(this, files, opts.sudo ?? false));
