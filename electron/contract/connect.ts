@@ -35,13 +35,13 @@ export type Ec2TargetInput = z.input<typeof ec2TargetSchema>;
  * What to connect to: a saved host by id (any kind), or an EC2 instance given in full (the
  * inventory, a test, the benchmark): exactly one of the two.
  */
-const hostRef = {
+export const hostRef = {
   hostId: idSchema.optional(),
   target: ec2TargetSchema.optional(),
 };
 export type HostRef = { hostId: string; target?: undefined } | { target: Ec2TargetInput; hostId?: undefined };
-const exactlyOne = (a: { hostId?: string | undefined; target?: unknown }) => (a.hostId === undefined) !== (a.target === undefined);
-const exactlyOneMessage = { message: 'give either hostId or target' };
+export const exactlyOne = (a: { hostId?: string | undefined; target?: unknown }) => (a.hostId === undefined) !== (a.target === undefined);
+export const exactlyOneMessage = { message: 'give either hostId or target' };
 /** Kept for the EC2-only channels (endpoint offers): the same reference. */
 const ec2Where = hostRef;
 

@@ -72,6 +72,24 @@ export const ERROR_CODES = [
   'StoreConflict',
   // Terminal recordings
   'RecordingFolderUnusable',
+  // Files (SFTP and transfers); detail.path names the file (as shown), detail.side local or remote
+  /** The host has no SFTP server (no `Subsystem sftp` in its sshd_config). */
+  'SftpUnavailable',
+  'FileNotFound',
+  'FilePermissionDenied',
+  /** A name that exists where a new one was to be made (a rename, a new folder). */
+  'FileExists',
+  /** The disk is full: confirmed with statvfs on the host (detail.free in bytes). */
+  'DiskFull',
+  'PathTooLong',
+  /** Met in a folder being moved: a named pipe, a device, a socket, or a link that loops (detail.reason); skipped, the rest went on. */
+  'FileNotRegular',
+  /** The host's SFTP server refused an operation without saying why (detail.message). */
+  'SftpFailed',
+  /** `sudo -n` on the host asked for a password or was not allowed (detail.message). */
+  'SudoRefused',
+  /** A transfer's picked file is no longer known (picked in another window, or Keyless restarted). */
+  'PickExpired',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,5 +8,6 @@ export * from './terminal';
 export * from './connect';
 export * from './aws';
 export * from './audit';
+export * from './files';
 export * from './channels';
 export * from './wire';

@@ -45,6 +45,11 @@ if (!app.requestSingleInstanceLock()) {
         const picked = await dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'] });
         return picked.canceled ? null : (picked.filePaths[0] ?? null);
       },
+      // Files to upload: the backend reads only what the person picked here, never a path the renderer names.
+      chooseFiles: async (folders) => {
+        const picked = await dialog.showOpenDialog({ properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'] });
+        return picked.canceled ? null : picked.filePaths;
+      },
       // The contract already admits only http(s) without credentials; checked again at the last
       // door, and the parsed address (what the person was shown) is what opens.
       openExternal: async (url) => {

@@ -20,6 +20,7 @@ import { Prompts } from './rpc/prompts';
 import { checkRecordingFolder, listRecordings, readRecording } from './session/recording';
 import { progressReporter, promptHooks, TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
+import { defaultDownloadsFolder, FilesService, filesHandlers } from './files/files-service';
 import { createHostHandlers } from './store/host-handlers';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
@@ -49,6 +50,10 @@ export interface BackendOptions {
   endpointPollMs?: number;
   /** How long a connection stays open after its last consumer let go (default 10 s; 0: closed at once). */
   connectionLingerMs?: number;
+  /** Where Files downloads go (default ~/Downloads). */
+  downloadsFolder?: string;
+  /** The system's dialog for files or folders to upload (Electron only). */
+  chooseFiles?: (folders: boolean) => Promise<string[] | null>;
 }
 
 export interface Backend extends Disposable {
@@ -131,6 +136,20 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     credentials: (profile) => (opts.awsCredentials ?? aws.credentials).credentials(profile),
   });
   const sessions = new TerminalSessions({ pool, routeOf, prompts, log: opts.log, recordingPrefs, events: audit.sessionEvents });
+  // Files: SFTP browsers and transfers on the same pooled connections as the terminals.
+  const files = new FilesService({
+    pool,
+    routeOf,
+    prompts,
+    log: opts.log,
+    hooksFor: (peer, requestId, signal) => {
+      const report = progressReporter(peer, requestId);
+      return { report, hooks: promptHooks(prompts, peer, requestId, signal, report) };
+    },
+    downloadsFolder: opts.downloadsFolder ?? defaultDownloadsFolder(),
+    ...(opts.chooseFiles ? { chooseFiles: opts.chooseFiles } : {}),
+    ...(opts.chooseFolder ? { chooseFolder: opts.chooseFolder } : {}),
+  });
 
   const openForward: Handlers['forward.open'] = async (args, ctx: CallContext) => {
     const ref = refOf(args);
@@ -218,11 +237,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       return { opened: true };
     },
     'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
+    ...filesHandlers(files),
   };
 
   const dispose = () => {
     stopSeeding();
     forwards.dispose();
+    files.dispose();
     sessions.dispose();
     pool.dispose();
     awsClients.dispose();

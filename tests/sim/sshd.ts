@@ -254,6 +254,8 @@ export class InstanceSshd {
       'KbdInteractiveAuthentication no',
       // Twenty tunnels may sit unauthenticated at once (the EICE limit); the default 10 would drop some.
       'MaxStartups 100',
+      // SFTP as an instance has it (the Files view and transfers): sshd's own, in-process.
+      'Subsystem sftp internal-sftp',
       'PrintMotd no',
       'PrintLastLog no',
       `LogLevel ${logLevel}`,

@@ -1,6 +1,7 @@
 import { Client, type AuthenticationType, type AuthHandlerMiddleware, type ClientChannel, type ConnectConfig, type PseudoTtyOptions } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { KeylessFailure } from '../base/errors';
+import { SftpSession } from './sftp';
 import type { ConnectStep } from '../../contract';
 
 export type SshIdentity = { kind: 'key'; privateKey: Buffer | string; passphrase?: string } | { kind: 'agent'; socket: string };
@@ -210,6 +211,30 @@ export class SshConnection {
   shell(pty: PseudoTtyOptions): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       this.client.shell(pty, (err, channel) => (err ? reject(describeSshError(err, this.target)) : resolve(channel)));
+    });
+  }
+
+  /** An SFTP session on a channel of its own (the server starts its sftp subsystem for it). */
+  sftp(): Promise<SftpSession> {
+    return new Promise((resolve, reject) => {
+      this.client.subsys('sftp', (err, channel) => {
+        if (err) return reject(new KeylessFailure('SftpUnavailable', `${this.target.host} did not start SFTP (${err.message}).`, false, { host: this.target.host }));
+        SftpSession.start(channel).then(resolve, (e: unknown) => {
+          channel.close();
+          reject(new KeylessFailure('SftpUnavailable', `${this.target.host} did not start SFTP (${(e as Error).message}).`, false, { host: this.target.host }));
+        });
+      });
+    });
+  }
+
+  /**
+   * Runs a command (bytes, so a path in it reaches the shell as the bytes it is) on a channel of
+   * its own, without a terminal.
+   */
+  exec(command: Buffer): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      // ssh2 writes a Buffer command as it is (its types say string only).
+      this.client.exec(command as unknown as string, (err, channel) => (err ? reject(describeSshError(err, this.target)) : resolve(channel)));
     });
   }
 

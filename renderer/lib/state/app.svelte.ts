@@ -6,6 +6,7 @@ import type { TerminalTab } from './terminal-tab.svelte';
 import { Workspace } from './workspace.svelte';
 import { AwsState } from './aws.svelte';
 import { HostsState, tabTarget } from './hosts.svelte';
+import { FilesState } from './files.svelte';
 import type { TabTarget } from './tab-target';
 
 /** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
@@ -16,9 +17,11 @@ export class AppState {
   readonly workspace: Workspace;
   /** AWS profiles, SSO sign-in and the fleet inventory. */
   readonly aws: AwsState;
+  /** Files views per host and the transfer queue. */
+  readonly files: FilesState;
   prompts = $state<Prompt[]>([]);
   /** What the main area shows; connecting from another view brings the terminals forward. */
-  mainView = $state<'terminals' | 'inventory' | 'profiles' | 'audit'>('terminals');
+  mainView = $state<'terminals' | 'inventory' | 'files' | 'profiles' | 'audit'>('terminals');
   settings = $state<Settings>({ language: 'system' });
   systemLocale = $state('en');
   notice = $state<KeylessError | undefined>(undefined);
@@ -29,6 +32,7 @@ export class AppState {
     this.workspace = new Workspace(backend);
     this.aws = new AwsState(backend);
     this.hosts = new HostsState(backend, this.workspace);
+    this.files = new FilesState(backend);
     this.unsubscribe = [backend.on('prompt', (p) => this.prompts.push(p))];
   }
 
@@ -36,6 +40,7 @@ export class AppState {
     for (const off of this.unsubscribe.splice(0)) off();
     this.hosts.dispose();
     this.aws.dispose();
+    this.files.dispose();
   }
 
   async load(): Promise<void> {
@@ -46,6 +51,7 @@ export class AppState {
       ]);
       this.systemLocale = info.systemLocale || navigator.language;
       this.workspace.setPlatform(info.platform, info.transport);
+      this.files.transport = info.transport;
       this.applySettings(settings);
       // An unreadable hosts.json is the host list's own banner to explain (with the backup).
       await this.hosts.refresh();
@@ -58,6 +64,12 @@ export class AppState {
     if (!instances.length) return;
     this.mainView = 'terminals';
     void this.hosts.connectInstances(instances, opts);
+  }
+
+  /** Files for a host: its own view in Files, or (`dock`) a pane beside the terminals, at `startAt` when the shell said where it is. */
+  openFiles(target: TabTarget, opts: { startAt?: string; dock?: boolean } = {}): void {
+    this.files.open(target, opts);
+    this.mainView = opts.dock ? 'terminals' : 'files';
   }
 
   async setLanguage(language: Settings['language']): Promise<void> {

