@@ -78,7 +78,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(?!zod$|\\./).*', message: 'electron/contract imports nothing but zod.' }] },
+        { patterns: [{ regex: '^(?!zod$|\\./|\\.\\./[a-z-]+$).*', message: 'electron/contract imports nothing but zod (and its own modules).' }] },
       ],
     },
   },

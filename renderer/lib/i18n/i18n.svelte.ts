@@ -1,7 +1,7 @@
-import { en, type MessageKey } from './en';
-import { ja } from './ja';
+import { en, type MessageKey } from '../../../electron/contract/i18n/en';
+import { ja } from '../../../electron/contract/i18n/ja';
 import type { KeylessError } from '../../../electron/contract';
-import { errorWords, format } from './error-words';
+import { errorWords, format } from '../../../electron/contract/i18n/error-words';
 
 export type Locale = 'en' | 'ja';
 export const catalogues: Record<Locale, Record<MessageKey, string>> = { en, ja };

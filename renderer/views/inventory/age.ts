@@ -1,4 +1,4 @@
-import type { MessageKey } from '../../lib/i18n/en';
+import type { MessageKey } from '../../../electron/contract/i18n/en';
 
 /** A duration in the largest whole unit, for "updated 3 min ago" and "expires in 2 h". */
 export function ageWords(ms: number, t: (key: MessageKey, params?: Record<string, unknown>) => string): string {

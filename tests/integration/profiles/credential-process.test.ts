@@ -13,9 +13,9 @@ import { createAwsServices, type AwsServices } from '../../../electron/main/inve
 import { ContractServer, type Handlers } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../support/memory-transport';
 import { Prompts } from '../../../electron/main/rpc/prompts';
-import { en } from '../../../renderer/lib/i18n/en';
-import { ja } from '../../../renderer/lib/i18n/ja';
-import { errorWords } from '../../../renderer/lib/i18n/error-words';
+import { en } from '../../../electron/contract/i18n/en';
+import { ja } from '../../../electron/contract/i18n/ja';
+import { errorWords } from '../../../electron/contract/i18n/error-words';
 
 /** In the command line (an argument) and in the environment: must never be shown or logged. */
 const ARG_SECRET = 'arg-secret-0b5e7d';

@@ -10,9 +10,9 @@ import { HostStore } from '../../../electron/main/store/hosts';
 import { readRecording } from '../../../electron/main/session/recording';
 import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
 import { silentLogger } from '../../../electron/main/base/log';
-import { en } from '../../../renderer/lib/i18n/en';
-import { ja } from '../../../renderer/lib/i18n/ja';
-import { errorWords } from '../../../renderer/lib/i18n/error-words';
+import { en } from '../../../electron/contract/i18n/en';
+import { ja } from '../../../electron/contract/i18n/ja';
+import { errorWords } from '../../../electron/contract/i18n/error-words';
 import type { PeerContext } from '../../../electron/main/rpc/contract-server';
 
 let dir: string;

@@ -2,9 +2,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONNECT_STEPS, ERROR_CODES, languageSchema, sessionStateSchema } from '../../../electron/contract';
-import { en } from '../../../renderer/lib/i18n/en';
-import { ja } from '../../../renderer/lib/i18n/ja';
-import { errorWords } from '../../../renderer/lib/i18n/error-words';
+import { en } from '../../../electron/contract/i18n/en';
+import { ja } from '../../../electron/contract/i18n/ja';
+import { errorWords } from '../../../electron/contract/i18n/error-words';
 
 const catalogues = { en, ja } as Record<string, Record<string, string>>;
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();

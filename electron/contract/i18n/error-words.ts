@@ -1,4 +1,4 @@
-import type { KeylessError } from '../../../electron/contract';
+import type { KeylessError } from '../errors';
 
 export function format(template: string, params: Record<string, unknown> = {}): string {
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
