@@ -31,12 +31,24 @@ export interface KeylessTestHook {
   /** xterm.js on its own in this page, fed `data` (text or UTF-8 bytes) in pieces: milliseconds until it has parsed it all. */
   xtermAlone(data: string | Uint8Array, piece: number): Promise<number>;
   heap(): number | undefined;
+  /**
+   * The terminal benchmark's bare pipe: a plain xterm.js over the focused pane, fed by a WebSocket
+   * at `url` (tests/bench/support/bare-pipe.mjs) with no flow control. Resolves when it is open.
+   */
+  bareOpen(url: string): Promise<void>;
+  bareType(data: string): void;
+  /** Calls `fn` after the bare pipe's xterm.js parses each message, as its bytes. */
+  bareTapBytes(fn: (parsed: Uint8Array, at: number) => void): () => void;
+  /** Bytes received from the bare pipe's socket, parsed by its xterm.js, and thrown away by xterm.js (too much queued). */
+  bareCounts(): { received: number; parsed: number; discarded: number };
+  bareClose(): void;
 }
 
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 export function installTestHook(ws: Workspace): void {
   const captures = new Map<string, Uint8Array[]>();
+  let bare: { term: Terminal; host: HTMLElement; socket: WebSocket; taps: Set<(s: Uint8Array, at: number) => void>; counts: { received: number; parsed: number; discarded: number } } | undefined;
   const pick = (id?: string): TerminalSession => {
     const p = id ? ws.allPanes.find((x) => x.id === id) : ws.activeTab?.activePane;
     if (!p) throw new Error(`no pane ${id ?? '(focused)'}`);
@@ -120,6 +132,60 @@ export function installTestHook(ws: Workspace): void {
       return ms;
     },
     heap: () => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize,
+    async bareOpen(url) {
+      hook.bareClose();
+      const pane = pick();
+      const box = pane.element.getBoundingClientRect();
+      const host = document.createElement('div');
+      // On top of the pane, the same size, so that it draws as much as Keyless's does.
+      host.style.cssText = `position:fixed;left:${box.left}px;top:${box.top}px;width:${box.width}px;height:${box.height}px;z-index:1000;background:#000`;
+      document.body.appendChild(host);
+      const term = new Terminal({ scrollback: ws.settings.scrollback, fontSize: ws.look.fontSize, fontFamily: ws.settings.fontFamily, allowProposedApi: true });
+      term.open(host);
+      term.resize(pane.terminal.cols, pane.terminal.rows);
+      const u = new URL(url);
+      u.searchParams.set('cols', String(term.cols));
+      u.searchParams.set('rows', String(term.rows));
+      const socket = new WebSocket(u);
+      socket.binaryType = 'arraybuffer';
+      const b = { term, host, socket, taps: new Set<(s: Uint8Array, at: number) => void>(), counts: { received: 0, parsed: 0, discarded: 0 } };
+      bare = b;
+      // What electerm does: every message straight to term.write, however much is already queued.
+      socket.onmessage = (ev: MessageEvent<ArrayBuffer>) => {
+        const bytes = new Uint8Array(ev.data);
+        b.counts.received += bytes.length;
+        try {
+          term.write(bytes, () => {
+            b.counts.parsed += bytes.length;
+            const at = performance.now();
+            for (const fn of b.taps) fn(bytes, at);
+          });
+        } catch {
+          b.counts.discarded += bytes.length; // xterm.js: "write data discarded, use flow control"
+        }
+      };
+      await new Promise<void>((resolve, reject) => {
+        socket.onopen = () => resolve();
+        socket.onerror = () => reject(new Error(`the bare pipe at ${url} did not open`));
+      });
+    },
+    bareType(data) {
+      bare?.socket.send(new TextEncoder().encode(data));
+    },
+    bareTapBytes(fn) {
+      const b = bare;
+      if (!b) throw new Error('no bare pipe');
+      b.taps.add(fn);
+      return () => b.taps.delete(fn);
+    },
+    bareCounts: () => ({ ...(bare?.counts ?? { received: 0, parsed: 0, discarded: 0 }) }),
+    bareClose() {
+      if (!bare) return;
+      bare.socket.close();
+      bare.term.dispose();
+      bare.host.remove();
+      bare = undefined;
+    },
   };
   (window as unknown as { keylessTest: KeylessTestHook }).keylessTest = hook;
 }

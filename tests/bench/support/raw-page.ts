@@ -26,7 +26,8 @@ export interface RawPage {
   close(): Promise<void>;
 }
 
-export async function openRawPage(url: string, viewport: { width: number; height: number }): Promise<RawPage> {
+/** `bypassCsp`: the page may open a WebSocket to another loopback port (the terminal bench's bare pipe beside the app). */
+export async function openRawPage(url: string, viewport: { width: number; height: number }, opts: { bypassCsp?: boolean } = {}): Promise<RawPage> {
   const profile = mkdtempSync(join(tmpdir(), 'keyless-bench-chromium-'));
   const chrome = spawn(
     CHROMIUM,
@@ -121,6 +122,7 @@ export async function openRawPage(url: string, viewport: { width: number; height
         await cleanup();
       },
     };
+    if (opts.bypassCsp) await send('Page.setBypassCSP', { enabled: true });
     await send('Page.navigate', { url });
     return page;
   } catch (err) {
