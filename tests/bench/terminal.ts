@@ -5,6 +5,7 @@ import { HIGH_WATERMARK, MESSAGE_BYTES, RESERVE_HIGH, RESERVE_LOW } from '../../
 import { spawn } from 'node:child_process';
 import { addHost, connect, startWorld, until, type TerminalWorld } from '../e2e/terminal-support';
 import { descendants } from '../sim/sshd';
+import { delayLink } from './support/delay-link';
 import { startProfile } from './support/page-profile';
 import { openRawPage, type RawPage } from './support/raw-page';
 
@@ -13,6 +14,13 @@ const RESULTS = join(process.cwd(), 'tests', 'bench', 'results');
 const QUICK = process.argv.includes('--quick');
 const STREAM_MB = QUICK ? 8 : 30;
 const ROUNDS = 5;
+/**
+ * `--interrupt`: Ctrl-C during `yes` with the page at half speed (Chromium's CPU throttling at
+ * 2×) and two busy loops beside, then `cat` of the stream file on a host reached through a link
+ * adding 50 ms each way (100 ms round trip): results/terminal-interrupt(-quick).json.
+ */
+const INTERRUPT = process.argv.includes('--interrupt');
+const RTT_MS = 100;
 /** A quick run's figures go to a file of their own: the full run's stay. */
 const OUT = QUICK ? 'terminal-quick.json' : 'terminal.json';
 const CTRL_C_RUNS = QUICK ? 3 : 5;
@@ -112,7 +120,7 @@ function armMarker(page: RawPage, needle: string, skip = 0, pane?: string): Prom
           w.benchMarks[n!] = at;
           off();
         }
-      }, p);
+      });
     },
     [needle, skip, pane] as const,
   );
@@ -274,7 +282,7 @@ async function throughput({ page, world }: Bench, opts: { streamMB: number; roun
   const bareLossless = runs.map((r) => r.bare).filter((r) => r.lossless);
   const bare = { ...summary(runs.map((r) => r.bare)), medianMBps: bareLossless.length ? round(median(bareLossless.map((r) => r.MBps)), 2) : null };
   const aloneMBs = streamMB / (median(runs.map((r) => r.aloneMs)) / 1000);
-  const cpuPerMB = (k: typeof keyless) => k.backendCpuMsPerMB + k.pageCpuMsPerMB;
+  const cpuPerMB = (k: { backendCpuMsPerMB: number; pageCpuMsPerMB: number }) => k.backendCpuMsPerMB + k.pageCpuMsPerMB;
   return {
     streamMB: round(streamMB),
     rounds: opts.rounds,
@@ -323,6 +331,44 @@ async function ctrlC({ page }: Bench) {
     await sleep(300);
   }
   return { samples, medianMs: round(median(samples.map((s) => s.ms))), maxMs: round(Math.max(...samples.map((s) => s.ms))), medianCharsAfter: median(samples.map((s) => s.charsAfter)) };
+}
+
+/** The `--interrupt` figures (see INTERRUPT). */
+async function interruptUnderLoad(bench: Bench, rttHost: string, link: { ms: number }) {
+  const { page, world } = bench;
+  const loops = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  let cc: Awaited<ReturnType<typeof ctrlC>>;
+  try {
+    await page.send('Emulation.setCPUThrottlingRate', { rate: 2 });
+    cc = await ctrlC(bench);
+  } finally {
+    await page.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    for (const l of loops) l.kill();
+  }
+  // cat at 100 ms round trip, the page at full speed and no busy loops: what the windows cost a far host.
+  link.ms = RTT_MS / 2;
+  await openTab(page, rttHost);
+  const line = 'Keyless throughput 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n';
+  const text = line.repeat(Math.ceil((STREAM_MB * 1e6) / line.length));
+  const file = join(world.home, 'bench-rtt.txt');
+  writeFileSync(file, text);
+  const expectBytes = text.length + text.split('\n').length - 1;
+  const runs: number[] = [];
+  for (let i = 0; i < (QUICK ? 2 : 3); i++) {
+    await armMarker(page, 'KL-BEGIN');
+    await armMarker(page, 'KL-END', expectBytes);
+    await type(page, `clear; printf 'KL-%s\\n' BEGIN; cat ${file}; printf 'KL-%s\\n' END\r`);
+    await until(async () => (await markAt(page, 'KL-END')) !== undefined, 600_000, 'the end of the far stream');
+    const ms = (await markAt(page, 'KL-END'))! - (await markAt(page, 'KL-BEGIN'))!;
+    await page.evaluate(() => ((window as unknown as { benchMarks: object }).benchMarks = {}));
+    runs.push(round(text.length / 1e6 / (ms / 1000), 2));
+  }
+  return {
+    ctrlCThrottled2xTwoBusyLoops: cc,
+    catAtRtt: { rttMs: RTT_MS, streamMB: round(text.length / 1e6), runsMBps: runs, medianMBps: median(runs) },
+    flowControl: { highWatermark: HIGH_WATERMARK, reserveHigh: RESERVE_HIGH, reserveLow: RESERVE_LOW },
+    targets: { ctrlCMs: 250, catAtRttVsTodaysWindow: 0.9 },
+  };
 }
 
 /** Keystroke echo in an idle tab, without and with another tab flooding (the flooding one on screen). */
@@ -410,6 +456,11 @@ export async function runTerminalBench(): Promise<void> {
     await addHost(world.page, 'bench-b', world.sshd[1]!);
     await connect(world.page, 'bench-a');
     await connect(world.page, 'bench-b');
+    const link = INTERRUPT ? await delayLink(world.sshd[1]!.port) : undefined;
+    if (link) {
+      await addHost(world.page, 'bench-rtt', { ...world.sshd[1]!, port: link.port });
+      await connect(world.page, 'bench-rtt');
+    }
     const chromium = world.page.context().browser()?.version();
     await world.page.close();
     const s0 = world.sshd[0]!;
@@ -428,6 +479,21 @@ export async function runTerminalBench(): Promise<void> {
     await openTab(page, 'bench-a');
     const bench: Bench = { page, world };
     const renderer = (await panes(page))[0]!.renderer;
+    if (link) {
+      process.stdout.write('Ctrl-C under load, and cat at 100 ms round trip…\n');
+      const got = await interruptUnderLoad(bench, 'bench-rtt', link);
+      link.close();
+      const out = QUICK ? 'terminal-interrupt-quick.json' : 'terminal-interrupt.json';
+      const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverage1m: round(loadavg()[0]!, 2), node: process.version }, chromium, renderer, quick: QUICK, ...got };
+      mkdirSync(RESULTS, { recursive: true });
+      writeFileSync(join(RESULTS, out), JSON.stringify(result, null, 2) + '\n');
+      const c = got.ctrlCThrottled2xTwoBusyLoops;
+      process.stdout.write(
+        `  Ctrl-C during yes, page throttled 2×, two busy loops: median ${c.medianMs} ms, max ${c.maxMs} ms, median ${c.medianCharsAfter} chars after the key (target < 250 ms)\n` +
+          `  cat at ${RTT_MS} ms round trip: ${got.catAtRtt.medianMBps} MB/s (runs ${got.catAtRtt.runsMBps.join(', ')})\nwritten to tests/bench/results/${out}\n`,
+      );
+      return;
+    }
     if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'echo') {
         await openTab(page, 'bench-b');
       const [floodPane, idlePane] = (await panes(page)).map((p) => p.pane);
