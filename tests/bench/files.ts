@@ -17,7 +17,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { presignOpenTunnelUrl } from '../../electron/main/tunnel/presign';
 import { writeSeeded } from '../integration/files/support';
 import { startSimulator, type Simulator } from '../sim/index';
 import { descendants } from '../sim/sshd';
+import { delayLink } from './support/delay-link';
 
 const REGION = 'us-east-1';
 const INSTANCE = 'i-0f0f0f0f0f0f0f001';
@@ -36,41 +36,6 @@ const RESULTS = fileURLToPath(new URL('./results/files.json', import.meta.url));
 const BRIDGE = fileURLToPath(new URL('./support/tunnel-bridge.mjs', import.meta.url));
 const CLIENT = fileURLToPath(new URL('./support/files-client.ts', import.meta.url));
 const MB = 1024 * 1024;
-
-/** A loopback TCP link holding each chunk `ms` in each direction (the network to the endpoint). */
-async function delayLink(targetPort: number): Promise<{ port: number; ms: number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const link = {
-    port: 0,
-    ms: 0,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-  const server: Server = createServer({ noDelay: true }, (client) => {
-    const upstream = tcpConnect({ port: targetPort, host: '127.0.0.1', noDelay: true });
-    sockets.add(client).add(upstream);
-    const pipe = (from: Socket, to: Socket) => {
-      from.on('data', (d) => {
-        const ms = link.ms;
-        if (ms > 0) return void setTimeout(() => to.write(d), ms);
-        if (!to.write(d)) {
-          from.pause();
-          to.once('drain', () => from.resume());
-        }
-      });
-      from.on('end', () => setTimeout(() => to.end(), link.ms));
-      from.on('error', () => to.destroy());
-      from.on('close', () => setTimeout(() => to.destroy(), link.ms + 5));
-    };
-    pipe(client, upstream);
-    pipe(upstream, client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  link.port = (server.address() as { port: number }).port;
-  return link;
-}
 
 interface Figure {
   seconds: number;
