@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
     else await m.benchInventory({ browser: !process.argv.includes('--no-browser') });
   },
   connect: async () => void (await (await import('./connect')).benchConnect()),
+  startup: async () => (await import('./startup')).benchStartup(),
   files: async () => void (await (await import('./files')).benchFiles({ quick: process.argv.includes('--quick') })),
 };
 
