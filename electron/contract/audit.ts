@@ -53,6 +53,8 @@ export const accessPolicyResultSchema = z.object({
   skipped: z.array(z.object({ name: z.string(), reason: z.enum(['notEc2', 'noRegion']) })),
   /** The policy's statements in order, each with what it is for. */
   statements: z.array(policyStatementInfoSchema),
+  /** What the Terraform makes besides the policy: the endpoint's subnet (null: none planned), the instances whose groups get the rule, on which ports. */
+  terraformParts: z.object({ endpointSubnet: z.string().nullable(), ruleInstances: z.array(z.string()), rulePorts: z.array(z.number()) }).optional(),
 });
 export type AccessPolicyResult = z.infer<typeof accessPolicyResultSchema>;
 

@@ -65,6 +65,7 @@ export function createAuditServices(opts: AuditOptions) {
         hosts: targets.length,
         skipped,
         statements: text.statements,
+        terraformParts: text.terraformParts,
       };
     },
     'audit.trail': async ({ profile, region, startTime, endTime, nextToken }, ctx) => {

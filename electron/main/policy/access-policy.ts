@@ -59,6 +59,8 @@ export interface AccessPolicyText {
   /** `aws ec2 create-instance-connect-endpoint …`, when an endpoint was planned. */
   endpointCommand: string | null;
   notes: PolicyNote[];
+  /** What the Terraform makes besides the role and the policy. */
+  terraformParts: { endpointSubnet: string | null; ruleInstances: string[]; rulePorts: number[] };
 }
 
 /** The longest tunnel an endpoint allows (seconds); also the IAM default we grant. */
@@ -335,17 +337,16 @@ export function accessPolicyText(
 ): AccessPolicyText {
   const { policy, statements, notes } = accessPolicy(targets, opts.features);
   const endpoint = opts.endpoint;
+  const served = [...new Set(endpoint?.instanceIds ?? [])].sort();
+  const ports = [...new Set(targets.filter((t) => served.includes(t.instanceId) && t.region === endpoint?.region).map((t) => t.port))].sort((a, b) => a - b);
   if (endpoint && endpoint.securityGroupIds.length === 0) notes.push({ kind: 'securityGroupUnknown', value: endpoint.subnetId });
   return {
     policy,
     statements,
     json: JSON.stringify(policy, null, 2),
-    terraform: terraformFor(policy, {
-      name: opts.name ?? 'keyless-instance-connect',
-      endpoint,
-      ports: targets.filter((t) => endpoint?.instanceIds?.includes(t.instanceId) && t.region === endpoint.region).map((t) => t.port),
-    }),
+    terraform: terraformFor(policy, { name: opts.name ?? 'keyless-instance-connect', endpoint, ports }),
     endpointCommand: endpoint ? endpointCommand(endpoint) : null,
     notes,
+    terraformParts: { endpointSubnet: endpoint?.subnetId ?? null, ruleInstances: served, rulePorts: served.length ? (ports.length ? ports : [22]) : [] },
   };
 }

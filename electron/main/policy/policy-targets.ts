@@ -91,20 +91,22 @@ export function endpointPlan(
     }
   }
   if (!plan) return undefined;
-  return { ...plan, instanceIds: servedBy(plan, targets, inventory) };
+  return { ...plan, instanceIds: servedBy(plan, targets, inventory, asked.subnetId !== undefined) };
 }
 
 /**
- * The chosen instances an endpoint in `plan`'s subnet serves: in its VPC when the inventory knows
- * both; else, in its region, those that go through an endpoint or that nothing else reaches.
+ * The chosen instances an endpoint in `plan`'s subnet serves, in its region: those in its VPC when
+ * the inventory knows the subnet's VPC; else those in its subnet, going through an endpoint or
+ * that nothing else reaches; and of those the inventory has not seen, all when the person named the
+ * subnet (for these hosts), else those going through an endpoint. Their groups only ever get a rule from the endpoint's own group.
  */
-function servedBy(plan: EndpointPlan, targets: readonly PolicyTarget[], inventory: InventorySnapshot | null): string[] {
+function servedBy(plan: EndpointPlan, targets: readonly PolicyTarget[], inventory: InventorySnapshot | null, named: boolean): string[] {
   const vpc = inventory?.subnets.find((s) => s.id === plan.subnetId && s.region === plan.region)?.vpcId ?? null;
   const ids = new Set<string>();
   for (const t of targets) {
     if (t.region !== plan.region) continue;
     const i = inventory?.instances.find((x) => x.id === t.instanceId && x.region === t.region);
-    if (i?.subnetId === plan.subnetId || (vpc && i ? i.vpcId === vpc : t.endpointId !== undefined || i?.reach === 'none')) ids.add(t.instanceId);
+    if (!i ? named || t.endpointId !== undefined : vpc ? i.vpcId === vpc : i.subnetId === plan.subnetId || t.endpointId !== undefined || i.reach === 'none') ids.add(t.instanceId);
   }
   return [...ids].sort();
 }

@@ -204,8 +204,8 @@ describe('saved hosts as policy targets', () => {
       subnetId: 'subnet-0123456789abcdef0',
       securityGroupIds: ['sg-0123456789abcdef0'],
       profile: 'prod',
-      // No inventory: the EICE host in that region is the one it serves; web-1 goes direct.
-      instanceIds: ['i-0a1b2c3d4e5f00002'],
+      // No inventory: the person named the subnet for the chosen hosts in its region.
+      instanceIds: ['i-0a1b2c3d4e5f00001', 'i-0a1b2c3d4e5f00002'],
     });
   });
 });
