@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requestIdSchema } from './common';
-import { awsProfileSchema, awsRegionSchema, idSchema } from './hosts';
+import { keylessErrorSchema } from './errors';
+import { awsProfileSchema, awsRegionSchema, idSchema, instanceIdSchema, osUserSchema } from './hosts';
 
 // ---------------------------------------------------------------------------------------------
 // Access policy: least privilege for the chosen hosts, as JSON, Terraform and an AWS CLI command.
@@ -52,6 +53,8 @@ export const accessPolicyResultSchema = z.object({
   skipped: z.array(z.object({ name: z.string(), reason: z.enum(['notEc2', 'noRegion']) })),
   /** The policy's statements in order, each with what it is for. */
   statements: z.array(policyStatementInfoSchema),
+  /** What the Terraform makes besides the policy: the endpoint's subnet (null: none planned), the instances whose groups get the rule, on which ports. */
+  terraformParts: z.object({ endpointSubnet: z.string().nullable(), ruleInstances: z.array(z.string()), rulePorts: z.array(z.number()) }).optional(),
 });
 export type AccessPolicyResult = z.infer<typeof accessPolicyResultSchema>;
 
@@ -85,6 +88,8 @@ export const trailEventSchema = z.object({
   sourceIp: z.string().nullable(),
   instanceId: z.string().nullable(),
   endpointId: z.string().nullable(),
+  /** OpenTunnel: the private address the tunnel went to (its requestParameters.privateIpAddress). */
+  targetIp: z.string().nullable().optional(),
   osUser: z.string().nullable(),
   /** Null when the call was allowed and worked. */
   errorCode: z.string().nullable(),
@@ -184,6 +189,79 @@ export const auditRequests = {
   'audit.local': {
     args: z.object({ limit: z.number().int().min(1).max(5000).optional() }).strict(),
     result: z.object({ file: z.string(), entries: z.array(localAuditEntrySchema) }),
+  },
+} as const;
+
+/** One event of a search over several profiles and regions, with the profile that read it. */
+export const searchedEventSchema = trailEventSchema.extend({ profile: z.string() });
+export type SearchedEvent = z.infer<typeof searchedEventSchema>;
+
+/** The review of a period: what the article's regular audit looks at. */
+const reviewCountsSchema = z.object({ total: z.number(), refused: z.number(), root: z.number() });
+export const trailReviewSchema = reviewCountsSchema.extend({
+  startTime: z.number(),
+  endTime: z.number(),
+  /** Key pushes and tunnels that worked. */
+  allowed: z.number(),
+  /** Per person (ARN), most events first: how many, refused, for root, and the hosts reached. */
+  people: z.array(reviewCountsSchema.extend({ user: z.string(), hosts: z.array(z.string()) })),
+  /** Per host (instance id, else endpoint → address), most events first, and who reached it. */
+  hosts: z.array(reviewCountsSchema.extend({ host: z.string(), people: z.array(z.string()) })),
+});
+export type TrailReview = z.infer<typeof trailReviewSchema>;
+
+export const searchScopeSchema = z.object({
+  profile: z.string(),
+  region: z.string(),
+  status: z.enum(['ok', 'failed']),
+  error: keylessErrorSchema.optional(),
+  /** Events read here before filtering, and whether older ones were left unread (the page limit). */
+  read: z.number(),
+  truncated: z.boolean(),
+  ms: z.number(),
+});
+export type SearchScope = z.infer<typeof searchScopeSchema>;
+
+/** A person as CloudTrail names them: an ARN (or a user name), printable, no spaces. */
+const personSchema = z
+  .string()
+  .min(1)
+  .max(2048)
+  .regex(/^[\x21-\x7e]+$/, 'an ARN such as arn:aws:iam::123456789012:user/alice');
+
+export const auditSearchRequests = {
+  /**
+   * CloudTrail's Instance Connect events in every profile × region at once (in parallel, each
+   * paged to its end or 1,000 events), merged newest first without repeats (profiles of one
+   * account read the same trail), filtered exactly, with the review of what is left.
+   */
+  'audit.search': {
+    args: z
+      .object({
+        requestId: requestIdSchema,
+        profiles: z.array(awsProfileSchema).min(1).max(20),
+        regions: z.array(awsRegionSchema).min(1).max(32),
+        startTime: epochMs.optional(),
+        endTime: epochMs.optional(),
+        /** A saved EC2 host: its instance (and, from the inventory, its private address for tunnels). */
+        hostId: idSchema.optional(),
+        instanceId: instanceIdSchema.optional(),
+        user: personSchema.optional(),
+        osUser: osUserSchema.optional(),
+        /** Only refused calls. */
+        refusedOnly: z.boolean().optional(),
+      })
+      .strict()
+      .refine((a) => a.startTime === undefined || a.endTime === undefined || a.startTime <= a.endTime, 'start before end')
+      .refine((a) => a.startTime === undefined || a.startTime >= Date.now() - MAX_LOOKBACK_MS, 'CloudTrail keeps 90 days')
+      .refine((a) => a.hostId === undefined || a.instanceId === undefined, 'a host or an instance, not both'),
+    result: z.object({
+      events: z.array(searchedEventSchema),
+      scopes: z.array(searchScopeSchema),
+      review: trailReviewSchema,
+      /** The host filter as applied: its instance, and the private address OpenTunnel records name. */
+      host: z.object({ name: z.string().nullable(), instanceId: z.string(), privateIp: z.string().nullable() }).nullable(),
+    }),
   },
 } as const;
 

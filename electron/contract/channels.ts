@@ -4,14 +4,14 @@ import { connectEvents, connectRequests } from './connect';
 import { awsEvents, awsRequests } from './aws';
 import { hostEvents, hostRequests } from './hosts';
 import { terminalEvents, terminalNotifications, terminalRequests } from './terminal';
-import { auditEvents, auditRequests } from './audit';
+import { auditEvents, auditRequests, auditSearchRequests } from './audit';
 import { filesEvents, filesRequests } from './files';
 
 /**
  * Every request channel (arguments parsed in main before any handler runs, and the result) and
  * every event main sends, gathered from one file per domain.
  */
-export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests, ...auditRequests, ...filesRequests } as const;
+export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests, ...auditRequests, ...filesRequests, ...auditSearchRequests } as const;
 /**
  * Every notification channel: one-way messages from the renderer whose arguments main parses the
  * same way, but which have no result (acknowledgements of terminal output, many a second).

@@ -52,7 +52,9 @@ describe.skipIf(skip)('the Audit view and the access policy, end to end in Chrom
   it('lists the allowed and the denied key push from CloudTrail', async () => {
     await page.getByTestId('view-audit').click();
     await page.getByTestId('audit-view').waitFor();
-    await page.getByTestId('audit-profile').selectOption('default');
+    // The default profile is ticked first; the operator's would read the same account's trail.
+    await page.locator('[data-testid="audit-profile"][data-profile="default"]').check();
+    await page.locator('[data-testid="audit-profile"][data-profile="operator"]').uncheck();
     await page.getByTestId('audit-region').fill('us-east-1');
     await page.getByTestId('audit-load').click();
     const rows = page.getByTestId('audit-trail-row');
@@ -103,6 +105,13 @@ describe.skipIf(skip)('the Audit view and the access policy, end to end in Chrom
     await page.getByRole('button', { name: 'Update' }).click();
     await page.getByTestId('policy-cli').waitFor();
     expect(await page.getByTestId('policy-cli').textContent()).toContain('--subnet-id subnet-0a1b2c3d4e5f60012');
+    // The Terraform's parts besides the policy: the role, the endpoint with its own group, and the rule on app-1's groups.
+    await expect.poll(() => page.getByTestId('policy-tf-parts').locator('li').evaluateAll((els) => els.map((e) => e.getAttribute('data-part')))).toEqual(['role', 'endpoint', 'rules']);
+    expect(await page.locator('[data-testid="policy-tf-parts"] li[data-part="rules"]').getAttribute('data-instances')).toBe(INSTANCE);
+    const tf = (await page.getByTestId('policy-terraform').textContent())!;
+    expect(tf).toContain('resource "aws_iam_role"');
+    expect(tf).toContain('resource "aws_vpc_security_group_ingress_rule"');
+    expect(tf).toContain(`data "aws_instance" "${INSTANCE}"`);
     await page.getByTestId('copy-policy').click();
     await page.getByTestId('policy-close').click();
     await dialog.waitFor({ state: 'detached' });

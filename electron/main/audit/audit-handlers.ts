@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { groupAndDescendants, resolveSettings, type auditRequests, type HostRef, type HostTree, type InventorySnapshot, type LocalAuditEntry, type RouteInfo } from '../../contract';
+import { groupAndDescendants, resolveSettings, type auditRequests, type auditSearchRequests, type HostRef, type HostTree, type InventorySnapshot, type LocalAuditEntry, type RouteInfo } from '../../contract';
 import { fail } from '../base/errors';
 import { toKeylessError } from '../base/errors';
 import type { Logger } from '../base/log';
@@ -11,8 +11,9 @@ import { alarmSetupText } from './alarms';
 import { CallerAccounts } from './caller-account';
 import { ConnectionLog } from './connection-log';
 import { lookupInstanceConnectEvents } from './cloudtrail-lookup';
+import { searchTrail } from './trail-search';
 
-export type AuditHandlers = Pick<Handlers, keyof typeof auditRequests>;
+export type AuditHandlers = Pick<Handlers, keyof typeof auditRequests | keyof typeof auditSearchRequests>;
 type Audited = Pick<Handlers, 'session.open' | 'forward.open'>;
 
 export interface AuditOptions {
@@ -64,6 +65,7 @@ export function createAuditServices(opts: AuditOptions) {
         hosts: targets.length,
         skipped,
         statements: text.statements,
+        terraformParts: text.terraformParts,
       };
     },
     'audit.trail': async ({ profile, region, startTime, endTime, nextToken }, ctx) => {
@@ -73,6 +75,32 @@ export function createAuditServices(opts: AuditOptions) {
         { profile, region, startTime: start, endTime: end, nextToken },
         { credentials: opts.credentials, signal: ctx.signal, ...(opts.env ? { env: opts.env } : {}) },
       );
+    },
+    'audit.search': async ({ profiles, regions, startTime, endTime, hostId, instanceId, user, osUser, refusedOnly }, ctx) => {
+      const end = endTime ?? Date.now();
+      const start = startTime ?? end - DAY_MS;
+      let host: { name: string | null; instanceId: string; privateIp: string | null; region: string | null } | null = null;
+      if (hostId !== undefined) {
+        const tree = await opts.hosts.tree();
+        const h = tree.hosts.find((x) => x.id === hostId);
+        if (!h) fail('NotFound', `There is no saved host with the id ${hostId}.`, { id: hostId });
+        if (h.kind !== 'ec2') fail('InvalidArguments', `${h.name} is not an EC2 host: CloudTrail records Instance Connect calls for EC2 instances only.`);
+        const region = resolveSettings(h, h.groupId, tree.groups).region.value ?? null;
+        host = { name: h.name, instanceId: h.instanceId, privateIp: null, region };
+      } else if (instanceId !== undefined) {
+        host = { name: null, instanceId, privateIp: null, region: null };
+      }
+      if (host !== null) {
+        const wanted = host;
+        // A tunnel's record names the endpoint and the private address, not the instance: the inventory knows the address.
+        const seen = (await opts.inventory())?.instances.find((i) => i.id === wanted.instanceId && (wanted.region === null || i.region === wanted.region));
+        if (seen) host = { ...wanted, privateIp: seen.privateIp || null, region: wanted.region ?? seen.region };
+      }
+      const r = await searchTrail(
+        { profiles, regions, startTime: start, endTime: end, filter: { instanceId: host?.instanceId, privateIp: host?.privateIp, region: host?.region, user, osUser, refusedOnly } },
+        { credentials: opts.credentials, signal: ctx.signal, ...(opts.env ? { env: opts.env } : {}) },
+      );
+      return { ...r, host: host ? { name: host.name, instanceId: host.instanceId, privateIp: host.privateIp } : null };
     },
     'audit.alarmSetup': async ({ profile, region, trailBucket, topicArn, threshold }) => {
       // The last inventory knows the profile's account; else STS says (a few seconds at most).

@@ -86,6 +86,7 @@ export function toTrailRecord(e: RawEvent, region: string): TrailEventRecord {
     sourceIp: str(doc.sourceIPAddress),
     instanceId: str(params.instanceId) ?? named('AWS::EC2::Instance'),
     endpointId: str(params.instanceConnectEndpointId) ?? named('AWS::EC2::InstanceConnectEndpoint'),
+    targetIp: str(params.privateIpAddress),
     osUser: str(params.instanceOSUser),
     errorCode: str(doc.errorCode),
     errorMessage: str(doc.errorMessage),

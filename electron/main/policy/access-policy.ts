@@ -27,6 +27,8 @@ export interface EndpointPlan {
   /** Empty: the person still has to name one. */
   securityGroupIds: string[];
   profile?: string | undefined;
+  /** The chosen instances it serves (same region, same VPC where known): their groups get the ingress rule. */
+  instanceIds?: string[] | undefined;
 }
 
 export interface PolicyNote {
@@ -57,6 +59,8 @@ export interface AccessPolicyText {
   /** `aws ec2 create-instance-connect-endpoint …`, when an endpoint was planned. */
   endpointCommand: string | null;
   notes: PolicyNote[];
+  /** What the Terraform makes besides the role and the policy. */
+  terraformParts: { endpointSubnet: string | null; ruleInstances: string[]; rulePorts: number[] };
 }
 
 /** The longest tunnel an endpoint allows (seconds); also the IAM default we grant. */
@@ -184,51 +188,127 @@ function label(s: string): string {
   return /^[A-Za-z_]/.test(l) ? l : `_${l}`;
 }
 
+/** Two-space indents the lines after the first (a block pasted as an attribute's value). */
+const indentTail = (text: string, by = '  ') => text.split('\n').map((line, i) => (i === 0 ? line : `${by}${line}`)).join('\n');
+
+/** JSON as an HCL expression, with `${` and `%{` escaped so Terraform takes them literally. */
+const hclJson = (value: unknown) => JSON.stringify(value, null, 2).replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+
 /**
- * Terraform: the policy (`jsonencode` of the very JSON above — JSON is valid HCL object syntax),
- * an optional endpoint, and the attachment to a role named by a variable.
+ * Terraform for the whole set-up of the article's section 5, for the chosen hosts:
+ *
+ * - an IAM role (`var.role_name`) people of this account assume, with the least-privilege policy
+ *   (`jsonencode` of the very JSON above — JSON is valid HCL object syntax) and its attachment;
+ * - when an endpoint is planned: its own security group in the subnet's VPC, the endpoint, and on
+ *   each group of the instances it serves (read with `data "aws_instance"`) an ingress rule from the
+ *   endpoint's group on the hosts' SSH ports, with the matching egress rule on the endpoint's group
+ *   (a group Terraform makes has no egress until given one). Nothing is opened to an address range.
  */
-export function terraformFor(policy: IamPolicy, opts: { name: string; endpoint?: EndpointPlan | undefined }): string {
-  const json = JSON.stringify(policy, null, 2)
-    .replace(/\$\{/g, () => '$${')
-    .replace(/%\{/g, () => '%%{')
-    .split('\n')
-    .map((line, i) => (i === 0 ? line : `  ${line}`))
-    .join('\n');
+export function terraformFor(policy: IamPolicy, opts: { name: string; endpoint?: EndpointPlan | undefined; ports?: readonly number[] }): string {
   const name = label(opts.name);
   const out = [
     '# Least-privilege EC2 Instance Connect access, written by Keyless.',
+    'data "aws_partition" "current" {}',
+    'data "aws_caller_identity" "current" {}',
+    '',
     'variable "role_name" {',
-    '  description = "The IAM role that people (or SSO permission sets) use to connect"',
+    '  description = "The IAM role people assume to connect with EC2 Instance Connect"',
     '  type        = string',
+    `  default     = ${hclString(opts.name)}`,
+    '}',
+    '',
+    '# Anyone in this account whose own policy lets them assume it; narrow the principal to your SSO or IdP roles.',
+    `resource "aws_iam_role" ${hclString(name)} {`,
+    '  name                 = var.role_name',
+    `  description          = ${hclString('Connect to the chosen EC2 instances with EC2 Instance Connect')}`,
+    `  max_session_duration = ${MAX_TUNNEL_SECONDS}`,
+    '  assume_role_policy = jsonencode({',
+    '    Version = "2012-10-17"',
+    '    Statement = [{',
+    '      Sid       = "PeopleOfThisAccount"',
+    '      Effect    = "Allow"',
+    '      Action    = "sts:AssumeRole"',
+    '      Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }',
+    '    }]',
+    '  })',
     '}',
     '',
     `resource "aws_iam_policy" ${hclString(name)} {`,
     `  name        = ${hclString(opts.name)}`,
     `  description = ${hclString('EC2 Instance Connect to the chosen instances only')}`,
-    `  policy = jsonencode(${json})`,
+    `  policy = jsonencode(${indentTail(hclJson(policy))})`,
     '}',
     '',
     `resource "aws_iam_role_policy_attachment" ${hclString(name)} {`,
-    '  role       = var.role_name',
+    `  role       = aws_iam_role.${name}.name`,
     `  policy_arn = aws_iam_policy.${name}.arn`,
     '}',
   ];
   const e = opts.endpoint;
   if (e) {
-    const sgs = e.securityGroupIds.length ? e.securityGroupIds.map(hclString).join(', ') : '"sg-REPLACE-ME"';
+    const sg = label(`${opts.name}_endpoint`);
+    const subnet = label(e.subnetId);
+    const groups = [`aws_security_group.${sg}.id`, ...e.securityGroupIds.map(hclString)].join(', ');
+    const instances = [...new Set(e.instanceIds ?? [])].sort();
+    const ports = [...new Set(opts.ports?.length ? opts.ports : [22])].sort((a, b) => a - b);
     out.push(
       '',
-      '# An Instance Connect Endpoint for private instances; its security group must reach them on port 22.',
+      `# An Instance Connect Endpoint in ${e.subnetId} (${e.region}) for instances with no public address.`,
+      `data "aws_subnet" ${hclString(subnet)} {`,
+      `  id = ${hclString(e.subnetId)}`,
+      '}',
+      '',
+      `resource "aws_security_group" ${hclString(sg)} {`,
+      `  name        = ${hclString(`${opts.name}-endpoint`)}`,
+      `  description = ${hclString('EC2 Instance Connect Endpoint: SSH to the chosen instances only')}`,
+      `  vpc_id      = data.aws_subnet.${subnet}.vpc_id`,
+      '}',
+      '',
       `resource "aws_ec2_instance_connect_endpoint" ${hclString(label(`${opts.name}_${e.subnetId}`))} {`,
-      `  subnet_id          = ${hclString(e.subnetId)}`,
-      `  security_group_ids = [${sgs}]`,
+      `  subnet_id          = data.aws_subnet.${subnet}.id`,
+      `  security_group_ids = [${groups}]`,
       '  preserve_client_ip = false',
       '  tags = {',
       `    Name = ${hclString(`keyless-${e.subnetId}`)}`,
       '  }',
       '}',
     );
+    if (instances.length) {
+      out.push('', '# The security groups of the instances the endpoint serves, as AWS reports them.');
+      for (const id of instances) out.push(`data "aws_instance" ${hclString(label(id))} {`, `  instance_id = ${hclString(id)}`, '}');
+      out.push(
+        '',
+        'locals {',
+        '  instance_security_groups = toset(flatten([',
+        ...instances.map((id) => `    data.aws_instance.${label(id)}.vpc_security_group_ids,`),
+        '  ]))',
+        '}',
+      );
+      for (const port of ports) {
+        out.push(
+          '',
+          `resource "aws_vpc_security_group_ingress_rule" ${hclString(`${name}_from_endpoint_${port}`)} {`,
+          '  for_each                     = local.instance_security_groups',
+          '  security_group_id            = each.value',
+          `  referenced_security_group_id = aws_security_group.${sg}.id`,
+          '  ip_protocol                  = "tcp"',
+          `  from_port                    = ${port}`,
+          `  to_port                      = ${port}`,
+          `  description                  = ${hclString(`SSH (port ${port}) from the EC2 Instance Connect Endpoint`)}`,
+          '}',
+          '',
+          `resource "aws_vpc_security_group_egress_rule" ${hclString(`${name}_to_instances_${port}`)} {`,
+          '  for_each                     = local.instance_security_groups',
+          `  security_group_id            = aws_security_group.${sg}.id`,
+          '  referenced_security_group_id = each.value',
+          '  ip_protocol                  = "tcp"',
+          `  from_port                    = ${port}`,
+          `  to_port                      = ${port}`,
+          `  description                  = ${hclString(`SSH (port ${port}) to the chosen instances`)}`,
+          '}',
+        );
+      }
+    }
   }
   return out.join('\n') + '\n';
 }
@@ -257,13 +337,16 @@ export function accessPolicyText(
 ): AccessPolicyText {
   const { policy, statements, notes } = accessPolicy(targets, opts.features);
   const endpoint = opts.endpoint;
+  const served = [...new Set(endpoint?.instanceIds ?? [])].sort();
+  const ports = [...new Set(targets.filter((t) => served.includes(t.instanceId) && t.region === endpoint?.region).map((t) => t.port))].sort((a, b) => a - b);
   if (endpoint && endpoint.securityGroupIds.length === 0) notes.push({ kind: 'securityGroupUnknown', value: endpoint.subnetId });
   return {
     policy,
     statements,
     json: JSON.stringify(policy, null, 2),
-    terraform: terraformFor(policy, { name: opts.name ?? 'keyless-instance-connect', endpoint }),
+    terraform: terraformFor(policy, { name: opts.name ?? 'keyless-instance-connect', endpoint, ports }),
     endpointCommand: endpoint ? endpointCommand(endpoint) : null,
     notes,
+    terraformParts: { endpointSubnet: endpoint?.subnetId ?? null, ruleInstances: served, rulePorts: served.length ? (ports.length ? ports : [22]) : [] },
   };
 }

@@ -75,15 +75,38 @@ export function endpointPlan(
   inventory: InventorySnapshot | null,
   asked: { subnetId?: string | undefined; securityGroupIds?: string[] | undefined; profile?: string | undefined },
 ): EndpointPlan | undefined {
+  let plan: EndpointPlan | undefined;
   if (asked.subnetId) {
     const subnet = inventory?.subnets.find((s) => s.id === asked.subnetId);
     const region = subnet?.region ?? targets[0]?.region;
     if (!region) return undefined;
-    return { region, subnetId: asked.subnetId, securityGroupIds: asked.securityGroupIds ?? [], profile: subnet?.profile ?? asked.profile };
+    plan = { region, subnetId: asked.subnetId, securityGroupIds: asked.securityGroupIds ?? [], profile: subnet?.profile ?? asked.profile };
+  } else {
+    for (const t of targets) {
+      const i = inventory?.instances.find((x) => x.id === t.instanceId && x.region === t.region);
+      if (i && i.reach === 'none' && i.subnetId) {
+        plan = { region: i.region, subnetId: i.subnetId, securityGroupIds: asked.securityGroupIds ?? [], profile: i.profile };
+        break;
+      }
+    }
   }
+  if (!plan) return undefined;
+  return { ...plan, instanceIds: servedBy(plan, targets, inventory, asked.subnetId !== undefined) };
+}
+
+/**
+ * The chosen instances an endpoint in `plan`'s subnet serves, in its region: those in its VPC when
+ * the inventory knows the subnet's VPC; else those in its subnet, going through an endpoint or
+ * that nothing else reaches; and of those the inventory has not seen, all when the person named the
+ * subnet (for these hosts), else those going through an endpoint. Their groups only ever get a rule from the endpoint's own group.
+ */
+function servedBy(plan: EndpointPlan, targets: readonly PolicyTarget[], inventory: InventorySnapshot | null, named: boolean): string[] {
+  const vpc = inventory?.subnets.find((s) => s.id === plan.subnetId && s.region === plan.region)?.vpcId ?? null;
+  const ids = new Set<string>();
   for (const t of targets) {
+    if (t.region !== plan.region) continue;
     const i = inventory?.instances.find((x) => x.id === t.instanceId && x.region === t.region);
-    if (i && i.reach === 'none' && i.subnetId) return { region: i.region, subnetId: i.subnetId, securityGroupIds: asked.securityGroupIds ?? [], profile: i.profile };
+    if (!i ? named || t.endpointId !== undefined : vpc ? i.vpcId === vpc : i.subnetId === plan.subnetId || t.endpointId !== undefined || i.reach === 'none') ids.add(t.instanceId);
   }
-  return undefined;
+  return [...ids].sort();
 }

@@ -66,6 +66,13 @@ export class AppState {
     void this.hosts.connectInstances(instances, opts);
   }
 
+  /** A saved EC2 host whose CloudTrail events the Audit view should show next (its own button); the view clears it. */
+  auditHost = $state<string | null>(null);
+  openAudit(hostId: string): void {
+    this.auditHost = hostId;
+    this.mainView = 'audit';
+  }
+
   /** Files for a host: its own view in Files, or (`dock`) a pane beside the terminals, at `startAt` when the shell said where it is. */
   openFiles(target: TabTarget, opts: { startAt?: string; dock?: boolean } = {}): void {
     this.files.open(target, opts);

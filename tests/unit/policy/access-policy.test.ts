@@ -104,15 +104,18 @@ describe('the Terraform and the CLI command', () => {
     expect(text.terraform).toMatch(/^resource "aws_iam_role_policy_attachment" "keyless-instance-connect" \{$/m);
     expect(text.terraform).toMatch(/^resource "aws_ec2_instance_connect_endpoint" "keyless-instance-connect_subnet-0a1b2c3d4e5f60012" \{$/m);
     expect(text.terraform).toMatch(/^variable "role_name" \{$/m);
+    expect(text.terraform).toMatch(/^resource "aws_iam_role" "keyless-instance-connect" \{$/m);
+    expect(text.terraform).toContain('role       = aws_iam_role.keyless-instance-connect.name');
     expect(text.terraform).toContain('policy_arn = aws_iam_policy.keyless-instance-connect.arn');
-    expect(text.terraform).toContain('subnet_id          = "subnet-0a1b2c3d4e5f60012"');
-    expect(text.terraform).toContain('security_group_ids = ["sg-0123456789abcdef0"]');
+    expect(text.terraform).toContain('subnet_id          = data.aws_subnet.subnet-0a1b2c3d4e5f60012.id');
+    // The endpoint's own group first, then the one the person named.
+    expect(text.terraform).toContain('security_group_ids = [aws_security_group.keyless-instance-connect_endpoint.id, "sg-0123456789abcdef0"]');
     // Every top-level block starts at column 0 and every attribute line is `key = value`.
     for (const line of text.terraform.split('\n')) expect(line).not.toMatch(/\t/);
   });
 
   it('holds the very JSON of the policy inside jsonencode()', () => {
-    const m = /policy = jsonencode\(([\s\S]*?)\)\n\}/.exec(text.terraform);
+    const m = /\n {2}policy = jsonencode\(([\s\S]*?)\)\n\}/.exec(text.terraform);
     expect(m).not.toBeNull();
     expect(JSON.parse(m![1]!)).toEqual(JSON.parse(text.json));
   });
@@ -194,13 +197,15 @@ describe('saved hosts as policy targets', () => {
 
   it('plans an endpoint in the subnet of a private instance nothing reaches yet', () => {
     const { targets: t } = policyTargets(hosts, groups, inventory);
-    expect(endpointPlan(t, inventory, {})).toEqual({ region: 'us-east-1', subnetId: 'subnet-0a1b2c3d4e5f60012', securityGroupIds: [], profile: 'default' });
+    expect(endpointPlan(t, inventory, {})).toEqual({ region: 'us-east-1', subnetId: 'subnet-0a1b2c3d4e5f60012', securityGroupIds: [], profile: 'default', instanceIds: ['i-0a1b2c3d4e5f00002'] });
     expect(endpointPlan(t, null, {})).toBeUndefined();
     expect(endpointPlan(t, null, { subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'], profile: 'prod' })).toEqual({
       region: 'us-east-1',
       subnetId: 'subnet-0123456789abcdef0',
       securityGroupIds: ['sg-0123456789abcdef0'],
       profile: 'prod',
+      // No inventory: the person named the subnet for the chosen hosts in its region.
+      instanceIds: ['i-0a1b2c3d4e5f00001', 'i-0a1b2c3d4e5f00002'],
     });
   });
 });
