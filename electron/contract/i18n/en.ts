@@ -695,6 +695,8 @@ export const en = {
   'error.SftpFailed': 'The transfer of {path} failed: {message}',
   'error.SudoRefused': 'sudo refused to write {path}: {message}. sudo -n must be allowed without a password for this user (a NOPASSWD rule).',
   'error.PickExpired': 'A picked file is no longer known. Pick it again.',
+  // Fleet commands (Runs view)
+  'error.SudoRefused.command': 'sudo on {host} would not run the command without asking for a password ({message}). Allow it with a NOPASSWD rule in sudoers for this user, or run without sudo.',
 } as const;
 
 export type MessageKey = keyof typeof en;

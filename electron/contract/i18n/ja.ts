@@ -697,4 +697,6 @@ export const ja: Record<MessageKey, string> = {
   'error.SftpFailed': '{path} の転送に失敗しました: {message}',
   'error.SudoRefused': 'sudo が {path} の書き込みを拒否しました: {message}。このユーザーがパスワードなしで sudo -n を実行できる必要があります（NOPASSWD ルール）。',
   'error.PickExpired': '選択したファイルは既に無効です。もう一度選択してください。',
+  // Fleet commands (Runs view)
+  'error.SudoRefused.command': '{host} の sudo はパスワードを求めずにはコマンドを実行しませんでした（{message}）。このユーザーに sudoers の NOPASSWD ルールを許可するか、sudo なしで実行してください。',
 };
