@@ -15,6 +15,7 @@ import {
 import { KeylessFailure, fail, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
+import { sleep } from '../base/sleep';
 import type { ConnectHooks } from '../connect/connector';
 import type { InstanceConnector } from '../connect/instance-connector';
 import type { ConnectionPool, Lease } from '../connect/pool';
@@ -32,6 +33,11 @@ export const HISTORY_RUNS = 50;
 const PLANS_AT_ONCE = 16;
 /** A host's row is re-sent at most this often while it prints. */
 const OUTPUT_EVENT_MS = 300;
+/**
+ * Waits (seconds) before connecting again when AWS throttled the connect (the SDK's own retries
+ * spent): a hundred hosts' key pushes at once can meet the account's rate limit.
+ */
+export const THROTTLE_BACKOFF_S = [1, 2, 4, 8];
 
 /** How a run's host is reached, decided before anything is dialled. */
 export interface HostPlan {
@@ -324,7 +330,7 @@ export class FleetService implements Disposable {
     this.update(run, host, { state: 'connecting' });
     let lease: Lease | undefined;
     try {
-      lease = await this.deps.pool.borrow(host.route!, this.deps.hooks(signal));
+      lease = await this.borrowBackingOff(host.route!, signal);
       if (signal.aborted) throw new KeylessFailure('Cancelled', 'The run was cancelled.', true);
       this.update(run, host, { state: 'running' });
       let dropped: KeylessFailure | undefined;
@@ -353,6 +359,20 @@ export class FleetService implements Disposable {
       this.settle(run, host, { durationMs: Date.now() - t0, state: cancelled ? 'cancelled' : 'error', ...(cancelled ? {} : { error }) });
     } finally {
       lease?.dispose();
+    }
+  }
+
+  /** A lease on the host's connection; a connect AWS throttled is tried again after a wait, not counted as the host's failure. */
+  private async borrowBackingOff(route: Route, signal: AbortSignal): Promise<Lease> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.pool.borrow(route, this.deps.hooks(signal));
+      } catch (err) {
+        const throttled = err instanceof KeylessFailure && err.code === 'AwsThrottled';
+        if (!throttled || attempt >= THROTTLE_BACKOFF_S.length || signal.aborted) throw err;
+        this.deps.log.info('fleet connect throttled, waiting', { attempt: attempt + 1, waitS: THROTTLE_BACKOFF_S[attempt]! });
+        await sleep(THROTTLE_BACKOFF_S[attempt]! * 1000 * (1 + Math.random() / 2), signal, 'The run was cancelled.');
+      }
     }
   }
 

@@ -300,6 +300,19 @@ describe.skipIf(!!sshdMissing)('fleet commands against the simulator', () => {
     expect(new Set(hosts.filter((h) => h.outputDigest).map((h) => h.outputDigest)).size).toBe(100 - denied.length - 3);
   }, 300_000);
 
+  it('waits out AWS throttling its key pushes: every host still runs', async () => {
+    // Most pushes throttled (the SDK retries 3 times; the run backs off and connects again).
+    sim.admin.setThrottle('SendSSHPublicKey', 0.7);
+    try {
+      const ids = planned.filter((p) => p.lane === 'c' && p.fate === 'exit').map((p) => `h${p.n}`);
+      const { run } = await backend.invoke('fleet.run', { targets: { hostIds: ids }, command: 'echo throttled-but-ran', timeoutS: 30, concurrency: 20 });
+      const done = await waitForRun(run.runId, 180_000);
+      expect(done.counts).toMatchObject({ total: ids.length, ok: ids.length, error: 0 });
+    } finally {
+      sim.admin.resetFaults();
+    }
+  }, 240_000);
+
   it('re-runs exactly the hosts that did not succeed', async () => {
     const failedNames = hosts.filter((h) => h.state !== 'ok').map((h) => h.name).sort();
     const { run, hosts: rerunHosts } = await backend.invoke('fleet.rerun', { runId: firstRun.runId });
