@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createAuditServices } from './audit/audit-handlers';
 import { AwsClients } from './aws/clients';
@@ -21,6 +21,9 @@ import { checkRecordingFolder, listRecordings, readRecording } from './session/r
 import { progressReporter, promptHooks, TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
 import { defaultDownloadsFolder, FilesService, filesHandlers } from './files/files-service';
+import { FleetService, fleetHandlers } from './fleet/fleet-service';
+import { FleetRunLog } from './fleet/run-log';
+import { resolveTargets } from './fleet/targets';
 import { createHostHandlers } from './store/host-handlers';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
@@ -61,6 +64,8 @@ export interface Backend extends Disposable {
   readonly sessions: TerminalSessions;
   /** Every SSH connection, shared by terminals, forwards and (later) transfers and command runs. */
   readonly pool: ConnectionPool;
+  /** Fleet commands (runs on many hosts), for tests and the benchmark. */
+  readonly fleet: FleetService;
   /** Disposes everything and waits for the last audit lines (sessions ended by the close) to be written. */
   close(): Promise<void>;
 }
@@ -151,6 +156,31 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     ...(opts.chooseFolder ? { chooseFolder: opts.chooseFolder } : {}),
   });
 
+  // Fleet commands: runs on many hosts over the pool, 20 at a time per endpoint; audited in fleet-runs.jsonl.
+  const fleetLog = new FleetRunLog(join(opts.home, 'fleet-runs.jsonl'), opts.log);
+  const fleet = new FleetService({
+    pool,
+    routeOf,
+    connector,
+    resolveTargets: async (targets) => {
+      const tree = await hosts.tree();
+      const needsInventory = targets.smartGroupId !== undefined || targets.query !== undefined;
+      const inventory = needsInventory ? ((await aws.inventory.cache.load())?.snapshot.instances ?? null) : null;
+      return resolveTargets(targets, { ...tree, inventory });
+    },
+    // Nobody is asked during a run: an EC2 host key is confirmed by its console output, a plain SSH host must be known.
+    hooks: (signal) => ({ report: () => {}, signal, askHostKey: async () => false, askPassphrase: async () => null }),
+    audit: (entry) => void fleetLog.append(entry),
+    localUser: (() => {
+      try {
+        return userInfo().username;
+      } catch {
+        return '';
+      }
+    })(),
+    log: opts.log,
+  });
+
   const openForward: Handlers['forward.open'] = async (args, ctx: CallContext) => {
     const ref = refOf(args);
     // Checked before anything else: an endpoint tunnels to 22 and 3389 only.
@@ -238,10 +268,12 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     },
     'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
     ...filesHandlers(files),
+    ...fleetHandlers(fleet),
   };
 
   const dispose = () => {
     stopSeeding();
+    fleet.dispose();
     forwards.dispose();
     files.dispose();
     sessions.dispose();
@@ -255,10 +287,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     handlers,
     sessions,
     pool,
+    fleet,
     dispose,
     close: async () => {
       dispose();
-      await audit.flushed();
+      await Promise.all([audit.flushed(), fleetLog.flushed()]);
     },
   };
 }

@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   connect: async () => void (await (await import('./connect')).benchConnect()),
   startup: async () => (await import('./startup')).benchStartup(),
   files: async () => void (await (await import('./files')).benchFiles({ quick: process.argv.includes('--quick') })),
+  fleet: async () => void (await (await import('./fleet')).benchFleet({ quick: process.argv.includes('--quick') })),
 };
 
 const which = process.argv[2];

@@ -135,6 +135,9 @@ export interface Simulator {
   sshdLog(instanceId: string): string;
   /** EICE tunnels open right now, on every endpoint (the endpoint counts one until its WebSocket has closed). */
   openTunnels(): number;
+  /** The most tunnels each endpoint carried at once since `resetTunnelPeaks` (or the start), by endpoint id. */
+  tunnelPeaks(): Record<string, number>;
+  resetTunnelPeaks(): void;
   stop(): Promise<void>;
 }
 
@@ -379,6 +382,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     sshPortFor: (ip) => [...w.instances.values()].find((i) => i.privateIp === ip || i.publicIp === ip)?.sshd?.port,
     sshdLog: (id) => w.instances.get(id)?.sshd?.recentLog ?? '',
     openTunnels: () => tunnels.openCount,
+    tunnelPeaks: () => Object.fromEntries(tunnels.peaks),
+    resetTunnelPeaks: () => tunnels.peaks.clear(),
     stop: async () => {
       tunnels.closeAll();
       server.closeAllConnections();

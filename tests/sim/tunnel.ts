@@ -40,6 +40,9 @@ export class TunnelService {
     return this.open.size;
   }
 
+  /** The most tunnels each endpoint has carried at once since the last reset (the limit is never passed: the 21st is refused). */
+  readonly peaks = new Map<string, number>();
+
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const rid = requestId();
     socket.on('error', () => {});
@@ -115,6 +118,7 @@ export class TunnelService {
     const handle = { close: (code: number, reason: string) => ws.close(code, reason) };
     this.open.add(entry);
     endpoint.tunnels.add(handle);
+    this.peaks.set(endpoint.id, Math.max(this.peaks.get(endpoint.id) ?? 0, endpoint.tunnels.size));
     const timers: NodeJS.Timeout[] = [];
     const drop = this.w.faults.tunnelDrop;
     let bytes = 0;

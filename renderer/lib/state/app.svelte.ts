@@ -7,6 +7,7 @@ import { Workspace } from './workspace.svelte';
 import { AwsState } from './aws.svelte';
 import { HostsState, tabTarget } from './hosts.svelte';
 import { FilesState } from './files.svelte';
+import { RunsState } from './runs.svelte';
 import type { TabTarget } from './tab-target';
 
 /** The app's state: saved hosts, open tabs, questions waiting for an answer, settings. */
@@ -19,9 +20,11 @@ export class AppState {
   readonly aws: AwsState;
   /** Files views per host and the transfer queue. */
   readonly files: FilesState;
+  /** Fleet commands: the Runs view's form, kept runs and the one shown. */
+  readonly runs: RunsState;
   prompts = $state<Prompt[]>([]);
   /** What the main area shows; connecting from another view brings the terminals forward. */
-  mainView = $state<'terminals' | 'inventory' | 'files' | 'profiles' | 'audit'>('terminals');
+  mainView = $state<'terminals' | 'inventory' | 'files' | 'profiles' | 'audit' | 'runs'>('terminals');
   settings = $state<Settings>({ language: 'system' });
   systemLocale = $state('en');
   notice = $state<KeylessError | undefined>(undefined);
@@ -33,6 +36,7 @@ export class AppState {
     this.aws = new AwsState(backend);
     this.hosts = new HostsState(backend, this.workspace);
     this.files = new FilesState(backend);
+    this.runs = new RunsState(backend);
     this.unsubscribe = [backend.on('prompt', (p) => this.prompts.push(p))];
   }
 
@@ -41,6 +45,13 @@ export class AppState {
     this.hosts.dispose();
     this.aws.dispose();
     this.files.dispose();
+    this.runs.dispose();
+  }
+
+  /** Runs for a selection, a group or a smart group (the host list's entry points): the Runs view, its targets filled. */
+  runOn(targets: Parameters<RunsState['pick']>[0]): void {
+    this.runs.pick(targets);
+    this.mainView = 'runs';
   }
 
   async load(): Promise<void> {

@@ -78,6 +78,8 @@ const STRING_GUESSES = [
   '123456789012', 'key', 'a1', 'abc-1',
   // Files: a browser, a transfer, a pick, and a remote path's bytes in base64 ("/tmp").
   'b1', 'x1', 'l1', 'L3RtcA==',
+  // Fleet: a run, a host of a run.
+  'r1', 'h:a1',
 ];
 const NUMBER_GUESSES = [22, 1, 2, 10, 100, 0, 1000, 3600];
 

@@ -80,6 +80,14 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'files.retry': { transferId: 'x1' },
   'files.answer': { transferId: 'x1', choice: 'replace', applyToAll: true },
   'files.clear': {},
+  'fleet.resolve': { targets: { smartGroupId: 's1' } },
+  'fleet.run': { targets: { hostIds: ['h1', 'h2'] }, command: 'uptime', sudo: false, timeoutS: 30, concurrency: 20 },
+  'fleet.rerun': { runId: 'r1' },
+  'fleet.cancel': { runId: 'r1' },
+  'fleet.runs': {},
+  'fleet.get': { runId: 'r1' },
+  'fleet.output': { runId: 'r1', key: 'i:us-east-1:i-0a1b2c3d4e5f00001' },
+  'fleet.export': { runId: 'r1', format: 'csv' },
 };
 
 /** One valid example per notification channel (one-way messages, no result). */
@@ -127,6 +135,13 @@ describe('the contract schemas', () => {
       ['session.open', { requestId: 'r', hostId: 'h1', target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0' }, cols: 80, rows: 24 }],
       ['session.open', { requestId: 'r', target: { region: 'eu-west-1', instanceId: 'i-0123456789abcdef0; id' }, cols: 80, rows: 24 }],
       ['session.resize', { sessionId: 's1', cols: 1.5, rows: 30 }],
+      // A run names its hosts one way, and its command is text without NUL.
+      ['fleet.run', { targets: { hostIds: ['h1'], groupId: 'g1' }, command: 'uptime' }],
+      ['fleet.run', { targets: {}, command: 'uptime' }],
+      ['fleet.run', { targets: { groupId: 'g1' }, command: 'echo\0x' }],
+      ['fleet.run', { targets: { groupId: 'g1' }, command: '   ' }],
+      ['fleet.run', { targets: { groupId: 'g1' }, command: 'uptime', concurrency: 0 }],
+      ['fleet.output', { runId: 'r1', key: 'i:us-east-1:../../etc' }],
       ['session.resize', { sessionId: 's1', cols: 100000, rows: 30 }],
       ['session.write', { sessionId: 's1', data: 'x'.repeat(256 * 1024 + 1) }],
       ['hosts.save', { host: { ...host, host: 'a b -oProxyCommand=sh' } }],

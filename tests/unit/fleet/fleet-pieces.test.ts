@@ -1,0 +1,160 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { looksDestructive, type HostEntry, type InventoryInstance } from '../../../electron/contract';
+import { neutraliseCell, runToCsv, type ExportedHost } from '../../../electron/main/fleet/export';
+import { reachOf } from '../../../electron/main/fleet/fleet-service';
+import { CappedOutput } from '../../../electron/main/fleet/output';
+import { runWrapper, scriptText, sudoRefusal } from '../../../electron/main/fleet/remote-run';
+import { startable, type Queued } from '../../../electron/main/fleet/schedule';
+import { resolveTargets } from '../../../electron/main/fleet/targets';
+
+describe('fleet scheduling', () => {
+  const q = (key: string, lane?: string): Queued => ({ key, lane });
+  it.each([
+    // [queue, running total, running per lane, concurrency, perLane, expected keys]
+    ['an empty run starts up to the concurrency', [q('a'), q('b'), q('c')], 0, {}, 2, 20, ['a', 'b']],
+    ['a full endpoint is passed over, not waited for', [q('a', 'e1'), q('b', 'e1'), q('c'), q('d', 'e2')], 1, { e1: 20 }, 10, 20, ['c', 'd']],
+    ['an endpoint fills to its limit and no further', [q('a', 'e1'), q('b', 'e1'), q('c', 'e1')], 18, { e1: 18 }, 50, 20, ['a', 'b']],
+    ['a full run starts nothing', [q('a')], 5, {}, 5, 20, []],
+    ['direct hosts have no lane limit', [q('a'), q('b'), q('c')], 0, {}, 50, 1, ['a', 'b', 'c']],
+  ] as const)('%s', (_name, queue, total, lanes, concurrency, perLane, expected) => {
+    const picked = startable(queue, { total, perLane: new Map(Object.entries(lanes)) }, { concurrency, perLane });
+    expect(picked.map((p) => p.key)).toEqual(expected);
+  });
+});
+
+describe('the reach summary', () => {
+  it('counts hosts per endpoint, direct, through jumps and unreachable', () => {
+    const hosts = [
+      ...Array.from({ length: 20 }, () => ({ via: 'eice' as const, endpointId: 'eice-a' })),
+      ...Array.from({ length: 11 }, () => ({ via: 'eice' as const, endpointId: 'eice-b' })),
+      { via: 'direct' as const },
+      { via: 'ssh' as const },
+      { via: 'jump' as const },
+      { via: 'none' as const },
+    ];
+    expect(reachOf(hosts)).toEqual({
+      total: 35,
+      endpoints: [
+        { endpointId: 'eice-a', hosts: 20 },
+        { endpointId: 'eice-b', hosts: 11 },
+      ],
+      throughEndpoints: 31,
+      direct: 2,
+      jump: 1,
+      unreachable: 1,
+    });
+  });
+});
+
+describe('output kept per host', () => {
+  it('keeps the first bytes up to the cap, counts the rest and says where it was cut', () => {
+    const o = new CappedOutput(10);
+    o.push(Buffer.from('line one\n'));
+    o.push(Buffer.from('line two\nlast'));
+    expect(o.bytes.toString()).toBe('line one\nl');
+    expect(o.total).toBe(22);
+    expect(o.cutAt).toBe(10);
+    expect(o.lastLine).toBe('last');
+  });
+  it('shows the last line without escape sequences or bidi overrides', () => {
+    const o = new CappedOutput();
+    o.push(Buffer.from('ok\n\x1b[31mred\u202e text\x1b[0m\n\n'));
+    expect(o.lastLine).toBe('red text');
+    expect(o.lines).toBe(3);
+    expect(o.cutAt).toBeUndefined();
+  });
+});
+
+describe('export', () => {
+  it('neutralises cells a spreadsheet would read as a formula', () => {
+    for (const v of ['=1+1', '+cmd', '-2', '@SUM(A1)', '\t=x', '\r=x']) expect(neutraliseCell(v)).toBe(`'${v}`);
+    expect(neutraliseCell('plain = text')).toBe('plain = text');
+  });
+  it('writes RFC 4180 CSV: quoted fields with commas, quotes and line breaks, one row per host', () => {
+    const host: ExportedHost = {
+      key: 'h:web1',
+      name: 'web, "one"',
+      via: 'eice',
+      endpointId: 'eice-1',
+      state: 'failed',
+      exitCode: 2,
+      durationMs: 120,
+      lastLine: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      outputLines: 2,
+      stdout: '=HYPERLINK("x")\nsecond',
+      stderr: '',
+    };
+    const csv = runToCsv([host]);
+    const [head, row] = csv.split('\r\n');
+    expect(head).toBe('host,instance,via,endpoint,state,exit_code,signal,duration_ms,error_code,error,stdout,stderr,stdout_cut_at,stderr_cut_at');
+    expect(row).toBe(`"web, ""one""",,eice,eice-1,failed,2,,120,,,"'=HYPERLINK(""x"")\nsecond",,,`);
+  });
+});
+
+describe('the command sent to each host', () => {
+  it('makes CRLF and CR line endings LF, and ends with a newline', () => {
+    expect(scriptText('a\r\nb\rc')).toBe('a\nb\nc\n');
+  });
+  it('runs the script from a private temporary file with its input closed, and removes the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyless-wrapper-'));
+    // The wrapper is the same bytes sshd hands to the login shell; here a local sh stands in for it.
+    const script = scriptText('read line || echo "stdin was empty"\necho second ran\nls -l "$0" | cut -c1-10\n');
+    const r = spawnSync('sh', ['-c', runWrapper(false)], { input: script, env: { ...process.env, TMPDIR: dir }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('stdin was empty\nsecond ran\n-rw-------\n');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+  it('passes the exit code through', () => {
+    const r = spawnSync('sh', ['-c', runWrapper(false)], { input: 'exit 7\n' });
+    expect(r.status).toBe(7);
+  });
+  it('recognises sudo -n refusing to ask for a password', () => {
+    expect(sudoRefusal(1, 'sudo: a password is required\n')).toBe('sudo: a password is required');
+    expect(sudoRefusal(1, 'ec2-user is not in the sudoers file.  This incident will be reported.\n')).toBeUndefined();
+    expect(sudoRefusal(1, 'sudo: ec2-user is not in the sudoers file.  This incident will be reported.\n')).toMatch(/not in the sudoers/);
+    expect(sudoRefusal(0, 'sudo: a password is required\n')).toBeUndefined();
+    expect(execFileSync('sh', ['-c', 'echo ok'], { encoding: 'utf8' })).toBe('ok\n');
+  });
+});
+
+describe('destructive commands ask first', () => {
+  it.each(['rm -rf /var/tmp/x', 'sudo shutdown -h now', 'reboot', 'mkfs.ext4 /dev/xvdb', 'dd if=/dev/zero of=/dev/xvda', 'cd /; rm -f a', 'systemctl reboot'])('%s', (c) => expect(looksDestructive(c)).toBe(true));
+  it.each(['uptime', 'df -h', 'systemctl status nginx', 'echo reboots-counted', 'grep shutdownhook log', 'rm file'])('not %s', (c) => expect(looksDestructive(c)).toBe(false));
+});
+
+describe('targets', () => {
+  const ec2 = (id: string, instanceId: string, groupId: string | null): HostEntry =>
+    ({ kind: 'ec2', id, name: id, instanceId, region: 'us-east-1', groupId, port: 22, tags: [] }) as unknown as HostEntry;
+  const inst = (id: string, tags: Record<string, string>): InventoryInstance => ({
+    profile: 'default', account: '1', region: 'us-east-1', id, name: tags.Name ?? '', state: 'running', type: 't3.micro', az: 'us-east-1a', vpcId: 'vpc-1', subnetId: 'subnet-1',
+    privateIp: '10.0.0.1', publicIp: '', imageId: '', imageName: '', platform: 'Linux/UNIX', defaultUser: 'ec2-user', reach: 'endpoint', endpointId: null, launchedAt: null, tags,
+  });
+  const src = {
+    hosts: [ec2('web1', 'i-00000000000000001', 'g1'), ec2('web2', 'i-00000000000000002', 'g2'), ec2('db1', 'i-00000000000000003', null)],
+    groups: [
+      { id: 'g1', name: 'prod', parentId: null, settings: {} },
+      { id: 'g2', name: 'web', parentId: 'g1', settings: {} },
+    ],
+    smartGroups: [{ id: 's1', name: 'prod', query: 'env:prod' }],
+    inventory: [inst('i-00000000000000001', { env: 'prod' }), inst('i-00000000000000009', { env: 'prod', Name: 'lone' }), inst('i-00000000000000003', { env: 'dev' })],
+  } as unknown as Parameters<typeof resolveTargets>[1];
+  it('a group brings its subgroups hosts', () => {
+    expect(resolveTargets({ groupId: 'g1' }, src).map((t) => t.key)).toEqual(['h:web1', 'h:web2']);
+  });
+  it('a smart group brings the instances its query matches, through their saved host when there is one', () => {
+    const t = resolveTargets({ smartGroupId: 's1' }, src);
+    expect(t.map((x) => x.key)).toEqual(['h:web1', 'i:us-east-1:i-00000000000000009']);
+    expect(t[1]!.ref).toEqual({ target: { profile: 'default', region: 'us-east-1', instanceId: 'i-00000000000000009' } });
+  });
+  it('a host named twice runs once; an unknown id is a typed error', () => {
+    expect(resolveTargets({ hostIds: ['db1', 'db1'] }, src)).toHaveLength(1);
+    expect(() => resolveTargets({ hostIds: ['nope'] }, src)).toThrow(expect.objectContaining({ code: 'NotFound' }));
+    expect(() => resolveTargets({ query: 'tag:' }, src)).toThrow(expect.objectContaining({ code: 'InvalidArguments' }));
+  });
+});
