@@ -9,5 +9,6 @@ export * from './connect';
 export * from './aws';
 export * from './audit';
 export * from './files';
+export * from './doctor';
 export * from './channels';
 export * from './wire';

@@ -35,7 +35,7 @@ function fleet(): FleetSpec {
       { id: EICE_SG, vpcId: VPC, name: 'eice', egress: [{ fromPort: 22, cidr: '10.9.0.0/16' }] },
     ],
     instances: [
-      { id: I.open, region: REGION, subnetId: PUBLIC, publicIp: '54.9.9.1', instanceType: 't3.micro', cpuPercent: 97, cpuCredits: 0 },
+      { id: I.open, region: REGION, subnetId: PUBLIC, publicIp: '54.9.9.1', instanceType: 't3.micro', cpuPercent: 97, cpuCredits: 2 },
       { id: I.closed, region: REGION, subnetId: PUBLIC, publicIp: '54.9.9.2', securityGroupIds: [CLOSED_SG] },
       { id: I.noRoute, region: REGION, subnetId: LOCAL, publicIp: '54.9.9.3' },
       { id: I.acl, region: REGION, subnetId: ACL, publicIp: '54.9.9.4' },
@@ -119,7 +119,7 @@ describe.skipIf(!!sshdMissing)('the simulated network, read and changed with the
     const results = Object.fromEntries(data.json.MetricDataResults.map((r: { Id: string; Values: number[] }) => [r.Id, r.Values]));
     expect(results.cpuutilization.length).toBeGreaterThanOrEqual(11);
     expect(new Set(results.cpuutilization)).toEqual(new Set([97]));
-    expect(new Set(results.cpucreditbalance)).toEqual(new Set([0]));
+    expect(new Set(results.cpucreditbalance)).toEqual(new Set([2]));
   });
 
   it('a direct connection needs a group allowing 22 from the client, a route to the gateway and ACLs both ways', async () => {

@@ -141,9 +141,12 @@ export function reachDirect(w: World, i: Instance, clientPort: number): Reach {
   const acl = networkAclOf(w, i.subnetId);
   if (!naclAllows(acl, false, 22, client) || !naclAllows(acl, true, clientPort, client)) return blocked('network ACL');
   if (!groupsAllow(w, i.securityGroupIds, false, 22, { ip: client, groupIds: [] })) return blocked('security group');
-  if (i.status === 'impaired') return blocked('instance impaired', true);
+  if (overwhelmed(i)) return blocked('instance impaired or out of CPU', true);
   return { ok: true };
 }
+
+/** An impaired instance, or one whose CPU is saturated (or a burstable one out of credits), never answers in time. */
+const overwhelmed = (i: Instance) => i.status === 'impaired' || i.cpuPercent >= 99 || (/^t\d/.test(i.instanceType) && i.cpuCredits <= 0);
 
 /**
  * An EICE tunnel to port 22 of the instance: the endpoint's groups must let it send to the
@@ -162,7 +165,7 @@ export function reachViaEndpoint(w: World, e: Endpoint, i: Instance, clientPort:
     const ok = naclAllows(here, true, 22, i.privateIp) && naclAllows(here, false, clientPort, i.privateIp) && naclAllows(there, false, 22, source) && naclAllows(there, true, clientPort, source);
     if (!ok) return blocked('network ACL');
   }
-  if (i.status === 'impaired') return blocked('instance impaired', true);
+  if (overwhelmed(i)) return blocked('instance impaired or out of CPU', true);
   return { ok: true };
 }
 

@@ -104,7 +104,7 @@ export class TunnelService {
       trail();
       const ep = endpoint;
       const target = this.w.instanceByPrivateIp(region, ep.vpcId, ip);
-      const reach = port === 22 && target ? (this.reach?.(ep, target.id, req.socket.remotePort ?? 0) ?? { ok: true }) : { ok: true };
+      const reach: { ok: true } | { ok: false; hang: boolean } = (port === 22 && target && this.reach?.(ep, target.id, req.socket.remotePort ?? 0)) || { ok: true };
       const tcpPort = port === 22 && target && reach.ok ? this.sshPortOf(target.id) : undefined;
       // An instance that never answers: the endpoint gives up as it does on a dropped SYN.
       const hangMs = !reach.ok && reach.hang ? this.unansweredMs : 0;

@@ -79,6 +79,8 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'files.retry': { transferId: 'x1' },
   'files.answer': { transferId: 'x1', choice: 'replace', applyToAll: true },
   'files.clear': {},
+  'doctor.run': { hostId: 'h1' },
+  'doctor.applyFix': { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { groupId: 'sg-0fedcba9876543210' } } },
 };
 
 /** One valid example per notification channel (one-way messages, no result). */
@@ -136,6 +138,11 @@ describe('the contract schemas', () => {
       ['recording.read', { name: '../../etc/passwd.cast' }],
       ['recording.read', { name: '.hidden.cast' }],
       ['link.open', { url: 'file:///etc/passwd' }],
+      // A doctor fix opens port 22 to one address or one group, never a range or another port.
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { cidr: '0.0.0.0/0' } } }],
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { cidr: '::/0' } } }],
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { cidr: '10.0.0.0/8' } } }],
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 3389, peer: { cidr: '203.0.113.5/32' } } }],
       ['link.open', { url: 'javascript:alert(1)' }],
       ['link.open', { url: 'https://user:pw@example.com/' }],
       ['prompt.answer', { promptId: 'p1', value: 'x'.repeat(5000) }],
