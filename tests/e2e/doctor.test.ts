@@ -26,6 +26,8 @@ describe.skipIf(ec2Skip)('the doctor in Chromium', () => {
     const store = new HostStore(join(work, 'data'));
     const h = DOCTOR_HOSTS.instanceGroup;
     await store.saveHost({ kind: 'ec2', name: h.name, groupId: null, instanceId: h.id, region: DOCTOR_REGION, connectionType: 'eice' });
+    const stopped = DOCTOR_HOSTS.stopped;
+    await store.saveHost({ kind: 'ec2', name: stopped.name, groupId: null, instanceId: stopped.id, region: DOCTOR_REGION, connectionType: 'eice' });
     store.dispose();
     app = await startWebApp({
       KEYLESS_HOME: join(work, 'data'),
@@ -90,4 +92,21 @@ describe.skipIf(ec2Skip)('the doctor in Chromium', () => {
     await expect.poll(() => page.evaluate(() => window.keylessTest.panes().map((p) => p.state).join(',')), { timeout: 90_000 }).toBe('connected');
     await page.close();
   });
+
+  it('on demand from a host row: the sheet names a stopped instance and its fix, passes axe, and Escape closes it', { timeout: 120_000 }, async () => {
+    const page = await chromium.browser.newPage({ viewport: { width: 1300, height: 800 } });
+    await page.goto(`${app.url}&testHooks=1`);
+    await page.getByTestId('host-row').filter({ hasText: DOCTOR_HOSTS.stopped.name }).getByTestId('host-doctor').click();
+    const sheet = page.getByTestId('doctor-sheet');
+    await expect.poll(() => sheet.getByTestId('doctor-cause').getAttribute('data-cause').catch(() => null), { timeout: 60_000 }).toBe('instanceState');
+    const line = sheet.locator('[data-testid=doctor-line][data-check=instanceState]');
+    expect(await line.textContent()).toMatch(/The instance is stopped: start it\./);
+    await line.getByTestId('doctor-show-fix').click();
+    expect(await line.getByTestId('doctor-cli').textContent()).toMatch(/^aws ec2 start-instances --region us-east-1 --instance-ids i-0d0c0000000000003$/);
+    expect(await seriousViolations(page, '[data-testid=doctor-sheet]')).toEqual([]);
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'detached' });
+    await page.close();
+  });
 });
+
