@@ -78,6 +78,8 @@ const STRING_GUESSES = [
   '123456789012', 'key', 'a1', 'abc-1',
   // Files: a browser, a transfer, a pick, and a remote path's bytes in base64 ("/tmp").
   'b1', 'x1', 'l1', 'L3RtcA==',
+  // The doctor: one address, the only CIDR a fix may open 22 to.
+  '203.0.113.5/32',
 ];
 const NUMBER_GUESSES = [22, 1, 2, 10, 100, 0, 1000, 3600];
 
