@@ -43,6 +43,7 @@ function fleet(): FleetSpec {
       { id: I.sick, region: REGION, subnetId: PUBLIC, status: 'impaired', metadata: 'disabled' },
     ],
     endpoints: [{ id: EICE, region: REGION, subnetId: PUBLIC, securityGroupIds: [EICE_SG] }],
+    roles: [{ arn: `arn:aws:iam::${ACCOUNT_ID}:role/ops/KeylessDoctor`, policies: [] }],
   };
 }
 
@@ -111,6 +112,9 @@ describe.skipIf(!!sshdMissing)('the simulated network, read and changed with the
     expect(asEc2User.json.EvaluationResults).toEqual([expect.objectContaining({ EvalActionName: 'ec2-instance-connect:SendSSHPublicKey', EvalResourceName: instance, EvalDecision: 'allowed' })]);
     expect(asRoot.json.EvaluationResults[0].EvalDecision).toBe('implicitDeny');
     expect(missing.stderr).toMatch(/NoSuchEntity/);
+    // GetRole: a role's path, which an assumed role's ARN leaves out.
+    const role = await cli('iam', 'get-role', '--role-name', 'KeylessDoctor');
+    expect(role.json.Role).toMatchObject({ RoleName: 'KeylessDoctor', Path: '/ops/', Arn: `arn:aws:iam::${ACCOUNT_ID}:role/ops/KeylessDoctor` });
 
     const now = Math.floor(Date.now() / 1000);
     const metric = (name: string) => ({ Id: name.toLowerCase(), MetricStat: { Metric: { Namespace: 'AWS/EC2', MetricName: name, Dimensions: [{ Name: 'InstanceId', Value: I.open }] }, Period: 300, Stat: 'Average' } });
