@@ -25,6 +25,7 @@ import { FleetService, fleetHandlers } from './fleet/fleet-service';
 import { FleetRunLog } from './fleet/run-log';
 import { resolveTargets } from './fleet/targets';
 import { createHostHandlers } from './store/host-handlers';
+import { Doctor, doctorHandlers } from './doctor/doctor-service';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
 import { PortForwards } from './tunnel/port-forwards';
@@ -131,6 +132,8 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   };
   const endpoints = new EndpointProvisioner({ clients: awsClients, inventory: ec2Inventory, log: opts.log, ...(opts.endpointPollMs ? { pollMs: opts.endpointPollMs } : {}) });
   const forwards = new PortForwards(opts.log);
+  // The doctor: why a connection fails, read from the account; its connect attempt uses the same connector.
+  const doctor = new Doctor({ clients: awsClients, connector, log: opts.log });
   const hostChannels = createHostHandlers(hosts, { log: opts.log });
   // Access policies, CloudTrail's Instance Connect events, and Keyless's own log of its connections.
   const audit = createAuditServices({
@@ -269,12 +272,14 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
     ...filesHandlers(files),
     ...fleetHandlers(fleet),
+    ...doctorHandlers(doctor, async (ref) => (await ec2TargetOf(refOf(ref as HostRef))).target),
   };
 
   const dispose = () => {
     stopSeeding();
     fleet.dispose();
     forwards.dispose();
+    doctor.dispose();
     files.dispose();
     sessions.dispose();
     pool.dispose();

@@ -1,7 +1,8 @@
 import { ACCOUNT_ID } from './fleet';
 import { wildcardMatch } from './iam';
-import { ApiError, endpointArn, hex, instanceArn, newId, STATE_CODES, type Endpoint, type Identity, type Instance, type World } from './state';
+import { ApiError, endpointArn, hex, instanceArn, intToIp, ipToInt, newId, STATE_CODES, type Endpoint, type Identity, type Instance, type World } from './state';
 import { ec2Response, shapeXml, WrittenXml } from './xml';
+import { GROUP_ACTIONS, groupArn, handleNetwork, NETWORK_ACTIONS } from './network';
 
 /** An EC2 call after authentication: who, where, and its decoded form parameters. */
 export interface Ec2Call {
@@ -179,7 +180,7 @@ function instanceShape(w: World, i: Instance) {
     EnaSupport: true,
     UsageOperation: 'RunInstances',
     UsageOperationUpdateTime: i.launchTime,
-    MetadataOptions: { State: 'applied', HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled' },
+    MetadataOptions: { State: 'applied', HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: i.metadataEndpoint, HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled' },
     PrivateDnsNameOptions: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
     NetworkInterfaces: [
       {
@@ -286,6 +287,7 @@ export const OPT_IN_REGIONS = [
 export const EC2_ACTIONS = [
   'DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstances', 'DescribeVpcs', 'DescribeSubnets', 'DescribeSecurityGroups', 'DescribeImages',
   'DescribeInstanceConnectEndpoints', 'CreateInstanceConnectEndpoint', 'DeleteInstanceConnectEndpoint', 'GetConsoleOutput', 'StartInstances', 'StopInstances',
+  ...NETWORK_ACTIONS,
 ];
 
 /** The service principal of EC2 Instance Connect Endpoints, and the service-linked role it gets in an account. */
@@ -301,10 +303,11 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
   const { region } = call;
   if (p.get('Version') !== '2016-11-15') throw new ApiError('InvalidParameterValue', `Version '${p.get('Version') ?? ''}' is not supported; this endpoint speaks 2016-11-15`);
   if (!EC2_ACTIONS.includes(action)) throw new ApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
-  const resourceOf = action === 'GetConsoleOutput' ? instanceArn(region, p.get('InstanceId') ?? '') : '*';
+  const resourceOf = action === 'GetConsoleOutput' ? instanceArn(region, p.get('InstanceId') ?? '') : GROUP_ACTIONS.includes(action) ? groupArn(region, p.get('GroupId') ?? '') : '*';
   authorizeEc2(w, call, action, resourceOf);
   if (p.get('DryRun') === 'true') throw new ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
   const ok = (result: Record<string, unknown>) => ec2Response(action, result, call.requestId);
+  if (NETWORK_ACTIONS.includes(action)) return handleNetwork(w, action, call);
 
   switch (action) {
     case 'DescribeRegions': {
@@ -407,27 +410,6 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
           AvailabilityZone: s.availabilityZone,
           DefaultForAz: false,
           MapPublicIpOnLaunch: false,
-        })),
-        NextToken: next,
-      });
-    }
-    case 'DescribeSecurityGroups': {
-      const ids = listParam(p, 'GroupId');
-      let sgs = [...w.securityGroups.values()].filter((g) => g.region === region);
-      for (const id of ids) if (!sgs.some((g) => g.id === id)) throw new ApiError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
-      if (ids.length) sgs = sgs.filter((g) => ids.includes(g.id));
-      sgs = applyFilters(sgs, filters(p), (g) => ({ 'group-id': g.id, 'group-name': g.name, 'vpc-id': g.vpcId, description: g.description }), () => ({}), ['group-id', 'group-name', 'vpc-id', 'description']);
-      const { items, next } = page('DescribeSecurityGroups', sgs, p, { min: 5, max: 1000 });
-      return ok({
-        SecurityGroups: items.map((g) => ({
-          GroupId: g.id,
-          IpPermissionsEgress: [{ IpProtocol: '-1', UserIdGroupPairs: [], IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], PrefixListIds: [] }],
-          VpcId: g.vpcId,
-          SecurityGroupArn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:security-group/${g.id}`,
-          OwnerId: ACCOUNT_ID,
-          GroupName: g.name,
-          Description: g.description,
-          IpPermissions: g.ingressPorts.map((port) => ({ IpProtocol: 'tcp', FromPort: port, ToPort: port, UserIdGroupPairs: [], IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], PrefixListIds: [] })),
         })),
         NextToken: next,
       });
@@ -575,6 +557,7 @@ export function createEndpoint(
     preserveClientIp: spec.preserveClientIp ?? false,
     tags: spec.tags ?? {},
     networkInterfaceId: newId('eni'),
+    privateIp: intToIp(ipToInt(subnet.cidr.split('/')[0]!) + subnet.nextHost++),
     tunnels: new Set(),
   };
   w.endpoints.set(id, e);

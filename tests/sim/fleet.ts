@@ -8,6 +8,38 @@ export interface SubnetSpec {
   availabilityZone: string;
   cidr: string;
   name?: string;
+  /** `local`: its own route table with only the VPC's local route (no way to the internet gateway). Default: the main table. */
+  routes?: 'main' | 'local';
+  /** Its own network ACL with these entries (the implicit deny follows them); default: the VPC's default ACL (allows all). */
+  networkAcl?: NaclEntrySpec[];
+}
+export interface NaclEntrySpec {
+  ruleNumber: number;
+  egress: boolean;
+  /** '-1' every protocol, '6' TCP. */
+  protocol: string;
+  ruleAction: 'allow' | 'deny';
+  cidr: string;
+  fromPort?: number;
+  toPort?: number;
+}
+/** A rule as the spec writes it: TCP by default; `cidr` or `group` (a referenced security group id). */
+export interface SgRuleSpec {
+  protocol?: string;
+  fromPort?: number;
+  toPort?: number;
+  cidr?: string;
+  group?: string;
+  description?: string;
+}
+export interface SecurityGroupSpec {
+  id: string;
+  vpcId: string;
+  name: string;
+  description?: string;
+  ingress?: SgRuleSpec[];
+  /** Default: all traffic to 0.0.0.0/0, as AWS makes a new group. */
+  egress?: SgRuleSpec[];
 }
 export interface VpcSpec {
   id: string;
@@ -33,6 +65,19 @@ export interface InstanceSpec {
   platform?: 'linux' | 'windows';
   tags?: Record<string, string>;
   keyName?: string;
+  /** Default: the VPC's default group. */
+  securityGroupIds?: string[];
+  /** Status checks: impaired takes connections and never answers. Default ok. */
+  status?: 'ok' | 'impaired';
+  /** The instance metadata service (HttpEndpoint). Default enabled. */
+  metadata?: 'enabled' | 'disabled';
+  /** The ec2-instance-connect package (pushed keys consulted). Default true. */
+  instanceConnectPackage?: boolean;
+  /** The OS users sshd lets in (AllowUsers); default every simulator OS user. */
+  osUsers?: string[];
+  /** Average CPUUtilization in percent (default 3) and CPUCreditBalance (default 144) CloudWatch reports. */
+  cpuPercent?: number;
+  cpuCredits?: number;
 }
 export type EndpointState = 'create-in-progress' | 'create-complete' | 'create-failed' | 'delete-in-progress' | 'delete-complete' | 'delete-failed' | 'update-in-progress' | 'update-complete' | 'update-failed';
 export interface EndpointSpec {
@@ -41,6 +86,7 @@ export interface EndpointSpec {
   subnetId: string;
   state?: EndpointState;
   preserveClientIp?: boolean;
+  securityGroupIds?: string[];
   tags?: Record<string, string>;
 }
 /** An IAM user (or any identity) with long-term keys and identity policies. */
@@ -83,6 +129,8 @@ export interface SsoAssignmentSpec {
 }
 export interface FleetSpec {
   vpcs?: VpcSpec[];
+  /** Security groups besides each VPC's default one. */
+  securityGroups?: SecurityGroupSpec[];
   instances?: InstanceSpec[];
   endpoints?: EndpointSpec[];
   principals?: PrincipalSpec[];

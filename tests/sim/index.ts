@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { ensureOsUsers, installAuthorizedKeysCommand, InstanceSshd, sshdMissing,
 import { SsoService } from './sso';
 import { Faults, hex, intToIp, ipToInt, newId, World, type AuthorizationRecord, type Endpoint, type Instance, type TrailEvent } from './state';
 import { TunnelService } from './tunnel';
+import { buildNetwork, reachDirect, reachViaEndpoint } from './network';
 import { OidcProvider, type WebIdentityTokenOptions } from './web-identity';
 
 export { demoFleet, seedPolicy, ACCOUNT_ID } from './fleet';
@@ -58,8 +60,14 @@ export interface SimulatedInstance {
   vpcId: string;
   subnetId: string;
   tags: Record<string, string>;
-  /** Where its real sshd listens on 127.0.0.1 (for direct connections to its public or private IP). */
+  /** Where its real sshd listens on 127.0.0.1: the instance as seen from inside its VPC (a jump host, the endpoint). */
   sshPort: number | undefined;
+  /**
+   * Its public address as the internet reaches it: a 127.0.0.1 port in front of sshd that lets a
+   * connection through only as the network allows (security groups from the client's public
+   * address, a route to an internet gateway, network ACLs both ways, healthy status checks).
+   */
+  publicPort: number | undefined;
   sshdRunning: boolean;
   hostKeys: HostKey[];
 }
@@ -107,6 +115,10 @@ export interface SimulatorAdmin {
   authorizations(since?: Date): AuthorizationRecord[];
   /** Replaces the identity policies of a principal (by access key id), e.g. with a generated policy. */
   setPolicies(accessKeyId: string, policies: PolicyDocument[]): void;
+  /** The address AWS sees this client's connections come from (default 203.0.113.25; checkip answers it). */
+  setClientPublicIp(ip: string): void;
+  /** An instance's health, metadata service, Instance Connect package and load, as InstanceSpec names them. */
+  setInstanceCondition(id: string, condition: Partial<Pick<InstanceSpec, 'status' | 'metadata' | 'instanceConnectPackage' | 'cpuPercent' | 'cpuCredits'>>): void;
 }
 
 export interface Simulator {
@@ -131,6 +143,8 @@ export interface Simulator {
   tunnelEndpointFor(dnsName: string): string;
   /** Simulated IP (private or public) → the 127.0.0.1 port of that instance's sshd. */
   sshPortFor(ip: string): number | undefined;
+  /** Instance id → its public door's 127.0.0.1 port (see SimulatedInstance.publicPort). */
+  publicPortFor(instanceId: string): number | undefined;
   /** What the instance's sshd has logged (its last megabyte). */
   sshdLog(instanceId: string): string;
   /** EICE tunnels open right now, on every endpoint (the endpoint counts one until its WebSocket has closed). */
@@ -168,8 +182,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   await chmod(dir, 0o711);
   // A push reaches the instance's sshd as the file its AuthorizedKeysCommand reads, once the key is visible.
   w.onKeyPushed = async (k) => {
-    const sshd = w.instances.get(k.instanceId)?.sshd;
-    if (!sshd) return;
+    const instance = w.instances.get(k.instanceId);
+    const sshd = instance?.sshd;
+    // Without the package nothing reads pushed keys; with the metadata service off the package cannot.
+    if (!sshd || !instance.instanceConnectPackage || instance.metadataEndpoint === 'disabled') return;
     const publish = () => sshd.publishPushedKeys(k.osUser, () => activeKeysBlob(w, k.instanceId, k.osUser));
     const wait = k.visibleAt - Date.now();
     if (wait <= 0) return publish();
@@ -191,10 +207,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       subnets: ['a', 'b'].map((az, k) => ({ id: `subnet-0${hex(16)}`, vpcId: id, region: r, availabilityZone: `${r}${az}`, cidr: `172.31.${16 * k + n * 32}.0/20`, nextHost: 10 })),
     });
   });
-  for (const v of w.vpcs.values()) {
-    const sg = newId('sg');
-    w.securityGroups.set(sg, { id: sg, name: 'default', description: 'default VPC security group', vpcId: v.id, region: v.region, ingressPorts: [22] });
-  }
+  for (const v of w.vpcs.values()) buildNetwork(w, v, fleet);
 
   // Identities.
   const principals = [DEFAULT_ADMIN, ...(fleet.principals ?? [])];
@@ -262,16 +275,47 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       keyName: spec.keyName,
       launchTime: new Date(w.now().getTime() - 86_400_000),
       reservationId: newId('r'),
-      securityGroupIds: [...w.securityGroups.values()].filter((g) => g.vpcId === subnet.vpcId && g.name === 'default').map((g) => g.id),
+      securityGroupIds: spec.securityGroupIds ?? [...w.securityGroups.values()].filter((g) => g.vpcId === subnet.vpcId && g.name === 'default').map((g) => g.id),
       networkInterfaceId: newId('eni'),
+      status: spec.status ?? 'ok',
+      metadataEndpoint: spec.metadata ?? 'enabled',
+      instanceConnectPackage: spec.instanceConnectPackage ?? true,
+      cpuPercent: spec.cpuPercent ?? 3,
+      cpuCredits: spec.cpuCredits ?? 144,
     };
+    for (const g of i.securityGroupIds) if (w.securityGroups.get(g)?.vpcId !== i.vpcId) throw new Error(`Security group ${g} is not in ${i.vpcId}`);
     w.instances.set(id, i);
     if (useSshd && i.platform === 'linux') {
-      i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, commandPath, osUsers, opts.sshdLogLevel);
+      const users = spec.osUsers ? osUsers.filter((u) => spec.osUsers!.includes(u)) : osUsers;
+      i.sshd = await InstanceSshd.create(id, join(dir, id), privateDnsName(i.region, privateIp).split('.')[0]!, commandPath, users.length ? users : ['nobody-here'], opts.sshdLogLevel);
+      publicDoors.set(id, await openPublicDoor(i));
       // The first start may move to another port: nobody has been told this one yet.
       if (i.state === 'running') await i.sshd.start(true);
     }
     return i;
+  };
+
+  // The instance's public address as the internet reaches it: a loopback port in front of its sshd
+  // that lets a connection through only as the VPC's network would (network.ts reachDirect).
+  const publicDoors = new Map<string, TcpServer>();
+  const doorSockets = new Set<Socket>();
+  const openPublicDoor = async (i: Instance): Promise<TcpServer> => {
+    const door = createTcpServer((client) => {
+      doorSockets.add(client);
+      client.on('close', () => doorSockets.delete(client));
+      client.on('error', () => {});
+      const reach = reachDirect(w, i, client.remotePort ?? 0);
+      if (!reach.ok) {
+        if (!reach.hang) client.resetAndDestroy();
+        return;
+      }
+      const upstream = tcpConnect({ host: '127.0.0.1', port: i.sshd?.port ?? 0 });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => door.listen(0, '127.0.0.1', r));
+    return door;
   };
 
   const describe = (i: Instance): SimulatedInstance => ({
@@ -284,6 +328,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     subnetId: i.subnetId,
     tags: i.tags,
     sshPort: i.sshd?.port,
+    publicPort: (publicDoors.get(i.id)?.address() as { port: number } | null)?.port,
     sshdRunning: !!i.sshd?.running,
     hostKeys: i.sshd?.hostKeys ?? [],
   });
@@ -300,6 +345,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return i?.sshd?.running && i.state === 'running' ? i.sshd.port : undefined;
     },
     { delay: (op) => routing.router!.delay(op), dice: (op, region, caller) => routing.router!.dice(op, 'tunnel', region, caller) },
+    (endpoint, instanceId, clientPort) => reachViaEndpoint(w, endpoint, w.instances.get(instanceId)!, clientPort),
   );
   server.on('upgrade', (req, socket, head) => void tunnels.upgrade(req, socket, head));
 
@@ -359,6 +405,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     trail: () => [...w.trail],
     authorizations: (since) => w.authorizations.filter((a) => !since || a.time.getTime() >= since.getTime()),
+    setClientPublicIp: (ip) => {
+      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new Error(`Not an IPv4 address: ${ip}`);
+      w.clientPublicIp = ip;
+    },
+    setInstanceCondition: (id, c) => {
+      const i = instanceOrThrow(id);
+      if (c.status) i.status = c.status;
+      if (c.metadata) i.metadataEndpoint = c.metadata;
+      if (c.instanceConnectPackage !== undefined) i.instanceConnectPackage = c.instanceConnectPackage;
+      if (c.cpuPercent !== undefined) i.cpuPercent = c.cpuPercent;
+      if (c.cpuCredits !== undefined) i.cpuCredits = c.cpuCredits;
+    },
     setPolicies: (accessKeyId, policies) => {
       const identity = w.identities.get(accessKeyId);
       if (!identity) throw new Error(`No principal with access key ${accessKeyId}`);
@@ -380,12 +438,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     endpoints: () => [...w.endpoints.values()].map((e) => ({ id: e.id, region: e.region, vpcId: e.vpcId, subnetId: e.subnetId, state: e.state, dnsName: e.dnsName, fipsDnsName: e.fipsDnsName })),
     tunnelEndpointFor: () => `ws://127.0.0.1:${port}`,
     sshPortFor: (ip) => [...w.instances.values()].find((i) => i.privateIp === ip || i.publicIp === ip)?.sshd?.port,
+    publicPortFor: (id) => (publicDoors.get(id)?.address() as { port: number } | null)?.port,
     sshdLog: (id) => w.instances.get(id)?.sshd?.recentLog ?? '',
     openTunnels: () => tunnels.openCount,
     tunnelPeaks: () => Object.fromEntries(tunnels.peaks),
     resetTunnelPeaks: () => tunnels.peaks.clear(),
     stop: async () => {
       tunnels.closeAll();
+      for (const s of doorSockets) s.destroy();
+      await Promise.all([...publicDoors.values()].map((d) => new Promise((r) => d.close(r))));
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await Promise.all([...w.instances.values()].map((i) => i.sshd?.stop(true)));

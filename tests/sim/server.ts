@@ -10,12 +10,14 @@ import { readClaim } from './sigv4';
 import { handleSts, respond as stsRespond, STS_ACTIONS, STS_NAMESPACE, STS_UNSIGNED_ACTIONS } from './sts';
 import { assumeRoleWithWebIdentity, type OidcProvider } from './web-identity';
 import { escapeXml } from './xml';
+import { handleIam, IAM_ACTIONS, IAM_NAMESPACE } from './iam-api';
+import { CLOUDWATCH_CBOR_PATH, CLOUDWATCH_TARGET, decodeCbor, encodeCbor, getMetricData } from './cloudwatch';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   // Encoded once: its length and its bytes (a page of instances is megabytes).
-  const bytes = Buffer.from(body);
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length, ...headers });
   res.end(bytes);
 }
@@ -103,12 +105,16 @@ export class SimRouter {
     try {
       if (path.startsWith('/__sim/')) return await this.admin(req, res, path, body);
       if (path.startsWith('/__imds/')) return await this.metadata(req, res, path);
+      // checkip.amazonaws.com's answer: the address AWS sees this client's connections come from.
+      if (path === '/__checkip') return send(res, 200, 'text/plain', `${this.p.world.clientPublicIp}\n`);
+      if (req.method === 'POST' && path.startsWith(CLOUDWATCH_CBOR_PATH)) return await this.cloudwatch(req, res, rid, path.slice(CLOUDWATCH_CBOR_PATH.length), body, 'cbor');
       if (req.method === 'POST' && OIDC_PATHS.includes(path)) return await this.rest(res, rid, 'oidc', path, () => this.p.sso.oidc(path, JSON.parse(body.toString() || '{}') as Record<string, unknown>, 'us-east-1'));
       if (PORTAL_PATHS.includes(path)) {
         const bearer = req.headers['x-amz-sso_bearer_token'];
         return await this.rest(res, rid, 'portal', path, () => this.p.sso.portal(req.method ?? 'GET', path, url.searchParams, Array.isArray(bearer) ? bearer[0] : bearer));
       }
       const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && target.startsWith(`${CLOUDWATCH_TARGET}.`)) return await this.cloudwatch(req, res, rid, target.slice(CLOUDWATCH_TARGET.length + 1), body, 'json');
       if (typeof target === 'string') return await this.json(req, res, rid, target, body);
       const form = req.method === 'POST' ? new URLSearchParams(body.toString()) : url.searchParams;
       const action = form.get('Action');
@@ -120,12 +126,13 @@ export class SimRouter {
   }
 
   private async query(req: IncomingMessage, res: ServerResponse, rid: string, action: string, params: URLSearchParams, body: Buffer): Promise<void> {
-    const isSts = STS_ACTIONS.includes(action) || params.get('Version') === '2011-06-15';
-    const protocol: Protocol = isSts ? 'query' : 'ec2';
+    const isIam = params.get('Version') === '2010-05-08' || (IAM_ACTIONS.includes(action) && params.get('Version') !== '2016-11-15');
+    const isSts = !isIam && (STS_ACTIONS.includes(action) || params.get('Version') === '2011-06-15');
+    const protocol: Protocol = isSts || isIam ? 'query' : 'ec2';
     const fail = (err: ApiError) => {
-      if (isSts) {
+      if (isSts || isIam) {
         const type = err.status >= 500 ? 'Receiver' : 'Sender';
-        send(res, err.status, 'text/xml', `<ErrorResponse xmlns="${STS_NAMESPACE}"><Error><Type>${type}</Type><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${rid}</RequestId></ErrorResponse>`, { 'x-amzn-RequestId': rid });
+        send(res, err.status, 'text/xml', `<ErrorResponse xmlns="${isIam ? IAM_NAMESPACE : STS_NAMESPACE}"><Error><Type>${type}</Type><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${rid}</RequestId></ErrorResponse>`, { 'x-amzn-RequestId': rid });
       } else {
         send(res, err.status, 'text/xml;charset=UTF-8', `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message></Error></Errors><RequestID>${rid}</RequestID></Response>`);
       }
@@ -140,10 +147,11 @@ export class SimRouter {
         if (fault) throw fault;
         return send(res, 200, 'text/xml', stsRespond(action, assumeRoleWithWebIdentity(this.p.world, this.p.oidc, params), rid), { 'x-amzn-RequestId': rid });
       }
-      const auth = await authenticate(this.p.world, toSigned(req, body), isSts ? 'sts' : 'ec2', protocol, { anyRegion: isSts });
+      const auth = await authenticate(this.p.world, toSigned(req, body), isIam ? 'iam' : isSts ? 'sts' : 'ec2', protocol, { anyRegion: isSts || isIam });
       const fault = this.dice(action, protocol, auth.region, auth.identity.arn);
       if (fault) throw fault;
-      if (isSts) send(res, 200, 'text/xml', handleSts(this.p.world, action, auth.identity, params, rid), { 'x-amzn-RequestId': rid });
+      if (isIam) send(res, 200, 'text/xml', handleIam(this.p.world, action, auth.identity, params, rid), { 'x-amzn-RequestId': rid });
+      else if (isSts) send(res, 200, 'text/xml', handleSts(this.p.world, action, auth.identity, params, rid), { 'x-amzn-RequestId': rid });
       else send(res, 200, 'text/xml;charset=UTF-8', await handleEc2(this.p.world, this.p.ec2Hooks, action, { identity: auth.identity, region: auth.region, requestId: rid, params }));
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -194,6 +202,33 @@ export class SimRouter {
       if (!(e instanceof ApiError)) throw e;
       if (call && service === 'ec2-instance-connect') this.trail(op, call, e);
       fail(e);
+    }
+  }
+
+  /** CloudWatch (signing name `monitoring`): AWS JSON 1.0 from the JS SDK, RPC v2 CBOR from botocore. */
+  private async cloudwatch(req: IncomingMessage, res: ServerResponse, rid: string, op: string, body: Buffer, wire: 'json' | 'cbor'): Promise<void> {
+    const reply = (status: number, value: Record<string, unknown>, extra: Record<string, string> = {}) =>
+      wire === 'cbor'
+        ? send(res, status, 'application/cbor', encodeCbor(value), { 'smithy-protocol': 'rpc-v2-cbor', 'x-amzn-RequestId': rid, ...extra })
+        : send(res, status, 'application/x-amz-json-1.0', JSON.stringify(value), { 'x-amzn-RequestId': rid, ...extra });
+    try {
+      const claim = readClaim(toSigned(req, body));
+      await this.delay(op, claim.ok ? claim.claim.scope.region : undefined);
+      const auth = await authenticate(this.p.world, toSigned(req, body), 'monitoring', 'json');
+      const fault = this.dice(op, 'json', auth.region, auth.identity.arn);
+      if (fault) throw fault;
+      if (op !== 'GetMetricData') throw new ApiError('UnknownOperationException', `Unknown operation ${op}`, 400);
+      let input: Record<string, unknown>;
+      try {
+        input = wire === 'cbor' ? decodeCbor(body) : (JSON.parse(body.toString() || '{}') as Record<string, unknown>);
+      } catch {
+        throw new ApiError('SerializationException', 'The request body could not be read.', 400);
+      }
+      reply(200, getMetricData(this.p.world, auth.identity, auth.region, input, wire));
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      const code = e.code === 'AccessDenied' ? 'AccessDenied' : e.code;
+      reply(e.status, { __type: `com.amazonaws.cloudwatch#${code}`, message: e.message }, { 'x-amzn-ErrorType': code, 'x-amzn-query-error': `${code};Sender` });
     }
   }
 

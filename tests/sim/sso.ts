@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mintTemporary, uniqueId } from './credentials';
 import type { FleetSpec, SsoAssignmentSpec } from './fleet';
 import { ApiError, type World } from './state';
@@ -145,7 +145,9 @@ export class SsoService {
     if (path === '/federation/credentials') {
       const a = this.assignments.find((x) => x.accountId === query.get('account_id') && x.roleName === query.get('role_name'));
       if (!a) throw new ApiError('ForbiddenException', 'No access', 403);
-      const roleArn = `arn:aws:iam::${a.accountId}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_${a.roleName}_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+      // AWS names a permission set's role once per account, with a fixed suffix, under the aws-reserved path.
+      const roleArn = `arn:aws:iam::${a.accountId}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_${a.roleName}_${createHash('sha256').update(`${a.accountId}/${a.roleName}`).digest('hex').slice(0, 16)}`;
+      if (!this.w.roles.has(roleArn)) this.w.roles.set(roleArn, { arn: roleArn, policies: a.policies, trusted: [] });
       const creds = mintTemporary(this.w, `arn:aws:sts::${a.accountId}:assumed-role/${roleArn.split('/').pop()}/${this.userName}`, a.policies, 3600, uniqueId('AROA', roleArn));
       return { status: 200, body: { roleCredentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, sessionToken: creds.sessionToken, expiration: creds.expiration!.getTime() } } };
     }

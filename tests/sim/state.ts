@@ -38,13 +38,58 @@ export interface Vpc {
   isDefault: boolean;
   subnets: Subnet[];
 }
+/** One security group rule (AWS's SecurityGroupRule): `protocol` '-1' is every protocol (ports -1). */
+export interface SgRule {
+  id: string;
+  groupId: string;
+  egress: boolean;
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  cidrIpv4?: string;
+  cidrIpv6?: string;
+  referencedGroupId?: string;
+  description?: string;
+}
 export interface SecurityGroup {
   id: string;
   name: string;
   description: string;
   vpcId: string;
   region: string;
-  ingressPorts: number[];
+  rules: SgRule[];
+}
+/** A route table; `main` is the VPC's implicit table for every subnet with no explicit association. */
+export interface RouteTable {
+  id: string;
+  vpcId: string;
+  region: string;
+  main: boolean;
+  subnetIds: string[];
+  routes: { destination: string; gatewayId: string }[];
+}
+export interface InternetGateway {
+  id: string;
+  region: string;
+  vpcId: string;
+}
+/** One network ACL entry; `protocol` '-1' every protocol, '6' TCP. Evaluated by ruleNumber, first match wins. */
+export interface NaclEntry {
+  ruleNumber: number;
+  egress: boolean;
+  protocol: string;
+  ruleAction: 'allow' | 'deny';
+  cidr: string;
+  fromPort?: number;
+  toPort?: number;
+}
+export interface NetworkAcl {
+  id: string;
+  vpcId: string;
+  region: string;
+  isDefault: boolean;
+  subnetIds: string[];
+  entries: NaclEntry[];
 }
 export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 export const STATE_CODES: Record<InstanceStateName, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
@@ -69,6 +114,15 @@ export interface Instance {
   securityGroupIds: string[];
   networkInterfaceId: string;
   sshd?: InstanceSshd;
+  /** Status checks (DescribeInstanceStatus); an impaired instance takes connections and never answers. */
+  status: 'ok' | 'impaired';
+  /** Instance metadata service: disabled, the Instance Connect package cannot read pushed keys. */
+  metadataEndpoint: 'enabled' | 'disabled';
+  /** Without the ec2-instance-connect package sshd never consults pushed keys. */
+  instanceConnectPackage: boolean;
+  /** Average CPUUtilization (percent) CloudWatch reports; CPUCreditBalance for burstable types. */
+  cpuPercent: number;
+  cpuCredits: number;
 }
 export interface Endpoint {
   id: string;
@@ -84,6 +138,8 @@ export interface Endpoint {
   preserveClientIp: boolean;
   tags: Record<string, string>;
   networkInterfaceId: string;
+  /** The endpoint's network interface address in its subnet (the source AWS sees without preserve-client-IP). */
+  privateIp: string;
   /** Closes every open tunnel through this endpoint (on deletion). */
   tunnels: Set<{ close(code: number, reason: string): void }>;
 }
@@ -226,6 +282,11 @@ export interface SimOptions {
 export class World {
   vpcs = new Map<string, Vpc>();
   securityGroups = new Map<string, SecurityGroup>();
+  routeTables = new Map<string, RouteTable>();
+  internetGateways = new Map<string, InternetGateway>();
+  networkAcls = new Map<string, NetworkAcl>();
+  /** The address AWS sees a client's connections come from (the simulator's stand-in for this machine's public IP). */
+  clientPublicIp = '203.0.113.25';
   instances = new Map<string, Instance>();
   endpoints = new Map<string, Endpoint>();
   /** Access key id → identity (long-term and temporary). */

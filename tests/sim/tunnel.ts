@@ -31,6 +31,8 @@ export class TunnelService {
     private w: World,
     private sshPortOf: (instanceId: string) => number | undefined,
     private faults: { delay(op: string): Promise<void>; dice(op: string, region: string, caller: string): ApiError | undefined },
+    /** Whether the VPC's network lets the endpoint reach the instance (network.ts reachViaEndpoint). */
+    private reach?: (endpoint: Endpoint, instanceId: string, clientPort: number) => { ok: true } | { ok: false; hang: boolean },
   ) {
     // The upgrade is an answer like any other: dated by the service's clock.
     this.wss.on('headers', (headers) => headers.push(`Date: ${this.w.now().toUTCString()}`));
@@ -105,7 +107,11 @@ export class TunnelService {
       trail();
       const ep = endpoint;
       const target = this.w.instanceByPrivateIp(region, ep.vpcId, ip);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, ep, port === 22 && target ? this.sshPortOf(target.id) : undefined, duration));
+      const reach: { ok: true } | { ok: false; hang: boolean } = (port === 22 && target && this.reach?.(ep, target.id, req.socket.remotePort ?? 0)) || { ok: true };
+      const tcpPort = port === 22 && target && reach.ok ? this.sshPortOf(target.id) : undefined;
+      // An instance that never answers: the endpoint gives up as it does on a dropped SYN.
+      const hangMs = !reach.ok && reach.hang ? this.unansweredMs : 0;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, ep, tcpPort, duration, hangMs));
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError('InternalServerException', String(e), 500);
       trail(err.code, err.message);
@@ -113,7 +119,10 @@ export class TunnelService {
     }
   }
 
-  private bridge(ws: WebSocket, endpoint: Endpoint, tcpPort: number | undefined, durationS: number): void {
+  /** How long the endpoint waits for an instance that never answers before "Unable to connect to target". */
+  unansweredMs = 3000;
+
+  private bridge(ws: WebSocket, endpoint: Endpoint, tcpPort: number | undefined, durationS: number, hangMs = 0): void {
     const entry: { ws: WebSocket; tcp?: Socket } = { ws };
     const handle = { close: (code: number, reason: string) => ws.close(code, reason) };
     this.open.add(entry);
@@ -140,7 +149,8 @@ export class TunnelService {
     timers.push(setTimeout(() => ws.close(1000, 'Tunnel max duration reached'), durationS * 1000));
     if (drop.seconds !== undefined) timers.push(setTimeout(kill, drop.seconds * 1000));
     if (tcpPort === undefined) {
-      ws.close(1011, UNABLE_TO_CONNECT);
+      if (hangMs > 0) timers.push(setTimeout(() => ws.close(1011, UNABLE_TO_CONNECT), hangMs));
+      else ws.close(1011, UNABLE_TO_CONNECT);
       return;
     }
     const tcp = connect({ host: '127.0.0.1', port: tcpPort });

@@ -10,6 +10,9 @@ export const EC2_OPERATIONS = [
   'DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstances', 'DescribeVpcs', 'DescribeSubnets',
   'DescribeSecurityGroups', 'DescribeInstanceConnectEndpoints', 'CreateInstanceConnectEndpoint',
   'DeleteInstanceConnectEndpoint', 'GetConsoleOutput', 'StartInstances', 'StopInstances', 'DescribeImages',
+  'DescribeSecurityGroupRules', 'DescribeRouteTables', 'DescribeNetworkAcls', 'DescribeInstanceStatus',
+  'AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'RevokeSecurityGroupIngress', 'RevokeSecurityGroupEgress',
+  'DescribeInternetGateways',
 ];
 
 interface Shape { type: string; members?: Record<string, { shape: string }>; member?: { shape: string } }

@@ -88,6 +88,8 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'fleet.get': { runId: 'r1' },
   'fleet.output': { runId: 'r1', key: 'i:us-east-1:i-0a1b2c3d4e5f00001' },
   'fleet.export': { runId: 'r1', format: 'csv' },
+  'doctor.run': { hostId: 'h1' },
+  'doctor.applyFix': { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { groupId: 'sg-0fedcba9876543210' } } },
 };
 
 /** One valid example per notification channel (one-way messages, no result). */
@@ -152,6 +154,11 @@ describe('the contract schemas', () => {
       ['recording.read', { name: '../../etc/passwd.cast' }],
       ['recording.read', { name: '.hidden.cast' }],
       ['link.open', { url: 'file:///etc/passwd' }],
+      // A doctor fix opens port 22 to one address or one group, never a range or another port.
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { cidr: '0.0.0.0/0' } } }],
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { cidr: '::/0' } } }],
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { cidr: '10.0.0.0/8' } } }],
+      ['doctor.applyFix', { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 3389, peer: { cidr: '203.0.113.5/32' } } }],
       ['link.open', { url: 'javascript:alert(1)' }],
       ['link.open', { url: 'https://user:pw@example.com/' }],
       ['prompt.answer', { promptId: 'p1', value: 'x'.repeat(5000) }],
