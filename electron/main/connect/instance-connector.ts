@@ -347,7 +347,7 @@ export class InstanceConnector implements Connector<Ec2Hop> {
         } else if (err.code === 'ETIMEDOUT') {
           reject(new KeylessFailure('Timeout', `${host} port ${port} did not answer in time. Check the instance's security group and network ACL allow port ${port} from your address.`, true, where));
         } else {
-          reject(new KeylessFailure('NetworkError', `The network connection to ${host} failed (${err.code ?? err.message}).`, true, where));
+          reject(new KeylessFailure('NetworkError', `The network connection to ${host} failed (${err.code ?? err.message}).`, true, { ...where, errno: err.code ?? 'error', cause: 'socket' }));
         }
       });
     });
@@ -364,7 +364,7 @@ export class InstanceConnector implements Connector<Ec2Hop> {
           `Allow inbound TCP ${port} on the instance's security group from the endpoint's security group (${eiceGroups}), ` +
           `allow outbound TCP ${port} on the endpoint's security group, and check that sshd is running.`,
         true,
-        { ...err.detail, endpointId: plan.endpoint.endpointId, endpointSecurityGroups: eiceGroups, address: plan.address, port },
+        { ...err.detail, endpointId: plan.endpoint.endpointId, endpointSecurityGroups: eiceGroups, address: plan.address, port, cause: 'targetUnreachable' },
       );
     }
     if (/concurrent|maximum number|limit/i.test(reason)) {
@@ -372,7 +372,7 @@ export class InstanceConnector implements Connector<Ec2Hop> {
         'TunnelRefused',
         `The endpoint ${plan.endpoint.endpointId} refused another tunnel: "${reason}". An Instance Connect Endpoint carries at most 20 connections at once; close some tabs or port forwards, or add an endpoint.`,
         true,
-        { ...err.detail, endpointId: plan.endpoint.endpointId, limit: 20 },
+        { ...err.detail, endpointId: plan.endpoint.endpointId, limit: 20, cause: 'tooMany' },
       );
     }
     return err;
