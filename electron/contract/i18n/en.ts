@@ -707,6 +707,8 @@ export const en = {
   'error.NetworkError.aws': "AWS could not be reached for {action} in {region}. Check this computer's network (proxy, firewall, VPN) and try again.",
   'error.NetworkError.tunnel': "The EC2 Instance Connect Endpoint could not be reached ({errno}). Check that this computer reaches the service over HTTPS (proxy, firewall).",
   'error.NetworkError.lost': "The connection to {host} was lost while moving {path}. Retry the transfer.",
+  'error.NetworkError.directLost': "{host} port {port} (the public IP of {instanceId}) closed the connection before the SSH handshake. Check that its security groups ({securityGroups}) allow inbound TCP {port} from your address, and that no firewall on the way blocks it.",
+  'error.NetworkError.directLostOrEndpoint': "{host} port {port} (the public IP of {instanceId}) closed the connection before the SSH handshake. Check that its security groups ({securityGroups}) allow inbound TCP {port} from your address and that no firewall on the way blocks it, or connect through an EC2 Instance Connect Endpoint (set the host's connection to Endpoint).",
   'error.NoEndpoint.notInVpc': "{instanceId} is not in a VPC, so no EC2 Instance Connect Endpoint can reach it.",
   'error.NoEndpoint.noPrivateIp': "{instanceId} has no private IPv4 address, so an EC2 Instance Connect Endpoint cannot reach it.",
   'error.NoEndpoint.noGroup': "No security group is known for {instanceId} or its VPC {vpcId}. Create the endpoint with a security group that can reach port 22 on the instance.",
@@ -743,6 +745,7 @@ export const en = {
   'i18b.form.choice': "Choose one of the offered values for {field}.",
   'i18b.form.invalid': "Check {field}: Keyless cannot save this value.",
   'shortcut.quickConnect': "Quick connect (search saved hosts)",
+  'i18b.steps.kept': "Connected: steps and timings",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -709,6 +709,8 @@ export const ja: Record<MessageKey, string> = {
   'error.NetworkError.aws': "{region} の {action} で AWS に接続できませんでした。このコンピューターのネットワーク（プロキシ、ファイアウォール、VPN）を確認して、もう一度お試しください。",
   'error.NetworkError.tunnel': "EC2 Instance Connect エンドポイントに到達できませんでした（{errno}）。このコンピューターから HTTPS でサービスに到達できるか（プロキシ、ファイアウォール）を確認してください。",
   'error.NetworkError.lost': "{path} の転送中に {host} との接続が切断されました。転送を再試行してください。",
+  'error.NetworkError.directLost': "{host} のポート {port}（{instanceId} のパブリック IP）が SSH ハンドシェイクの前に接続を閉じました。セキュリティグループ（{securityGroups}）のインバウンドルールで、このコンピューターのアドレスからの TCP ポート {port} が許可されているかと、経路上のファイアウォールでブロックされていないかを確認してください。",
+  'error.NetworkError.directLostOrEndpoint': "{host} のポート {port}（{instanceId} のパブリック IP）が SSH ハンドシェイクの前に接続を閉じました。セキュリティグループ（{securityGroups}）のインバウンドルールで、このコンピューターのアドレスからの TCP ポート {port} が許可されているかと、経路上のファイアウォールでブロックされていないかを確認してください。または、EC2 Instance Connect エンドポイント経由で接続してください（ホストの接続方法をエンドポイントに設定）。",
   'error.NoEndpoint.notInVpc': "{instanceId} は VPC 内にないため、EC2 Instance Connect エンドポイントから到達できません。",
   'error.NoEndpoint.noPrivateIp': "{instanceId} にはプライベート IPv4 アドレスがないため、EC2 Instance Connect エンドポイントから到達できません。",
   'error.NoEndpoint.noGroup': "{instanceId} とその VPC {vpcId} のセキュリティグループが見つかりません。インスタンスのポート 22 に到達できるセキュリティグループを関連付けて、エンドポイントを作成してください。",
@@ -745,4 +747,5 @@ export const ja: Record<MessageKey, string> = {
   'i18b.form.choice': "{field} は表示されている選択肢から選んでください。",
   'i18b.form.invalid': "{field} を確認してください。この値は保存できません。",
   'shortcut.quickConnect': "クイック接続（保存済みホストを検索）",
+  'i18b.steps.kept': "接続の手順と所要時間",
 };

@@ -182,7 +182,14 @@ export class InstanceConnector implements Connector<Ec2Hop> {
       planned = await this.plan(target, dial !== undefined);
       report('resolve', 'done');
     } catch (err) {
-      report('resolve', 'failed');
+      if (err instanceof KeylessFailure && (err.code === 'InstanceNotRunning' || err.code === 'InstanceNotFound')) {
+        // The credentials were fine: what failed is the instance's state, which Instance Connect's
+        // key push checks (and refuses a stopped instance for); the tab marks that step, not this one.
+        report('resolve', 'done');
+        report('keyPush', 'failed');
+      } else {
+        report('resolve', 'failed');
+      }
       throw err;
     }
     if (signal.aborted) throw cancelled();
@@ -282,6 +289,7 @@ export class InstanceConnector implements Connector<Ec2Hop> {
           (step, status) => report(step, status),
           signal,
         ).catch((err: unknown) => {
+          if (plan.kind === 'direct' && !dial) throw this.explainDirectFailure(err, instance, plan.address, plan.port);
           throw this.explainAuthFailure(err, instance, osUser, target);
         });
         this.deps.log.info('instance connected', {
@@ -376,6 +384,25 @@ export class InstanceConnector implements Connector<Ec2Hop> {
       );
     }
     return err;
+  }
+
+  /**
+   * A direct (public IP) connection that ended before the SSH handshake, worded from the route the
+   * inventory knows: the instance's public address and security groups, and whether an endpoint
+   * route exists (a private address) to use instead.
+   */
+  private explainDirectFailure(err: unknown, instance: InstanceFacts, address: string, port: number): unknown {
+    if (!(err instanceof KeylessFailure) || !(err.code === 'NetworkError' && (err.detail?.cause === 'ssh' || err.detail?.cause === 'closedInHandshake' || err.detail?.cause === 'socket'))) return err;
+    const groups = instance.securityGroupIds?.join(', ') || '-';
+    const endpointRoute = !!instance.privateIpAddress && !!instance.vpcId;
+    return new KeylessFailure(
+      'NetworkError',
+      `${address} port ${port} (the public IP of ${instance.instanceId}) closed the connection before the SSH handshake. ` +
+        `Check that its security groups (${groups}) allow inbound TCP ${port} from your address and that no firewall on the way blocks it` +
+        (endpointRoute ? ', or connect through an EC2 Instance Connect Endpoint (the host\'s connection: Endpoint).' : '.'),
+      true,
+      { ...err.detail, host: address, port, instanceId: instance.instanceId, securityGroups: groups, cause: endpointRoute ? 'directLostOrEndpoint' : 'directLost' },
+    );
   }
 
   private explainAuthFailure(err: unknown, instance: InstanceFacts, osUser: string, target: Ec2Target): unknown {
