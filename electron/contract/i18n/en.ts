@@ -746,6 +746,8 @@ export const en = {
   'i18b.form.invalid': "Check {field}: Keyless cannot save this value.",
   'shortcut.quickConnect': "Quick connect (search saved hosts)",
   'i18b.steps.kept': "Connected: steps and timings",
+  'error.SessionClosed.harness': "The connection to the Keyless backend closed. If npm run web was stopped or started again, open the address it printed (its token is new every run).",
+  'error.NetworkError.harness': "The Keyless backend cannot be reached. If npm run web was stopped or started again, open the address it printed (its token is new every run).",
 } as const;
 
 export type MessageKey = keyof typeof en;

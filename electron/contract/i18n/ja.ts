@@ -748,4 +748,6 @@ export const ja: Record<MessageKey, string> = {
   'i18b.form.invalid': "{field} を確認してください。この値は保存できません。",
   'shortcut.quickConnect': "クイック接続（保存済みホストを検索）",
   'i18b.steps.kept': "接続の手順と所要時間",
+  'error.SessionClosed.harness': "Keyless のバックエンドとの接続が閉じられました。npm run web を停止または再起動した場合は、表示されたアドレスを開いてください（トークンは起動ごとに変わります）。",
+  'error.NetworkError.harness': "Keyless のバックエンドに接続できません。npm run web を停止または再起動した場合は、表示されたアドレスを開いてください（トークンは起動ごとに変わります）。",
 };

@@ -24,7 +24,7 @@ const KEPT = new Set(
     'SFTP Terraform CloudTrail CloudWatch Logs Instance Connect Identity Center OpenSSH ProxyJump ProxyCommand MaxStartups Include Match ' +
     'sudo Ctrl Shift Alt Enter Esc Tab Backspace README Web English bash root sshd sshd_config Subsystem sftp internal-sftp sftp-server ' +
     'ssh-agent ssh-add ssh config credential_process source_profile Version AccessKeyId SecretAccessKey Expiration Describe OpenTunnel ' +
-    'SendSSHPublicKey CreateInstanceConnectEndpoint LookupEvents cloudtrail ACCOUNT_ID NOPASSWD OK OR ms key value user host port tag'
+    'SendSSHPublicKey CreateInstanceConnectEndpoint LookupEvents cloudtrail ACCOUNT_ID NOPASSWD OK OR npm run web ms key value user host port tag'
   ).split(' '),
 );
 
