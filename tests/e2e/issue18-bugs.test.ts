@@ -163,6 +163,26 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
     await page.getByTestId('host-select').first().uncheck();
   });
 
+  it("the audit's connection table: its last column (Outcome) can be scrolled into view at 1280 px", async () => {
+    await page.getByTestId('view-audit').click();
+    const table = page.getByTestId('audit-local');
+    await table.waitFor({ timeout: 10_000 });
+    const last = await page.evaluate(() => {
+      const th = [...document.querySelectorAll('[data-testid=audit-local] th')].at(-1) as HTMLElement;
+      for (let el: HTMLElement | null = th; el; el = el.parentElement) {
+        const scrolls = ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+        if (scrolls && el.scrollWidth > el.clientWidth + 1) el.scrollLeft = el.scrollWidth;
+      }
+      const r = th.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + Math.min(r.width / 2, 10), r.top + r.height / 2);
+      return { text: th.textContent?.trim(), right: r.right, shown: !!hit && (hit === th || th.contains(hit)) };
+    });
+    expect(last.text).toBe('Outcome');
+    expect(last.right).toBeLessThanOrEqual(1280);
+    expect(last.shown).toBe(true);
+    await page.getByTestId('view-terminals').click();
+  });
+
   it('in Japanese, every sidebar button keeps its label on one line', async () => {
     await page.getByTestId('language').selectOption('ja');
     await until(async () => (await page.getByTestId('add-host').textContent()) === 'ホストを追加', 5_000, 'the Japanese words');
