@@ -289,8 +289,8 @@ export class InstanceConnector implements Connector<Ec2Hop> {
           (step, status) => report(step, status),
           signal,
         ).catch((err: unknown) => {
-          if (plan.kind === 'direct' && !dial) throw this.explainDirectFailure(err, instance, plan.address, plan.port);
-          throw this.explainAuthFailure(err, instance, osUser, target);
+          const said = plan.kind === 'direct' && !dial ? this.explainDirectFailure(err, instance, plan.address, plan.port) : err;
+          throw this.explainAuthFailure(said, instance, osUser, target);
         });
         this.deps.log.info('instance connected', {
           instance: target.instanceId,
