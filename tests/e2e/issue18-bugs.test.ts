@@ -183,6 +183,29 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
     await page.getByTestId('view-terminals').click();
   });
 
+  it('a new tab is scrolled into view in a full tab bar', async () => {
+    await page.getByTestId('tab').first().click();
+    await pane(page).locator('.xterm-screen').click();
+    for (let i = 0; i < 14; i++) {
+      const before = await page.getByTestId('tab').count();
+      await page.keyboard.press('Control+Shift+T');
+      await until(async () => (await page.getByTestId('tab').count()) === before + 1, 5_000, 'the new tab');
+    }
+    const seen = await page.evaluate(() => {
+      const bar = document.querySelector('.tabbar')!.getBoundingClientRect();
+      const tabs = [...document.querySelectorAll('[data-testid=tab]')];
+      const r = tabs.at(-1)!.getBoundingClientRect();
+      return { overflows: document.querySelector('.tabbar')!.scrollWidth > bar.width, active: tabs.at(-1)!.classList.contains('active'), inside: r.left >= bar.left - 1 && r.right <= bar.right + 1 };
+    });
+    expect(seen.overflows).toBe(true);
+    expect(seen.active).toBe(true);
+    await until(async () => (await page.evaluate(() => {
+      const bar = document.querySelector('.tabbar')!.getBoundingClientRect();
+      const r = [...document.querySelectorAll('[data-testid=tab]')].at(-1)!.getBoundingClientRect();
+      return r.left >= bar.left - 1 && r.right <= bar.right + 1;
+    })), 3_000, 'the new tab to be scrolled into view');
+  });
+
   it('in Japanese, every sidebar button keeps its label on one line', async () => {
     await page.getByTestId('language').selectOption('ja');
     await until(async () => (await page.getByTestId('add-host').textContent()) === 'ホストを追加', 5_000, 'the Japanese words');
