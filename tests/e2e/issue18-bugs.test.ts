@@ -5,6 +5,8 @@
  * where a retry helps, F1 lists Ctrl+K, Esc closes the access-policy dialog, our own words for form
  * validation, and Japanese sidebar buttons on one line.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en } from '../../electron/contract/i18n/en';
@@ -204,6 +206,23 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
       const r = [...document.querySelectorAll('[data-testid=tab]')].at(-1)!.getBoundingClientRect();
       return r.left >= bar.left - 1 && r.right <= bar.right + 1;
     })), 3_000, 'the new tab to be scrolled into view');
+  });
+
+  it('Edit opens the editor in view when the host list is scrolled down', async () => {
+    mkdirSync(join(world.home, '.ssh'), { recursive: true });
+    writeFileSync(join(world.home, '.ssh', 'config'), Array.from({ length: 40 }, (_, i) => `Host many-${String(i).padStart(2, '0')}\n  HostName 10.0.0.${i + 1}\n  User me\n`).join('\n'));
+    await page.getByTestId('import-ssh-config').first().click();
+    const last = page.getByTestId('host-row').filter({ hasText: 'many-39' });
+    await last.waitFor();
+    await last.scrollIntoViewIfNeeded();
+    await last.getByTestId('edit-host').click();
+    const editor = page.getByTestId('host-editor');
+    await editor.waitFor();
+    await until(async () => {
+      const r = (await editor.boundingBox())!;
+      return r.y >= 0 && r.y < 800 - 40;
+    }, 3_000, 'the editor to be in view');
+    await editor.getByRole('button', { name: en['editor.cancel'] }).click();
   });
 
   it('in Japanese, every sidebar button keeps its label on one line', async () => {
