@@ -264,12 +264,28 @@ export const importResolutionsSchema = z
   .max(20_000);
 export type ImportResolution = z.infer<typeof importResolutionsSchema>[number];
 
+/**
+ * Why a part of ~/.ssh/config was not imported: an Include that is not a regular file (detail.path,
+ * detail.what: fifo, directory, device, socket, symlinkLoop, tooLarge, notRegular) or cannot be read
+ * (detail.errno), Includes nested too deep (detail.limit), an Include naming no file, a Match
+ * block, a wildcard pattern, a value a saved host cannot hold (detail.field).
+ */
+export const SSH_CONFIG_SKIP_REASONS = ['includeRefused', 'includeUnreadable', 'includeTooDeep', 'includeMissing', 'fileMissing', 'matchBlock', 'wildcard', 'invalidValue'] as const;
+export type SshConfigSkipReason = (typeof SSH_CONFIG_SKIP_REASONS)[number];
+
 export const sshConfigImportReportSchema = z.object({
   file: z.string(),
   added: z.number(),
   updated: z.number(),
   /** Host blocks and files that were left out, and why (wildcard patterns, unreadable Includes, bad values). */
-  skipped: z.array(z.object({ pattern: z.string(), reason: z.string() })),
+  skipped: z.array(
+    z.object({
+      pattern: z.string(),
+      /** A code the renderer words as `import.skip.<reason>`, filled with `detail`. */
+      reason: z.enum(SSH_CONFIG_SKIP_REASONS),
+      detail: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    }),
+  ),
   /** Saved hosts the import would replace, and how they differ; when any is unresolved, nothing was written. */
   conflicts: z.array(importConflictSchema),
 });

@@ -29,7 +29,7 @@ export type TerminalTheme = z.infer<typeof terminalThemeSchema>;
 
 /** Terminal preferences. Every field has a default, so a settings file from an older version still parses. */
 export const terminalSettingsSchema = z.object({
-  fontFamily: z.string().max(200).default('ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace'),
+  fontFamily: z.string().max(200).default('"JetBrains Mono", ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace'),
   fontSize: z.number().int().min(6).max(48).default(14),
   theme: terminalThemeSchema.default('system'),
   scrollback: z.number().int().min(0).max(200_000).default(10_000),

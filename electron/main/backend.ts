@@ -208,7 +208,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
             throw err;
           });
           report('resolve', 'done');
-          if (plan.kind !== 'eice') fail('NoEndpoint', `${last.target.instanceId} cannot be reached through an endpoint.`);
+          if (plan.kind !== 'eice') fail('NoEndpoint', `${last.target.instanceId} cannot be reached through an endpoint.`, { instanceId: last.target.instanceId, cause: 'notEice' });
           return { address: plan.address, open: (signal) => connector.openTunnel(last.target, plan, port, signal) };
         },
       },

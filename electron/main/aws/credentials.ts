@@ -33,7 +33,7 @@ export function describeCredentialError(err: unknown, profile: string | undefine
     // STS refused to assume the profile's role: trust policy, external_id, or the MFA code.
     const action = /sts:AssumeRole\w*/.exec(msg)?.[0] ?? 'sts:AssumeRole';
     const resource = /on resource:\s*(arn:\S+)/.exec(msg)?.[1] ?? '*';
-    return new KeylessFailure('AwsAccessDenied', `AWS refused the role of profile "${name}": ${msg.slice(0, 300)}`, false, { profile: name, action, resource });
+    return new KeylessFailure('AwsAccessDenied', `AWS refused the role of profile "${name}": ${msg.slice(0, 300)}`, false, { profile: name, action, resource, cause: 'assumeRole' });
   }
   if (/expired|refresh|sso session|token/i.test(msg) && /expir|refresh/i.test(msg)) {
     return new KeylessFailure('AwsCredentialsExpired', `The AWS credentials for profile "${name}" have expired (${msg.slice(0, 200)}). Sign in again (aws sso login --profile ${name}).`, false, {

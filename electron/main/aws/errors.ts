@@ -61,7 +61,7 @@ export function describeAwsError(err: unknown, ctx: AwsCallContext): KeylessFail
       'AwsAccessDenied',
       `Your IAM policy does not allow ${ctx.action} on ${resource} (profile ${profile}). AWS said: ${msg} A statement that would allow it:\n${statement}`,
       false,
-      { action: ctx.action, resource, profile, policy: statement },
+      { action: ctx.action, resource, profile, policy: statement, cause: 'iam' },
     );
   }
   if (/ExpiredToken|RequestExpired|TokenRefreshRequired/.test(name) || /security token included in the request is expired/i.test(msg)) {
@@ -79,7 +79,7 @@ export function describeAwsError(err: unknown, ctx: AwsCallContext): KeylessFail
     return new KeylessFailure('AwsThrottled', `AWS is throttling ${ctx.action} in ${ctx.region}. Try again in a moment.`, true, { action: ctx.action });
   }
   if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|TimeoutError/.test(name + ' ' + (e.code ?? '') + ' ' + msg)) {
-    return new KeylessFailure('NetworkError', `AWS could not be reached for ${ctx.action} in ${ctx.region}: ${msg}`, true, { action: ctx.action, step: ctx.action });
+    return new KeylessFailure('NetworkError', `AWS could not be reached for ${ctx.action} in ${ctx.region}: ${msg}`, true, { action: ctx.action, region: ctx.region, step: ctx.action, cause: 'aws' });
   }
   return new KeylessFailure('AwsServiceError', `${ctx.action} failed in ${ctx.region}: ${name ? name + ': ' : ''}${msg}`, e.$fault === 'server' || (status ?? 0) >= 500, {
     action: ctx.action,

@@ -29,8 +29,8 @@ export function proposeEndpointPlacement(
   vpcDefaultGroupId: string | undefined,
 ): { vpcId: string; subnetId: string; securityGroupId: string; securityGroupReason: GroupReason } {
   const { instanceId, vpcId, subnetId } = instance;
-  if (!vpcId || !subnetId) fail('NoEndpoint', `${instanceId} is not in a VPC, so no Instance Connect Endpoint can reach it.`, { instanceId });
-  if (!instance.privateIpAddress) fail('NoEndpoint', `${instanceId} has no private IPv4 address, so an Instance Connect Endpoint cannot reach it.`, { instanceId });
+  if (!vpcId || !subnetId) fail('NoEndpoint', `${instanceId} is not in a VPC, so no Instance Connect Endpoint can reach it.`, { instanceId, cause: 'notInVpc' });
+  if (!instance.privateIpAddress) fail('NoEndpoint', `${instanceId} has no private IPv4 address, so an Instance Connect Endpoint cannot reach it.`, { instanceId, cause: 'noPrivateIp' });
   const groups = instance.securityGroupIds ?? [];
   if (vpcDefaultGroupId && groups.includes(vpcDefaultGroupId)) return { vpcId, subnetId, securityGroupId: vpcDefaultGroupId, securityGroupReason: 'instanceInDefault' };
   if (groups[0]) return { vpcId, subnetId, securityGroupId: groups[0], securityGroupReason: 'instanceGroup' };
@@ -38,6 +38,7 @@ export function proposeEndpointPlacement(
   return fail('NoEndpoint', `No security group is known for ${instanceId} or its VPC ${vpcId}; create the endpoint with a group that can reach port 22 on the instance.`, {
     instanceId,
     vpcId,
+    cause: 'noGroup',
   });
 }
 
@@ -67,7 +68,7 @@ export class EndpointProvisioner {
     // Fresh facts: the offer is made after a failure that stale data could explain.
     inventory.forget(profile, region, instanceId);
     const instance = await inventory.instance(profile, region, instanceId);
-    if (!instance.vpcId) fail('NoEndpoint', `${instanceId} is not in a VPC, so no Instance Connect Endpoint can reach it.`, { instanceId });
+    if (!instance.vpcId) fail('NoEndpoint', `${instanceId} is not in a VPC, so no Instance Connect Endpoint can reach it.`, { instanceId, cause: 'notInVpc' });
     const ec2 = await clients.ec2Client(profile, region);
     const [defaultGroup, existing] = await Promise.all([
       // A denied or failed look-up only means the default group is not known: the instance's own is proposed.
@@ -158,14 +159,14 @@ export class EndpointProvisioner {
       current = await read().catch((err: unknown) => {
         throw describeAwsError(err, { action: 'ec2:DescribeInstanceConnectEndpoints', region, profile });
       });
-      if (!current) fail('NoEndpoint', `The Instance Connect Endpoint ${endpointId} was not found in ${region}.`, { endpointId });
+      if (!current) fail('NoEndpoint', `The Instance Connect Endpoint ${endpointId} was not found in ${region}.`, { endpointId, cause: 'notFound' });
     }
     let state = current.State ?? 'create-in-progress';
     onProgress({ endpointId, state, elapsedMs: Date.now() - t0 });
     const deadline = t0 + (this.deps.timeoutMs ?? 15 * 60_000);
     while (!(USABLE_ENDPOINT_STATES as readonly string[]).includes(state)) {
       if (state === 'create-failed' || state.startsWith('delete')) {
-        fail('NoEndpoint', `The Instance Connect Endpoint ${endpointId} is ${state}${current?.StateMessage ? `: ${current.StateMessage}` : ''}.`, { endpointId, state });
+        fail('NoEndpoint', `The Instance Connect Endpoint ${endpointId} is ${state}${current?.StateMessage ? `: ${current.StateMessage}` : ''}.`, { endpointId, state, cause: 'notReady' });
       }
       if (Date.now() > deadline) fail('Timeout', `The Instance Connect Endpoint ${endpointId} is still ${state} after ${Math.round((Date.now() - t0) / 60_000)} minutes; it may still finish in AWS.`, { step: 'endpoint', endpointId });
       await sleep(this.deps.pollMs ?? 2000, signal);
@@ -206,7 +207,7 @@ function createFailure(err: unknown, target: Ec2Target, subnetId: string): Keyle
       'AwsAccessDenied',
       `Your IAM policy does not allow ec2:CreateInstanceConnectEndpoint (profile ${profile ?? 'default'}, ${region}). AWS said: ${said.slice(0, 600)} A statement that would allow creating the endpoint:\n${policy}`,
       false,
-      { action: 'ec2:CreateInstanceConnectEndpoint', resource, profile: profile ?? 'default', policy },
+      { action: 'ec2:CreateInstanceConnectEndpoint', resource, profile: profile ?? 'default', region, policy, cause: 'createEndpoint' },
     );
   }
   const name = (err as { name?: string }).name ?? '';

@@ -182,7 +182,14 @@ export class InstanceConnector implements Connector<Ec2Hop> {
       planned = await this.plan(target, dial !== undefined);
       report('resolve', 'done');
     } catch (err) {
-      report('resolve', 'failed');
+      if (err instanceof KeylessFailure && (err.code === 'InstanceNotRunning' || err.code === 'InstanceNotFound')) {
+        // The credentials were fine: what failed is the instance's state, which Instance Connect's
+        // key push checks (and refuses a stopped instance for); the tab marks that step, not this one.
+        report('resolve', 'done');
+        report('keyPush', 'failed');
+      } else {
+        report('resolve', 'failed');
+      }
       throw err;
     }
     if (signal.aborted) throw cancelled();
@@ -282,7 +289,8 @@ export class InstanceConnector implements Connector<Ec2Hop> {
           (step, status) => report(step, status),
           signal,
         ).catch((err: unknown) => {
-          throw this.explainAuthFailure(err, instance, osUser, target);
+          const said = plan.kind === 'direct' && !dial ? this.explainDirectFailure(err, instance, plan.address, plan.port) : err;
+          throw this.explainAuthFailure(said, instance, osUser, target);
         });
         this.deps.log.info('instance connected', {
           instance: target.instanceId,
@@ -347,7 +355,7 @@ export class InstanceConnector implements Connector<Ec2Hop> {
         } else if (err.code === 'ETIMEDOUT') {
           reject(new KeylessFailure('Timeout', `${host} port ${port} did not answer in time. Check the instance's security group and network ACL allow port ${port} from your address.`, true, where));
         } else {
-          reject(new KeylessFailure('NetworkError', `The network connection to ${host} failed (${err.code ?? err.message}).`, true, where));
+          reject(new KeylessFailure('NetworkError', `The network connection to ${host} failed (${err.code ?? err.message}).`, true, { ...where, errno: err.code ?? 'error', cause: 'socket' }));
         }
       });
     });
@@ -364,7 +372,7 @@ export class InstanceConnector implements Connector<Ec2Hop> {
           `Allow inbound TCP ${port} on the instance's security group from the endpoint's security group (${eiceGroups}), ` +
           `allow outbound TCP ${port} on the endpoint's security group, and check that sshd is running.`,
         true,
-        { ...err.detail, endpointId: plan.endpoint.endpointId, endpointSecurityGroups: eiceGroups, address: plan.address, port },
+        { ...err.detail, endpointId: plan.endpoint.endpointId, endpointSecurityGroups: eiceGroups, address: plan.address, port, cause: 'targetUnreachable' },
       );
     }
     if (/concurrent|maximum number|limit/i.test(reason)) {
@@ -372,10 +380,29 @@ export class InstanceConnector implements Connector<Ec2Hop> {
         'TunnelRefused',
         `The endpoint ${plan.endpoint.endpointId} refused another tunnel: "${reason}". An Instance Connect Endpoint carries at most 20 connections at once; close some tabs or port forwards, or add an endpoint.`,
         true,
-        { ...err.detail, endpointId: plan.endpoint.endpointId, limit: 20 },
+        { ...err.detail, endpointId: plan.endpoint.endpointId, limit: 20, cause: 'tooMany' },
       );
     }
     return err;
+  }
+
+  /**
+   * A direct (public IP) connection that ended before the SSH handshake, worded from the route the
+   * inventory knows: the instance's public address and security groups, and whether an endpoint
+   * route exists (a private address) to use instead.
+   */
+  private explainDirectFailure(err: unknown, instance: InstanceFacts, address: string, port: number): unknown {
+    if (!(err instanceof KeylessFailure) || !(err.code === 'NetworkError' && (err.detail?.cause === 'ssh' || err.detail?.cause === 'closedInHandshake' || err.detail?.cause === 'socket'))) return err;
+    const groups = instance.securityGroupIds?.join(', ') || '-';
+    const endpointRoute = !!instance.privateIpAddress && !!instance.vpcId;
+    return new KeylessFailure(
+      'NetworkError',
+      `${address} port ${port} (the public IP of ${instance.instanceId}) closed the connection before the SSH handshake. ` +
+        `Check that its security groups (${groups}) allow inbound TCP ${port} from your address and that no firewall on the way blocks it` +
+        (endpointRoute ? ', or connect through an EC2 Instance Connect Endpoint (the host\'s connection: Endpoint).' : '.'),
+      true,
+      { ...err.detail, host: address, port, instanceId: instance.instanceId, securityGroups: groups, cause: endpointRoute ? 'directLostOrEndpoint' : 'directLost' },
+    );
   }
 
   private explainAuthFailure(err: unknown, instance: InstanceFacts, osUser: string, target: Ec2Target): unknown {

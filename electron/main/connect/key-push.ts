@@ -46,7 +46,7 @@ export function describeKeyPushError(err: unknown, t: KeyPushTarget): KeylessFai
         `Your IAM policy does not allow ec2-instance-connect:SendSSHPublicKey for OS user ${t.osUser} on ${t.instanceId}${who ? ` (caller ${who})` : ''}. ` +
           `If ${t.osUser} is the right user, add it to the ec2:osuser condition, for example:\n${statement}`,
         false,
-        { ...where, action: 'ec2-instance-connect:SendSSHPublicKey', resource, policy: statement },
+        { ...where, action: 'ec2-instance-connect:SendSSHPublicKey', resource, policy: statement, cause: 'keyPush' },
       );
     }
     case 'EC2InstanceNotFoundException':

@@ -67,7 +67,7 @@ export function chooseRoute(type: ConnectionType, i: InstanceFacts): { kind: 'di
     }
     case 'eice':
       if (i.privateIpAddress) return { kind: 'eice', address: i.privateIpAddress };
-      fail('NoEndpoint', `${i.instanceId} has no private IPv4 address, so an Instance Connect Endpoint cannot reach it.`, { instanceId: i.instanceId });
+      fail('NoEndpoint', `${i.instanceId} has no private IPv4 address, so an Instance Connect Endpoint cannot reach it.`, { instanceId: i.instanceId, cause: 'noPrivateIp' });
   }
   fail('InstanceNotRunning', `${i.instanceId} has no IP address to connect to (is it running?).`, { instanceId: i.instanceId, state: i.state });
 }
@@ -80,13 +80,15 @@ export function chooseEndpoint(instance: InstanceFacts, endpoints: readonly Endp
   const usable = (e: EndpointFacts) => (USABLE_ENDPOINT_STATES as readonly string[]).includes(e.state);
   if (pinnedId) {
     const e = endpoints.find((x) => x.endpointId === pinnedId);
-    if (!e) fail('NoEndpoint', `The Instance Connect Endpoint ${pinnedId} was not found.`, { instanceId: instance.instanceId, endpointId: pinnedId });
-    if (!usable(e)) fail('NoEndpoint', `The Instance Connect Endpoint ${pinnedId} is ${e.state}, not ready for tunnels.`, { instanceId: instance.instanceId, endpointId: pinnedId, state: e.state });
+    if (!e) fail('NoEndpoint', `The Instance Connect Endpoint ${pinnedId} was not found.`, { instanceId: instance.instanceId, endpointId: pinnedId, cause: 'notFound' });
+    if (!usable(e)) fail('NoEndpoint', `The Instance Connect Endpoint ${pinnedId} is ${e.state}, not ready for tunnels.`, { instanceId: instance.instanceId, endpointId: pinnedId, state: e.state, cause: 'notReady' });
     if (instance.vpcId && e.vpcId !== instance.vpcId) {
       fail('NoEndpoint', `The Instance Connect Endpoint ${pinnedId} is in ${e.vpcId}, but ${instance.instanceId} is in ${instance.vpcId}.`, {
         instanceId: instance.instanceId,
         endpointId: pinnedId,
         vpcId: instance.vpcId,
+        endpointVpcId: e.vpcId,
+        cause: 'otherVpc',
       });
     }
     return e;
@@ -100,6 +102,7 @@ export function chooseEndpoint(instance: InstanceFacts, endpoints: readonly Endp
       subnetId: instance.subnetId ?? null,
       // The renderer offers to create one (endpoint.propose / endpoint.create).
       canCreate: !!instance.vpcId && !!instance.subnetId,
+      cause: 'noneReady',
     });
   }
   return chosen;

@@ -15,7 +15,7 @@ export function remoteFailure(err: unknown, path: string, host: string, bytes?: 
       return new KeylessFailure('FilePermissionDenied', `${host} does not let this user at ${path}.`, false, where);
     case STATUS.CONNECTION_LOST:
     case STATUS.NO_CONNECTION:
-      return new KeylessFailure('NetworkError', `The connection to ${host} was lost while moving ${path}.`, true, { host });
+      return new KeylessFailure('NetworkError', `The connection to ${host} was lost while moving ${path}.`, true, { host, path, cause: 'lost' });
     case STATUS.BAD_MESSAGE:
       // sftp-server answers ENAMETOOLONG (and EINVAL) so.
       if (bytes && (bytes.length >= 4096 || bytes.toString('latin1').split('/').some((part) => part.length > 255))) {

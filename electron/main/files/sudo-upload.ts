@@ -76,7 +76,7 @@ export async function sudoUpload(o: { side: RemoteSide; dir: Buffer; name: Buffe
     if (/password is required|not allowed|not in the sudoers|may not run sudo|sudo: .*not found/i.test(said) || code === 127) {
       throw new KeylessFailure('SudoRefused', `sudo on ${o.side.label} refused to write ${path}: ${said || `exit ${code}`}.`, false, { path, host: o.side.label, message: said });
     }
-    if (code === null) throw new KeylessFailure('NetworkError', `The connection to ${o.side.label} was lost while writing ${path}.`, true, { host: o.side.label });
+    if (code === null) throw new KeylessFailure('NetworkError', `The connection to ${o.side.label} was lost while writing ${path}.`, true, { host: o.side.label, path, cause: 'lost' });
     throw new KeylessFailure('SftpFailed', `Writing ${path} with sudo on ${o.side.label} failed: ${said || `exit ${code}`}.`, false, { path, host: o.side.label, side: 'remote', message: said });
   } finally {
     o.signal.removeEventListener('abort', onAbort);

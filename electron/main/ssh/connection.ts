@@ -47,7 +47,7 @@ export function describeSshError(err: unknown, target: Pick<SshTarget, 'host' | 
     case 'ENETUNREACH':
     case 'ECONNRESET':
     case 'EPIPE':
-      return new KeylessFailure('NetworkError', `The network connection to ${target.host} failed (${e.code}).`, true, where);
+      return new KeylessFailure('NetworkError', `The network connection to ${target.host} failed (${e.code}).`, true, { ...where, errno: e.code, cause: 'socket' });
   }
   if (e.level === 'client-timeout' || /timed out/i.test(e.message ?? '')) {
     return new KeylessFailure('Timeout', `${target.host} accepted the connection but the SSH handshake did not finish in time.`, true, { ...where, step: 'handshake' });
@@ -58,7 +58,7 @@ export function describeSshError(err: unknown, target: Pick<SshTarget, 'host' | 
   if (e.level === 'agent') {
     return new KeylessFailure('AgentUnavailable', 'The SSH agent could not be used.', false, where);
   }
-  return new KeylessFailure('NetworkError', `The SSH connection to ${target.host} failed: ${e.message ?? 'unknown error'}.`, true, where);
+  return new KeylessFailure('NetworkError', `The SSH connection to ${target.host} failed: ${e.message ?? 'unknown error'}.`, true, { ...where, cause: 'ssh' });
 }
 
 /**
@@ -188,7 +188,7 @@ export class SshConnection {
         resolve(new SshConnection(client, target));
       });
       client.once('error', finish);
-      client.once('close', () => finish(new KeylessFailure('NetworkError', `${target.host} closed the connection during the handshake.`, true)));
+      client.once('close', () => finish(new KeylessFailure('NetworkError', `${target.host} closed the connection during the handshake.`, true, { host: target.host, cause: 'closedInHandshake' })));
       report('connect', 'start');
       arm();
       try {

@@ -58,7 +58,7 @@ export function createHostHandlers(store: HostStore, opts: HostHandlerOptions): 
         if (err.code === 'ENOENT') return undefined;
         throw err;
       });
-      if (!imported) return { file, added: 0, updated: 0, skipped: [{ pattern: file, reason: 'no such file' }], conflicts: [] };
+      if (!imported) return { file, added: 0, updated: 0, skipped: [{ pattern: file, reason: 'fileMissing' }], conflicts: [] };
       // Hosts imported before keep what only Keyless knows of them (group, tags, notes, favourite,
       // recording), so an unchanged config changes nothing and asks nothing.
       const { hosts: existing, groups } = await store.tree();

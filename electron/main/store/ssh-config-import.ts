@@ -71,7 +71,9 @@ export async function readSshConfig(file: string, env: { home: string; localUser
       if (depth === 0) throw err;
       skipped.push({
         pattern: `Include ${path}`,
-        reason: err instanceof FileRefusal ? `not read: it is ${err.whatItIs}` : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        ...(err instanceof FileRefusal
+          ? { reason: 'includeRefused' as const, detail: { path, what: err.reason, limit: String(err.detail?.limit ?? '') } }
+          : { reason: 'includeUnreadable' as const, detail: { errno: (err as NodeJS.ErrnoException).code ?? 'error' } }),
       });
       return [];
     }
@@ -81,12 +83,12 @@ export async function readSshConfig(file: string, env: { home: string; localUser
       for (const line of lines) {
         if (isInclude(line) && 'value' in line) {
           if (depth >= MAX_INCLUDE_DEPTH) {
-            skipped.push({ pattern: `Include in ${path}`, reason: `Includes nest more than ${MAX_INCLUDE_DEPTH} deep` });
+            skipped.push({ pattern: `Include in ${path}`, reason: 'includeTooDeep', detail: { limit: MAX_INCLUDE_DEPTH } });
             continue;
           }
           for (const pattern of values(line.value)) {
             const files = await expandInclude(pattern, env.home, sshDir);
-            if (files.length === 0 && !/[*?]/.test(pattern)) skipped.push({ pattern: `Include ${pattern}`, reason: 'no such file' });
+            if (files.length === 0 && !/[*?]/.test(pattern)) skipped.push({ pattern: `Include ${pattern}`, reason: 'includeMissing' });
             for (const f of files) {
               for (const l of await load(f, depth + 1)) (isSection(l) ? sections : sections.length ? sections : own).push(l);
             }
@@ -115,12 +117,12 @@ export async function readSshConfig(file: string, env: { home: string; localUser
   for (const line of combined) {
     if (!isSection(line)) continue;
     if (line.param.toLowerCase() !== 'host') {
-      skipped.push({ pattern: `${line.param} ${values(line.value).join(' ')}`, reason: 'Match blocks are conditions, not hosts' });
+      skipped.push({ pattern: `${line.param} ${values(line.value).join(' ')}`, reason: 'matchBlock' });
       continue;
     }
     for (const alias of values(line.value)) {
       if (/[*?!]/.test(alias)) {
-        skipped.push({ pattern: alias, reason: 'a wildcard pattern, not a single host' });
+        skipped.push({ pattern: alias, reason: 'wildcard' });
         continue;
       }
       if (seen.has(alias)) continue;
@@ -154,7 +156,7 @@ export async function readSshConfig(file: string, env: { home: string; localUser
       const parsed = sshHostEntrySchema.safeParse(candidate);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        skipped.push({ pattern: alias, reason: `${issue?.path.map(String).join('.') || 'value'}: ${issue?.message ?? 'invalid'}` });
+        skipped.push({ pattern: alias, reason: 'invalidValue', detail: { field: issue?.path.map(String).join('.') || 'value' } });
         continue;
       }
       hosts.push(parsed.data);

@@ -78,6 +78,7 @@ function refusal(status: number, body: string, label: string): KeylessFailure {
       action: 'ec2-instance-connect:OpenTunnel',
       status,
       reason: message,
+      cause: 'openTunnel',
     });
   }
   const signedTime = SIGNED_TIME_REFUSED.test(message);
@@ -85,6 +86,7 @@ function refusal(status: number, body: string, label: string): KeylessFailure {
     return new KeylessFailure('TunnelRefused', `The endpoint refused the signed tunnel request (${label}): ${message}. Check that this computer's clock is right.`, true, {
       status,
       reason: message,
+      cause: 'signature',
       // Only a URL dated outside its window is worth signing again (not an expired session token).
       ...(signedTime ? { signedTime: true } : {}),
     });
@@ -92,12 +94,13 @@ function refusal(status: number, body: string, label: string): KeylessFailure {
   return new KeylessFailure('TunnelRefused', `The Instance Connect Endpoint refused the tunnel (${label}): ${message}`, status === 429 || status >= 500, {
     status,
     reason: message,
+    cause: 'refused',
   });
 }
 
 function closeFailure(code: number, reason: string, label: string): KeylessFailure {
   const why = reason || `close code ${code}`;
-  return new KeylessFailure('TunnelClosed', `The tunnel (${label}) was closed by the endpoint: ${why}`, true, { closeCode: code, reason: why });
+  return new KeylessFailure('TunnelClosed', `The tunnel (${label}) was closed by the endpoint: ${why}`, true, { closeCode: code, reason: why, cause: 'closedByEndpoint' });
 }
 
 /**
@@ -132,7 +135,7 @@ export class EndpointTunnel extends Duplex {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
         const text = data.toString('utf8').slice(0, 500);
-        this.destroy(new KeylessFailure('TunnelClosed', `The endpoint reported an error on the tunnel (${label}): ${text}`, true, { reason: text }));
+        this.destroy(new KeylessFailure('TunnelClosed', `The endpoint reported an error on the tunnel (${label}): ${text}`, true, { reason: text, cause: 'endpointError' }));
         return;
       }
       if (!this.push(data)) ws.pause();
@@ -141,7 +144,7 @@ export class EndpointTunnel extends Duplex {
       if (code === 1000 || code === 1005) this.push(null);
       else this.destroy(closeFailure(code, reason.toString('utf8'), label));
     });
-    ws.on('error', (err: Error) => this.destroy(new KeylessFailure('TunnelClosed', `The tunnel (${label}) failed: ${err.message}`, true)));
+    ws.on('error', (err: Error) => this.destroy(new KeylessFailure('TunnelClosed', `The tunnel (${label}) failed: ${err.message}`, true, { cause: 'failed' })));
   }
 
   /** Opens the WebSocket and resolves once the endpoint has accepted it. */
@@ -195,7 +198,7 @@ export class EndpointTunnel extends Duplex {
         if (/timeout/i.test(err.message)) {
           settle(new KeylessFailure('Timeout', `The Instance Connect Endpoint did not open the tunnel (${label}) in time.`, true, { step: 'tunnel' }));
         } else {
-          settle(new KeylessFailure('NetworkError', `The Instance Connect Endpoint could not be reached (${label}): ${err.code ?? err.message}.`, true, { step: 'tunnel' }));
+          settle(new KeylessFailure('NetworkError', `The Instance Connect Endpoint could not be reached (${label}): ${err.code ?? err.message}.`, true, { step: 'tunnel', errno: err.code ?? 'error' }));
         }
       });
     });
@@ -213,7 +216,7 @@ export class EndpointTunnel extends Duplex {
    * delayed ACK (Nagle), which costs up to 40 ms a turn.
    */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return cb(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true));
+    if (this.ws.readyState !== WebSocket.OPEN) return cb(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true, { cause: 'closed' }));
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (!this.flushQueued) {
@@ -234,7 +237,7 @@ export class EndpointTunnel extends Duplex {
     const held = this.heldWrite;
     this.heldWrite = undefined;
     if (this.ws.readyState !== WebSocket.OPEN) {
-      held?.(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true));
+      held?.(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true, { cause: 'closed' }));
       return;
     }
     for (let offset = 0; offset < data.length; offset += MAX_FRAME_BYTES) {

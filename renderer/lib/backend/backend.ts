@@ -44,10 +44,27 @@ declare global {
   }
 }
 
+const TOKEN_KEY = 'keyless.harnessToken';
+
+/**
+ * The harness token: from the page address when the printed URL was opened, else the one this
+ * browser tab kept (sessionStorage: this tab only, gone when it closes; the token is new every run
+ * of the harness, so an old one opens nothing) — a reload (F5) reconnects.
+ */
+function harnessToken(): string {
+  const given = new URLSearchParams(location.search).get('token');
+  try {
+    if (given) sessionStorage.setItem(TOKEN_KEY, given);
+    return given ?? sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return given ?? '';
+  }
+}
+
 /** Electron's preload bridge when present; otherwise the harness WebSocket with the page's token. */
 export function connectBackend(): Backend {
   if (window.keyless) return new Backend(window.keyless);
-  const token = new URLSearchParams(location.search).get('token') ?? '';
+  const token = harnessToken();
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/rpc?token=${encodeURIComponent(token)}`;
   return new Backend(createWebBridge(url));
 }

@@ -31,7 +31,7 @@ export function createWebBridge(url: string): KeylessBridge {
   });
   socket.addEventListener('close', () => {
     for (const resolve of waiting.values()) {
-      resolve({ ok: false, error: { code: 'SessionClosed', message: 'The connection to the Keyless backend closed.', retryable: true } });
+      resolve({ ok: false, error: { code: 'SessionClosed', message: 'The connection to the Keyless backend closed.', retryable: true, detail: { cause: 'harness' } } });
     }
     waiting.clear();
   });
@@ -43,7 +43,7 @@ export function createWebBridge(url: string): KeylessBridge {
         try {
           await opened;
         } catch {
-          return { ok: false, error: { code: 'NetworkError', message: 'The Keyless backend cannot be reached.', retryable: true } };
+          return { ok: false, error: { code: 'NetworkError', message: 'The Keyless backend cannot be reached.', retryable: true, detail: { cause: 'harness' } } };
         }
       }
       const frame: ClientFrame = { t: 'call', id: nextId++, ch: channel, args };

@@ -2,6 +2,8 @@ import { en, type MessageKey } from '../../../electron/contract/i18n/en';
 import { ja } from '../../../electron/contract/i18n/ja';
 import type { KeylessError } from '../../../electron/contract';
 import { errorWords, format } from '../../../electron/contract/i18n/error-words';
+import { sshConfigSkipWords } from '../../../electron/contract/i18n/skip-words';
+import type { SshConfigImportReport } from '../../../electron/contract/hosts';
 
 export type Locale = 'en' | 'ja';
 export const catalogues: Record<Locale, Record<MessageKey, string>> = { en, ja };
@@ -20,6 +22,9 @@ export class I18n {
 
   /** Words for a typed error from main, filled with its detail (see `errorWords`). */
   error = (err: KeylessError): string => errorWords(catalogues[this.locale], err);
+
+  /** Why a part of ~/.ssh/config was not imported (main sends a code and its parameters). */
+  skipped = (s: SshConfigImportReport['skipped'][number]): string => sshConfigSkipWords(catalogues[this.locale], s);
 }
 
 export const i18n = new I18n();

@@ -35,6 +35,8 @@ export class AppState {
     this.workspace = new Workspace(backend);
     this.aws = new AwsState(backend);
     this.hosts = new HostsState(backend, this.workspace);
+    // Connecting from the host list (or anywhere) brings the terminals forward.
+    this.workspace.onTabOpened = () => (this.mainView = 'terminals');
     this.files = new FilesState(backend);
     this.runs = new RunsState(backend);
     this.unsubscribe = [backend.on('prompt', (p) => this.prompts.push(p))];

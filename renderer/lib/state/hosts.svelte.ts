@@ -165,7 +165,7 @@ export class HostsState {
         const tab = this.workspace.openInSplit(tabTarget(host));
         if (tab.activePaneId) paneIds.push(tab.activePaneId);
       } else {
-        const tab = this.workspace.openTab(tabTarget(host));
+        const tab = this.workspace.retryOrOpenTab(tabTarget(host));
         paneIds.push(...tab.panes.map((p) => p.id));
         void tab.connect();
       }

@@ -112,12 +112,33 @@ export class Workspace {
     return new TerminalSession(this.backend, source, this.look, this.hooks);
   }
 
+  /** Called when a tab is opened or brought forward to connect (the app shows the terminals). */
+  onTabOpened: (() => void) | undefined;
+
   openTab(target: TabTarget): TerminalTab {
     const tab = new TerminalTab(this.session({ kind: 'host', target }));
     this.tabs.push(tab);
     this.activeTabId = tab.id;
     this.persist();
+    this.onTabOpened?.();
     return tab;
+  }
+
+  /**
+   * A tab to connect `target` in: the tab of an attempt at the same saved host that failed (one
+   * terminal, closed with an error) is reused, so retrying from the host list does not leave a
+   * failed tab behind each time; else a new tab.
+   */
+  retryOrOpenTab(target: TabTarget): TerminalTab {
+    const key = targetKey(target);
+    const failed = this.tabs.find((t) => {
+      const only = t.panes.length === 1 ? t.panes[0] : undefined;
+      return only?.target !== undefined && targetKey(only.target) === key && only.state === 'closed' && only.error !== undefined;
+    });
+    if (!failed) return this.openTab(target);
+    this.activeTabId = failed.id;
+    this.onTabOpened?.();
+    return failed;
   }
 
   /** Remembers the open tabs on saved hosts for the next start, when the setting asks for it. */
@@ -244,6 +265,7 @@ export class Workspace {
     tab.split(dir, next);
     void next.connect();
     this.persist();
+    this.onTabOpened?.();
     return tab;
   }
 

@@ -173,8 +173,9 @@ export function matchShortcut(e: KeyLike, platform: Platform): Binding | undefin
 }
 
 /** The help sheet's rows: each action once, with every key that triggers it. */
-export function shortcutSheet(platform: Platform): Array<{ action: ShortcutAction; keys: string[] }> {
-  const rows = new Map<ShortcutAction, string[]>();
+export function shortcutSheet(platform: Platform): Array<{ action: ShortcutAction | 'quickConnect'; keys: string[] }> {
+  // Quick connect is the app's, not the terminal's (the host list handles it), but belongs in the list.
+  const rows = new Map<ShortcutAction | 'quickConnect', string[]>([['quickConnect', [platform === 'mac' ? 'Cmd+K' : 'Ctrl+K']]]);
   for (const [action, keys] of platform === 'mac' ? MAC : OTHER) rows.set(action, [...(rows.get(action) ?? []), keys]);
   return [...rows].map(([action, keys]) => ({ action, keys }));
 }

@@ -14,6 +14,7 @@ import { en } from '../../../electron/contract/i18n/en';
 import { ja } from '../../../electron/contract/i18n/ja';
 import { errorWords } from '../../../electron/contract/i18n/error-words';
 import type { PeerContext } from '../../../electron/main/rpc/contract-server';
+import { sshConfigSkipWords } from '../../../electron/contract/i18n/skip-words';
 
 let dir: string;
 const fifos: string[] = [];
@@ -122,9 +123,10 @@ describe('every reader of such a path refuses them', () => {
     writeFileSync(configFifo, `Include ${include}\nInclude conf.d\nHost web\n  HostName 10.0.0.1\n  User me\n`);
     const report = await handlers['hosts.importSshConfig']({}, ctx);
     expect(report.added).toBe(1);
-    const reasons = Object.fromEntries(report.skipped.map((s) => [s.pattern, s.reason]));
-    expect(reasons[`Include ${include}`]).toMatch(/^not read: it is a named pipe \(FIFO\), not a regular file$/);
-    expect(reasons[`Include ${join(home, '.ssh', 'conf.d')}`]).toMatch(/a folder, not a regular file/);
+    const reasons = Object.fromEntries(report.skipped.map((s) => [s.pattern, sshConfigSkipWords(en, s)]));
+    expect(reasons[`Include ${include}`]).toBe(`Keyless did not read ${include}: it is a named pipe (FIFO), not a file, and reading it could wait forever. Point the setting at the file itself.`);
+    expect(reasons[`Include ${join(home, '.ssh', 'conf.d')}`]).toMatch(/it is a folder, not a file/);
+    expect(sshConfigSkipWords(ja, report.skipped.find((s) => s.pattern === `Include ${include}`)!)).toContain('名前付きパイプ（FIFO）');
     store.dispose();
   });
 

@@ -31,6 +31,11 @@ describe('keyboard shortcuts follow each platform', () => {
     expect(shortcutSheet('mac').map((r) => r.action)).toEqual(sheet.map((r) => r.action));
   });
 
+  it('the help sheet (F1) lists quick connect, Ctrl+K (Cmd+K on a Mac), first', () => {
+    expect(shortcutSheet('other')[0]).toEqual({ action: 'quickConnect', keys: ['Ctrl+K'] });
+    expect(shortcutSheet('mac')[0]).toEqual({ action: 'quickConnect', keys: ['Cmd+K'] });
+  });
+
   it('no two actions share a key', () => {
     for (const platform of ['mac', 'other'] as const) {
       const seen = new Map<string, string>();
