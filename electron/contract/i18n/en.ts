@@ -729,6 +729,15 @@ export const en = {
   'ui.first.addHost': 'Add a host by hand',
   'ui.first.demo': 'Try the demo without an AWS account: quit and start Keyless with this command.',
   'ui.copy': 'Copy',
+  'ui.error.reach': 'Could not reach the host',
+  'ui.error.login': 'The host refused the login',
+  'ui.error.hostKey': 'The host key was not trusted',
+  'ui.error.aws': 'AWS refused the request',
+  'ui.error.file': 'A file could not be used',
+  'ui.error.other': 'Something went wrong',
+  'ui.error.copy.policy': 'Copy policy',
+  'ui.error.copy.command': 'Copy command',
+  'ui.error.copyDetails': 'Copy error',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -731,4 +731,13 @@ export const ja: Record<MessageKey, string> = {
   'ui.first.addHost': 'ホストを手動で追加',
   'ui.first.demo': 'AWS アカウントなしでデモを試す: Keyless を終了し、このコマンドで起動してください。',
   'ui.copy': 'コピー',
+  'ui.error.reach': 'ホストに接続できませんでした',
+  'ui.error.login': 'ホストがログインを拒否しました',
+  'ui.error.hostKey': 'ホストキーが信頼されませんでした',
+  'ui.error.aws': 'AWS がリクエストを拒否しました',
+  'ui.error.file': 'ファイルを使用できませんでした',
+  'ui.error.other': '問題が発生しました',
+  'ui.error.copy.policy': 'ポリシーをコピー',
+  'ui.error.copy.command': 'コマンドをコピー',
+  'ui.error.copyDetails': 'エラーをコピー',
 };
