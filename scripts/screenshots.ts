@@ -167,7 +167,8 @@ async function inventory(page: Page, total: number): Promise<void> {
 async function policy(page: Page): Promise<void> {
   step('access policy dialog');
   await page.getByTestId('view-terminals').click();
-  await page.getByTestId('group').filter({ hasText: 'demo us-east-1' }).getByTestId('group-policy').click();
+  await page.getByTestId('group').filter({ hasText: 'demo us-east-1' }).getByTestId('group-menu').first().click();
+  await page.getByTestId('group-policy').click();
   await page.getByTestId('policy-json').waitFor();
   await shot(page, 'screenshot-policy.png');
   await page.getByTestId('policy-close').click();

@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   startup: async () => (await import('./startup')).benchStartup(),
   files: async () => void (await (await import('./files')).benchFiles({ quick: process.argv.includes('--quick') })),
   fleet: async () => void (await (await import('./fleet')).benchFleet({ quick: process.argv.includes('--quick') })),
+  'host-tree': async () => (await import('./host-tree')).benchHostTree({ quick: process.argv.includes('--quick') }),
 };
 
 const which = process.argv[2];

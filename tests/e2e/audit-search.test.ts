@@ -141,7 +141,8 @@ describe.skipIf(skip)('the Audit view’s search and review, end to end in Chrom
 
   it('opens a host’s events from its row in the host list: who reached app-1', async () => {
     await page.getByTestId('view-terminals').click();
-    await page.locator('[data-testid="host-row"][data-host-id="h1"] [data-testid="host-audit"]').click();
+    await page.locator('[data-testid="host-row"][data-host-id="h1"] [data-testid="host-menu"]').click();
+    await page.getByTestId('host-audit').click();
     await page.getByTestId('audit-view').waitFor();
     await page.getByTestId('audit-host-applied').waitFor();
     expect(await page.getByTestId('audit-host').inputValue()).toBe('h1');

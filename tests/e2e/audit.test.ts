@@ -93,6 +93,7 @@ describe.skipIf(skip)('the Audit view and the access policy, end to end in Chrom
   });
 
   it('shows the least-privilege policy for a group, with the Terraform and copy buttons', async () => {
+    await page.getByTestId('group-menu').first().click();
     await page.getByTestId('group-policy').click();
     const dialog = page.getByTestId('policy-dialog');
     await dialog.waitFor();
@@ -118,6 +119,7 @@ describe.skipIf(skip)('the Audit view and the access policy, end to end in Chrom
   });
 
   it('writes the policy per feature used, each statement with its reason; the features are ticked by keyboard', async () => {
+    await page.getByTestId('group-menu').first().click();
     await page.getByTestId('group-policy').click();
     await page.getByTestId('policy-json').waitFor();
     const sids = async () => (JSON.parse((await page.getByTestId('policy-json').textContent())!) as { Statement: { Sid: string; Action: string[] }[] }).Statement;

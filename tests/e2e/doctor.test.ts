@@ -96,7 +96,8 @@ describe.skipIf(ec2Skip)('the doctor in Chromium', () => {
   it('on demand from a host row: the sheet names a stopped instance and its fix, passes axe, and Escape closes it', { timeout: 120_000 }, async () => {
     const page = await chromium.browser.newPage({ viewport: { width: 1300, height: 800 } });
     await page.goto(`${app.url}&testHooks=1`);
-    await page.getByTestId('host-row').filter({ hasText: DOCTOR_HOSTS.stopped.name }).getByTestId('host-doctor').click();
+    await page.getByTestId('host-row').filter({ hasText: DOCTOR_HOSTS.stopped.name }).getByTestId('host-menu').click();
+    await page.getByTestId('host-doctor').click();
     const sheet = page.getByTestId('doctor-sheet');
     await expect.poll(() => sheet.getByTestId('doctor-cause').getAttribute('data-cause').catch(() => null), { timeout: 60_000 }).toBe('instanceState');
     const line = sheet.locator('[data-testid=doctor-line][data-check=instanceState]');

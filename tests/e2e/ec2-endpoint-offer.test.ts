@@ -27,7 +27,8 @@ const lastPane = async (page: Page) => (await panes(page)).at(-1)!;
 
 /** Sets a saved host's AWS profile in its editor. */
 async function setProfile(page: Page, name: string, profile: string): Promise<void> {
-  await page.getByTestId('host-row').filter({ hasText: name }).getByTestId('edit-host').click();
+  await page.getByTestId('host-row').filter({ hasText: name }).getByTestId('host-menu').click();
+  await page.getByTestId('edit-host').click();
   const editor = page.getByTestId('host-editor');
   await editor.locator('input[name=profile]').fill(profile);
   await editor.getByTestId('save-host').click();
@@ -143,7 +144,8 @@ describe.skipIf(ec2Skip)('EC2 Instance Connect Endpoints from the UI, in Chromiu
   it('a 5 s maximum tunnel duration: the tab warns before the cut, then reconnects by itself and the shell still answers', async () => {
     const { page, sim } = world;
     const host = page.getByTestId('host-row').filter({ hasText: 'app-1' });
-    await host.getByTestId('edit-host').click();
+    await host.getByTestId('host-menu').click();
+    await page.getByTestId('edit-host').click();
     const editor = page.getByTestId('host-editor');
     await editor.locator('input[name=maxTunnelDuration]').fill('5');
     await editor.getByTestId('save-host').click();

@@ -78,9 +78,10 @@ describe.skipIf(ec2Skip)('port forwards of an EC2 tab, in Chromium', () => {
     await sheet.getByTestId('forward-stop').click();
     await expect.poll(() => firstBytes(fixed), { timeout: 10_000 }).toBe('ECONNREFUSED');
 
-    // The host's row in the sidebar opens the same sheet, with the saved forward.
+    // The host's row in the sidebar opens the same sheet (from its menu), with the saved forward.
     await sheet.getByTestId('forwards-close').click();
-    await page.locator('[data-testid=host-port-forwards]').first().click();
+    await page.getByTestId('host-row').first().getByTestId('host-menu').click();
+    await page.getByTestId('host-port-forwards').click();
     await expect.poll(() => page.getByTestId('forwards-sheet').getByTestId('saved-forward-row').count(), { timeout: 10_000 }).toBe(1);
   });
 });

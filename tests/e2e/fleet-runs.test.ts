@@ -29,7 +29,8 @@ describe.skipIf(ec2Skip)('fleet runs in Chromium', () => {
     await page.locator('input[name=smartName]').fill('prod apps');
     await page.locator('input[name=query]').fill('env:prod -role:web region:us-east-1');
     await page.getByTestId('save-smart-group').click();
-    await page.locator('[data-testid=smart-group]').filter({ hasText: 'prod apps' }).getByTestId('run-smart').click();
+    await page.locator('[data-testid=smart-group]').filter({ hasText: 'prod apps' }).getByTestId('smart-menu').click();
+    await page.getByTestId('run-smart').click();
     await page.getByTestId('runs-view').waitFor();
     expect(await page.getByTestId('runs-target-kind').inputValue()).toBe('smartGroup');
     await expect.poll(() => page.getByTestId('runs-reach').textContent(), { timeout: 20_000 }).toBe('3 hosts: 2 through 1 endpoints, 0 direct, 1 cannot be reached');

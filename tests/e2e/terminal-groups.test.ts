@@ -64,7 +64,8 @@ describe.skipIf(terminalSkip)('terminals for a group of hosts, end to end in Chr
     const [alpha, gamma] = await hook.panes(page);
     expect(await page.getByTestId('broadcast-banner').count()).toBe(0);
 
-    await page.getByTestId('group').filter({ hasText: 'Pair' }).getByTestId('broadcast-group').click();
+    await page.getByTestId('group').filter({ hasText: 'Pair' }).getByTestId('group-menu').first().click();
+    await page.getByTestId('broadcast-group').click();
     await connectedTabs(page, 3);
     const beta = (await hook.panes(page)).find((p) => p.pane !== alpha!.pane && p.pane !== gamma!.pane)!;
     expect(await page.getByTestId('tab').allTextContents()).toEqual([expect.stringContaining('alpha'), expect.stringContaining('gamma'), expect.stringContaining('beta')]);
@@ -136,7 +137,8 @@ describe.skipIf(terminalSkip)('terminals for a group of hosts, end to end in Chr
   });
 
   it('a group set to record makes its hosts record too', async () => {
-    await page.getByTestId('group').filter({ hasText: 'Pair' }).getByTestId('edit-group').first().click();
+    await page.getByTestId('group').filter({ hasText: 'Pair' }).getByTestId('group-menu').first().click();
+    await page.getByTestId('edit-group').click();
     await page.getByTestId('group-editor').locator('select[name=recordSessions]').selectOption('on');
     await page.getByTestId('save-group').click();
     await expect.poll(() => page.getByTestId('group-editor').count()).toBe(0);

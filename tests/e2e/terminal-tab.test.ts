@@ -114,5 +114,7 @@ describe.skipIf(skip)('a plain SSH host in a terminal tab, end to end in Chromiu
     const error = page.getByTestId('tab-error');
     await expect.poll(() => error.getAttribute('data-code'), { timeout: 10_000 }).toBe('ConnectionRefused');
     expect(await error.textContent()).toContain('Nothing accepts SSH connections on 127.0.0.1 port 1');
+    // A card: what happened as its title, the words with why and what to do under it.
+    expect(await error.getByRole('heading').textContent()).toBe('Could not reach the host');
   });
 });
