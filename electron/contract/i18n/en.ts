@@ -695,6 +695,14 @@ export const en = {
   'error.SftpFailed': 'The transfer of {path} failed: {message}',
   'error.SudoRefused': 'sudo refused to write {path}: {message}. sudo -n must be allowed without a password for this user (a NOPASSWD rule).',
   'error.PickExpired': 'A picked file is no longer known. Pick it again.',
+  'bridge.usage':
+    'Usage: keyless <command>\n  proxy %r %h %p       ProxyCommand for OpenSSH: connects through EC2 Instance Connect (and an endpoint when needed)\n  ssh-config           prints the Host blocks to add to ~/.ssh/config\n  hosts                lists saved EC2 hosts and the instances of the last inventory\n  known-hosts %H       KnownHostsCommand for OpenSSH: host keys Keyless knows or the instance printed to its console\n  login [--profile P]  signs in to IAM Identity Center (SSO) in this terminal',
+  'bridge.runLogin': 'Run `keyless login --profile {profile}` in a terminal, then connect again.',
+  'bridge.unknownCommand': 'keyless: there is no command "{command}".',
+  'bridge.hosts.saved': 'saved host',
+  'bridge.login.notSso': 'Profile {profile} does not sign in with IAM Identity Center (SSO); there is nothing to sign in to.',
+  'bridge.login.code': 'Open {url} and confirm the code {code}. Waiting for the sign-in…',
+  'bridge.login.done': 'Signed in ({profile}). The AWS CLI and Keyless share this sign-in.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -697,4 +697,12 @@ export const ja: Record<MessageKey, string> = {
   'error.SftpFailed': '{path} の転送に失敗しました: {message}',
   'error.SudoRefused': 'sudo が {path} の書き込みを拒否しました: {message}。このユーザーがパスワードなしで sudo -n を実行できる必要があります（NOPASSWD ルール）。',
   'error.PickExpired': '選択したファイルは既に無効です。もう一度選択してください。',
+  'bridge.usage':
+    '使い方: keyless <コマンド>\n  proxy %r %h %p       OpenSSH の ProxyCommand: EC2 Instance Connect（必要ならエンドポイント経由）で接続します\n  ssh-config           ~/.ssh/config に追加する Host ブロックを表示します\n  hosts                保存済みの EC2 ホストと最新のインベントリのインスタンスを一覧表示します\n  known-hosts %H       OpenSSH の KnownHostsCommand: Keyless が知っているホストキー、またはインスタンスがコンソールに出力したホストキー\n  login [--profile P]  このターミナルで IAM Identity Center（SSO）にサインインします',
+  'bridge.runLogin': 'ターミナルで `keyless login --profile {profile}` を実行してから、もう一度接続してください。',
+  'bridge.unknownCommand': 'keyless: コマンド「{command}」はありません。',
+  'bridge.hosts.saved': '保存済みホスト',
+  'bridge.login.notSso': 'プロファイル {profile} は IAM Identity Center（SSO）でサインインしません。サインインは不要です。',
+  'bridge.login.code': '{url} を開き、コード {code} を確認してください。サインインを待っています…',
+  'bridge.login.done': 'サインインしました（{profile}）。AWS CLI と Keyless はこのサインインを共有します。',
 };
