@@ -1,4 +1,4 @@
-import { lstat, mkdir, unlink, chmod } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import ssh2, { type ParsedKey } from 'ssh2';
@@ -76,7 +76,7 @@ export class OneKeyAgent {
   private closed = false;
 
   private constructor(
-    readonly path: string,
+    public path: string,
     private readonly server: Server,
     key: AgentKey,
     private readonly beforeIdentities: () => Promise<void>,
@@ -106,6 +106,22 @@ export class OneKeyAgent {
     }
     await chmod(path, 0o600);
     return agent;
+  }
+
+  /**
+   * Links the listening socket to `shared`; false when something is there already. From then on
+   * the agent answers at `shared` and its own name is gone.
+   */
+  async claim(shared: string): Promise<boolean> {
+    try {
+      await link(this.path, shared);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    await unlink(this.path).catch(() => {});
+    this.path = shared;
+    return true;
   }
 
   get connections(): number {
@@ -205,10 +221,12 @@ export async function joinLiveAgent(path: string): Promise<{ publicKey: string; 
   return { publicKey: `${key.type} ${key.getPublicSSH().toString('base64')} keyless`, hold };
 }
 
-/** Removes a socket nothing answers at (a proxy that was killed left it). */
+/** Removes a socket nothing answers at (a proxy that was killed left it), unless another proxy replaced it meanwhile. */
 export async function removeStaleSocket(path: string): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
   if (!st) return;
   if (!st.isSocket()) fail('InvalidArguments', `${path} is not a socket; remove it by hand.`, { field: 'agentDir' });
-  await unlink(path).catch(() => {});
+  if (await joinLiveAgent(path).then((live) => (live?.hold.destroy(), live !== undefined))) return;
+  const again = await lstat(path).catch(() => undefined);
+  if (again?.ino === st.ino) await unlink(path).catch(() => {});
 }

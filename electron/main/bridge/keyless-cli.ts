@@ -136,6 +136,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return 2;
     }
   } catch (err) {
+    if (!(err instanceof KeylessFailure)) log.error('unexpected failure', { error: err instanceof Error ? err.message : String(err) });
     io.stderr.write(describeForTerminal(catalogue, toKeylessError(err)));
     return EXIT_FAILED;
   } finally {

@@ -97,25 +97,33 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
   }
 }
 
-/** Owns the socket (a stale one replaced) or joins the live agent there. */
+/**
+ * Owns the socket or joins the live agent there. The agent listens under a name of its own first
+ * and is then hard-linked to the shared path, which fails when the path exists: two proxies
+ * starting at once never take each other's socket. A socket nothing answers at is removed, and
+ * only while it is still the same stale file.
+ */
 async function takeAgent(path: string, beforeIdentities: (publicKey: string) => () => Promise<void>): Promise<AgentRole> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const live = await joinLiveAgent(path);
-    if (live) return { kind: 'guest', ...live };
-    await removeStaleSocket(path);
-    const key = generateEphemeralKey();
-    try {
-      const agent = await OneKeyAgent.listen(path, key, beforeIdentities(key.publicKey));
-      return { kind: 'owner', agent, publicKey: key.publicKey };
-    } catch (err) {
-      // Another proxy for the same host bound it between the look and the listen: join that one.
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    } finally {
-      // The agent keeps the parsed key; this copy goes.
-      key.dispose();
+  const key = generateEphemeralKey();
+  let agent: OneKeyAgent | undefined;
+  try {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const live = await joinLiveAgent(path);
+      if (live) {
+        await agent?.close();
+        return { kind: 'guest', ...live };
+      }
+      agent ??= await OneKeyAgent.listen(`${path}.${process.pid}`, key, beforeIdentities(key.publicKey));
+      if (await agent.claim(path)) return { kind: 'owner', agent, publicKey: key.publicKey };
+      await removeStaleSocket(path);
+      await new Promise((r) => setTimeout(r, 20 + attempt * 20));
     }
+    await agent?.close();
+    throw new KeylessFailure('Internal', `The agent socket ${path} kept changing hands.`);
+  } finally {
+    // The agent keeps the parsed key; this copy goes.
+    key.dispose();
   }
-  throw new KeylessFailure('Internal', `The agent socket ${path} kept changing hands.`);
 }
 
 /** The owner stays until the last proxy holding its agent has gone, then removes the socket. */
