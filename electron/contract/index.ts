@@ -11,3 +11,4 @@ export * from './audit';
 export * from './files';
 export * from './channels';
 export * from './wire';
+export * from './bridge';

@@ -21,6 +21,7 @@ import { checkRecordingFolder, listRecordings, readRecording } from './session/r
 import { progressReporter, promptHooks, TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
 import { defaultDownloadsFolder, FilesService, filesHandlers } from './files/files-service';
+import { bridgeHandlers, OpenSshSetupService } from './bridge/openssh-setup';
 import { createHostHandlers } from './store/host-handlers';
 import { HostStore } from './store/hosts';
 import { SettingsStore } from './store/settings';
@@ -54,6 +55,8 @@ export interface BackendOptions {
   downloadsFolder?: string;
   /** The system's dialog for files or folders to upload (Electron only). */
   chooseFiles?: (folders: boolean) => Promise<string[] | null>;
+  /** ~/.ssh, where "Set up OpenSSH" writes (tests give another). */
+  sshDir?: string;
 }
 
 export interface Backend extends Disposable {
@@ -238,6 +241,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     },
     'prompt.answer': ({ promptId, value }, { peer }) => (prompts.answer(peer, promptId, value), ok),
     ...filesHandlers(files),
+    ...bridgeHandlers(new OpenSshSetupService({ hosts, home: opts.home, ...(opts.sshDir ? { sshDir: opts.sshDir } : {}) })),
   };
 
   const dispose = () => {

@@ -705,4 +705,12 @@ export const ja: Record<MessageKey, string> = {
   'bridge.login.notSso': 'プロファイル {profile} は IAM Identity Center（SSO）でサインインしません。サインインは不要です。',
   'bridge.login.code': '{url} を開き、コード {code} を確認してください。サインインを待っています…',
   'bridge.login.done': 'サインインしました（{profile}）。AWS CLI と Keyless はこのサインインを共有します。',
+  'bridge.copy': 'ssh コマンドをコピー',
+  'bridge.copyHint': 'このホストの ssh コマンドをコピーします（OpenSSH を設定すると scp、rsync、git、VS Code でも使えます）',
+  'bridge.copied': 'コピーしました: {command}',
+  'bridge.setup.install': 'OpenSSH を設定',
+  'bridge.setup.undo': 'OpenSSH の設定を元に戻す',
+  'bridge.setup.hint': 'ssh、scp、rsync、git、VS Code から Keyless 経由で EC2 ホストに接続できるようにします。~/.ssh/keyless.conf を作成し、~/.ssh/config の先頭に Include 行を 1 行追加します',
+  'bridge.setup.done': 'OpenSSH を設定しました: {file} を {config} の先頭で読み込みます。',
+  'bridge.setup.undone': '{config} から OpenSSH の設定を削除しました。',
 };

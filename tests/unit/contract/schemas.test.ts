@@ -79,6 +79,10 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'files.retry': { transferId: 'x1' },
   'files.answer': { transferId: 'x1', choice: 'replace', applyToAll: true },
   'files.clear': {},
+  'bridge.sshCommand': { hostId: 'h1' },
+  'bridge.setup.status': {},
+  'bridge.setup.install': {},
+  'bridge.setup.undo': {},
 };
 
 /** One valid example per notification channel (one-way messages, no result). */
