@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   },
   connect: async () => void (await (await import('./connect')).benchConnect()),
   files: async () => void (await (await import('./files')).benchFiles({ quick: process.argv.includes('--quick') })),
+  bridge: async () => void (await (await import('./bridge')).benchBridge({ quick: process.argv.includes('--quick') })),
 };
 
 const which = process.argv[2];

@@ -164,13 +164,18 @@ function relay(stream: Duplex, io: ProxyIo): Promise<void> {
       io.stdin.unpipe(stream);
       stream.unpipe(io.stdout);
       io.stdout.end();
-      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      if (err) reject(err instanceof KeylessFailure ? err : new KeylessFailure('TunnelClosed', err instanceof Error ? err.message : String(err), true));
       else resolve();
     };
     io.stdin.pipe(stream);
     stream.pipe(io.stdout, { end: false });
-    stream.once('end', () => finish());
-    stream.once('close', () => finish());
+    let answered = false;
+    stream.once('data', () => (answered = true));
+    // Closed before the host said a word: say so, rather than leave ssh to say "Connection closed by UNKNOWN".
+    const ended = () =>
+      finish(answered ? undefined : new KeylessFailure('TunnelClosed', 'the connection closed before the host answered.', true, { step: 'connect' }));
+    stream.once('end', ended);
+    stream.once('close', ended);
     stream.once('error', (err) => finish(err));
     io.stdin.once('end', () => {
       // OpenSSH closed its side: the remote may still be sending (its exit status); wait for it.
