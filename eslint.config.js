@@ -6,7 +6,7 @@ import globals from 'globals';
 // Folders of electron/main from the bottom up. A folder may import its own layer and those below,
 // never one above (nor the wiring files at the top): connect/ makes connections for session/ and
 // the rest, and knows nothing of them.
-const MAIN_LAYERS = [['base'], ['rpc'], ['ssh', 'store'], ['aws'], ['tunnel', 'profiles', 'policy'], ['connect'], ['session', 'files', 'fleet'], ['inventory', 'audit', 'doctor'], ['web']];
+const MAIN_LAYERS = [['base'], ['rpc'], ['ssh', 'store'], ['aws'], ['tunnel', 'profiles', 'policy'], ['connect'], ['session', 'files', 'fleet'], ['inventory', 'audit', 'doctor', 'bridge'], ['web']];
 const MAIN_TOP = ['backend', 'harness', 'app', 'window', 'ipc-electron'];
 const noElectron = { name: 'electron', message: 'Only app.ts, window.ts, ipc-electron.ts and the preload import electron; services run in plain Node.' };
 const mainLayerRules = MAIN_LAYERS.flatMap((layer, i) => {

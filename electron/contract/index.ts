@@ -13,3 +13,4 @@ export * from './fleet';
 export * from './doctor';
 export * from './channels';
 export * from './wire';
+export * from './bridge';

@@ -24,6 +24,7 @@ import { defaultDownloadsFolder, FilesService, filesHandlers } from './files/fil
 import { FleetService, fleetHandlers } from './fleet/fleet-service';
 import { FleetRunLog } from './fleet/run-log';
 import { resolveTargets } from './fleet/targets';
+import { bridgeHandlers, OpenSshSetupService } from './bridge/openssh-setup';
 import { createHostHandlers } from './store/host-handlers';
 import { Doctor, doctorHandlers } from './doctor/doctor-service';
 import { HostStore } from './store/hosts';
@@ -58,6 +59,8 @@ export interface BackendOptions {
   downloadsFolder?: string;
   /** The system's dialog for files or folders to upload (Electron only). */
   chooseFiles?: (folders: boolean) => Promise<string[] | null>;
+  /** ~/.ssh, where "Set up OpenSSH" writes (tests give another). */
+  sshDir?: string;
 }
 
 export interface Backend extends Disposable {
@@ -273,6 +276,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     ...filesHandlers(files),
     ...fleetHandlers(fleet),
     ...doctorHandlers(doctor, async (ref) => (await ec2TargetOf(refOf(ref as HostRef))).target),
+    ...bridgeHandlers(new OpenSshSetupService({ hosts, home: opts.home, ...(opts.sshDir ? { sshDir: opts.sshDir } : {}) })),
   };
 
   const dispose = () => {

@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<void>> = {
   files: async () => void (await (await import('./files')).benchFiles({ quick: process.argv.includes('--quick') })),
   fleet: async () => void (await (await import('./fleet')).benchFleet({ quick: process.argv.includes('--quick') })),
   'host-tree': async () => (await import('./host-tree')).benchHostTree({ quick: process.argv.includes('--quick') }),
+  bridge: async () => void (await (await import('./bridge')).benchBridge({ quick: process.argv.includes('--quick') })),
 };
 
 const which = process.argv[2];

@@ -969,6 +969,22 @@ export const en = {
   'ui.error.copy.policy': 'Copy policy',
   'ui.error.copy.command': 'Copy command',
   'ui.error.copyDetails': 'Copy error',
+  'bridge.usage':
+    'Usage: keyless <command>\n  proxy %r %h %p       ProxyCommand for OpenSSH: connects through EC2 Instance Connect (and an endpoint when needed)\n  ssh-config           prints the Host blocks to add to ~/.ssh/config\n  hosts                lists saved EC2 hosts and the instances of the last inventory\n  known-hosts %H       KnownHostsCommand for OpenSSH: host keys Keyless knows or the instance printed to its console\n  login [--profile P]  signs in to IAM Identity Center (SSO) in this terminal',
+  'bridge.runLogin': 'Run `keyless login --profile {profile}` in a terminal, then connect again.',
+  'bridge.unknownCommand': 'keyless: there is no command "{command}".',
+  'bridge.hosts.saved': 'saved host',
+  'bridge.login.notSso': 'Profile {profile} does not sign in with IAM Identity Center (SSO); there is nothing to sign in to.',
+  'bridge.login.code': 'Open {url} and confirm the code {code}. Waiting for the sign-in…',
+  'bridge.login.done': 'Signed in ({profile}). The AWS CLI and Keyless share this sign-in.',
+  'bridge.copy': 'Copy ssh command',
+  'bridge.copyHint': 'Copy the ssh command for this host (works with scp, rsync, git and VS Code once OpenSSH is set up)',
+  'bridge.copied': 'Copied: {command}',
+  'bridge.setup.install': 'Set up OpenSSH',
+  'bridge.setup.undo': 'Undo OpenSSH setup',
+  'bridge.setup.hint': 'Let ssh, scp, rsync, git and VS Code reach your EC2 hosts through Keyless: writes ~/.ssh/keyless.conf and one Include line at the top of ~/.ssh/config',
+  'bridge.setup.done': 'OpenSSH is set up: {file}, included at the top of {config}.',
+  'bridge.setup.undone': 'OpenSSH setup removed from {config}.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -162,6 +162,16 @@ export class Ec2Inventory {
     }));
   }
 
+  /** The host keys (type and base64 blob) the instance printed to its console's `SSH HOST KEY KEYS` block; empty when none or not allowed. */
+  async consoleHostKeys(profile: string | undefined, region: string, instanceId: string): Promise<Array<{ keyType: string; blob: string }>> {
+    try {
+      const out = await (await this.clients.ec2Client(profile, region)).send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+      return parseConsoleHostKeyLines(out.Output ? Buffer.from(out.Output, 'base64').toString('utf8') : '');
+    } catch {
+      return [];
+    }
+  }
+
   /**
    * The SHA256 host key fingerprints the instance printed to its console at boot (empty when the
    * console has none or GetConsoleOutput is not allowed). Only a non-empty answer is cached.
@@ -220,27 +230,38 @@ export function endpointFacts(e: Ec2InstanceConnectEndpoint): EndpointFacts | un
  * prints (lines like `256 SHA256:… root@ip (ED25519)`) and the fingerprints of the keys in the
  * `SSH HOST KEY KEYS` block. Only the last boot's blocks count.
  */
+/** The last boot's `-----BEGIN SSH HOST KEY <name>-----` block of a console log, found without a pattern over the whole text. */
+function consoleBlock(console: string, name: string): string {
+  const begin = `-----BEGIN SSH HOST KEY ${name}-----`;
+  const end = `-----END SSH HOST KEY ${name}-----`;
+  let last: string | undefined;
+  for (let at = console.indexOf(begin); at >= 0; ) {
+    const stop = console.indexOf(end, at + begin.length);
+    if (stop < 0) break;
+    last = console.slice(at + begin.length, stop);
+    at = console.indexOf(begin, stop + end.length);
+  }
+  return last ?? '';
+}
+
+const CONSOLE_KEY_LINE = /^[ \t\r]*(?:\S+:[ \t]+)?(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+)[ \t]+([A-Za-z0-9+/=]+)/;
+
+/** The keys of the console's `SSH HOST KEY KEYS` block, one a line, read a line at a time. */
+export function parseConsoleHostKeyLines(console: string): Array<{ keyType: string; blob: string }> {
+  const out: Array<{ keyType: string; blob: string }> = [];
+  for (const line of consoleBlock(console, 'KEYS').split('\n')) {
+    const m = CONSOLE_KEY_LINE.exec(line);
+    if (m && Buffer.from(m[2]!, 'base64').length > 0) out.push({ keyType: m[1]!, blob: m[2]! });
+  }
+  return out;
+}
+
 export function parseConsoleHostKeys(console: string): string[] {
   // The instance writes its console: blocks are found with indexOf and keys read a line at a
   // time, so no pattern can span the text and backtrack over it (a `^\s*` across 64 KB of blank
   // lines took seconds, with main waiting).
-  const block = (name: string) => {
-    const begin = `-----BEGIN SSH HOST KEY ${name}-----`;
-    const end = `-----END SSH HOST KEY ${name}-----`;
-    let last: string | undefined;
-    for (let at = console.indexOf(begin); at >= 0; ) {
-      const stop = console.indexOf(end, at + begin.length);
-      if (stop < 0) break;
-      last = console.slice(at + begin.length, stop);
-      at = console.indexOf(begin, stop + end.length);
-    }
-    return last ?? '';
-  };
   const out = new Set<string>();
-  for (const m of block('FINGERPRINTS').matchAll(/SHA256:([A-Za-z0-9+/]{43})/g)) out.add(`SHA256:${m[1]}`);
-  for (const line of block('KEYS').split('\n')) {
-    const m = /^[ \t\r]*(?:\S+:[ \t]+)?(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+)[ \t]+([A-Za-z0-9+/=]+)/.exec(line);
-    if (m) out.add('SHA256:' + createHash('sha256').update(Buffer.from(m[2]!, 'base64')).digest('base64').replace(/=+$/, ''));
-  }
+  for (const m of consoleBlock(console, 'FINGERPRINTS').matchAll(/SHA256:([A-Za-z0-9+/]{43})/g)) out.add(`SHA256:${m[1]}`);
+  for (const k of parseConsoleHostKeyLines(console)) out.add('SHA256:' + createHash('sha256').update(Buffer.from(k.blob, 'base64')).digest('base64').replace(/=+$/, ''));
   return [...out];
 }

@@ -138,6 +138,16 @@ export class KnownHosts {
     return known ?? changed ?? (others.size ? { kind: 'otherType', known: [...others.values()] } : { kind: 'unknown' });
   }
 
+  /** The keys on record for host:port in Keyless's own file (not revoked, not CA lines): what `keyless known-hosts` answers. */
+  async keysOf(host: string, port: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (const { entry } of await this.entries(this.ownFile)) {
+      if (entry.marker || !hostsFieldMatches(entry.hosts, host, port)) continue;
+      if (!out.some((k) => k.equals(entry.key))) out.push(entry.key);
+    }
+    return out;
+  }
+
   /** Adds an accepted key to Keyless's own file (atomically; the user's files are never written). */
   async add(host: string, port: number, keyBlob: Buffer, comment?: string): Promise<void> {
     let existing = '';

@@ -90,6 +90,10 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'fleet.export': { runId: 'r1', format: 'csv' },
   'doctor.run': { hostId: 'h1' },
   'doctor.applyFix': { hostId: 'h1', change: { direction: 'ingress', groupId: 'sg-0123456789abcdef0', port: 22, peer: { groupId: 'sg-0fedcba9876543210' } } },
+  'bridge.sshCommand': { hostId: 'h1' },
+  'bridge.setup.status': {},
+  'bridge.setup.install': {},
+  'bridge.setup.undo': {},
 };
 
 /** One valid example per notification channel (one-way messages, no result). */

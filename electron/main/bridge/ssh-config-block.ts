@@ -1,0 +1,50 @@
+import { fail } from '../base/errors';
+
+/** How OpenSSH should start the `keyless` command: the Node binary and the script, absolute paths. */
+export interface KeylessCommand {
+  node: string;
+  script: string;
+}
+
+/** A path OpenSSH's config (and the shell that runs ProxyCommand) takes inside double quotes as it is. */
+function quoted(path: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/["\\$`%\x00-\x1f\x7f]/.test(path)) fail('InvalidArguments', `The path ${JSON.stringify(path)} has a character an ssh config cannot carry; move Keyless or its data folder.`, { field: 'path' });
+  return `"${path}"`;
+}
+
+/** A saved host's name that can stand in a `Host` line as itself (no pattern characters, no spaces). */
+export const hostPatternSafe = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(name) && !name.startsWith('i-');
+
+export interface HostBlockInput {
+  command: KeylessCommand;
+  agentDir: string;
+  /** Saved EC2 hosts reached by name, with the OS user OpenSSH should log in as (when known). */
+  named: Array<{ name: string; user?: string }>;
+}
+
+/**
+ * The Host blocks `keyless ssh-config` prints and "Set up OpenSSH" writes: instance ids and saved
+ * hosts' names go through `keyless proxy`, authenticate with the key its agent serves
+ * (IdentitiesOnly no, or a common `IdentitiesOnly yes` would hide it), and learn host keys from
+ * Keyless (KnownHostsCommand). Host key checking stays as the person has it: never
+ * `StrictHostKeyChecking no`.
+ */
+export function hostBlock(input: HostBlockInput): string {
+  const run = `${quoted(input.command.node)} ${quoted(input.command.script)}`;
+  const common = [
+    `    ProxyCommand ${run} proxy %r %h %p`,
+    // The tokens are OpenSSH's: it expands them to the same user, host and port the proxy is given.
+    `    IdentityAgent ${quoted(input.agentDir).slice(0, -1)}/%r@%h:%p"`,
+    '    IdentitiesOnly no',
+    `    KnownHostsCommand ${run} known-hosts %H`,
+  ];
+  const lines = ['# Keyless: EC2 instances through EC2 Instance Connect, keys held in memory (keyless ssh-config)'];
+  for (const h of input.named.filter((n) => hostPatternSafe(n.name))) {
+    lines.push(`Host ${h.name}`);
+    if (h.user) lines.push(`    User ${h.user}`);
+    lines.push(...common, '');
+  }
+  lines.push('Host i-*', ...common, '');
+  return lines.join('\n');
+}
