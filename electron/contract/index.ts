@@ -10,5 +10,6 @@ export * from './aws';
 export * from './audit';
 export * from './files';
 export * from './fleet';
+export * from './fleet-upload';
 export * from './channels';
 export * from './wire';

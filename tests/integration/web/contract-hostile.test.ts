@@ -80,6 +80,8 @@ const STRING_GUESSES = [
   'b1', 'x1', 'l1', 'L3RtcA==',
   // Fleet: a run, a host of a run.
   'r1', 'h:a1',
+  // Files to many hosts: an upload, a local path (absolute; nothing there).
+  'u1', '/nonexistent/keyless-walk',
 ];
 const NUMBER_GUESSES = [22, 1, 2, 10, 100, 0, 1000, 3600];
 

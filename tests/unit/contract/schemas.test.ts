@@ -87,6 +87,9 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'fleet.get': { runId: 'r1' },
   'fleet.output': { runId: 'r1', key: 'i:us-east-1:i-0a1b2c3d4e5f00001' },
   'fleet.export': { runId: 'r1', format: 'csv' },
+  'fleetUpload.start': { targets: { groupId: 'g1' }, localPath: '/home/me/app.conf', remoteDir: '/etc/app' },
+  'fleetUpload.get': { uploadId: 'u1' },
+  'fleetUpload.cancel': { uploadId: 'u1' },
 };
 
 /** One valid example per notification channel (one-way messages, no result). */
@@ -141,6 +144,11 @@ describe('the contract schemas', () => {
       ['fleet.run', { targets: { groupId: 'g1' }, command: '   ' }],
       ['fleet.run', { targets: { groupId: 'g1' }, command: 'uptime', concurrency: 0 }],
       ['fleet.output', { runId: 'r1', key: 'i:us-east-1:../../etc' }],
+      // Files to many hosts: an absolute local path, no control characters in either path.
+      ['fleetUpload.start', { targets: { groupId: 'g1' }, localPath: 'app.conf', remoteDir: '/etc' }],
+      ['fleetUpload.start', { targets: { groupId: 'g1' }, localPath: '/tmp/a\nb', remoteDir: '/etc' }],
+      ['fleetUpload.start', { targets: { groupId: 'g1' }, localPath: '/tmp/a', remoteDir: '/etc\u001b[2J' }],
+      ['fleetUpload.get', { uploadId: 'r1' }],
       ['session.resize', { sessionId: 's1', cols: 100000, rows: 30 }],
       ['session.write', { sessionId: 's1', data: 'x'.repeat(256 * 1024 + 1) }],
       ['hosts.save', { host: { ...host, host: 'a b -oProxyCommand=sh' } }],
