@@ -759,6 +759,19 @@ export const en = {
   'runs.state.timedOut': 'Timed out',
   'runs.state.cancelled': 'Cancelled',
   'error.SudoRefused.command': 'sudo on {host} would not run the command without asking for a password ({message}). Allow it with a NOPASSWD rule in sudoers for this user, or run without sudo.',
+  'sendFile.title': 'Send a file to these hosts',
+  'sendFile.localPath': 'File or folder on this computer',
+  'sendFile.remoteDir': 'Folder on each host',
+  'sendFile.send': 'Send',
+  'sendFile.counts': '{total} hosts: {ok} sent, {error} could not be sent to, {pending} still going',
+  'sendFile.sent': 'Sent ({bytes} bytes, {files} files)',
+  'sendFile.state.queued': 'Queued',
+  'sendFile.state.waiting': 'Waiting for its endpoint',
+  'sendFile.state.connecting': 'Connecting',
+  'sendFile.state.sending': 'Sending',
+  'sendFile.state.ok': 'Sent',
+  'sendFile.state.error': 'Not sent',
+  'sendFile.state.cancelled': 'Cancelled',
 } as const;
 
 export type MessageKey = keyof typeof en;
