@@ -15,6 +15,8 @@ import { DEFAULT_LIMITS, startable, type Queued } from './schedule';
 
 /** Uploads kept for `fleetUpload.get` (finished ones beyond it are forgotten, oldest first). */
 const HISTORY_UPLOADS = 50;
+/** Hosts planned at once while the targets are resolved. */
+const PLANS_AT_ONCE = 16;
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -87,7 +89,18 @@ export class FleetUploads implements Disposable {
     if (tree.problems.length) throw tree.problems[0]!;
     const targets = await this.deps.resolveTargets(args.targets);
     if (!targets.length) fail('InvalidArguments', 'The targets name no hosts.', { field: 'targets' });
-    const hosts = await Promise.all(targets.map((t) => this.plan(t.key, t.name, t.ref)));
+    // Planned 16 at a time (each may ask EC2 about its instance), in the targets' order.
+    const hosts: HostUpload[] = new Array<HostUpload>(targets.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PLANS_AT_ONCE, targets.length) }, async () => {
+        while (next < targets.length) {
+          const i = next++;
+          const t = targets[i]!;
+          hosts[i] = await this.plan(t.key, t.name, t.ref);
+        }
+      }),
+    );
     const summary: FleetUploadSummary = {
       uploadId: `u${this.nextId++}`,
       name,
