@@ -9,18 +9,19 @@ import { filesEvents, filesRequests } from './files';
 import { fleetEvents, fleetRequests } from './fleet';
 import { doctorEvents, doctorRequests } from './doctor';
 import { bridgeEvents, bridgeRequests } from './bridge';
+import { fleetUploadEvents, fleetUploadRequests } from './fleet-upload';
 
 /**
  * Every request channel (arguments parsed in main before any handler runs, and the result) and
  * every event main sends, gathered from one file per domain.
  */
-export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests, ...auditRequests, ...filesRequests, ...auditSearchRequests, ...fleetRequests, ...doctorRequests, ...bridgeRequests } as const;
+export const requests = { ...appRequests, ...hostRequests, ...terminalRequests, ...awsRequests, ...connectRequests, ...auditRequests, ...filesRequests, ...auditSearchRequests, ...fleetRequests, ...fleetUploadRequests, ...doctorRequests, ...bridgeRequests } as const;
 /**
  * Every notification channel: one-way messages from the renderer whose arguments main parses the
  * same way, but which have no result (acknowledgements of terminal output, many a second).
  */
 export const notifications = { ...terminalNotifications } as const;
-export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...awsEvents, ...connectEvents, ...auditEvents, ...filesEvents, ...fleetEvents, ...doctorEvents, ...bridgeEvents } as const;
+export const events = { ...appEvents, ...hostEvents, ...terminalEvents, ...awsEvents, ...connectEvents, ...auditEvents, ...filesEvents, ...fleetEvents, ...fleetUploadEvents, ...doctorEvents, ...bridgeEvents } as const;
 
 export type RequestChannel = keyof typeof requests;
 export type NotifyChannel = keyof typeof notifications;

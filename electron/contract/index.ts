@@ -11,6 +11,7 @@ export * from './audit';
 export * from './files';
 export * from './fleet';
 export * from './doctor';
+export * from './fleet-upload';
 export * from './channels';
 export * from './wire';
 export * from './bridge';

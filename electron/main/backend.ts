@@ -21,7 +21,8 @@ import { checkRecordingFolder, listRecordings, readRecording } from './session/r
 import { progressReporter, promptHooks, TerminalSessions } from './session/terminal-sessions';
 import { KnownHosts } from './ssh/known-hosts';
 import { defaultDownloadsFolder, FilesService, filesHandlers } from './files/files-service';
-import { FleetService, fleetHandlers } from './fleet/fleet-service';
+import { FleetService, fleetHandlers, type FleetDeps } from './fleet/fleet-service';
+import { FleetUploadLog, FleetUploads, fleetUploadHandlers } from './fleet/fleet-upload';
 import { FleetRunLog } from './fleet/run-log';
 import { resolveTargets } from './fleet/targets';
 import { bridgeHandlers, OpenSshSetupService } from './bridge/openssh-setup';
@@ -70,6 +71,8 @@ export interface Backend extends Disposable {
   readonly pool: ConnectionPool;
   /** Fleet commands (runs on many hosts), for tests and the benchmark. */
   readonly fleet: FleetService;
+  /** Files to many hosts, for tests. */
+  readonly fleetUploads: FleetUploads;
   /** Disposes everything and waits for the last audit lines (sessions ended by the close) to be written. */
   close(): Promise<void>;
 }
@@ -164,7 +167,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
 
   // Fleet commands: runs on many hosts over the pool, 20 at a time per endpoint; audited in fleet-runs.jsonl.
   const fleetLog = new FleetRunLog(join(opts.home, 'fleet-runs.jsonl'), opts.log);
-  const fleet = new FleetService({
+  const fleetDeps: FleetDeps = {
     pool,
     routeOf,
     connector,
@@ -185,7 +188,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       }
     })(),
     log: opts.log,
-  });
+  };
+  const fleet = new FleetService(fleetDeps);
+  // Files to many hosts: the same targets and scheduling; audited in fleet-uploads.jsonl.
+  const uploadLog = new FleetUploadLog(join(opts.home, 'fleet-uploads.jsonl'), opts.log);
+  const fleetUploads = new FleetUploads({ ...fleetDeps, audit: (entry) => void uploadLog.append(entry) });
 
   const openForward: Handlers['forward.open'] = async (args, ctx: CallContext) => {
     const ref = refOf(args);
@@ -277,11 +284,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     ...fleetHandlers(fleet),
     ...doctorHandlers(doctor, async (ref) => (await ec2TargetOf(refOf(ref as HostRef))).target),
     ...bridgeHandlers(new OpenSshSetupService({ hosts, home: opts.home, ...(opts.sshDir ? { sshDir: opts.sshDir } : {}) })),
+    ...fleetUploadHandlers(fleetUploads),
   };
 
   const dispose = () => {
     stopSeeding();
     fleet.dispose();
+    fleetUploads.dispose();
     forwards.dispose();
     doctor.dispose();
     files.dispose();
@@ -297,10 +306,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     sessions,
     pool,
     fleet,
+    fleetUploads,
     dispose,
     close: async () => {
       dispose();
-      await Promise.all([audit.flushed(), fleetLog.flushed()]);
+      await Promise.all([audit.flushed(), fleetLog.flushed(), uploadLog.flushed()]);
     },
   };
 }

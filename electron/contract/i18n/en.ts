@@ -985,6 +985,19 @@ export const en = {
   'bridge.setup.hint': 'Let ssh, scp, rsync, git and VS Code reach your EC2 hosts through Keyless: writes ~/.ssh/keyless.conf and one Include line at the top of ~/.ssh/config',
   'bridge.setup.done': 'OpenSSH is set up: {file}, included at the top of {config}.',
   'bridge.setup.undone': 'OpenSSH setup removed from {config}.',
+  'sendFile.title': 'Send a file to these hosts',
+  'sendFile.localPath': 'File or folder on this computer',
+  'sendFile.remoteDir': 'Folder on each host',
+  'sendFile.send': 'Send',
+  'sendFile.counts': '{total} hosts: {ok} sent, {error} could not be sent to, {pending} still going',
+  'sendFile.sent': 'Sent ({bytes} bytes, {files} files)',
+  'sendFile.state.queued': 'Queued',
+  'sendFile.state.waiting': 'Waiting for its endpoint',
+  'sendFile.state.connecting': 'Connecting',
+  'sendFile.state.sending': 'Sending',
+  'sendFile.state.ok': 'Sent',
+  'sendFile.state.error': 'Not sent',
+  'sendFile.state.cancelled': 'Cancelled',
 } as const;
 
 export type MessageKey = keyof typeof en;

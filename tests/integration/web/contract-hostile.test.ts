@@ -82,6 +82,8 @@ const STRING_GUESSES = [
   'r1', 'h:a1',
   // The doctor: one address, the only CIDR a fix may open 22 to.
   '203.0.113.5/32',
+  // Files to many hosts: an upload, a local path (absolute; nothing there).
+  'u1', '/nonexistent/keyless-walk',
 ];
 const NUMBER_GUESSES = [22, 1, 2, 10, 100, 0, 1000, 3600];
 

@@ -94,6 +94,9 @@ const valid: { [C in RequestChannel]: RequestArgs<C> } = {
   'bridge.setup.status': {},
   'bridge.setup.install': {},
   'bridge.setup.undo': {},
+  'fleetUpload.start': { targets: { groupId: 'g1' }, localPath: '/home/me/app.conf', remoteDir: '/etc/app' },
+  'fleetUpload.get': { uploadId: 'u1' },
+  'fleetUpload.cancel': { uploadId: 'u1' },
 };
 
 /** One valid example per notification channel (one-way messages, no result). */
@@ -148,6 +151,11 @@ describe('the contract schemas', () => {
       ['fleet.run', { targets: { groupId: 'g1' }, command: '   ' }],
       ['fleet.run', { targets: { groupId: 'g1' }, command: 'uptime', concurrency: 0 }],
       ['fleet.output', { runId: 'r1', key: 'i:us-east-1:../../etc' }],
+      // Files to many hosts: an absolute local path, no control characters in either path.
+      ['fleetUpload.start', { targets: { groupId: 'g1' }, localPath: 'app.conf', remoteDir: '/etc' }],
+      ['fleetUpload.start', { targets: { groupId: 'g1' }, localPath: '/tmp/a\nb', remoteDir: '/etc' }],
+      ['fleetUpload.start', { targets: { groupId: 'g1' }, localPath: '/tmp/a', remoteDir: '/etc\u001b[2J' }],
+      ['fleetUpload.get', { uploadId: 'r1' }],
       ['session.resize', { sessionId: 's1', cols: 100000, rows: 30 }],
       ['session.write', { sessionId: 's1', data: 'x'.repeat(256 * 1024 + 1) }],
       ['hosts.save', { host: { ...host, host: 'a b -oProxyCommand=sh' } }],

@@ -1,0 +1,342 @@
+import { appendFile, mkdir, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { EventName, EventPayload, FleetUploadHost, FleetUploadSummary, HostRef, ParsedArgs, TransferInfo } from '../../contract';
+import { KeylessFailure, fail, toKeylessError } from '../base/errors';
+import type { Disposable } from '../base/lifecycle';
+import type { Logger } from '../base/log';
+import type { Route } from '../connect/route';
+import { localFailure } from '../files/file-errors';
+import { notRegular, notRegularReason, walkLocal } from '../files/local-files';
+import { RemoteSide } from '../files/remote-side';
+import { TransferQueue } from '../files/transfers';
+import type { Handlers } from '../rpc/contract-server';
+import { reachOf, type FleetDeps, type HostPlan } from './fleet-service';
+import { DEFAULT_LIMITS, startable, type Queued } from './schedule';
+
+/** Uploads kept for `fleetUpload.get` (finished ones beyond it are forgotten, oldest first). */
+const HISTORY_UPLOADS = 50;
+/** Hosts planned at once while the targets are resolved. */
+const PLANS_AT_ONCE = 16;
+
+type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+/** One line of the upload audit log: who sent what where, and how each host ended. */
+export interface FleetUploadAuditEntry {
+  time: number;
+  uploadId: string;
+  localUser: string;
+  localPath: string;
+  remoteDir: string;
+  totalBytes: number;
+  fileCount: number;
+  durationMs: number;
+  counts: FleetUploadSummary['counts'];
+  hosts: Array<{ name: string; instanceId: string | null; profile: string | null; via: string; state: string; bytes: number; errorCode: string | null }>;
+}
+
+export interface FleetUploadDeps extends Omit<FleetDeps, 'audit'> {
+  audit(entry: FleetUploadAuditEntry): void;
+}
+
+interface HostUpload {
+  info: FleetUploadHost;
+  ref: HostRef;
+  route?: Route;
+  profile?: string;
+}
+
+interface Upload {
+  summary: FleetUploadSummary;
+  localPath: string;
+  hosts: HostUpload[];
+  abort: AbortController;
+  emit: Emit;
+  done: Promise<void>;
+}
+
+function counts(hosts: readonly HostUpload[]): FleetUploadSummary['counts'] {
+  const c = { total: hosts.length, queued: 0, running: 0, ok: 0, error: 0, cancelled: 0 };
+  for (const { info } of hosts) {
+    if (info.state === 'queued' || info.state === 'waiting') c.queued++;
+    else if (info.state === 'connecting' || info.state === 'sending') c.running++;
+    else c[info.state]++;
+  }
+  return c;
+}
+
+/**
+ * Files to many hosts: a local file or folder sent to one folder on each target host with the
+ * Files view's transfer code (a temporary name made with O_EXCL beside the target, renamed over it
+ * when whole, the mode kept), over the pool's connection to each host. Hosts are scheduled as a
+ * fleet run's: at most 20 at once behind one endpoint, the whole upload at most `concurrency`. A
+ * host that fails says why and the others go on. Each finished upload is audited.
+ */
+export class FleetUploads implements Disposable {
+  private nextId = 1;
+  private readonly uploads: Upload[] = [];
+
+  constructor(private readonly deps: FleetUploadDeps) {}
+
+  async start(args: ParsedArgs<'fleetUpload.start'>, emit: Emit): Promise<{ upload: FleetUploadSummary; hosts: FleetUploadHost[] }> {
+    // The local side first: a missing path, a FIFO or a device is the person's to fix, before any host is dialled.
+    const st = await stat(args.localPath).catch((err: unknown) => {
+      throw localFailure(err, args.localPath);
+    });
+    const reason = notRegularReason(st);
+    if (reason) throw notRegular(args.localPath, reason);
+    const name = basename(args.localPath);
+    const tree = await walkLocal(Buffer.from(args.localPath), Buffer.from(name), new AbortController().signal);
+    if (tree.problems.length) throw tree.problems[0]!;
+    const targets = await this.deps.resolveTargets(args.targets);
+    if (!targets.length) fail('InvalidArguments', 'The targets name no hosts.', { field: 'targets' });
+    // Planned 16 at a time (each may ask EC2 about its instance), in the targets' order.
+    const hosts: HostUpload[] = new Array<HostUpload>(targets.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PLANS_AT_ONCE, targets.length) }, async () => {
+        while (next < targets.length) {
+          const i = next++;
+          const t = targets[i]!;
+          hosts[i] = await this.plan(t.key, t.name, t.ref);
+        }
+      }),
+    );
+    const summary: FleetUploadSummary = {
+      uploadId: `u${this.nextId++}`,
+      name,
+      remoteDir: args.remoteDir,
+      kind: st.isDirectory() ? 'dir' : 'file',
+      totalBytes: tree.files.reduce((n, f) => n + f.size, 0),
+      fileCount: tree.files.length,
+      startedAt: Date.now(),
+      endedAt: null,
+      state: 'running',
+      counts: counts(hosts),
+      reach: reachOf(hosts.map((h) => h.info)),
+    };
+    const up: Upload = { summary, localPath: args.localPath, hosts, abort: new AbortController(), emit: safeEmit(emit, this.deps.log), done: Promise.resolve() };
+    this.uploads.push(up);
+    while (this.uploads.length > HISTORY_UPLOADS) {
+      const i = this.uploads.findIndex((u) => u.summary.state !== 'running');
+      if (i < 0) break;
+      this.uploads.splice(i, 1);
+    }
+    up.done = this.drive(up, args.concurrency);
+    return { upload: summary, hosts: hosts.map((h) => h.info) };
+  }
+
+  get(uploadId: string): { upload: FleetUploadSummary; hosts: FleetUploadHost[] } {
+    const u = this.find(uploadId);
+    return { upload: u.summary, hosts: u.hosts.map((h) => h.info) };
+  }
+
+  cancel(uploadId: string): void {
+    this.find(uploadId).abort.abort();
+  }
+
+  /** Resolves when the upload has ended (tests). */
+  whenDone(uploadId: string): Promise<FleetUploadSummary> {
+    const u = this.find(uploadId);
+    return u.done.then(() => u.summary);
+  }
+
+  dispose(): void {
+    for (const u of this.uploads) u.abort.abort();
+  }
+
+  private find(uploadId: string): Upload {
+    return this.uploads.find((u) => u.summary.uploadId === uploadId) ?? fail('NotFound', `No upload ${uploadId} is kept (the last ${HISTORY_UPLOADS} are).`, { uploadId });
+  }
+
+  private async plan(key: string, name: string, ref: HostRef): Promise<HostUpload> {
+    const info: FleetUploadHost = { key, name, via: 'none', state: 'queued', bytes: 0, files: 0, durationMs: null };
+    const host: HostUpload = { info, ref };
+    try {
+      const route = await this.deps.routeOf(ref);
+      host.route = route;
+      const p = await this.planRoute(route);
+      info.via = p.via;
+      if (p.endpointId) info.endpointId = p.endpointId;
+      if (p.instanceId) info.instanceId = p.instanceId;
+      if (p.profile) host.profile = p.profile;
+    } catch (err) {
+      info.state = 'error';
+      info.error = toKeylessError(err);
+      const detail = info.error.detail?.instanceId;
+      if (typeof detail === 'string') info.instanceId = detail;
+    }
+    return host;
+  }
+
+  private async planRoute(route: Route): Promise<HostPlan> {
+    const last = route.hops[route.hops.length - 1]!;
+    const ec2 = last.kind === 'ec2' ? { instanceId: last.target.instanceId, ...(last.target.profile ? { profile: last.target.profile } : {}) } : {};
+    if (route.hops.length > 1) return { via: 'jump', ...ec2 };
+    if (last.kind === 'ssh') return { via: 'ssh' };
+    const { plan } = await this.deps.connector.plan(last.target);
+    return plan.kind === 'eice' ? { via: 'eice', endpointId: plan.endpoint.endpointId, ...ec2 } : { via: 'direct', ...ec2 };
+  }
+
+  private drive(up: Upload, concurrency: number): Promise<void> {
+    const queue: Queued[] = up.hosts.filter((h) => h.info.state === 'queued').map((h) => ({ key: h.info.key, lane: h.info.via === 'eice' ? h.info.endpointId : undefined }));
+    const byKey = new Map(up.hosts.map((h) => [h.info.key, h]));
+    const perLane = new Map<string, number>();
+    let total = 0;
+    const limits = { concurrency, perLane: DEFAULT_LIMITS.perLane };
+    return new Promise<void>((resolve) => {
+      const finish = () => {
+        if (up.summary.state !== 'running') return;
+        up.summary.state = up.abort.signal.aborted ? 'cancelled' : 'done';
+        up.summary.endedAt = Date.now();
+        up.summary.counts = counts(up.hosts);
+        up.emit('fleetUpload.run', up.summary);
+        this.audit(up);
+        resolve();
+      };
+      const pump = () => {
+        if (up.abort.signal.aborted) for (const q of queue.splice(0)) this.update(up, byKey.get(q.key)!, { state: 'cancelled' });
+        for (const q of startable(queue, { total, perLane }, limits)) {
+          queue.splice(queue.indexOf(q), 1);
+          total++;
+          if (q.lane) perLane.set(q.lane, (perLane.get(q.lane) ?? 0) + 1);
+          void this.sendTo(up, byKey.get(q.key)!).finally(() => {
+            total--;
+            if (q.lane) perLane.set(q.lane, perLane.get(q.lane)! - 1);
+            pump();
+          });
+        }
+        for (const q of queue) {
+          const h = byKey.get(q.key)!;
+          if (h.info.state === 'queued' && q.lane && (perLane.get(q.lane) ?? 0) >= limits.perLane) this.update(up, h, { state: 'waiting' });
+        }
+        up.summary.counts = counts(up.hosts);
+        if (up.summary.state === 'running') up.emit('fleetUpload.run', up.summary);
+        if (total === 0 && queue.length === 0) finish();
+      };
+      up.abort.signal.addEventListener('abort', pump, { once: true });
+      for (const h of up.hosts) up.emit('fleetUpload.host', { uploadId: up.summary.uploadId, host: h.info });
+      pump();
+    });
+  }
+
+  /** One host: a transfer queue of its own holding one upload, followed until it ends. */
+  private async sendTo(up: Upload, host: HostUpload): Promise<void> {
+    const t0 = Date.now();
+    const signal = up.abort.signal;
+    this.update(up, host, { state: 'connecting' });
+    const route = host.route!;
+    const side = new RemoteSide({
+      label: host.info.name,
+      borrow: async (_retry, s) => {
+        const lease = await this.deps.pool.borrow(route, this.deps.hooks(s));
+        if (host.info.state === 'connecting') this.update(up, host, { state: 'sending' });
+        return lease;
+      },
+    });
+    let finished!: (info: TransferInfo) => void;
+    const ended = new Promise<TransferInfo>((r) => (finished = r));
+    const queue = new TransferQueue(
+      {
+        transfer: (info) => {
+          if (info.state === 'done' || info.state === 'failed' || info.state === 'cancelled' || info.state === 'skipped') finished(info);
+          else if (info.bytes !== host.info.bytes) host.info.bytes = info.bytes;
+        },
+        queue: () => {},
+      },
+      this.deps.log,
+    );
+    const name = Buffer.from(up.summary.name);
+    const t = queue.add('upload', up.summary.name, 1, { kind: 'local', roots: [{ path: Buffer.from(up.localPath), name }] }, { kind: 'remote', side, dir: Buffer.from(up.summary.remoteDir), sudo: false }, 'replace');
+    const onAbort = () => queue.cancel(t.id);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    try {
+      const info = await ended;
+      const common = { bytes: info.bytes, files: info.files, durationMs: Date.now() - t0 };
+      if (info.state === 'done' && info.problems.length === 0) return this.update(up, host, { ...common, state: 'ok' });
+      if (info.state === 'cancelled' || (signal.aborted && info.error?.code === 'Cancelled')) return this.update(up, host, { ...common, state: 'cancelled' });
+      const error = info.error ?? info.problems[0]?.error ?? new KeylessFailure('SessionClosed', `The upload to ${host.info.name} did not finish.`, true, { host: host.info.name }).toData();
+      this.update(up, host, { ...common, state: 'error', error });
+    } catch (err) {
+      this.update(up, host, { durationMs: Date.now() - t0, state: 'error', error: toKeylessError(err) });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      queue.dispose();
+    }
+  }
+
+  private update(up: Upload, host: HostUpload, patch: Partial<FleetUploadHost>): void {
+    Object.assign(host.info, patch);
+    up.emit('fleetUpload.host', { uploadId: up.summary.uploadId, host: host.info });
+  }
+
+  private audit(up: Upload): void {
+    const s = up.summary;
+    this.deps.audit({
+      time: s.startedAt,
+      uploadId: s.uploadId,
+      localUser: this.deps.localUser,
+      localPath: up.localPath,
+      remoteDir: s.remoteDir,
+      totalBytes: s.totalBytes,
+      fileCount: s.fileCount,
+      durationMs: (s.endedAt ?? Date.now()) - s.startedAt,
+      counts: s.counts,
+      hosts: up.hosts.map((h) => ({
+        name: h.info.name,
+        instanceId: h.info.instanceId ?? null,
+        profile: h.profile ?? null,
+        via: h.info.via,
+        state: h.info.state,
+        bytes: h.info.bytes,
+        errorCode: h.info.error?.code ?? null,
+      })),
+    });
+  }
+}
+
+/** Events to a renderer that may have gone: an upload outlives the window that started it. */
+function safeEmit(emit: Emit, log: Logger): Emit {
+  return (event, payload) => {
+    try {
+      emit(event, payload);
+    } catch (err) {
+      log.debug('fleet upload event not delivered', { event, error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+}
+
+/** The upload audit log (`fleet-uploads.jsonl`, one JSON object a line, owner-only). */
+export class FleetUploadLog {
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    private readonly log?: Logger,
+  ) {}
+
+  append(entry: FleetUploadAuditEntry): Promise<void> {
+    const line = JSON.stringify({ kind: 'fleetUpload', ...entry }) + '\n';
+    this.writing = this.writing.then(async () => {
+      try {
+        await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+        await appendFile(this.file, line, { mode: 0o600 });
+      } catch (err) {
+        this.log?.warn('could not append to the upload audit log', { error: err instanceof Error ? err.message : String(err) });
+      }
+    });
+    return this.writing;
+  }
+
+  flushed(): Promise<void> {
+    return this.writing;
+  }
+}
+
+export function fleetUploadHandlers(uploads: FleetUploads): Pick<Handlers, 'fleetUpload.start' | 'fleetUpload.get' | 'fleetUpload.cancel'> {
+  return {
+    'fleetUpload.start': (args, { peer }) => uploads.start(args, (e, p) => peer.emit(e, p)),
+    'fleetUpload.get': ({ uploadId }) => uploads.get(uploadId),
+    'fleetUpload.cancel': ({ uploadId }) => (uploads.cancel(uploadId), { ok: true }),
+  };
+}
