@@ -371,6 +371,8 @@ export const en = {
   'error.FileRefused.socket': 'Keyless did not read {path}: it is a socket, not a file. Choose a regular file.',
   'error.FileRefused.symlinkLoop': 'Keyless did not read {path}: it is a symbolic link that leads back to itself. Fix the link, or choose the file it should point to.',
   'error.FileRefused.tooLarge': 'Keyless did not read {path}: it is larger than the {limit} Keyless reads of such a file, so it is probably not the file you meant. Choose the right file.',
+  'error.FileRefused.hidden': 'Keyless did not send {path}: it is hidden or inside a hidden folder (such as ~/.ssh or ~/.aws, where keys and credentials live). Copy what you mean to send to an ordinary folder first.',
+  'error.FileRefused.holdsHome': 'Keyless did not send {path}: it is your home folder or a folder holding it, which would carry your keys and credentials along. Choose the folder you mean to send.',
   // AWS profiles, SSO sign-in and the inventory
   'view.label': 'Main view',
   'view.terminals': 'Terminals',

@@ -1,5 +1,6 @@
-import { appendFile, mkdir, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { appendFile, mkdir, realpath, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, sep } from 'node:path';
 import type { EventName, EventPayload, FleetUploadHost, FleetUploadSummary, HostRef, ParsedArgs, TransferInfo } from '../../contract';
 import { KeylessFailure, fail, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
@@ -82,6 +83,7 @@ export class FleetUploads implements Disposable {
     const st = await stat(args.localPath).catch((err: unknown) => {
       throw localFailure(err, args.localPath);
     });
+    await refuseSecretPlaces(args.localPath);
     const reason = notRegularReason(st);
     if (reason) throw notRegular(args.localPath, reason);
     const name = basename(args.localPath);
@@ -339,4 +341,19 @@ export function fleetUploadHandlers(uploads: FleetUploads): Pick<Handlers, 'flee
     'fleetUpload.get': ({ uploadId }) => uploads.get(uploadId),
     'fleetUpload.cancel': ({ uploadId }) => (uploads.cancel(uploadId), { ok: true }),
   };
+}
+
+/**
+ * The path comes from the renderer as text, so a page that went wrong could name any file this user
+ * can read. What it may not name: a hidden file or folder (or one inside one: ~/.ssh, ~/.aws,
+ * ~/.config hold keys and credentials), nor the home folder or a folder holding it (which would
+ * carry those along). Judged on the real path, so a link elsewhere does not get round it.
+ */
+export async function refuseSecretPlaces(localPath: string, home = homedir()): Promise<void> {
+  const real = await realpath(localPath).catch(() => localPath);
+  const realHome = await realpath(home).catch(() => home);
+  const parts = real.split(sep).filter(Boolean);
+  const hidden = parts.some((p) => p.startsWith('.'));
+  const holdsHome = realHome === real || realHome.startsWith(real.endsWith(sep) ? real : real + sep);
+  if (hidden || holdsHome) fail('FileRefused', `${localPath} is ${hidden ? 'hidden or inside a hidden folder' : 'the home folder or holds it'}; Keyless does not send it to many hosts.`, { path: localPath, reason: hidden ? 'hidden' : 'holdsHome' });
 }
