@@ -1,10 +1,8 @@
-import { appendFile, mkdir, open, rename, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open } from 'node:fs/promises';
 import { localAuditEntrySchema, type LocalAuditEntry } from '../../contract';
+import { JsonLinesFile } from '../base/json-lines';
 import type { Logger } from '../base/log';
 
-/** Past this size the log moves to `<file>.1` (replacing the older one) and starts again. */
-const ROTATE_BYTES = 5 * 1024 * 1024;
 /** Reading looks at most at the log's last 2 MB: thousands of connections. */
 const READ_TAIL_BYTES = 2 * 1024 * 1024;
 
@@ -14,37 +12,28 @@ const READ_TAIL_BYTES = 2 * 1024 * 1024;
  * field for a key, a token or a message from a host, so none can end up here.
  */
 export class ConnectionLog {
-  private writing: Promise<void> = Promise.resolve();
+  private readonly out: JsonLinesFile;
 
   constructor(
     readonly file: string,
-    private readonly log?: Logger,
-  ) {}
+    log?: Logger,
+  ) {
+    this.out = new JsonLinesFile(file, 'connection audit log', log);
+  }
 
   /** Appends in call order; a failure to write is logged, never thrown at the connection. */
   append(entry: LocalAuditEntry): Promise<void> {
-    const line = JSON.stringify(localAuditEntrySchema.parse(entry)) + '\n';
-    this.writing = this.writing.then(async () => {
-      try {
-        await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-        const size = await stat(this.file).then((s) => s.size, () => 0);
-        if (size > ROTATE_BYTES) await rename(this.file, `${this.file}.1`);
-        await appendFile(this.file, line, { mode: 0o600 });
-      } catch (err) {
-        this.log?.warn('could not append to the connection audit log', { error: err instanceof Error ? err.message : String(err) });
-      }
-    });
-    return this.writing;
+    return this.out.append(localAuditEntrySchema.parse(entry));
   }
 
   /** Resolves once every line appended so far is written (or its failure logged). */
   flushed(): Promise<void> {
-    return this.writing;
+    return this.out.flushed();
   }
 
   /** Newest first; lines that do not parse (a torn last write, a hand edit) are left out. */
   async read(limit = 500): Promise<LocalAuditEntry[]> {
-    await this.writing;
+    await this.out.flushed();
     let text: string;
     try {
       const fh = await open(this.file, 'r');

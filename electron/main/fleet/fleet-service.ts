@@ -47,6 +47,44 @@ export interface HostPlan {
   profile?: string;
 }
 
+/** A host of a run or an upload while it is planned: what the view shows, and what connecting needs. */
+export interface PlannedHost {
+  info: { via: FleetHost['via']; endpointId?: string; instanceId?: string; state: string; error?: KeylessError };
+  ref: HostRef;
+  route?: Route;
+  profile?: string;
+}
+
+/**
+ * Plans one host of a run or an upload: its route, then direct, through which endpoint, a jump or
+ * plain SSH. A host that cannot be reached is marked failed now, with why (and its instance).
+ */
+export async function planHost(deps: Pick<FleetDeps, 'routeOf' | 'connector'>, host: PlannedHost): Promise<void> {
+  const { info } = host;
+  try {
+    const route = await deps.routeOf(host.ref);
+    host.route = route;
+    const last = route.hops[route.hops.length - 1]!;
+    const ec2 = last.kind === 'ec2' ? { instanceId: last.target.instanceId, ...(last.target.profile ? { profile: last.target.profile } : {}) } : {};
+    let p: HostPlan;
+    if (route.hops.length > 1) p = { via: 'jump', ...ec2 };
+    else if (last.kind === 'ssh') p = { via: 'ssh' };
+    else {
+      const { plan } = await deps.connector.plan(last.target);
+      p = plan.kind === 'eice' ? { via: 'eice', endpointId: plan.endpoint.endpointId, ...ec2 } : { via: 'direct', ...ec2 };
+    }
+    info.via = p.via;
+    if (p.endpointId) info.endpointId = p.endpointId;
+    if (p.instanceId) info.instanceId = p.instanceId;
+    if (p.profile) host.profile = p.profile;
+  } catch (err) {
+    info.state = 'error';
+    info.error = toKeylessError(err);
+    const detail = info.error.detail?.instanceId;
+    if (typeof detail === 'string') info.instanceId = detail;
+  }
+}
+
 /** One line of the fleet audit log: who ran what on which hosts, and how each ended. Never output. */
 export interface FleetAuditEntry {
   time: number;
@@ -220,31 +258,9 @@ export class FleetService implements Disposable {
     return mapLimited(targets, PLANS_AT_ONCE, async (t): Promise<HostRun> => {
       const info: FleetHost = { key: t.key, name: t.name, via: 'none', state: 'queued', exitCode: null, durationMs: null, lastLine: '', stdoutBytes: 0, stderrBytes: 0, outputLines: 0 };
       const host: HostRun = { info, ref: t.ref, lastEmit: 0 };
-      try {
-        const route = await this.deps.routeOf(t.ref);
-        host.route = route;
-        const p = await this.planRoute(route);
-        info.via = p.via;
-        if (p.endpointId) info.endpointId = p.endpointId;
-        if (p.instanceId) info.instanceId = p.instanceId;
-        if (p.profile) host.profile = p.profile;
-      } catch (err) {
-        info.state = 'error';
-        info.error = toKeylessError(err);
-        const detail = info.error.detail?.instanceId;
-        if (typeof detail === 'string') info.instanceId = detail;
-      }
+      await planHost(this.deps, host);
       return host;
     });
-  }
-
-  private async planRoute(route: Route): Promise<HostPlan> {
-    const last = route.hops[route.hops.length - 1]!;
-    const ec2 = last.kind === 'ec2' ? { instanceId: last.target.instanceId, ...(last.target.profile ? { profile: last.target.profile } : {}) } : {};
-    if (route.hops.length > 1) return { via: 'jump', ...ec2 };
-    if (last.kind === 'ssh') return { via: 'ssh' };
-    const { plan } = await this.deps.connector.plan(last.target);
-    return plan.kind === 'eice' ? { via: 'eice', endpointId: plan.endpoint.endpointId, ...ec2 } : { via: 'direct', ...ec2 };
   }
 
   private async launch(job: { command: string; sudo: boolean; timeoutS: number; concurrency: number }, targets: FleetTarget[], emit: Emit, rerunOf?: string) {

@@ -1,9 +1,10 @@
-import { appendFile, mkdir, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, sep } from 'node:path';
+import { basename, sep } from 'node:path';
 import type { EventName, EventPayload, FleetUploadHost, FleetUploadSummary, HostRef, ParsedArgs, TransferInfo } from '../../contract';
 import { KeylessFailure, fail, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
+import { JsonLinesFile } from '../base/json-lines';
 import type { Logger } from '../base/log';
 import type { Route } from '../connect/route';
 import { localFailure } from '../files/file-errors';
@@ -11,7 +12,7 @@ import { notRegular, notRegularReason, walkLocal } from '../files/local-files';
 import { RemoteSide } from '../files/remote-side';
 import { TransferQueue } from '../files/transfers';
 import type { Handlers } from '../rpc/contract-server';
-import { reachOf, type FleetDeps, type HostPlan } from './fleet-service';
+import { planHost, reachOf, type FleetDeps } from './fleet-service';
 import { DEFAULT_LIMITS, startable, type Queued } from './schedule';
 
 /** Uploads kept for `fleetUpload.get` (finished ones beyond it are forgotten, oldest first). */
@@ -151,32 +152,9 @@ export class FleetUploads implements Disposable {
   }
 
   private async plan(key: string, name: string, ref: HostRef): Promise<HostUpload> {
-    const info: FleetUploadHost = { key, name, via: 'none', state: 'queued', bytes: 0, files: 0, durationMs: null };
-    const host: HostUpload = { info, ref };
-    try {
-      const route = await this.deps.routeOf(ref);
-      host.route = route;
-      const p = await this.planRoute(route);
-      info.via = p.via;
-      if (p.endpointId) info.endpointId = p.endpointId;
-      if (p.instanceId) info.instanceId = p.instanceId;
-      if (p.profile) host.profile = p.profile;
-    } catch (err) {
-      info.state = 'error';
-      info.error = toKeylessError(err);
-      const detail = info.error.detail?.instanceId;
-      if (typeof detail === 'string') info.instanceId = detail;
-    }
+    const host: HostUpload = { info: { key, name, via: 'none', state: 'queued', bytes: 0, files: 0, durationMs: null }, ref };
+    await planHost(this.deps, host);
     return host;
-  }
-
-  private async planRoute(route: Route): Promise<HostPlan> {
-    const last = route.hops[route.hops.length - 1]!;
-    const ec2 = last.kind === 'ec2' ? { instanceId: last.target.instanceId, ...(last.target.profile ? { profile: last.target.profile } : {}) } : {};
-    if (route.hops.length > 1) return { via: 'jump', ...ec2 };
-    if (last.kind === 'ssh') return { via: 'ssh' };
-    const { plan } = await this.deps.connector.plan(last.target);
-    return plan.kind === 'eice' ? { via: 'eice', endpointId: plan.endpoint.endpointId, ...ec2 } : { via: 'direct', ...ec2 };
   }
 
   private drive(up: Upload, concurrency: number): Promise<void> {
@@ -310,28 +288,21 @@ function safeEmit(emit: Emit, log: Logger): Emit {
 
 /** The upload audit log (`fleet-uploads.jsonl`, one JSON object a line, owner-only). */
 export class FleetUploadLog {
-  private writing: Promise<void> = Promise.resolve();
+  private readonly out: JsonLinesFile;
 
   constructor(
     readonly file: string,
-    private readonly log?: Logger,
-  ) {}
+    log?: Logger,
+  ) {
+    this.out = new JsonLinesFile(file, 'upload audit log', log);
+  }
 
   append(entry: FleetUploadAuditEntry): Promise<void> {
-    const line = JSON.stringify({ kind: 'fleetUpload', ...entry }) + '\n';
-    this.writing = this.writing.then(async () => {
-      try {
-        await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-        await appendFile(this.file, line, { mode: 0o600 });
-      } catch (err) {
-        this.log?.warn('could not append to the upload audit log', { error: err instanceof Error ? err.message : String(err) });
-      }
-    });
-    return this.writing;
+    return this.out.append({ kind: 'fleetUpload', ...entry });
   }
 
   flushed(): Promise<void> {
-    return this.writing;
+    return this.out.flushed();
   }
 }
 
