@@ -18,6 +18,7 @@ import { connectInMemory } from '../../support/memory-transport';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
 import { receiveOutput } from '../support/terminal-output';
+import { useSimulatorAws } from '../support/simulator-aws';
 
 if (sshdMissing) console.warn(`skipping the endpoint-offer integration test: ${sshdMissing}`);
 
@@ -64,13 +65,7 @@ beforeAll(async () => {
       principals: [READER],
     },
   });
-  awsDir = await mkdtemp(join(tmpdir(), 'keyless-aws-'));
-  const files = await sim.writeAwsConfig(awsDir, { region: REGION, sso: false });
-  process.env.AWS_CONFIG_FILE = files.configFile;
-  process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_ACCESS_KEY_ID;
-  delete process.env.AWS_SECRET_ACCESS_KEY;
+  awsDir = await useSimulatorAws(sim, REGION);
   home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
   main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], awsCredentials: new SdkCredentialSource(), endpointPollMs: 200 });
   const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));

@@ -21,6 +21,7 @@ import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../support/memory-transport';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, seedPolicy, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
+import { useSimulatorAws } from '../support/simulator-aws';
 
 const REGION = 'us-west-2';
 const DIRECT = 'i-0a1b2c3d4e5f0b001';
@@ -51,13 +52,7 @@ beforeAll(async () => {
       principals: [{ ...SEED, policies: [seedPolicy(REGION, DIRECT), seedPolicy(REGION, STOPPED)] }],
     },
   });
-  awsDir = await mkdtemp(join(tmpdir(), 'keyless-aws-'));
-  const files = await sim.writeAwsConfig(awsDir, { region: REGION, sso: false });
-  process.env.AWS_CONFIG_FILE = files.configFile;
-  process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_ACCESS_KEY_ID;
-  delete process.env.AWS_SECRET_ACCESS_KEY;
+  awsDir = await useSimulatorAws(sim, REGION);
   home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
   main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], awsCredentials: new SdkCredentialSource(), connectionLingerMs: 0 });
   const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));

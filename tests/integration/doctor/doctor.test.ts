@@ -20,6 +20,7 @@ import { Doctor } from '../../../electron/main/doctor/doctor-service';
 import { KnownHosts } from '../../../electron/main/ssh/known-hosts';
 import { DOCTOR_HOSTS, DOCTOR_REGION, doctorFleet, type DoctorHostName } from '../../sim/doctor-fleet';
 import { sshdMissing, startSimulator, type Simulator } from '../../sim/index';
+import { useSimulatorAws } from '../support/simulator-aws';
 
 let sim: Simulator;
 let home: string;
@@ -31,13 +32,7 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   if (sshdMissing) return;
   sim = await startSimulator({ fleet: doctorFleet(), regions: [DOCTOR_REGION] });
-  awsDir = await mkdtemp(join(tmpdir(), 'keyless-aws-'));
-  const files = await sim.writeAwsConfig(awsDir, { region: DOCTOR_REGION, sso: false });
-  process.env.AWS_CONFIG_FILE = files.configFile;
-  process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_ACCESS_KEY_ID;
-  delete process.env.AWS_SECRET_ACCESS_KEY;
+  awsDir = await useSimulatorAws(sim, DOCTOR_REGION);
   home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
   clients = new AwsClients(new SdkCredentialSource());
   const connector = new InstanceConnector({ clients, inventory: new Ec2Inventory(clients), knownHosts: new KnownHosts(join(home, 'known_hosts'), []), log: silentLogger, authRetryDelayMs: 200, handshakeTimeoutMs: 8000 });

@@ -20,6 +20,7 @@ import { Backend } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
 import { presignOpenTunnel } from '../../sim/support';
 import { connectInMemory } from '../../support/memory-transport';
+import { useSimulatorAws } from '../support/simulator-aws';
 
 if (sshdMissing) console.warn(`Skipping the fleet integration test: ${sshdMissing}`);
 
@@ -114,13 +115,7 @@ beforeAll(async () => {
       ],
     },
   });
-  awsDir = await mkdtemp(join(tmpdir(), 'keyless-aws-'));
-  const files = await sim.writeAwsConfig(awsDir, { region: REGION, sso: false });
-  process.env.AWS_CONFIG_FILE = files.configFile;
-  process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_ACCESS_KEY_ID;
-  delete process.env.AWS_SECRET_ACCESS_KEY;
+  awsDir = await useSimulatorAws(sim, REGION);
   home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
   main = await createBackend({ home, transport: 'web', version: 't', systemLocale: 'en', log: silentLogger, userKnownHosts: [], awsCredentials: new SdkCredentialSource(), connectionLingerMs: 0 });
   const { bridge, peer } = connectInMemory(new ContractServer(main.handlers, silentLogger));

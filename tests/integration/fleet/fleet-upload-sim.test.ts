@@ -21,6 +21,7 @@ import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { Backend } from '../../../renderer/lib/backend/backend';
 import { ACCOUNT_ID, sshdMissing, startSimulator, type Simulator } from '../../sim/index';
 import { connectInMemory } from '../../support/memory-transport';
+import { useSimulatorAws } from '../support/simulator-aws';
 
 if (sshdMissing) console.warn(`Skipping the fleet upload integration test: ${sshdMissing}`);
 
@@ -81,13 +82,7 @@ beforeAll(async () => {
       ],
     },
   });
-  awsDir = await mkdtemp(join(tmpdir(), 'keyless-aws-'));
-  const files = await sim.writeAwsConfig(awsDir, { region: REGION, sso: false });
-  process.env.AWS_CONFIG_FILE = files.configFile;
-  process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_ACCESS_KEY_ID;
-  delete process.env.AWS_SECRET_ACCESS_KEY;
+  awsDir = await useSimulatorAws(sim, REGION);
   home = await mkdtemp(join(tmpdir(), 'keyless-home-'));
   work = await mkdtemp(join(tmpdir(), 'keyless-fleet-upload-'));
   // The hosts' login user may not be this process's: the folders are theirs to write.
