@@ -23,7 +23,7 @@ import type { Route } from '../connect/route';
 import { runToCsv, runToJson, type ExportedHost } from './export';
 import type { CappedOutput } from './output';
 import { runRemote, sudoRefusal, sudoRefused } from './remote-run';
-import { DEFAULT_LIMITS, startable, type Queued } from './schedule';
+import { DEFAULT_LIMITS, driveQueue, type Queued } from './schedule';
 import type { FleetTarget } from './targets';
 import type { Handlers } from '../rpc/contract-server';
 
@@ -295,49 +295,24 @@ export class FleetService implements Disposable {
     }
   }
 
-  private drive(run: Run, job: { command: string; sudo: boolean; timeoutS: number; concurrency: number }): Promise<void> {
-    const queue: Queued[] = run.hosts.filter((h) => h.info.state === 'queued').map((h) => ({ key: h.info.key, lane: h.info.via === 'eice' ? h.info.endpointId : undefined }));
-    const perLane = new Map<string, number>();
-    let total = 0;
-    const limits = { concurrency: job.concurrency, perLane: DEFAULT_LIMITS.perLane };
-    return new Promise<void>((resolve) => {
-      const finish = () => {
-        if (run.summary.state !== 'running') return;
-        run.summary.state = run.abort.signal.aborted ? 'cancelled' : 'done';
-        run.summary.endedAt = Date.now();
-        run.summary.counts = counts(run.hosts);
-        run.emit('fleet.run', run.summary);
-        this.audit(run);
-        resolve();
-      };
-      const pump = () => {
-        if (run.abort.signal.aborted) {
-          for (const q of queue.splice(0)) this.settle(run, run.byKey.get(q.key)!, { state: 'cancelled' });
-        }
-        for (const q of startable(queue, { total, perLane }, limits)) {
-          queue.splice(queue.indexOf(q), 1);
-          total++;
-          if (q.lane) perLane.set(q.lane, (perLane.get(q.lane) ?? 0) + 1);
-          const host = run.byKey.get(q.key)!;
-          void this.runHost(run, host, job).finally(() => {
-            total--;
-            if (q.lane) perLane.set(q.lane, perLane.get(q.lane)! - 1);
-            pump();
-          });
-        }
-        // Passed over because their endpoint is full: they wait for it, and say so.
-        for (const q of queue) {
-          const h = run.byKey.get(q.key)!;
-          if (h.info.state === 'queued' && q.lane && (perLane.get(q.lane) ?? 0) >= limits.perLane) this.update(run, h, { state: 'waiting' });
-        }
-        this.summarise(run);
-        if (total === 0 && queue.length === 0) finish();
-      };
-      run.abort.signal.addEventListener('abort', pump, { once: true });
-      // Hosts that failed while planning are final already: announce everything once.
-      for (const h of run.hosts) run.emit('fleet.host', { runId: run.summary.runId, host: h.info });
-      pump();
+  private async drive(run: Run, job: { command: string; sudo: boolean; timeoutS: number; concurrency: number }): Promise<void> {
+    const queued: Queued[] = run.hosts.filter((h) => h.info.state === 'queued').map((h) => ({ key: h.info.key, lane: h.info.via === 'eice' ? h.info.endpointId : undefined }));
+    // Hosts that failed while planning are final already: announce everything once.
+    for (const h of run.hosts) run.emit('fleet.host', { runId: run.summary.runId, host: h.info });
+    await driveQueue(queued, { concurrency: job.concurrency, perLane: DEFAULT_LIMITS.perLane }, run.abort.signal, {
+      start: (key) => this.runHost(run, run.byKey.get(key)!, job),
+      cancelQueued: (key) => this.settle(run, run.byKey.get(key)!, { state: 'cancelled' }),
+      waiting: (key) => {
+        const h = run.byKey.get(key)!;
+        if (h.info.state === 'queued') this.update(run, h, { state: 'waiting' });
+      },
+      turned: () => this.summarise(run),
     });
+    run.summary.state = run.abort.signal.aborted ? 'cancelled' : 'done';
+    run.summary.endedAt = Date.now();
+    run.summary.counts = counts(run.hosts);
+    run.emit('fleet.run', run.summary);
+    this.audit(run);
   }
 
   private async runHost(run: Run, host: HostRun, job: { command: string; sudo: boolean; timeoutS: number }): Promise<void> {

@@ -13,7 +13,7 @@ import { RemoteSide } from '../files/remote-side';
 import { TransferQueue } from '../files/transfers';
 import type { Handlers } from '../rpc/contract-server';
 import { planHost, reachOf, type FleetDeps } from './fleet-service';
-import { DEFAULT_LIMITS, startable, type Queued } from './schedule';
+import { DEFAULT_LIMITS, driveQueue, type Queued } from './schedule';
 
 /** Uploads kept for `fleetUpload.get` (finished ones beyond it are forgotten, oldest first). */
 const HISTORY_UPLOADS = 50;
@@ -157,46 +157,27 @@ export class FleetUploads implements Disposable {
     return host;
   }
 
-  private drive(up: Upload, concurrency: number): Promise<void> {
-    const queue: Queued[] = up.hosts.filter((h) => h.info.state === 'queued').map((h) => ({ key: h.info.key, lane: h.info.via === 'eice' ? h.info.endpointId : undefined }));
+  private async drive(up: Upload, concurrency: number): Promise<void> {
     const byKey = new Map(up.hosts.map((h) => [h.info.key, h]));
-    const perLane = new Map<string, number>();
-    let total = 0;
-    const limits = { concurrency, perLane: DEFAULT_LIMITS.perLane };
-    return new Promise<void>((resolve) => {
-      const finish = () => {
-        if (up.summary.state !== 'running') return;
-        up.summary.state = up.abort.signal.aborted ? 'cancelled' : 'done';
-        up.summary.endedAt = Date.now();
-        up.summary.counts = counts(up.hosts);
-        up.emit('fleetUpload.run', up.summary);
-        this.audit(up);
-        resolve();
-      };
-      const pump = () => {
-        if (up.abort.signal.aborted) for (const q of queue.splice(0)) this.update(up, byKey.get(q.key)!, { state: 'cancelled' });
-        for (const q of startable(queue, { total, perLane }, limits)) {
-          queue.splice(queue.indexOf(q), 1);
-          total++;
-          if (q.lane) perLane.set(q.lane, (perLane.get(q.lane) ?? 0) + 1);
-          void this.sendTo(up, byKey.get(q.key)!).finally(() => {
-            total--;
-            if (q.lane) perLane.set(q.lane, perLane.get(q.lane)! - 1);
-            pump();
-          });
-        }
-        for (const q of queue) {
-          const h = byKey.get(q.key)!;
-          if (h.info.state === 'queued' && q.lane && (perLane.get(q.lane) ?? 0) >= limits.perLane) this.update(up, h, { state: 'waiting' });
-        }
+    const queued: Queued[] = up.hosts.filter((h) => h.info.state === 'queued').map((h) => ({ key: h.info.key, lane: h.info.via === 'eice' ? h.info.endpointId : undefined }));
+    for (const h of up.hosts) up.emit('fleetUpload.host', { uploadId: up.summary.uploadId, host: h.info });
+    await driveQueue(queued, { concurrency, perLane: DEFAULT_LIMITS.perLane }, up.abort.signal, {
+      start: (key) => this.sendTo(up, byKey.get(key)!),
+      cancelQueued: (key) => this.update(up, byKey.get(key)!, { state: 'cancelled' }),
+      waiting: (key) => {
+        const h = byKey.get(key)!;
+        if (h.info.state === 'queued') this.update(up, h, { state: 'waiting' });
+      },
+      turned: () => {
         up.summary.counts = counts(up.hosts);
         if (up.summary.state === 'running') up.emit('fleetUpload.run', up.summary);
-        if (total === 0 && queue.length === 0) finish();
-      };
-      up.abort.signal.addEventListener('abort', pump, { once: true });
-      for (const h of up.hosts) up.emit('fleetUpload.host', { uploadId: up.summary.uploadId, host: h.info });
-      pump();
+      },
     });
+    up.summary.state = up.abort.signal.aborted ? 'cancelled' : 'done';
+    up.summary.endedAt = Date.now();
+    up.summary.counts = counts(up.hosts);
+    up.emit('fleetUpload.run', up.summary);
+    this.audit(up);
   }
 
   /** One host: a transfer queue of its own holding one upload, followed until it ends. */

@@ -36,3 +36,48 @@ export function startable(queue: readonly Queued[], running: { total: number; pe
 }
 
 export const DEFAULT_LIMITS: ScheduleLimits = { concurrency: 50, perLane: TUNNELS_PER_ENDPOINT };
+
+/** What driving a queue of hosts does at each turn: the fleet run's and the upload's own steps. */
+export interface DriveSteps {
+  /** Runs one host to its end (never throws). */
+  start(key: string): Promise<void>;
+  /** A queued host that will not start: the whole job was cancelled. */
+  cancelQueued(key: string): void;
+  /** A queued host passed over because its endpoint is full: it waits for it. */
+  waiting(key: string): void;
+  /** After each turn (counts, a summary event). */
+  turned(): void;
+}
+
+/**
+ * Starts queued hosts as the limits allow (`startable`), each next one as another ends, until
+ * every host has ended; cancelling stops the queue (running hosts end by the same signal).
+ */
+export function driveQueue(queued: readonly Queued[], limits: ScheduleLimits, signal: AbortSignal, steps: DriveSteps): Promise<void> {
+  const queue = [...queued];
+  const perLane = new Map<string, number>();
+  let total = 0;
+  return new Promise<void>((resolve) => {
+    const turn = () => {
+      if (signal.aborted) for (const q of queue.splice(0)) steps.cancelQueued(q.key);
+      for (const q of startable(queue, { total, perLane }, limits)) {
+        queue.splice(queue.indexOf(q), 1);
+        total++;
+        if (q.lane) perLane.set(q.lane, (perLane.get(q.lane) ?? 0) + 1);
+        void steps.start(q.key).finally(() => {
+          total--;
+          if (q.lane) perLane.set(q.lane, perLane.get(q.lane)! - 1);
+          turn();
+        });
+      }
+      for (const q of queue) if (q.lane && (perLane.get(q.lane) ?? 0) >= limits.perLane) steps.waiting(q.key);
+      steps.turned();
+      if (total === 0 && queue.length === 0) {
+        signal.removeEventListener('abort', turn);
+        resolve();
+      }
+    };
+    signal.addEventListener('abort', turn, { once: true });
+    turn();
+  });
+}
