@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en } from '../../electron/contract/i18n/en';
+import { ja } from '../../electron/contract/i18n/ja';
 import { addHost, connect, startWorld, terminalSkip, until, waitForText, type TerminalWorld } from './terminal-support';
 
 if (terminalSkip) console.warn(`skipping the issue 18 bug tests: ${terminalSkip}`);
@@ -155,16 +156,6 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
     await form.getByRole('button', { name: en['editor.cancel'] }).click();
   });
 
-  it('Esc closes the access-policy dialog', async () => {
-    await page.getByTestId('host-select').first().check();
-    await page.getByTestId('selection-policy').click();
-    const dialog = page.getByTestId('policy-dialog');
-    await dialog.waitFor();
-    await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'detached', timeout: 3_000 });
-    await page.getByTestId('host-select').first().uncheck();
-  });
-
   it("the audit's connection table: its last column (Outcome) can be scrolled into view at 1280 px", async () => {
     await page.getByTestId('view-audit').click();
     const table = page.getByTestId('audit-local');
@@ -215,7 +206,8 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
     const last = page.getByTestId('host-row').filter({ hasText: 'many-39' });
     await last.waitFor();
     await last.scrollIntoViewIfNeeded();
-    await last.getByTestId('edit-host').click();
+    await last.getByTestId('host-menu').click();
+    await page.getByTestId('edit-host').click();
     const editor = page.getByTestId('host-editor');
     await editor.waitFor();
     await until(async () => {
@@ -225,11 +217,26 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
     await editor.getByRole('button', { name: en['editor.cancel'] }).click();
   });
 
+  it('Esc closes the access-policy dialog', async () => {
+    // Two hosts selected (click, then Ctrl+click) show the selection bar and its access policy.
+    const rows = page.getByTestId('host-row');
+    await rows.nth(0).locator('[data-testid=host-name]').click();
+    await rows.nth(1).locator('[data-testid=host-name]').click({ modifiers: ['Control'] });
+    await page.getByTestId('selection-policy').click();
+    const dialog = page.getByTestId('policy-dialog');
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached', timeout: 3_000 });
+    await page.getByTestId('selection-bar').getByRole('button', { name: en['hosts.clearSelection'] }).click();
+  });
+
   it('in Japanese, every sidebar button keeps its label on one line', async () => {
     await page.getByTestId('language').selectOption('ja');
-    await until(async () => (await page.getByTestId('add-host').textContent()) === 'ホストを追加', 5_000, 'the Japanese words');
+    await until(async () => (await page.getByTestId('add-host').getAttribute('aria-label')) === ja['hosts.add'], 5_000, 'the Japanese words');
     // The selection bar's buttons are the longest words.
-    await page.getByTestId('host-select').first().check();
+    const rows = page.getByTestId('host-row');
+    await rows.nth(0).locator('[data-testid=host-name]').click();
+    await rows.nth(1).locator('[data-testid=host-name]').click({ modifiers: ['Control'] });
     await page.getByTestId('selection-bar').waitFor();
     const tall = await page.evaluate(() => {
       const side = document.querySelector('[data-testid=add-host]')!.closest('aside, nav, .sidebar, section') ?? document.body;
@@ -244,7 +251,7 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
         .filter((b) => b.lines > 1);
     });
     expect(tall, JSON.stringify(tall)).toEqual([]);
-    await page.getByTestId('host-select').first().uncheck();
+    await page.getByTestId('selection-bar').getByRole('button', { name: ja['hosts.clearSelection'] }).click();
     await page.getByTestId('language').selectOption('en');
   });
 });

@@ -113,7 +113,8 @@ endpoint_url = ${e}`);
     await row('partner-wrong').and(page.locator('[data-state=error]')).waitFor();
     const refused = row('partner-wrong').getByTestId('profile-error');
     expect(await refused.getAttribute('data-code')).toBe('AwsAccessDenied');
-    expect(await refused.textContent()).toContain(`is not authorized to perform: sts:AssumeRole on resource: ${ROLE('PartnerRole')}`);
+    // Worded from the denial's code and parameters (the action and the role), not AWS's English sentence.
+    expect(await refused.textContent()).toContain(`AWS refused the role of profile partner-wrong (sts:AssumeRole on ${ROLE('PartnerRole')})`);
     expect(errors).toEqual([]);
   });
 
@@ -185,7 +186,7 @@ endpoint_url = ${e}`);
     expect(Object.keys(marks)).toHaveLength(8);
     expect(await text('default/me-south-1')).toContain('The region me-south-1 is not enabled for the account of default.');
     expect(await text('default/us-west-2')).toContain('AWS is throttling requests.');
-    expect(await text('nobody/us-east-1')).toContain('is not authorized to perform: ec2:DescribeInstances');
+    expect(await text('nobody/us-east-1')).toContain('Your IAM policy does not allow ec2:DescribeInstances on * (profile nobody).');
     expect(await text('stale/us-east-1')).toContain('have expired. Sign in again.');
     // The one scope that worked is all there.
     const names = await page.getByTestId('inventory-row').evaluateAll((els) => els.map((e) => e.textContent ?? ''));

@@ -61,7 +61,10 @@ describe('EC2 query API through the AWS CLI and boto3', () => {
     expect(ids(prod)).toHaveLength(6);
     expect(prod.json.Reservations[0]).toMatchObject({ OwnerId: '123456789012', ReservationId: expect.stringMatching(/^r-0[0-9a-f]{16}$/) });
     const first = prod.json.Reservations[0].Instances[0];
-    expect(first).toMatchObject({ State: { Code: 16, Name: 'running' }, PublicIpAddress: '54.1.2.3', PublicDnsName: 'ec2-54-1-2-3.compute-1.amazonaws.com', PrivateDnsName: 'ip-10-6-1-10.ec2.internal', VpcId: VPC, SubnetId: A, Placement: { AvailabilityZone: 'us-east-1a' } });
+    expect(first).toMatchObject({ State: { Code: 16, Name: 'running' }, PublicIpAddress: '54.1.2.3', PublicDnsName: 'ec2-54-1-2-3.compute-1.amazonaws.com', VpcId: VPC, SubnetId: A, Placement: { AvailabilityZone: 'us-east-1a' } });
+    // The subnet's next free address (an endpoint's interface in the subnet takes one too), named as AWS names it.
+    expect(first.PrivateIpAddress).toMatch(/^10\.6\.1\.\d+$/);
+    expect(first.PrivateDnsName).toBe(`ip-${first.PrivateIpAddress.replaceAll('.', '-')}.ec2.internal`);
     expect(first.Tags).toContainEqual({ Key: 'env', Value: 'prod' });
     expect(first.LaunchTime).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(new Set(ids(paged)).size).toBe(12);
