@@ -111,7 +111,7 @@ export interface FleetDeps {
   log: Logger;
 }
 
-type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+export type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 interface HostRun {
   info: FleetHost;
@@ -434,8 +434,8 @@ export class FleetService implements Disposable {
   }
 }
 
-/** Events to a renderer that may have gone: a run outlives the window that started it. */
-function safeEmit(emit: Emit, log: Logger): Emit {
+/** Events to a renderer that may have gone: a run or an upload outlives the window that started it. */
+export function safeEmit(emit: Emit, log: Logger): Emit {
   return (event, payload) => {
     try {
       emit(event, payload);

@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, sep } from 'node:path';
-import type { EventName, EventPayload, FleetUploadHost, FleetUploadSummary, HostRef, ParsedArgs, TransferInfo } from '../../contract';
+import type { FleetUploadHost, FleetUploadSummary, HostRef, ParsedArgs, TransferInfo } from '../../contract';
 import { KeylessFailure, fail, toKeylessError } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
 import { JsonLinesFile } from '../base/json-lines';
@@ -12,7 +12,7 @@ import { notRegular, notRegularReason, walkLocal } from '../files/local-files';
 import { RemoteSide } from '../files/remote-side';
 import { TransferQueue } from '../files/transfers';
 import type { Handlers } from '../rpc/contract-server';
-import { planHost, reachOf, type FleetDeps } from './fleet-service';
+import { planHost, reachOf, safeEmit, type Emit, type FleetDeps } from './fleet-service';
 import { DEFAULT_LIMITS, driveQueue, type Queued } from './schedule';
 
 /** Uploads kept for `fleetUpload.get` (finished ones beyond it are forgotten, oldest first). */
@@ -20,7 +20,6 @@ const HISTORY_UPLOADS = 50;
 /** Hosts planned at once while the targets are resolved. */
 const PLANS_AT_ONCE = 16;
 
-type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 /** One line of the upload audit log: who sent what where, and how each host ended. */
 export interface FleetUploadAuditEntry {
@@ -254,17 +253,6 @@ export class FleetUploads implements Disposable {
       })),
     });
   }
-}
-
-/** Events to a renderer that may have gone: an upload outlives the window that started it. */
-function safeEmit(emit: Emit, log: Logger): Emit {
-  return (event, payload) => {
-    try {
-      emit(event, payload);
-    } catch (err) {
-      log.debug('fleet upload event not delivered', { event, error: err instanceof Error ? err.message : String(err) });
-    }
-  };
 }
 
 /** The upload audit log (`fleet-uploads.jsonl`, one JSON object a line, owner-only). */
