@@ -20,6 +20,12 @@ export interface Ec2Hooks {
 }
 
 /** `Prefix.1`, `Prefix.2`, … in order. */
+/** Runs `done` once the endpoint change delay has passed; under 'held' the admin API finishes it instead. */
+function afterEndpointDelay(w: World, done: () => void): void {
+  const delay = w.options.endpointCreateDelayMs;
+  if (delay !== 'held') setTimeout(done, delay).unref();
+}
+
 function listParam(p: URLSearchParams, prefix: string): string[] {
   const out: [number, string][] = [];
   for (const [k, v] of p) {
@@ -498,9 +504,9 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
       }
       const e = createEndpoint(w, { region, subnetId, securityGroupIds: sgIds, preserveClientIp: p.get('PreserveClientIp') === 'true', tags, state: 'create-in-progress' });
       if (token) tokens.set(token, { endpointId: e.id, params: fingerprint });
-      setTimeout(() => {
+      afterEndpointDelay(w, () => {
         if (e.state === 'create-in-progress') e.state = 'create-complete';
-      }, w.options.endpointCreateDelayMs).unref();
+      });
       return ok({ InstanceConnectEndpoint: endpointShape(e), ClientToken: p.get('ClientToken') ?? undefined });
     }
     case 'DeleteInstanceConnectEndpoint': {
@@ -509,7 +515,7 @@ export async function handleEc2(w: World, hooks: Ec2Hooks, action: string, call:
       if (!e || e.region !== region || e.state === 'delete-complete') throw new ApiError('InvalidInstanceConnectEndpointId.NotFound', `The instanceConnectEndpoint ID '${id}' does not exist`);
       e.state = 'delete-in-progress';
       hooks.endpointDeleted(e);
-      setTimeout(() => (e.state = 'delete-complete'), w.options.endpointCreateDelayMs).unref();
+      afterEndpointDelay(w, () => (e.state = 'delete-complete'));
       return ok({ InstanceConnectEndpoint: endpointShape(e) });
     }
     case 'GetConsoleOutput': {

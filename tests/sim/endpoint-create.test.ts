@@ -29,7 +29,7 @@ describe('CreateInstanceConnectEndpoint through the AWS CLI', () => {
     (await cli('ec2', 'describe-security-groups', '--filters', `Name=vpc-id,Values=${vpc}`, 'Name=group-name,Values=default')).json.SecurityGroups[0].GroupId;
 
   beforeAll(async () => {
-    sim = await startSimulator({ fleet: fleet(), endpointCreateDelayMs: 8000, noSshd: true });
+    sim = await startSimulator({ fleet: fleet(), endpointCreateDelayMs: 'held', noSshd: true });
     env = awsEnv(sim.principals[0]!);
   });
   afterAll(async () => {
@@ -57,7 +57,9 @@ describe('CreateInstanceConnectEndpoint through the AWS CLI', () => {
     expect(mismatch.code).not.toBe(0);
     expect(mismatch.stderr).toMatch(/IdempotentParameterMismatch/);
 
-    // The CLI is slow to start, so the creation delay is long; wait for it as `aws ec2 wait` would.
+    // The endpoint stays create-in-progress until the test lets it finish, however slowly the CLI
+    // starts on a busy machine; then wait for create-complete as `aws ec2 wait` would.
+    sim.admin.finishEndpointChanges();
     let later;
     for (let i = 0; i < 20; i++) {
       later = await cli('ec2', 'describe-instance-connect-endpoints', '--instance-connect-endpoint-ids', e.InstanceConnectEndpointId);

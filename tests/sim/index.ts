@@ -39,8 +39,12 @@ export interface SimulatorOptions {
   clock?: () => Date;
   /** How long a pushed key works (default 60 s, as in AWS). */
   keyTtlSeconds?: number;
-  /** create-in-progress → create-complete (and delete) delay for endpoints (default 1500 ms). */
-  endpointCreateDelayMs?: number;
+  /**
+   * create-in-progress → create-complete (and delete) delay for endpoints (default 1500 ms);
+   * 'held' keeps them in progress until admin.finishEndpointChanges(), for a test that must see the
+   * in-progress state however slowly its client runs.
+   */
+  endpointCreateDelayMs?: number | 'held';
   /** OS users that exist on every instance (default ec2-user and ubuntu). */
   osUsers?: string[];
   /** Don't start real sshd processes (API-only tests). */
@@ -90,6 +94,8 @@ export interface SimulatorAdmin {
   setMfaCode(serial: string, code: string): void;
   /** Enables (opts in to) or disables a region for the account. */
   setRegionEnabled(region: string, enabled: boolean): void;
+  /** Endpoints created or deleted under endpointCreateDelayMs 'held' reach create-complete / delete-complete now. */
+  finishEndpointChanges(): void;
   /** A JWT from the simulator's OIDC provider, for `web_identity_token_file` / AssumeRoleWithWebIdentity. */
   issueWebIdentityToken(opts?: WebIdentityTokenOptions): string;
   setKeyPropagationDelay(ms: number): void;
@@ -359,6 +365,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const d = w.mfaDevices.get(serial);
       if (!d) throw new Error(`No MFA device ${serial}`);
       d.code = code;
+    },
+    finishEndpointChanges: () => {
+      for (const e of w.endpoints.values()) {
+        if (e.state === 'create-in-progress') e.state = 'create-complete';
+        else if (e.state === 'delete-in-progress') e.state = 'delete-complete';
+      }
     },
     setRegionEnabled: (region, enabled) => {
       if (enabled) {

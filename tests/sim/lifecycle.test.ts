@@ -48,7 +48,7 @@ describe.skipIf(!!sshdMissing)('simulator lifecycle', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'tests/sim/cli.ts'], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`cli did not print its header:\n${out}`)), 20_000);
+      const t = setTimeout(() => reject(new Error(`cli did not print its header:\n${out}`)), 120_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.split('\n').length > 4) {

@@ -275,7 +275,8 @@ export interface SimOptions {
   regions: string[];
   clock: () => Date;
   keyTtlSeconds: number;
-  endpointCreateDelayMs: number;
+  /** 'held': endpoints stay in their -in-progress state until admin.finishEndpointChanges(). */
+  endpointCreateDelayMs: number | 'held';
 }
 
 /** The whole simulated world: regions of VPCs, instances and endpoints, identities, keys, trail. */

@@ -19,7 +19,7 @@ export interface Ran {
   stderr: string;
 }
 
-async function capture(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Ran> {
+async function capture(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Ran> {
   try {
     const { stdout, stderr } = await run(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 });
     return { code: 0, stdout, stderr };
@@ -80,7 +80,7 @@ export async function boto3(env: NodeJS.ProcessEnv, endpoint: string, script: st
     "        return {'code': e.response['Error']['Code'], 'message': e.response['Error'].get('Message', ''), 'status': e.response['ResponseMetadata']['HTTPStatusCode']}",
     'def out(x): print(json.dumps(x, default=str))',
   ].join('\n');
-  const r = await capture('python3', ['-c', `${prelude}\n${script}`], env, 60_000);
+  const r = await capture('python3', ['-c', `${prelude}\n${script}`], env, 180_000);
   if (r.code !== 0) throw new Error(`boto3 script failed (${r.code}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -99,7 +99,7 @@ export function sshRun(user: string, keyPath: string, opts: { port?: number; pro
   if (opts.proxyCommand) args.push('-o', `ProxyCommand=${opts.proxyCommand}`);
   if (opts.port) args.push('-p', String(opts.port));
   args.push(`${user}@127.0.0.1`, opts.command ?? 'true');
-  return capture('ssh', args, { PATH: process.env.PATH, HOME: process.env.HOME }, opts.timeoutMs ?? 30_000);
+  return capture('ssh', args, { PATH: process.env.PATH, HOME: process.env.HOME }, opts.timeoutMs ?? 120_000);
 }
 
 /**
