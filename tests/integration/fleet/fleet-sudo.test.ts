@@ -103,7 +103,7 @@ describe.skipIf(!!skip)('a fleet run with sudo -n', () => {
   it('runs as root where sudoers allows it without a password, and says so at once where it would ask for one', async () => {
     const timeoutS = 60;
     const { run } = await backend.invoke('fleet.run', { targets: { groupId: 'gsudo' }, command: 'id -un\nwhoami >&2', sudo: true, timeoutS, concurrency: 10 });
-    let hosts: FleetHost[] = [];
+    let hosts: FleetHost[];
     for (const started = Date.now(); ; ) {
       const got = await backend.invoke('fleet.get', { runId: run.runId });
       hosts = got.hosts;
