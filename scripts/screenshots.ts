@@ -92,6 +92,7 @@ endpoint_url = ${e}`);
     await page.goto(`${app.url}&testHooks=1`);
 
     await mkdir(DOCS, { recursive: true });
+    await hostTree(page);
     await profiles(page);
     const total = world.sim.instances().length + fleets.reduce((n, s) => n + s.instances().length, 0);
     await inventory(page, total);
@@ -99,6 +100,7 @@ endpoint_url = ${e}`);
     await broadcast(page);
     await ec2FromInventory(page);
     await audit(page, world.sim);
+    await fleetRun(page);
     step('a plain SSH host (a real sshd on 127.0.0.1)');
     const sshd = await startSshd();
     stops.push(() => sshd.stop());
@@ -114,6 +116,40 @@ async function shot(page: Page, file: string): Promise<void> {
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(DOCS, file) });
   console.log(`wrote docs/${file}`);
+}
+
+/** The host tree: a group per region, one line per host, and a host's menu opened from the keyboard (Shift+F10). */
+async function hostTree(page: Page): Promise<void> {
+  step('host tree with a host menu');
+  await page.getByTestId('view-terminals').click();
+  const row = page.getByTestId('host-row').filter({ hasText: 'app-1' }).first();
+  await row.waitFor();
+  await row.focus();
+  await page.keyboard.press('Shift+F10');
+  await page.getByRole('menu').waitFor();
+  await shot(page, 'screenshot-hosts.png');
+  await page.keyboard.press('Escape');
+}
+
+/** A command on the us-east-1 group from its menu: a row per host, one host's output opened. */
+async function fleetRun(page: Page): Promise<void> {
+  step('a command on a group of hosts');
+  await page.getByTestId('view-terminals').click();
+  await page.getByTestId('group').filter({ hasText: 'demo us-east-1' }).getByTestId('group-menu').first().click();
+  await page.getByTestId('run-group').click();
+  await page.getByTestId('runs-view').waitFor();
+  await page.getByTestId('runs-command').fill('uptime -p\ndf -h / | tail -1');
+  await page.getByTestId('runs-start').click();
+  await page.locator('[data-testid=runs-row]').first().waitFor();
+  await until(
+    async () => (await page.locator('[data-testid=runs-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => s !== 'queued' && s !== 'running'),
+    60_000,
+    'every host of the run to end',
+  );
+  await page.locator('[data-testid=runs-row]').first().getByTestId('runs-row-open').click();
+  await page.getByTestId('runs-stdout').waitFor();
+  await shot(page, 'screenshot-runs.png');
+  await page.getByTestId('view-terminals').click();
 }
 
 /** AWS profiles: Check all, then every row says who it is and whether its credentials work. */
