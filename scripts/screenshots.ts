@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EC2InstanceConnectClient, SendSSHPublicKeyCommand } from '@aws-sdk/client-ec2-instance-connect';
 import type { Page } from 'playwright-core';
+import { FLEET_DONE_STATES } from '../electron/contract/fleet';
 import { HostStore } from '../electron/main/store/hosts';
 import { ROLE, startAwsWorld, writeCredentialProcess, type AwsWorld } from '../tests/integration/profiles/aws-world';
 import { fleetFor, REGIONS } from '../tests/bench/support/inventory-fleet';
@@ -131,6 +132,8 @@ async function hostTree(page: Page): Promise<void> {
   await page.keyboard.press('Escape');
 }
 
+const DONE: readonly string[] = FLEET_DONE_STATES;
+
 /** A command on the us-east-1 group from its menu: a row per host, one host's output opened. */
 async function fleetRun(page: Page): Promise<void> {
   step('a command on a group of hosts');
@@ -142,7 +145,7 @@ async function fleetRun(page: Page): Promise<void> {
   await page.getByTestId('runs-start').click();
   await page.locator('[data-testid=runs-row]').first().waitFor();
   await until(
-    async () => (await page.locator('[data-testid=runs-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => s !== 'queued' && s !== 'running'),
+    async () => (await page.locator('[data-testid=runs-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => DONE.includes(s ?? '')),
     60_000,
     'every host of the run to end',
   );
