@@ -33,8 +33,8 @@ export const COALESCE_MS = 5;
  */
 export const MESSAGE_BYTES = 64 * 1024;
 /**
- * How much ssh2 may hold unread for a paused channel before it stops granting window to sshd.
- * ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.
+ * How much ssh2 may hold unread for a paused channel before it stops granting window to sshd
+ * (without ChannelWindow). ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.
  */
 export const CHANNEL_READ_BUFFER = 64 * 1024;
 /**
