@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { HIGH_WATERMARK, MESSAGE_BYTES, RESERVE_HIGH, RESERVE_LOW } from '../../electron/main/ssh/terminal-channel';
+import { HIGH_WATERMARK, IN_FLIGHT_MAX, IN_FLIGHT_MIN, MESSAGE_BYTES, RESERVE_HIGH, RESERVE_LOW } from '../../electron/main/ssh/terminal-channel';
 import { spawn } from 'node:child_process';
 import { addHost, connect, startWorld, until, type TerminalWorld } from '../e2e/terminal-support';
 import { descendants } from '../sim/sshd';
@@ -366,7 +366,7 @@ async function interruptUnderLoad(bench: Bench, rttHost: string, link: { ms: num
   return {
     ctrlCThrottled2xTwoBusyLoops: cc,
     catAtRtt: { rttMs: RTT_MS, streamMB: round(text.length / 1e6), runsMBps: runs, medianMBps: median(runs) },
-    flowControl: { highWatermark: HIGH_WATERMARK, reserveHigh: RESERVE_HIGH, reserveLow: RESERVE_LOW },
+    flowControl: { highWatermark: HIGH_WATERMARK, inFlightMin: IN_FLIGHT_MIN, inFlightMax: IN_FLIGHT_MAX },
     targets: { ctrlCMs: 250, catAtRttVsTodaysWindow: 0.9 },
   };
 }

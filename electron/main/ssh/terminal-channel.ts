@@ -12,11 +12,12 @@ import type { Disposable } from '../base/lifecycle';
  */
 export const HIGH_WATERMARK = 256 * 1024;
 /**
- * Main's own reserve of output received but not yet sent: the ssh2 channel is paused when it
- * passes RESERVE_HIGH bytes and resumed when it falls below RESERVE_LOW. With a reserve,
- * an acknowledgement is answered at once with the next message; pausing on the renderer's
- * window instead (resume below a low watermark of unacked output) made the renderer drain its
- * whole window every cycle while sshd was asked for more.
+ * Only where the SSH window cannot be managed (see ChannelWindow): main's own reserve of output
+ * received but not yet sent; the ssh2 channel is paused when it passes RESERVE_HIGH bytes and
+ * resumed when it falls below RESERVE_LOW. With a reserve, an acknowledgement is answered at once
+ * with the next message; pausing on the renderer's window instead (resume below a low watermark
+ * of unacked output) made the renderer drain its whole window every cycle while sshd was asked
+ * for more.
  */
 export const RESERVE_HIGH = 512 * 1024;
 export const RESERVE_LOW = 256 * 1024;
@@ -32,24 +33,93 @@ export const COALESCE_MS = 5;
  */
 export const MESSAGE_BYTES = 64 * 1024;
 /**
- * How much ssh2 may hold unread for a paused channel before it stops granting window to sshd.
- * ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.
+ * How much ssh2 may hold unread for a paused channel before it stops granting window to sshd
+ * (without ChannelWindow). ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.
  */
 export const CHANNEL_READ_BUFFER = 64 * 1024;
+/**
+ * Bounds on output in flight: what sshd may send (the SSH window we granted and it has not used)
+ * plus what main holds plus what the renderer has not parsed. Everything in flight when Ctrl-C
+ * reaches the shell is still drawn (nothing is dropped), so this is what an interrupt waits
+ * behind. The bound adapts: the renderer's window plus twice what the renderer parses in one
+ * round trip to sshd, between IN_FLIGHT_MIN and IN_FLIGHT_MAX. IN_FLIGHT_MIN is the renderer's
+ * window and half as much again, so a nearby host has the next bytes in main when an ack comes;
+ * IN_FLIGHT_MAX is what ssh2 (a 2 MiB window) and the old reserve allowed together, so a far host
+ * (`npm run bench -- terminal --interrupt`: cat at 100 ms round trip) keeps its throughput.
+ */
+export const IN_FLIGHT_MIN = HIGH_WATERMARK + HIGH_WATERMARK / 2;
+export const IN_FLIGHT_MAX = 2 * 1024 * 1024 + 512 * 1024;
+/** A window adjustment smaller than one SSH packet (ssh2's 32 KiB) waits for more room: fewer messages. */
+const GRANT_MIN = 32 * 1024;
+/** Round trips are the smallest of this many recent samples: a sample is stretched by a busy sshd, never shortened. */
+const RTT_SAMPLES = 8;
+/**
+ * The renderer's pace is measured over stretches of at least this long (ms, or two round trips)
+ * and counted when at least RATE_MIN_BYTES were parsed; the largest of the last RATE_SAMPLES
+ * counts, so quiet moments do not shrink the window a far host needs.
+ */
+const RATE_MIN_MS = 50;
+const RATE_MIN_BYTES = 64 * 1024;
+const RATE_SAMPLES = 10;
 
 export interface FlowCounters {
   unacked: number;
   maxUnacked: number;
+  /** Times sshd was held: the SSH window ran out (or, without ChannelWindow, the channel was paused). */
   pauses: number;
   sentBytes: number;
 }
 
+/** The fields of ssh2's channel (1.x, lib/Channel.js and lib/client.js) that managing its window takes. */
+interface Ssh2ChannelWindow {
+  incoming: { window: number };
+  outgoing: { id: number; state: string };
+  _client: { _protocol: { channelWindowAdjust(id: number, amount: number): void } };
+}
+
+/**
+ * The SSH window of one channel, granted by us instead of ssh2. ssh2 has no option for it: it opens
+ * every channel with 2 MiB and tops the window back up to 2 MiB whenever half is used, so pausing
+ * the stream still leaves up to 2 MiB that sshd has read from the program and must be drawn after
+ * a Ctrl-C. Here ssh2's own count is lifted by OFFSET, so its top-up (2 MiB minus the count) never
+ * fires and its "no window" check never drops data, and we send the adjustments ourselves, as the
+ * renderer parses output. ssh2's initial 2 MiB is granted before the shell starts and cannot be
+ * taken back: the bound holds once that is used.
+ */
+class ChannelWindow {
+  /** Far above any window ssh2 could grant (2 MiB), far below 2^53. */
+  private static readonly OFFSET = 2 ** 40;
+  private constructor(private readonly ch: Ssh2ChannelWindow) {
+    ch.incoming.window += ChannelWindow.OFFSET;
+  }
+
+  /** Undefined when this ssh2 does not look like the one this was written for: then the stream's back-pressure is all there is. */
+  static take(channel: ClientChannel): ChannelWindow | undefined {
+    const ch = channel as unknown as Partial<Ssh2ChannelWindow>;
+    if (typeof ch.incoming?.window !== 'number' || typeof ch.outgoing?.id !== 'number' || typeof ch._client?._protocol?.channelWindowAdjust !== 'function') return undefined;
+    return new ChannelWindow(ch as Ssh2ChannelWindow);
+  }
+
+  /** What sshd may still send. */
+  get credit(): number {
+    return Math.max(0, this.ch.incoming.window - ChannelWindow.OFFSET);
+  }
+
+  grant(bytes: number): void {
+    if (this.ch.outgoing.state !== 'open') return;
+    this.ch.incoming.window += bytes;
+    this.ch._client._protocol.channelWindowAdjust(this.ch.outgoing.id, bytes);
+  }
+}
+
 /**
  * A shell channel's output side with back-pressure: output is coalesced and sent, as the bytes
- * sshd sent, while the renderer is less than HIGH_WATERMARK bytes behind; the rest waits in
- * main's reserve, and when that passes RESERVE_HIGH the ssh2 channel is paused, so the SSH
- * window closes and sshd stops reading from the program. A character whose bytes straddle two
- * messages is put together again by xterm.js's UTF-8 decoder, which keeps state between writes.
+ * sshd sent, while the renderer is less than HIGH_WATERMARK bytes behind; the rest waits in main.
+ * sshd is granted SSH window only while output in flight (window, main, renderer) is under the
+ * adaptive bound (IN_FLIGHT_MIN…IN_FLIGHT_MAX), so when the window closes sshd stops reading from
+ * the program and a Ctrl-C waits behind that bound at most. Without ChannelWindow the ssh2 channel
+ * is paused instead when main holds RESERVE_HIGH. A character whose bytes straddle two messages
+ * is put together again by xterm.js's UTF-8 decoder, which keeps state between writes.
  */
 export class TerminalChannel implements Disposable {
   /** Output waiting to be sent, oldest first, and its length in bytes. */
@@ -66,6 +136,15 @@ export class TerminalChannel implements Disposable {
   private tapped: { output(text: string): void; input(text: string): void } | undefined;
   /** Decodes output to text for the tap only (recordings); made fresh when a tap is set. */
   private tapDecoder: StringDecoder | undefined;
+  /** Our grant of the SSH window; undefined: ssh2 grants it and the stream is paused instead. */
+  private readonly window: ChannelWindow | undefined;
+  /** When a grant went to a sshd that had no window left (performance.now()), until its output comes. */
+  private stalledGrantAt: number | undefined;
+  private rtts: number[] = [];
+  /** The renderer's recent paces (bytes per ms), and the stretch being measured. */
+  private rates: number[] = [];
+  private rateFrom = 0;
+  private rateBytes = 0;
 
   constructor(
     private readonly channel: ClientChannel,
@@ -77,6 +156,7 @@ export class TerminalChannel implements Disposable {
     // adjusting the window while we are paused.
     const state = (channel as unknown as { _readableState?: { highWaterMark: number } })._readableState;
     if (state) state.highWaterMark = CHANNEL_READ_BUFFER;
+    this.window = ChannelWindow.take(channel);
     const onData = (chunk: Buffer) => this.push(chunk);
     channel.on('data', onData);
     channel.stderr.on('data', onData);
@@ -107,24 +187,79 @@ export class TerminalChannel implements Disposable {
     if (!this.disposed) this.channel.setWindow(rows, cols, 0, 0);
   }
 
+  /** The bound on output in flight now (see IN_FLIGHT_MIN). */
+  get inFlightLimit(): number {
+    // Limited by the window, the renderer parses about a window per round trip: twice that lets
+    // the window double each round trip until the renderer is what limits.
+    const rate = this.rates.length ? Math.max(...this.rates) : 0;
+    return Math.min(IN_FLIGHT_MAX, Math.max(IN_FLIGHT_MIN, HIGH_WATERMARK + 2 * rate * this.rtt));
+  }
+
+  /** The round trip to sshd (ms), as the smallest recent sample; 0 until measured. */
+  private get rtt(): number {
+    return this.rtts.length ? Math.min(...this.rtts) : 0;
+  }
+
+  /** Output sshd has read from the program and the renderer has not parsed, at most (what a Ctrl-C now would still draw). */
+  get inFlight(): number {
+    return (this.window?.credit ?? 0) + this.queued + this.counters.unacked;
+  }
+
   ack(bytes: number): void {
-    this.counters.unacked = Math.max(0, this.counters.unacked - bytes);
+    const acked = Math.min(bytes, this.counters.unacked);
+    this.counters.unacked -= acked;
+    this.measureRate(acked);
     this.flush();
+    this.grant();
     if (this.paused && this.queued < RESERVE_LOW) {
       this.paused = false;
       this.channel.resume();
     }
   }
 
+  private measureRate(acked: number): void {
+    this.rateBytes += acked;
+    const now = performance.now();
+    const ms = now - this.rateFrom;
+    if (ms < Math.max(RATE_MIN_MS, 2 * this.rtt)) return;
+    if (this.rateBytes >= RATE_MIN_BYTES) {
+      this.rates.push(this.rateBytes / ms);
+      if (this.rates.length > RATE_SAMPLES) this.rates.shift();
+    }
+    this.rateFrom = now;
+    this.rateBytes = 0;
+  }
+
+  /** Tops sshd's window up to the in-flight bound, in adjustments of at least GRANT_MIN. */
+  private grant(): void {
+    const w = this.window;
+    if (!w || this.disposed || this.closed) return;
+    const credit = w.credit;
+    const room = this.inFlightLimit - credit - this.queued - this.counters.unacked;
+    if (room < GRANT_MIN) return;
+    if (credit === 0) {
+      this.counters.pauses++;
+      this.stalledGrantAt = performance.now();
+    }
+    w.grant(room);
+  }
+
   private push(chunk: Buffer): void {
     if (!chunk.length || this.disposed) return;
+    if (this.stalledGrantAt !== undefined) {
+      // sshd had stopped for want of window; this is its answer to our grant: one round trip.
+      this.rtts.push(performance.now() - this.stalledGrantAt);
+      if (this.rtts.length > RTT_SAMPLES) this.rtts.shift();
+      this.stalledGrantAt = undefined;
+    }
+
     if (this.tapDecoder) {
       const text = this.tapDecoder.write(chunk);
       if (text) this.tapped?.output(text);
     }
     this.chunks.push(chunk);
     this.queued += chunk.length;
-    if (!this.paused && this.queued > RESERVE_HIGH) {
+    if (!this.window && !this.paused && this.queued > RESERVE_HIGH) {
       this.paused = true;
       this.counters.pauses++;
       this.channel.pause();

@@ -9,7 +9,7 @@ import { createBackend, type Backend as MainBackend } from '../../../electron/ma
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../support/memory-transport';
-import { HIGH_WATERMARK } from '../../../electron/main/ssh/terminal-channel';
+import { HIGH_WATERMARK, IN_FLIGHT_MIN } from '../../../electron/main/ssh/terminal-channel';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { PASSPHRASE, freePort, sshdMissing, startAgent, startSshd, type SshdFixture } from '../support/sshd';
 import { receiveOutput } from '../support/terminal-output';
@@ -287,6 +287,30 @@ describe.skipIf(!!sshdMissing)('terminal sessions against a real sshd', () => {
     const stats = await r.backend.invoke('session.stats', { sessionId: s });
     expect(stats.maxUnacked).toBeLessThanOrEqual(HIGH_WATERMARK);
     expect(stats.pauses).toBeGreaterThan(0);
+  });
+
+  it('Ctrl-C during a flood: the shell is back after at most the in-flight window of output, none of it lost', async () => {
+    const r = await renderer();
+    r.ackDelayMs = 250; // a slow renderer (256 KiB a 250 ms, 1 MB/s): without a bound, sshd runs megabytes ahead of it
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    await r.type(s, 'stty -echoctl; yes\r');
+    // Past ssh2's initial 2 MiB window, which is granted before the shell starts.
+    await waitFor(() => (r.output.get(s) ?? '').length > 4 * 1024 * 1024, 60_000, '4 MiB of yes');
+    const before = r.output.get(s)!.length;
+    await r.type(s, '\x03echo back-$((20+1))\r');
+    await r.expectOutput(s, /back-21/, 30_000);
+    const out = r.output.get(s)!;
+    const drawnAfter = out.slice(before, out.indexOf('echo back', before));
+    // Only whole "y" lines (the first may be the rest of one cut by the interrupt), nothing dropped.
+    expect(drawnAfter.replace(/^[\r\n]*y?\r?\n?/, '')).toMatch(/^(y\r\n)*[\s\S]{0,200}$/);
+    // What was in flight past the renderer: the window sshd still had and what main held, under
+    // IN_FLIGHT_MIN minus the renderer's window here (128 KiB at a round trip of a few ms). Half a
+    // MiB leaves room for slow round trips on a loaded machine; before the window was ours, main's
+    // reserve alone held 512 KiB and ssh2 let sshd run up to 2 MiB further ahead.
+    expect(IN_FLIGHT_MIN - HIGH_WATERMARK).toBeLessThan(512 * 1024);
+    expect(drawnAfter.length).toBeLessThan(512 * 1024);
+    const stats = await r.backend.invoke('session.stats', { sessionId: s });
+    expect(stats.maxUnacked).toBeLessThanOrEqual(HIGH_WATERMARK);
   });
 
   // Last: it changes the server's host key.

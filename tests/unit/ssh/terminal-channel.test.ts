@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientChannel } from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { COALESCE_MS, HIGH_WATERMARK, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
+import { COALESCE_MS, HIGH_WATERMARK, IN_FLIGHT_MAX, IN_FLIGHT_MIN, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
 
 /** The parts of an ssh2 ClientChannel that TerminalChannel uses, with spies. */
 class FakeChannel extends EventEmitter {
@@ -211,5 +211,130 @@ describe('terminal output flow control', () => {
     tick();
     expect(fake.write).toHaveBeenCalledTimes(1);
     expect(joined()).not.toContain('late');
+  });
+});
+
+/**
+ * An ssh2 channel with the window bookkeeping ssh2 1.x keeps (lib/client.js CHANNEL_DATA, lib/Channel.js
+ * windowAdjust), and a sshd running a program that writes without end: sshd sends only what the
+ * window it was granted allows, in packets of at most 32 KiB, and its answer to a WINDOW_ADJUST
+ * comes `rttMs` after it was sent.
+ */
+class Ssh2Channel extends FakeChannel {
+  static readonly MAX_WINDOW = 2 * 1024 * 1024;
+  readonly incoming = { window: Ssh2Channel.MAX_WINDOW };
+  readonly outgoing = { id: 7, state: 'open' };
+  /** What sshd may send: the window as sshd sees it. */
+  sshdWindow = Ssh2Channel.MAX_WINDOW;
+  /** The bytes sshd has read from the program (all of them sent as `data`). */
+  produced = 0;
+  /** WINDOW_ADJUST messages sent by ssh2 itself (its top-up) and by the code under test. */
+  ssh2TopUps = 0;
+  readonly adjusts: number[] = [];
+  rttMs = 0;
+  readonly _client = {
+    _protocol: {
+      channelWindowAdjust: (id: number, amount: number) => {
+        expect(id).toBe(7);
+        this.adjusts.push(amount);
+        if (this.rttMs > 0) setTimeout(() => (this.sshdWindow += amount), this.rttMs);
+        else this.sshdWindow += amount;
+      },
+    },
+  };
+
+  /** sshd sends what its window allows (up to `limit` bytes), as ssh2 receives it. */
+  flood(limit = Infinity): void {
+    while (this.sshdWindow > 0 && limit > 0) {
+      const n = Math.min(32 * 1024, this.sshdWindow, limit);
+      this.sshdWindow -= n;
+      limit -= n;
+      if (this.incoming.window === 0) throw new Error('ssh2 would drop this data');
+      this.incoming.window -= n;
+      this.emit('data', Buffer.alloc(n, 0x79));
+      this.produced += n;
+      // ssh2's top-up while the stream is flowing (push() returned true).
+      if (this.incoming.window <= Ssh2Channel.MAX_WINDOW / 2) {
+        this.ssh2TopUps++;
+        this.incoming.window += Ssh2Channel.MAX_WINDOW - this.incoming.window;
+        this.sshdWindow += Ssh2Channel.MAX_WINDOW - this.incoming.window;
+      }
+    }
+  }
+}
+
+describe('the SSH window, granted as the renderer parses', () => {
+  let ch: Ssh2Channel;
+  let out: Buffer[];
+  let w: TerminalChannel;
+  beforeEach(() => {
+    ch = new Ssh2Channel();
+    out = [];
+    w = new TerminalChannel(ch as unknown as ClientChannel, (d) => out.push(Buffer.from(d)), () => {});
+  });
+  afterEach(() => w.dispose());
+  const delivered = () => out.reduce((n, b) => n + b.length, 0);
+  /** The renderer parses everything it has been sent. */
+  const parseAll = () => w.ack(w.counters.unacked);
+
+  it('ssh2 never tops the window up by itself, and sshd stops once the first window is used and nothing is parsed', () => {
+    for (let i = 0; i < 50; i++) {
+      ch.flood();
+      tick();
+    }
+    expect(ch.ssh2TopUps).toBe(0);
+    expect(ch.adjusts).toEqual([]);
+    expect(ch.produced).toBe(Ssh2Channel.MAX_WINDOW); // what ssh2 granted when it opened the channel
+    expect(delivered()).toBe(HIGH_WATERMARK);
+  });
+
+  it('after the first window, what sshd has sent and the renderer has not parsed stays under the in-flight bound, and all of it arrives in order', () => {
+    let parsed = 0;
+    for (let round = 0; round < 400; round++) {
+      ch.flood();
+      tick();
+      // The renderer parses 48 KiB a round: slower than sshd.
+      const n = Math.min(48 * 1024, w.counters.unacked);
+      w.ack(n);
+      parsed += n;
+      if (ch.produced > Ssh2Channel.MAX_WINDOW + IN_FLIGHT_MIN) expect(ch.produced - parsed).toBeLessThanOrEqual(w.inFlightLimit);
+      expect(w.inFlight).toBeLessThanOrEqual(Math.max(w.inFlightLimit, Ssh2Channel.MAX_WINDOW));
+      expect(w.counters.unacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+    }
+    expect(ch.produced).toBeGreaterThan(3 * Ssh2Channel.MAX_WINDOW);
+    expect(ch.ssh2TopUps).toBe(0);
+    expect(Math.min(...ch.adjusts)).toBeGreaterThanOrEqual(32 * 1024);
+    expect(w.inFlightLimit).toBe(IN_FLIGHT_MIN); // a round trip of 0 ms: the smallest bound
+    expect(w.counters.pauses).toBeGreaterThan(0);
+    parseAll();
+    tick();
+    parseAll();
+    expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
+  });
+
+  it('a far host: the bound grows with the round trip until the renderer, not the window, is what limits', () => {
+    ch.rttMs = 100;
+    let maxLimit = 0;
+    let atOneSecond = 0;
+    for (let ms = 0; ms < 2000; ms += 10) {
+      if (ms === 1000) atOneSecond = ch.produced;
+      ch.flood();
+      vi.advanceTimersByTime(10);
+      parseAll(); // a renderer faster than the link
+      maxLimit = Math.max(maxLimit, w.inFlightLimit);
+    }
+    expect(maxLimit).toBe(IN_FLIGHT_MAX);
+    // ssh2's own window (topped up to 2 MiB when half was used) let through at most 2 MiB a round trip.
+    expect(ch.produced - atOneSecond).toBeGreaterThanOrEqual(10 * 2 * 1024 * 1024);
+    expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
+  });
+
+  it('a closed channel is granted nothing more', () => {
+    ch.flood();
+    tick();
+    ch.outgoing.state = 'closed';
+    ch.emit('close');
+    for (let i = 0; i < 20; i++) parseAll();
+    expect(ch.adjusts).toEqual([]);
   });
 });
