@@ -12,7 +12,7 @@ const PREFIX = 'keyless.columns.';
 export class TableColumns {
   hidden = $state<string[]>([]);
   widths = $state<Record<string, number>>({});
-  readonly shown: ColumnSpec[] = $derived(this.specs.filter((c) => !this.hidden.includes(c.id)));
+  readonly shown: ColumnSpec[] = $derived.by(() => this.specs.filter((c) => !this.hidden.includes(c.id)));
   /** The shown columns' widths as a CSS grid's columns; the last one takes any room left over. */
   readonly template: string = $derived(this.shown.map((c, k) => (k === this.shown.length - 1 ? `minmax(${this.width(c.id)}px, 1fr)` : `${this.width(c.id)}px`)).join(' '));
   /** What the shown columns add up to (gaps and padding aside). */
