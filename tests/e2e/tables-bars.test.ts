@@ -142,7 +142,7 @@ describe.skipIf(!!chromiumMissing)('table columns and region bars in Chromium', 
     expect((await headers()).length).toBe(12);
   });
 
-  it('a column is made wider by keyboard on its edge, and the width is remembered', async () => {
+  it('a column is made wider by keyboard and by dragging its edge, and the widths are remembered', async () => {
     const state = header('State');
     const before = (await state.boundingBox())!.width;
     const edge = page.locator('[data-testid=inventory-view] [data-testid=column-resizer][data-column=state]');
@@ -158,8 +158,20 @@ describe.skipIf(!!chromiumMissing)('table columns and region bars in Chromium', 
     const cell = page.getByTestId('inventory-row').first().locator('> span.state');
     expect(Math.round((await cell.boundingBox())!.width)).toBe(Math.round(before + 32));
 
+    // By mouse: the Type column's edge dragged 40 px to the right.
+    const typeEdge = page.locator('[data-testid=inventory-view] [data-testid=column-resizer][data-column=type]');
+    const typeFrom = Number(await typeEdge.getAttribute('aria-valuenow'));
+    const box = (await typeEdge.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 20, box.y + box.height / 2);
+    await page.mouse.move(box.x + box.width / 2 + 40, box.y + box.height / 2);
+    await page.mouse.up();
+    expect(Number(await typeEdge.getAttribute('aria-valuenow'))).toBe(typeFrom + 40);
+
     await page.reload();
     await openInventory();
+    expect(Number(await typeEdge.getAttribute('aria-valuenow'))).toBe(typeFrom + 40);
     expect(Number(await edge.getAttribute('aria-valuenow'))).toBe(from + 32);
     expect(Math.round((await header('State').boundingBox())!.width)).toBe(Math.round(before + 32));
   });
