@@ -997,6 +997,17 @@ export const en = {
   'sendFile.state.ok': 'Sent',
   'sendFile.state.error': 'Not sent',
   'sendFile.state.cancelled': 'Cancelled',
+  // tables-bars: column chooser and widths, region bars, the connect waterfall
+  'columns.button': 'Columns',
+  'columns.menu': 'Columns to show',
+  'columns.reset': 'Reset columns',
+  'columns.resize': 'Width of the {column} column',
+  'regionBars.label': 'Instances per region',
+  'regionBars.unit': 'instances',
+  'regionBars.state.running': '{count} running',
+  'regionBars.state.stopped': '{count} stopped',
+  'regionBars.state.other': '{count} other',
+  'waterfall.caption': 'Connect steps over time ({ms} ms in all)',
 } as const;
 
 export type MessageKey = keyof typeof en;

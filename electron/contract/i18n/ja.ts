@@ -999,4 +999,15 @@ export const ja: Record<MessageKey, string> = {
   'sendFile.state.ok': '送信済み',
   'sendFile.state.error': '送信不可',
   'sendFile.state.cancelled': 'キャンセル',
+  // tables-bars: column chooser and widths, region bars, the connect waterfall
+  'columns.button': '列',
+  'columns.menu': '表示する列',
+  'columns.reset': '列を元に戻す',
+  'columns.resize': '{column} 列の幅',
+  'regionBars.label': 'リージョンごとのインスタンス',
+  'regionBars.unit': '台',
+  'regionBars.state.running': '実行中 {count} 台',
+  'regionBars.state.stopped': '停止済み {count} 台',
+  'regionBars.state.other': 'その他 {count} 台',
+  'waterfall.caption': '接続ステップの所要時間（合計 {ms} ms）',
 };

@@ -16,6 +16,8 @@ export interface StepView {
   step: ConnectStep;
   status: 'start' | 'done' | 'failed';
   ms?: number;
+  /** When the step began, in ms since the connect did (as this window saw it): the waterfall's left edge. */
+  at?: number;
 }
 
 /** What a terminal asks of the workspace around it. */
@@ -98,6 +100,7 @@ export class TerminalSession {
   readonly element: HTMLDivElement;
   state = $state<SessionState>('connecting');
   steps = $state<StepView[]>([]);
+  private connectStarted = 0;
   error = $state<KeylessError | undefined>(undefined);
   /** The way the last connect went (jump hosts, endpoint or address), as main reported it. */
   route = $state<RouteInfo | undefined>(undefined);
@@ -216,7 +219,9 @@ export class TerminalSession {
         backend.on('progress', (p) => {
           if (p.requestId !== this.requestId) return;
           const i = this.steps.findIndex((s) => s.step === p.step);
-          const view: StepView = p.ms === undefined ? { step: p.step, status: p.status } : { step: p.step, status: p.status, ms: p.ms };
+          // A step seen only when it ended began its own length before now.
+          const at = this.steps[i]?.at ?? Math.max(0, performance.now() - this.connectStarted - (p.status === 'start' ? 0 : (p.ms ?? 0)));
+          const view: StepView = p.ms === undefined ? { step: p.step, status: p.status, at } : { step: p.step, status: p.status, ms: p.ms, at };
           if (i >= 0) this.steps[i] = view;
           else this.steps.push(view);
         }),
@@ -319,6 +324,7 @@ export class TerminalSession {
     this.state = this.sessionId ? 'reconnecting' : 'connecting';
     this.error = undefined;
     this.steps = [];
+    this.connectStarted = performance.now();
     this.requestId = `r${Date.now().toString(36)}${this.id}`;
     if (this.sessionId) {
       void this.call('session.close', { sessionId: this.sessionId });

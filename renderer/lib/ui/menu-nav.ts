@@ -9,6 +9,8 @@ export type MenuAction = {
   danger?: boolean;
   disabled?: boolean;
   testid?: string;
+  /** A checkable item (a column shown or hidden): read when drawn; choosing it leaves the menu open. */
+  checked?: () => boolean;
   run: () => void;
 };
 export type MenuEntry = MenuAction | 'separator';

@@ -1,0 +1,78 @@
+/**
+ * A table's columns as a person arranged them: which are shown and how wide each is. Pure: the
+ * rune class in `columns.svelte.ts` keeps it per view in localStorage through `readLayout`, which
+ * takes anything (a value another version wrote, or one edited by hand) and keeps only what fits.
+ */
+
+export interface ColumnSpec {
+  /** Stable across versions: it is the key a layout is stored under. */
+  id: string;
+  /** Width in CSS pixels until the person changes it. */
+  width: number;
+  /** Narrowest it can be made (by dragging or by the keyboard). */
+  min?: number;
+  /** False for a column the table cannot do without (a row's name). */
+  hideable?: boolean;
+}
+
+export interface ColumnLayout {
+  hidden: string[];
+  widths: Record<string, number>;
+}
+
+/** Widest a column can be made: wide enough for any tag line, small enough that a typo cannot break the page. */
+export const MAX_WIDTH = 1200;
+export const DEFAULT_MIN = 48;
+/** One arrow press; Shift makes it bigger. */
+export const STEP = 16;
+export const BIG_STEP = 64;
+
+export const minOf = (c: ColumnSpec) => c.min ?? DEFAULT_MIN;
+export const clampWidth = (c: ColumnSpec, w: number) => Math.round(Math.min(MAX_WIDTH, Math.max(minOf(c), w)));
+
+/**
+ * A stored layout, checked: unknown columns, widths that are not finite numbers, and any value
+ * that is not the expected shape are dropped (the defaults stand); a layout that would hide every
+ * column, or a column that cannot be hidden, shows them again.
+ */
+export function readLayout(raw: string | null, specs: readonly ColumnSpec[]): ColumnLayout {
+  const out: ColumnLayout = { hidden: [], widths: {} };
+  if (!raw) return out;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return out;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return out;
+  const byId = new Map(specs.map((c) => [c.id, c]));
+  const { hidden, widths } = value as Record<string, unknown>;
+  if (Array.isArray(hidden)) {
+    const ids = hidden.filter((h): h is string => typeof h === 'string' && byId.get(h)?.hideable !== false && byId.has(h));
+    if (ids.length < specs.length) out.hidden = [...new Set(ids)];
+  }
+  if (widths && typeof widths === 'object' && !Array.isArray(widths)) {
+    for (const [id, w] of Object.entries(widths as Record<string, unknown>)) {
+      const spec = byId.get(id);
+      if (spec && typeof w === 'number' && Number.isFinite(w)) out.widths[id] = clampWidth(spec, w);
+    }
+  }
+  return out;
+}
+
+/** The width a key press asks for, or undefined for a key that does not resize. */
+export function keyedWidth(spec: ColumnSpec, width: number, e: { key: string; shiftKey: boolean }): number | undefined {
+  const step = e.shiftKey ? BIG_STEP : STEP;
+  switch (e.key) {
+    case 'ArrowLeft':
+      return clampWidth(spec, width - step);
+    case 'ArrowRight':
+      return clampWidth(spec, width + step);
+    case 'Home':
+      return minOf(spec);
+    case 'End':
+      return MAX_WIDTH;
+    default:
+      return undefined;
+  }
+}
