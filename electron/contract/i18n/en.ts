@@ -997,6 +997,9 @@ export const en = {
   'sendFile.state.ok': 'Sent',
   'sendFile.state.error': 'Not sent',
   'sendFile.state.cancelled': 'Cancelled',
+  // keyboard-axe: F6 between the window's parts (the way out of a terminal)
+  'shortcut.nextPart': 'Focus the next part (side bar, views, view)',
+  'shortcut.prevPart': 'Focus the previous part',
 } as const;
 
 export type MessageKey = keyof typeof en;
