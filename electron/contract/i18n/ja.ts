@@ -1000,6 +1000,6 @@ export const ja: Record<MessageKey, string> = {
   'sendFile.state.error': '送信不可',
   'sendFile.state.cancelled': 'キャンセル',
   // keyboard-axe: F6 between the window's parts (the way out of a terminal)
-  'shortcut.nextPart': '次の領域にフォーカス (サイドバー、ビュー切り替え、ビュー)',
+  'shortcut.nextPart': '次の領域にフォーカス（サイドバー、ビュー切り替え、ビュー）',
   'shortcut.prevPart': '前の領域にフォーカス',
 };
