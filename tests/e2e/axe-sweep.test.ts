@@ -145,8 +145,13 @@ describe.skipIf(ec2Skip)('axe on every view and dialog, en and ja, light and dar
     // The table itself (rows, header, state colours) is left to the column-chooser work on the
     // tables (branch tables-bars), which rebuilds it; everything around it is checked here.
     const found = await sweep('inventory', 'main', ['[data-testid=inventory-view] .table']);
+    // Saved as hosts: app-1, and batch-1, which is stopped (its connect fails into the doctor's panel).
+    await page.locator('[data-testid=inventory-row]').filter({ hasText: 'batch-1' }).click({ modifiers: ['ControlOrMeta'] });
     await page.getByTestId('inventory-save').click();
     await page.getByTestId('host-row').filter({ hasText: 'app-1' }).waitFor();
+    await page.getByTestId('host-row').filter({ hasText: 'batch-1' }).getByTestId('connect').click();
+    await page.locator('[data-testid=doctor] [data-testid=doctor-line]').first().waitFor({ timeout: 60_000 });
+    found.push(...(await sweep('failed tab with the doctor', 'main')));
 
     await menu('app-1', 'host-doctor');
     await page.locator('[data-testid=doctor-sheet] [data-testid=doctor-line]').first().waitFor({ timeout: 30_000 });
