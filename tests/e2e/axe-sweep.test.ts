@@ -166,7 +166,7 @@ describe.skipIf(ec2Skip)('axe on every view and dialog, en and ja, light and dar
     expect(found).toEqual([]);
   });
 
-  it('files, runs (with send file), audit and profiles', async () => {
+  it('files, runs (send file, a run and its question), audit and profiles', async () => {
     await menu('loop', 'host-files');
     await page.locator('[data-testid=files-area]').first().waitFor();
     await page.getByTestId('view-files').getAttribute('aria-pressed').then((p) => expect(p).toBe('true'));
@@ -174,6 +174,19 @@ describe.skipIf(ec2Skip)('axe on every view and dialog, en and ja, light and dar
     await page.getByTestId('view-runs').click();
     await page.getByTestId('runs-view').waitFor();
     found.push(...(await sweep('runs and send file', 'main')));
+    // A run with its question first (rm -rf asks), then its rows, outcome bar and one host's output.
+    await page.getByTestId('runs-target-kind').selectOption('query');
+    await page.getByTestId('runs-query').fill('env:prod -role:web region:us-east-1');
+    await page.getByTestId('runs-query').press('Tab');
+    await until(async () => /^3 /.test((await page.getByTestId('runs-reach').textContent()) ?? ''), 20_000, 'the run to reach 3 hosts');
+    await page.getByTestId('runs-command').fill('echo "on $(whoami)"\nrm -rf /tmp/keyless-e2e-nothing-here');
+    await page.getByTestId('runs-start').click();
+    found.push(...(await sweep('run question', '[data-testid=runs-confirm]')));
+    await page.getByTestId('runs-confirm-yes').click();
+    await until(async () => (await page.locator('[data-testid=runs-row]').evaluateAll((rows) => rows.filter((r) => ['ok', 'error'].includes(r.getAttribute('data-state') ?? '')).length)) === 3, 60_000, 'the run to finish');
+    await page.locator('[data-testid=runs-row]').filter({ hasText: 'app-1' }).getByTestId('runs-row-open').click();
+    await page.getByTestId('runs-stdout').waitFor();
+    found.push(...(await sweep('a finished run', 'main')));
     await page.getByTestId('view-audit').click();
     await page.getByTestId('audit-view').waitFor();
     // CloudTrail as the simulator recorded it (the doctor's and the inventory's calls), and the local log.
