@@ -102,7 +102,7 @@ describe.skipIf(ec2Skip)('axe on every view and dialog, en and ja, light and dar
     expect(found).toEqual([]);
   });
 
-  it('the editors, the menu, delete, port forwards, import conflicts', async () => {
+  it('the editors, the menu, delete, import conflicts, Set up OpenSSH', async () => {
     const found: string[] = [];
     await page.getByTestId('add-host').click();
     found.push(...(await sweep('host editor', '[role=dialog]:has([data-testid=host-editor])')));
@@ -131,6 +131,15 @@ describe.skipIf(ec2Skip)('axe on every view and dialog, en and ja, light and dar
     await page.getByTestId('import-ssh-config').first().click();
     found.push(...(await sweep('import conflicts', '[data-testid=import-conflicts]')));
     await escape('[data-testid=import-conflicts]');
+
+    // Set up OpenSSH (in this test's HOME), what it says, and its undo.
+    const said = page.getByTestId('bridge-said');
+    await page.getByTestId('openssh-setup').click();
+    await until(async () => !!(await said.textContent())?.trim(), 10_000, 'Set up OpenSSH to answer');
+    found.push(...(await sweep('OpenSSH set up', 'aside')));
+    const before = await said.textContent();
+    await page.getByTestId('openssh-setup').click();
+    await until(async () => (await said.textContent()) !== before, 10_000, 'the undo to answer');
     expect(found).toEqual([]);
   });
 
