@@ -1,8 +1,9 @@
 /**
  * F6 and Shift+F6 move the focus between the window's parts — the side bar, the view switcher,
  * the view shown — as in VS Code and the browsers. It is the keyboard's way out of a terminal,
- * where Tab belongs to the shell. A part gives the focus to its `data-focus-entry` element (the
- * view switcher's current view), else back where it was left, else to its first control. Parts are the visible elements marked `data-focus-part`, in document order.
+ * where Tab belongs to the shell. Parts are the visible elements marked `data-focus-part`, in
+ * document order. A part gives the focus to its `data-focus-entry` element (the view switcher's
+ * current view), else back where it was left, else to its first control.
  */
 const TABBABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href], summary, [tabindex]:not([tabindex="-1"])';
 
