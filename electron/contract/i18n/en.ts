@@ -1008,6 +1008,9 @@ export const en = {
   'regionBars.state.stopped': '{count} stopped',
   'regionBars.state.other': '{count} other',
   'waterfall.caption': 'Connect steps over time ({ms} ms in all)',
+  // keyboard-axe: F6 between the window's parts (the way out of a terminal)
+  'shortcut.nextPart': 'Focus the next part (side bar, views, view)',
+  'shortcut.prevPart': 'Focus the previous part',
 } as const;
 
 export type MessageKey = keyof typeof en;

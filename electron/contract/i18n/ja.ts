@@ -1010,4 +1010,7 @@ export const ja: Record<MessageKey, string> = {
   'regionBars.state.stopped': '停止済み {count} 台',
   'regionBars.state.other': 'その他 {count} 台',
   'waterfall.caption': '接続ステップの所要時間（合計 {ms} ms）',
+  // keyboard-axe: F6 between the window's parts (the way out of a terminal)
+  'shortcut.nextPart': '次の領域にフォーカス（サイドバー、ビュー切り替え、ビュー）',
+  'shortcut.prevPart': '前の領域にフォーカス',
 };

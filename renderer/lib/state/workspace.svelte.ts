@@ -9,6 +9,7 @@ import { TerminalSession, type Look, type SessionHooks, type SessionSource } fro
 import { installTestHook } from '../terminal/test-hook';
 import { themeFor } from '../terminal/themes';
 import { TerminalTab } from './terminal-tab.svelte';
+import { focusPart } from '../ui/focus-parts';
 
 const MIN_FONT = 6;
 /** Where the open tabs are kept for the next start (host ids and layout only). */
@@ -416,7 +417,7 @@ export class Workspace {
     if (!binding) return false;
     const target = e.target as HTMLElement | null;
     const inField = !!target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) && !target.classList.contains('xterm-helper-textarea');
-    if (inField && binding.action !== 'help' && binding.action !== 'broadcast') return false;
+    if (inField && !['help', 'broadcast', 'nextPart', 'prevPart'].includes(binding.action)) return false;
     const tab = this.activeTab;
     const pane = tab?.activePane;
     const step = (d: number) => {
@@ -496,6 +497,10 @@ export class Workspace {
         break;
       case 'help':
         this.helpOpen = !this.helpOpen;
+        break;
+      case 'nextPart':
+      case 'prevPart':
+        if (!focusPart(binding.action === 'nextPart' ? 1 : -1)) return false;
         break;
     }
     e.preventDefault();

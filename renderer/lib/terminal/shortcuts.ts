@@ -30,6 +30,8 @@ export type ShortcutAction =
   | 'broadcast'
   | 'reconnect'
   | 'settings'
+  | 'nextPart'
+  | 'prevPart'
   | 'help';
 
 export type Platform = 'mac' | 'other';
@@ -82,6 +84,8 @@ const MAC: Spec[] = [
   ['broadcast', 'Cmd+Shift+B'],
   ['reconnect', 'Cmd+R'],
   ['settings', 'Cmd+,'],
+  ['nextPart', 'F6'],
+  ['prevPart', 'Shift+F6'],
   ['help', 'Cmd+/'],
   ['help', 'F1'],
 ];
@@ -115,6 +119,8 @@ const OTHER: Spec[] = [
   ['broadcast', 'Ctrl+Shift+B'],
   ['reconnect', 'Ctrl+Shift+R'],
   ['settings', 'Ctrl+,'],
+  ['nextPart', 'F6'],
+  ['prevPart', 'Shift+F6'],
   ['help', 'Ctrl+Shift+/'],
   ['help', 'F1'],
 ];
@@ -136,6 +142,7 @@ const CODES: Record<string, string> = {
   '[': 'BracketLeft',
   ']': 'BracketRight',
   F1: 'F1',
+  F6: 'F6',
 };
 
 interface Matcher {

@@ -9,12 +9,13 @@ const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core
  * evaluated through the DevTools protocol, which the page's Content-Security-Policy (no inline
  * scripts) does not govern, so the app is checked with its real policy in force.
  */
-export async function seriousViolations(page: Page, selector: string): Promise<string[]> {
+export async function seriousViolations(page: Page, selector: string, exclude: readonly string[] = []): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-  return page.evaluate(async (sel) => {
+  return page.evaluate(async ([sel, out]) => {
     type Result = { violations: Array<{ id: string; impact?: string | null; nodes: Array<{ target: unknown[] }> }> };
-    const axe = (window as unknown as { axe: { run(context: string, options: object): Promise<Result> } }).axe;
-    const { violations } = await axe.run(sel, { resultTypes: ['violations'] });
+    const axe = (window as unknown as { axe: { run(context: string | object, options: object): Promise<Result> } }).axe;
+    const context = out.length ? { include: [sel], exclude: out.map((o) => [o]) } : sel;
+    const { violations } = await axe.run(context, { resultTypes: ['violations'] });
     return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  }, selector);
+  }, [selector, [...exclude]] as const);
 }

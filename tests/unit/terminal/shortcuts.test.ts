@@ -24,6 +24,14 @@ describe('keyboard shortcuts follow each platform', () => {
     expect(platformOf('linux')).toBe('other');
   });
 
+  it('F6 and Shift+F6 move between the window\'s parts on both platforms (Tab stays the shell\'s)', () => {
+    for (const platform of ['mac', 'other'] as const) {
+      expect(matchShortcut(key('F6'), platform)?.action).toBe('nextPart');
+      expect(matchShortcut(key('F6', { shiftKey: true }), platform)?.action).toBe('prevPart');
+      expect(matchShortcut(key('Tab'), platform)).toBeUndefined();
+    }
+  });
+
   it('the help sheet lists every action once, with all its keys', () => {
     const sheet = shortcutSheet('other');
     expect(new Set(sheet.map((r) => r.action)).size).toBe(sheet.length);
