@@ -15,4 +15,6 @@ export const sdk = {
   cloudWatch: () => import('@aws-sdk/client-cloudwatch'),
   credentialProviders: () => import('@aws-sdk/credential-providers'),
   protocols: () => import('@aws-sdk/core/protocols'),
+  /** What a hand-signed request needs (a tunnel URL, a CloudTrail look-up). */
+  signing: () => Promise.all([import('@smithy/signature-v4'), import('@smithy/hash-node'), import('@smithy/protocol-http')]).then(([{ SignatureV4 }, { Hash }, { HttpRequest }]) => ({ SignatureV4, Hash, HttpRequest })),
 } as const;
