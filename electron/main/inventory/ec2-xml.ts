@@ -11,7 +11,7 @@ import { sdk } from '../aws/sdk';
  * unread (for the inventory's rows, most of a DescribeInstances page). The SDK still does
  * everything else: it maps the objects onto its schema; errors and retries are unchanged.
  *
- * `fastEc2Protocol(projection?)` plugs it into an EC2Client (`protocol: …`). No XML library
+ * `await fastEc2Protocol(projection?)` plugs it into an EC2Client (`protocol: …`). No XML library
  * on npm was faster than the SDK's reader on EC2 pages (fast-xml-parser ~3×, txml ~1.4× slower).
  */
 
@@ -493,8 +493,9 @@ export interface Ec2Reading {
 
 /**
  * The EC2 protocol of the SDK with the faster XML reader; pass as `protocol` to an EC2Client.
- * With a projection, responses whose root it names keep only the elements it lists (what the
- * caller reads), and everything else in them is skipped unread.
+ * It extends the SDK's classes, so it is made once the SDK is loaded. With a projection,
+ * responses whose root it names keep only the elements it lists (what the caller reads), and
+ * everything else in them is skipped unread.
  */
 export async function fastEc2Protocol(reading?: XmlProjection | Ec2Reading): Promise<new (options: ProtocolOptions) => AwsEc2QueryProtocol> {
   const { AwsEc2QueryProtocol, XmlShapeDeserializer } = await sdk.protocols();
