@@ -1,6 +1,7 @@
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { endpointOverride } from '../aws/endpoints';
+import { sdk } from '../aws/sdk';
 
 /**
  * The account of a profile's identity (STS GetCallerIdentity), for the ARNs of a policy when the
@@ -28,7 +29,7 @@ export class CallerAccounts {
     let sts: STSClient | undefined;
     try {
       const creds = await this.credentials(profile);
-      const endpoint = await endpointOverride('STS', profile);
+      const [endpoint, { GetCallerIdentityCommand, STSClient }] = await Promise.all([endpointOverride('STS', profile), sdk.sts()]);
       sts = new STSClient({ region, profile, credentials: creds, maxAttempts: 1, ...(endpoint ? { endpoint: endpoint.href } : {}) });
       const id = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
       return id.Account ?? undefined;

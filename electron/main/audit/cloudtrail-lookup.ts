@@ -1,11 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { TrailEventRecord } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
+import { sdk } from '../aws/sdk';
 import { describeAwsError } from '../aws/errors';
 import { KeylessFailure } from '../base/errors';
 import { proxyAgentFor } from '../tunnel/endpoint-tunnel';
@@ -131,6 +129,7 @@ export async function lookupInstanceConnectEvents(q: TrailLookup, deps: TrailDep
       ...(q.nextToken ? { NextToken: q.nextToken } : {}),
     });
     const path = base.pathname.replace(/\/?$/, '/');
+    const { Hash, HttpRequest, SignatureV4 } = await sdk.signing();
     const request = new HttpRequest({
       method: 'POST',
       protocol: base.protocol,

@@ -1,10 +1,11 @@
 import { Agent } from 'node:https';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect';
 import type { Disposable } from '../base/lifecycle';
 import { AwsClock, useAwsClock, type ClockedClient } from './clock';
 import type { CredentialSource } from './credentials';
 import { endpointOverride } from './endpoints';
+import { sdk } from './sdk';
 
 /**
  * SDK clients, one per profile, region and service, kept for the life of the app so every call
@@ -39,7 +40,7 @@ export class AwsClients implements Disposable {
   instanceConnect(profile: string | undefined, region: string): Promise<EC2InstanceConnectClient> {
     const key = `${profile ?? ''}\n${region}`;
     let c = this.eic.get(key);
-    if (!c) this.eic.set(key, (c = this.config('EC2 Instance Connect', profile, region).then((cfg) => this.clocked(new EC2InstanceConnectClient(cfg)))));
+    if (!c) this.eic.set(key, (c = Promise.all([this.config('EC2 Instance Connect', profile, region), sdk.instanceConnect()]).then(([cfg, m]) => this.clocked(new m.EC2InstanceConnectClient(cfg)))));
     c.catch(() => this.eic.delete(key));
     return c;
   }
@@ -47,7 +48,7 @@ export class AwsClients implements Disposable {
   ec2Client(profile: string | undefined, region: string): Promise<EC2Client> {
     const key = `${profile ?? ''}\n${region}`;
     let c = this.ec2.get(key);
-    if (!c) this.ec2.set(key, (c = this.config('EC2', profile, region).then((cfg) => this.clocked(new EC2Client(cfg)))));
+    if (!c) this.ec2.set(key, (c = Promise.all([this.config('EC2', profile, region), sdk.ec2()]).then(([cfg, m]) => this.clocked(new m.EC2Client(cfg)))));
     c.catch(() => this.ec2.delete(key));
     return c;
   }

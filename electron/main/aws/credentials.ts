@@ -1,7 +1,7 @@
-import { fromIni, fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { KeylessFailure } from '../base/errors';
 import { sdkProcessFailure } from './credential-process';
+import { sdk } from './sdk';
 
 /**
  * Where AWS credentials come from, per profile. The connect engine asks only this; full profile
@@ -58,8 +58,10 @@ export class SdkCredentialSource implements CredentialSource {
         /* a failed load is retried below */
       }
     }
-    const provider = profile ? fromIni({ profile }) : fromNodeProviderChain();
-    const loading = provider().catch((err: unknown) => {
+    const loading = sdk
+      .credentialProviders()
+      .then(({ fromIni, fromNodeProviderChain }) => (profile ? fromIni({ profile }) : fromNodeProviderChain())())
+      .catch((err: unknown) => {
       this.cache.delete(key);
       throw describeCredentialError(err, profile);
     });

@@ -6,7 +6,7 @@ import type { CredentialSource } from '../aws/credentials';
 import { fail } from '../base/errors';
 import type { Logger } from '../base/log';
 import { Ec2Inventory } from '../connect/ec2-inventory';
-import { InstanceConnector, type Ec2Target } from '../connect/instance-connector';
+import type { Ec2Target } from '../connect/instance-connector';
 import type { EndpointFacts, InstanceFacts } from '../connect/plan';
 import { ec2TargetOfHost } from '../connect/route';
 import { InventoryCache } from '../inventory/inventory-cache';
@@ -40,13 +40,13 @@ export function bridgePaths(env: NodeJS.ProcessEnv = process.env): BridgePaths {
 /**
  * The main process's own connect pieces, made for one `keyless` run: credentials that never ask
  * (no terminal to ask on), the SDK clients, the instance and endpoint facts (seeded from the app's
- * inventory cache on disk when it has the instance), the connector, Keyless's known_hosts.
+ * inventory cache on disk when it has the instance), Keyless's known_hosts. The connector (ssh2,
+ * the tunnel) is the proxy's own, so the commands that only read Keyless's files never load it.
  */
 export class BridgeContext {
   readonly credentials: CredentialSource;
   readonly clients: AwsClients;
   readonly inventory: Ec2Inventory;
-  readonly connector: InstanceConnector;
   readonly knownHosts: KnownHosts;
   readonly hosts: HostStore;
   readonly cache: InventoryCache;
@@ -60,7 +60,6 @@ export class BridgeContext {
     this.clients = new AwsClients(this.credentials, new AwsClock());
     this.inventory = new Ec2Inventory(this.clients);
     this.knownHosts = new KnownHosts(join(paths.home, 'known_hosts'), []);
-    this.connector = new InstanceConnector({ clients: this.clients, inventory: this.inventory, knownHosts: this.knownHosts, log });
     this.hosts = new HostStore(paths.home);
     this.cache = new InventoryCache(join(paths.home, 'inventory.json'), log);
   }

@@ -9,7 +9,6 @@ import { ec2TargetOfHost } from '../connect/route';
 import { listProfiles } from '../profiles/profile-files';
 import { ssoDeviceLogin, type SsoTarget } from '../profiles/sso-login';
 import { BridgeContext, bridgePaths } from './bridge-context';
-import { runProxy } from './proxy';
 import { hostBlock, type KeylessCommand } from './ssh-config-block';
 import type { Readable, Writable } from 'node:stream';
 
@@ -73,6 +72,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     switch (command) {
       case 'proxy': {
         if (rest.length !== 3) fail('InvalidArguments', 'keyless proxy takes three arguments: %r %h %p.', { field: 'arguments' });
+        // The connect code (ssh2, the tunnel) only for the command that connects.
+        const { runProxy } = await import('./proxy');
         const end = await runProxy(ctx, { user: rest[0]!, host: rest[1]!, port: portOf(rest[2]) }, io);
         if (!end.ok) throw end.error;
         return 0;

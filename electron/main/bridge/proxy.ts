@@ -2,6 +2,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { KeylessFailure } from '../base/errors';
 import { generateEphemeralKey } from '../connect/ephemeral-key';
+import { InstanceConnector } from '../connect/instance-connector';
 import { pushKey, REPUSH_AFTER_MS, type KeyPushTarget } from '../connect/key-push';
 import { agentSocketPath, ensureAgentDir, joinLiveAgent, OneKeyAgent, removeStaleSocket } from './agent-socket';
 import type { BridgeContext } from './bridge-context';
@@ -38,7 +39,8 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
   const socketPath = agentSocketPath(ctx.paths.agentDir, args.user, args.host, args.port);
   // Resolving reads two small files; the agent folder check runs beside it.
   const [{ target }] = await Promise.all([ctx.resolve(args.host, args.user, args.port), ensureAgentDir(ctx.paths.agentDir)]);
-  const planned = ctx.connector.plan(target);
+  const connector = new InstanceConnector({ clients: ctx.clients, inventory: ctx.inventory, knownHosts: ctx.knownHosts, log: ctx.log });
+  const planned = connector.plan(target);
   planned.catch(() => {});
 
   let pushTarget: Promise<KeyPushTarget> = planned.then(({ instance, osUser }) => ({
@@ -75,7 +77,7 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
   try {
     const { plan } = await planned;
     if (plan.kind === 'eice') {
-      stream = await ctx.connector.openTunnel(target, plan, plan.port, signal).catch(async (err: unknown) => {
+      stream = await connector.openTunnel(target, plan, plan.port, signal).catch(async (err: unknown) => {
         // A failed push says more (denied, stopped) than the tunnel that raced it.
         throw (await pushed.then(() => undefined, (e: unknown) => e)) ?? err;
       });

@@ -1,17 +1,10 @@
-import {
-  DescribeImagesCommand,
-  DescribeInstanceConnectEndpointsCommand,
-  DescribeInstancesCommand,
-  GetConsoleOutputCommand,
-  paginateDescribeInstanceConnectEndpoints,
-  type Ec2InstanceConnectEndpoint,
-  type Instance,
-} from '@aws-sdk/client-ec2';
+import type { Ec2InstanceConnectEndpoint, Instance } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
 import { KeylessFailure } from '../base/errors';
 import { USABLE_ENDPOINT_STATES, type EndpointFacts, type InstanceFacts } from './plan';
 import type { AwsClients } from '../aws/clients';
 import { describeAwsError, partitionOf } from '../aws/errors';
+import { sdk } from '../aws/sdk';
 
 const TTL_MS = 10 * 60_000;
 
@@ -81,7 +74,8 @@ export class Ec2Inventory {
       this.describeCalls++;
       let out;
       try {
-        out = await (await this.clients.ec2Client(profile, region)).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+        const [ec2, { DescribeInstancesCommand }] = await Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()]);
+        out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
       } catch (err) {
         if ((err as { name?: string }).name?.startsWith('InvalidInstanceID')) {
           throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}. Check the region and that it was not terminated.`, false, {
@@ -102,9 +96,8 @@ export class Ec2Inventory {
     const key = `${profile ?? ''}\n${region}\n${imageId}`;
     let p = this.images.get(key);
     if (!p) {
-      p = this.clients
-        .ec2Client(profile, region)
-        .then((c) => c.send(new DescribeImagesCommand({ ImageIds: [imageId] })))
+      p = Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()])
+        .then(([c, { DescribeImagesCommand }]) => c.send(new DescribeImagesCommand({ ImageIds: [imageId] })))
         .then((o) => o.Images?.[0]?.Name, () => undefined);
       this.images.set(key, p);
     }
@@ -117,8 +110,9 @@ export class Ec2Inventory {
       this.describeCalls++;
       const out: EndpointFacts[] = [];
       try {
+        const [client, { paginateDescribeInstanceConnectEndpoints }] = await Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()]);
         const pages = paginateDescribeInstanceConnectEndpoints(
-          { client: await this.clients.ec2Client(profile, region) },
+          { client },
           {
             Filters: [
               { Name: 'state', Values: ['create-complete', 'update-in-progress', 'update-failed', 'update-complete'] },
@@ -146,9 +140,8 @@ export class Ec2Inventory {
 
   /** One endpoint by id (for a pinned endpoint whose VPC is not known yet). */
   async endpointById(profile: string | undefined, region: string, endpointId: string): Promise<EndpointFacts[]> {
-    const out = await this.clients
-      .ec2Client(profile, region)
-      .then((c) => c.send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] })))
+    const out = await Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()])
+      .then(([c, { DescribeInstanceConnectEndpointsCommand }]) => c.send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] })))
       .catch((err: unknown) => {
         throw describeAwsError(err, { action: 'ec2:DescribeInstanceConnectEndpoints', region, profile });
       });
@@ -165,7 +158,8 @@ export class Ec2Inventory {
   /** The host keys (type and base64 blob) the instance printed to its console's `SSH HOST KEY KEYS` block; empty when none or not allowed. */
   async consoleHostKeys(profile: string | undefined, region: string, instanceId: string): Promise<Array<{ keyType: string; blob: string }>> {
     try {
-      const out = await (await this.clients.ec2Client(profile, region)).send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+      const [ec2, { GetConsoleOutputCommand }] = await Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()]);
+      const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
       return parseConsoleHostKeyLines(out.Output ? Buffer.from(out.Output, 'base64').toString('utf8') : '');
     } catch {
       return [];
@@ -182,7 +176,8 @@ export class Ec2Inventory {
     if (hit) return hit;
     let text: string;
     try {
-      const out = await (await this.clients.ec2Client(profile, region)).send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+      const [ec2, { GetConsoleOutputCommand }] = await Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()]);
+      const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
       text = out.Output ? Buffer.from(out.Output, 'base64').toString('utf8') : '';
     } catch {
       return [];

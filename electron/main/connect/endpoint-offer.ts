@@ -1,13 +1,9 @@
-import {
-  CreateInstanceConnectEndpointCommand,
-  DescribeInstanceConnectEndpointsCommand,
-  DescribeSecurityGroupsCommand,
-  type Ec2InstanceConnectEndpoint,
-} from '@aws-sdk/client-ec2';
+import type { Ec2InstanceConnectEndpoint } from '@aws-sdk/client-ec2';
 import { randomUUID } from 'node:crypto';
 import type { EndpointProposal } from '../../contract';
 import type { AwsClients } from '../aws/clients';
 import { describeAwsError, partitionOf } from '../aws/errors';
+import { sdk } from '../aws/sdk';
 import type { Ec2Inventory } from './ec2-inventory';
 import { KeylessFailure, fail } from '../base/errors';
 import type { Logger } from '../base/log';
@@ -69,7 +65,7 @@ export class EndpointProvisioner {
     inventory.forget(profile, region, instanceId);
     const instance = await inventory.instance(profile, region, instanceId);
     if (!instance.vpcId) fail('NoEndpoint', `${instanceId} is not in a VPC, so no Instance Connect Endpoint can reach it.`, { instanceId, cause: 'notInVpc' });
-    const ec2 = await clients.ec2Client(profile, region);
+    const [ec2, { DescribeSecurityGroupsCommand }] = await Promise.all([clients.ec2Client(profile, region), sdk.ec2()]);
     const [defaultGroup, existing] = await Promise.all([
       // A denied or failed look-up only means the default group is not known: the instance's own is proposed.
       ec2
@@ -91,7 +87,7 @@ export class EndpointProvisioner {
 
   private async vpcEndpoints(target: Ec2Target, vpcId: string): Promise<Ec2InstanceConnectEndpoint[]> {
     const { profile, region } = target;
-    const ec2 = await this.deps.clients.ec2Client(profile, region);
+    const [ec2, { DescribeInstanceConnectEndpointsCommand }] = await Promise.all([this.deps.clients.ec2Client(profile, region), sdk.ec2()]);
     try {
       const out = await ec2.send(new DescribeInstanceConnectEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }));
       return out.InstanceConnectEndpoints ?? [];
@@ -112,7 +108,7 @@ export class EndpointProvisioner {
   ): Promise<{ endpointId: string; state: string; vpcId: string; subnetId: string; securityGroupIds: string[]; waitedMs: number }> {
     const { clients, log } = this.deps;
     const { profile, region } = target;
-    const ec2 = await clients.ec2Client(profile, region);
+    const [ec2, { CreateInstanceConnectEndpointCommand }] = await Promise.all([clients.ec2Client(profile, region), sdk.ec2()]);
     const t0 = Date.now();
     let created: Ec2InstanceConnectEndpoint | undefined;
     try {
@@ -148,7 +144,7 @@ export class EndpointProvisioner {
   ): Promise<{ endpointId: string; state: string; vpcId: string; subnetId: string; securityGroupIds: string[]; waitedMs: number }> {
     const { clients, inventory, log } = this.deps;
     const { profile, region } = target;
-    const ec2 = await clients.ec2Client(profile, region);
+    const [ec2, { DescribeInstanceConnectEndpointsCommand }] = await Promise.all([clients.ec2Client(profile, region), sdk.ec2()]);
     const t0 = known.t0 ?? Date.now();
     const read = async (): Promise<Ec2InstanceConnectEndpoint | undefined> => {
       const out = await ec2.send(new DescribeInstanceConnectEndpointsCommand({ InstanceConnectEndpointIds: [endpointId] }), { abortSignal: signal });

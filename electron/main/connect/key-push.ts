@@ -1,6 +1,6 @@
-import { SendSSHPublicKeyCommand } from '@aws-sdk/client-ec2-instance-connect';
 import type { AwsClients } from '../aws/clients';
 import { deniedPrincipal, deniedResource, describeAwsError, partitionOf, policyStatement } from '../aws/errors';
+import { sdk } from '../aws/sdk';
 import { KeylessFailure } from '../base/errors';
 
 export interface KeyPushTarget {
@@ -81,7 +81,7 @@ export function describeKeyPushError(err: unknown, t: KeyPushTarget): KeylessFai
 export async function pushKey(clients: AwsClients, t: KeyPushTarget, publicKey: string, signal?: AbortSignal): Promise<number> {
   const started = Date.now();
   try {
-    const client = await clients.instanceConnect(t.profile, t.region);
+    const [client, { SendSSHPublicKeyCommand }] = await Promise.all([clients.instanceConnect(t.profile, t.region), sdk.instanceConnect()]);
     const out = await client.send(
       new SendSSHPublicKeyCommand({
         InstanceId: t.instanceId,

@@ -1,28 +1,14 @@
 // The doctor: reads what the account says about one instance's connect path — in parallel where
 // the reads do not depend on each other — tries the connection itself, and turns both into the
 // checklist (checks.ts). Applies a security-group fix the person confirmed.
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  AuthorizeSecurityGroupEgressCommand,
-  AuthorizeSecurityGroupIngressCommand,
-  DescribeImagesCommand,
-  DescribeInstanceConnectEndpointsCommand,
-  DescribeInstancesCommand,
-  DescribeInstanceStatusCommand,
-  DescribeInternetGatewaysCommand,
-  DescribeNetworkAclsCommand,
-  DescribeRouteTablesCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcsCommand,
-  type EC2Client,
-  type IpPermission,
-} from '@aws-sdk/client-ec2';
-import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand, type ContextEntry } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { EC2Client, IpPermission } from '@aws-sdk/client-ec2';
+import type { ContextEntry, IAMClient } from '@aws-sdk/client-iam';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { DoctorCall, DoctorGroupChange, DoctorReport } from '../../contract';
 import type { AwsClients } from '../aws/clients';
 import { endpointOverride } from '../aws/endpoints';
+import { sdk } from '../aws/sdk';
 import { KeylessFailure } from '../base/errors';
 import type { Logger } from '../base/log';
 import type { InstanceConnector, Ec2Target } from '../connect/instance-connector';
@@ -100,7 +86,7 @@ export class Doctor {
           const e = await endpointOverride(id, profile, this.deps.env);
           return e ? { endpoint: e.href } : {};
         };
-        const [sts, iam, cw] = await Promise.all([at('STS'), at('IAM'), at('CloudWatch')]);
+        const [sts, iam, cw, { STSClient }, { IAMClient }, { CloudWatchClient }] = await Promise.all([at('STS'), at('IAM'), at('CloudWatch'), sdk.sts(), sdk.iam(), sdk.cloudWatch()]);
         return { sts: new STSClient({ ...base, ...sts }), iam: new IAMClient({ ...base, region: 'us-east-1', ...iam }), cw: new CloudWatchClient({ ...base, ...cw }) };
       };
       this.extra.set(key, (c = make()));
@@ -126,6 +112,23 @@ export class Doctor {
     const attemptP = log.run('connect', [], () => this.attempt(target, attemptAbort.signal));
     const ec2 = await this.deps.clients.ec2Client(profile, region);
     const { sts, iam, cw } = await this.clientsFor(profile, region);
+    const [
+      {
+        DescribeImagesCommand,
+        DescribeInstanceConnectEndpointsCommand,
+        DescribeInstancesCommand,
+        DescribeInstanceStatusCommand,
+        DescribeInternetGatewaysCommand,
+        DescribeNetworkAclsCommand,
+        DescribeRouteTablesCommand,
+        DescribeSecurityGroupsCommand,
+        DescribeSubnetsCommand,
+        DescribeVpcsCommand,
+      },
+      { GetCallerIdentityCommand },
+      { GetRoleCommand, SimulatePrincipalPolicyCommand },
+      { GetMetricDataCommand },
+    ] = await Promise.all([sdk.ec2(), sdk.sts(), sdk.iam(), sdk.cloudWatch()]);
 
     // Round one: nothing needed but the instance id.
     const callerP = read(log, 'sts:GetCallerIdentity', [], async () => {
@@ -344,6 +347,7 @@ export class Doctor {
   /** Applies one security-group change the doctor proposed (the contract already refused ranges). */
   async applyFix(target: Ec2Target, change: DoctorGroupChange): Promise<{ ruleIds: string[] }> {
     const ec2: EC2Client = await this.deps.clients.ec2Client(target.profile, target.region);
+    const { AuthorizeSecurityGroupEgressCommand, AuthorizeSecurityGroupIngressCommand } = await sdk.ec2();
     const permission: IpPermission = {
       IpProtocol: 'tcp',
       FromPort: 22,

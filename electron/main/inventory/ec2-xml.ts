@@ -1,4 +1,5 @@
-import { AwsEc2QueryProtocol, XmlShapeDeserializer } from '@aws-sdk/core/protocols';
+import type { AwsEc2QueryProtocol, XmlShapeDeserializer } from '@aws-sdk/core/protocols';
+import { sdk } from '../aws/sdk';
 
 /**
  * EC2 answers in XML, and at ten thousand instances (3–8 KB of XML each) reading it is most of
@@ -10,7 +11,7 @@ import { AwsEc2QueryProtocol, XmlShapeDeserializer } from '@aws-sdk/core/protoco
  * unread (for the inventory's rows, most of a DescribeInstances page). The SDK still does
  * everything else: it maps the objects onto its schema; errors and retries are unchanged.
  *
- * `fastEc2Protocol(projection?)` plugs it into an EC2Client (`protocol: …`). No XML library
+ * `await fastEc2Protocol(projection?)` plugs it into an EC2Client (`protocol: …`). No XML library
  * on npm was faster than the SDK's reader on EC2 pages (fast-xml-parser ~3×, txml ~1.4× slower).
  */
 
@@ -492,10 +493,12 @@ export interface Ec2Reading {
 
 /**
  * The EC2 protocol of the SDK with the faster XML reader; pass as `protocol` to an EC2Client.
- * With a projection, responses whose root it names keep only the elements it lists (what the
- * caller reads), and everything else in them is skipped unread.
+ * It extends the SDK's classes, so it is made once the SDK is loaded. With a projection,
+ * responses whose root it names keep only the elements it lists (what the caller reads), and
+ * everything else in them is skipped unread.
  */
-export function fastEc2Protocol(reading?: XmlProjection | Ec2Reading): new (options: ProtocolOptions) => AwsEc2QueryProtocol {
+export async function fastEc2Protocol(reading?: XmlProjection | Ec2Reading): Promise<new (options: ProtocolOptions) => AwsEc2QueryProtocol> {
+  const { AwsEc2QueryProtocol, XmlShapeDeserializer } = await sdk.protocols();
   const { projection, plans } = reading instanceof Map ? { projection: reading as XmlProjection, plans: undefined } : ((reading ?? {}) as Ec2Reading);
   /** Plans made against the schema on first use, per response root. */
   const planned = new Map<string, PlannedStruct>();
@@ -542,6 +545,3 @@ export function fastEc2Protocol(reading?: XmlProjection | Ec2Reading): new (opti
     }
   };
 }
-
-/** The EC2 protocol with the faster reader and nothing left out. */
-export const FastEc2Protocol = fastEc2Protocol();

@@ -1,19 +1,10 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setMaxListeners } from 'node:events';
-import {
-  DescribeInstanceConnectEndpointsCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  DescribeRegionsCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-  type Ec2InstanceConnectEndpoint,
-  type Instance,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client, Ec2InstanceConnectEndpoint, Instance } from '@aws-sdk/client-ec2';
 import type { InventoryEndpoint, InventoryInstance, InventoryNetwork, InventoryScope, InventorySnapshot, KeylessError } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
+import { sdk } from '../aws/sdk';
 import { endpointFacts, instanceFacts } from '../connect/ec2-inventory';
 import { describeAwsError } from '../aws/errors';
 import { useAwsClock, type AwsClock } from '../aws/clock';
@@ -53,8 +44,6 @@ export interface FleetInventoryOptions {
   /** Learns AWS's clock from every answer a refresh gets. */
   clock?: AwsClock;
 }
-
-const FLEET_PROTOCOL = fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN });
 
 const scopeKey = (profile: string, region: string) => `${profile}\n${region}`;
 const imageKey = (profile: string, region: string, imageId: string) => `${profile}\n${region}\n${imageId}`;
@@ -165,7 +154,11 @@ export class FleetInventory implements Disposable {
   /** Per profile, the EC2 endpoint override (the SDK itself would honour only AWS_PROFILE's endpoint_url). */
   private readonly endpoints = new Map<string, string | undefined>();
 
-  private client(profile: string, region: string): EC2Client {
+  /** Reading 10,000 instances' XML is most of a refresh's CPU: read faster, and only what a row shows. */
+  private protocol: ReturnType<typeof fastEc2Protocol> | undefined;
+
+  private async client(profile: string, region: string): Promise<EC2Client> {
+    const [{ EC2Client }, protocol] = await Promise.all([sdk.ec2(), (this.protocol ??= fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN }))]);
     const endpoint = this.endpoints.get(profile);
     const key = `${scopeKey(profile, region)}\n${endpoint ?? ''}`;
     let c = this.clients.get(key);
@@ -178,8 +171,7 @@ export class FleetInventory implements Disposable {
         requestHandler: { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent, connectionTimeout: 10_000, requestTimeout: 30_000 },
         maxAttempts: this.opts.maxAttempts ?? 5,
         retryMode: 'standard',
-        // Reading 10,000 instances' XML is most of a refresh's CPU: read faster, and only what a row shows.
-        protocol: FLEET_PROTOCOL,
+        protocol,
         cacheMiddleware: true,
       });
       if (this.opts.clock) useAwsClock(c, this.opts.clock);
@@ -271,7 +263,8 @@ export class FleetInventory implements Disposable {
     const { configFile } = await readAwsFiles();
     const region = configFile[profile]?.region || process.env.AWS_REGION || this.opts.fallbackRegion || 'us-east-1';
     try {
-      const out = await this.call(() => this.client(profile, region).send(this.withSignal(new DescribeRegionsCommand({}), signal)), -1);
+      const [ec2, { DescribeRegionsCommand }] = await Promise.all([this.client(profile, region), sdk.ec2()]);
+      const out = await this.call(() => ec2.send(this.withSignal(new DescribeRegionsCommand({}), signal)), -1);
       return (out.Regions ?? []).map((r) => r.RegionName).filter((r): r is string => !!r).sort();
     } catch (err) {
       throw describeAwsError(err, { action: 'ec2:DescribeRegions', region, profile });
@@ -291,7 +284,10 @@ export class FleetInventory implements Disposable {
   /** One profile × region; `rank` orders its calls among the refresh's waiting ones (0 first). */
   private async describeScope(profile: string, region: string, signal: AbortSignal, rank: number): Promise<ScopeResult> {
     const started = Date.now();
-    const ec2 = this.client(profile, region);
+    const [ec2, { DescribeInstanceConnectEndpointsCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcsCommand }] = await Promise.all([
+      this.client(profile, region),
+      sdk.ec2(),
+    ]);
     let calls = 0;
     const pages = async <T>(action: string, page: (token: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> => {
       const all: T[] = [];

@@ -1,7 +1,7 @@
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { CredentialState, ProfileCheck, ProfileSummary } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
 import { describeAwsError } from '../aws/errors';
+import { sdk } from '../aws/sdk';
 import { KeylessFailure, toKeylessError } from '../base/errors';
 import type { MfaAsker, ProfileCredentials } from './profile-credentials';
 import { cachedSsoToken } from './sso-login';
@@ -49,7 +49,7 @@ export async function checkProfile(
     return { ...base, state, error };
   }
   const region = p.region ?? 'us-east-1';
-  const endpoint = await endpointOverride('STS', p.name);
+  const [endpoint, { GetCallerIdentityCommand, STSClient }] = await Promise.all([endpointOverride('STS', p.name), sdk.sts()]);
   const sts = new STSClient({ region, profile: p.name, credentials: creds, maxAttempts: 3, ...(endpoint ? { endpoint: endpoint.href } : {}) });
   try {
     const id = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: opts.signal });

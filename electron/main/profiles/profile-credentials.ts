@@ -1,8 +1,8 @@
-import { fromEnv, fromIni, fromTokenFile } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { runCredentialProcess } from '../aws/credential-process';
 import { describeCredentialError, type CredentialSource } from '../aws/credentials';
 import { endpointOverride } from '../aws/endpoints';
+import { sdk } from '../aws/sdk';
 import { KeylessFailure } from '../base/errors';
 import type { Logger } from '../base/log';
 import { environmentKind, profileKind, readAwsFiles, usesEnvironment } from './profile-files';
@@ -95,6 +95,7 @@ export class ProfileCredentials implements CredentialSource {
       // The default profile with no credentials in the files: the SDK's own providers of its
       // default chain read the environment (keys, or AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN).
       try {
+        const { fromEnv, fromTokenFile } = await sdk.credentialProviders();
         if (environmentKind() === 'static') return await fromEnv()();
         const sts = await endpointOverride('STS', profile);
         const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
@@ -131,6 +132,7 @@ export class ProfileCredentials implements CredentialSource {
       };
       try {
         // The profile goes to the SDK's inner STS/SSO clients too, so its endpoint_url applies to them.
+        const { fromIni } = await sdk.credentialProviders();
         const provider = fromIni({
           profile,
           ignoreCache: true,

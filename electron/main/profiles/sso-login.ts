@@ -1,16 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  CreateTokenCommand,
-  RegisterClientCommand,
-  SSOOIDCClient,
-  StartDeviceAuthorizationCommand,
-} from '@aws-sdk/client-sso-oidc';
-import { ListAccountRolesCommand, ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
 import { getSSOTokenFilepath, getSSOTokenFromFile, type SSOToken } from '@smithy/shared-ini-file-loader';
 import writeFileAtomic from 'write-file-atomic';
 import type { SsoAccount } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
+import { sdk } from '../aws/sdk';
 import { KeylessFailure } from '../base/errors';
 import { sleep as sleepOrCancel } from '../base/sleep';
 
@@ -81,7 +75,7 @@ export async function ssoDeviceLogin(
   opts: { signal: AbortSignal; onDeviceCode: (c: DeviceCode) => void; now?: () => number },
 ): Promise<{ expiresAt: number; cacheFile: string }> {
   const now = opts.now ?? Date.now;
-  const endpoint = await endpointOverride('SSO OIDC', t.profile);
+  const [endpoint, { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand }] = await Promise.all([endpointOverride('SSO OIDC', t.profile), sdk.ssoOidc()]);
   const client = new SSOOIDCClient({ region: t.region, ...(t.profile ? { profile: t.profile } : {}), ...(endpoint ? { endpoint: endpoint.href } : {}), maxAttempts: 3 });
   const send = { abortSignal: opts.signal };
   try {
@@ -163,7 +157,7 @@ export async function listSsoAccounts(t: SsoTarget, signal: AbortSignal): Promis
   if (!token || Date.parse(token.expiresAt) <= Date.now()) {
     throw new KeylessFailure('AwsCredentialsExpired', `The SSO sign-in for ${t.startUrl} has expired. Sign in again.`, false, { profile: t.session ?? t.startUrl });
   }
-  const endpoint = await endpointOverride('SSO', t.profile);
+  const [endpoint, { ListAccountRolesCommand, ListAccountsCommand, SSOClient }] = await Promise.all([endpointOverride('SSO', t.profile), sdk.sso()]);
   const client = new SSOClient({ region: t.region, ...(t.profile ? { profile: t.profile } : {}), ...(endpoint ? { endpoint: endpoint.href } : {}) });
   try {
     const accounts: SsoAccount[] = [];

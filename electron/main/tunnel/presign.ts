@@ -1,7 +1,5 @@
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { sdk } from '../aws/sdk';
 
 /** What one `openTunnel` WebSocket asks the endpoint for (PROTOCOLS.md §3). */
 export interface OpenTunnelRequest {
@@ -40,6 +38,7 @@ export async function presignOpenTunnelUrl(
     privateIpAddress: req.privateIpAddress,
   };
   if (req.maxTunnelDuration !== undefined) query.maxTunnelDuration = String(req.maxTunnelDuration);
+  const { Hash, HttpRequest, SignatureV4 } = await sdk.signing();
   const request = new HttpRequest({
     method: 'GET',
     protocol: 'wss:',

@@ -4,7 +4,7 @@ import { parseXML } from '@aws-sdk/xml-builder';
 import { HttpResponse } from '@smithy/protocol-http';
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { awsXmlBody, FastEc2Protocol, fastEc2Protocol, parseAwsXml } from '../../../electron/main/inventory/ec2-xml';
+import { awsXmlBody, fastEc2Protocol, parseAwsXml } from '../../../electron/main/inventory/ec2-xml';
 import { INSTANCE_RECORD_PLAN, INSTANCE_RECORD_XML, instanceRecord } from '../../../electron/main/inventory/instance-record';
 
 /** The SDK's own reading of a body (parseXML, then the root and its text nodes), for comparison. */
@@ -104,13 +104,14 @@ describe('the fast EC2 XML reader', () => {
     const answer = {
       handle: async () => ({ response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(body)]) }) }),
     };
+    const fastProtocol = await fastEc2Protocol();
     const client = (fast: boolean) =>
       new EC2Client({
         region: 'us-east-1',
         endpoint: 'http://127.0.0.1:9',
         credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
         requestHandler: answer,
-        ...(fast ? { protocol: FastEc2Protocol } : {}),
+        ...(fast ? { protocol: fastProtocol } : {}),
       });
     const strip = ({ $metadata: _m, ...rest }: { $metadata: unknown } & Record<string, unknown>) => rest;
     const theirs = strip({ ...(await client(false).send(new DescribeInstancesCommand({}))) });
@@ -127,13 +128,14 @@ describe('the fast EC2 XML reader', () => {
     const answer = {
       handle: async () => ({ response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(body)]) }) }),
     };
+    const projection = await fastEc2Protocol(INSTANCE_RECORD_XML);
     const client = (projected: boolean) =>
       new EC2Client({
         region: 'us-east-1',
         endpoint: 'http://127.0.0.1:9',
         credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
         requestHandler: answer,
-        ...(projected ? { protocol: fastEc2Protocol(INSTANCE_RECORD_XML) } : {}),
+        ...(projected ? { protocol: projection } : {}),
       });
     const rows = async (projected: boolean) => {
       const out = await client(projected).send(new DescribeInstancesCommand({}));
@@ -166,10 +168,10 @@ describe('the fast EC2 XML reader', () => {
       const answer = {
         handle: async () => ({ response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(body)]) }) }),
       };
-      const client = (reading: Parameters<typeof fastEc2Protocol>[0]) =>
-        new EC2Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, requestHandler: answer, protocol: fastEc2Protocol(reading) });
-      const projectedOnly = client(INSTANCE_RECORD_XML);
-      const withPlan = client({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN });
+      const client = async (reading: Parameters<typeof fastEc2Protocol>[0]) =>
+        new EC2Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, requestHandler: answer, protocol: await fastEc2Protocol(reading) });
+      const projectedOnly = await client(INSTANCE_RECORD_XML);
+      const withPlan = await client({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN });
       const general = vi.spyOn((withPlan.config.protocol as unknown as { deserializer: { parseXml(x: string): unknown } }).deserializer, 'parseXml');
       const { $metadata: _a, ...theirs } = await projectedOnly.send(new DescribeInstancesCommand({}));
       const { $metadata: _b, ...ours } = await withPlan.send(new DescribeInstancesCommand({}));
@@ -202,7 +204,7 @@ describe('the fast EC2 XML reader', () => {
     };
     const client = new EC2Client({
       region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, requestHandler: answer,
-      protocol: fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN }),
+      protocol: await fastEc2Protocol({ projection: INSTANCE_RECORD_XML, plans: INSTANCE_RECORD_PLAN }),
     });
     const out = await client.send(new DescribeInstancesCommand({}));
     const row = instanceRecord('p', '123456789012', 'us-east-1', out.Reservations![0]!.Instances![0]!, [])!;
