@@ -299,10 +299,12 @@ const KEYSTROKES_IN_PAGE = `async function (text) {
 /**
  * One run of filter keystrokes, each timed until its rows and count are painted: the key lands at
  * the start of a frame (in a requestAnimationFrame callback, as a real key's input event is
- * handled before the frame's rendering), and the time is taken in the first task after that
- * frame's rendering (a MessageChannel message posted from the callback), so it holds the
- * filtering, Svelte's update, style, layout and paint of the frame that shows the result. Each
- * word is typed a character at a time and then erased a character at a time.
+ * handled before the frame's rendering). The rows may come in that frame (matching on the page)
+ * or later (matching in a worker): the time is taken once the count says it answers this query
+ * (its data-query), in the first task after the rendering of the frame that shows it — the frame
+ * of the key itself if the answer came before its rendering, else the next frame after the
+ * answer. So it holds the matching, Svelte's update, style, layout and paint of the frame that
+ * shows the result. Each word is typed a character at a time and then erased a character at a time.
  */
 const PAINTED_KEYSTROKES_IN_PAGE = `async function (words, atLeast) {
   const input = document.querySelector('[data-testid=inventory-filter]');
@@ -317,11 +319,18 @@ const PAINTED_KEYSTROKES_IN_PAGE = `async function (words, atLeast) {
   for (const query of queries) {
     const ms = await new Promise((resolve) => requestAnimationFrame(() => {
       const t0 = performance.now();
+      const afterPaint = () => { const c = new MessageChannel(); c.port1.onmessage = () => resolve(performance.now() - t0); c.port2.postMessage(0); };
+      // Posted now, it runs after this frame's rendering: until then, an answer is painted in this frame.
+      let frameOver = false;
+      const f = new MessageChannel();
+      f.port1.onmessage = () => { frameOver = true; };
+      f.port2.postMessage(0);
+      const shown = () => count.getAttribute('data-query') === query;
+      const seen = () => (frameOver ? requestAnimationFrame(afterPaint) : afterPaint());
+      const watch = new MutationObserver(() => { if (shown()) { watch.disconnect(); seen(); } });
+      watch.observe(count, { attributes: true, attributeFilter: ['data-query'] });
       input.value = query;
       input.dispatchEvent(new Event('input', { bubbles: true }));
-      const c = new MessageChannel();
-      c.port1.onmessage = () => resolve(performance.now() - t0);
-      c.port2.postMessage(0);
     }));
     out.push({ ms, shown: count.textContent || '' });
   }
