@@ -284,9 +284,13 @@ const KEYSTROKES_IN_PAGE = `async function (text) {
   for (const query of queries) {
     await frame();
     const t0 = performance.now();
+    // Until the count answers this query (data-query; a page without it answers in the same task).
+    const answered = count.hasAttribute('data-query')
+      ? new Promise((r) => { const w = new MutationObserver(() => { if (count.getAttribute('data-query') === query) { w.disconnect(); r(); } }); w.observe(count, { attributes: true, attributeFilter: ['data-query'] }); })
+      : null;
     input.value = query;
     input.dispatchEvent(new Event('input', { bubbles: true }));
-    await macrotask();
+    await (answered || macrotask());
     const t1 = performance.now();
     await frame();
     out.push({ query, updateMs: t1 - t0, frameMs: performance.now() - t0, shown: count.textContent || '' });
@@ -327,10 +331,13 @@ const PAINTED_KEYSTROKES_IN_PAGE = `async function (words, atLeast) {
       f.port2.postMessage(0);
       const shown = () => count.getAttribute('data-query') === query;
       const seen = () => (frameOver ? requestAnimationFrame(afterPaint) : afterPaint());
+      // A page without data-query (before the worker) always answers within the key's own frame.
+      const tagged = count.hasAttribute('data-query');
       const watch = new MutationObserver(() => { if (shown()) { watch.disconnect(); seen(); } });
-      watch.observe(count, { attributes: true, attributeFilter: ['data-query'] });
+      if (tagged) watch.observe(count, { attributes: true, attributeFilter: ['data-query'] });
       input.value = query;
       input.dispatchEvent(new Event('input', { bubbles: true }));
+      if (!tagged) afterPaint();
     }));
     out.push({ ms, shown: count.textContent || '' });
   }
