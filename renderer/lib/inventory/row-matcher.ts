@@ -12,6 +12,9 @@ export interface MatcherWorker {
 /** The rows a query keeps, and the query, once they are known: the view shows them. */
 export type Matched = (rows: Row[], query: string) => void;
 
+/** Answers kept per inventory, the most recently used: enough for erasing back through a long query. */
+const KEPT_ANSWERS = 32;
+
 /**
  * Warm-up steps on the page (synchronous fallback only) run as tasks of their own right after the
  * rows are shown, not in idle moments: those come between the first keystrokes, and a step run
@@ -29,7 +32,8 @@ const soon: Idle = (work) => {
  *
  * Each query carries a sequence number and each inventory a version; an answer for anything but
  * the newest query over the current rows is dropped, so typing fast can never end on an earlier
- * query's rows. An empty filter is answered at once (every row, in order) without asking.
+ * query's rows. An empty filter is answered at once (every row, in order) without asking, and so
+ * is a query the worker answered lately over the same rows (erasing back to what was typed before).
  *
  * If there is no worker, or it fails to start (or dies), the same `RowFilter` runs on the page
  * instead, answering synchronously as before the worker existed; the newest query is re-run there.
@@ -40,6 +44,8 @@ export class RowMatcher {
   private seq = 0;
   private query = '';
   private shown: { version: number; indices: Int32Array; rows: Row[] } | undefined;
+  /** The worker's answers over the current rows by query, oldest used first. */
+  private answers = new Map<string, Row[]>();
   private sync: RowFilter | undefined;
   private stopWarmUp = () => {};
 
@@ -63,6 +69,7 @@ export class RowMatcher {
     this.rows = rows;
     this.version++;
     this.shown = undefined;
+    this.answers.clear();
     this.stopWarmUp();
     if (this.worker) this.worker.postMessage({ kind: 'rows', version: this.version, instances: rows.map((r) => r.inst) });
     else this.stopWarmUp = warmUp(rows, soon);
@@ -72,8 +79,13 @@ export class RowMatcher {
   match(query: string): void {
     this.query = query;
     const seq = ++this.seq;
+    const known = this.answers.get(query);
     if (!query.trim()) this.onMatched(this.rows, query);
-    else if (this.worker) this.worker.postMessage({ kind: 'query', version: this.version, seq, query });
+    else if (known) {
+      this.answers.delete(query);
+      this.answers.set(query, known);
+      this.onMatched(known, query);
+    } else if (this.worker) this.worker.postMessage({ kind: 'query', version: this.version, seq, query });
     else this.onMatched(this.sync!.run(this.rows, query), query);
   }
 
@@ -88,10 +100,15 @@ export class RowMatcher {
     const { indices } = msg;
     // The same rows as the last answer (typing on inside a match): the same array, so nothing downstream re-renders.
     const last = this.shown;
-    if (last && last.version === msg.version && sameIndices(last.indices, indices)) return this.onMatched(last.rows, this.query);
-    const rows = new Array<Row>(indices.length);
-    for (let k = 0; k < indices.length; k++) rows[k] = this.rows[indices[k]!]!;
-    this.shown = { version: msg.version, indices, rows };
+    let rows: Row[];
+    if (last && last.version === msg.version && sameIndices(last.indices, indices)) rows = last.rows;
+    else {
+      rows = new Array<Row>(indices.length);
+      for (let k = 0; k < indices.length; k++) rows[k] = this.rows[indices[k]!]!;
+      this.shown = { version: msg.version, indices, rows };
+    }
+    this.answers.set(this.query, rows);
+    if (this.answers.size > KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
     this.onMatched(rows, this.query);
   }
 

@@ -169,4 +169,31 @@ describe('the inventory filter in a worker', () => {
     expect(out.calls.at(-1)!.rows).toBe(out.calls.at(-2)!.rows);
     expect(out.calls.at(-1)!.query).toBe('db-pr');
   });
+  it('erasing back to a query typed a moment ago shows its rows at once, without asking the worker again', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const asked: string[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
+    const matcher = new RowMatcher(out.onMatched, worker);
+    matcher.setRows(rows);
+    for (const q of ['c', 'ca', 'cac', 'cach']) {
+      matcher.match(q);
+      worker.deliver();
+    }
+    asked.length = 0;
+    for (const q of ['cac', 'ca', 'c']) {
+      matcher.match(q);
+      expect(out.last()!.query, q).toBe(q);
+      expect(keys(out.last()!.rows), q).toEqual(keys(filterRows(rows, q)));
+    }
+    expect(asked).toEqual([]);
+    // Not across inventories: a refresh asks again (the query in the box, then the next one).
+    const refreshed = fleet(300, '-new');
+    matcher.setRows(refreshed);
+    matcher.match('ca');
+    expect(asked).toEqual(['c', 'ca']);
+    worker.deliver();
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(refreshed, 'ca')));
+  });
 });
