@@ -86,7 +86,7 @@ export class RowMatcher {
       this.answers.set(query, known);
       this.onMatched(known, query);
     } else if (this.worker) this.worker.postMessage({ kind: 'query', version: this.version, seq, query });
-    else this.onMatched(this.sync!.run(this.rows, query), query);
+    else this.onMatched((this.sync ??= new RowFilter()).run(this.rows, query), query);
   }
 
   dispose(): void {
