@@ -43,6 +43,7 @@ describe.skipIf(!!chromiumMissing)('profiles and inventory in Chromium, against 
     chromium = await launchChromium();
     page = await chromium.browser.newPage({ viewport: { width: 1400, height: 860 } });
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && /Content Security Policy/i.test(m.text()) && errors.push(m.text()));
     await page.goto(app.url);
   });
   afterAll(async () => {
@@ -151,6 +152,27 @@ describe.skipIf(!!chromiumMissing)('profiles and inventory in Chromium, against 
     expect(lines).toHaveLength(251);
     expect(lines.slice(1).every((l) => /(^|;)env=dev(;|$)/.test(l.split(',').at(-1)!))).toBe(true);
     expect(lines.slice(1).every((l) => l.includes(`,${ACCOUNT_ID},`))).toBe(true);
+    expect(errors).toEqual([]);
+  });
+  it('typing fast ends on the last query’s rows, the same as typing it slowly; the matching runs in a worker the CSP allows', async () => {
+    const filter = page.getByTestId('inventory-filter');
+    const count = page.getByTestId('inventory-count');
+    const shownRows = () => page.getByTestId('inventory-row').evaluateAll((els) => els.slice(0, 20).map((e) => e.getAttribute('data-id')));
+    await filter.fill('');
+    await count.filter({ hasText: `${BIG + 1} of ${BIG + 1}` }).waitFor();
+    // One key after another with no pause: each keystroke's query is sent before the one before it is answered.
+    await filter.focus();
+    await page.keyboard.type('node-12 env:prod');
+    await page.locator('[data-testid=inventory-count][data-query="node-12 env:prod"]').waitFor();
+    const fast = { count: await count.textContent(), rows: await shownRows() };
+    await filter.fill('');
+    await count.filter({ hasText: `${BIG + 1} of ${BIG + 1}` }).waitFor();
+    await filter.fill('node-12 env:prod');
+    await page.locator('[data-testid=inventory-count][data-query="node-12 env:prod"]').waitFor();
+    expect(fast).toEqual({ count: await count.textContent(), rows: await shownRows() });
+    expect(fast.count).not.toContain(`${BIG + 1} of`);
+    expect(await page.getByTestId('inventory-row').first().textContent()).toContain('node-12');
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toContainEqual(expect.stringMatching(/^\/assets\/row-matcher\.worker-[\w-]+\.js$/));
     expect(errors).toEqual([]);
   });
 });

@@ -13,6 +13,8 @@ import type { ContractServer } from '../rpc/contract-server';
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
+  // The inventory filter's worker: a script file of our own, never a blob: or data: URL.
+  "worker-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self' data:",

@@ -8,7 +8,8 @@ import type {
   NewSsoProfile,
 } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
-import { RowFilter, groupLines, warmUp, setOf, tagKeys, toRow, toggled, type GroupBy, type Idle, type Line, type Row } from '../inventory/inventory-filter';
+import { groupLines, setOf, tagKeys, toRow, toggled, type GroupBy, type Line, type Row } from '../inventory/inventory-filter';
+import { startRowMatcher } from '../inventory/row-matcher';
 
 export type DeviceCode = EventPayload<'aws.sso.device'>;
 let nextRequest = 1;
@@ -16,16 +17,6 @@ const requestId = (kind: string) => `${kind}-${Date.now().toString(36)}-${nextRe
 
 const asError = (err: unknown): KeylessError =>
   err instanceof BackendError ? err.error : { code: 'Internal', message: String(err), retryable: false };
-
-/**
- * The search warm-up's steps run as tasks of their own right after the rows are shown (a few
- * milliseconds each), not in idle moments: those come between the first keystrokes, and a step
- * run then made those keystrokes slower.
- */
-const soon: Idle = (work) => {
-  const id = setTimeout(() => work(() => Infinity), 0);
-  return () => clearTimeout(id);
-};
 
 /** AWS profiles and their checks, SSO sign-in, and the fleet inventory with its filter, grouping and selection. */
 export class AwsState {
@@ -43,7 +34,6 @@ export class AwsState {
   refreshing = $state<{ requestId: string; done: number; total: number } | null>(null);
   chosenProfiles = $state<string[]>([]);
   regionsText = $state('');
-  query = $state('');
   groupBy = $state<GroupBy>({ kind: 'none' });
   collapsed = $state.raw<ReadonlySet<string>>(setOf());
   selected = $state.raw<ReadonlySet<string>>(setOf());
@@ -52,8 +42,23 @@ export class AwsState {
   /** Ticks every 15 s so ages on screen stay current. */
   now = $state(Date.now());
 
-  private readonly rowFilter = new RowFilter();
-  readonly filtered = $derived(this.rowFilter.run(this.rows, this.query));
+  #query = $state('');
+  /** The rows the filter keeps, best match first; set when the matcher answers (see RowMatcher). */
+  filtered = $state.raw<Row[]>([]);
+  /** The query `filtered` answers: while a newer one is being matched, the one before it. */
+  shownQuery = $state('');
+  private readonly matcher = startRowMatcher((rows, query) => {
+    this.filtered = rows;
+    this.shownQuery = query;
+  });
+
+  get query(): string {
+    return this.#query;
+  }
+  set query(q: string) {
+    this.#query = q;
+    this.matcher.match(q);
+  }
   readonly lines: Line[] = $derived(groupLines(this.filtered, this.groupBy, this.collapsed));
   readonly tagKeys = $derived(tagKeys(this.rows));
 
@@ -80,6 +85,7 @@ export class AwsState {
 
   dispose(): void {
     for (const off of this.unsubscribe.splice(0)) off();
+    this.matcher.dispose();
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
@@ -156,13 +162,10 @@ export class AwsState {
 
   // ---- inventory ---------------------------------------------------------------------------
 
-  private stopWarmUp = () => {};
-
   private setSnapshot(s: InventorySnapshot | null): void {
     this.snapshot = s;
     this.rows = (s?.instances ?? []).map(toRow).sort((a, b) => (a.inst.name || '~').localeCompare(b.inst.name || '~') || a.key.localeCompare(b.key));
-    this.stopWarmUp();
-    this.stopWarmUp = warmUp(this.rows, soon);
+    this.matcher.setRows(this.rows);
     const keys = setOf(this.rows.map((r) => r.key));
     this.selected = setOf([...this.selected].filter((k) => keys.has(k)));
   }

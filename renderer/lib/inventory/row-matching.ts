@@ -1,0 +1,44 @@
+import type { InventoryInstance } from '../../../electron/contract';
+import { RowFilter, toRow, warmUp, type Idle, type Row } from './inventory-filter';
+
+/**
+ * What the inventory view and its filter worker say to each other. The rows go over once per
+ * inventory (in the view's order, so an answer can be row indices); each keystroke sends only the
+ * query and gets back the indices of the matching rows, best first, in a buffer handed over rather
+ * than copied.
+ */
+export type ToMatcher = { kind: 'rows'; version: number; instances: InventoryInstance[] } | { kind: 'query'; version: number; seq: number; query: string };
+export type FromMatcher = { kind: 'matched'; version: number; seq: number; indices: Int32Array };
+
+/**
+ * The worker's side: the rows prepared once per inventory (fuzzysort's prepared text, the query
+ * candidates, the character masks) and the same `RowFilter` the page used to run itself, so a
+ * query's answer is the one `filterRows` gives, in the same order.
+ */
+export class RowMatchService {
+  private rows: Row[] = [];
+  private version = -1;
+  private index = new Map<Row, number>();
+  private filter = new RowFilter();
+  private stopWarmUp = () => {};
+
+  constructor(private readonly idle?: Idle) {}
+
+  setRows(version: number, instances: readonly InventoryInstance[]): void {
+    this.version = version;
+    this.rows = instances.map(toRow);
+    this.index = new Map(this.rows.map((r, i) => [r, i]));
+    this.filter = new RowFilter();
+    this.stopWarmUp();
+    if (this.idle) this.stopWarmUp = warmUp(this.rows, this.idle);
+  }
+
+  /** The indices of the rows `query` keeps, best first; null when the query is for rows this side no longer holds. */
+  match(version: number, query: string): Int32Array | null {
+    if (version !== this.version) return null;
+    const kept = this.filter.run(this.rows, query);
+    const out = new Int32Array(kept.length);
+    for (let k = 0; k < kept.length; k++) out[k] = this.index.get(kept[k]!)!;
+    return out;
+  }
+}

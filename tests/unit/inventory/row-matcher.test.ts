@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { inst } from './instance-fixture';
+import { filterRows, toRow, type Row } from '../../../renderer/lib/inventory/inventory-filter';
+import { RowMatcher, type MatcherWorker } from '../../../renderer/lib/inventory/row-matcher';
+import { RowMatchService, type FromMatcher, type ToMatcher } from '../../../renderer/lib/inventory/row-matching';
+
+let seed = 7;
+const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+const parts = ['web', 'db', 'api', 'node', 'cache', 'prod', 'stage', 'eu', 'x1', 'a3'];
+const fleet = (n: number, tag = '') =>
+  Array.from({ length: n }, (_, k) =>
+    toRow(
+      inst({
+        id: `i-${((k * 2654435761) % 4294967296).toString(16).padStart(17, '0')}`,
+        name: `${parts[rnd(parts.length)]}-${parts[rnd(parts.length)]}-${k}${tag}`,
+        state: rnd(5) ? 'running' : 'stopped',
+        privateIp: `10.${rnd(4)}.${rnd(256)}.${rnd(256)}`,
+        publicIp: rnd(3) ? '' : `54.${rnd(256)}.${rnd(256)}.${rnd(256)}`,
+        tags: { Name: 'x', env: parts[5 + rnd(3)]!, team: `team-${rnd(7)}` },
+      }),
+    ),
+  );
+const keys = (rows: readonly Row[]) => rows.map((r) => r.key);
+
+/**
+ * A worker as the page sees one: messages cross as structured clones (the row indices handed
+ * over), and its answers wait until the test delivers them, in whatever order it likes.
+ */
+class HeldWorker implements MatcherWorker {
+  onmessage: ((e: MessageEvent<FromMatcher>) => void) | null = null;
+  onerror: ((e: Event) => void) | null = null;
+  terminated = false;
+  readonly held: FromMatcher[] = [];
+  private readonly service = new RowMatchService();
+
+  postMessage(message: ToMatcher): void {
+    const msg = structuredClone(message);
+    if (msg.kind === 'rows') this.service.setRows(msg.version, msg.instances);
+    else {
+      const indices = this.service.match(msg.version, msg.query);
+      if (indices) this.held.push(structuredClone({ kind: 'matched', version: msg.version, seq: msg.seq, indices }, { transfer: [indices.buffer] }));
+    }
+  }
+  deliver(order: 'in order' | 'newest first' = 'in order'): void {
+    const answers = this.held.splice(0);
+    if (order === 'newest first') answers.reverse();
+    for (const data of answers) this.onmessage?.({ data } as MessageEvent<FromMatcher>);
+  }
+  fail(): void {
+    this.onerror?.(new Event('error'));
+  }
+  terminate(): void {
+    this.terminated = true;
+  }
+}
+
+function shown() {
+  const calls: Array<{ rows: Row[]; query: string }> = [];
+  return { calls, last: () => calls.at(-1), onMatched: (rows: Row[], query: string) => calls.push({ rows, query }) };
+}
+
+describe('the inventory filter in a worker', () => {
+  const rows = fleet(1500);
+
+  it('shows the same rows in the same order as the filter on the page, key by key', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const matcher = new RowMatcher(out.onMatched, worker);
+    matcher.setRows(rows);
+    for (const text of ['a3-node-12', 'web db', 'env:prod api-x', 'state:running 54.1', '10.2.', 'team:team-3 cache-e', 'pd', '-env:prod x1']) {
+      for (let k = 1; k <= text.length; k++) {
+        const q = text.slice(0, k);
+        matcher.match(q);
+        worker.deliver();
+        expect(out.last()!.query, q).toBe(q);
+        expect(keys(out.last()!.rows), q).toEqual(keys(filterRows(rows, q)));
+      }
+    }
+  });
+
+  it('typing faster than the answers come ends on the last query’s rows; an earlier query’s answer is never shown', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const matcher = new RowMatcher(out.onMatched, worker);
+    matcher.setRows(rows);
+    const text = 'node-a3 env:prod';
+    for (let k = 1; k <= text.length; k++) matcher.match(text.slice(0, k));
+    worker.deliver('newest first');
+    expect(out.calls.map((c) => c.query)).toEqual(['', text]);
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, text)));
+    // Answers that straggle in afterwards change nothing either.
+    matcher.match('web');
+    matcher.match('we');
+    worker.deliver('in order');
+    expect(out.last()!.query).toBe('we');
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'we')));
+  });
+
+  it('clearing the filter shows every row at once, and a late answer for the text before does not come back', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const matcher = new RowMatcher(out.onMatched, worker);
+    matcher.setRows(rows);
+    matcher.match('cache');
+    matcher.match('');
+    expect(out.last()).toEqual({ rows, query: '' });
+    worker.deliver();
+    expect(out.last()).toEqual({ rows, query: '' });
+  });
+
+  it('a refreshed inventory reaches the worker once, and the query being typed runs over the new rows, not the old ones', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const posted: ToMatcher['kind'][] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m) => (posted.push(m.kind), post(m));
+    const matcher = new RowMatcher(out.onMatched, worker);
+    matcher.setRows(rows);
+    matcher.match('nod');
+    const refreshed = fleet(800, '-new');
+    matcher.setRows(refreshed);
+    matcher.match('node');
+    matcher.match('node-');
+    worker.deliver();
+    expect(out.last()!.query).toBe('node-');
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(refreshed, 'node-')));
+    expect(out.last()!.rows.every((r) => r.inst.name.endsWith('-new'))).toBe(true);
+    expect(posted.filter((k) => k === 'rows')).toHaveLength(2);
+  });
+
+  it('if the worker cannot start, the filter runs on the page: the query waiting is answered, and the next ones at once', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const matcher = new RowMatcher(out.onMatched, worker);
+    matcher.setRows(rows);
+    matcher.match('api');
+    worker.fail();
+    expect(worker.terminated).toBe(true);
+    expect(matcher.inWorker).toBe(false);
+    expect(out.last()!.query).toBe('api');
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'api')));
+    matcher.match('api-x');
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'api-x')));
+    // Whatever the dead worker had queued stays out.
+    worker.deliver();
+    expect(out.last()!.query).toBe('api-x');
+  });
+
+  it('without workers at all, it filters on the page, synchronously', () => {
+    const out = shown();
+    const matcher = new RowMatcher(out.onMatched, undefined);
+    expect(matcher.inWorker).toBe(false);
+    matcher.setRows(rows);
+    matcher.match('env:stage db');
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'env:stage db')));
+    matcher.dispose();
+  });
+
+  it('typing on inside the same match hands the view the same array, so nothing re-renders', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const matcher = new RowMatcher(out.onMatched, worker);
+    const few = [inst({ id: 'i-00000000000000001', name: 'db-primary' }), inst({ id: 'i-00000000000000002', name: 'web-1' })].map(toRow);
+    matcher.setRows(few);
+    matcher.match('db-p');
+    worker.deliver();
+    matcher.match('db-pr');
+    worker.deliver();
+    expect(out.calls.at(-1)!.rows).toBe(out.calls.at(-2)!.rows);
+    expect(out.calls.at(-1)!.query).toBe('db-pr');
+  });
+  it('erasing back to a query typed a moment ago shows its rows at once, without asking the worker again', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const asked: string[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
+    const matcher = new RowMatcher(out.onMatched, worker);
+    matcher.setRows(rows);
+    for (const q of ['c', 'ca', 'cac', 'cach']) {
+      matcher.match(q);
+      worker.deliver();
+    }
+    asked.length = 0;
+    for (const q of ['cac', 'ca', 'c']) {
+      matcher.match(q);
+      expect(out.last()!.query, q).toBe(q);
+      expect(keys(out.last()!.rows), q).toEqual(keys(filterRows(rows, q)));
+    }
+    expect(asked).toEqual([]);
+    // Not across inventories: a refresh asks again (the query in the box, then the next one).
+    const refreshed = fleet(300, '-new');
+    matcher.setRows(refreshed);
+    matcher.match('ca');
+    expect(asked).toEqual(['c', 'ca']);
+    worker.deliver();
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(refreshed, 'ca')));
+  });
+});
