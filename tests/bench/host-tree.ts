@@ -2,7 +2,8 @@
  * `npm run bench -- host-tree` (`--quick` for a short proof run): 1,000 saved hosts (20 groups of
  * 40 plus 200 EC2 hosts at the top, every group open) in the sidebar's tree, in Chromium through
  * the browser harness at 1280×800; the tree is scrolled a step per frame, down and back up, and
- * every frame's interval is recorded. Target: at least 95 % of frames under 16.7 ms. Prints the
+ * every frame's work (start to rendered) and interval are recorded. Target: at least 95 % of
+ * frames under 16.7 ms of work (and the share of frames on time, not dropped, beside it). Prints the
  * figures and writes tests/bench/results/host-tree.json, with the load average (the machine is
  * shared: figures taken under load read slow).
  */
@@ -25,9 +26,18 @@ function hostsFile(total: number): unknown {
   return { version: 2, groups, hosts, recents: [], smartGroups: [] };
 }
 
+/**
+ * One scroll step per frame. For each frame: its interval from the previous one, and its work —
+ * from the frame's start (the requestAnimationFrame timestamp) to the first task after its
+ * rendering (a message posted in the rAF callback runs once style, layout and paint are done).
+ * Intervals are quantised to the display's 16.7 ms, so "under 16.7 ms" of an interval splits
+ * on-time frames by jitter; the work is what a frame costs, and a dropped frame is an interval
+ * over 1.5 periods.
+ */
 const SCROLL_IN_PAGE = `async function (frames, scroll) {
   const tree = document.querySelector('[data-testid=host-tree]').parentElement;
   const deltas = [];
+  const work = [];
   let dir = 1;
   // Two frames to settle, then one scroll step per frame, turning at either end.
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -36,12 +46,14 @@ const SCROLL_IN_PAGE = `async function (frames, scroll) {
     if (tree.scrollTop + tree.clientHeight >= tree.scrollHeight - 1) dir = -1;
     else if (tree.scrollTop <= 0) dir = 1;
     if (scroll) tree.scrollTop += dir * 90;
-    await new Promise((r) => requestAnimationFrame(() => r()));
+    const start = await new Promise((r) => requestAnimationFrame((ts) => r(ts)));
     const now = performance.now();
     deltas.push(now - last);
     last = now;
+    await new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); });
+    work.push(performance.now() - start);
   }
-  return { deltas, rows: document.querySelectorAll('[data-testid=host-row]').length, height: tree.scrollHeight };
+  return { deltas, work, rows: document.querySelectorAll('[data-testid=host-row]').length, height: tree.scrollHeight };
 }`;
 
 const pct = (xs: number[], p: number) => {
@@ -72,9 +84,11 @@ export async function benchHostTree(opts: { quick: boolean }): Promise<void> {
     const firstShowMs = Date.now() - t0;
     const loadBefore = loadavg();
     // The same frame loop without scrolling first: the floor this machine gives any page right now.
-    const idle = await page.evaluate<{ deltas: number[] }>(`(${SCROLL_IN_PAGE})(${frames}, false)`);
-    const run = await page.evaluate<{ deltas: number[]; rows: number; height: number }>(`(${SCROLL_IN_PAGE})(${frames}, true)`);
-    const under = run.deltas.filter((d) => d < FRAME_MS).length / run.deltas.length;
+    type Frames = { deltas: number[]; work: number[]; rows: number; height: number };
+    const idle = await page.evaluate<Frames>(`(${SCROLL_IN_PAGE})(${frames}, false)`);
+    const run = await page.evaluate<Frames>(`(${SCROLL_IN_PAGE})(${frames}, true)`);
+    const share = (xs: number[], ok: (x: number) => boolean) => +((xs.filter(ok).length / xs.length) * 100).toFixed(1);
+    const under = share(run.work, (w) => w < FRAME_MS);
     const result = {
       when: new Date().toISOString(),
       node: process.version,
@@ -83,22 +97,33 @@ export async function benchHostTree(opts: { quick: boolean }): Promise<void> {
       rowsInDom: run.rows,
       scrollHeightPx: run.height,
       frames: run.deltas.length,
-      framesUnder16_7ms: +(under * 100).toFixed(1),
+      /** Frames whose work (start to rendered) took under 16.7 ms: the target's figure. */
+      framesUnder16_7ms: under,
       targetPercent: 95,
-      p50Ms: pct(run.deltas, 50),
-      p95Ms: pct(run.deltas, 95),
-      maxMs: pct(run.deltas, 100),
+      met: under >= 95,
+      workP50Ms: pct(run.work, 50),
+      workP95Ms: pct(run.work, 95),
+      workMaxMs: pct(run.work, 100),
+      /** Frames on time (interval under 1.5 display periods): the rest were dropped. */
+      framesOnTime: share(run.deltas, (d) => d < 1.5 * FRAME_MS),
+      intervalP50Ms: pct(run.deltas, 50),
+      intervalP95Ms: pct(run.deltas, 95),
+      intervalMaxMs: pct(run.deltas, 100),
+      /** The old figure: intervals under 16.7 ms (split by vsync jitter; kept for comparison). */
+      intervalsUnder16_7ms: share(run.deltas, (d) => d < FRAME_MS),
       treeShownMs: firstShowMs,
-      idleFramesUnder16_7ms: +((idle.deltas.filter((d) => d < FRAME_MS).length / idle.deltas.length) * 100).toFixed(1),
-      idleP50Ms: pct(idle.deltas, 50),
+      idleFramesUnder16_7ms: share(idle.work, (w) => w < FRAME_MS),
+      idleWorkP50Ms: pct(idle.work, 50),
+      idleFramesOnTime: share(idle.deltas, (d) => d < 1.5 * FRAME_MS),
       cores: cpus().length,
       loadavgBefore: loadBefore.map((x) => +x.toFixed(2)),
       loadavgAfter: loadavg().map((x) => +x.toFixed(2)),
     };
     process.stdout.write(
       `host tree, ${total} hosts (${run.rows} rows in the DOM), scrolling ${result.frames} frames: ` +
-        `${result.framesUnder16_7ms} % under 16.7 ms (target 95 %), p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms, max ${result.maxMs} ms; ` +
-        `the same frames without scrolling: ${result.idleFramesUnder16_7ms} % under 16.7 ms, p50 ${result.idleP50Ms} ms; ` +
+        `${result.framesUnder16_7ms} % of frames' work under 16.7 ms (target 95 %: ${result.met ? 'met' : 'not met'}), work p50 ${result.workP50Ms} ms, p95 ${result.workP95Ms} ms, max ${result.workMaxMs} ms; ` +
+        `${result.framesOnTime} % of frames on time (interval p50 ${result.intervalP50Ms} ms, p95 ${result.intervalP95Ms} ms); ` +
+        `the same frames without scrolling: ${result.idleFramesUnder16_7ms} % under 16.7 ms, work p50 ${result.idleWorkP50Ms} ms, ${result.idleFramesOnTime} % on time; ` +
         `load average ${result.loadavgBefore.join(' ')} on ${result.cores} cores\n`,
     );
     await mkdir(join(RESULTS, '..'), { recursive: true });
