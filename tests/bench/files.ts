@@ -43,6 +43,8 @@ interface Figure {
   cpuSecondsPerMB: number;
   /** Keyless only: seconds of garbage-collection pauses per MB. */
   gcSecondsPerMB?: number;
+  /** Keyless only: garbage collections by kind (count, milliseconds). */
+  gcKinds?: Record<string, { n: number; ms: number }>;
   rssGrowthMB?: number;
   error?: string;
 }
@@ -176,13 +178,14 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
       const out: Record<string, Figure> = {};
       for (const line of r.out.trim().split('\n')) {
-        const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; rssGrowthMB: number };
+        const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
         const mb = (m.name.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
         out[m.name] = {
           seconds: round(m.seconds, 2),
           MBps: round(mb / m.seconds, 1),
           cpuSecondsPerMB: round(m.cpuSeconds / mb, 4),
           gcSecondsPerMB: round(m.gcSeconds / mb, 4),
+          gcKinds: Object.fromEntries(Object.entries(m.gcKinds).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }])),
           ...(m.name.startsWith('big') ? { rssGrowthMB: round(m.rssGrowthMB, 1) } : {}),
           ...(m.state !== 'done' ? { error: `${m.state} ${m.error ?? ''}` } : {}),
         };
