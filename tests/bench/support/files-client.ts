@@ -60,7 +60,7 @@ const KIND: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental',
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gcMs += e.duration;
-    const k = KIND[(e.detail as { kind: number }).kind] ?? 'other';
+    const k = KIND[((e as unknown as { detail?: { kind: number } }).detail?.kind ?? 0)] ?? 'other';
     gcKinds[k] ??= { n: 0, ms: 0 };
     gcKinds[k].n++;
     gcKinds[k].ms += e.duration;
