@@ -13,6 +13,9 @@
  * OpenSSH authenticates with a key in an ssh-agent, pushed with SendSSHPublicKey before each run
  * as the AWS CLI would. Targets (issue 14): large file ≥ 1.0× sftp at 50 ms and ≥ 0.9× at 0 ms;
  * the 500-file folder ≥ 3× sftp at 50 ms; RSS growth < 64 MB. Writes tests/bench/results/files.json.
+ * A partial run (written to files-partial.json, not kept): `--only big|small`, `--ms 0|50`,
+ * `--big-mb N`, `--no-scp`, and `--cpu-prof DIR` for a V8 profile of Keyless's process, e.g.
+ * `npm run bench -- files --only big --ms 0 --big-mb 256 --no-scp`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
