@@ -13,6 +13,9 @@
  * OpenSSH authenticates with a key in an ssh-agent, pushed with SendSSHPublicKey before each run
  * as the AWS CLI would. Targets (issue 14): large file ≥ 1.0× sftp at 50 ms and ≥ 0.9× at 0 ms;
  * the 500-file folder ≥ 3× sftp at 50 ms; RSS growth < 64 MB. Writes tests/bench/results/files.json.
+ * A partial run (written to files-partial.json, not kept): `--only big|small`, `--ms 0|50`,
+ * `--big-mb N`, `--no-scp`, and `--cpu-prof DIR` for a V8 profile of Keyless's process, e.g.
+ * `npm run bench -- files --only big --ms 0 --big-mb 256 --no-scp`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -41,6 +44,10 @@ interface Figure {
   seconds: number;
   MBps: number;
   cpuSecondsPerMB: number;
+  /** Keyless only: seconds of garbage-collection pauses per MB. */
+  gcSecondsPerMB?: number;
+  /** Keyless only: garbage collections by kind (count, milliseconds). */
+  gcKinds?: Record<string, { n: number; ms: number }>;
   rssGrowthMB?: number;
   error?: string;
 }
@@ -89,10 +96,25 @@ function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | nu
   });
 }
 
-export async function benchFiles(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const bigBytes = opts.quick ? 64 * MB : 1024 * MB;
+export interface FilesBenchOptions {
+  quick: boolean;
+  /** `--only big` / `--only small`: one kind of transfer (default both). */
+  only?: 'big' | 'small';
+  /** `--ms 0` / `--ms 50`: one added latency (default 0 and 50; 0 with --quick). */
+  ms?: number;
+  /** `--big-mb N`: the large file's size (default 1024; 64 with --quick). */
+  bigMB?: number;
+  /** `--cpu-prof <dir>`: Keyless's client process writes a V8 CPU profile there. */
+  cpuProf?: string;
+  /** `--no-scp`: sftp only beside Keyless. */
+  noScp?: boolean;
+}
+
+export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string, unknown>> {
+  const bigBytes = (opts.bigMB ?? (opts.quick ? 64 : 1024)) * MB;
   const smallCount = opts.quick ? 100 : 500;
-  const latencies = opts.quick ? [0] : [0, 50];
+  const latencies = opts.ms !== undefined ? [opts.ms] : opts.quick ? [0] : [0, 50];
+  const whats = (['bigUp', 'bigDown', 'smallUp', 'smallDown'] as const).filter((w) => !opts.only || w.startsWith(opts.only));
   const dir = await mkdtemp(join(tmpdir(), 'keyless-bench-files-'));
   const saved = { ...process.env };
   const load = loadavg().map((x) => Math.round(x * 10) / 10);
@@ -148,9 +170,10 @@ export async function benchFiles(opts: { quick: boolean }): Promise<Record<strin
           { name: 'bigDown', kind: 'download', local: 'big.bin', remote: `${remoteDir}/big.bin` },
           { name: 'smallUp', kind: 'upload', local: small },
           { name: 'smallDown', kind: 'download', local: 'small', remote: `${remoteDir}/small` },
-        ],
+        ].filter((op) => (whats as readonly string[]).includes(op.name)),
       };
-      const r = await run(pinned(0, [process.execPath, '--import', 'tsx', CLIENT]), {
+      const prof = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
+      const r = await run(pinned(0, [process.execPath, ...prof, '--import', 'tsx', CLIENT]), {
         ...process.env,
         KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
         AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT: tunnelDial,
@@ -158,12 +181,14 @@ export async function benchFiles(opts: { quick: boolean }): Promise<Record<strin
       if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
       const out: Record<string, Figure> = {};
       for (const line of r.out.trim().split('\n')) {
-        const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; rssGrowthMB: number };
+        const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
         const mb = (m.name.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
         out[m.name] = {
           seconds: round(m.seconds, 2),
           MBps: round(mb / m.seconds, 1),
           cpuSecondsPerMB: round(m.cpuSeconds / mb, 4),
+          gcSecondsPerMB: round(m.gcSeconds / mb, 4),
+          gcKinds: Object.fromEntries(Object.entries(m.gcKinds).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }])),
           ...(m.name.startsWith('big') ? { rssGrowthMB: round(m.rssGrowthMB, 1) } : {}),
           ...(m.state !== 'done' ? { error: `${m.state} ${m.error ?? ''}` } : {}),
         };
@@ -242,27 +267,28 @@ export async function benchFiles(opts: { quick: boolean }): Promise<Record<strin
       const sftp: Record<string, Figure> = {};
       const scp: Record<string, Figure> = {};
       // scp's folder up needs the folder sftp made first: sftp runs first.
-      for (const what of ['bigUp', 'bigDown', 'smallUp', 'smallDown'] as const) sftp[what] = await opensshRun('sftp', what, label, algo);
-      for (const what of ['bigUp', 'bigDown', 'smallUp', 'smallDown'] as const) scp[what] = await opensshRun('scp', what, label, algo);
-      const ratio = (what: string) => round(sftp[what]!.seconds / keyless[what]!.seconds, 2);
+      for (const what of whats) sftp[what] = await opensshRun('sftp', what, label, algo);
+      if (!opts.noScp) for (const what of whats) scp[what] = await opensshRun('scp', what, label, algo);
+      const ratio = (what: string) => (sftp[what] && keyless[what] ? round(sftp[what].seconds / keyless[what].seconds, 2) : undefined);
       byLatency[label] = {
         keyless,
         sftp,
         scp,
-        keylessVsSftpThroughput: { bigDown: ratio('bigDown'), bigUp: ratio('bigUp'), smallDown: ratio('smallDown'), smallUp: ratio('smallUp') },
+        keylessVsSftpThroughput: Object.fromEntries(whats.map((w) => [w, ratio(w)])),
       };
       console.log(`\n${label} added each way on the tunnel`);
       console.table(
         Object.fromEntries(
-          (['bigDown', 'bigUp', 'smallDown', 'smallUp'] as const).map((w) => [
+          whats.map((w) => [
             w,
-            { keylessMBps: keyless[w]?.MBps, sftpMBps: sftp[w]?.MBps, scpMBps: scp[w]?.MBps, 'keyless÷sftp': ratio(w), keylessCpuPerMB: keyless[w]?.cpuSecondsPerMB, sftpCpuPerMB: sftp[w]?.cpuSecondsPerMB },
+            { keylessMBps: keyless[w]?.MBps, sftpMBps: sftp[w]?.MBps, scpMBps: scp[w]?.MBps, 'keyless÷sftp': ratio(w), keylessCpuPerMB: keyless[w]?.cpuSecondsPerMB, keylessGcPerMB: keyless[w]?.gcSecondsPerMB, sftpCpuPerMB: sftp[w]?.cpuSecondsPerMB },
           ]),
         ),
       );
     }
     const result = {
       quick: opts.quick,
+      ...(opts.only || opts.ms !== undefined || opts.bigMB !== undefined ? { partial: { only: opts.only ?? 'both', ms: opts.ms ?? 'all', scp: !opts.noScp } } : {}),
       sizes: { bigMB: bigBytes / MB, smallFiles: smallCount, smallFileBytes: 4096 },
       negotiated: algo ?? 'not found in the sshd log',
       pinning: cpus().length >= 2 ? 'client (Keyless backend process; sftp/scp with ssh and the tunnel bridge) on core 0; simulator and sshd on core 1' : 'one core: not pinned',
@@ -273,8 +299,11 @@ export async function benchFiles(opts: { quick: boolean }): Promise<Record<strin
       results: byLatency,
     };
     await mkdir(join(RESULTS, '..'), { recursive: true });
-    await writeFile(RESULTS, JSON.stringify(result, null, 2) + '\n');
-    console.log(`\nwrote ${RESULTS}`);
+    // A partial run (--only, --ms, --big-mb) leaves the full run's figures as they are.
+    const partial = opts.only !== undefined || opts.ms !== undefined || opts.bigMB !== undefined;
+    const file = partial ? RESULTS.replace(/\.json$/, '-partial.json') : RESULTS;
+    await writeFile(file, JSON.stringify(result, null, 2) + '\n');
+    console.log(`\nwrote ${file}`);
     return result;
   } finally {
     agent?.kill();

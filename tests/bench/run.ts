@@ -13,7 +13,24 @@ const benches: Record<string, () => Promise<void>> = {
   },
   connect: async () => void (await (await import('./connect')).benchConnect()),
   startup: async () => (await import('./startup')).benchStartup(),
-  files: async () => void (await (await import('./files')).benchFiles({ quick: process.argv.includes('--quick') })),
+  files: async () => {
+    const arg = (name: string) => {
+      const i = process.argv.indexOf(name);
+      return i > 0 ? process.argv[i + 1] : undefined;
+    };
+    const only = arg('--only');
+    if (only !== undefined && only !== 'big' && only !== 'small') throw new Error('--only takes big or small');
+    const ms = arg('--ms');
+    const bigMB = arg('--big-mb');
+    await (await import('./files')).benchFiles({
+      quick: process.argv.includes('--quick'),
+      only,
+      ms: ms !== undefined ? Number(ms) : undefined,
+      bigMB: bigMB !== undefined ? Number(bigMB) : undefined,
+      cpuProf: arg('--cpu-prof'),
+      noScp: process.argv.includes('--no-scp'),
+    });
+  },
   fleet: async () => void (await (await import('./fleet')).benchFleet({ quick: process.argv.includes('--quick') })),
   'host-tree': async () => (await import('./host-tree')).benchHostTree({ quick: process.argv.includes('--quick') }),
   bridge: async () => void (await (await import('./bridge')).benchBridge({ quick: process.argv.includes('--quick') })),

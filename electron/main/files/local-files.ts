@@ -53,8 +53,8 @@ export async function openLocalForRead(path: Buffer): Promise<{ fh: FileHandle; 
     fh,
     st,
     reader: {
-      read: async (offset, length) => {
-        const buf = Buffer.allocUnsafe(length);
+      read: async (offset, length, into) => {
+        const buf = into && into.length >= length ? into : Buffer.allocUnsafe(length);
         const { bytesRead } = await fh.read(buf, 0, length, offset).catch((err: unknown) => {
           throw localFailure(err, localDisplay(path));
         });

@@ -2,9 +2,16 @@ import { KeylessFailure } from '../base/errors';
 
 /** Where bytes come from: a range at a time (a remote file over SFTP, a local file, the renderer). */
 export interface RangeReader {
-  /** Up to `length` bytes at `offset` (fewer near the end); null at the end. */
-  read(offset: number, length: number): Promise<Buffer | null>;
+  /**
+   * Up to `length` bytes at `offset` (fewer near the end); null at the end. A reader may return
+   * them in `into` (the caller's, big enough for `length` plus READ_HEADROOM, and not touched
+   * again by the reader once the read has resolved) instead of a buffer of its own.
+   */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer | null>;
 }
+
+/** Room a reader may use in `into` besides the bytes asked for (an SFTP DATA reply's header). */
+export const READ_HEADROOM = 64;
 /** Where they go, at any offset in any order. */
 export interface RangeWriter {
   write(offset: number, data: Buffer): Promise<void>;
@@ -79,6 +86,10 @@ export async function pump(reader: RangeReader, writer: RangeWriter, opts: PumpO
   let end = opts.size;
   let failure: unknown;
   const worker = async () => {
+    // One buffer a worker reads into and writes from again and again: moving a file allocates no
+    // buffer per request, so the garbage collector (which V8 runs each time some tens of MB of
+    // buffers have been made) runs far less often. A write has resolved before the next read.
+    let scratch: Buffer | undefined;
     while (failure === undefined && next < end) {
       if (opts.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
       const offset = next;
@@ -89,7 +100,8 @@ export async function pump(reader: RangeReader, writer: RangeWriter, opts: PumpO
         let at = offset;
         // A short read (the server gave less) is continued by the same worker.
         while (at < offset + length && at < end) {
-          const data = await reader.read(at, offset + length - at);
+          scratch ??= Buffer.allocUnsafe(opts.chunk + READ_HEADROOM);
+          const data = await reader.read(at, offset + length - at, scratch);
           if (opts.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
           if (data === null || data.length === 0) {
             // The file is shorter than it was: it ends here.

@@ -807,8 +807,8 @@ function localPath(root: Buffer, parts: Buffer[]): Buffer {
 
 function sftpReader(sftp: SftpSession, handle: Buffer, side: RemoteSide, path: Buffer): RangeReader {
   return {
-    read: (offset, length) =>
-      sftp.read(handle, offset, length).catch((err: unknown) => {
+    read: (offset, length, into) =>
+      sftp.read(handle, offset, length, into).catch((err: unknown) => {
         throw failureAt(side, path, err);
       }),
   };

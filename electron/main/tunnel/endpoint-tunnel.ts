@@ -98,6 +98,38 @@ function refusal(status: number, body: string, label: string): KeylessFailure {
   });
 }
 
+/**
+ * The frames for writes made in one turn: consecutive writes are put together while they fit in a
+ * frame (small messages travel as one), a write that fits in a frame by itself is sent as it is
+ * (a bulk transfer's SSH packets, 32 KiB each, are not copied once more), a larger one is split.
+ */
+export function framesOf(writes: Buffer[]): Buffer[] {
+  const frames: Buffer[] = [];
+  let group: Buffer[] = [];
+  let groupBytes = 0;
+  const close = () => {
+    if (group.length) frames.push(group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes));
+    group = [];
+    groupBytes = 0;
+  };
+  for (const w of writes) {
+    if (groupBytes + w.length <= MAX_FRAME_BYTES) {
+      group.push(w);
+      groupBytes += w.length;
+      continue;
+    }
+    close();
+    if (w.length <= MAX_FRAME_BYTES) {
+      group.push(w);
+      groupBytes = w.length;
+      continue;
+    }
+    for (let offset = 0; offset < w.length; offset += MAX_FRAME_BYTES) frames.push(w.subarray(offset, offset + MAX_FRAME_BYTES));
+  }
+  close();
+  return frames;
+}
+
 function closeFailure(code: number, reason: string, label: string): KeylessFailure {
   const why = reason || `close code ${code}`;
   return new KeylessFailure('TunnelClosed', `The tunnel (${label}) was closed by the endpoint: ${why}`, true, { closeCode: code, reason: why, cause: 'closedByEndpoint' });
@@ -231,7 +263,7 @@ export class EndpointTunnel extends Duplex {
   private flush(): void {
     this.flushQueued = false;
     if (!this.pendingBytes) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const frames = framesOf(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     const held = this.heldWrite;
@@ -240,14 +272,14 @@ export class EndpointTunnel extends Duplex {
       held?.(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true, { cause: 'closed' }));
       return;
     }
-    for (let offset = 0; offset < data.length; offset += MAX_FRAME_BYTES) {
-      const last = offset + MAX_FRAME_BYTES >= data.length;
-      this.ws.send(data.subarray(offset, offset + MAX_FRAME_BYTES), { binary: true }, (err) => {
+    frames.forEach((frame, i) => {
+      const last = i === frames.length - 1;
+      this.ws.send(frame, { binary: true }, (err) => {
         if (!last) return;
         if (held) held(err ?? null);
         else if (err) this.destroy(err);
       });
-    }
+    });
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -6,6 +6,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import type { TransferInfo } from '../../../electron/contract';
 import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
@@ -52,7 +53,23 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const { browserId } = await backend.invoke('files.open', { requestId: 'open', target: job.target });
 await backend.invoke('files.mkdir', { browserId, dir: b64(job.remoteDir.replace(/\/[^/]+$/, '')), name: job.remoteDir.split('/').pop()! }).catch(() => undefined);
 
+// Time in garbage collection (main-thread pauses), a large part of what moving bytes costs.
+let gcMs = 0;
+const gcKinds: Record<string, { n: number; ms: number }> = {};
+const KIND: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    const k = KIND[((e as unknown as { detail?: { kind: number } }).detail?.kind ?? 0)] ?? 'other';
+    gcKinds[k] ??= { n: 0, ms: 0 };
+    gcKinds[k].n++;
+    gcKinds[k].ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 for (const op of job.ops) {
+  const gc0 = gcMs;
+  for (const k of Object.keys(gcKinds)) delete gcKinds[k];
   const rss0 = process.memoryUsage().rss;
   let rssMax = rss0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 50);
@@ -71,7 +88,7 @@ for (const op of job.ops) {
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   process.stdout.write(
-    JSON.stringify({ name: op.name, state: t.state, error: t.error?.code, bytes: t.bytes, files: t.files, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssGrowthMB: (rssMax - rss0) / 1024 / 1024 }) + '\n',
+    JSON.stringify({ name: op.name, state: t.state, error: t.error?.code, bytes: t.bytes, files: t.files, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gcSeconds: (gcMs - gc0) / 1000, gcKinds, rssGrowthMB: (rssMax - rss0) / 1024 / 1024 }) + '\n',
   );
   await rm(join(downloads, op.local.split('/').pop()!), { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { baseName, displayName, isPlainName, joinRemote, keepBothName, parentOf, temporaryName, isTemporaryName } from '../../../electron/main/files/names';
-import { Progress, pump, Slots } from '../../../electron/main/files/pump';
+import { Progress, pump, READ_HEADROOM, Slots } from '../../../electron/main/files/pump';
 import { shellQuote } from '../../../electron/main/files/sudo-upload';
 import { b64ToBytes, bytesToB64, crumbs, joinPath, osc7Path } from '../../../renderer/lib/state/files.svelte';
 import { formatMode } from '../../../renderer/views/files/format';
@@ -136,6 +136,40 @@ describe('the pipelined pump', () => {
     expect(dst.subarray(300).equals(src.subarray(300))).toBe(true);
     expect(dst.subarray(0, 300).every((b) => b === 0)).toBe(true);
     expect(p.done).toBe(src.length);
+  });
+
+  it('a reader that fills the buffer it is given: every byte arrives as read, none overwritten before its write is done', async () => {
+    const size = 300 * 1024 + 5;
+    const src = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) src[i] = (i * 7 + (i >> 9)) & 0xff;
+    const dst = Buffer.alloc(size);
+    const given = new Set<Buffer>();
+    let tick = 0;
+    await pump(
+      {
+        read: async (offset, length, into) => {
+          expect(into!.length).toBeGreaterThanOrEqual(length + READ_HEADROOM);
+          given.add(into!);
+          await new Promise((r) => setTimeout(r, tick++ % 3));
+          // As an SFTP DATA reply lands: after a header, in the caller's buffer.
+          const n = Math.min(length, size - offset);
+          if (n <= 0) return null;
+          src.copy(into!, 13, offset, offset + n);
+          return into!.subarray(13, 13 + n);
+        },
+      },
+      {
+        // A slow writer: the bytes are looked at only when its write finishes.
+        write: async (offset, data) => {
+          await new Promise((r) => setTimeout(r, (tick++ % 4) + 1));
+          data.copy(dst, offset);
+        },
+      },
+      { from: 0, size, chunk: 16 * 1024, inFlight: 6, slots: new Slots(6), signal: new AbortController().signal, progress: new Progress(0), onBytes: () => {} },
+    );
+    expect(dst.equals(src)).toBe(true);
+    // One buffer for each request in flight, not one for each request.
+    expect(given.size).toBeLessThanOrEqual(6);
   });
 
   it('a file that shrank ends where it ends', async () => {

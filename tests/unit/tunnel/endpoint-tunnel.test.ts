@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { KeylessFailure } from '../../../electron/main/base/errors';
-import { EndpointTunnel, MAX_FRAME_BYTES, proxyAgentFor } from '../../../electron/main/tunnel/endpoint-tunnel';
+import { EndpointTunnel, framesOf, MAX_FRAME_BYTES, proxyAgentFor } from '../../../electron/main/tunnel/endpoint-tunnel';
 
 let server: Server | undefined;
 let wss: WebSocketServer | undefined;
@@ -93,6 +93,21 @@ describe('EndpointTunnel', () => {
     tunnel.end(Buffer.from('last'));
     await gotClose;
     expect(frames).toEqual(['newkeys|service-request', 'next turn|last']);
+  });
+
+  it('frames for one turn: small writes together, an SSH packet of a bulk transfer as it is, nothing over 65,000 bytes, in order', () => {
+    const small = [Buffer.from('a'), Buffer.from('bc')];
+    const packet = () => Buffer.alloc(32 * 1024 + 52, 7);
+    const bulk = [packet(), packet(), packet()];
+    const huge = Buffer.alloc(150_000, 9);
+    const writes = [...small, ...bulk, Buffer.from('d'), huge, Buffer.from('e')];
+    const frames = framesOf(writes);
+    expect(Buffer.concat(frames).equals(Buffer.concat(writes))).toBe(true);
+    expect(Math.max(...frames.map((f) => f.length))).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    // The small ones travel with the first packet; the next packets go as they are (not copied).
+    expect(frames[0]!.length).toBe(3 + bulk[0]!.length);
+    expect(frames[1]).toBe(bulk[1]);
+    expect(frames.length).toBe(2 + 1 + 3 + 1);
   });
 
   it('a text frame from the endpoint is an error with its words', async () => {
