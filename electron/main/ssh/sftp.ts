@@ -1,4 +1,5 @@
 import type { ClientChannel } from 'ssh2';
+import { ChannelWindow } from './channel-window';
 
 /**
  * An SFTP (version 3) client whose paths and names are bytes. ssh2's own SFTP client writes every
@@ -246,13 +247,6 @@ const RECEIVE_WINDOW = 8 * 1024 * 1024;
 /** Top-ups are made once this much of the window is used (fewer, larger WINDOW_ADJUSTs). */
 const WINDOW_STEP = 256 * 1024;
 
-/** What this session touches of ssh2's channel (not in its types) to keep the window open. */
-interface ChannelWindow {
-  incoming?: { window?: unknown };
-  outgoing?: { id?: unknown; state?: unknown };
-  _client?: { _protocol?: { channelWindowAdjust?: unknown } };
-}
-
 /** The most one packet may be: OpenSSH's sftp-server refuses more than 256 KiB. */
 const MAX_PACKET = 256 * 1024;
 /** What a READ or WRITE packet carries besides its data. */
@@ -270,6 +264,8 @@ export class SftpSession {
   /** The largest read and write this server takes (limits@openssh.com, else SFTP's safe 32 KiB). */
   maxRead = 32 * 1024;
   maxWrite = 32 * 1024;
+  /** The channel's window as Keyless grants it (null: this ssh2 keeps its own). */
+  private window: ChannelWindow | null | undefined;
 
   private constructor(private readonly channel: ClientChannel) {
     channel.on('data', (d: Buffer) => this.receive(d));
@@ -482,15 +478,10 @@ export class SftpSession {
    * without these fields nothing happens and its 2 MiB stay.
    */
   private openWindow(): void {
-    const c = this.channel as unknown as ChannelWindow;
-    const protocol = c._client?._protocol;
-    const window = c.incoming?.window;
-    const id = c.outgoing?.id;
-    if (typeof window !== 'number' || typeof id !== 'number' || c.outgoing?.state !== 'open' || typeof protocol?.channelWindowAdjust !== 'function') return;
-    const more = RECEIVE_WINDOW - window;
-    if (more < WINDOW_STEP) return;
-    c.incoming!.window = window + more;
-    (protocol.channelWindowAdjust as (id: number, n: number) => void).call(protocol, id, more);
+    const window = (this.window ??= ChannelWindow.of(this.channel) ?? null);
+    if (!window) return;
+    const more = RECEIVE_WINDOW - window.count;
+    if (more >= WINDOW_STEP) window.grant(more);
   }
 
   private receive(data: Buffer): void {

@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
 import type { Disposable } from '../base/lifecycle';
+import { ChannelWindow } from './channel-window';
 
 /**
  * The renderer's window: bytes of output sent but not yet parsed by xterm.js never exceed it.
@@ -12,7 +13,7 @@ import type { Disposable } from '../base/lifecycle';
  */
 export const HIGH_WATERMARK = 256 * 1024;
 /**
- * Only where the SSH window cannot be managed (see ChannelWindow): main's own reserve of output
+ * Only where the SSH window cannot be managed (see ShellWindow): main's own reserve of output
  * received but not yet sent; the ssh2 channel is paused when it passes RESERVE_HIGH bytes and
  * resumed when it falls below RESERVE_LOW. With a reserve, an acknowledgement is answered at once
  * with the next message; pausing on the renderer's window instead (resume below a low watermark
@@ -34,7 +35,7 @@ export const COALESCE_MS = 5;
 export const MESSAGE_BYTES = 64 * 1024;
 /**
  * How much ssh2 may hold unread for a paused channel before it stops granting window to sshd
- * (without ChannelWindow). ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.
+ * (without ShellWindow). ssh2's default (2 MiB) would let a flood queue seconds of output behind a Ctrl-C.
  */
 export const CHANNEL_READ_BUFFER = 64 * 1024;
 /**
@@ -65,50 +66,38 @@ const RATE_SAMPLES = 10;
 export interface FlowCounters {
   unacked: number;
   maxUnacked: number;
-  /** Times sshd was held: the SSH window ran out (or, without ChannelWindow, the channel was paused). */
+  /** Times sshd was held: the SSH window ran out (or, without ShellWindow, the channel was paused). */
   pauses: number;
   sentBytes: number;
 }
 
-/** The fields of ssh2's channel (1.x, lib/Channel.js and lib/client.js) that managing its window takes. */
-interface Ssh2ChannelWindow {
-  incoming: { window: number };
-  outgoing: { id: number; state: string };
-  _client: { _protocol: { channelWindowAdjust(id: number, amount: number): void } };
-}
-
 /**
- * The SSH window of one channel, granted by us instead of ssh2. ssh2 has no option for it: it opens
- * every channel with 2 MiB and tops the window back up to 2 MiB whenever half is used, so pausing
- * the stream still leaves up to 2 MiB that sshd has read from the program and must be drawn after
- * a Ctrl-C. Here ssh2's own count is lifted by OFFSET, so its top-up (2 MiB minus the count) never
- * fires and its "no window" check never drops data, and we send the adjustments ourselves, as the
- * renderer parses output. ssh2's initial 2 MiB is granted before the shell starts and cannot be
- * taken back: the bound holds once that is used.
+ * The SSH window of a shell channel, granted as the renderer parses output. Pausing the stream
+ * still leaves up to 2 MiB that sshd has read from the program and must be drawn after a Ctrl-C,
+ * so ssh2's count is lifted by OFFSET (its top-up never fires and its "no window" check never
+ * drops data) and the grants are ours. ssh2's initial 2 MiB is granted before the shell starts and
+ * cannot be taken back: the bound holds once that is used.
  */
-class ChannelWindow {
+class ShellWindow {
   /** Far above any window ssh2 could grant (2 MiB), far below 2^53. */
   private static readonly OFFSET = 2 ** 40;
-  private constructor(private readonly ch: Ssh2ChannelWindow) {
-    ch.incoming.window += ChannelWindow.OFFSET;
+  private constructor(private readonly window: ChannelWindow) {
+    window.lift(ShellWindow.OFFSET);
   }
 
   /** Undefined when this ssh2 does not look like the one this was written for: then the stream's back-pressure is all there is. */
-  static take(channel: ClientChannel): ChannelWindow | undefined {
-    const ch = channel as unknown as Partial<Ssh2ChannelWindow>;
-    if (typeof ch.incoming?.window !== 'number' || typeof ch.outgoing?.id !== 'number' || typeof ch._client?._protocol?.channelWindowAdjust !== 'function') return undefined;
-    return new ChannelWindow(ch as Ssh2ChannelWindow);
+  static take(channel: ClientChannel): ShellWindow | undefined {
+    const window = ChannelWindow.of(channel);
+    return window && new ShellWindow(window);
   }
 
   /** What sshd may still send. */
   get credit(): number {
-    return Math.max(0, this.ch.incoming.window - ChannelWindow.OFFSET);
+    return Math.max(0, this.window.count - ShellWindow.OFFSET);
   }
 
   grant(bytes: number): void {
-    if (this.ch.outgoing.state !== 'open') return;
-    this.ch.incoming.window += bytes;
-    this.ch._client._protocol.channelWindowAdjust(this.ch.outgoing.id, bytes);
+    this.window.grant(bytes);
   }
 }
 
@@ -117,7 +106,7 @@ class ChannelWindow {
  * sshd sent, while the renderer is less than HIGH_WATERMARK bytes behind; the rest waits in main.
  * sshd is granted SSH window only while output in flight (window, main, renderer) is under the
  * adaptive bound (IN_FLIGHT_MIN…IN_FLIGHT_MAX), so when the window closes sshd stops reading from
- * the program and a Ctrl-C waits behind that bound at most. Without ChannelWindow the ssh2 channel
+ * the program and a Ctrl-C waits behind that bound at most. Without ShellWindow the ssh2 channel
  * is paused instead when main holds RESERVE_HIGH. A character whose bytes straddle two messages
  * is put together again by xterm.js's UTF-8 decoder, which keeps state between writes.
  */
@@ -137,7 +126,7 @@ export class TerminalChannel implements Disposable {
   /** Decodes output to text for the tap only (recordings); made fresh when a tap is set. */
   private tapDecoder: StringDecoder | undefined;
   /** Our grant of the SSH window; undefined: ssh2 grants it and the stream is paused instead. */
-  private readonly window: ChannelWindow | undefined;
+  private readonly window: ShellWindow | undefined;
   /** When a grant went to a sshd that had no window left (performance.now()), until its output comes. */
   private stalledGrantAt: number | undefined;
   private rtts: number[] = [];
@@ -156,7 +145,7 @@ export class TerminalChannel implements Disposable {
     // adjusting the window while we are paused.
     const state = (channel as unknown as { _readableState?: { highWaterMark: number } })._readableState;
     if (state) state.highWaterMark = CHANNEL_READ_BUFFER;
-    this.window = ChannelWindow.take(channel);
+    this.window = ShellWindow.take(channel);
     const onData = (chunk: Buffer) => this.push(chunk);
     channel.on('data', onData);
     channel.stderr.on('data', onData);
