@@ -1,5 +1,5 @@
 import fuzzysort from 'fuzzysort';
-import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, textMatches, type InventoryInstance, type QueryCandidate } from '../../../electron/contract';
+import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, textMatches, type InventoryInstance, type QueryCandidate, type QueryTerm } from '../../../electron/contract';
 
 /**
  * An instance with what the filter needs prepared once per inventory, not once per keystroke. It is
@@ -262,6 +262,41 @@ export function filterRows(rows: readonly Row[], query: string): Row[] {
   return new RowFilter().run(rows, query);
 }
 
+/** What a `RowFilter` last answered: the query's parts, the rows it kept and the rows the next keystroke may narrow from. */
+export interface FilterState {
+  rows: readonly Row[];
+  terms: string;
+  text: string;
+  fuzzy: boolean;
+  result: Row[];
+  /** Every row a query extending this one can keep (see `narrows`); null when not known, so nothing narrows from it. */
+  candidates: readonly Row[] | null;
+}
+
+interface Parsed {
+  terms: QueryTerm[];
+  words: string[];
+  text: string;
+  termsKey: string;
+  fuzzy: boolean;
+}
+
+function parsed(query: string): Parsed {
+  const { terms, words } = parseQuery(query.trim());
+  return { terms, words, text: words.join(' '), termsKey: JSON.stringify(terms), fuzzy: words.join('').length >= FUZZY_FROM };
+}
+
+/**
+ * Whether a query's answer lies within `l.candidates`: the same rows, the same terms (a term's
+ * value growing is left out: a negated term keeps more as it grows), the free text grown at its
+ * end (a longer word is a subsequence or substring of fewer fields, one more word is one more
+ * condition), and the same kind of text match (below FUZZY_FROM a word is matched as written,
+ * from it as a subsequence, which keeps more).
+ */
+function narrows(l: FilterState | undefined, rows: readonly Row[], p: Parsed): l is FilterState & { candidates: readonly Row[] } {
+  return !!l && !!l.candidates && l.rows === rows && l.terms === p.termsKey && l.text !== '' && p.text.startsWith(l.text) && l.fuzzy === p.fuzzy;
+}
+
 /**
  * `filterRows` for typing: while the terms stay the same and the text only grows, the next
  * result is searched within the last one instead of every row (a longer query never matches
@@ -270,15 +305,43 @@ export function filterRows(rows: readonly Row[], query: string): Row[] {
  * fresh search gives.
  */
 export class RowFilter {
-  private last: { rows: readonly Row[]; terms: string; text: string; fuzzy: boolean; result: Row[]; candidates: readonly Row[] } | undefined;
+  private last: FilterState | undefined;
+
+  /** What the last query answered (or was told, see `restore`), to keep and give back later. */
+  get state(): FilterState | undefined {
+    return this.last;
+  }
+
+  /**
+   * Takes up an answer found elsewhere (the worker's, or one kept from before) as the last one, so
+   * the next keystroke narrows from it. Its candidates must be those a `RowFilter` found for it.
+   */
+  restore(state: FilterState | undefined): void {
+    this.last = state;
+  }
+
+  /** The state a query over `rows` answered with `result` leaves, given its candidates (null: unknown). */
+  static stateOf(rows: readonly Row[], query: string, result: Row[], candidates: readonly Row[] | null): FilterState {
+    const p = parsed(query);
+    return { rows, terms: p.termsKey, text: p.text, fuzzy: p.fuzzy, result, candidates };
+  }
+
+  /**
+   * What `run` would search for this query: how many rows, and whether by fuzzy text (the costly
+   * kind: each row a candidate is scored and sorted) or by terms and text as written (a scan).
+   */
+  searchSize(rows: readonly Row[], query: string): { rows: number; fuzzy: boolean } {
+    const p = parsed(query);
+    const l = this.last;
+    if (narrows(l, rows, p)) return { rows: l.text === p.text ? 0 : l.candidates.length, fuzzy: p.fuzzy };
+    return { rows: rows.length, fuzzy: p.fuzzy };
+  }
 
   run(rows: readonly Row[], query: string): Row[] {
-    const { terms, words } = parseQuery(query.trim());
-    const text = words.join(' ');
-    const termsKey = JSON.stringify(terms);
-    const fuzzy = words.join('').length >= FUZZY_FROM;
+    const p = parsed(query);
+    const { terms, words, text, fuzzy } = p;
     const l = this.last;
-    const narrowing = !!l && l.rows === rows && l.terms === termsKey && l.text !== '' && text.startsWith(l.text) && l.fuzzy === fuzzy;
+    const narrowing = narrows(l, rows, p);
     let result: Row[];
     let candidates: readonly Row[] | undefined;
     if (narrowing && l.text === text) {
@@ -292,7 +355,7 @@ export class RowFilter {
     }
     // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.
     if (l && sameRows(l.result, result)) result = l.result;
-    this.last = { rows, terms: termsKey, text, fuzzy, result, candidates: candidates ?? result };
+    this.last = { rows, terms: p.termsKey, text, fuzzy, result, candidates: candidates ?? result };
     return result;
   }
 }
@@ -326,7 +389,7 @@ export function warmUp(rows: readonly Row[], idle: Idle): () => void {
   return () => cancel();
 }
 
-function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
+export function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
