@@ -1,5 +1,5 @@
 import fuzzysort from 'fuzzysort';
-import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, textMatches, type InventoryInstance, type QueryCandidate, type QueryTerm } from '../../../electron/contract';
+import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, type InventoryInstance, type QueryCandidate, type QueryTerm } from '../../../electron/contract';
 
 /**
  * An instance with what the filter needs prepared once per inventory, not once per keystroke. It is
@@ -111,9 +111,9 @@ function fieldsFor(row: Row, words: readonly string[], masks: readonly number[])
  * leaving them out changes no score, only saves it scanning them. Typing on only ever shrinks the
  * candidates and nothing else decides them, so they are what the next keystroke narrows from (the
  * matches themselves are not: a longer query can score above the threshold where a shorter one
- * did not).
+ * did not). Null, without scoring, when there are more than `maxScored` candidates.
  */
-function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly Row[] = rows): { result: Row[]; candidates: Row[] } {
+function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly Row[] = rows, maxScored = Infinity): { result: Row[]; candidates: Row[] } | null {
   const text = words.join(' ');
   words = [...new Set(words)];
   const masks = words.flatMap((w) => charMask(w));
@@ -135,6 +135,8 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
     if (oneWord && (on & (on - 1)) === 0) singles.push({ row, field: on === 1 ? row.name : on === 2 ? row.id : on === 4 ? row.ips : row.tagText });
     else views.push({ row, name: on & 1 ? row.name : null, id: on & 2 ? row.id : null, ips: on & 4 ? row.ips : null, tagText: on & 8 ? row.tagText : null });
   }
+  // Past the caller's budget: the scoring (the costly part) is left to be done elsewhere.
+  if (candidates.length > maxScored) return null;
   const many = views.length ? fuzzysort.go(text, views, { keys: SEARCH_KEYS, threshold: THRESHOLD }) : [];
   const one = singles.length ? fuzzysort.go(text, singles, { key: 'field', threshold: THRESHOLD }) : [];
   // Both lists come best first: merge them.
@@ -146,6 +148,21 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
     else result[k] = one[a++]!.obj.row;
   }
   return { result, candidates };
+}
+
+/**
+ * `textMatches` for text below FUZZY_FROM (each word as written in some field), without its
+ * per-row set-up: the first keys of a word scan every row, and this is most of their cost.
+ */
+function writtenIn(words: readonly string[], row: Row): boolean {
+  const f = row.folded;
+  for (let w = 0; w < words.length; w++) {
+    const word = words[w]!;
+    let found = false;
+    for (let k = 0; k < f.length && !found; k++) found = f[k]!.includes(word);
+    if (!found) return false;
+  }
+  return true;
 }
 
 /** The searchable fields of every row, each field's folded text of all rows in one string, a row a line. */
@@ -337,7 +354,13 @@ export class RowFilter {
     return { rows: rows.length, fuzzy: p.fuzzy };
   }
 
-  run(rows: readonly Row[], query: string): Row[] {
+  run(rows: readonly Row[], query: string): Row[];
+  /**
+   * With `maxScored`: null, the state unchanged, when a fuzzy query has more candidates than that
+   * to score (finding them, a scan, is the cheap part; scoring and sorting them is the costly one).
+   */
+  run(rows: readonly Row[], query: string, maxScored: number): Row[] | null;
+  run(rows: readonly Row[], query: string, maxScored = Infinity): Row[] | null {
     const p = parsed(query);
     const { terms, words, text, fuzzy } = p;
     const l = this.last;
@@ -350,8 +373,12 @@ export class RowFilter {
     } else {
       const base: readonly Row[] = narrowing ? l.candidates : terms.length ? rows.filter((r) => termsHold(terms, r)) : rows;
       if (!text) result = base.slice();
-      else if (!fuzzy) result = base.filter((r) => textMatches(words, r));
-      else ({ result, candidates } = fuzzyRows(words, base, rows));
+      else if (!fuzzy) result = base.filter((r) => writtenIn(words, r));
+      else {
+        const found = fuzzyRows(words, base, rows, maxScored);
+        if (!found) return null;
+        ({ result, candidates } = found);
+      }
     }
     // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.
     if (l && sameRows(l.result, result)) result = l.result;

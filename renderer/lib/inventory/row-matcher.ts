@@ -27,9 +27,9 @@ const soon: Idle = (work) => {
 
 /**
  * How much the page searches itself, within the keystroke's own frame, rather than asking the
- * worker (whose answer is painted a frame later at best): a scan of the terms and of text as
- * written over this many rows, or a fuzzy search over this many candidates (each scored and
- * sorted: several times the cost per row).
+ * worker (whose answer is painted a frame later at best): a scan over this many rows (by terms,
+ * by text as written, or for a fuzzy query's candidates), and the scoring and sorting of this
+ * many fuzzy candidates (several times the cost per row).
  */
 export interface PageBudget {
   scan: number;
@@ -42,7 +42,6 @@ export interface PageBudget {
  * the worker sends back can be narrowed on the page anyway.
  */
 export const PAGE_BUDGET: PageBudget = { scan: 20_000, fuzzy: SENT_CANDIDATES_MAX };
-const PAGE_WARM_UP_ROWS = 1000;
 /** Never on the page while the worker lives (tests of the worker's side). */
 export const NO_PAGE_BUDGET: PageBudget = { scan: 0, fuzzy: 0 };
 
@@ -103,11 +102,9 @@ export class RowMatcher {
     this.answers.clear();
     this.sync.restore(undefined);
     this.stopWarmUp();
-    if (this.worker) {
-      this.worker.postMessage({ kind: 'rows', version: this.version, instances: rows.map((r) => r.inst) });
-      // The page searches only narrowed candidates and scans: its warm-up needs no more than a sample.
-      this.stopWarmUp = warmUp(rows.slice(0, PAGE_WARM_UP_ROWS), soon);
-    } else this.stopWarmUp = warmUp(rows, soon);
+    if (this.worker) this.worker.postMessage({ kind: 'rows', version: this.version, instances: rows.map((r) => r.inst) });
+    // The page scans every row for a fuzzy query's candidates too: the columns it scans are built here, not on a keystroke.
+    this.stopWarmUp = warmUp(rows, soon);
     this.match(this.query);
   }
 
@@ -119,10 +116,16 @@ export class RowMatcher {
     else if (known) {
       this.sync.restore(known);
       this.show(known.result, query, known);
-    } else if (!this.worker || this.cheap(query)) {
-      const rows = this.sync.run(this.rows, query);
-      this.show(rows, query, this.sync.state!);
     } else {
+      const rows = this.onPage(query);
+      if (rows) this.show(rows, query, this.sync.state!);
+      else this.ask(query, seq);
+    }
+  }
+
+  /** Asks the worker. */
+  private ask(query: string, seq: number): void {
+    if (this.worker) {
       this.worker.postMessage({ kind: 'query', version: this.version, seq, query });
       this.asked = true;
     }
@@ -134,10 +137,17 @@ export class RowMatcher {
     this.worker = undefined;
   }
 
-  /** Whether the page's filter answers `query` within its budget. */
-  private cheap(query: string): boolean {
+  /**
+   * The page's answer when it is within the budget (every query when there is no worker), else
+   * null. A fuzzy query over more rows than `budget.fuzzy` is scanned for its candidates first
+   * (the cheap part) and scored on the page only if they are few enough.
+   */
+  private onPage(query: string): Row[] | null {
+    if (!this.worker) return this.sync.run(this.rows, query);
     const size = this.sync.searchSize(this.rows, query);
-    return size.rows <= (size.fuzzy ? this.budget.fuzzy : this.budget.scan);
+    if (size.rows <= (size.fuzzy ? this.budget.fuzzy : this.budget.scan)) return this.sync.run(this.rows, query);
+    if (size.fuzzy && size.rows <= this.budget.scan) return this.sync.run(this.rows, query, this.budget.fuzzy);
+    return null;
   }
 
   /** Shows an answer found now (`state` is what it leaves the page's filter with; null for the empty filter). */

@@ -218,6 +218,15 @@ describe('the inventory filter', () => {
     }
   });
 
+  it('keeps, for text shorter than a fuzzy search, exactly the rows the query language matches (each word as written in some field), in order', () => {
+    const rows = Array.from({ length: 300 }, (_, k) =>
+      toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: `${['Web', 'db', 'ÄPI'][k % 3]}-${k}`, privateIp: `10.${k % 7}.0.${k}`, tags: { Name: 'x', env: ['prod', 'dev'][k % 2]! } })),
+    );
+    for (const q of ['w', 'we', 'e', 'äp', 'ap', '1', '10', '.1', 'i-', 'db', 'w 1', 'z', 'pr', 'env:prod d', '-env:prod 1']) {
+      expect(filterRows(rows, q).map((r) => r.key), q).toEqual(rows.filter((r) => queryMatches(parseQuery(q), r)).map((r) => r.key));
+    }
+  });
+
   it('warms up the search one idle moment at a time, stops when cancelled, and leaves the filter’s answers alone', () => {
     const queue: Array<() => void> = [];
     const idle = (work: (msLeft: () => number) => void) => {
