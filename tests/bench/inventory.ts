@@ -310,7 +310,7 @@ const KEYSTROKES_IN_PAGE = `async function (text) {
  * answer. So it holds the matching, Svelte's update, style, layout and paint of the frame that
  * shows the result. Each word is typed a character at a time and then erased a character at a time.
  */
-export const PAINTED_KEYSTROKES_IN_PAGE = `async function (words, atLeast) {
+const PAINTED_KEYSTROKES_IN_PAGE = `async function (words, atLeast) {
   const input = document.querySelector('[data-testid=inventory-filter]');
   const count = document.querySelector('[data-testid=inventory-count]');
   const queries = [];
