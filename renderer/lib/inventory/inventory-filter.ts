@@ -1,5 +1,5 @@
 import fuzzysort from 'fuzzysort';
-import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, textMatches, type InventoryInstance, type QueryCandidate } from '../../../electron/contract';
+import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, type InventoryInstance, type QueryCandidate, type QueryTerm } from '../../../electron/contract';
 
 /**
  * An instance with what the filter needs prepared once per inventory, not once per keystroke. It is
@@ -111,9 +111,9 @@ function fieldsFor(row: Row, words: readonly string[], masks: readonly number[])
  * leaving them out changes no score, only saves it scanning them. Typing on only ever shrinks the
  * candidates and nothing else decides them, so they are what the next keystroke narrows from (the
  * matches themselves are not: a longer query can score above the threshold where a shorter one
- * did not).
+ * did not). Null, without scoring, when there are more than `maxScored` candidates.
  */
-function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly Row[] = rows): { result: Row[]; candidates: Row[] } {
+function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly Row[] = rows, maxScored = Infinity): { result: Row[]; candidates: Row[] } | null {
   const text = words.join(' ');
   words = [...new Set(words)];
   const masks = words.flatMap((w) => charMask(w));
@@ -135,6 +135,8 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
     if (oneWord && (on & (on - 1)) === 0) singles.push({ row, field: on === 1 ? row.name : on === 2 ? row.id : on === 4 ? row.ips : row.tagText });
     else views.push({ row, name: on & 1 ? row.name : null, id: on & 2 ? row.id : null, ips: on & 4 ? row.ips : null, tagText: on & 8 ? row.tagText : null });
   }
+  // Past the caller's budget: the scoring (the costly part) is left to be done elsewhere.
+  if (candidates.length > maxScored) return null;
   const many = views.length ? fuzzysort.go(text, views, { keys: SEARCH_KEYS, threshold: THRESHOLD }) : [];
   const one = singles.length ? fuzzysort.go(text, singles, { key: 'field', threshold: THRESHOLD }) : [];
   // Both lists come best first: merge them.
@@ -146,6 +148,21 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
     else result[k] = one[a++]!.obj.row;
   }
   return { result, candidates };
+}
+
+/**
+ * `textMatches` for text below FUZZY_FROM (each word as written in some field), without its
+ * per-row set-up: the first keys of a word scan every row, and this is most of their cost.
+ */
+function writtenIn(words: readonly string[], row: Row): boolean {
+  const f = row.folded;
+  for (let w = 0; w < words.length; w++) {
+    const word = words[w]!;
+    let found = false;
+    for (let k = 0; k < f.length && !found; k++) found = f[k]!.includes(word);
+    if (!found) return false;
+  }
+  return true;
 }
 
 /** The searchable fields of every row, each field's folded text of all rows in one string, a row a line. */
@@ -262,6 +279,41 @@ export function filterRows(rows: readonly Row[], query: string): Row[] {
   return new RowFilter().run(rows, query);
 }
 
+/** What a `RowFilter` last answered: the query's parts, the rows it kept and the rows the next keystroke may narrow from. */
+export interface FilterState {
+  rows: readonly Row[];
+  terms: string;
+  text: string;
+  fuzzy: boolean;
+  result: Row[];
+  /** Every row a query extending this one can keep (see `narrows`); null when not known, so nothing narrows from it. */
+  candidates: readonly Row[] | null;
+}
+
+interface Parsed {
+  terms: QueryTerm[];
+  words: string[];
+  text: string;
+  termsKey: string;
+  fuzzy: boolean;
+}
+
+function parsed(query: string): Parsed {
+  const { terms, words } = parseQuery(query.trim());
+  return { terms, words, text: words.join(' '), termsKey: JSON.stringify(terms), fuzzy: words.join('').length >= FUZZY_FROM };
+}
+
+/**
+ * Whether a query's answer lies within `l.candidates`: the same rows, the same terms (a term's
+ * value growing is left out: a negated term keeps more as it grows), the free text grown at its
+ * end (a longer word is a subsequence or substring of fewer fields, one more word is one more
+ * condition), and the same kind of text match (below FUZZY_FROM a word is matched as written,
+ * from it as a subsequence, which keeps more).
+ */
+function narrows(l: FilterState | undefined, rows: readonly Row[], p: Parsed): l is FilterState & { candidates: readonly Row[] } {
+  return !!l && !!l.candidates && l.rows === rows && l.terms === p.termsKey && l.text !== '' && p.text.startsWith(l.text) && l.fuzzy === p.fuzzy;
+}
+
 /**
  * `filterRows` for typing: while the terms stay the same and the text only grows, the next
  * result is searched within the last one instead of every row (a longer query never matches
@@ -270,15 +322,49 @@ export function filterRows(rows: readonly Row[], query: string): Row[] {
  * fresh search gives.
  */
 export class RowFilter {
-  private last: { rows: readonly Row[]; terms: string; text: string; fuzzy: boolean; result: Row[]; candidates: readonly Row[] } | undefined;
+  private last: FilterState | undefined;
 
-  run(rows: readonly Row[], query: string): Row[] {
-    const { terms, words } = parseQuery(query.trim());
-    const text = words.join(' ');
-    const termsKey = JSON.stringify(terms);
-    const fuzzy = words.join('').length >= FUZZY_FROM;
+  /** What the last query answered (or was told, see `restore`), to keep and give back later. */
+  get state(): FilterState | undefined {
+    return this.last;
+  }
+
+  /**
+   * Takes up an answer found elsewhere (the worker's, or one kept from before) as the last one, so
+   * the next keystroke narrows from it. Its candidates must be those a `RowFilter` found for it.
+   */
+  restore(state: FilterState | undefined): void {
+    this.last = state;
+  }
+
+  /** The state a query over `rows` answered with `result` leaves, given its candidates (null: unknown). */
+  static stateOf(rows: readonly Row[], query: string, result: Row[], candidates: readonly Row[] | null): FilterState {
+    const p = parsed(query);
+    return { rows, terms: p.termsKey, text: p.text, fuzzy: p.fuzzy, result, candidates };
+  }
+
+  /**
+   * What `run` would search for this query: how many rows, and whether by fuzzy text (the costly
+   * kind: each row a candidate is scored and sorted) or by terms and text as written (a scan).
+   */
+  searchSize(rows: readonly Row[], query: string): { rows: number; fuzzy: boolean } {
+    const p = parsed(query);
     const l = this.last;
-    const narrowing = !!l && l.rows === rows && l.terms === termsKey && l.text !== '' && text.startsWith(l.text) && l.fuzzy === fuzzy;
+    if (narrows(l, rows, p)) return { rows: l.text === p.text ? 0 : l.candidates.length, fuzzy: p.fuzzy };
+    return { rows: rows.length, fuzzy: p.fuzzy };
+  }
+
+  run(rows: readonly Row[], query: string): Row[];
+  /**
+   * With `maxScored`: null, the state unchanged, when a fuzzy query has more candidates than that
+   * to score (finding them, a scan, is the cheap part; scoring and sorting them is the costly one).
+   */
+  run(rows: readonly Row[], query: string, maxScored: number): Row[] | null;
+  run(rows: readonly Row[], query: string, maxScored = Infinity): Row[] | null {
+    const p = parsed(query);
+    const { terms, words, text, fuzzy } = p;
+    const l = this.last;
+    const narrowing = narrows(l, rows, p);
     let result: Row[];
     let candidates: readonly Row[] | undefined;
     if (narrowing && l.text === text) {
@@ -287,12 +373,16 @@ export class RowFilter {
     } else {
       const base: readonly Row[] = narrowing ? l.candidates : terms.length ? rows.filter((r) => termsHold(terms, r)) : rows;
       if (!text) result = base.slice();
-      else if (!fuzzy) result = base.filter((r) => textMatches(words, r));
-      else ({ result, candidates } = fuzzyRows(words, base, rows));
+      else if (!fuzzy) result = base.filter((r) => writtenIn(words, r));
+      else {
+        const found = fuzzyRows(words, base, rows, maxScored);
+        if (!found) return null;
+        ({ result, candidates } = found);
+      }
     }
     // The same rows as last time (typing on inside a match): the same array, so nothing downstream recomputes or re-renders.
     if (l && sameRows(l.result, result)) result = l.result;
-    this.last = { rows, terms: termsKey, text, fuzzy, result, candidates: candidates ?? result };
+    this.last = { rows, terms: p.termsKey, text, fuzzy, result, candidates: candidates ?? result };
     return result;
   }
 }
@@ -326,7 +416,7 @@ export function warmUp(rows: readonly Row[], idle: Idle): () => void {
   return () => cancel();
 }
 
-function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
+export function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;

@@ -1,5 +1,5 @@
-import { RowFilter, warmUp, type Idle, type Row } from './inventory-filter';
-import type { FromMatcher, ToMatcher } from './row-matching';
+import { RowFilter, sameRows, warmUp, type FilterState, type Idle, type Row } from './inventory-filter';
+import { SENT_CANDIDATES_MAX, type FromMatcher, type ToMatcher } from './row-matching';
 
 /** As much of a `Worker` as the matcher uses, so a test can stand in for one. */
 export interface MatcherWorker {
@@ -16,7 +16,7 @@ export type Matched = (rows: Row[], query: string) => void;
 const KEPT_ANSWERS = 32;
 
 /**
- * Warm-up steps on the page (synchronous fallback only) run as tasks of their own right after the
+ * Warm-up steps on the page run as tasks of their own right after the
  * rows are shown, not in idle moments: those come between the first keystrokes, and a step run
  * then made those keystrokes slower.
  */
@@ -26,32 +26,63 @@ const soon: Idle = (work) => {
 };
 
 /**
- * The inventory filter for the page: the matching runs in a worker (row-matcher.worker.ts) so a
- * keystroke never holds the page while ten thousand rows are searched; the page only turns the
- * answer's row indices back into its rows and paints the visible window.
+ * How much the page searches itself, within the keystroke's own frame, rather than asking the
+ * worker (whose answer is painted a frame later at best): a scan over this many rows (by terms,
+ * by text as written, or for a fuzzy query's candidates), and the scoring and sorting of this
+ * many fuzzy candidates (several times the cost per row).
+ */
+export interface PageBudget {
+  scan: number;
+  fuzzy: number;
+}
+/**
+ * Over the bench's 10,000 rows a scan of all of them takes a few milliseconds, and scoring 4,000
+ * fuzzy candidates about as long. In tests/bench/inventory.ts a budget of 4,000 rather than 1,500
+ * painted 90 % of the keys in their own frame instead of 84 %, and scanning for candidates before
+ * asking the worker 94 % (the worker alone: 55 %). Only as many candidates as the worker sends
+ * back can be narrowed on the page anyway.
+ */
+export const PAGE_BUDGET: PageBudget = { scan: 20_000, fuzzy: SENT_CANDIDATES_MAX };
+/** Never on the page while the worker lives (tests of the worker's side). */
+export const NO_PAGE_BUDGET: PageBudget = { scan: 0, fuzzy: 0 };
+
+/**
+ * The inventory filter for the page. A keystroke is answered on the page, in its own frame, when
+ * that is cheap: the empty filter, a query answered lately over the same rows (erasing back), a
+ * scan by terms and by text as written (below FUZZY_FROM), and a fuzzy query that narrows the
+ * last answered one (a character typed on) to few enough candidates (`PageBudget`). The page
+ * holds the prepared rows anyway. Anything else, a fuzzy search over much of the inventory, runs
+ * in a worker (row-matcher.worker.ts) so the page is never held while ten thousand rows are
+ * scored; the worker sends back the answer's row indices and, when few, its candidates, so the
+ * keystrokes after it narrow on the page again. Both sides run the same `RowFilter`: an answer is
+ * the one `filterRows` gives, in the same order, wherever it was found.
  *
  * Each query carries a sequence number and each inventory a version; an answer for anything but
  * the newest query over the current rows is dropped, so typing fast can never end on an earlier
- * query's rows. An empty filter is answered at once (every row, in order) without asking, and so
- * is a query the worker answered lately over the same rows (erasing back to what was typed before).
+ * query's rows.
  *
- * If there is no worker, or it fails to start (or dies), the same `RowFilter` runs on the page
- * instead, answering synchronously as before the worker existed; the newest query is re-run there.
+ * If there is no worker, or it fails to start (or dies), every query runs on the page,
+ * synchronously as before the worker existed; the newest query is re-run there.
  */
 export class RowMatcher {
   private rows: Row[] = [];
   private version = 0;
   private seq = 0;
   private query = '';
-  private shown: { version: number; indices: Int32Array; rows: Row[] } | undefined;
-  /** The worker's answers over the current rows by query, oldest used first. */
-  private answers = new Map<string, Row[]>();
-  private sync: RowFilter | undefined;
+  /** Whether the worker has a query of ours it has not answered. */
+  private asked = false;
+  /** The rows last shown: an answer with the same rows hands over this same array, so nothing downstream re-renders. */
+  private shownRows: Row[] | undefined;
+  /** Answers over the current rows by query, oldest used first: what the page's filter narrows from after each. */
+  private answers = new Map<string, FilterState>();
+  /** The filter on the page: the cheap keystrokes, and every one when there is no worker. */
+  private readonly sync = new RowFilter();
   private stopWarmUp = () => {};
 
   constructor(
     private readonly onMatched: Matched,
     private worker: MatcherWorker | undefined,
+    private readonly budget: PageBudget = PAGE_BUDGET,
   ) {
     if (worker) {
       worker.onmessage = (e) => this.answered(e.data);
@@ -68,11 +99,13 @@ export class RowMatcher {
   setRows(rows: Row[]): void {
     this.rows = rows;
     this.version++;
-    this.shown = undefined;
+    this.shownRows = undefined;
     this.answers.clear();
+    this.sync.restore(undefined);
     this.stopWarmUp();
     if (this.worker) this.worker.postMessage({ kind: 'rows', version: this.version, instances: rows.map((r) => r.inst) });
-    else this.stopWarmUp = warmUp(rows, soon);
+    // The page scans every row for a fuzzy query's candidates too: the columns it scans are built here, not on a keystroke.
+    this.stopWarmUp = warmUp(rows, soon);
     this.match(this.query);
   }
 
@@ -80,13 +113,23 @@ export class RowMatcher {
     this.query = query;
     const seq = ++this.seq;
     const known = this.answers.get(query);
-    if (!query.trim()) this.onMatched(this.rows, query);
+    if (!query.trim()) this.show(this.rows, query, null);
     else if (known) {
-      this.answers.delete(query);
-      this.answers.set(query, known);
-      this.onMatched(known, query);
-    } else if (this.worker) this.worker.postMessage({ kind: 'query', version: this.version, seq, query });
-    else this.onMatched((this.sync ??= new RowFilter()).run(this.rows, query), query);
+      this.sync.restore(known);
+      this.show(known.result, query, known);
+    } else {
+      const rows = this.onPage(query);
+      if (rows) this.show(rows, query, this.sync.state!);
+      else this.ask(query, seq);
+    }
+  }
+
+  /** Asks the worker. */
+  private ask(query: string, seq: number): void {
+    if (this.worker) {
+      this.worker.postMessage({ kind: 'query', version: this.version, seq, query });
+      this.asked = true;
+    }
   }
 
   dispose(): void {
@@ -95,37 +138,61 @@ export class RowMatcher {
     this.worker = undefined;
   }
 
+  /**
+   * The page's answer when it is within the budget (every query when there is no worker), else
+   * null. A fuzzy query over more rows than `budget.fuzzy` is scanned for its candidates first
+   * (the cheap part) and scored on the page only if they are few enough.
+   */
+  private onPage(query: string): Row[] | null {
+    if (!this.worker) return this.sync.run(this.rows, query);
+    const size = this.sync.searchSize(this.rows, query);
+    if (size.rows <= (size.fuzzy ? this.budget.fuzzy : this.budget.scan)) return this.sync.run(this.rows, query);
+    if (size.fuzzy && size.rows <= this.budget.scan) return this.sync.run(this.rows, query, this.budget.fuzzy);
+    return null;
+  }
+
+  /** Shows an answer found now (`state` is what it leaves the page's filter with; null for the empty filter). */
+  private show(rows: Row[], query: string, state: FilterState | null): void {
+    if (this.asked && this.worker) {
+      this.worker.postMessage({ kind: 'drop' });
+      this.asked = false;
+    }
+    if (this.shownRows && sameRows(this.shownRows, rows)) rows = this.shownRows;
+    else this.shownRows = rows;
+    if (state) this.keep(query, state.result === rows ? state : { ...state, result: rows });
+    this.onMatched(rows, query);
+  }
+
+  private keep(query: string, state: FilterState): void {
+    this.answers.delete(query);
+    this.answers.set(query, state);
+    if (this.answers.size > KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
+  }
+
   private answered(msg: FromMatcher): void {
     if (msg.seq !== this.seq || msg.version !== this.version) return;
-    const { indices } = msg;
-    // The same rows as the last answer (typing on inside a match): the same array, so nothing downstream re-renders.
-    const last = this.shown;
-    let rows: Row[];
-    if (last && last.version === msg.version && sameIndices(last.indices, indices)) rows = last.rows;
-    else {
-      rows = new Array<Row>(indices.length);
-      for (let k = 0; k < indices.length; k++) rows[k] = this.rows[indices[k]!]!;
-      this.shown = { version: msg.version, indices, rows };
-    }
-    this.answers.set(this.query, rows);
-    if (this.answers.size > KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
-    this.onMatched(rows, this.query);
+    this.asked = false;
+    const rows = this.rowsAt(msg.indices);
+    const candidates = !msg.candidates ? null : msg.candidates === msg.indices ? rows : this.rowsAt(msg.candidates);
+    const state = RowFilter.stateOf(this.rows, this.query, rows, candidates);
+    this.sync.restore(state);
+    this.show(rows, this.query, state);
+  }
+
+  private rowsAt(indices: Int32Array): Row[] {
+    const rows = new Array<Row>(indices.length);
+    for (let k = 0; k < indices.length; k++) rows[k] = this.rows[indices[k]!]!;
+    return rows;
   }
 
   private fallBack(): void {
     const failed = this.worker;
     this.worker = undefined;
+    this.asked = false;
     failed?.terminate();
-    this.sync = new RowFilter();
     this.stopWarmUp = warmUp(this.rows, soon);
     if (failed) this.match(this.query);
   }
-}
-
-function sameIndices(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
-  return true;
 }
 
 /** The matcher with its worker, or on the page where workers cannot be made. */

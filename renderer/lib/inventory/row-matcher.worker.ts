@@ -25,14 +25,22 @@ function answer(): void {
   const q = pending;
   pending = undefined;
   if (!q) return;
-  const indices = service.match(q.version, q.query);
-  if (indices) scope.postMessage({ kind: 'matched', version: q.version, seq: q.seq, indices }, [indices.buffer]);
+  const found = service.match(q.version, q.query);
+  if (!found) return;
+  const { indices, candidates } = found;
+  if (!candidates) scope.postMessage({ kind: 'matched', version: q.version, seq: q.seq, indices }, [indices.buffer]);
+  else if (candidates === indices) scope.postMessage({ kind: 'matched', version: q.version, seq: q.seq, indices, candidates: indices }, [indices.buffer]);
+  else scope.postMessage({ kind: 'matched', version: q.version, seq: q.seq, indices, candidates }, [indices.buffer, candidates.buffer]);
 }
 
 scope.onmessage = (e) => {
   const msg = e.data;
   if (msg.kind === 'rows') {
     service.setRows(msg.version, msg.instances);
+    return;
+  }
+  if (msg.kind === 'drop') {
+    pending = undefined;
     return;
   }
   pending = msg;

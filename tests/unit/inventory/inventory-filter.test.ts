@@ -173,6 +173,60 @@ describe('the inventory filter', () => {
     for (const q of ['nod', 'node', 'env:stage', 'env:stage we', 'env:stage web', 'cach', 'cache-', 'cache-3']) expect(keys(f.run(rows, q)), q).toEqual(keys(filterRows(rows, q)));
   });
 
+  it('narrows only where the answer provably lies within the last candidates: not when a negated term grows, another alternative of a key is added, or text as written turns fuzzy', () => {
+    const rows = Array.from({ length: 600 }, (_, k) =>
+      toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: `${['web', 'db', 'api'][k % 3]}-${k}`, state: k % 4 ? 'running' : 'stopped', tags: { Name: 'x', env: ['prod', 'dev', 'stage'][k % 3]!, team: `team-${k % 5}` } })),
+    );
+    const keys = (r: readonly Row[]) => r.map((x) => x.key);
+    const steps: Array<[string, string, 'narrows' | 'every row']> = [
+      ['web-1', 'web-12', 'narrows'],
+      ['web', 'web 1', 'narrows'],
+      ['env:prod web', 'env:prod web-', 'narrows'],
+      ['-env:prod web', '-env:prod web-1', 'narrows'],
+      ['w', 'w1', 'narrows'],
+      ['we -env:p', 'we -env:pr', 'every row'],
+      ['we team:team-1', 'we team:team-1 team:team-2', 'every row'],
+      ['we state:r', 'we state:ru', 'every row'],
+      ['w1', 'w12', 'every row'],
+      ['web-1', 'web-', 'every row'],
+    ];
+    for (const [from, to, kind] of steps) {
+      const f = new RowFilter();
+      f.run(rows, from);
+      expect(f.searchSize(rows, to).rows, `${from} → ${to}`).toBe(kind === 'narrows' ? f.state!.candidates!.length : rows.length);
+      expect(keys(f.run(rows, to)), `${from} → ${to}`).toEqual(keys(filterRows(rows, to)));
+    }
+  });
+
+  it('takes up an answer found by another filter (the worker’s) and narrows from it to the same rows as a fresh search; without its candidates it searches every row', () => {
+    const rows = Array.from({ length: 600 }, (_, k) => toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: `${['web', 'db', 'api'][k % 3]}-${k}`, tags: { Name: 'x', env: ['prod', 'dev'][k % 2]! } })));
+    const keys = (r: readonly Row[]) => r.map((x) => x.key);
+    for (const [from, to] of [
+      ['web', 'web-1'],
+      ['env:prod api', 'env:prod api-'],
+      ['-env:dev db-', '-env:dev db-5'],
+    ] as const) {
+      const elsewhere = new RowFilter();
+      const result = elsewhere.run(rows, from);
+      const page = new RowFilter();
+      page.restore(RowFilter.stateOf(rows, from, result, elsewhere.state!.candidates));
+      expect(page.searchSize(rows, to).rows, to).toBe(elsewhere.state!.candidates!.length);
+      expect(keys(page.run(rows, to)), to).toEqual(keys(filterRows(rows, to)));
+      page.restore(RowFilter.stateOf(rows, from, result, null));
+      expect(page.searchSize(rows, to).rows, to).toBe(rows.length);
+      expect(keys(page.run(rows, to)), to).toEqual(keys(filterRows(rows, to)));
+    }
+  });
+
+  it('keeps, for text shorter than a fuzzy search, exactly the rows the query language matches (each word as written in some field), in order', () => {
+    const rows = Array.from({ length: 300 }, (_, k) =>
+      toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name: `${['Web', 'db', 'ÄPI'][k % 3]}-${k}`, privateIp: `10.${k % 7}.0.${k}`, tags: { Name: 'x', env: ['prod', 'dev'][k % 2]! } })),
+    );
+    for (const q of ['w', 'we', 'e', 'äp', 'ap', '1', '10', '.1', 'i-', 'db', 'w 1', 'z', 'pr', 'env:prod d', '-env:prod 1']) {
+      expect(filterRows(rows, q).map((r) => r.key), q).toEqual(rows.filter((r) => queryMatches(parseQuery(q), r)).map((r) => r.key));
+    }
+  });
+
   it('warms up the search one idle moment at a time, stops when cancelled, and leaves the filter’s answers alone', () => {
     const queue: Array<() => void> = [];
     const idle = (work: (msLeft: () => number) => void) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inst } from './instance-fixture';
-import { filterRows, toRow, type Row } from '../../../renderer/lib/inventory/inventory-filter';
-import { RowMatcher, type MatcherWorker } from '../../../renderer/lib/inventory/row-matcher';
+import { RowFilter, filterRows, toRow, type Row } from '../../../renderer/lib/inventory/inventory-filter';
+import { NO_PAGE_BUDGET, RowMatcher, type MatcherWorker } from '../../../renderer/lib/inventory/row-matcher';
 import { RowMatchService, type FromMatcher, type ToMatcher } from '../../../renderer/lib/inventory/row-matching';
 
 let seed = 7;
@@ -30,15 +30,20 @@ class HeldWorker implements MatcherWorker {
   onmessage: ((e: MessageEvent<FromMatcher>) => void) | null = null;
   onerror: ((e: Event) => void) | null = null;
   terminated = false;
+  dropped = 0;
   readonly held: FromMatcher[] = [];
   private readonly service = new RowMatchService();
 
   postMessage(message: ToMatcher): void {
     const msg = structuredClone(message);
     if (msg.kind === 'rows') this.service.setRows(msg.version, msg.instances);
+    else if (msg.kind === 'drop') this.dropped++;
     else {
-      const indices = this.service.match(msg.version, msg.query);
-      if (indices) this.held.push(structuredClone({ kind: 'matched', version: msg.version, seq: msg.seq, indices }, { transfer: [indices.buffer] }));
+      const found = this.service.match(msg.version, msg.query);
+      if (!found) return;
+      const { indices, candidates } = found;
+      const transfer = candidates && candidates !== indices ? [indices.buffer, candidates.buffer] : [indices.buffer];
+      this.held.push(structuredClone({ kind: 'matched', version: msg.version, seq: msg.seq, indices, ...(candidates ? { candidates } : {}) }, { transfer }));
     }
   }
   deliver(order: 'in order' | 'newest first' = 'in order'): void {
@@ -65,7 +70,7 @@ describe('the inventory filter in a worker', () => {
   it('shows the same rows in the same order as the filter on the page, key by key', () => {
     const out = shown();
     const worker = new HeldWorker();
-    const matcher = new RowMatcher(out.onMatched, worker);
+    const matcher = new RowMatcher(out.onMatched, worker, NO_PAGE_BUDGET);
     matcher.setRows(rows);
     for (const text of ['a3-node-12', 'web db', 'env:prod api-x', 'state:running 54.1', '10.2.', 'team:team-3 cache-e', 'pd', '-env:prod x1']) {
       for (let k = 1; k <= text.length; k++) {
@@ -81,7 +86,7 @@ describe('the inventory filter in a worker', () => {
   it('typing faster than the answers come ends on the last query’s rows; an earlier query’s answer is never shown', () => {
     const out = shown();
     const worker = new HeldWorker();
-    const matcher = new RowMatcher(out.onMatched, worker);
+    const matcher = new RowMatcher(out.onMatched, worker, NO_PAGE_BUDGET);
     matcher.setRows(rows);
     const text = 'node-a3 env:prod';
     for (let k = 1; k <= text.length; k++) matcher.match(text.slice(0, k));
@@ -99,7 +104,7 @@ describe('the inventory filter in a worker', () => {
   it('clearing the filter shows every row at once, and a late answer for the text before does not come back', () => {
     const out = shown();
     const worker = new HeldWorker();
-    const matcher = new RowMatcher(out.onMatched, worker);
+    const matcher = new RowMatcher(out.onMatched, worker, NO_PAGE_BUDGET);
     matcher.setRows(rows);
     matcher.match('cache');
     matcher.match('');
@@ -114,7 +119,7 @@ describe('the inventory filter in a worker', () => {
     const posted: ToMatcher['kind'][] = [];
     const post = worker.postMessage.bind(worker);
     worker.postMessage = (m) => (posted.push(m.kind), post(m));
-    const matcher = new RowMatcher(out.onMatched, worker);
+    const matcher = new RowMatcher(out.onMatched, worker, NO_PAGE_BUDGET);
     matcher.setRows(rows);
     matcher.match('nod');
     const refreshed = fleet(800, '-new');
@@ -131,7 +136,7 @@ describe('the inventory filter in a worker', () => {
   it('if the worker cannot start, the filter runs on the page: the query waiting is answered, and the next ones at once', () => {
     const out = shown();
     const worker = new HeldWorker();
-    const matcher = new RowMatcher(out.onMatched, worker);
+    const matcher = new RowMatcher(out.onMatched, worker, NO_PAGE_BUDGET);
     matcher.setRows(rows);
     matcher.match('api');
     worker.fail();
@@ -159,7 +164,7 @@ describe('the inventory filter in a worker', () => {
   it('typing on inside the same match hands the view the same array, so nothing re-renders', () => {
     const out = shown();
     const worker = new HeldWorker();
-    const matcher = new RowMatcher(out.onMatched, worker);
+    const matcher = new RowMatcher(out.onMatched, worker, NO_PAGE_BUDGET);
     const few = [inst({ id: 'i-00000000000000001', name: 'db-primary' }), inst({ id: 'i-00000000000000002', name: 'web-1' })].map(toRow);
     matcher.setRows(few);
     matcher.match('db-p');
@@ -175,7 +180,7 @@ describe('the inventory filter in a worker', () => {
     const asked: string[] = [];
     const post = worker.postMessage.bind(worker);
     worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
-    const matcher = new RowMatcher(out.onMatched, worker);
+    const matcher = new RowMatcher(out.onMatched, worker, NO_PAGE_BUDGET);
     matcher.setRows(rows);
     for (const q of ['c', 'ca', 'cac', 'cach']) {
       matcher.match(q);
@@ -195,5 +200,129 @@ describe('the inventory filter in a worker', () => {
     expect(asked).toEqual(['c', 'ca']);
     worker.deliver();
     expect(keys(out.last()!.rows)).toEqual(keys(filterRows(refreshed, 'ca')));
+  });
+});
+
+describe('the inventory filter answering cheap keystrokes on the page', () => {
+  const rows = fleet(1500);
+  /** Small enough that over 1,500 rows some fuzzy keys go to the worker and the keys after them narrow on the page. */
+  const budget = { scan: 20_000, fuzzy: 300 };
+  const texts = ['a3-node-12', 'web db', 'env:prod api-x', 'state:running 54.1', '10.2.', 'team:team-3 cache-e', 'pd', '-env:prod x1', 'x1 -env:pr', 'team:team-3 team:team-4 web', 'state:stopped -team:team-1 node-c', 'cache x1 db'];
+
+  it('shows, key by key, the rows a full search gives in its order, whether the page or the worker answered', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const asked: string[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
+    const matcher = new RowMatcher(out.onMatched, worker, budget);
+    matcher.setRows(rows);
+    let onPage = 0;
+    let total = 0;
+    for (const text of texts) {
+      for (let k = 1; k <= text.length; k++) {
+        const q = text.slice(0, k);
+        const before = asked.length;
+        matcher.match(q);
+        if (asked.length === before) onPage++;
+        total++;
+        worker.deliver();
+        expect(out.last()!.query, q).toBe(q);
+        expect(keys(out.last()!.rows), q).toEqual(keys(filterRows(rows, q)));
+      }
+      // Erasing it again, back to nothing.
+      for (let k = text.length - 1; k >= 0; k--) {
+        const q = text.slice(0, k);
+        matcher.match(q);
+        worker.deliver();
+        expect(keys(out.last()!.rows), q).toEqual(keys(filterRows(rows, q)));
+      }
+    }
+    // Both sides answered typed keys: the page most of them, the worker the broad fuzzy ones.
+    expect(onPage).toBeGreaterThan(total / 2);
+    expect(asked.length).toBeGreaterThan(0);
+  });
+
+  it('a fuzzy query over every row is scored on the page when its candidates are few, and left to the worker when they are many', () => {
+    const candidatesOf = (q: string) => {
+      const f = new RowFilter();
+      f.run(rows, q);
+      return f.state!.candidates!.length;
+    };
+    const few = candidatesOf('x1-c');
+    const many = candidatesOf('nod');
+    expect(few).toBeLessThan(many);
+    const out = shown();
+    const worker = new HeldWorker();
+    const asked: string[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
+    const matcher = new RowMatcher(out.onMatched, worker, { scan: 20_000, fuzzy: few });
+    matcher.setRows(rows);
+    matcher.match('x1-c');
+    expect(asked).toEqual([]);
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'x1-c')));
+    matcher.match('nod');
+    expect(asked).toEqual(['nod']);
+    expect(out.last()!.query).toBe('x1-c');
+    worker.deliver();
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'nod')));
+  });
+
+  it('after the worker answers a fuzzy query with few candidates, the next characters are searched on the page', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const asked: string[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
+    const matcher = new RowMatcher(out.onMatched, worker, { scan: 0, fuzzy: 1000 });
+    matcher.setRows(rows);
+    matcher.match('cac');
+    expect(asked).toEqual(['cac']);
+    worker.deliver();
+    for (const q of ['cach', 'cache', 'cache-', 'cache-e']) {
+      matcher.match(q);
+      expect(out.last()!.query, q).toBe(q);
+      expect(keys(out.last()!.rows), q).toEqual(keys(filterRows(rows, q)));
+    }
+    expect(asked).toEqual(['cac']);
+  });
+
+  it('a query that is not a narrowing of the last one is searched over every row: a negated term or another alternative growing, fuzzy text from text as written', () => {
+    const worker = new HeldWorker();
+    const asked: string[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
+    const out = shown();
+    const matcher = new RowMatcher(out.onMatched, worker, { scan: 0, fuzzy: 1000 });
+    matcher.setRows(rows);
+    for (const [from, to] of [
+      ['x1 -env:p', 'x1 -env:pr'],
+      ['web team:team-3', 'web team:team-3 team:team-4'],
+      ['db', 'dbx'],
+      ['cache state:r', 'cache state:ru'],
+    ] as const) {
+      matcher.match(from);
+      worker.deliver();
+      asked.length = 0;
+      matcher.match(to);
+      expect(asked, `${from} → ${to}`).toEqual([to]);
+      worker.deliver();
+      expect(keys(out.last()!.rows), to).toEqual(keys(filterRows(rows, to)));
+    }
+  });
+
+  it('the page answering a key drops the one the worker has not answered yet, and its late answer is never shown', () => {
+    const out = shown();
+    const worker = new HeldWorker();
+    const matcher = new RowMatcher(out.onMatched, worker, { scan: 20_000, fuzzy: 0 });
+    matcher.setRows(rows);
+    matcher.match('cache');
+    matcher.match('ca');
+    expect(worker.dropped).toBe(1);
+    expect(out.last()!.query).toBe('ca');
+    worker.deliver();
+    expect(out.last()!.query).toBe('ca');
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'ca')));
   });
 });
