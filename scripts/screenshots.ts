@@ -294,7 +294,11 @@ async function audit(page: Page, sim: Simulator): Promise<void> {
   }
   key.dispose();
   await page.getByTestId('view-audit').click();
-  await page.getByTestId('audit-profile').selectOption('default');
+  // The default profile only (the operator's would read the same account's trail).
+  for (const box of await page.getByTestId('audit-profile').all()) {
+    if ((await box.getAttribute('data-profile')) === 'default') await box.check();
+    else if (await box.isChecked()) await box.uncheck();
+  }
   await page.getByTestId('audit-region').fill('us-east-1');
   await page.getByTestId('audit-load').click();
   await page.getByTestId('audit-alarm').first().waitFor();
