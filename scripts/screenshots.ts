@@ -98,8 +98,9 @@ endpoint_url = ${e}`);
     const total = world.sim.instances().length + fleets.reduce((n, s) => n + s.instances().length, 0);
     await inventory(page, total);
     await policy(page);
-    await broadcast(page);
+    // Before the broadcast's panes: app-1's connection is made here, so its steps are all shown.
     await ec2FromInventory(page);
+    await broadcast(page);
     await audit(page, world.sim);
     await fleetRun(page);
     step('a plain SSH host (a real sshd on 127.0.0.1)');
@@ -255,14 +256,14 @@ async function broadcast(page: Page): Promise<void> {
   await waitForText(page, /ubuntu$[\s\S]*uptime -p\n^up /m, panes[2]!.pane);
   await waitForText(page, /ec2-user$[\s\S]*uptime -p\n^up /m, panes[0]!.pane);
   await shot(page, 'screenshot-broadcast.png');
+  await page.getByTestId('broadcast-stop').click();
+  await page.getByTestId('close-tab').click();
+  await page.getByTestId('tab').waitFor({ state: 'detached' });
 }
 
 /** app-1 (private, behind the VPC's Instance Connect Endpoint) connected from the inventory. */
 async function ec2FromInventory(page: Page): Promise<void> {
   step('EC2 Instance Connect from the inventory');
-  await page.getByTestId('broadcast-stop').click();
-  await page.getByTestId('close-tab').click();
-  await page.getByTestId('tab').waitFor({ state: 'detached' });
   await page.getByTestId('view-inventory').click();
   await page.getByTestId('inventory-group').selectOption('none');
   await page.getByTestId('inventory-filter').fill('app-1');
@@ -273,6 +274,8 @@ async function ec2FromInventory(page: Page): Promise<void> {
   await page.locator('[data-testid=terminal-pane] .xterm-screen').click();
   await page.keyboard.type('echo instance-$((6*7)) $(whoami)\n');
   await waitForText(page, /^instance-42 ec2-user$/m);
+  // The connect's steps, kept after connecting, unfolded: the route and the waterfall of timings.
+  await page.locator('[data-testid=steps-kept] summary').click();
   await shot(page, 'screenshot-ec2.png');
   await page.getByTestId('close-tab').click();
   await page.getByTestId('tab').waitFor({ state: 'detached' });

@@ -7,6 +7,25 @@ import type { Hop } from './route';
 /** Where the steps of a connect go (the tab's progress line). */
 export type StepReporter = (step: ConnectStep, status: 'start' | 'done' | 'failed') => void;
 
+/**
+ * `report`, remembering whether `step` is still open: a connection the pool lends again never
+ * reaches a connector, so the caller that opened the step closes it (else the tab would show it
+ * running for ever).
+ */
+export function trackStep(report: StepReporter, step: ConnectStep): { report: StepReporter; closeIfOpen(): void } {
+  let open = false;
+  return {
+    report: (s, status) => {
+      if (s === step) open = status === 'start';
+      report(s, status);
+    },
+    closeIfOpen: () => {
+      if (open) report(step, 'done');
+      open = false;
+    },
+  };
+}
+
 /** What a connect may need from the person who asked for it, and how to stop it. */
 export interface ConnectHooks {
   report: StepReporter;

@@ -3,7 +3,7 @@ import type { ConnectStep, FlowStats, HostRef, ParsedArgs, RouteInfo } from '../
 import { KeylessFailure, fail } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
-import type { ConnectHooks, StepReporter } from '../connect/connector';
+import { trackStep, type ConnectHooks, type StepReporter } from '../connect/connector';
 import type { ConnectionPool, Lease } from '../connect/pool';
 import type { Route } from '../connect/route';
 import type { CallContext, PeerContext } from '../rpc/contract-server';
@@ -80,7 +80,8 @@ export class TerminalSessions implements Disposable {
 
   async open(args: ParsedArgs<'session.open'>, ctx: CallContext): Promise<{ sessionId: string; route: RouteInfo; osUser: string }> {
     const { peer, signal } = ctx;
-    const report = progressReporter(peer, args.requestId);
+    const resolving = trackStep(progressReporter(peer, args.requestId), 'resolve');
+    const report = resolving.report;
     const ref: HostRef = args.hostId !== undefined ? { hostId: args.hostId } : { target: args.target! };
     let route: Route;
     report('resolve', 'start');
@@ -92,6 +93,7 @@ export class TerminalSessions implements Disposable {
     }
     const hooks = promptHooks(this.deps.prompts, peer, args.requestId, signal, report);
     const lease = args.reconnect ? await this.deps.pool.borrowWithRetry(route, hooks, (attempt, e, waitS) => this.logRetry(route, attempt, e, waitS)) : await this.deps.pool.borrow(route, hooks);
+    resolving.closeIfOpen();
     const label = route.hops[route.hops.length - 1]!.label;
     // A dropped connection is replaced in the same tab: backoff, a fresh key, a new shell.
     const reconnect = (closing: AbortSignal) =>

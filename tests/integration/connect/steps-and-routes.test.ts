@@ -100,6 +100,33 @@ describe.skipIf(sshdMissing)('steps and words before a shell', () => {
     expect(steps).toContain('keyPush:failed');
   });
 
+  it('a second tab on a host whose connection is open borrows it, and every step it shows ends (none left running)', async () => {
+    const port = sim.instances().find((i) => i.id === DIRECT)!.sshPort;
+    const open = async () => {
+      const requestId = `s${++n}`;
+      const steps: string[] = [];
+      const off = backend.on('progress', (p) => p.requestId === requestId && steps.push(`${p.step}:${p.status}`));
+      try {
+        const { sessionId } = await backend.invoke('session.open', { requestId, cols: 80, rows: 24, target: { region: REGION, instanceId: DIRECT, connectionType: 'direct', port } as never });
+        return { sessionId, steps };
+      } finally {
+        off();
+      }
+    };
+    const first = await open();
+    const second = await open();
+    try {
+      expect(first.steps).toContain('keyPush:done');
+      // The second tab rode the first one's connection: no key push, no handshake of its own.
+      expect(second.steps.some((s) => s.startsWith('keyPush:') || s.startsWith('authenticate:'))).toBe(false);
+      const last = new Map(second.steps.map((s) => s.split(':') as [string, string]));
+      expect(last.get('resolve')).toBe('done');
+      expect([...last].filter(([, status]) => status === 'start')).toEqual([]);
+    } finally {
+      for (const t of [first, second]) await backend.invoke('session.close', { sessionId: t.sessionId });
+    }
+  });
+
   it('a direct connection closed before the handshake: no tunnel step, and advice from the route', async () => {
     const port = (closer.address() as AddressInfo).port;
     const { steps, error } = await attempt({ instanceId: DIRECT, connectionType: 'direct', port });
