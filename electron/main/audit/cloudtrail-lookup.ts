@@ -92,9 +92,9 @@ export function toTrailRecord(e: RawEvent, region: string): TrailEventRecord {
   };
 }
 
-function send(url: URL, headers: Record<string, string>, body: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+async function send(url: URL, headers: Record<string, string>, body: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+  const agent = url.protocol === 'https:' ? await proxyAgentFor(url, env) : undefined;
   return new Promise((resolve, reject) => {
-    const agent = url.protocol === 'https:' ? proxyAgentFor(url, env) : undefined;
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       url,
       { method: 'POST', headers, ...(agent ? { agent } : {}), timeout: 30_000, ...(signal ? { signal } : {}) },

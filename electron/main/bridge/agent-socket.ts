@@ -1,11 +1,9 @@
 import { chmod, link, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import ssh2, { type ParsedKey } from 'ssh2';
-
-// ssh2 is CommonJS: its classes come off the default export under Node's ESM loader.
-const { OpenSSHAgent, utils } = ssh2;
+import type { ParsedKey } from 'ssh2';
 import { fail } from '../base/errors';
+import { loadSsh2 } from '../ssh/ssh2';
 
 /** macOS's limit for a Unix socket path (Linux allows 108): the stricter one everywhere. */
 export const MAX_SOCKET_PATH = 104;
@@ -72,25 +70,23 @@ export interface AgentKey {
 export class OneKeyAgent {
   private readonly conns = new Set<Socket>();
   private readonly idleWaiters: Array<() => void> = [];
-  private readonly parsed: ParsedKey;
   private closed = false;
 
   private constructor(
     public path: string,
     private readonly server: Server,
-    key: AgentKey,
+    private readonly parsed: ParsedKey,
     private readonly beforeIdentities: () => Promise<void>,
   ) {
-    const parsed = utils.parseKey(key.privateKey);
-    if (parsed instanceof Error) throw parsed;
-    this.parsed = Array.isArray(parsed) ? parsed[0]! : parsed;
     server.on('connection', (sock) => this.serve(sock));
   }
 
   /** Listens at `path`; rejects with EADDRINUSE when something else got there first. */
   static async listen(path: string, key: AgentKey, beforeIdentities: () => Promise<void>): Promise<OneKeyAgent> {
+    const parsed = (await loadSsh2()).utils.parseKey(key.privateKey);
+    if (parsed instanceof Error) throw parsed;
     const server = createServer();
-    const agent = new OneKeyAgent(path, server, key, beforeIdentities);
+    const agent = new OneKeyAgent(path, server, Array.isArray(parsed) ? parsed[0]! : parsed, beforeIdentities);
     // Owner-only from the moment it exists: no window in which another user could connect.
     const old = process.umask(0o177);
     try {
@@ -210,6 +206,7 @@ export async function joinLiveAgent(path: string): Promise<{ publicKey: string; 
   });
   if (!hold) return undefined;
   hold.on('error', () => {});
+  const { OpenSSHAgent } = await loadSsh2();
   const keys = await new Promise<ParsedKey[] | undefined>((resolve) => {
     new OpenSSHAgent(path).getIdentities((err, list) => resolve(err ? undefined : (list as ParsedKey[])));
   });

@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { KeylessFailure, fail } from '../base/errors';
 import { FileRefusal, READ_LIMITS, readRegularFile } from '../base/safe-read';
 import { SshConnection, type SshIdentity } from '../ssh/connection';
+import { loadSsh2 } from '../ssh/ssh2';
 import { fingerprintSha256, keyTypeOf, type KnownHosts } from '../ssh/known-hosts';
 import type { Connection, ConnectHooks, Connector, Dialer } from './connector';
 import { refuseBadHostKey } from './host-keys';
@@ -68,7 +68,8 @@ export class PlainSshConnector implements Connector<SshHop> {
       if (err instanceof FileRefusal) throw err;
       fail('KeyFileUnreadable', `The key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { path });
     }
-    const plain = ssh2.utils.parseKey(data);
+    const { utils } = await loadSsh2();
+    const plain = utils.parseKey(data);
     if (!(plain instanceof Error)) return { kind: 'key', privateKey: data };
     if (!/encrypted|passphrase/i.test(plain.message)) {
       fail('KeyFileUnreadable', `${path} is not a private key Keyless can use: ${plain.message}.`, { path });
@@ -76,7 +77,7 @@ export class PlainSshConnector implements Connector<SshHop> {
     for (let attempt = 0; attempt < MAX_PASSPHRASE_TRIES; attempt++) {
       const answer = await hooks.askPassphrase(path, attempt > 0);
       if (typeof answer !== 'string') fail('Cancelled', 'No passphrase was given.');
-      if (!(ssh2.utils.parseKey(data, answer) instanceof Error)) return { kind: 'key', privateKey: data, passphrase: answer };
+      if (!(utils.parseKey(data, answer) instanceof Error)) return { kind: 'key', privateKey: data, passphrase: answer };
     }
     fail('PassphraseWrong', `The passphrase for ${path} was wrong ${MAX_PASSPHRASE_TRIES} times.`, { path });
   }

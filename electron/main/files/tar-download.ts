@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
 import { KeylessFailure } from '../base/errors';
 import type { RemoteSide } from './remote-side';
 
@@ -35,6 +34,8 @@ export async function tarStream(
   signal: AbortSignal,
   onFile: (path: Buffer, mode: number, size: number, data: Readable) => Promise<void>,
 ): Promise<void> {
+  // tar-stream is loaded at the first folder download, not at start (as ssh/ssh2.ts and aws/sdk.ts).
+  const { extract } = await import('tar-stream');
   const ch = await side.exec(Buffer.from('tar --null --no-recursion --dereference -cf - -T -'), signal);
   let stderr = '';
   ch.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
-import { inventorySnapshotSchema, type InventorySnapshot } from '../../contract';
+import { inventoryInstanceSchema, inventorySnapshotSchema, type InventoryInstance, type InventorySnapshot } from '../../contract';
 import type { Logger } from '../base/log';
 
 const cacheFileSchema = z.object({
@@ -13,6 +13,15 @@ const cacheFileSchema = z.object({
   last: z.object({ profiles: z.array(z.string()), regions: z.array(z.string()).optional() }),
 });
 export type InventoryCacheFile = z.infer<typeof cacheFileSchema>;
+
+/**
+ * Instances checked per turn of the event loop when the file is read. Checking 10,000 in one task
+ * (about 80 ms) makes V8 double the young generation for good (about 30 MB more RSS at rest,
+ * measured with the startup bench); in batches with a yield between them it stays as it was.
+ */
+const INSTANCES_PER_TURN = 1000;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The last inventory on disk: instance facts only (ids, addresses, tags), no credentials, no
@@ -29,15 +38,42 @@ export class InventoryCache {
 
   async load(): Promise<InventoryCacheFile | null> {
     if (this.current !== undefined) return this.current;
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    const read = await this.reading;
+    // A save while the file was being read is newer than the file.
+    if (this.current === undefined) this.current = read;
+    return this.current;
+  }
+
+  private reading: Promise<InventoryCacheFile | null> | undefined;
+
+  /** The file, checked against its schema: everything but the instances at once, the instances in batches. */
+  private async read(): Promise<InventoryCacheFile | null> {
+    const unreadable = () => {
+      this.log?.warn('inventory cache unreadable; ignored', { file: this.file });
+      return null;
+    };
+    let raw: unknown;
     try {
-      const parsed = cacheFileSchema.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
-      if (!parsed.success) this.log?.warn('inventory cache unreadable; ignored', { file: this.file });
-      this.current = parsed.success ? parsed.data : null;
+      raw = JSON.parse(await readFile(this.file, 'utf8'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log?.warn('inventory cache unreadable; ignored', { file: this.file });
-      this.current = null;
+      return null;
     }
-    return this.current;
+    const instances = isRecord(raw) && isRecord(raw.snapshot) && Array.isArray(raw.snapshot.instances) ? (raw.snapshot.instances as unknown[]) : null;
+    if (!instances) return unreadable();
+    const head = cacheFileSchema.safeParse({ ...(raw as object), snapshot: { ...(raw as { snapshot: object }).snapshot, instances: [] } });
+    if (!head.success) return unreadable();
+    const checked: InventoryInstance[] = [];
+    for (let i = 0; i < instances.length; i++) {
+      if (i % INSTANCES_PER_TURN === 0) await new Promise<void>((r) => setTimeout(r, 0));
+      const one = inventoryInstanceSchema.safeParse(instances[i]);
+      if (!one.success) return unreadable();
+      checked.push(one.data);
+      // The parsed copy is garbage once checked: no instance is held twice.
+      instances[i] = undefined;
+    }
+    return { ...head.data, snapshot: { ...head.data.snapshot, instances: checked } };
   }
 
   /** The last write to disk (writes go one after another, the newest last). */

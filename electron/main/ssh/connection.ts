@@ -1,7 +1,8 @@
-import { Client, type AuthenticationType, type AuthHandlerMiddleware, type ClientChannel, type ConnectConfig, type PseudoTtyOptions } from 'ssh2';
+import type { AuthenticationType, AuthHandlerMiddleware, Client, ClientChannel, ConnectConfig, PseudoTtyOptions } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { KeylessFailure } from '../base/errors';
 import { SftpSession } from './sftp';
+import { loadSsh2 } from './ssh2';
 import type { ConnectStep } from '../../contract';
 
 export type SshIdentity = { kind: 'key'; privateKey: Buffer | string; passphrase?: string } | { kind: 'agent'; socket: string };
@@ -77,7 +78,8 @@ export class SshConnection {
     client.on('close', () => this.markClosed());
   }
 
-  static open(target: SshTarget, report: StepReporter, signal: AbortSignal): Promise<SshConnection> {
+  static async open(target: SshTarget, report: StepReporter, signal: AbortSignal): Promise<SshConnection> {
+    const { Client } = await loadSsh2();
     return new Promise((resolve, reject) => {
       const client = new Client();
       let step: ConnectStep = 'connect';

@@ -1,8 +1,7 @@
 import type { Agent, IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
-import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { AwsClock } from '../aws/clock';
 import { KeylessFailure } from '../base/errors';
 
@@ -31,8 +30,12 @@ export interface EndpointTunnelOptions {
 /** How AWS refuses a signature dated outside its window: the URL's clock was off, not its keys. */
 const SIGNED_TIME_REFUSED = /Request has expired|Signature expired|Signature not yet current|not yet valid/i;
 
-/** The agent HTTPS_PROXY / NO_PROXY call for (proxy-from-env reads them as curl does). */
-export function proxyAgentFor(target: URL, env: NodeJS.ProcessEnv = process.env): Agent | undefined {
+/**
+ * The agent HTTPS_PROXY / NO_PROXY call for (proxy-from-env reads them as curl does). The proxy
+ * agent's package is loaded only when a proxy is set, and the WebSocket client at the first
+ * tunnel: neither is held by an app at rest (as ssh/ssh2.ts and aws/sdk.ts).
+ */
+export async function proxyAgentFor(target: URL, env: NodeJS.ProcessEnv = process.env): Promise<Agent | undefined> {
   const asHttp = new URL(target.href);
   asHttp.protocol = target.protocol === 'ws:' || target.protocol === 'http:' ? 'http:' : 'https:';
   const saved = process.env;
@@ -43,7 +46,9 @@ export function proxyAgentFor(target: URL, env: NodeJS.ProcessEnv = process.env)
   } finally {
     process.env = saved;
   }
-  return proxy ? (new HttpsProxyAgent(proxy) as unknown as Agent) : undefined;
+  if (!proxy) return undefined;
+  const { HttpsProxyAgent } = await import('https-proxy-agent');
+  return new HttpsProxyAgent(proxy) as unknown as Agent;
 }
 
 function readBody(res: IncomingMessage): Promise<string> {
@@ -160,7 +165,7 @@ export class EndpointTunnel extends Duplex {
     private readonly label: string,
   ) {
     super({ allowHalfOpen: false });
-    this.wireClosed = new Promise((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())));
+    this.wireClosed = new Promise((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())));
     // Nothing is taken off the socket until the first read, so no frame or error is lost
     // between the open and the consumer attaching its listeners.
     ws.pause();
@@ -180,7 +185,7 @@ export class EndpointTunnel extends Duplex {
   }
 
   /** Opens the WebSocket and resolves once the endpoint has accepted it. */
-  static open(opts: EndpointTunnelOptions): Promise<EndpointTunnel> {
+  static async open(opts: EndpointTunnelOptions): Promise<EndpointTunnel> {
     const signed = new URL(opts.url);
     const label = opts.label ?? signed.searchParams.get('instanceConnectEndpointId') ?? 'EICE';
     let dial = signed;
@@ -191,10 +196,10 @@ export class EndpointTunnel extends Duplex {
       // The signature covers the endpoint's own host name.
       headers.Host = signed.host;
     }
+    const [{ default: WebSocketClient }, agent] = await Promise.all([import('ws'), proxyAgentFor(dial)]);
     return new Promise((resolve, reject) => {
-      const agent = proxyAgentFor(dial);
       const sentAt = opts.clock?.local() ?? 0;
-      const ws = new WebSocket(dial, {
+      const ws = new WebSocketClient(dial, {
         headers,
         handshakeTimeout: opts.openTimeoutMs ?? 15_000,
         perMessageDeflate: false,
@@ -248,7 +253,7 @@ export class EndpointTunnel extends Duplex {
    * delayed ACK (Nagle), which costs up to 40 ms a turn.
    */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return cb(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true, { cause: 'closed' }));
+    if (this.ws.readyState !== this.ws.OPEN) return cb(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true, { cause: 'closed' }));
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (!this.flushQueued) {
@@ -268,7 +273,7 @@ export class EndpointTunnel extends Duplex {
     this.pendingBytes = 0;
     const held = this.heldWrite;
     this.heldWrite = undefined;
-    if (this.ws.readyState !== WebSocket.OPEN) {
+    if (this.ws.readyState !== this.ws.OPEN) {
       held?.(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true, { cause: 'closed' }));
       return;
     }
@@ -284,18 +289,18 @@ export class EndpointTunnel extends Duplex {
 
   override _final(cb: (err?: Error | null) => void): void {
     this.flush();
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000);
     cb();
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    if (this.ws.readyState === WebSocket.OPEN && !err) {
+    if (this.ws.readyState === this.ws.OPEN && !err) {
       this.flush();
       // A clean close needs the endpoint's close frame read, so stop pausing; don't wait long for it.
       this.ws.resume();
       this.ws.close(1000);
       setTimeout(() => this.ws.terminate(), 1000).unref();
-    } else if (this.ws.readyState !== WebSocket.CLOSED) {
+    } else if (this.ws.readyState !== this.ws.CLOSED) {
       this.ws.terminate();
     }
     cb(err);

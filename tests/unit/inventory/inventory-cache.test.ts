@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,5 +37,30 @@ describe('the inventory cache file', () => {
     await expect(blocked.save(snap(1), { profiles: ['a'] })).rejects.toThrow();
     await blocked.flushed();
     expect((await blocked.load())?.snapshot.fetchedAt).toBe(1);
+  });
+  it('a file with one malformed instance among thousands is ignored whole, and a good one is read with every instance checked', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keyless-cache-'));
+    const file = join(dir, 'inventory.json');
+    const instances = Array.from({ length: 2500 }, (_, n) => inst({ id: `i-${String(n).padStart(17, '0')}` }));
+    const body = (list: unknown[]) => JSON.stringify({ format: 'keyless-inventory', version: 1, snapshot: { ...snap(1), instances: list }, last: { profiles: ['a'] } });
+    // Past the first batch: the instances are checked in batches, and a bad one late in the file still counts.
+    await writeFile(file, body(instances.map((x, n) => (n === 2200 ? { ...x, privateIp: 42 } : x))));
+    expect(await new InventoryCache(file).load()).toBeNull();
+    await writeFile(file, body(instances.map((x, n) => (n === 10 ? { ...x, unknownField: 'dropped' } : x))));
+    const read = await new InventoryCache(file).load();
+    expect(read?.snapshot.instances.map((x) => x.id)).toEqual(instances.map((x) => x.id));
+    expect(read?.snapshot.instances[10]).not.toHaveProperty('unknownField');
+  });
+
+  it('a refresh saved while the file is still being read is not replaced by the older file', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keyless-cache-'));
+    const file = join(dir, 'inventory.json');
+    await writeFile(file, JSON.stringify({ format: 'keyless-inventory', version: 1, snapshot: snap(1), last: { profiles: ['a'] } }));
+    const cache = new InventoryCache(file);
+    const reading = cache.load();
+    void cache.save(snap(2), { profiles: ['a'] });
+    expect((await reading)?.snapshot.fetchedAt).toBe(2);
+    expect((await cache.load())?.snapshot.fetchedAt).toBe(2);
+    await cache.flushed();
   });
 });

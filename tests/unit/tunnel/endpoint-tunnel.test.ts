@@ -181,10 +181,10 @@ describe('EndpointTunnel', () => {
 
 describe('proxyAgentFor', () => {
   const target = new URL('wss://eice-1.ec2-instance-connect-endpoint.us-west-2.amazonaws.com/openTunnel');
-  it('uses HTTPS_PROXY for wss and honours NO_PROXY', () => {
-    expect(proxyAgentFor(target, {})).toBeUndefined();
-    expect(proxyAgentFor(target, { HTTPS_PROXY: 'http://proxy.corp:3128' })).toBeDefined();
-    expect(proxyAgentFor(target, { HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: '.amazonaws.com' })).toBeUndefined();
-    expect(proxyAgentFor(new URL('ws://127.0.0.1:9/openTunnel'), { HTTPS_PROXY: 'http://proxy.corp:3128' })).toBeUndefined();
+  it('uses HTTPS_PROXY for wss and honours NO_PROXY', async () => {
+    expect(await proxyAgentFor(target, {})).toBeUndefined();
+    expect(await proxyAgentFor(target, { HTTPS_PROXY: 'http://proxy.corp:3128' })).toBeDefined();
+    expect(await proxyAgentFor(target, { HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: '.amazonaws.com' })).toBeUndefined();
+    expect(await proxyAgentFor(new URL('ws://127.0.0.1:9/openTunnel'), { HTTPS_PROXY: 'http://proxy.corp:3128' })).toBeUndefined();
   });
 });
