@@ -14,7 +14,7 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { delayLink } from './support/delay-link';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,31 +36,6 @@ const CLI_BRIDGE = join(ROOT, 'tests', 'bench', 'support', 'tunnel-bridge.mjs');
 const API_OPS = ['DescribeInstances', 'DescribeImages', 'DescribeInstanceConnectEndpoints', 'GetConsoleOutput', 'SendSSHPublicKey'];
 const run = promisify(execFile);
 
-/** Holds every chunk `ms` each way; counts turns (client bursts after a server burst). */
-async function delayLink(targetPort: number, ms: number): Promise<{ port: number; turns: number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const link = { port: 0, turns: 0, close: () => (sockets.forEach((s) => s.destroy()), server.close()) };
-  const server: Server = createServer({ noDelay: true }, (client) => {
-    const upstream = tcpConnect({ port: targetPort, host: '127.0.0.1', noDelay: true });
-    sockets.add(client).add(upstream);
-    let last: 'client' | 'server' | undefined;
-    const pipe = (from: Socket, to: Socket, side: 'client' | 'server') => {
-      from.on('data', (d) => {
-        if (side === 'client' && last !== 'client') link.turns++;
-        last = side;
-        setTimeout(() => to.write(d), ms);
-      });
-      from.on('end', () => setTimeout(() => to.end(), ms));
-      from.on('error', () => to.destroy());
-      from.on('close', () => setTimeout(() => to.destroy(), ms + 5));
-    };
-    pipe(client, upstream, 'client');
-    pipe(upstream, client, 'server');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  link.port = (server.address() as { port: number }).port;
-  return link;
-}
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -27,7 +27,7 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { delayLink } from './support/delay-link';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,44 +71,6 @@ const CONFIGS: Config[] = [
   { name: 'tunnelRaised', apiMs: LATENCY_MS, tunnelMs: HIGH_MS, runs: RUNS_RAISED },
 ];
 
-/**
- * A TCP link that holds every chunk `ms` in each direction: the network between the client and the
- * endpoint. No Nagle on either side, so the link adds exactly its delay. Counts turns (client
- * bursts that follow a server burst) per connection.
- */
-async function delayLink(targetPort: number): Promise<{ port: number; ms: number; turns: number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const link = {
-    port: 0,
-    ms: LATENCY_MS,
-    turns: 0,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-  const server: Server = createServer({ noDelay: true }, (client) => {
-    const upstream = tcpConnect({ port: targetPort, host: '127.0.0.1', noDelay: true });
-    sockets.add(client).add(upstream);
-    let last: 'client' | 'server' | undefined;
-    const pipe = (from: Socket, to: Socket, side: 'client' | 'server') => {
-      from.on('data', (d) => {
-        if (side === 'client' && last !== 'client') link.turns++;
-        last = side;
-        const ms = link.ms;
-        setTimeout(() => to.write(d), ms);
-      });
-      from.on('end', () => setTimeout(() => to.end(), link.ms));
-      from.on('error', () => to.destroy());
-      from.on('close', () => setTimeout(() => to.destroy(), link.ms + 5));
-    };
-    pipe(client, upstream, 'client');
-    pipe(upstream, client, 'server');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  link.port = (server.address() as { port: number }).port;
-  return link;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -169,7 +131,7 @@ export async function benchConnect(): Promise<Record<string, unknown>> {
     process.env.AWS_CONFIG_FILE = files.configFile;
     process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
     delete process.env.AWS_PROFILE;
-    link = await delayLink(sim.port);
+    link = await delayLink(sim.port, LATENCY_MS);
     const theLink = link;
     const theSim = sim;
     // Tunnels dial the endpoint through the delaying link; API calls go straight to the simulator (which adds its latency).

@@ -12,15 +12,14 @@
  *   `aws ec2-instance-connect open-tunnel` would.
  *
  * Also one host alone (Keyless, cold), for the target: wall time ≤ 1.3 × one host's time ×
- * ceil(hosts behind the busiest endpoint / 20). CPU: this process's (Keyless and the simulator,
- * which share it) and the scripted way's child processes (aws, curl, ssh, the bridge: bash's
- * `times`). The machine is shared and loaded: the load average is recorded; figures are taken
- * under that load. `--quick`: 20 instances (8/8/4), to check the bench runs.
+ * ceil(hosts behind the busiest endpoint / 20). CPU: this process's (Keyless), the simulator
+ * process's (API, tunnels; its sshds are not counted) and the scripted way's child processes (aws,
+ * curl, ssh, the bridge: bash's `times`). The load average is recorded. `--quick`: 20 instances (8/8/4), to check the bench runs.
  */
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { simulatorProcess, type SimulatorProcess } from './support/sim-process';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +30,6 @@ import { createBackend } from '../../electron/main/backend';
 import { ContractServer } from '../../electron/main/rpc/contract-server';
 import { presignOpenTunnelUrl } from '../../electron/main/tunnel/presign';
 import { Backend } from '../../renderer/lib/backend/backend';
-import { startSimulator, type Simulator } from '../sim/index';
 import { connectInMemory } from '../support/memory-transport';
 
 const REGION = 'us-east-1';
@@ -39,30 +37,6 @@ const LATENCY_MS = 50;
 const BRIDGE = fileURLToPath(new URL('./support/tunnel-bridge.mjs', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/fleet.json', import.meta.url));
 
-/** A TCP link that holds every chunk `ms` in each direction (the network to the endpoint). */
-async function delayLink(targetPort: number, ms: number): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer({ noDelay: true }, (client) => {
-    const upstream = tcpConnect({ port: targetPort, host: '127.0.0.1', noDelay: true });
-    sockets.add(client).add(upstream);
-    const pipe = (from: Socket, to: Socket) => {
-      from.on('data', (d) => setTimeout(() => to.write(d), ms));
-      from.on('end', () => setTimeout(() => to.end(), ms));
-      from.on('error', () => to.destroy());
-      from.on('close', () => setTimeout(() => to.destroy(), ms + 5));
-    };
-    pipe(client, upstream);
-    pipe(upstream, client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const cpuS = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
@@ -73,8 +47,7 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
   const loadBefore = loadavg().map((x) => round(x, 2));
   const dir = await mkdtemp(join(tmpdir(), 'keyless-bench-fleet-'));
   const saved = { ...process.env };
-  let sim: Simulator | undefined;
-  let link: Awaited<ReturnType<typeof delayLink>> | undefined;
+  let sim: SimulatorProcess | undefined;
   try {
     const vpc = (k: number) => `vpc-0f1ee7b00000000${k}0`.slice(0, 21);
     const subnet = (k: number) => `subnet-0f1ee7b0000000${k}0`;
@@ -90,24 +63,27 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
     );
     const endpointOf = (n: number) => `eice-0f1ee7b000000000${instances[n]!.subnetId.slice(-2, -1)}`;
     const t0 = performance.now();
-    sim = await startSimulator({
-      regions: [REGION],
-      fleet: {
-        vpcs: split.map((_, k) => ({ id: vpc(k), region: REGION, cidr: `10.${30 + k}.0.0/16`, subnets: [{ id: subnet(k), availabilityZone: `${REGION}a`, cidr: `10.${30 + k}.1.0/24` }] })),
-        instances,
-        endpoints: split.map((_, k) => ({ id: `eice-0f1ee7b000000000${k}`, region: REGION, subnetId: subnet(k) })),
+    // The simulator, its sshds and the link run in a process of their own: AWS is not in the app's
+    // process, and sharing its event loop would slow Keyless by the simulator's work.
+    // 50 ms on every API call (the simulator holds each answer) and on each direction of every tunnel (the link).
+    sim = await simulatorProcess(dir, {
+      region: REGION,
+      latencyMs: LATENCY_MS,
+      options: {
+        regions: [REGION],
+        fleet: {
+          vpcs: split.map((_, k) => ({ id: vpc(k), region: REGION, cidr: `10.${30 + k}.0.0/16`, subnets: [{ id: subnet(k), availabilityZone: `${REGION}a`, cidr: `10.${30 + k}.1.0/24` }] })),
+          instances,
+          endpoints: split.map((_, k) => ({ id: `eice-0f1ee7b000000000${k}`, region: REGION, subnetId: subnet(k) })),
+        },
       },
     });
     const simStartS = round((performance.now() - t0) / 1000);
-    const files = await sim.writeAwsConfig(join(dir, 'aws'), { region: REGION, sso: false });
-    process.env.AWS_CONFIG_FILE = files.configFile;
-    process.env.AWS_SHARED_CREDENTIALS_FILE = files.credentialsFile;
+    process.env.AWS_CONFIG_FILE = sim.configFile;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = sim.credentialsFile;
     process.env.AWS_PROFILE = 'default';
-    // 50 ms on every API call (the simulator holds each answer) and on each direction of every tunnel (the link).
-    sim.admin.setLatency('*', LATENCY_MS);
-    link = await delayLink(sim.port, LATENCY_MS);
     // Both ways dial the endpoint (tunnels and Instance Connect calls) through the link.
-    process.env.AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT = `http://127.0.0.1:${link.port}`;
+    process.env.AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT = `http://127.0.0.1:${sim.linkPort}`;
 
     // Keyless: saved hosts in one group, run through the contract.
     const home = join(dir, 'keyless');
@@ -126,16 +102,21 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
     };
     await backend.invoke('hosts.import', { json: JSON.stringify(exported) });
     const runOn = async (targets: { groupId: string } | { hostIds: string[] }) => {
+      const sim0 = (await sim!.stats()).cpuS;
       const cpu0 = process.cpuUsage();
       const start = performance.now();
       const { run } = await backend.invoke('fleet.run', { targets, command: 'uname -a', timeoutS: 120, concurrency: 60 });
+      // fleet.run answers once every host is planned (its route, direct or which endpoint).
+      const planMs = performance.now() - start;
       const done = await main.fleet.whenDone(run.runId);
-      return { ms: performance.now() - start, cpuS: cpuS(process.cpuUsage(cpu0)), counts: done.counts, hosts: (await backend.invoke('fleet.get', { runId: run.runId })).hosts };
+      const ms = performance.now() - start;
+      const cpu = cpuS(process.cpuUsage(cpu0));
+      return { ms, planMs, cpuS: cpu, simCpuS: (await sim!.stats()).cpuS - sim0, counts: done.counts, hosts: (await backend.invoke('fleet.get', { runId: run.runId })).hosts };
     };
     // One host alone, cold (nothing cached): what one connect-and-run costs here.
     const one = await runOn({ groupId: 'gone' });
     const all = await runOn({ hostIds: instances.map((_, n) => `h${n}`) });
-    const peaks = sim.tunnelPeaks();
+    const { peaks, cpuS: simBeforeScriptedS } = await sim.stats();
     peer.dispose();
     await main.close();
 
@@ -143,7 +124,7 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
     const keyFile = join(dir, 'id_ed25519');
     await new Promise<void>((resolve, reject) => spawn('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]).once('exit', (c) => (c === 0 ? resolve() : reject(new Error('ssh-keygen failed')))));
     const creds = await new SdkCredentialSource().credentials('default');
-    const endpoints = new Map(sim.endpoints().map((e) => [e.id, e.dnsName]));
+    const endpoints = new Map(sim.endpoints.map((e) => [e.id, e.dnsName]));
     // The open-tunnel stand-in's signing half: a fresh presigned URL per host, asked for with curl.
     const presigner = createHttpServer((req, res) => {
       const q = new URL(req.url ?? '/', 'http://x').searchParams;
@@ -161,7 +142,7 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
         'id=$1; ip=$2; ep=$3',
         `aws ec2-instance-connect send-ssh-public-key --region ${REGION} --instance-id "$id" --instance-os-user ec2-user --ssh-public-key "file://${keyFile}.pub" >/dev/null`,
         `url=$(curl -s "http://127.0.0.1:${presignPort}/?ip=$ip&ep=$ep")`,
-        `KEYLESS_BENCH_TUNNEL_URL="$url" KEYLESS_BENCH_TUNNEL_DIAL="http://127.0.0.1:${link.port}" ssh -i ${keyFile} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=60 -o "ProxyCommand=node ${BRIDGE}" "ec2-user@$ip" uname -a > "${outDir}/$id" 2>&1`,
+        `KEYLESS_BENCH_TUNNEL_URL="$url" KEYLESS_BENCH_TUNNEL_DIAL="http://127.0.0.1:${sim.linkPort}" ssh -i ${keyFile} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=60 -o "ProxyCommand=node ${BRIDGE}" "ec2-user@$ip" uname -a > "${outDir}/$id" 2>&1`,
         '',
       ].join('\n'),
     );
@@ -180,6 +161,7 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
     });
     const scriptedMs = performance.now() - start;
     const scriptedProcessCpuS = cpuS(process.cpuUsage(cpu0));
+    const scriptedSimCpuS = (await sim.stats()).cpuS - simBeforeScriptedS;
     presigner.close();
     const times = [...scripted.out.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
     // `times` prints the shell's own user/sys, then its children's: the last two figures.
@@ -212,11 +194,15 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
       keyless: {
         oneHostMs: Math.round(one.ms),
         wallMs: Math.round(all.ms),
+        /** Of the wall time: until every host was planned (route, endpoint), before the first connect. */
+        planMs: Math.round(all.planMs),
+        oneHostPlanMs: Math.round(one.planMs),
         ok: keylessOk,
         counts: all.counts,
         tunnelPeaks: peaks,
         processCpuS: round(all.cpuS, 2),
-        processCpuNote: 'this process: Keyless and the simulator (API, tunnel bridging) together',
+        processCpuNote: 'this process: Keyless alone (the simulator runs in its own process)',
+        simulatorCpuS: round(all.simCpuS, 2),
         targetMs: Math.round(1.3 * one.ms * factor),
         meetsTarget: all.ms <= 1.3 * one.ms * factor,
       },
@@ -229,7 +215,8 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
         ...(failureSample || scriptedOk < total ? { failureSample: failureSample || scripted.out.slice(0, 400) } : {}),
         childCpuS: round(childCpuS, 2),
         processCpuS: round(scriptedProcessCpuS, 2),
-        processCpuNote: 'this process during the scripted run: the simulator and the presigner',
+        processCpuNote: 'this process during the scripted run: the presigner (the open-tunnel stand-in signing URLs)',
+        simulatorCpuS: round(scriptedSimCpuS, 2),
       },
       speedup: round(scriptedMs / all.ms, 2),
       targets: { wallAtMost: '1.3 × oneHostMs × ceil(busiest endpoint hosts / 20)', speedupAtLeast: 5 },
@@ -238,7 +225,6 @@ export async function benchFleet(opts: { quick: boolean }): Promise<Record<strin
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return result;
   } finally {
-    link?.close();
     await sim?.stop();
     process.env = saved;
     await rm(dir, { recursive: true, force: true });

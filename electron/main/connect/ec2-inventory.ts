@@ -7,6 +7,13 @@ import { describeAwsError, partitionOf } from '../aws/errors';
 import { sdk } from '../aws/sdk';
 
 const TTL_MS = 10 * 60_000;
+/** How long asks for instances wait to go as one DescribeInstances call, and at most how many go in one. */
+const BATCH_WINDOW_MS = 3;
+const MAX_BATCH = 200;
+
+type Waiter = { resolve(facts: InstanceFacts): void; reject(err: unknown): void };
+/** Instance ids asked for in one profile and region, each with who waits for it. */
+type Batch = Map<string, Waiter[]> & { flushed?: boolean };
 
 interface Entry<T> {
   at: number;
@@ -22,6 +29,8 @@ export class Ec2Inventory {
   private readonly endpointsByVpc = new Map<string, Entry<EndpointFacts[]>>();
   private readonly images = new Map<string, Promise<string | undefined>>();
   private readonly consoleKeys = new Map<string, string[]>();
+  /** Instance asks gathering for one DescribeInstances call, by profile and region. */
+  private readonly batches = new Map<string, Batch>();
   /** Describe calls made, for tests and the benchmark. */
   describeCalls = 0;
 
@@ -70,25 +79,89 @@ export class Ec2Inventory {
   }
 
   instance(profile: string | undefined, region: string, instanceId: string): Promise<InstanceFacts> {
-    return this.cached(this.instances, `${profile ?? ''}\n${region}\n${instanceId}`, async () => {
-      this.describeCalls++;
-      let out;
-      try {
-        const [ec2, { DescribeInstancesCommand }] = await Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()]);
-        out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-      } catch (err) {
-        if ((err as { name?: string }).name?.startsWith('InvalidInstanceID')) {
-          throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}. Check the region and that it was not terminated.`, false, {
-            instanceId,
-            region,
-          });
-        }
-        throw describeAwsError(err, { action: 'ec2:DescribeInstances', region, profile, resource: '*' });
+    return this.cached(this.instances, `${profile ?? ''}\n${region}\n${instanceId}`, () => this.described(profile, region, instanceId));
+  }
+
+  /**
+   * One instance from DescribeInstances. Asks made within BATCH_WINDOW_MS for one profile and
+   * region go as one call (a fleet run's hundred hosts are planned with one or two calls, not a
+   * hundred, and AWS throttles less); if AWS refuses the batch because one id is unknown or
+   * malformed (it answers for all of them at once), each id is asked alone so only that host fails.
+   */
+  private described(profile: string | undefined, region: string, instanceId: string): Promise<InstanceFacts> {
+    const scope = `${profile ?? ''}\n${region}`;
+    let batch = this.batches.get(scope);
+    if (!batch) {
+      const fresh: Batch = new Map();
+      batch = fresh;
+      this.batches.set(scope, fresh);
+      setTimeout(() => this.flushNow(profile, region, scope, fresh), BATCH_WINDOW_MS);
+    }
+    const waiting = batch.get(instanceId) ?? [];
+    batch.set(instanceId, waiting);
+    const answer = new Promise<InstanceFacts>((resolve, reject) => waiting.push({ resolve, reject }));
+    if (batch.size >= MAX_BATCH) this.flushNow(profile, region, scope, batch);
+    return answer;
+  }
+
+  private flushNow(profile: string | undefined, region: string, scope: string, batch: Batch): void {
+    if (this.batches.get(scope) === batch) this.batches.delete(scope);
+    void this.describeBatch(profile, region, batch);
+  }
+
+  private async describeBatch(profile: string | undefined, region: string, batch: Batch): Promise<void> {
+    if (batch.flushed) return;
+    batch.flushed = true;
+    const ids = [...batch.keys()];
+    const settle = (id: string, result: { facts: InstanceFacts } | { err: unknown }) => {
+      for (const w of batch.get(id) ?? []) {
+        if ('facts' in result) w.resolve(result.facts);
+        else w.reject(result.err);
       }
-      const i = out.Reservations?.flatMap((r) => r.Instances ?? []).find((x) => x.InstanceId === instanceId);
-      if (!i) throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}.`, false, { instanceId, region });
-      return instanceFacts(i, i.ImageId ? await this.imageName(profile, region, i.ImageId) : undefined);
-    });
+    };
+    try {
+      const found = await this.describeInstances(profile, region, ids);
+      await Promise.all(
+        ids.map(async (id) => {
+          const i = found.get(id);
+          if (!i) settle(id, { err: new KeylessFailure('InstanceNotFound', `The instance ${id} was not found in ${region}.`, false, { instanceId: id, region }) });
+          else await this.factsOf(profile, region, i).then((facts) => settle(id, { facts }), (err: unknown) => settle(id, { err }));
+        }),
+      );
+    } catch (err) {
+      if (ids.length > 1 && err instanceof KeylessFailure && err.code === 'InstanceNotFound') {
+        // One bad id fails the whole call: ask each alone.
+        await Promise.all(ids.map((id) => this.describeBatch(profile, region, new Map([[id, batch.get(id)!]]))));
+        return;
+      }
+      for (const id of ids) settle(id, { err });
+    }
+  }
+
+  /** DescribeInstances for these ids, by id; an unknown or malformed id fails the call as InstanceNotFound. */
+  private async describeInstances(profile: string | undefined, region: string, ids: string[]): Promise<Map<string, Instance>> {
+    this.describeCalls++;
+    let out;
+    try {
+      const [ec2, { DescribeInstancesCommand }] = await Promise.all([this.clients.ec2Client(profile, region), sdk.ec2()]);
+      out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    } catch (err) {
+      if ((err as { name?: string }).name?.startsWith('InvalidInstanceID')) {
+        const instanceId = ids.length === 1 ? ids[0]! : ids.join(', ');
+        throw new KeylessFailure('InstanceNotFound', `The instance ${instanceId} was not found in ${region}. Check the region and that it was not terminated.`, false, {
+          instanceId,
+          region,
+        });
+      }
+      throw describeAwsError(err, { action: 'ec2:DescribeInstances', region, profile, resource: '*' });
+    }
+    const byId = new Map<string, Instance>();
+    for (const i of out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) if (i.InstanceId) byId.set(i.InstanceId, i);
+    return byId;
+  }
+
+  private async factsOf(profile: string | undefined, region: string, i: Instance): Promise<InstanceFacts> {
+    return instanceFacts(i, i.ImageId ? await this.imageName(profile, region, i.ImageId) : undefined);
   }
 
   /** The AMI's name for the default OS user; a denial of DescribeImages just leaves it unknown. */

@@ -29,8 +29,12 @@ import type { Handlers } from '../rpc/contract-server';
 
 /** Runs kept for the Runs view (finished ones beyond it are forgotten, oldest first). */
 export const HISTORY_RUNS = 50;
-/** Hosts planned at once while a run's targets are resolved (each may ask EC2 about its instance). */
-const PLANS_AT_ONCE = 16;
+/**
+ * Hosts planned at once while a run's targets are resolved. Each may ask EC2 about its instance;
+ * asks made together for one profile and region go as one DescribeInstances call (Ec2Inventory),
+ * so a hundred hosts are planned in one or two calls.
+ */
+export const PLANS_AT_ONCE = 100;
 /** A host's row is re-sent at most this often while it prints. */
 const OUTPUT_EVENT_MS = 300;
 /**

@@ -12,13 +12,11 @@ import { notRegular, notRegularReason, walkLocal } from '../files/local-files';
 import { RemoteSide } from '../files/remote-side';
 import { TransferQueue } from '../files/transfers';
 import type { Handlers } from '../rpc/contract-server';
-import { planHost, reachOf, safeEmit, type Emit, type FleetDeps } from './fleet-service';
+import { PLANS_AT_ONCE, planHost, reachOf, safeEmit, type Emit, type FleetDeps } from './fleet-service';
 import { DEFAULT_LIMITS, driveQueue, type Queued } from './schedule';
 
 /** Uploads kept for `fleetUpload.get` (finished ones beyond it are forgotten, oldest first). */
 const HISTORY_UPLOADS = 50;
-/** Hosts planned at once while the targets are resolved. */
-const PLANS_AT_ONCE = 16;
 
 
 /** One line of the upload audit log: who sent what where, and how each host ended. */
