@@ -57,6 +57,14 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
     return lastPush;
   };
 
+  // The tunnel (or TCP connection) opens while the agent is set up: neither waits for the other.
+  const opening: Promise<Duplex> = planned.then(({ plan }) => (plan.kind === 'eice' ? connector.openTunnel(target, plan, plan.port, signal) : tcp(plan.address, plan.port)));
+  opening.catch(() => {});
+  const dropOpening = () => {
+    abort.abort();
+    void opening.then((s) => s.destroy(), () => {});
+  };
+
   const role = await takeAgent(socketPath, (publicKey) => async () => {
     // Before the agent lists its key: the push has landed, and is young enough to outlive the authentication.
     try {
@@ -70,26 +78,24 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
       ctx.log.warn('the agent lists no key: its push failed', { instance: target.instanceId, code: err instanceof KeylessFailure ? err.code : String(err) });
       throw err;
     }
+  }).catch((err: unknown) => {
+    dropOpening();
+    throw err;
   });
   const pushed = push(role.publicKey);
 
   let stream: Duplex | undefined;
   try {
-    const { plan } = await planned;
-    if (plan.kind === 'eice') {
-      stream = await connector.openTunnel(target, plan, plan.port, signal).catch(async (err: unknown) => {
-        // A failed push says more (denied, stopped) than the tunnel that raced it.
-        throw (await pushed.then(() => undefined, (e: unknown) => e)) ?? err;
-      });
-    } else {
-      stream = await tcp(plan.address, plan.port);
-    }
+    stream = await opening.catch(async (err: unknown) => {
+      // A failed push says more (denied, stopped) than the tunnel that raced it.
+      throw (await pushed.then(() => undefined, (e: unknown) => e)) ?? err;
+    });
     await pushed;
     const s = stream;
     await relay(s, io);
     return { ok: true };
   } catch (err) {
-    abort.abort();
+    dropOpening();
     stream?.destroy();
     pushTarget = Promise.reject(err);
     pushTarget.catch(() => {});
