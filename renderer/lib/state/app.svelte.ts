@@ -70,6 +70,8 @@ export class AppState {
       await this.hosts.refresh();
       this.workspace.restoreTabs(this.hosts.hosts.map(tabTarget));
     });
+    // After the frame that paints the host tree: the cached inventory, which may be large.
+    requestAnimationFrame(() => setTimeout(() => void this.hosts.loadInventory(), 0));
   }
 
   /** Connect from the inventory (its Connect button and Enter): a tab per instance, the terminals brought forward. */

@@ -32,12 +32,14 @@ export type ImportQuestion = { source: 'sshConfig'; conflicts: ImportConflict[] 
 
 /** The saved hosts as the sidebar shows them: the tree, the selection, and what the store said last. */
 export class HostsState {
-  groups = $state<HostGroup[]>([]);
-  hosts = $state<HostEntry[]>([]);
-  recents = $state<Recent[]>([]);
-  smartGroups = $state<SmartGroup[]>([]);
+  // What the backend sent, replaced whole on each change and never changed in place: raw state, so
+  // 1,000 hosts are not wrapped in proxies (the host tree's first paint waited on that).
+  groups = $state.raw<HostGroup[]>([]);
+  hosts = $state.raw<HostEntry[]>([]);
+  recents = $state.raw<Recent[]>([]);
+  smartGroups = $state.raw<SmartGroup[]>([]);
   /** The last inventory snapshot (null: none yet), for smart groups and quick connect. */
-  inventory = $state<InventoryInstance[] | null>(null);
+  inventory = $state.raw<InventoryInstance[] | null>(null);
   /** The profiles in the person's AWS config (null: not read, or unreadable), for the editor's check and suggestions. */
   awsProfiles = $state<string[] | null>(null);
   loaded = $state(false);
@@ -59,8 +61,9 @@ export class HostsState {
     /** Where connecting opens its tabs. */
     private readonly workspace: Workspace,
   ) {
+    // The inventory (smart groups' members, quick connect's instances) is loaded by AppState once
+    // the host tree has been painted: 10,000 instances must not hold up the first paint.
     this.unsubscribe = [backend.on('hosts.changed', () => void this.refresh()), backend.on('inventory.updated', () => void this.loadInventory())];
-    void this.loadInventory();
   }
 
   dispose(): void {
@@ -137,8 +140,19 @@ export class HostsState {
   childGroups(parentId: string | null): HostGroup[] {
     return this.groups.filter((g) => g.parentId === parentId).sort((a, b) => a.name.localeCompare(b.name));
   }
+  /** Each group's own hosts (null: those in no group), favourites first, then by name: made once per change of the hosts. */
+  private readonly byGroup = $derived.by(() => {
+    const map = new Map<string | null, HostEntry[]>();
+    for (const h of this.hosts) {
+      const list = map.get(h.groupId);
+      if (list) list.push(h);
+      else map.set(h.groupId, [h]);
+    }
+    for (const list of map.values()) list.sort((a, b) => Number(b.favourite) - Number(a.favourite) || a.name.localeCompare(b.name));
+    return map;
+  });
   hostsIn(groupId: string | null): HostEntry[] {
-    return this.hosts.filter((h) => h.groupId === groupId).sort((a, b) => Number(b.favourite) - Number(a.favourite) || a.name.localeCompare(b.name));
+    return this.byGroup.get(groupId) ?? [];
   }
   /** Every host in a group and its subgroups, in the order the tree shows them. */
   hostsUnder(groupId: string): HostEntry[] {
