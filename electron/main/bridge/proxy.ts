@@ -58,7 +58,7 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
   };
 
   // The tunnel (or TCP connection) opens while the agent is set up: neither waits for the other.
-  const opening: Promise<Duplex> = planned.then(({ plan }) => (plan.kind === 'eice' ? connector.openTunnel(target, plan, plan.port, signal) : tcp(plan.address, plan.port)));
+  const opening = planned.then(({ plan }): Promise<Duplex> => (plan.kind === 'eice' ? connector.openTunnel(target, plan, plan.port, signal) : tcp(plan.address, plan.port)));
   opening.catch(() => {});
   const dropOpening = () => {
     abort.abort();

@@ -142,6 +142,8 @@ export class HostsState {
   }
   /** Each group's own hosts (null: those in no group), favourites first, then by name: made once per change of the hosts. */
   private readonly byGroup = $derived.by(() => {
+    // Built afresh on each change of the hosts and never changed afterwards: a plain Map.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
     const map = new Map<string | null, HostEntry[]>();
     for (const h of this.hosts) {
       const list = map.get(h.groupId);
