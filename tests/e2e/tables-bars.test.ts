@@ -214,7 +214,10 @@ describe.skipIf(!!chromiumMissing)('table columns and region bars in Chromium', 
     await page.getByTestId('view-audit').click();
     await page.getByTestId('audit-region').fill('us-east-1');
     await page.getByTestId('audit-load').click();
-    await page.getByTestId('audit-trail-row').first().waitFor({ timeout: 30_000 });
+    // A limit for a hang, not for speed: with the integration tests' hundred sshds beside it, the search can crawl.
+    await page.getByTestId('audit-trail-row').first().waitFor({ timeout: 90_000 }).catch(async (err: unknown) => {
+      throw new Error(`no trail row; the audit view says: ${await page.getByTestId('audit-view').innerText()}`, { cause: err });
+    });
     const trailHeaders = () => page.locator('[data-testid=audit-trail] th').evaluateAll((els) => els.map((e) => e.textContent?.trim()));
     expect(await trailHeaders()).toContain('Source IP');
     await page.getByTestId('audit-columns').click();
@@ -233,7 +236,7 @@ describe.skipIf(!!chromiumMissing)('table columns and region bars in Chromium', 
     await page.getByTestId('view-audit').click();
     await page.getByTestId('audit-region').fill('us-east-1');
     await page.getByTestId('audit-load').click();
-    await page.getByTestId('audit-trail-row').first().waitFor({ timeout: 30_000 });
+    await page.getByTestId('audit-trail-row').first().waitFor({ timeout: 90_000 });
     expect(await trailHeaders()).not.toContain('Source IP');
     expect(Math.round((await th.boundingBox())!.width)).toBe(Math.round(before + 64));
     for (const lang of ['en', 'ja'] as const) {
