@@ -10,8 +10,8 @@ export type TreeMove =
   | { kind: 'collapse'; key: string }
   | { kind: 'none' };
 
-/** Arrows, Home and End as the WAI-ARIA tree pattern defines them. */
-export function treeMove(rows: readonly TreeRow[], current: string | undefined, key: string): TreeMove {
+/** Arrows, Home and End as the WAI-ARIA tree pattern defines them; PageUp and PageDown move by `page` rows (what the viewport shows). */
+export function treeMove(rows: readonly TreeRow[], current: string | undefined, key: string, page = 10): TreeMove {
   if (!rows.length) return { kind: 'none' };
   const at = rows.findIndex((r) => r.key === current);
   const row = rows[at];
@@ -29,6 +29,10 @@ export function treeMove(rows: readonly TreeRow[], current: string | undefined, 
       return focus(0);
     case 'End':
       return focus(rows.length - 1);
+    case 'PageDown':
+      return focus(at + Math.max(1, page));
+    case 'PageUp':
+      return focus(at - Math.max(1, page));
     case 'ArrowRight':
       if (row.expandable && !row.expanded) return { kind: 'expand', key: row.key };
       if (row.expandable && rows[at + 1] && (rows[at + 1]?.level ?? 0) > row.level) return focus(at + 1);

@@ -18,6 +18,12 @@ describe('tree keyboard moves', () => {
     expect(treeMove(rows, 'host:b', 'Home')).toEqual({ kind: 'focus', key: 'group:fleet' });
     expect(treeMove(rows, 'group:fleet', 'End')).toEqual({ kind: 'focus', key: 'host:w' });
   });
+  it('PageDown and PageUp move a page of rows, stopping at the ends', () => {
+    expect(treeMove(rows, 'group:fleet', 'PageDown', 2)).toEqual({ kind: 'focus', key: 'host:b' });
+    expect(treeMove(rows, 'host:b', 'PageDown', 2)).toEqual({ kind: 'focus', key: 'host:w' });
+    expect(treeMove(rows, 'host:w', 'PageUp', 2)).toEqual({ kind: 'focus', key: 'host:a' });
+    expect(treeMove(rows, 'host:a', 'PageUp', 2)).toEqual({ kind: 'focus', key: 'group:fleet' });
+  });
   it('Right opens a closed group, then enters it; Left closes an open group, or goes to the parent', () => {
     const closed = rows.map((r) => (r.key === 'group:fleet' ? { ...r, expanded: false } : r)).filter((r) => r.level === 1);
     expect(treeMove(closed, 'group:fleet', 'ArrowRight')).toEqual({ kind: 'expand', key: 'group:fleet' });
