@@ -204,7 +204,12 @@ describe.skipIf(terminalSkip)('issue 18 bugs, end to end in Chromium', () => {
     writeFileSync(join(world.home, '.ssh', 'config'), Array.from({ length: 40 }, (_, i) => `Host many-${String(i).padStart(2, '0')}\n  HostName 10.0.0.${i + 1}\n  User me\n`).join('\n'));
     await page.getByTestId('import-ssh-config').first().click();
     const last = page.getByTestId('host-row').filter({ hasText: 'many-39' });
-    await last.waitFor();
+    // The tree draws only the rows near its viewport: scroll it down until many-39 is drawn.
+    await until(async () => {
+      if (await last.count()) return true;
+      await page.evaluate(() => { document.querySelector('[data-testid=host-tree]')!.parentElement!.scrollTop += 200; });
+      return false;
+    }, 10_000, 'many-39 to be drawn');
     await last.scrollIntoViewIfNeeded();
     await last.getByTestId('host-menu').click();
     await page.getByTestId('edit-host').click();

@@ -142,7 +142,9 @@ describe.skipIf(terminalSkip)('terminals for a group of hosts, end to end in Chr
     await page.getByTestId('group-editor').locator('select[name=recordSessions]').selectOption('on');
     await page.getByTestId('save-group').click();
     await expect.poll(() => page.getByTestId('group-editor').count()).toBe(0);
-    await expect.poll(() => page.getByTestId('group').filter({ hasText: 'Pair' }).getByTestId('host-records').count()).toBe(2);
+    // The tree is one flat list (windowed): the group's hosts are the rows that name it.
+    const pairId = await page.getByTestId('group').filter({ hasText: 'Pair' }).getAttribute('data-group-id');
+    await expect.poll(() => page.locator(`[data-testid=host-row][data-group-id="${pairId}"] [data-testid=host-records]`).count()).toBe(2);
     expect(await page.getByTestId('host-row').filter({ hasText: 'gamma' }).getByTestId('host-records').count()).toBe(0);
     await connect(page, 'beta');
     expect(await activePane(page).getAttribute('data-recording')).toMatch(/^beta-.*\.cast$/);
