@@ -65,7 +65,7 @@ describe('the inventory cache file', () => {
   });
 
   it('checks each cached instance as the contract schema does, without copying it', () => {
-    const good = inst({});
+    const good = inst({ id: 'i-0123456789abcdef0' });
     const variants: unknown[] = [
       good,
       { ...good, unknownField: 'dropped' },
