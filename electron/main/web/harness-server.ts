@@ -8,6 +8,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, binaryEventHead, bytesPayload, type ClientFrame, type EventName, type ServerFrame } from '../../contract';
 import type { Logger } from '../base/log';
 import type { ContractServer } from '../rpc/contract-server';
+import { jsonPieces } from './json-pieces';
 
 /** The same policy the Electron window enforces: our own scripts only, no eval, no remote origins. */
 export const CONTENT_SECURITY_POLICY = [
@@ -137,7 +138,11 @@ export async function startHarness(opts: {
   const attach = (ws: WebSocket) => {
     const peerId = `web${++peers}`;
     const send = (frame: ServerFrame) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+      if (ws.readyState !== ws.OPEN) return;
+      if (frame.t !== 'result') return ws.send(JSON.stringify(frame));
+      // A result can be large (the inventory): fragments of one text message, written in one go so nothing comes between them.
+      const pieces = jsonPieces(frame);
+      pieces.forEach((piece, i) => ws.send(piece, { binary: false, fin: i === pieces.length - 1 }));
     };
     const peer = opts.server.connect(peerId, (ev: EventName, payload: unknown) => {
       // Terminal output goes as bytes in a binary message (no JSON escaping, no text decoding on either side).
