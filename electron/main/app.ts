@@ -61,6 +61,8 @@ if (!app.requestSingleInstanceLock()) {
     const server = new ContractServer(backend.handlers, log);
     const win = createMainWindow();
     const ipc = serveOverIpc(server, win, APP_ORIGIN, log);
+    // While the window loads the page, the saved hosts are read and checked for its first call.
+    backend.warm();
     app.on('second-instance', () => {
       if (win.isMinimized()) win.restore();
       win.focus();

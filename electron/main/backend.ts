@@ -75,6 +75,8 @@ export interface Backend extends Disposable {
   readonly fleetUploads: FleetUploads;
   /** Disposes everything and waits for the last audit lines (sessions ended by the close) to be written. */
   close(): Promise<void>;
+  /** Reads the saved hosts ahead of the page's first call; called once the page is on its way (the host tree is the first thing drawn). */
+  warm(): void;
 }
 
 /** `{ hostId }` or `{ target }` from a call's arguments. */
@@ -308,6 +310,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     fleet,
     fleetUploads,
     dispose,
+    warm: () => void hosts.file.warm(),
     close: async () => {
       dispose();
       await Promise.all([audit.flushed(), fleetLog.flushed(), uploadLog.flushed()]);

@@ -22,6 +22,8 @@ async function main(): Promise<void> {
   const port = process.env.KEYLESS_WEB_PORT ? Number(process.env.KEYLESS_WEB_PORT) : 0;
   const harness = await startHarness({ server, staticDir: fileURLToPath(new URL('../renderer', import.meta.url)), log, port });
   process.stdout.write(`Keyless is running at ${harness.url}\n(only this machine can reach it; the token in the address is new every run)\n`);
+  // While the browser loads the page, the saved hosts are read and checked for its first call.
+  backend.warm();
   const stop = () => {
     // The audit log's last lines (sessions ended by the stop) are written before the process goes.
     void Promise.all([backend.close(), harness.close()]).then(() => process.exit(0));

@@ -6,7 +6,10 @@
  * (the first host row in the DOM, timed in the first task after that frame's rendering), until
  * the first keystroke is accepted (a key sent over DevTools as soon as the tree is seen painted,
  * timed in the page's keydown listener), and at rest (5 s later) the backend's RSS and the page's
- * JS heap after a garbage collection. Writes tests/bench/results/startup(-quick).json.
+ * JS heap after a garbage collection. Each run also gives its phases, in ms from process start:
+ * backend serving, page navigated, page received, bundle run, DOMContentLoaded, hosts received,
+ * App mounted, first host row in the DOM, painted (the page's `keyless:*` performance marks).
+ * Writes tests/bench/results/startup(-quick).json.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -83,7 +86,7 @@ export async function benchStartup(): Promise<void> {
     const data = dataFolder(dir);
     await page.send('Page.enable');
     await page.send('Page.addScriptToEvaluateOnNewDocument', { source: OBSERVER });
-    const runs: Array<{ servingMs: number; hostTreePaintedMs: number; firstKeystrokeMs: number; hostRowsInDom: number; backendRssMB: number; pageHeapMB: number }> = [];
+    const runs: Array<{ servingMs: number; hostTreePaintedMs: number; firstKeystrokeMs: number; hostRowsInDom: number; phases: Record<string, number | null>; backendRssMB: number; pageHeapMB: number }> = [];
     for (let r = 0; r < RUNS; r++) {
       const t0 = Date.now();
       const app = await startWebApp({ KEYLESS_HOME: data, HOME: dir, SSH_AUTH_SOCK: '' });
@@ -106,6 +109,32 @@ export async function benchStartup(): Promise<void> {
           s = await page.evaluate(() => (window as unknown as { __startup?: typeof s }).__startup ?? {});
         }
         const rows = await page.evaluate(() => document.querySelectorAll('[data-testid=host-row]').length);
+        // Where the time went, each phase from process start (epoch ms in the page, as t0 is).
+        const at = await page.evaluate(() => {
+          const epoch = (ms: number | undefined) => (ms === undefined ? undefined : performance.timeOrigin + ms);
+          const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+          const mark = (name: string) => epoch(performance.getEntriesByName(name)[0]?.startTime);
+          return {
+            navigated: epoch(0),
+            pageReceived: epoch(nav?.responseEnd),
+            bundleRun: mark('keyless:bundle-run'),
+            domContentLoaded: epoch(nav?.domContentLoadedEventEnd),
+            hostsReceived: mark('keyless:hosts-received'),
+            mounted: mark('keyless:mount'),
+          };
+        });
+        const phase = (x: number | undefined) => (x === undefined ? null : Math.round(x - t0));
+        const phases = {
+          backendServingMs: servingMs,
+          pageNavigatedMs: phase(at.navigated),
+          pageReceivedMs: phase(at.pageReceived),
+          bundleRunMs: phase(at.bundleRun),
+          domContentLoadedMs: phase(at.domContentLoaded),
+          hostsReceivedMs: phase(at.hostsReceived),
+          mountedMs: phase(at.mounted),
+          hostRowInDomMs: phase(s.rowAt),
+          hostTreePaintedMs: s.paintedAt! - t0,
+        };
         await sleep(REST_MS);
         await page.send('HeapProfiler.collectGarbage');
         const { usedSize } = (await page.send('Runtime.getHeapUsage')) as { usedSize: number };
@@ -114,17 +143,19 @@ export async function benchStartup(): Promise<void> {
           hostTreePaintedMs: s.paintedAt! - t0,
           firstKeystrokeMs: s.keyAt! - t0,
           hostRowsInDom: rows,
+          phases,
           backendRssMB: rssMB(app.process.pid!),
           pageHeapMB: round(usedSize / 1024 / 1024),
         };
         runs.push(run);
-        process.stdout.write(`  run ${r + 1}: serving ${run.servingMs} ms, host tree painted ${run.hostTreePaintedMs} ms, first keystroke ${run.firstKeystrokeMs} ms; at rest backend RSS ${run.backendRssMB} MB, page heap ${run.pageHeapMB} MB\n`);
+        process.stdout.write(`  run ${r + 1}: serving ${run.servingMs} ms, host tree painted ${run.hostTreePaintedMs} ms, first keystroke ${run.firstKeystrokeMs} ms; at rest backend RSS ${run.backendRssMB} MB, page heap ${run.pageHeapMB} MB\n    phases (ms from process start): ${Object.entries(phases).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v}`).join(', ')}\n`);
       } finally {
         await page.send('Page.navigate', { url: 'about:blank' });
         await app.stop();
       }
     }
-    const m = (k: keyof (typeof runs)[number]) => median(runs.map((x) => x[k]));
+    const m = (k: Exclude<keyof (typeof runs)[number], 'phases'>) => median(runs.map((x) => x[k]));
+    const phaseMedians = Object.fromEntries(Object.keys(runs[0]!.phases).map((k) => [k, median(runs.map((x) => x.phases[k] ?? NaN))]));
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((x) => round(x, 2)), node: process.version },
@@ -132,7 +163,7 @@ export async function benchStartup(): Promise<void> {
       loadNote: 'taken on a machine shared with other work: see machine.loadAverage*',
       what: `browser harness, ${HOSTS} saved hosts in ${GROUPS} groups, cached inventory of ${syntheticSnapshot().instances.length} instances; Chromium already open`,
       runs,
-      median: { servingMs: m('servingMs'), hostTreePaintedMs: m('hostTreePaintedMs'), firstKeystrokeMs: m('firstKeystrokeMs'), backendRssMB: m('backendRssMB'), pageHeapMB: m('pageHeapMB') },
+      median: { servingMs: m('servingMs'), hostTreePaintedMs: m('hostTreePaintedMs'), firstKeystrokeMs: m('firstKeystrokeMs'), backendRssMB: m('backendRssMB'), pageHeapMB: m('pageHeapMB'), phases: phaseMedians },
       targets: { hostTreePaintedMs: 800, backendRssMB: 120 },
       // What loading the AWS SDK lazily could save: its packages alone in a fresh Node (shared parts counted once in `all`).
       awsSdkAtStartup: sdkShare(),

@@ -1,4 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { http } from '../base/node-http';
 import { request as httpsRequest } from 'node:https';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { TrailEventRecord } from '../../contract';
@@ -95,7 +96,7 @@ export function toTrailRecord(e: RawEvent, region: string): TrailEventRecord {
 async function send(url: URL, headers: Record<string, string>, body: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ status: number; text: string }> {
   const agent = url.protocol === 'https:' ? await proxyAgentFor(url, env) : undefined;
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+    const req = (url.protocol === 'https:' ? httpsRequest : http.request)(
       url,
       { method: 'POST', headers, ...(agent ? { agent } : {}), timeout: 30_000, ...(signal ? { signal } : {}) },
       (res: IncomingMessage) => {

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setMaxListeners } from 'node:events';
 import type { EC2Client, Ec2InstanceConnectEndpoint, Instance } from '@aws-sdk/client-ec2';
@@ -9,6 +9,7 @@ import { endpointFacts, instanceFacts } from '../connect/ec2-inventory';
 import { describeAwsError } from '../aws/errors';
 import { useAwsClock, type AwsClock } from '../aws/clock';
 import { KeylessFailure, toKeylessError } from '../base/errors';
+import { http } from '../base/node-http';
 import type { Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
 import type { EndpointFacts, InstanceFacts } from '../connect/plan';
@@ -115,7 +116,7 @@ export class FleetInventory implements Disposable {
 
   constructor(private readonly opts: FleetInventoryOptions) {
     const maxSockets = opts.maxConcurrentCalls ?? 256;
-    this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
     this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets });
     this.limit = new CallLimit(maxSockets);
   }

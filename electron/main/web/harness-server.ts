@@ -1,13 +1,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http as nodeHttp } from '../base/node-http';
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, binaryEventHead, bytesPayload, type ClientFrame, type EventName, type ServerFrame } from '../../contract';
 import type { Logger } from '../base/log';
 import type { ContractServer } from '../rpc/contract-server';
+import { jsonPieces } from './json-pieces';
 
 /** The same policy the Electron window enforces: our own scripts only, no eval, no remote origins. */
 export const CONTENT_SECURITY_POLICY = [
@@ -106,7 +108,7 @@ export async function startHarness(opts: {
     }
   };
 
-  const http = createServer((req, res) => {
+  const http = nodeHttp.createServer((req, res) => {
     serveStatic(req, res).catch(() => res.writeHead(500).end());
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
@@ -137,7 +139,11 @@ export async function startHarness(opts: {
   const attach = (ws: WebSocket) => {
     const peerId = `web${++peers}`;
     const send = (frame: ServerFrame) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+      if (ws.readyState !== ws.OPEN) return;
+      if (frame.t !== 'result') return ws.send(JSON.stringify(frame));
+      // A result can be large (the inventory): fragments of one text message, written in one go so nothing comes between them.
+      const pieces = jsonPieces(frame);
+      pieces.forEach((piece, i) => ws.send(piece, { binary: false, fin: i === pieces.length - 1 }));
     };
     const peer = opts.server.connect(peerId, (ev: EventName, payload: unknown) => {
       // Terminal output goes as bytes in a binary message (no JSON escaping, no text decoding on either side).

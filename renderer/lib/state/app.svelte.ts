@@ -58,16 +58,20 @@ export class AppState {
 
   async load(): Promise<void> {
     await this.guard(async () => {
-      const [info, settings] = await Promise.all([
-        this.backend.invoke('app.info', {}),
-        this.backend.invoke('settings.get', {}),
-      ]);
+      // The three first calls go out together (one round trip, not two); the host tree is applied
+      // after the settings so that its first frame is already in the chosen language.
+      const first = Promise.all([this.backend.invoke('app.info', {}), this.backend.invoke('settings.get', {})]);
+      // An unreadable hosts.json is the host list's own banner to explain (with the backup).
+      const hosts = this.hosts.refresh(first);
+      const [info, settings] = await first.catch(async (err: unknown) => {
+        await hosts;
+        throw err;
+      });
       this.systemLocale = info.systemLocale || navigator.language;
       this.workspace.setPlatform(info.platform, info.transport);
       this.files.transport = info.transport;
       this.applySettings(settings);
-      // An unreadable hosts.json is the host list's own banner to explain (with the backup).
-      await this.hosts.refresh();
+      await hosts;
       this.workspace.restoreTabs(this.hosts.hosts.map(tabTarget));
     });
     // After the frame that paints the host tree: the cached inventory, which may be large.

@@ -119,9 +119,12 @@ export class HostsState {
     this.connect(chosen, opts);
   }
 
-  async refresh(): Promise<void> {
+  /** `after`: the answer is applied only once that has settled (at start: the settings, so the tree is first drawn in its language). */
+  async refresh(after?: Promise<unknown>): Promise<void> {
     try {
       const tree = await this.backend.invoke('hosts.list', {});
+      await after?.catch(() => undefined);
+      performance.mark('keyless:hosts-received');
       this.groups = tree.groups;
       this.hosts = tree.hosts;
       this.recents = tree.recents;

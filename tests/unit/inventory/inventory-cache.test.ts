@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InventorySnapshot } from '../../../electron/contract';
-import { InventoryCache } from '../../../electron/main/inventory/inventory-cache';
+import { inventoryInstanceSchema, type InventorySnapshot } from '../../../electron/contract';
+import { checkCachedInstance, InventoryCache } from '../../../electron/main/inventory/inventory-cache';
 import { inst } from './instance-fixture';
 
 const snap = (n: number): InventorySnapshot => ({ fetchedAt: n, scopes: [], instances: [inst({ id: `i-000000000000000${n}` })], endpoints: [], vpcs: [], subnets: [] });
@@ -62,5 +62,37 @@ describe('the inventory cache file', () => {
     expect((await reading)?.snapshot.fetchedAt).toBe(2);
     expect((await cache.load())?.snapshot.fetchedAt).toBe(2);
     await cache.flushed();
+  });
+
+  it('checks each cached instance as the contract schema does, without copying it', () => {
+    const good = inst({ id: 'i-0123456789abcdef0' });
+    const variants: unknown[] = [
+      good,
+      { ...good, unknownField: 'dropped' },
+      { ...good, endpointId: 'eice-1', launchedAt: null },
+      { ...good, tags: JSON.parse('{"__proto__":"p","constructor":"c"}') as unknown },
+      { ...good, privateIp: 42 },
+      { ...good, reach: 'teleport' },
+      { ...good, endpointId: 7 },
+      { ...good, launchedAt: '2024' },
+      { ...good, tags: { Name: 3 } },
+      { ...good, tags: ['a'] },
+      { ...good, tags: null },
+      Object.fromEntries(Object.entries(good).filter(([k]) => k !== 'az')),
+      null,
+      [good],
+      'i-1',
+    ];
+    for (const v of variants) {
+      const copy = structuredClone(v);
+      const zod = inventoryInstanceSchema.safeParse(copy);
+      expect(checkCachedInstance(v), JSON.stringify(v)).toBe(zod.success);
+      if (zod.success) {
+        // The same instance as zod's copy: unknown fields gone, the tags' keys own, no prototype to find `constructor` on.
+        expect(v).toEqual(zod.data);
+        expect(Object.getPrototypeOf((v as { tags: object }).tags)).toBeNull();
+        expect(Object.keys((v as { tags: object }).tags)).toEqual(Object.keys(zod.data.tags));
+      }
+    }
   });
 });

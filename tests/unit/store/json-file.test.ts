@@ -94,3 +94,31 @@ describe('the stores on a corrupt file', () => {
     expect(await readFile(path, 'utf8')).toBe('{"language": "klingon"}');
   });
 });
+
+describe('the saved hosts read ahead at start (warm)', () => {
+  const doc = (name: string) => JSON.stringify({ version: 2, groups: [], hosts: [{ kind: 'ssh', id: 'h1', name, groupId: null, host: 'a', port: 22, user: 'u', auth: { type: 'agent' }, tags: [], notes: '', favourite: false }], recents: [], smartGroups: [] });
+
+  it('the first read gets what was read ahead; a change made in between is not hidden', async () => {
+    const path = join(dir, 'hosts.json');
+    await writeFile(path, doc('before'));
+    const hosts = new HostStore(dir);
+    await hosts.file.warm();
+    // Edited by hand (or another Keyless) after the read-ahead: the first read sees the edit.
+    await writeFile(path, doc('after'));
+    expect((await hosts.tree()).hosts.map((h) => h.name)).toEqual(['after']);
+
+    const again = new HostStore(dir);
+    await again.file.warm();
+    expect((await again.tree()).hosts.map((h) => h.name)).toEqual(['after']);
+    // A save goes through as usual and the next read has it.
+    await again.save({ kind: 'ssh', name: 'new', host: 'b', port: 22, user: 'u', auth: { type: 'agent' } });
+    expect((await again.tree()).hosts.map((h) => h.name).sort()).toEqual(['after', 'new']);
+  });
+
+  it('a file that cannot be read is still reported by the first read', async () => {
+    await writeFile(join(dir, 'hosts.json'), '{"version": 2, "hosts": [');
+    const hosts = new HostStore(dir);
+    await hosts.file.warm();
+    await corruption(hosts.tree());
+  });
+});
