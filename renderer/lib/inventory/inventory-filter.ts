@@ -304,14 +304,36 @@ function parsed(query: string): Parsed {
 }
 
 /**
- * Whether a query's answer lies within `l.candidates`: the same rows, the same terms (a term's
- * value growing is left out: a negated term keeps more as it grows), the free text grown at its
- * end (a longer word is a subsequence or substring of fewer fields, one more word is one more
- * condition), and the same kind of text match (below FUZZY_FROM a word is matched as written,
- * from it as a subsequence, which keeps more).
+ * Whether a query's answer lies within `l.candidates`: the same rows, the same terms or terms that
+ * keep fewer (see `termsNarrow`), the free text grown at its end (a longer word is a subsequence
+ * or substring of fewer fields, one more word is one more condition), and the same kind of text
+ * match (below FUZZY_FROM a word is matched as written, from it as a subsequence, which keeps more).
  */
 function narrows(l: FilterState | undefined, rows: readonly Row[], p: Parsed): l is FilterState & { candidates: readonly Row[] } {
-  return !!l && !!l.candidates && l.rows === rows && l.terms === p.termsKey && l.text !== '' && p.text.startsWith(l.text) && l.fuzzy === p.fuzzy;
+  if (!l || !l.candidates || l.rows !== rows || !p.text.startsWith(l.text) || l.fuzzy !== p.fuzzy) return false;
+  if (l.terms === p.termsKey) return l.text !== '';
+  return termsNarrow(JSON.parse(l.terms) as QueryTerm[], p.terms);
+}
+
+/**
+ * Whether terms `to` keep only rows that `from` keeps: the same terms, each in its place, but for
+ * values grown at their end where that can only keep fewer. A term's value is matched from the
+ * start of a field or tag (`key:` alone: the field or tag is there and not empty), so a longer
+ * value holds for fewer rows; not so for a negated term (it leaves out fewer), a whole value
+ * (quoted or with a wildcard: `env:p` holds for `prod`, `env:"p"` does not) or a `tag:` term
+ * (whose value names the tag key: `tag:en` and `tag:env` are different tags). A grown value of a
+ * key given twice (either of them) is an alternative that holds for fewer: the pair still does.
+ */
+function termsNarrow(from: readonly QueryTerm[], to: readonly QueryTerm[]): boolean {
+  if (from.length !== to.length) return false;
+  for (let k = 0; k < to.length; k++) {
+    const a = from[k]!;
+    const b = to[k]!;
+    if (a.key !== b.key || a.negate !== b.negate || a.whole !== b.whole) return false;
+    if (a.value === b.value) continue;
+    if (b.negate || b.whole || b.key === 'tag' || !b.value.startsWith(a.value)) return false;
+  }
+  return true;
 }
 
 /**
@@ -350,7 +372,7 @@ export class RowFilter {
   searchSize(rows: readonly Row[], query: string): { rows: number; fuzzy: boolean } {
     const p = parsed(query);
     const l = this.last;
-    if (narrows(l, rows, p)) return { rows: l.text === p.text ? 0 : l.candidates.length, fuzzy: p.fuzzy };
+    if (narrows(l, rows, p)) return { rows: l.text === p.text && l.terms === p.termsKey ? 0 : l.candidates.length, fuzzy: p.fuzzy };
     return { rows: rows.length, fuzzy: p.fuzzy };
   }
 
@@ -367,11 +389,12 @@ export class RowFilter {
     const narrowing = narrows(l, rows, p);
     let result: Row[];
     let candidates: readonly Row[] | undefined;
-    if (narrowing && l.text === text) {
+    if (narrowing && l.text === text && l.terms === p.termsKey) {
       result = l.result;
       candidates = l.candidates;
     } else {
-      const base: readonly Row[] = narrowing ? l.candidates : terms.length ? rows.filter((r) => termsHold(terms, r)) : rows;
+      // Narrowing with a term grown: the last candidates hold the old terms; the new ones are checked over them.
+      const base: readonly Row[] = narrowing ? (l.terms === p.termsKey ? l.candidates : l.candidates.filter((r) => termsHold(terms, r))) : terms.length ? rows.filter((r) => termsHold(terms, r)) : rows;
       if (!text) result = base.slice();
       else if (!fuzzy) result = base.filter((r) => writtenIn(words, r));
       else {

@@ -300,7 +300,8 @@ describe('the inventory filter answering cheap keystrokes on the page', () => {
       ['x1 -env:p', 'x1 -env:pr'],
       ['web team:team-3', 'web team:team-3 team:team-4'],
       ['db', 'dbx'],
-      ['cache state:r', 'cache state:ru'],
+      ['cache name:cache', 'cache name:cache-*'],
+      ['cache tag:en', 'cache tag:env'],
     ] as const) {
       matcher.match(from);
       worker.deliver();
