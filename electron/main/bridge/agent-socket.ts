@@ -71,22 +71,26 @@ export class OneKeyAgent {
   private readonly conns = new Set<Socket>();
   private readonly idleWaiters: Array<() => void> = [];
   private closed = false;
+  private parsed: Promise<ParsedKey> | undefined;
 
   private constructor(
     public path: string,
     private readonly server: Server,
-    private readonly parsed: ParsedKey,
+    private readonly publicBlob: Buffer,
+    /** The agent's own copy of the private key until ssh2 has parsed it; zeroed then (or at close). */
+    private secret: Buffer | undefined,
     private readonly beforeIdentities: () => Promise<void>,
   ) {
     server.on('connection', (sock) => this.serve(sock));
   }
 
-  /** Listens at `path`; rejects with EADDRINUSE when something else got there first. */
+  /**
+   * Listens at `path`; rejects with EADDRINUSE when something else got there first. ssh2 (to sign
+   * with the key) is loaded by `prepare()`, not here: the proxy's tunnel opens first.
+   */
   static async listen(path: string, key: AgentKey, beforeIdentities: () => Promise<void>): Promise<OneKeyAgent> {
-    const parsed = (await loadSsh2()).utils.parseKey(key.privateKey);
-    if (parsed instanceof Error) throw parsed;
     const server = createServer();
-    const agent = new OneKeyAgent(path, server, Array.isArray(parsed) ? parsed[0]! : parsed, beforeIdentities);
+    const agent = new OneKeyAgent(path, server, Buffer.from(key.publicBlob), Buffer.from(key.privateKey), beforeIdentities);
     // Owner-only from the moment it exists: no window in which another user could connect.
     const old = process.umask(0o177);
     try {
@@ -97,11 +101,35 @@ export class OneKeyAgent {
           resolve();
         });
       });
+    } catch (err) {
+      agent.forget();
+      throw err;
     } finally {
       process.umask(old);
     }
     await chmod(path, 0o600);
     return agent;
+  }
+
+  /**
+   * Loads ssh2 and parses the key for signing, once. The proxy calls it when its tunnel is open
+   * (OpenSSH needs the agent a few round trips later, after the key exchange); the first sign
+   * request waits for it otherwise.
+   */
+  prepare(): Promise<ParsedKey> {
+    this.parsed ??= loadSsh2().then((ssh2) => {
+      if (!this.secret) throw new Error('the agent is closed');
+      const parsed = ssh2.utils.parseKey(this.secret);
+      this.forget();
+      if (parsed instanceof Error) throw parsed;
+      return Array.isArray(parsed) ? parsed[0]! : parsed;
+    });
+    return this.parsed;
+  }
+
+  private forget(): void {
+    this.secret?.fill(0);
+    this.secret = undefined;
   }
 
   /**
@@ -157,7 +185,7 @@ export class OneKeyAgent {
 
   private async answer(msg: Buffer): Promise<Buffer> {
     const failure = Buffer.from([AGENT_FAILURE]);
-    const blob = this.parsed.getPublicSSH();
+    const blob = this.publicBlob;
     if (msg[0] === AGENTC_REQUEST_IDENTITIES) {
       try {
         await this.beforeIdentities();
@@ -171,9 +199,10 @@ export class OneKeyAgent {
       const data = keyBlob && readString(msg, keyBlob.next);
       // Only its own key: a request naming any other is refused.
       if (!keyBlob || !data || !keyBlob.value.equals(blob)) return failure;
-      const sig = this.parsed.sign(data.value);
-      if (sig instanceof Error) return failure;
-      return Buffer.concat([Buffer.from([AGENT_SIGN_RESPONSE]), sshString(Buffer.concat([sshString(Buffer.from(this.parsed.type)), sshString(sig)]))]);
+      const parsed = await this.prepare().catch(() => undefined);
+      const sig = parsed?.sign(data.value);
+      if (!parsed || !sig || sig instanceof Error) return failure;
+      return Buffer.concat([Buffer.from([AGENT_SIGN_RESPONSE]), sshString(Buffer.concat([sshString(Buffer.from(parsed.type)), sshString(sig)]))]);
     }
     return failure;
   }
@@ -188,6 +217,7 @@ export class OneKeyAgent {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.forget();
     await new Promise<void>((r) => this.server.close(() => r()));
     await unlink(this.path).catch(() => {});
     for (const c of this.conns) c.destroy();

@@ -1,6 +1,4 @@
-import { en } from '../../contract/i18n/en';
 import { errorWords, format } from '../../contract/i18n/error-words';
-import { ja } from '../../contract/i18n/ja';
 import type { KeylessError } from '../../contract';
 import { fail, KeylessFailure, toKeylessError } from '../base/errors';
 import { createLogger, type Logger } from '../base/log';
@@ -27,10 +25,14 @@ export interface CliIo {
 
 type Catalogue = Readonly<Record<string, string>>;
 
-/** The person's language from the locale variables, as the terminal has it. */
-function catalogueFor(env: NodeJS.ProcessEnv): Catalogue {
+/**
+ * The person's language from the locale variables, as the terminal has it. Loaded when there is
+ * something to say: a successful `keyless proxy` or `keyless known-hosts` says nothing, and each
+ * ssh waits for both to start.
+ */
+async function catalogueFor(env: NodeJS.ProcessEnv): Promise<Catalogue> {
   const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
-  return locale.toLowerCase().startsWith('ja') ? ja : en;
+  return locale.toLowerCase().startsWith('ja') ? (await import('../../contract/i18n/ja')).ja : (await import('../../contract/i18n/en')).en;
 }
 
 /** The error in the app's words; credentials that need a person say to run `keyless login`. */
@@ -59,12 +61,11 @@ function knownHostsName(h: string): { host: string; port: number } {
 
 /** Runs one `keyless` command; resolves with the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const catalogue = catalogueFor(io.env);
   const log: Logger = io.env.KEYLESS_LOG ? createLogger('keyless', (l) => io.stderr.write(l + '\n')) : silent;
   const [command, ...rest] = argv;
-  const say = (key: string, params?: Record<string, unknown>) => format(catalogue[key] ?? key, params);
+  const catalogue = () => catalogueFor(io.env);
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    io.stdout.write(say('bridge.usage') + '\n');
+    io.stdout.write(format((await catalogue())['bridge.usage']!) + '\n');
     return command ? 0 : 2;
   }
   const ctx = new BridgeContext(bridgePaths(io.env), log);
@@ -99,7 +100,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const tree = await ctx.hosts.tree();
         const snapshot = await ctx.snapshot();
         const rows: string[][] = [];
-        for (const h of tree.hosts) if (h.kind === 'ec2') rows.push([h.name, h.instanceId, say('bridge.hosts.saved')]);
+        const saved = (await catalogue())['bridge.hosts.saved']!;
+        for (const h of tree.hosts) if (h.kind === 'ec2') rows.push([h.name, h.instanceId, saved]);
         for (const i of snapshot?.instances ?? []) rows.push([i.name || '-', i.id, `${i.profile} ${i.region} ${i.state}`]);
         const width = rows.reduce((w, r) => Math.max(w, r[0]!.length), 4);
         for (const r of rows) io.stdout.write(`${r[0]!.padEnd(width)}  ${r[1]!.padEnd(19)}  ${r[2]}\n`);
@@ -130,15 +132,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io.stdout.write([...lines].map((l) => l + '\n').join(''));
         return 0;
       }
-      case 'login':
-        return await login(rest, io, say);
-      default:
-        io.stderr.write(say('bridge.unknownCommand', { command }) + '\n' + say('bridge.usage') + '\n');
+      case 'login': {
+        const words = await catalogue();
+        return await login(rest, io, (key, params) => format(words[key] ?? key, params));
+      }
+      default: {
+        const words = await catalogue();
+        io.stderr.write(format(words['bridge.unknownCommand']!, { command }) + '\n' + format(words['bridge.usage']!) + '\n');
         return 2;
+      }
     }
   } catch (err) {
     if (!(err instanceof KeylessFailure)) log.error('unexpected failure', { error: err instanceof Error ? err.message : String(err) });
-    io.stderr.write(describeForTerminal(catalogue, toKeylessError(err)));
+    io.stderr.write(describeForTerminal(await catalogue(), toKeylessError(err)));
     return EXIT_FAILED;
   } finally {
     ctx.dispose();

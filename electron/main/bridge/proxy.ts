@@ -65,7 +65,11 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
     void opening.then((s) => s.destroy(), () => {});
   };
 
-  const role = await takeAgent(socketPath, (publicKey) => async () => {
+  // The push starts as soon as the key is made, when no other proxy's agent is live (almost
+  // always): it waits neither for ssh2 nor for the agent's socket.
+  let early: { publicKey: string; pushed: Promise<number> } | undefined;
+  const ownKey = (publicKey: string) => void (early = { publicKey, pushed: push(publicKey) });
+  const role = await takeAgent(socketPath, ownKey, (publicKey) => async () => {
     // Before the agent lists its key: the push has landed, and is young enough to outlive the authentication.
     try {
       const at = await (lastPush ?? push(publicKey));
@@ -82,7 +86,7 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
     dropOpening();
     throw err;
   });
-  const pushed = push(role.publicKey);
+  const pushed = early?.publicKey === role.publicKey ? early.pushed : push(role.publicKey);
 
   let stream: Duplex | undefined;
   try {
@@ -90,6 +94,8 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
       // A failed push says more (denied, stopped) than the tunnel that raced it.
       throw (await pushed.then(() => undefined, (e: unknown) => e)) ?? err;
     });
+    // ssh2, to sign with the key, loads while OpenSSH exchanges banners and keys over the tunnel.
+    if (role.kind === 'owner') role.agent.prepare().catch(() => {});
     await pushed;
     const s = stream;
     await relay(s, io);
@@ -111,7 +117,7 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
  * starting at once never take each other's socket. A socket nothing answers at is removed, and
  * only while it is still the same stale file.
  */
-async function takeAgent(path: string, beforeIdentities: (publicKey: string) => () => Promise<void>): Promise<AgentRole> {
+async function takeAgent(path: string, ownKey: (publicKey: string) => void, beforeIdentities: (publicKey: string) => () => Promise<void>): Promise<AgentRole> {
   const key = generateEphemeralKey();
   let agent: OneKeyAgent | undefined;
   try {
@@ -121,6 +127,8 @@ async function takeAgent(path: string, beforeIdentities: (publicKey: string) => 
         await agent?.close();
         return { kind: 'guest', ...live };
       }
+      // Most likely ours: the caller may push it now (a proxy that loses the race pushes the winner's key too).
+      if (attempt === 0) ownKey(key.publicKey);
       agent ??= await OneKeyAgent.listen(`${path}.${process.pid}`, key, beforeIdentities(key.publicKey));
       if (await agent.claim(path)) return { kind: 'owner', agent, publicKey: key.publicKey };
       await removeStaleSocket(path);

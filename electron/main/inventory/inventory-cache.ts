@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { inventoryInstanceSchema, inventorySnapshotSchema, reachSchema, type InventoryInstance, type InventorySnapshot } from '../../contract';
+import { writeFileAtomic } from '../base/lazy-packages';
 import type { Logger } from '../base/log';
 
 const cacheFileSchema = z.object({

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { getSSOTokenFilepath, getSSOTokenFromFile, type SSOToken } from '@smithy/shared-ini-file-loader';
-import writeFileAtomic from 'write-file-atomic';
 import type { SsoAccount } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
 import { sdk } from '../aws/sdk';
 import { KeylessFailure } from '../base/errors';
+import { writeFileAtomic } from '../base/lazy-packages';
 import { sleep as sleepOrCancel } from '../base/sleep';
 
 /** What a device-authorization sign-in is for: an sso-session (refreshable token), or a legacy sso_* profile. */

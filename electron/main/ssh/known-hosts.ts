@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import writeFileAtomic from 'write-file-atomic';
 import { globMatch } from '../../contract';
+import { writeFileAtomic } from '../base/lazy-packages';
 import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 
 /** SHA256 fingerprint as OpenSSH prints it: `SHA256:` + unpadded base64 of the key blob's hash. */

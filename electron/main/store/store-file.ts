@@ -1,10 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import lockfile from 'proper-lockfile';
-import writeFileAtomic from 'write-file-atomic';
 import { KeylessFailure, fail } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
+import { lockFile, writeFileAtomic } from '../base/lazy-packages';
 import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 import { DocumentProblem } from './hosts-file';
 
@@ -163,7 +162,7 @@ export class JsonStoreFile<T> implements Disposable {
     let release: () => Promise<void>;
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     try {
-      release = await lockfile.lock(this.path, {
+      release = await lockFile(this.path, {
         realpath: false,
         stale: this.staleLockMs,
         retries: { retries: Math.ceil(this.staleLockMs / 100) + 20, factor: 1.2, minTimeout: 5, maxTimeout: 150 },

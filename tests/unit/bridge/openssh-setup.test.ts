@@ -42,6 +42,8 @@ describe('Set up OpenSSH', () => {
     expect(blocks).toMatch(/^Host web-1\n {4}User ubuntu\n {4}ProxyCommand "\/usr\/bin\/node" "\/opt\/keyless\/bin\/keyless.mjs" proxy %r %h %p\n/m);
     expect(blocks).toContain('    IdentitiesOnly no\n');
     expect(blocks).not.toMatch(/StrictHostKeyChecking/i);
+    // A whole list, not +/- a default: OpenSSH then runs KnownHostsCommand once per connection, not twice.
+    expect(blocks).toMatch(/^ {4}HostKeyAlgorithms ssh-ed25519,[a-z0-9,-]+$/m);
     expect(statSync(join(sshDir(), 'keyless.conf')).mode & 0o777).toBe(0o600);
 
     // Again (a host was added): the blocks are rewritten, the Include stays one line.
