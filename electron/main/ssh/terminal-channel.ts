@@ -4,14 +4,26 @@ import type { Disposable } from '../base/lifecycle';
 import { ChannelWindow } from './channel-window';
 
 /**
- * The renderer's window: bytes of output sent but not yet parsed by xterm.js never exceed it.
- * Output travels as bytes (UTF-8 as sshd sent it) and xterm.js decodes it, so the window is
+ * The renderer's largest window: bytes of output sent but not yet parsed by xterm.js never exceed
+ * it. Output travels as bytes (UTF-8 as sshd sent it) and xterm.js decodes it, so the window is
  * counted in bytes, like the SSH window behind it. 256 KiB keeps xterm.js fed while acks travel
  * (`npm run bench -- terminal`: 100 KB gave ~42 % of xterm.js alone, 256 KiB ~51 %) and bounds
  * what a keystroke's echo in another tab can queue behind on the shared transport (echo p95 24–29
- * ms beside a flood; 512 KiB gained nothing more and pushed that to 38–151 ms).
+ * ms beside a flood; 512 KiB gained nothing more and pushed that to 38–151 ms). A page that parses
+ * slowly gets less (see DRAIN_MS).
  */
 export const HIGH_WATERMARK = 256 * 1024;
+/**
+ * The renderer's window is what it parses in this long (ms), between WINDOW_MIN and
+ * HIGH_WATERMARK. Everything past the network when Ctrl-C reaches the shell (main's reserve and
+ * the renderer's window, 1.5× the window together) is still drawn, so this is what an interrupt
+ * waits behind on a nearby host: at full speed xterm.js parses 256 KiB of `cat` in under 10 ms
+ * (the window stays whole), but a page at half speed parses `yes` at under 1 MB/s, where 256 KiB
+ * plus the reserve took over half a second to drain.
+ */
+export const DRAIN_MS = 60;
+/** The smallest renderer window: an SSH packet's worth, so a slow page still gets whole packets. */
+export const WINDOW_MIN = 32 * 1024;
 /**
  * Only where the SSH window cannot be managed (see ShellWindow): main's own reserve of output
  * received but not yet sent; the ssh2 channel is paused when it passes RESERVE_HIGH bytes and
@@ -62,6 +74,14 @@ const RTT_SAMPLES = 8;
 const RATE_MIN_MS = 50;
 const RATE_MIN_BYTES = 64 * 1024;
 const RATE_SAMPLES = 10;
+/**
+ * The renderer's drain rate (bytes it parses per ms while it has output to parse) is sampled over
+ * stretches of at least DRAIN_SAMPLE_MS in which output was never all parsed (a trickle, where the
+ * program and not the page sets the pace, is never a sample), and the median of the last
+ * DRAIN_SAMPLES counts: one pause (a collection, a frame) neither shrinks nor grows the window.
+ */
+const DRAIN_SAMPLE_MS = 50;
+const DRAIN_SAMPLES = 3;
 
 export interface FlowCounters {
   unacked: number;
@@ -103,7 +123,7 @@ class ShellWindow {
 
 /**
  * A shell channel's output side with back-pressure: output is coalesced and sent, as the bytes
- * sshd sent, while the renderer is less than HIGH_WATERMARK bytes behind; the rest waits in main.
+ * sshd sent, while the renderer is less than its window (rendererWindow) behind; the rest waits in main.
  * sshd is granted SSH window only while output in flight (window, main, renderer) is under the
  * adaptive bound (IN_FLIGHT_MIN…IN_FLIGHT_MAX), so when the window closes sshd stops reading from
  * the program and a Ctrl-C waits behind that bound at most. Without ShellWindow the ssh2 channel
@@ -134,6 +154,10 @@ export class TerminalChannel implements Disposable {
   private rates: number[] = [];
   private rateFrom = 0;
   private rateBytes = 0;
+  /** The renderer's drain rates (bytes per ms), and the stretch with output unparsed being measured (since when, and bytes parsed in it). */
+  private drains: number[] = [];
+  private drainFrom: number | undefined;
+  private drainBytes = 0;
 
   constructor(
     private readonly channel: ClientChannel,
@@ -176,12 +200,29 @@ export class TerminalChannel implements Disposable {
     if (!this.disposed) this.channel.setWindow(rows, cols, 0, 0);
   }
 
-  /** The bound on output in flight now (see IN_FLIGHT_MIN). */
+  /**
+   * The renderer's window now: DRAIN_MS of parsing at its measured drain rate, between WINDOW_MIN
+   * and HIGH_WATERMARK; HIGH_WATERMARK until measured.
+   */
+  get rendererWindow(): number {
+    const d = this.drains;
+    if (!d.length) return HIGH_WATERMARK;
+    const rate = [...d].sort((a, b) => a - b)[(d.length - 1) >> 1]!;
+    return Math.round(Math.min(HIGH_WATERMARK, Math.max(WINDOW_MIN, rate * DRAIN_MS)));
+  }
+
+  /**
+   * The bound on output in flight now (see IN_FLIGHT_MIN): past the network, the renderer's
+   * window and half as much again in main (IN_FLIGHT_MIN for a page at full speed, less for a
+   * slow one); for a far host, enough more to cover the round trip at the pace the renderer takes
+   * output, so `cat` is limited by the page and not by the window.
+   */
   get inFlightLimit(): number {
     // Limited by the window, the renderer parses about a window per round trip: twice that lets
     // the window double each round trip until the renderer is what limits.
     const rate = this.rates.length ? Math.max(...this.rates) : 0;
-    return Math.min(IN_FLIGHT_MAX, Math.max(IN_FLIGHT_MIN, HIGH_WATERMARK + 2 * rate * this.rtt));
+    const window = this.rendererWindow;
+    return Math.min(IN_FLIGHT_MAX, Math.max(window + window / 2, window + 2 * rate * this.rtt));
   }
 
   /** The round trip to sshd (ms), as the smallest recent sample; 0 until measured. */
@@ -198,7 +239,10 @@ export class TerminalChannel implements Disposable {
     const acked = Math.min(bytes, this.counters.unacked);
     this.counters.unacked -= acked;
     this.measureRate(acked);
+    this.measureDrain(acked);
     this.flush();
+    // Caught up with nothing waiting in main: the program, not the page, set the pace of this stretch.
+    if (this.counters.unacked === 0) this.drainFrom = undefined;
     this.grant();
     if (this.paused && this.queued < RESERVE_LOW) {
       this.paused = false;
@@ -219,13 +263,27 @@ export class TerminalChannel implements Disposable {
     this.rateBytes = 0;
   }
 
-  /** Tops sshd's window up to the in-flight bound, in adjustments of at least GRANT_MIN. */
+  /** Counts `acked` bytes parsed into the current stretch, and ends it as a sample once it is DRAIN_SAMPLE_MS long. */
+  private measureDrain(acked: number): void {
+    if (this.drainFrom === undefined) return;
+    this.drainBytes += acked;
+    const now = performance.now();
+    const ms = now - this.drainFrom;
+    if (ms < DRAIN_SAMPLE_MS) return;
+    this.drains.push(this.drainBytes / ms);
+    if (this.drains.length > DRAIN_SAMPLES) this.drains.shift();
+    this.drainFrom = now;
+    this.drainBytes = 0;
+  }
+
+  /** Tops sshd's window up to the in-flight bound, in adjustments of at least GRANT_MIN (or a quarter of a small bound). */
   private grant(): void {
     const w = this.window;
     if (!w || this.disposed || this.closed) return;
     const credit = w.credit;
-    const room = this.inFlightLimit - credit - this.queued - this.counters.unacked;
-    if (room < GRANT_MIN) return;
+    const limit = this.inFlightLimit;
+    const room = limit - credit - this.queued - this.counters.unacked;
+    if (room < Math.min(GRANT_MIN, limit / 4)) return;
     if (credit === 0) {
       this.counters.pauses++;
       this.stalledGrantAt = performance.now();
@@ -281,14 +339,24 @@ export class TerminalChannel implements Disposable {
     return out;
   }
 
-  /** Sends what fits under the high watermark, in messages of at most MESSAGE_BYTES; the rest waits for acknowledgements. */
+  /**
+   * Sends what fits in the renderer's window, in messages of at most MESSAGE_BYTES (a quarter of a
+   * smaller window, so a slow page still has the next message while it acks one); the rest waits
+   * for acknowledgements.
+   */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const c = this.counters;
+    const window = this.rendererWindow;
+    const message = Math.min(MESSAGE_BYTES, Math.floor(window / 4));
     while (this.queued > 0 && !this.disposed) {
-      const n = Math.min(HIGH_WATERMARK - c.unacked, MESSAGE_BYTES, this.queued);
+      const n = Math.min(window - c.unacked, message, this.queued);
       if (n <= 0) break;
+      if (this.drainFrom === undefined) {
+        this.drainFrom = performance.now();
+        this.drainBytes = 0;
+      }
       const data = this.take(n);
       c.unacked += n;
       c.sentBytes += n;

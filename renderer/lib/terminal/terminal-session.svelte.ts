@@ -48,6 +48,12 @@ const WRITE_CHUNK = 64 * 1024;
  */
 const ACK_NOW_BYTES = 64 * 1024;
 /**
+ * …or when parsing what is not yet acknowledged took this long (ms): a page parsing slowly is
+ * given a smaller window by main (DRAIN_MS there, 60 ms of parsing), and acks at least four
+ * times a window so the next message is on its way before the last one here is parsed.
+ */
+const ACK_NOW_MS = 15;
+/**
  * Small pieces waiting behind each other are joined up to this before they go to xterm.js; a
  * message from main (at most 64 KiB, about a millisecond of parsing) goes as it came.
  */
@@ -119,6 +125,8 @@ export class TerminalSession {
   sessionId: string | undefined;
   private requestId = '';
   private unacked = 0;
+  /** How long xterm.js took over the output not yet acknowledged (ms). */
+  private unackedMs = 0;
   private ackQueued = false;
   /** Output received (UTF-8 bytes) and not yet handed to xterm.js, with the session it came from. */
   private pending: Array<{ sessionId: string; data: Uint8Array }> = [];
@@ -332,6 +340,7 @@ export class TerminalSession {
       this.terminal.write('\r\n');
     }
     this.unacked = 0;
+    this.unackedMs = 0;
     try {
       const { sessionId, route, recording, recordingError } = await this.backend.invoke('session.open', {
         requestId: this.requestId,
@@ -403,8 +412,9 @@ export class TerminalSession {
     }
     this.writing = true;
     const data = this.joinWaiting(first);
+    const startedAt = performance.now();
     this.terminal.write(data, () => {
-      this.parsed(first.sessionId, data);
+      this.parsed(first.sessionId, data, performance.now() - startedAt);
       nextTask(() => this.writeNext());
     });
   }
@@ -428,12 +438,13 @@ export class TerminalSession {
   }
 
   /** Acknowledges what xterm.js has parsed: a large piece at once, small ones gathered per task. */
-  private parsed(sessionId: string, data: Uint8Array): void {
+  private parsed(sessionId: string, data: Uint8Array, ms: number): void {
     for (const tap of this.taps) tap(data);
     // Output of a session this tab has since replaced is not acknowledged to the new one.
     if (sessionId !== this.sessionId) return;
     this.unacked += data.byteLength;
-    if (this.unacked >= ACK_NOW_BYTES) this.flushAck();
+    this.unackedMs += ms;
+    if (this.unacked >= ACK_NOW_BYTES || this.unackedMs >= ACK_NOW_MS) this.flushAck();
     // While more output waits here, main's window is not what holds it back: the ack can wait
     // for a larger amount (each one is a message, and wakes main). Caught up: ack the rest now.
     else if (this.pending.length === 0 && !this.ackQueued) {
@@ -446,6 +457,7 @@ export class TerminalSession {
     this.ackQueued = false;
     const bytes = this.unacked;
     this.unacked = 0;
+    this.unackedMs = 0;
     if (bytes > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, bytes });
   }
 
