@@ -330,6 +330,56 @@ describe('the SSH window, granted as the renderer parses', () => {
     expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
   });
 
+  it("a page that parses slowly is given a smaller window, so a Ctrl-C waits behind less; a page at full speed keeps the whole one", () => {
+    let parsed = 0;
+    /** `ms` of a flood, the renderer parsing up to `perTenMs` bytes every 10 ms; returns the most sshd had sent and the renderer not yet parsed. */
+    const run = (ms: number, perTenMs: number) => {
+      let most = 0;
+      for (let t = 0; t < ms; t += 10) {
+        ch.flood();
+        vi.advanceTimersByTime(10);
+        const n = Math.min(perTenMs, w.counters.unacked);
+        w.ack(n);
+        parsed += n;
+        most = Math.max(most, ch.produced - parsed);
+      }
+      return most;
+    };
+    // At full speed (1 MiB per 10 ms, faster than sshd's window lets through): past ssh2's first
+    // window, the renderer is sent its whole window and the bound is today's.
+    run(3000, 1024 * 1024);
+    expect(w.rendererWindow).toBe(HIGH_WATERMARK);
+    expect(w.inFlightLimit).toBe(IN_FLIGHT_MIN);
+    expect(w.counters.maxUnacked).toBe(HIGH_WATERMARK);
+    // The page slows to 8 KiB per 10 ms (under 1 MB/s, like `yes` at half speed): once what was
+    // already in flight is parsed, far less is sent ahead of it.
+    run(2000, 8 * 1024);
+    const behindSlow = run(2000, 8 * 1024);
+    expect(w.rendererWindow).toBeLessThan(HIGH_WATERMARK / 4);
+    expect(behindSlow).toBeLessThan(IN_FLIGHT_MIN / 4);
+    expect(w.counters.unacked).toBeLessThanOrEqual(w.rendererWindow);
+    // Back at full speed: the whole window again.
+    run(1000, 1024 * 1024);
+    expect(w.rendererWindow).toBe(HIGH_WATERMARK);
+    expect(w.inFlightLimit).toBe(IN_FLIGHT_MIN);
+    parseAll();
+    tick();
+    parseAll();
+    expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
+  });
+
+  it('a trickle (the program, not the page, sets the pace) leaves the whole window for the flood after it', () => {
+    for (let i = 0; i < 200; i++) {
+      ch.emit('data', Buffer.from('$ ls\r\n'));
+      parseAll(); // parsed as it comes; the page then waits for the program
+      vi.advanceTimersByTime(60);
+    }
+    expect(w.rendererWindow).toBe(HIGH_WATERMARK);
+    ch.flood();
+    tick();
+    expect(w.counters.unacked).toBe(HIGH_WATERMARK);
+  });
+
   it('a closed channel is granted nothing more', () => {
     ch.flood();
     tick();
