@@ -82,6 +82,17 @@ const RATE_SAMPLES = 10;
  */
 const DRAIN_SAMPLE_MS = 50;
 const DRAIN_SAMPLES = 3;
+/**
+ * The terminal's interrupt characters (Ctrl-C, Ctrl-\, Ctrl-Z: INTR, QUIT and SUSP as stty sets
+ * them by default). For INTERRUPT_HOLD_MS after one is typed, output in flight is bounded by two
+ * grants' worth instead of the page's usual bound: the shell's answer (`^C` and the prompt) then
+ * queues behind little, and the program's output written while the key travels waits in the PTY,
+ * where the kernel's own handling of the signal flushes it as on any terminal (`stty noflsh`
+ * keeps it). Keyless drops nothing it has received; a program that takes the key as input (an
+ * editor) has a smaller window for a moment.
+ */
+const INTERRUPT_KEYS = /[\x03\x1a\x1c]/;
+export const INTERRUPT_HOLD_MS = 1000;
 
 export interface FlowCounters {
   unacked: number;
@@ -149,6 +160,8 @@ export class TerminalChannel implements Disposable {
   private readonly window: ShellWindow | undefined;
   /** When a grant went to a sshd that had no window left (performance.now()), until its output comes. */
   private stalledGrantAt: number | undefined;
+  /** When an interrupt key was last typed (performance.now(); see INTERRUPT_KEYS). */
+  private interruptedAt: number | undefined;
   private rtts: number[] = [];
   /** The renderer's recent paces (bytes per ms), and the stretch being measured. */
   private rates: number[] = [];
@@ -192,6 +205,7 @@ export class TerminalChannel implements Disposable {
 
   write(data: string): void {
     if (this.disposed) return;
+    if (INTERRUPT_KEYS.test(data)) this.interruptedAt = performance.now();
     this.channel.write(data);
     this.tapped?.input(data);
   }
@@ -281,9 +295,14 @@ export class TerminalChannel implements Disposable {
     const w = this.window;
     if (!w || this.disposed || this.closed) return;
     const credit = w.credit;
-    const limit = this.inFlightLimit;
+    let limit = this.inFlightLimit;
+    const least = Math.min(GRANT_MIN, limit / 4);
+    if (this.interruptedAt !== undefined) {
+      if (performance.now() - this.interruptedAt < INTERRUPT_HOLD_MS) limit = 2 * least;
+      else this.interruptedAt = undefined;
+    }
     const room = limit - credit - this.queued - this.counters.unacked;
-    if (room < Math.min(GRANT_MIN, limit / 4)) return;
+    if (room < least) return;
     if (credit === 0) {
       this.counters.pauses++;
       this.stalledGrantAt = performance.now();

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientChannel } from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { COALESCE_MS, HIGH_WATERMARK, IN_FLIGHT_MAX, IN_FLIGHT_MIN, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
+import { COALESCE_MS, HIGH_WATERMARK, INTERRUPT_HOLD_MS, IN_FLIGHT_MAX, IN_FLIGHT_MIN, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
 
 /** The parts of an ssh2 ClientChannel that TerminalChannel uses, with spies. */
 class FakeChannel extends EventEmitter {
@@ -362,6 +362,34 @@ describe('the SSH window, granted as the renderer parses', () => {
     run(1000, 1024 * 1024);
     expect(w.rendererWindow).toBe(HIGH_WATERMARK);
     expect(w.inFlightLimit).toBe(IN_FLIGHT_MIN);
+    parseAll();
+    tick();
+    parseAll();
+    expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
+  });
+
+  it('Ctrl-C: while the key travels to the shell, less is let in ahead of its answer; then the window is whole again, nothing lost', () => {
+    let parsed = 0;
+    const step = (perTenMs: number, programWrites = true) => {
+      if (programWrites) ch.flood();
+      vi.advanceTimersByTime(10);
+      const n = Math.min(perTenMs, w.counters.unacked);
+      w.ack(n);
+      parsed += n;
+    };
+    for (let t = 0; t < 6000; t += 10) step(16 * 1024); // past ssh2's first window, a page at about 1.6 MB/s
+    const usual = w.inFlightLimit;
+    expect(ch.produced - parsed).toBeGreaterThan(usual / 2);
+    w.write('\x03');
+    expect(ch.write).toHaveBeenCalledWith('\x03');
+    // The key reaches the shell 300 ms later, the program writing all the while: what its answer
+    // now waits behind (sent by sshd, not yet drawn) is two grants at most, not the usual bound.
+    for (let t = 0; t < 300; t += 10) step(16 * 1024);
+    expect(ch.produced - parsed).toBeLessThanOrEqual(2 * 32 * 1024);
+    expect(2 * 32 * 1024).toBeLessThan(usual / 2);
+    // A while later (the program took the key as input and goes on), the usual bound again.
+    for (let t = 0; t < INTERRUPT_HOLD_MS + 500; t += 10) step(16 * 1024);
+    expect(ch.produced - parsed).toBeGreaterThan(usual / 2);
     parseAll();
     tick();
     parseAll();
