@@ -75,13 +75,26 @@ const RATE_MIN_MS = 50;
 const RATE_MIN_BYTES = 64 * 1024;
 const RATE_SAMPLES = 10;
 /**
- * The renderer's drain rate (bytes it parses per ms while it has output to parse) is sampled over
- * stretches of at least DRAIN_SAMPLE_MS in which output was never all parsed (a trickle, where the
- * program and not the page sets the pace, is never a sample), and the median of the last
- * DRAIN_SAMPLES counts: one pause (a collection, a frame) neither shrinks nor grows the window.
+ * The renderer's drain rate (bytes it parses per ms of parsing, as it reports with its acks; per
+ * ms of wall time if it does not) is sampled over stretches of at least DRAIN_SAMPLE_MS in which
+ * output was never all parsed (a trickle, where the program and not the page sets the pace, is
+ * never a sample), and the median of the last DRAIN_SAMPLES counts: one pause (a collection, a
+ * frame) neither shrinks nor grows the window. Counting parse time, not wall time, keeps a window
+ * too small for the round trip of acks (main or the page waiting for a CPU on a busy machine)
+ * from measuring as a slow page and shrinking further.
  */
 const DRAIN_SAMPLE_MS = 50;
 const DRAIN_SAMPLES = 3;
+/**
+ * When the renderer waited for output for more than STARVED of a stretch (the window does not
+ * cover the round trip of acks), the window is made WINDOW_GROWTH times larger, up to
+ * HIGH_WATERMARK; each stretch it waits for less than FED, it eases back towards DRAIN_MS of
+ * parsing by WINDOW_EASE (slowly: a window just large enough is not starved, one 1.5× smaller was).
+ */
+const STARVED = 0.1;
+const FED = 0.03;
+const WINDOW_GROWTH = 1.5;
+const WINDOW_EASE = 1.05;
 /**
  * The terminal's interrupt characters (Ctrl-C, Ctrl-\, Ctrl-Z: INTR, QUIT and SUSP as stty sets
  * them by default). For INTERRUPT_HOLD_MS after one is typed, output in flight is bounded by two
@@ -171,6 +184,10 @@ export class TerminalChannel implements Disposable {
   private drains: number[] = [];
   private drainFrom: number | undefined;
   private drainBytes = 0;
+  /** Parse time the renderer reported in the stretch; NaN once an ack came without it. */
+  private drainParseMs = 0;
+  /** How many times DRAIN_MS of parsing the window is (see STARVED). */
+  private windowScale = 1;
 
   constructor(
     private readonly channel: ClientChannel,
@@ -222,7 +239,7 @@ export class TerminalChannel implements Disposable {
     const d = this.drains;
     if (!d.length) return HIGH_WATERMARK;
     const rate = [...d].sort((a, b) => a - b)[(d.length - 1) >> 1]!;
-    return Math.round(Math.min(HIGH_WATERMARK, Math.max(WINDOW_MIN, rate * DRAIN_MS)));
+    return Math.round(Math.min(HIGH_WATERMARK, Math.max(WINDOW_MIN, rate * DRAIN_MS * this.windowScale)));
   }
 
   /**
@@ -249,11 +266,12 @@ export class TerminalChannel implements Disposable {
     return (this.window?.credit ?? 0) + this.queued + this.counters.unacked;
   }
 
-  ack(bytes: number): void {
+  /** The renderer has parsed `bytes` more, in `parseMs` of xterm.js's time if it says. */
+  ack(bytes: number, parseMs?: number): void {
     const acked = Math.min(bytes, this.counters.unacked);
     this.counters.unacked -= acked;
     this.measureRate(acked);
-    this.measureDrain(acked);
+    this.measureDrain(acked, parseMs);
     this.flush();
     // Caught up with nothing waiting in main: the program, not the page, set the pace of this stretch.
     if (this.counters.unacked === 0) this.drainFrom = undefined;
@@ -278,16 +296,22 @@ export class TerminalChannel implements Disposable {
   }
 
   /** Counts `acked` bytes parsed into the current stretch, and ends it as a sample once it is DRAIN_SAMPLE_MS long. */
-  private measureDrain(acked: number): void {
+  private measureDrain(acked: number, parseMs: number | undefined): void {
     if (this.drainFrom === undefined) return;
     this.drainBytes += acked;
+    this.drainParseMs += parseMs ?? NaN;
     const now = performance.now();
     const ms = now - this.drainFrom;
     if (ms < DRAIN_SAMPLE_MS) return;
-    this.drains.push(this.drainBytes / ms);
+    const parsing = Number.isNaN(this.drainParseMs) ? ms : Math.min(ms, Math.max(1, this.drainParseMs));
+    this.drains.push(this.drainBytes / parsing);
     if (this.drains.length > DRAIN_SAMPLES) this.drains.shift();
+    const waited = 1 - parsing / ms;
+    if (waited > STARVED && this.rendererWindow < HIGH_WATERMARK) this.windowScale = Math.min(HIGH_WATERMARK / WINDOW_MIN, this.windowScale * WINDOW_GROWTH);
+    else if (waited < FED) this.windowScale = Math.max(1, this.windowScale / WINDOW_EASE);
     this.drainFrom = now;
     this.drainBytes = 0;
+    this.drainParseMs = 0;
   }
 
   /** Tops sshd's window up to the in-flight bound, in adjustments of at least GRANT_MIN (or a quarter of a small bound). */
@@ -375,6 +399,7 @@ export class TerminalChannel implements Disposable {
       if (this.drainFrom === undefined) {
         this.drainFrom = performance.now();
         this.drainBytes = 0;
+        this.drainParseMs = 0;
       }
       const data = this.take(n);
       c.unacked += n;

@@ -456,9 +456,10 @@ export class TerminalSession {
   private flushAck(): void {
     this.ackQueued = false;
     const bytes = this.unacked;
+    const parseMs = Math.round(this.unackedMs * 100) / 100;
     this.unacked = 0;
     this.unackedMs = 0;
-    if (bytes > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, bytes });
+    if (bytes > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, bytes, parseMs });
   }
 
   /** Calls `fn` with each piece of output (bytes) right after xterm.js has parsed it (tests, benchmark). */

@@ -396,6 +396,32 @@ describe('the SSH window, granted as the renderer parses', () => {
     expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
   });
 
+  it('acks that take long to come back (a busy machine) do not pass for a slow page: the window grows until the page is kept busy', () => {
+    // The page parses 20 KiB per 10 ms and says how long it took; each ack reaches main 100 ms later.
+    const acks: Array<{ at: number; bytes: number; parseMs: number }> = [];
+    let held = 0; // delivered, not yet parsed
+    let parsed = 0;
+    let now = 0;
+    let parsedLastSecond = 0;
+    for (; now < 8000; now += 10) {
+      ch.flood();
+      vi.advanceTimersByTime(10);
+      held = w.counters.unacked - acks.reduce((n, a) => n + a.bytes, 0);
+      const n = Math.min(held, 20 * 1024);
+      if (n > 0) acks.push({ at: now + 100, bytes: n, parseMs: n / 2048 });
+      parsed += n;
+      if (now >= 7000) parsedLastSecond += n;
+      while (acks.length && acks[0]!.at <= now) {
+        const a = acks.shift()!;
+        w.ack(a.bytes, a.parseMs);
+      }
+    }
+    // DRAIN_MS of parsing would be 120 KiB; a round trip of acks is 200 KiB of parsing.
+    expect(w.rendererWindow).toBeGreaterThan(200 * 1024);
+    expect(parsedLastSecond).toBeGreaterThan(0.9 * 100 * 20 * 1024); // busy at least 90 % of the last second
+    expect(parsed).toBeGreaterThan(0);
+  });
+
   it('a trickle (the program, not the page, sets the pace) leaves the whole window for the flood after it', () => {
     for (let i = 0; i < 200; i++) {
       ch.emit('data', Buffer.from('$ ls\r\n'));
