@@ -75,8 +75,8 @@ const RATE_MIN_MS = 50;
 const RATE_MIN_BYTES = 64 * 1024;
 const RATE_SAMPLES = 10;
 /**
- * The renderer's drain rate (bytes it parses per ms of parsing, as it reports with its acks; per
- * ms of wall time if it does not) is sampled over stretches of at least DRAIN_SAMPLE_MS in which
+ * The renderer's drain rate (bytes it parses per ms it had output to parse, as it reports with
+ * its acks; per ms of wall time if it does not) is sampled over stretches of at least DRAIN_SAMPLE_MS in which
  * output was never all parsed (a trickle, where the program and not the page sets the pace, is
  * never a sample), and the median of the last DRAIN_SAMPLES counts: one pause (a collection, a
  * frame) neither shrinks nor grows the window. Counting parse time, not wall time, keeps a window
@@ -232,8 +232,9 @@ export class TerminalChannel implements Disposable {
   }
 
   /**
-   * The renderer's window now: DRAIN_MS of parsing at its measured drain rate, between WINDOW_MIN
-   * and HIGH_WATERMARK; HIGH_WATERMARK until measured.
+   * The renderer's window now: DRAIN_MS of parsing at its measured drain rate (more while it is
+   * left waiting for output, see STARVED), between WINDOW_MIN and HIGH_WATERMARK; HIGH_WATERMARK
+   * until measured.
    */
   get rendererWindow(): number {
     const d = this.drains;
@@ -266,7 +267,7 @@ export class TerminalChannel implements Disposable {
     return (this.window?.credit ?? 0) + this.queued + this.counters.unacked;
   }
 
-  /** The renderer has parsed `bytes` more, in `parseMs` of xterm.js's time if it says. */
+  /** The renderer has parsed `bytes` more, and had output to parse for `parseMs` of the time since its last ack if it says. */
   ack(bytes: number, parseMs?: number): void {
     const acked = Math.min(bytes, this.counters.unacked);
     this.counters.unacked -= acked;
@@ -383,16 +384,16 @@ export class TerminalChannel implements Disposable {
   }
 
   /**
-   * Sends what fits in the renderer's window, in messages of at most MESSAGE_BYTES (a quarter of a
-   * smaller window, so a slow page still has the next message while it acks one); the rest waits
-   * for acknowledgements.
+   * Sends what fits in the renderer's window, in messages of at most MESSAGE_BYTES (half a smaller
+   * window, so a slow page still has the next message while it acks one); the rest waits for
+   * acknowledgements.
    */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const c = this.counters;
     const window = this.rendererWindow;
-    const message = Math.min(MESSAGE_BYTES, Math.floor(window / 4));
+    const message = Math.min(MESSAGE_BYTES, Math.floor(window / 2));
     while (this.queued > 0 && !this.disposed) {
       const n = Math.min(window - c.unacked, message, this.queued);
       if (n <= 0) break;
