@@ -88,13 +88,16 @@ const DRAIN_SAMPLES = 3;
 /**
  * When the renderer waited for output for more than STARVED of a stretch (the window does not
  * cover the round trip of acks), the window is made WINDOW_GROWTH times larger, up to
- * HIGH_WATERMARK; each stretch it waits for less than FED, it eases back towards DRAIN_MS of
+ * WINDOW_SCALE_MAX times DRAIN_MS of parsing (a busy machine's slow acks cost a slow page some
+ * pace rather than its Ctrl-C: under load 15 an unbounded growth gave back the whole window);
+ * each stretch it waits for less than FED, it eases back towards DRAIN_MS of
  * parsing by WINDOW_EASE (slowly: a window just large enough is not starved, one 1.5× smaller was).
  */
 const STARVED = 0.1;
 const FED = 0.03;
 const WINDOW_GROWTH = 1.5;
 const WINDOW_EASE = 1.05;
+const WINDOW_SCALE_MAX = 2;
 /**
  * The terminal's interrupt characters (Ctrl-C, Ctrl-\, Ctrl-Z: INTR, QUIT and SUSP as stty sets
  * them by default). For INTERRUPT_HOLD_MS after one is typed, output in flight is bounded by two
@@ -104,7 +107,7 @@ const WINDOW_EASE = 1.05;
  * keeps it). Keyless drops nothing it has received; a program that takes the key as input (an
  * editor) has a smaller window for a moment.
  */
-const INTERRUPT_KEYS = /[\x03\x1a\x1c]/;
+const INTERRUPT_KEYS = ['\x03', '\x1a', '\x1c'];
 export const INTERRUPT_HOLD_MS = 1000;
 
 export interface FlowCounters {
@@ -222,7 +225,7 @@ export class TerminalChannel implements Disposable {
 
   write(data: string): void {
     if (this.disposed) return;
-    if (INTERRUPT_KEYS.test(data)) this.interruptedAt = performance.now();
+    if (INTERRUPT_KEYS.some((k) => data.includes(k))) this.interruptedAt = performance.now();
     this.channel.write(data);
     this.tapped?.input(data);
   }
@@ -308,7 +311,7 @@ export class TerminalChannel implements Disposable {
     this.drains.push(this.drainBytes / parsing);
     if (this.drains.length > DRAIN_SAMPLES) this.drains.shift();
     const waited = 1 - parsing / ms;
-    if (waited > STARVED && this.rendererWindow < HIGH_WATERMARK) this.windowScale = Math.min(HIGH_WATERMARK / WINDOW_MIN, this.windowScale * WINDOW_GROWTH);
+    if (waited > STARVED && this.rendererWindow < HIGH_WATERMARK) this.windowScale = Math.min(WINDOW_SCALE_MAX, this.windowScale * WINDOW_GROWTH);
     else if (waited < FED) this.windowScale = Math.max(1, this.windowScale / WINDOW_EASE);
     this.drainFrom = now;
     this.drainBytes = 0;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientChannel } from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { COALESCE_MS, HIGH_WATERMARK, INTERRUPT_HOLD_MS, IN_FLIGHT_MAX, IN_FLIGHT_MIN, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
+import { COALESCE_MS, DRAIN_MS, HIGH_WATERMARK, INTERRUPT_HOLD_MS, IN_FLIGHT_MAX, IN_FLIGHT_MIN, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
 
 /** The parts of an ssh2 ClientChannel that TerminalChannel uses, with spies. */
 class FakeChannel extends EventEmitter {
@@ -399,14 +399,13 @@ describe('the SSH window, granted as the renderer parses', () => {
   it('acks that take long to come back (a busy machine) do not pass for a slow page: the window grows until the page is kept busy', () => {
     // The page parses 20 KiB per 10 ms and says how long it took; each ack reaches main 100 ms later.
     const acks: Array<{ at: number; bytes: number; parseMs: number }> = [];
-    let held = 0; // delivered, not yet parsed
     let parsed = 0;
     let now = 0;
     let parsedLastSecond = 0;
     for (; now < 8000; now += 10) {
       ch.flood();
       vi.advanceTimersByTime(10);
-      held = w.counters.unacked - acks.reduce((n, a) => n + a.bytes, 0);
+      const held = w.counters.unacked - acks.reduce((n, a) => n + a.bytes, 0); // delivered, not yet parsed
       const n = Math.min(held, 20 * 1024);
       if (n > 0) acks.push({ at: now + 100, bytes: n, parseMs: n / 2048 });
       parsed += n;
@@ -419,6 +418,7 @@ describe('the SSH window, granted as the renderer parses', () => {
     // DRAIN_MS of parsing would be 120 KiB; a round trip of acks is 200 KiB of parsing.
     expect(w.rendererWindow).toBeGreaterThan(200 * 1024);
     expect(parsedLastSecond).toBeGreaterThan(0.9 * 100 * 20 * 1024); // busy at least 90 % of the last second
+    expect(w.rendererWindow).toBeLessThanOrEqual(2 * 2048 * DRAIN_MS); // but never more than twice DRAIN_MS of parsing
     expect(parsed).toBeGreaterThan(0);
   });
 
