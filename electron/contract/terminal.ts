@@ -106,8 +106,8 @@ export const terminalRequests = {
  * with nothing (no result frame, no request id).
  */
 export const terminalNotifications = {
-  /** The renderer says how many bytes of output xterm.js has parsed (flow control). */
-  'session.ack': z.object({ sessionId: sessionIdSchema, bytes: z.number().int().min(0).max(1 << 30) }).strict(),
+  /** The renderer says how many bytes of output xterm.js has parsed, and for how many ms since its last ack it had output to parse (flow control). */
+  'session.ack': z.object({ sessionId: sessionIdSchema, bytes: z.number().int().min(0).max(1 << 30), parseMs: z.number().min(0).max(3_600_000).optional() }).strict(),
 } as const;
 
 export const terminalEvents = {

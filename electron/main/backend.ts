@@ -265,7 +265,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     'forward.close': ({ forwardId }, { peer }) => (forwards.close(peer, forwardId), ok),
     'session.write': ({ sessionId, data }, { peer }) => (sessions.write(peer, sessionId, data), ok),
     'session.resize': ({ sessionId, cols, rows }, { peer }) => (sessions.resize(peer, sessionId, cols, rows), ok),
-    'session.ack': ({ sessionId, bytes }, { peer }) => sessions.ack(peer, sessionId, bytes),
+    'session.ack': ({ sessionId, bytes, parseMs }, { peer }) => sessions.ack(peer, sessionId, bytes, parseMs),
     'session.close': ({ sessionId }, { peer }) => (sessions.close(peer, sessionId), ok),
     'session.stats': ({ sessionId }, { peer }) => sessions.stats(peer, sessionId),
     'recording.start': ({ sessionId, title }, { peer }) => sessions.startRecording(peer, sessionId, title),

@@ -508,7 +508,8 @@ export async function runTerminalBench(): Promise<void> {
     if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'throughput') {
       process.stdout.write(
         `throughput only (load ${round(loadavg()[0]!, 2)}): full path ${tp.fullPathMBps} MB/s, xterm.js alone ${tp.xtermAloneMBps} MB/s, ratio ${round(tp.ratio * 100)} %\n` +
-          `  runs, Keyless/bare/alone ms: ${tp.runs.map((r) => `${r.keyless.ms}/${r.bare.ms}/${r.aloneMs}`).join("  ")}\n`,
+          `  runs, Keyless/bare/alone ms: ${tp.runs.map((r) => `${r.keyless.ms}/${r.bare.ms}/${r.aloneMs}`).join("  ")}\n` +
+          `  vs the bare pipe: throughput ${tp.vsBarePipe.throughputRatio ?? '—'}, CPU per MB ${tp.vsBarePipe.cpuPerMBRatio} (backend ${tp.vsBarePipe.backendCpuPerMBRatio}, page ${tp.vsBarePipe.pageCpuPerMBRatio})\n`,
       );
       return;
     }

@@ -251,8 +251,8 @@ export class TerminalSessions implements Disposable {
     s.channel.resize(cols, rows);
     s.recording?.resize(cols, rows);
   }
-  ack(peer: PeerContext, sessionId: string, bytes: number): void {
-    this.get(peer, sessionId).channel.ack(bytes);
+  ack(peer: PeerContext, sessionId: string, bytes: number, parseMs?: number): void {
+    this.get(peer, sessionId).channel.ack(bytes, parseMs);
   }
   close(peer: PeerContext, sessionId: string): void {
     this.get(peer, sessionId).dispose();

@@ -4,14 +4,26 @@ import type { Disposable } from '../base/lifecycle';
 import { ChannelWindow } from './channel-window';
 
 /**
- * The renderer's window: bytes of output sent but not yet parsed by xterm.js never exceed it.
- * Output travels as bytes (UTF-8 as sshd sent it) and xterm.js decodes it, so the window is
+ * The renderer's largest window: bytes of output sent but not yet parsed by xterm.js never exceed
+ * it. Output travels as bytes (UTF-8 as sshd sent it) and xterm.js decodes it, so the window is
  * counted in bytes, like the SSH window behind it. 256 KiB keeps xterm.js fed while acks travel
  * (`npm run bench -- terminal`: 100 KB gave ~42 % of xterm.js alone, 256 KiB ~51 %) and bounds
  * what a keystroke's echo in another tab can queue behind on the shared transport (echo p95 24–29
- * ms beside a flood; 512 KiB gained nothing more and pushed that to 38–151 ms).
+ * ms beside a flood; 512 KiB gained nothing more and pushed that to 38–151 ms). A page that parses
+ * slowly gets less (see DRAIN_MS).
  */
 export const HIGH_WATERMARK = 256 * 1024;
+/**
+ * The renderer's window is what it parses in this long (ms), between WINDOW_MIN and
+ * HIGH_WATERMARK. Everything past the network when Ctrl-C reaches the shell (main's reserve and
+ * the renderer's window, 1.5× the window together) is still drawn, so this is what an interrupt
+ * waits behind on a nearby host: at full speed xterm.js parses 256 KiB of `cat` in under 10 ms
+ * (the window stays whole), but a page at half speed parses `yes` at under 1 MB/s, where 256 KiB
+ * plus the reserve took over half a second to drain.
+ */
+export const DRAIN_MS = 60;
+/** The smallest renderer window: an SSH packet's worth, so a slow page still gets whole packets. */
+export const WINDOW_MIN = 32 * 1024;
 /**
  * Only where the SSH window cannot be managed (see ShellWindow): main's own reserve of output
  * received but not yet sent; the ssh2 channel is paused when it passes RESERVE_HIGH bytes and
@@ -62,6 +74,41 @@ const RTT_SAMPLES = 8;
 const RATE_MIN_MS = 50;
 const RATE_MIN_BYTES = 64 * 1024;
 const RATE_SAMPLES = 10;
+/**
+ * The renderer's drain rate (bytes it parses per ms it had output to parse, as it reports with
+ * its acks; per ms of wall time if it does not) is sampled over stretches of at least DRAIN_SAMPLE_MS in which
+ * output was never all parsed (a trickle, where the program and not the page sets the pace, is
+ * never a sample), and the median of the last DRAIN_SAMPLES counts: one pause (a collection, a
+ * frame) neither shrinks nor grows the window. Counting parse time, not wall time, keeps a window
+ * too small for the round trip of acks (main or the page waiting for a CPU on a busy machine)
+ * from measuring as a slow page and shrinking further.
+ */
+const DRAIN_SAMPLE_MS = 50;
+const DRAIN_SAMPLES = 3;
+/**
+ * When the renderer waited for output for more than STARVED of a stretch (the window does not
+ * cover the round trip of acks), the window is made WINDOW_GROWTH times larger, up to
+ * WINDOW_SCALE_MAX times DRAIN_MS of parsing (a busy machine's slow acks cost a slow page some
+ * pace rather than its Ctrl-C: under load 15 an unbounded growth gave back the whole window);
+ * each stretch it waits for less than FED, it eases back towards DRAIN_MS of
+ * parsing by WINDOW_EASE (slowly: a window just large enough is not starved, one 1.5× smaller was).
+ */
+const STARVED = 0.1;
+const FED = 0.03;
+const WINDOW_GROWTH = 1.5;
+const WINDOW_EASE = 1.05;
+const WINDOW_SCALE_MAX = 2;
+/**
+ * The terminal's interrupt characters (Ctrl-C, Ctrl-\, Ctrl-Z: INTR, QUIT and SUSP as stty sets
+ * them by default). For INTERRUPT_HOLD_MS after one is typed, output in flight is bounded by two
+ * grants' worth instead of the page's usual bound: the shell's answer (`^C` and the prompt) then
+ * queues behind little, and the program's output written while the key travels waits in the PTY,
+ * where the kernel's own handling of the signal flushes it as on any terminal (`stty noflsh`
+ * keeps it). Keyless drops nothing it has received; a program that takes the key as input (an
+ * editor) has a smaller window for a moment.
+ */
+const INTERRUPT_KEYS = ['\x03', '\x1a', '\x1c'];
+export const INTERRUPT_HOLD_MS = 1000;
 
 export interface FlowCounters {
   unacked: number;
@@ -103,7 +150,7 @@ class ShellWindow {
 
 /**
  * A shell channel's output side with back-pressure: output is coalesced and sent, as the bytes
- * sshd sent, while the renderer is less than HIGH_WATERMARK bytes behind; the rest waits in main.
+ * sshd sent, while the renderer is less than its window (rendererWindow) behind; the rest waits in main.
  * sshd is granted SSH window only while output in flight (window, main, renderer) is under the
  * adaptive bound (IN_FLIGHT_MIN…IN_FLIGHT_MAX), so when the window closes sshd stops reading from
  * the program and a Ctrl-C waits behind that bound at most. Without ShellWindow the ssh2 channel
@@ -129,11 +176,21 @@ export class TerminalChannel implements Disposable {
   private readonly window: ShellWindow | undefined;
   /** When a grant went to a sshd that had no window left (performance.now()), until its output comes. */
   private stalledGrantAt: number | undefined;
+  /** When an interrupt key was last typed (performance.now(); see INTERRUPT_KEYS). */
+  private interruptedAt: number | undefined;
   private rtts: number[] = [];
   /** The renderer's recent paces (bytes per ms), and the stretch being measured. */
   private rates: number[] = [];
   private rateFrom = 0;
   private rateBytes = 0;
+  /** The renderer's drain rates (bytes per ms), and the stretch with output unparsed being measured (since when, and bytes parsed in it). */
+  private drains: number[] = [];
+  private drainFrom: number | undefined;
+  private drainBytes = 0;
+  /** Parse time the renderer reported in the stretch; NaN once an ack came without it. */
+  private drainParseMs = 0;
+  /** How many times DRAIN_MS of parsing the window is (see STARVED). */
+  private windowScale = 1;
 
   constructor(
     private readonly channel: ClientChannel,
@@ -168,6 +225,7 @@ export class TerminalChannel implements Disposable {
 
   write(data: string): void {
     if (this.disposed) return;
+    if (INTERRUPT_KEYS.some((k) => data.includes(k))) this.interruptedAt = performance.now();
     this.channel.write(data);
     this.tapped?.input(data);
   }
@@ -176,12 +234,30 @@ export class TerminalChannel implements Disposable {
     if (!this.disposed) this.channel.setWindow(rows, cols, 0, 0);
   }
 
-  /** The bound on output in flight now (see IN_FLIGHT_MIN). */
+  /**
+   * The renderer's window now: DRAIN_MS of parsing at its measured drain rate (more while it is
+   * left waiting for output, see STARVED), between WINDOW_MIN and HIGH_WATERMARK; HIGH_WATERMARK
+   * until measured.
+   */
+  get rendererWindow(): number {
+    const d = this.drains;
+    if (!d.length) return HIGH_WATERMARK;
+    const rate = [...d].sort((a, b) => a - b)[(d.length - 1) >> 1]!;
+    return Math.round(Math.min(HIGH_WATERMARK, Math.max(WINDOW_MIN, rate * DRAIN_MS * this.windowScale)));
+  }
+
+  /**
+   * The bound on output in flight now (see IN_FLIGHT_MIN): past the network, the renderer's
+   * window and half as much again in main (IN_FLIGHT_MIN for a page at full speed, less for a
+   * slow one); for a far host, enough more to cover the round trip at the pace the renderer takes
+   * output, so `cat` is limited by the page and not by the window.
+   */
   get inFlightLimit(): number {
     // Limited by the window, the renderer parses about a window per round trip: twice that lets
     // the window double each round trip until the renderer is what limits.
     const rate = this.rates.length ? Math.max(...this.rates) : 0;
-    return Math.min(IN_FLIGHT_MAX, Math.max(IN_FLIGHT_MIN, HIGH_WATERMARK + 2 * rate * this.rtt));
+    const window = this.rendererWindow;
+    return Math.min(IN_FLIGHT_MAX, Math.max(window + window / 2, window + 2 * rate * this.rtt));
   }
 
   /** The round trip to sshd (ms), as the smallest recent sample; 0 until measured. */
@@ -194,11 +270,15 @@ export class TerminalChannel implements Disposable {
     return (this.window?.credit ?? 0) + this.queued + this.counters.unacked;
   }
 
-  ack(bytes: number): void {
+  /** The renderer has parsed `bytes` more, and had output to parse for `parseMs` of the time since its last ack if it says. */
+  ack(bytes: number, parseMs?: number): void {
     const acked = Math.min(bytes, this.counters.unacked);
     this.counters.unacked -= acked;
     this.measureRate(acked);
+    this.measureDrain(acked, parseMs);
     this.flush();
+    // Caught up with nothing waiting in main: the program, not the page, set the pace of this stretch.
+    if (this.counters.unacked === 0) this.drainFrom = undefined;
     this.grant();
     if (this.paused && this.queued < RESERVE_LOW) {
       this.paused = false;
@@ -219,13 +299,38 @@ export class TerminalChannel implements Disposable {
     this.rateBytes = 0;
   }
 
-  /** Tops sshd's window up to the in-flight bound, in adjustments of at least GRANT_MIN. */
+  /** Counts `acked` bytes parsed into the current stretch, and ends it as a sample once it is DRAIN_SAMPLE_MS long. */
+  private measureDrain(acked: number, parseMs: number | undefined): void {
+    if (this.drainFrom === undefined) return;
+    this.drainBytes += acked;
+    this.drainParseMs += parseMs ?? NaN;
+    const now = performance.now();
+    const ms = now - this.drainFrom;
+    if (ms < DRAIN_SAMPLE_MS) return;
+    const parsing = Number.isNaN(this.drainParseMs) ? ms : Math.min(ms, Math.max(1, this.drainParseMs));
+    this.drains.push(this.drainBytes / parsing);
+    if (this.drains.length > DRAIN_SAMPLES) this.drains.shift();
+    const waited = 1 - parsing / ms;
+    if (waited > STARVED && this.rendererWindow < HIGH_WATERMARK) this.windowScale = Math.min(WINDOW_SCALE_MAX, this.windowScale * WINDOW_GROWTH);
+    else if (waited < FED) this.windowScale = Math.max(1, this.windowScale / WINDOW_EASE);
+    this.drainFrom = now;
+    this.drainBytes = 0;
+    this.drainParseMs = 0;
+  }
+
+  /** Tops sshd's window up to the in-flight bound, in adjustments of at least GRANT_MIN (or a quarter of a small bound). */
   private grant(): void {
     const w = this.window;
     if (!w || this.disposed || this.closed) return;
     const credit = w.credit;
-    const room = this.inFlightLimit - credit - this.queued - this.counters.unacked;
-    if (room < GRANT_MIN) return;
+    let limit = this.inFlightLimit;
+    const least = Math.min(GRANT_MIN, limit / 4);
+    if (this.interruptedAt !== undefined) {
+      if (performance.now() - this.interruptedAt < INTERRUPT_HOLD_MS) limit = 2 * least;
+      else this.interruptedAt = undefined;
+    }
+    const room = limit - credit - this.queued - this.counters.unacked;
+    if (room < least) return;
     if (credit === 0) {
       this.counters.pauses++;
       this.stalledGrantAt = performance.now();
@@ -281,14 +386,25 @@ export class TerminalChannel implements Disposable {
     return out;
   }
 
-  /** Sends what fits under the high watermark, in messages of at most MESSAGE_BYTES; the rest waits for acknowledgements. */
+  /**
+   * Sends what fits in the renderer's window, in messages of at most MESSAGE_BYTES (half a smaller
+   * window, so a slow page still has the next message while it acks one); the rest waits for
+   * acknowledgements.
+   */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const c = this.counters;
+    const window = this.rendererWindow;
+    const message = Math.min(MESSAGE_BYTES, Math.floor(window / 2));
     while (this.queued > 0 && !this.disposed) {
-      const n = Math.min(HIGH_WATERMARK - c.unacked, MESSAGE_BYTES, this.queued);
+      const n = Math.min(window - c.unacked, message, this.queued);
       if (n <= 0) break;
+      if (this.drainFrom === undefined) {
+        this.drainFrom = performance.now();
+        this.drainBytes = 0;
+        this.drainParseMs = 0;
+      }
       const data = this.take(n);
       c.unacked += n;
       c.sentBytes += n;

@@ -48,6 +48,13 @@ const WRITE_CHUNK = 64 * 1024;
  */
 const ACK_NOW_BYTES = 64 * 1024;
 /**
+ * …or when output has been waiting here this long (ms) since the last ack: a page parsing slowly
+ * is given a smaller window by main (DRAIN_MS there, 60 ms of parsing, sent in two messages), and
+ * acks at least four times a window so the next message is on its way before the last one here
+ * is parsed.
+ */
+const ACK_NOW_MS = 15;
+/**
  * Small pieces waiting behind each other are joined up to this before they go to xterm.js; a
  * message from main (at most 64 KiB, about a millisecond of parsing) goes as it came.
  */
@@ -119,6 +126,13 @@ export class TerminalSession {
   sessionId: string | undefined;
   private requestId = '';
   private unacked = 0;
+  /**
+   * Time (ms) since the last ack during which output was here not yet parsed (xterm.js parsing,
+   * and the page drawing between pieces), and since when it has been, if it is now: main sizes
+   * the window by it, not counting time spent waiting for output.
+   */
+  private busyMs = 0;
+  private busyFrom: number | undefined;
   private ackQueued = false;
   /** Output received (UTF-8 bytes) and not yet handed to xterm.js, with the session it came from. */
   private pending: Array<{ sessionId: string; data: Uint8Array }> = [];
@@ -332,6 +346,7 @@ export class TerminalSession {
       this.terminal.write('\r\n');
     }
     this.unacked = 0;
+    this.busyMs = 0;
     try {
       const { sessionId, route, recording, recordingError } = await this.backend.invoke('session.open', {
         requestId: this.requestId,
@@ -392,13 +407,18 @@ export class TerminalSession {
    */
   private output(data: Uint8Array): void {
     if (this.sessionId) this.pending.push({ sessionId: this.sessionId, data });
-    if (!this.writing) this.writeNext();
+    if (!this.writing) {
+      this.busyFrom ??= performance.now();
+      this.writeNext();
+    }
   }
 
   private writeNext(): void {
     const first = this.pending.shift();
     if (!first || this.disposed) {
       this.writing = false;
+      if (this.busyFrom !== undefined) this.busyMs += performance.now() - this.busyFrom;
+      this.busyFrom = undefined;
       return;
     }
     this.writing = true;
@@ -433,7 +453,7 @@ export class TerminalSession {
     // Output of a session this tab has since replaced is not acknowledged to the new one.
     if (sessionId !== this.sessionId) return;
     this.unacked += data.byteLength;
-    if (this.unacked >= ACK_NOW_BYTES) this.flushAck();
+    if (this.unacked >= ACK_NOW_BYTES || this.busySinceAck() >= ACK_NOW_MS) this.flushAck();
     // While more output waits here, main's window is not what holds it back: the ack can wait
     // for a larger amount (each one is a message, and wakes main). Caught up: ack the rest now.
     else if (this.pending.length === 0 && !this.ackQueued) {
@@ -442,11 +462,18 @@ export class TerminalSession {
     }
   }
 
+  private busySinceAck(): number {
+    return this.busyMs + (this.busyFrom === undefined ? 0 : performance.now() - this.busyFrom);
+  }
+
   private flushAck(): void {
     this.ackQueued = false;
     const bytes = this.unacked;
+    const parseMs = Math.round(this.busySinceAck() * 100) / 100;
     this.unacked = 0;
-    if (bytes > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, bytes });
+    this.busyMs = 0;
+    if (this.busyFrom !== undefined) this.busyFrom = performance.now();
+    if (bytes > 0 && this.sessionId) this.backend.notify('session.ack', { sessionId: this.sessionId, bytes, parseMs });
   }
 
   /** Calls `fn` with each piece of output (bytes) right after xterm.js has parsed it (tests, benchmark). */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientChannel } from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { COALESCE_MS, HIGH_WATERMARK, IN_FLIGHT_MAX, IN_FLIGHT_MIN, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
+import { COALESCE_MS, DRAIN_MS, HIGH_WATERMARK, INTERRUPT_HOLD_MS, IN_FLIGHT_MAX, IN_FLIGHT_MIN, RESERVE_HIGH, RESERVE_LOW, TerminalChannel } from '../../../electron/main/ssh/terminal-channel';
 
 /** The parts of an ssh2 ClientChannel that TerminalChannel uses, with spies. */
 class FakeChannel extends EventEmitter {
@@ -120,7 +120,8 @@ describe('terminal output flow control', () => {
   });
 
   it("acks that leave main's reserve at or above RESERVE_LOW do not resume the producer", () => {
-    for (let i = 0; i < 100 && fake.produce(Buffer.from('z'.repeat(10_000))); i++) tick();
+    // All at once: the renderer's ack below comes a moment later (a page at full speed keeps the whole window).
+    for (let i = 0; i < 100 && fake.produce(Buffer.from('z'.repeat(10_000))); i++);
     tick();
     expect(fake.paused).toBe(true);
     tc.ack(HIGH_WATERMARK / 2); // the renderer parsed half its window: that much more is sent from the reserve
@@ -327,6 +328,110 @@ describe('the SSH window, granted as the renderer parses', () => {
     // ssh2's own window (topped up to 2 MiB when half was used) let through at most 2 MiB a round trip.
     expect(ch.produced - atOneSecond).toBeGreaterThanOrEqual(10 * 2 * 1024 * 1024);
     expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
+  });
+
+  it("a page that parses slowly is given a smaller window, so a Ctrl-C waits behind less; a page at full speed keeps the whole one", () => {
+    let parsed = 0;
+    /** `ms` of a flood, the renderer parsing up to `perTenMs` bytes every 10 ms; returns the most sshd had sent and the renderer not yet parsed. */
+    const run = (ms: number, perTenMs: number) => {
+      let most = 0;
+      for (let t = 0; t < ms; t += 10) {
+        ch.flood();
+        vi.advanceTimersByTime(10);
+        const n = Math.min(perTenMs, w.counters.unacked);
+        w.ack(n);
+        parsed += n;
+        most = Math.max(most, ch.produced - parsed);
+      }
+      return most;
+    };
+    // At full speed (1 MiB per 10 ms, faster than sshd's window lets through): past ssh2's first
+    // window, the renderer is sent its whole window and the bound is today's.
+    run(3000, 1024 * 1024);
+    expect(w.rendererWindow).toBe(HIGH_WATERMARK);
+    expect(w.inFlightLimit).toBe(IN_FLIGHT_MIN);
+    expect(w.counters.maxUnacked).toBe(HIGH_WATERMARK);
+    // The page slows to 8 KiB per 10 ms (under 1 MB/s, like `yes` at half speed): once what was
+    // already in flight is parsed, far less is sent ahead of it.
+    run(2000, 8 * 1024);
+    const behindSlow = run(2000, 8 * 1024);
+    expect(w.rendererWindow).toBeLessThan(HIGH_WATERMARK / 4);
+    expect(behindSlow).toBeLessThan(IN_FLIGHT_MIN / 4);
+    expect(w.counters.unacked).toBeLessThanOrEqual(w.rendererWindow);
+    // Back at full speed: the whole window again.
+    run(1000, 1024 * 1024);
+    expect(w.rendererWindow).toBe(HIGH_WATERMARK);
+    expect(w.inFlightLimit).toBe(IN_FLIGHT_MIN);
+    parseAll();
+    tick();
+    parseAll();
+    expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
+  });
+
+  it('Ctrl-C: while the key travels to the shell, less is let in ahead of its answer; then the window is whole again, nothing lost', () => {
+    let parsed = 0;
+    const step = (perTenMs: number, programWrites = true) => {
+      if (programWrites) ch.flood();
+      vi.advanceTimersByTime(10);
+      const n = Math.min(perTenMs, w.counters.unacked);
+      w.ack(n);
+      parsed += n;
+    };
+    for (let t = 0; t < 6000; t += 10) step(16 * 1024); // past ssh2's first window, a page at about 1.6 MB/s
+    const usual = w.inFlightLimit;
+    expect(ch.produced - parsed).toBeGreaterThan(usual / 2);
+    w.write('\x03');
+    expect(ch.write).toHaveBeenCalledWith('\x03');
+    // The key reaches the shell 300 ms later, the program writing all the while: what its answer
+    // now waits behind (sent by sshd, not yet drawn) is two grants at most, not the usual bound.
+    for (let t = 0; t < 300; t += 10) step(16 * 1024);
+    expect(ch.produced - parsed).toBeLessThanOrEqual(2 * 32 * 1024);
+    expect(2 * 32 * 1024).toBeLessThan(usual / 2);
+    // A while later (the program took the key as input and goes on), the usual bound again.
+    for (let t = 0; t < INTERRUPT_HOLD_MS + 500; t += 10) step(16 * 1024);
+    expect(ch.produced - parsed).toBeGreaterThan(usual / 2);
+    parseAll();
+    tick();
+    parseAll();
+    expect(Buffer.concat(out).equals(Buffer.alloc(ch.produced, 0x79))).toBe(true);
+  });
+
+  it('acks that take long to come back (a busy machine) do not pass for a slow page: the window grows until the page is kept busy', () => {
+    // The page parses 20 KiB per 10 ms and says how long it took; each ack reaches main 100 ms later.
+    const acks: Array<{ at: number; bytes: number; parseMs: number }> = [];
+    let parsed = 0;
+    let now = 0;
+    let parsedLastSecond = 0;
+    for (; now < 8000; now += 10) {
+      ch.flood();
+      vi.advanceTimersByTime(10);
+      const held = w.counters.unacked - acks.reduce((n, a) => n + a.bytes, 0); // delivered, not yet parsed
+      const n = Math.min(held, 20 * 1024);
+      if (n > 0) acks.push({ at: now + 100, bytes: n, parseMs: n / 2048 });
+      parsed += n;
+      if (now >= 7000) parsedLastSecond += n;
+      while (acks.length && acks[0]!.at <= now) {
+        const a = acks.shift()!;
+        w.ack(a.bytes, a.parseMs);
+      }
+    }
+    // DRAIN_MS of parsing would be 120 KiB; a round trip of acks is 200 KiB of parsing.
+    expect(w.rendererWindow).toBeGreaterThan(200 * 1024);
+    expect(parsedLastSecond).toBeGreaterThan(0.9 * 100 * 20 * 1024); // busy at least 90 % of the last second
+    expect(w.rendererWindow).toBeLessThanOrEqual(2 * 2048 * DRAIN_MS); // but never more than twice DRAIN_MS of parsing
+    expect(parsed).toBeGreaterThan(0);
+  });
+
+  it('a trickle (the program, not the page, sets the pace) leaves the whole window for the flood after it', () => {
+    for (let i = 0; i < 200; i++) {
+      ch.emit('data', Buffer.from('$ ls\r\n'));
+      parseAll(); // parsed as it comes; the page then waits for the program
+      vi.advanceTimersByTime(60);
+    }
+    expect(w.rendererWindow).toBe(HIGH_WATERMARK);
+    ch.flood();
+    tick();
+    expect(w.counters.unacked).toBe(HIGH_WATERMARK);
   });
 
   it('a closed channel is granted nothing more', () => {
