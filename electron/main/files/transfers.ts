@@ -26,14 +26,6 @@ const FILES_AT_ONCE = 16;
 const REQUESTS_IN_FLIGHT = 32;
 /** Requests one file keeps in flight: 16 × 255 KiB fills the 2 MiB window twice over. */
 const REQUESTS_PER_FILE = 16;
-/**
- * An upload's requests: 64 KiB, 32 in flight (the 2 MiB window, as OpenSSH's sftp keeps 64 ×
- * 32 KiB). sshd's sftp-server handles a WRITE only once all of it has come, and answers it only
- * once it is written: smaller writes keep the server busy and the window moving. Uploading 256 MB
- * on a loaded machine went from 15.6 and 13.2 MB/s (255 KiB × 16) to 18.7 and 19.6, alternated.
- */
-const UPLOAD_CHUNK = 64 * 1024;
-const UPLOAD_REQUESTS_PER_FILE = 32;
 /** How often progress is sent for a running transfer. */
 const PROGRESS_EVERY_MS = 200;
 /** The rate is taken over this long. */
@@ -751,7 +743,7 @@ export class TransferQueue implements Disposable {
         const source = await this.readerFor(t, job, signal);
         try {
           const writer = sftpWriter(sftp, handle, (err) => fail(err, job.size - progress.done));
-          await pump(source.reader, writer, { from: progress.done, size: source.size, chunk: Math.min(sftp.maxWrite, UPLOAD_CHUNK), inFlight: UPLOAD_REQUESTS_PER_FILE, slots, signal, progress, onBytes });
+          await pump(source.reader, writer, { from: progress.done, size: source.size, chunk: Math.min(sftp.maxWrite, 255 * 1024), inFlight: REQUESTS_PER_FILE, slots, signal, progress, onBytes });
         } finally {
           await source.close();
         }
