@@ -56,6 +56,12 @@ interface Figure {
 /** `taskset -c <core>` in front of a command where the machine has two cores or more. */
 const pinned = (core: number, cmd: string[]) => (cpus().length >= 2 && existsSync('/usr/bin/taskset') ? ['taskset', '-c', String(core), ...cmd] : cmd);
 
+/**
+ * Writes the dirty pages out before a run (the seeded file, the last run's upload): otherwise the
+ * kernel's writeback of the gigabyte written before lands on whichever run comes next.
+ */
+const settle = () => execFileSync('sync');
+
 /** Clock ticks a second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 
@@ -234,6 +240,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       for (const op of ops) {
         const job = { target: { region: REGION, instanceId: INSTANCE, connectionType: 'eice' as const }, remoteDir, ops: [op] };
         const prof = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
+        settle();
         const r = await run(pinned(0, [process.execPath, ...prof, '--import', 'tsx', CLIENT]), {
           ...process.env,
           KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
@@ -305,6 +312,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         await writeFile(mk, `-mkdir ${remoteDir}\n`);
         await run(['sftp', '-q', '-b', mk, ...sshOpts, target], env);
       }
+      settle();
       const t0 = performance.now();
       const r = await run(pinned(0, cmd), env);
       const seconds = (performance.now() - t0) / 1000;
