@@ -18,7 +18,7 @@
  * `npm run bench -- files --only big --ms 0 --big-mb 256 --no-scp`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,6 @@ import { pushKey } from '../../electron/main/connect/key-push';
 import { presignOpenTunnelUrl } from '../../electron/main/tunnel/presign';
 import { writeSeeded } from '../integration/files/support';
 import { startSimulator, type Simulator } from '../sim/index';
-import { descendants } from '../sim/sshd';
 import { delayLink } from './support/delay-link';
 
 const REGION = 'us-east-1';
@@ -44,6 +43,8 @@ interface Figure {
   seconds: number;
   MBps: number;
   cpuSecondsPerMB: number;
+  /** The server side's CPU seconds per MB over the run: the simulator, the tunnel link and the sampling (this process), and sshd. */
+  serverCpuSecondsPerMB?: number;
   /** Keyless only: seconds of garbage-collection pauses per MB. */
   gcSecondsPerMB?: number;
   /** Keyless only: garbage collections by kind (count, milliseconds). */
@@ -54,6 +55,12 @@ interface Figure {
 
 /** `taskset -c <core>` in front of a command where the machine has two cores or more. */
 const pinned = (core: number, cmd: string[]) => (cpus().length >= 2 && existsSync('/usr/bin/taskset') ? ['taskset', '-c', String(core), ...cmd] : cmd);
+
+/**
+ * Writes the dirty pages out before a run (the seeded file, the last run's upload): otherwise the
+ * kernel's writeback of the gigabyte written before lands on whichever run comes next.
+ */
+const settle = () => execFileSync('sync');
 
 /** Clock ticks a second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS = 100;
@@ -69,37 +76,97 @@ function cpuTicks(pid: number): number | undefined {
   }
 }
 
+/** A process's children, from each of its threads' /proc children list (no walk of all of /proc). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/** A process and all under it. */
+function tree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]!));
+  return out;
+}
+
+const commOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+/**
+ * CPU ticks of the sshd this process started, sessions included: each sshd process's own time and
+ * what its reaped children used (a session's time lands in its parent's when it ends), so the sum
+ * over those alive now is all the tree has used.
+ */
+function sshdTicks(): number {
+  let total = 0;
+  for (const pid of childrenOf(process.pid).filter((c) => commOf(c).startsWith('sshd')).flatMap(tree)) {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+
 /**
  * Runs a command; `cpuSeconds` is the CPU of it and every process under it (sftp, the ssh it
  * starts, the ProxyCommand), sampled from /proc every 20 ms (ssh does not wait for its
- * ProxyCommand, so a parent's rusage would miss it).
+ * ProxyCommand, so a parent's rusage would miss it). The processes are looked for every 250 ms,
+ * through /proc's children lists: a walk of all of /proc every 20 ms took a fifth of the server's
+ * core (where this process runs). `serverCpuSeconds`: the server side's over
+ * the same time (this process, which runs the simulator and the link, and sshd's processes).
  */
-function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string; cpuSeconds: number }> {
+function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string; cpuSeconds: number; serverCpuSeconds: number }> {
   return new Promise((resolve) => {
+    const self0 = process.cpuUsage();
+    const sshd0 = sshdTicks();
+    let sshd = 0;
     const p = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const last = new Map<number, number>();
+    let known = [p.pid!];
     const sample = () => {
-      for (const pid of [p.pid!, ...descendants(p.pid!)]) {
+      for (const pid of known) {
         const t = cpuTicks(pid);
         if (t !== undefined) last.set(pid, Math.max(t, last.get(pid) ?? 0));
       }
     };
+    const look = () => {
+      known = tree(p.pid!);
+      sshd = Math.max(sshd, sshdTicks() - sshd0);
+      sample();
+    };
+    look();
     const timer = setInterval(sample, 20);
+    const looker = setInterval(look, 250);
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.once('exit', (code) => {
       clearInterval(timer);
-      resolve({ code, out, err, cpuSeconds: [...last.values()].reduce((a, b) => a + b, 0) / TICKS });
+      clearInterval(looker);
+      const self = process.cpuUsage(self0);
+      sshd = Math.max(sshd, sshdTicks() - sshd0);
+      resolve({ code, out, err, cpuSeconds: [...last.values()].reduce((a, b) => a + b, 0) / TICKS, serverCpuSeconds: (self.user + self.system) / 1e6 + sshd / TICKS });
     });
   });
 }
 
 export interface FilesBenchOptions {
   quick: boolean;
-  /** `--only big` / `--only small`: one kind of transfer (default both). */
-  only?: 'big' | 'small';
+  /** `--only big` / `--only small`: one kind of transfer (default both); `--only bigUp`: the upload alone. */
+  only?: 'big' | 'small' | 'bigUp';
   /** `--ms 0` / `--ms 50`: one added latency (default 0 and 50; 0 with --quick). */
   ms?: number;
   /** `--big-mb N`: the large file's size (default 1024; 64 with --quick). */
@@ -162,31 +229,32 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
 
     const keylessRuns = async (label: string): Promise<Record<string, Figure>> => {
       const remoteDir = `${remoteHome}/keyless-${label}`;
-      const job = {
-        target: { region: REGION, instanceId: INSTANCE, connectionType: 'eice' as const },
-        remoteDir,
-        ops: [
+      const ops = [
           { name: 'bigUp', kind: 'upload', local: big },
           { name: 'bigDown', kind: 'download', local: 'big.bin', remote: `${remoteDir}/big.bin` },
           { name: 'smallUp', kind: 'upload', local: small },
           { name: 'smallDown', kind: 'download', local: 'small', remote: `${remoteDir}/small` },
-        ].filter((op) => (whats as readonly string[]).includes(op.name)),
-      };
-      const prof = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
-      const r = await run(pinned(0, [process.execPath, ...prof, '--import', 'tsx', CLIENT]), {
-        ...process.env,
-        KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
-        AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT: tunnelDial,
-      });
-      if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
+      ].filter((op) => (whats as readonly string[]).includes(op.name));
       const out: Record<string, Figure> = {};
-      for (const line of r.out.trim().split('\n')) {
+      // One client process per transfer, so that the server side's CPU over it is the transfer's.
+      for (const op of ops) {
+        const job = { target: { region: REGION, instanceId: INSTANCE, connectionType: 'eice' as const }, remoteDir, ops: [op] };
+        const prof = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
+        settle();
+        const r = await run(pinned(0, [process.execPath, ...prof, '--import', 'tsx', CLIENT]), {
+          ...process.env,
+          KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
+          AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT: tunnelDial,
+        });
+        if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
+        const line = r.out.trim().split('\n').at(-1)!;
         const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
         const mb = (m.name.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
         out[m.name] = {
           seconds: round(m.seconds, 2),
           MBps: round(mb / m.seconds, 1),
           cpuSecondsPerMB: round(m.cpuSeconds / mb, 4),
+          serverCpuSecondsPerMB: round(r.serverCpuSeconds / mb, 4),
           gcSecondsPerMB: round(m.gcSeconds / mb, 4),
           gcKinds: Object.fromEntries(Object.entries(m.gcKinds).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }])),
           ...(m.name.startsWith('big') ? { rssGrowthMB: round(m.rssGrowthMB, 1) } : {}),
@@ -244,6 +312,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         await writeFile(mk, `-mkdir ${remoteDir}\n`);
         await run(['sftp', '-q', '-b', mk, ...sshOpts, target], env);
       }
+      settle();
       const t0 = performance.now();
       const r = await run(pinned(0, cmd), env);
       const seconds = (performance.now() - t0) / 1000;
@@ -253,6 +322,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         seconds: round(seconds, 2),
         MBps: round(mb / seconds, 1),
         cpuSecondsPerMB: round(r.cpuSeconds / mb, 4),
+        serverCpuSecondsPerMB: round(r.serverCpuSeconds / mb, 4),
         ...(r.code !== 0 ? { error: r.err.trim().slice(0, 300) } : {}),
       };
     };
@@ -281,7 +351,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         Object.fromEntries(
           whats.map((w) => [
             w,
-            { keylessMBps: keyless[w]?.MBps, sftpMBps: sftp[w]?.MBps, scpMBps: scp[w]?.MBps, 'keyless÷sftp': ratio(w), keylessCpuPerMB: keyless[w]?.cpuSecondsPerMB, keylessGcPerMB: keyless[w]?.gcSecondsPerMB, sftpCpuPerMB: sftp[w]?.cpuSecondsPerMB },
+            { keylessMBps: keyless[w]?.MBps, sftpMBps: sftp[w]?.MBps, scpMBps: scp[w]?.MBps, 'keyless÷sftp': ratio(w), keylessCpuPerMB: keyless[w]?.cpuSecondsPerMB, keylessGcPerMB: keyless[w]?.gcSecondsPerMB, sftpCpuPerMB: sftp[w]?.cpuSecondsPerMB, keylessServerCpuPerMB: keyless[w]?.serverCpuSecondsPerMB, sftpServerCpuPerMB: sftp[w]?.serverCpuSecondsPerMB },
           ]),
         ),
       );

@@ -19,7 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
       return i > 0 ? process.argv[i + 1] : undefined;
     };
     const only = arg('--only');
-    if (only !== undefined && only !== 'big' && only !== 'small') throw new Error('--only takes big or small');
+    if (only !== undefined && only !== 'big' && only !== 'small' && only !== 'bigUp') throw new Error('--only takes big, small or bigUp');
     const ms = arg('--ms');
     const bigMB = arg('--big-mb');
     await (await import('./files')).benchFiles({

@@ -1,4 +1,5 @@
 import type { Agent, IncomingMessage } from 'node:http';
+import { randomFillSync } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { getProxyForUrl } from 'proxy-from-env';
 import type WebSocket from 'ws';
@@ -104,35 +105,51 @@ function refusal(status: number, body: string, label: string): KeylessFailure {
 }
 
 /**
- * The frames for writes made in one turn: consecutive writes are put together while they fit in a
- * frame (small messages travel as one), a write that fits in a frame by itself is sent as it is
- * (a bulk transfer's SSH packets, 32 KiB each, are not copied once more), a larger one is split.
+ * The frames for the bytes written in one turn, as the pieces of those writes each one carries:
+ * the bytes are one stream, cut into frames of 65,000 bytes (the last one shorter), whatever the
+ * writes' own bounds. A bulk transfer's SSH packets (32 KiB each, sshd's largest) then travel two
+ * to a frame, not one: half the frames, so half the work per frame for the endpoint, and half the
+ * reads for the instance's sshd.
  */
-export function framesOf(writes: Buffer[]): Buffer[] {
-  const frames: Buffer[] = [];
-  let group: Buffer[] = [];
-  let groupBytes = 0;
-  const close = () => {
-    if (group.length) frames.push(group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes));
-    group = [];
-    groupBytes = 0;
-  };
+export function framesOf(writes: Buffer[]): Buffer[][] {
+  const frames: Buffer[][] = [];
+  let frame: Buffer[] = [];
+  let bytes = 0;
   for (const w of writes) {
-    if (groupBytes + w.length <= MAX_FRAME_BYTES) {
-      group.push(w);
-      groupBytes += w.length;
-      continue;
+    for (let offset = 0; offset < w.length; ) {
+      const take = Math.min(MAX_FRAME_BYTES - bytes, w.length - offset);
+      frame.push(offset === 0 && take === w.length ? w : w.subarray(offset, offset + take));
+      bytes += take;
+      offset += take;
+      if (bytes === MAX_FRAME_BYTES) {
+        frames.push(frame);
+        frame = [];
+        bytes = 0;
+      }
     }
-    close();
-    if (w.length <= MAX_FRAME_BYTES) {
-      group.push(w);
-      groupBytes = w.length;
-      continue;
-    }
-    for (let offset = 0; offset < w.length; offset += MAX_FRAME_BYTES) frames.push(w.subarray(offset, offset + MAX_FRAME_BYTES));
   }
-  close();
+  if (frame.length) frames.push(frame);
   return frames;
+}
+
+/**
+ * A WebSocket masking key (RFC 6455: a client masks each frame with a fresh unpredictable key)
+ * from a pool of random bytes, never all zero: ws sends a zero-keyed frame's data without copying
+ * it, and EndpointTunnel reuses the buffer it hands to ws.send as soon as that returns.
+ */
+function maskKeys(): (mask: Buffer) => void {
+  const pool = Buffer.alloc(4096);
+  let at = pool.length;
+  return (mask) => {
+    do {
+      if (at === pool.length) {
+        randomFillSync(pool);
+        at = 0;
+      }
+      pool.copy(mask, 0, at, at + 4);
+      at += 4;
+    } while ((mask[0]! | mask[1]! | mask[2]! | mask[3]!) === 0);
+  };
 }
 
 function closeFailure(code: number, reason: string, label: string): KeylessFailure {
@@ -151,6 +168,12 @@ export class EndpointTunnel extends Duplex {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushQueued = false;
+  /**
+   * Where the pieces of a frame cut from several writes are put together. ws copies a frame's
+   * data as it masks it, before send returns (no compression, a key never zero), so one buffer
+   * serves every frame.
+   */
+  private joined: Buffer | undefined;
   /** A write held back while the socket's send buffer is full (back-pressure). */
   private heldWrite: ((err?: Error | null) => void) | undefined;
   /**
@@ -203,6 +226,7 @@ export class EndpointTunnel extends Duplex {
         headers,
         handshakeTimeout: opts.openTimeoutMs ?? 15_000,
         perMessageDeflate: false,
+        generateMask: maskKeys(),
         maxPayload: 16 * 1024 * 1024,
         followRedirects: false,
         ...(agent ? { agent } : {}),
@@ -247,8 +271,8 @@ export class EndpointTunnel extends Duplex {
 
   /**
    * Writes made in one turn of the event loop (ssh2 writes NEWKEYS and SERVICE_REQUEST, or a
-   * channel request and its data, one after another) go out as one binary frame on the next
-   * tick, split at 65,000 bytes. One frame becomes one write to the instance's TCP connection at
+   * channel request and its data, one after another) go out together on the next tick, in
+   * frames of 65,000 bytes (see framesOf). One frame becomes one write to the instance's TCP connection at
    * the endpoint, so a small second message never waits behind the first for the instance's
    * delayed ACK (Nagle), which costs up to 40 ms a turn.
    */
@@ -277,8 +301,15 @@ export class EndpointTunnel extends Duplex {
       held?.(new KeylessFailure('TunnelClosed', `The tunnel (${this.label}) is closed.`, true, { cause: 'closed' }));
       return;
     }
-    frames.forEach((frame, i) => {
+    frames.forEach((pieces, i) => {
       const last = i === frames.length - 1;
+      let frame = pieces[0]!;
+      if (pieces.length > 1) {
+        this.joined ??= Buffer.allocUnsafe(MAX_FRAME_BYTES);
+        let at = 0;
+        for (const piece of pieces) at += piece.copy(this.joined, at);
+        frame = this.joined.subarray(0, at);
+      }
       this.ws.send(frame, { binary: true }, (err) => {
         if (!last) return;
         if (held) held(err ?? null);

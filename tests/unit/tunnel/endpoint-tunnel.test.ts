@@ -95,19 +95,55 @@ describe('EndpointTunnel', () => {
     expect(frames).toEqual(['newkeys|service-request', 'next turn|last']);
   });
 
-  it('frames for one turn: small writes together, an SSH packet of a bulk transfer as it is, nothing over 65,000 bytes, in order', () => {
+  it('frames for one turn: the bytes of all its writes in order, cut into frames of 65,000 bytes whatever the writes', () => {
     const small = [Buffer.from('a'), Buffer.from('bc')];
-    const packet = () => Buffer.alloc(32 * 1024 + 52, 7);
-    const bulk = [packet(), packet(), packet()];
+    const packet = (i: number) => Buffer.alloc(32 * 1024 + 52, i);
+    const bulk = [packet(1), packet(2), packet(3)];
     const huge = Buffer.alloc(150_000, 9);
     const writes = [...small, ...bulk, Buffer.from('d'), huge, Buffer.from('e')];
-    const frames = framesOf(writes);
+    const frames = framesOf(writes).map((pieces) => Buffer.concat(pieces));
     expect(Buffer.concat(frames).equals(Buffer.concat(writes))).toBe(true);
-    expect(Math.max(...frames.map((f) => f.length))).toBeLessThanOrEqual(MAX_FRAME_BYTES);
-    // The small ones travel with the first packet; the next packets go as they are (not copied).
-    expect(frames[0]!.length).toBe(3 + bulk[0]!.length);
-    expect(frames[1]).toBe(bulk[1]);
-    expect(frames.length).toBe(2 + 1 + 3 + 1);
+    const total = writes.reduce((n, w) => n + w.length, 0);
+    expect(frames.map((f) => f.length)).toEqual([...Array<number>(Math.floor(total / MAX_FRAME_BYTES)).fill(MAX_FRAME_BYTES), total % MAX_FRAME_BYTES]);
+    // A write that is a frame by itself is that frame's one piece, not a copy.
+    expect(framesOf([huge.subarray(0, MAX_FRAME_BYTES)])[0]![0]!.buffer).toBe(huge.buffer);
+  });
+
+  it('a bulk transfer of SSH-packet-sized writes over many turns arrives intact, two packets to a frame', async () => {
+    const frames: number[] = [];
+    const received: Buffer[] = [];
+    let got = 0;
+    let want = Infinity;
+    let arrived!: () => void;
+    const allArrived = new Promise<void>((r) => (arrived = r));
+    const via = await endpoint((ws) =>
+      ws.on('message', (data: Buffer) => {
+        frames.push(data.length);
+        received.push(data);
+        got += data.length;
+        if (got >= want) arrived();
+      }),
+    );
+    const tunnel = await EndpointTunnel.open({ url: SIGNED, dialVia: via });
+    tunnel.resume();
+    const sent: Buffer[] = [];
+    for (let turn = 0; turn < 20; turn++) {
+      for (let i = 0; i < 6; i++) {
+        const p = Buffer.alloc(32 * 1024 + 52);
+        for (let j = 0; j < p.length; j += 97) p[j] = (turn * 31 + i * 7 + j) & 0xff;
+        sent.push(p);
+        tunnel.write(p);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    want = sent.reduce((n, p) => n + p.length, 0);
+    if (got >= want) arrived();
+    await allArrived;
+    expect(Buffer.concat(received).equals(Buffer.concat(sent))).toBe(true);
+    expect(Math.max(...frames)).toBe(MAX_FRAME_BYTES);
+    // Each turn's six packets (196,920 bytes) go in four frames, not six.
+    expect(frames.length).toBe(20 * Math.ceil((6 * (32 * 1024 + 52)) / MAX_FRAME_BYTES));
+    tunnel.destroy();
   });
 
   it('a text frame from the endpoint is an error with its words', async () => {
