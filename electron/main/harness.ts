@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './base/log';
+import { systemLocaleOf } from './base/system-locale';
 import { createBackend, defaultHome } from './backend';
 import { ContractServer } from './rpc/contract-server';
 import { startHarness } from './web/harness-server';
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
     home: defaultHome(),
     transport: 'web',
     version: process.env.npm_package_version ?? '0.0.0',
-    systemLocale: Intl.DateTimeFormat().resolvedOptions().locale,
+    systemLocale: systemLocaleOf(process.env),
     log,
     agentSocket: process.env.SSH_AUTH_SOCK,
   });
