@@ -166,7 +166,7 @@ export async function benchBridge(opts: { quick: boolean }): Promise<Record<stri
       node: process.version,
       loadavg: load,
       loadavgAfter: loadavg().map(round1),
-      note: 'taken under load (2 cores shared by several helpers); medians of interleaved runs',
+      note: "medians of interleaved runs; the machine's load is in loadavg and loadavgAfter",
       latencyMsPerRequestAndLinkDirection: LATENCY_MS,
       runs,
       awsCli: awsOk ? spawnSync('aws', ['--version'], { encoding: 'utf8' }).stdout.trim() || spawnSync('aws', ['--version'], { encoding: 'utf8' }).stderr.trim() : 'not installed: CLI path not measured',
