@@ -1,6 +1,8 @@
 import type { AuthenticationType, AuthHandlerMiddleware, Client, ClientChannel, ConnectConfig, PseudoTtyOptions } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { KeylessFailure } from '../base/errors';
+import { openWithWindow } from './channel-window';
+import { SHELL_OPEN_WINDOW } from './terminal-channel';
 import { SftpSession } from './sftp';
 import { loadSsh2 } from './ssh2';
 import type { ConnectStep } from '../../contract';
@@ -212,7 +214,15 @@ export class SshConnection {
 
   shell(pty: PseudoTtyOptions): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
-      this.client.shell(pty, (err, channel) => (err ? reject(describeSshError(err, this.target)) : resolve(channel)));
+      // The server may send only a renderer's window of output before Keyless grants more (see
+      // TerminalChannel), not ssh2's 2 MiB: a flood from the first second stays interruptible.
+      openWithWindow<ClientChannel>(this.client, SHELL_OPEN_WINDOW, (opened) =>
+        this.client.shell(pty, (err, channel) => {
+          if (err) return reject(describeSshError(err, this.target));
+          opened(channel);
+          resolve(channel);
+        }),
+      );
     });
   }
 

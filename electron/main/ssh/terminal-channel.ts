@@ -14,6 +14,12 @@ import { ChannelWindow } from './channel-window';
  */
 export const HIGH_WATERMARK = 256 * 1024;
 /**
+ * What a shell channel offers sshd when it opens (connection.ts): a renderer's window, not ssh2's
+ * 2 MiB. With 2 MiB a `yes` typed as the first thing in a tab runs that far ahead of a slow page
+ * before Keyless's grants bound it (a Ctrl-C then waited behind a million characters).
+ */
+export const SHELL_OPEN_WINDOW = HIGH_WATERMARK;
+/**
  * The renderer's window is what it parses in this long (ms), between WINDOW_MIN and
  * HIGH_WATERMARK. Everything past the network when Ctrl-C reaches the shell (main's reserve and
  * the renderer's window, 1.5× the window together) is still drawn, so this is what an interrupt
@@ -128,14 +134,14 @@ export interface FlowCounters {
 class ShellWindow {
   /** Far above any window ssh2 could grant (2 MiB), far below 2^53. */
   private static readonly OFFSET = 2 ** 40;
-  private constructor(private readonly window: ChannelWindow) {
-    window.lift(ShellWindow.OFFSET);
+  private constructor(private readonly window: ChannelWindow, overcount: number) {
+    window.lift(ShellWindow.OFFSET - overcount);
   }
 
   /** Undefined when this ssh2 does not look like the one this was written for: then the stream's back-pressure is all there is. */
   static take(channel: ClientChannel): ShellWindow | undefined {
     const window = ChannelWindow.of(channel);
-    return window && new ShellWindow(window);
+    return window && new ShellWindow(window, window.overcount);
   }
 
   /** What sshd may still send. */

@@ -9,7 +9,7 @@ import { createBackend, type Backend as MainBackend } from '../../../electron/ma
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../support/memory-transport';
-import { HIGH_WATERMARK, IN_FLIGHT_MIN } from '../../../electron/main/ssh/terminal-channel';
+import { HIGH_WATERMARK, IN_FLIGHT_MIN, SHELL_OPEN_WINDOW } from '../../../electron/main/ssh/terminal-channel';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { PASSPHRASE, freePort, sshdMissing, startAgent, startSshd, type SshdFixture } from '../support/sshd';
 import { receiveOutput } from '../support/terminal-output';
@@ -311,6 +311,25 @@ describe.skipIf(!!sshdMissing)('terminal sessions against a real sshd', () => {
     expect(drawnAfter.length).toBeLessThan(512 * 1024);
     const stats = await r.backend.invoke('session.stats', { sessionId: s });
     expect(stats.maxUnacked).toBeLessThanOrEqual(HIGH_WATERMARK);
+  });
+
+  it('Ctrl-C in the first second of a flood, before 2 MiB has passed: the shell opened with a small window, so little is left to draw', async () => {
+    const r = await renderer();
+    r.ackDelayMs = 1000; // a slower renderer still: each message acknowledged a second late
+    const s = await r.open(await r.addHost({ type: 'keyFile', path: sshd.keyPath }));
+    await r.type(s, 'stty -echoctl; yes\r');
+    await waitFor(() => (r.output.get(s) ?? '').length > 16 * 1024, 60_000, 'the first of yes');
+    await new Promise((done) => setTimeout(done, 1500)); // time enough for sshd to use whatever window it was offered
+    const before = r.output.get(s)!.length;
+    await r.type(s, '\x03echo back-$((20+2))\r');
+    await r.expectOutput(s, /back-22/, 30_000);
+    const out = r.output.get(s)!;
+    const drawnAfter = out.slice(before, out.indexOf('echo back', before));
+    expect(drawnAfter.replace(/^[\r\n]*y?\r?\n?/, '')).toMatch(/^(y\r\n)*[\s\S]{0,200}$/);
+    // ssh2 offers every channel 2 MiB when it opens: sshd ran that far ahead of the page before
+    // Keyless's first grant (1.5–2 MiB drawn after the key). The shell now opens with SHELL_OPEN_WINDOW.
+    expect(SHELL_OPEN_WINDOW).toBeLessThanOrEqual(HIGH_WATERMARK);
+    expect(drawnAfter.length).toBeLessThan(768 * 1024);
   });
 
   // Last: it changes the server's host key.
