@@ -15,7 +15,8 @@
 //   but zod), so esbuild leaves out the ones the bridge does not use: the channel map and the
 //   schemas of the other domains are never built.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,7 +43,7 @@ const startCost = {
 };
 
 rmSync(outdir, { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: { keyless: join(root, 'electron/main/bridge/keyless-main.ts') },
   outdir,
   outExtension: { '.js': '.mjs' },
@@ -64,4 +65,9 @@ await build({
     ].join(' '),
   },
   logLevel: 'warning',
+  metafile: true,
 });
+// The packages the bundle leaves to node_modules: what the shipped command (scripts/pack-keyless-cli.mjs) must carry.
+const externals = new Set();
+for (const out of Object.values(result.metafile.outputs)) for (const i of out.imports) if (i.external && !isBuiltin(i.path)) externals.add(i.path);
+writeFileSync(join(outdir, 'externals.json'), JSON.stringify([...externals].sort(), null, 2) + '\n');

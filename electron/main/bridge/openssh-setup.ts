@@ -23,8 +23,15 @@ export interface OpenSshSetupOptions {
   command?: KeylessCommand;
 }
 
-/** bin/keyless.mjs of the checkout or package this file runs from (sources, out/main or out/bridge). */
+/**
+ * The packaged app's `keyless` (electron-builder puts scripts/pack-keyless-cli.mjs's folder at
+ * <resources>/keyless), else bin/keyless.mjs of the checkout or package this file runs from
+ * (sources, out/main or out/bridge).
+ */
 export function defaultKeylessCommand(): KeylessCommand {
+  const resources = (process as { resourcesPath?: string }).resourcesPath;
+  const shipped = resources ? join(resources, 'keyless', 'keyless.mjs') : undefined;
+  if (shipped && existsSync(shipped)) return { node: 'node', script: shipped };
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5 && !existsSync(join(dir, 'bin', 'keyless.mjs')); i++) dir = dirname(dir);
   // Electron's own binary may not run as Node (its fuses forbid it): then the `node` on PATH.

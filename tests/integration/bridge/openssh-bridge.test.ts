@@ -236,6 +236,29 @@ describe.skipIf(!!sshdMissing)('keyless as OpenSSH ProxyCommand, with no key fil
     expect(hits).toEqual([]);
   });
 
+  it('the command as shipped beside the app (its own folder, its own packages, outside any checkout) does the same', async () => {
+    // What electron-builder puts at <resources>/keyless: scripts/pack-keyless-cli.mjs, from the build above.
+    const packed = join(root, 'shipped');
+    await run(process.execPath, [resolve(__dirname, '../../../scripts/pack-keyless-cli.mjs'), '--out', packed]);
+    expect(existsSync(join(packed, 'node_modules', 'ssh2', 'package.json'))).toBe(true);
+    const printed = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      const p = spawn(join(packed, 'keyless'), ['ssh-config'], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    });
+    expect(printed.code, printed.stderr).toBe(0);
+    // Its Host block names the shipped script, not this checkout's bin.
+    expect(printed.stdout).toContain(`"${join(packed, 'keyless.mjs')}" proxy %r %h %p`);
+    expect(printed.stdout).not.toContain(resolve(__dirname, '../../..'));
+    const shippedConfig = join(root, 'shipped-ssh-config');
+    await writeFile(shippedConfig, readFileSync(sshConfig, 'utf8').split('\n\n')[0] + '\n\n' + printed.stdout, { mode: 0o600 });
+    const out = await tool('ssh', ['-F', shippedConfig, 'private-web', 'echo shipped-$((40+2))']);
+    expect(out.stdout).toBe('shipped-42\n');
+  });
+
   it('a stopped instance fails at once in the app’s words, with ssh’s exit status 255', async () => {
     await sim.admin.stopInstance(PUBLIC);
     try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentSocketPath, MAX_SOCKET_PATH } from '../../../electron/main/bridge/agent-socket';
-import { OpenSshSetupService } from '../../../electron/main/bridge/openssh-setup';
+import { defaultKeylessCommand, OpenSshSetupService } from '../../../electron/main/bridge/openssh-setup';
 import { hostBlock } from '../../../electron/main/bridge/ssh-config-block';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { HostStore } from '../../../electron/main/store/hosts';
@@ -91,5 +91,21 @@ describe('the agent socket path', () => {
     const block = hostBlock({ command, agentDir: '/run/k', named: [] });
     expect(block).toContain('IdentityAgent "/run/k/%r@%h:%p"');
     expect(() => hostBlock({ command: { ...command, script: '/tmp/$(id)/keyless.mjs' }, agentDir: '/run/k', named: [] })).toThrow(KeylessFailure);
+  });
+});
+
+describe('the keyless command the Host block names', () => {
+  it('in a packaged app: the command shipped in <resources>/keyless, on the Node on PATH; else this checkout’s bin', async () => {
+    const proc = process as { resourcesPath?: string };
+    const before = proc.resourcesPath;
+    try {
+      proc.resourcesPath = join(dir, 'resources');
+      expect(defaultKeylessCommand().script).toMatch(/bin[/\\]keyless\.mjs$/); // nothing shipped there
+      await mkdir(join(dir, 'resources', 'keyless'), { recursive: true });
+      await writeFile(join(dir, 'resources', 'keyless', 'keyless.mjs'), '');
+      expect(defaultKeylessCommand()).toEqual({ node: 'node', script: join(dir, 'resources', 'keyless', 'keyless.mjs') });
+    } finally {
+      proc.resourcesPath = before;
+    }
   });
 });
