@@ -2,7 +2,7 @@ import type { ClientChannel } from 'ssh2';
 import { KeylessFailure } from '../base/errors';
 import type { Disposable } from '../base/lifecycle';
 import type { Lease } from '../connect/pool';
-import { SftpError, STATUS, type SftpAttrs, type SftpSession } from '../ssh/sftp';
+import { OPEN, SftpError, STATUS, type SftpAttrs, type SftpSession } from '../ssh/sftp';
 import { remoteFailure } from './file-errors';
 import { displayName, joinRemote } from './names';
 
@@ -51,6 +51,23 @@ export class RemoteSide implements Disposable {
   reconnect(signal: AbortSignal): Promise<SftpSession> {
     this.release();
     return this.session(signal, true);
+  }
+
+  /**
+   * A second SFTP channel on the same connection with `path` (made by the first) open for
+   * writing, for the second half of a big upload; undefined where the server refuses another
+   * channel or the open, and the caller writes over the one channel. The caller ends it.
+   */
+  async secondSession(signal: AbortSignal, path: Buffer): Promise<{ sftp: SftpSession; handle: Buffer } | undefined> {
+    await this.session(signal);
+    const sftp = await this.lease!.connection.ssh.sftp().catch(() => undefined);
+    if (!sftp) return undefined;
+    const handle = await sftp.open(path, OPEN.WRITE, {}).catch(() => undefined);
+    if (!handle) {
+      sftp.end();
+      return undefined;
+    }
+    return { sftp, handle };
   }
 
   /** A command on the same connection (the tar stream, sudo). */

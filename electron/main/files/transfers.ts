@@ -26,6 +26,13 @@ const FILES_AT_ONCE = 16;
 const REQUESTS_IN_FLIGHT = 32;
 /** Requests one file keeps in flight: 16 × 255 KiB fills the 2 MiB window twice over. */
 const REQUESTS_PER_FILE = 16;
+/**
+ * An upload at least this big is written over two SFTP channels of the connection, each half of
+ * the file on its own: sshd gives each channel a 2 MiB window, which is all one channel can have
+ * in flight, so over a long round trip one channel (and OpenSSH's sftp) is held to 2 MiB a round
+ * trip (~17.5 MB/s at 100 ms). Where the server refuses a second channel (MaxSessions), one does it.
+ */
+const SPLIT_UPLOAD_MIN = 64 * 1024 * 1024;
 /** How often progress is sent for a running transfer. */
 const PROGRESS_EVERY_MS = 200;
 /** The rate is taken over this long. */
@@ -741,10 +748,28 @@ export class TransferQueue implements Disposable {
           if (side.uid === undefined) side.uid = (await sftp.fstat(handle).catch(() => ({}) as SftpAttrs)).uid;
         }
         const source = await this.readerFor(t, job, signal);
+        // The second half's channel and handle, for a big file (see SPLIT_UPLOAD_MIN).
+        let extra: { sftp: SftpSession; handle: Buffer } | undefined;
         try {
-          const writer = sftpWriter(sftp, handle, (err) => fail(err, job.size - progress.done));
-          await pump(source.reader, writer, { from: progress.done, size: source.size, chunk: Math.min(sftp.maxWrite, 255 * 1024), inFlight: REQUESTS_PER_FILE, slots, signal, progress, onBytes });
+          const onFail = (err: unknown) => fail(err, job.size - progress.done);
+          const chunk = Math.min(sftp.maxWrite, 255 * 1024);
+          const run = (writer: RangeWriter, from: number, size: number) => (s: AbortSignal) =>
+            pump(source.reader, writer, { from, size, chunk, inFlight: REQUESTS_PER_FILE, slots, signal: s, progress, onBytes });
+          const first = sftpWriter(sftp, handle, onFail);
+          if (source.size - progress.done >= SPLIT_UPLOAD_MIN) extra = await side.secondSession(signal, temp);
+          if (extra) {
+            // Progress counts only what is written without a gap, so a resume after a drop starts
+            // at the end of the first half's written part and writes the second half again.
+            const mid = progress.done + Math.ceil((source.size - progress.done) / 2 / chunk) * chunk;
+            await untilBothDone([run(first, progress.done, mid), run(sftpWriter(extra.sftp, extra.handle, onFail), mid, source.size)], signal);
+          } else {
+            await run(first, progress.done, source.size)(signal);
+          }
         } finally {
+          if (extra) {
+            await extra.sftp.close(extra.handle).catch(() => undefined);
+            extra.sftp.end();
+          }
           await source.close();
         }
         const mode = decision.kind === 'replace' && decision.existingMode !== undefined ? decision.existingMode : job.mode;
@@ -812,6 +837,28 @@ function sftpReader(sftp: SftpSession, handle: Buffer, side: RemoteSide, path: B
         throw failureAt(side, path, err);
       }),
   };
+}
+
+/** Runs each part with a signal of its own: the first failure (or the transfer's cancel) stops the others, and is what is thrown. */
+async function untilBothDone(parts: Array<(signal: AbortSignal) => Promise<unknown>>, signal: AbortSignal): Promise<void> {
+  const inner = new AbortController();
+  const stop = () => inner.abort();
+  if (signal.aborted) inner.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  let failure: { err: unknown } | undefined;
+  try {
+    await Promise.all(
+      parts.map((part) =>
+        part(inner.signal).catch((err: unknown) => {
+          failure ??= { err };
+          inner.abort();
+        }),
+      ),
+    );
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+  if (failure) throw failure.err;
 }
 
 function sftpWriter(sftp: SftpSession, handle: Buffer, fail: (err: unknown) => Promise<never>): RangeWriter {

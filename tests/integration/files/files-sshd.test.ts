@@ -293,6 +293,23 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(await sha256File(join(downloads, 'resume.bin'))).toBe(hash);
   }, 300_000);
 
+  it('a big upload written over two channels survives a dropped connection: it goes on and the file is whole', async () => {
+    // 192 MiB: over SPLIT_UPLOAD_MIN, so each half of the file goes over an SFTP channel of its own.
+    const big = join(work, 'split-up.bin');
+    const hash = await writeSeeded(big, 192 * 1024 * 1024, 'split');
+    const id = await upload([big], remote);
+    await vi.waitFor(() => {
+      const t = seen.get(id)?.at(-1);
+      expect(t && t.bytes > 48 * 1024 * 1024).toBe(true);
+    }, { timeout: 120_000, interval: 20 });
+    for (const pid of descendants(sshd.pid)) process.kill(pid, 'SIGKILL');
+    const done = await finished(seen, id, 300_000);
+    expect(done.state).toBe('done');
+    expect(done.resumes).toBeGreaterThanOrEqual(1);
+    expect(await sha256File(join(remote, 'split-up.bin'))).toBe(hash);
+    expect(readdirSync(remote).filter((n) => n.includes('.keyless-'))).toEqual([]);
+  }, 300_000);
+
   it('a recursive download reports FIFOs, devices and symlink loops by name, and moves the rest', async () => {
     const dir = join(remote, 'mixed');
     await mkdir(join(dir, 'sub'), { recursive: true });
