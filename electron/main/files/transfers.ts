@@ -753,15 +753,18 @@ export class TransferQueue implements Disposable {
         try {
           const onFail = (err: unknown) => fail(err, job.size - progress.done);
           const chunk = Math.min(sftp.maxWrite, 255 * 1024);
-          const run = (writer: RangeWriter, from: number, size: number) => (s: AbortSignal) =>
-            pump(source.reader, writer, { from, size, chunk, inFlight: REQUESTS_PER_FILE, slots, signal: s, progress, onBytes });
+          // Split, each half keeps half the requests in flight: as much in memory as one channel
+          // had (a 2 MiB window each), twice the window on the wire.
+          const run = (writer: RangeWriter, from: number, size: number, inFlight = REQUESTS_PER_FILE) => (s: AbortSignal) =>
+            pump(source.reader, writer, { from, size, chunk, inFlight, slots, signal: s, progress, onBytes });
           const first = sftpWriter(sftp, handle, onFail);
           if (source.size - progress.done >= SPLIT_UPLOAD_MIN) extra = await side.secondSession(signal, temp);
           if (extra) {
             // Progress counts only what is written without a gap, so a resume after a drop starts
             // at the end of the first half's written part and writes the second half again.
             const mid = progress.done + Math.ceil((source.size - progress.done) / 2 / chunk) * chunk;
-            await untilBothDone([run(first, progress.done, mid), run(sftpWriter(extra.sftp, extra.handle, onFail), mid, source.size)], signal);
+            const half = REQUESTS_PER_FILE / 2;
+            await untilBothDone([run(first, progress.done, mid, half), run(sftpWriter(extra.sftp, extra.handle, onFail), mid, source.size, half)], signal);
           } else {
             await run(first, progress.done, source.size)(signal);
           }
