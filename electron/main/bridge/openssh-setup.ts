@@ -30,7 +30,7 @@ export interface OpenSshSetupOptions {
  */
 export function defaultKeylessCommand(): KeylessCommand {
   const resources = (process as { resourcesPath?: string }).resourcesPath;
-  const shipped = resources ? join(resources, 'keyless', 'keyless.mjs') : undefined;
+  const shipped = resources ? join(resources, 'keyless', 'bin', 'keyless.mjs') : undefined;
   if (shipped && existsSync(shipped)) return { node: 'node', script: shipped };
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5 && !existsSync(join(dir, 'bin', 'keyless.mjs')); i++) dir = dirname(dir);

@@ -24,6 +24,8 @@ export class RemoteSide implements Disposable {
   private sftp: SftpSession | undefined;
   private opening: Promise<SftpSession> | undefined;
   private disposed = false;
+  /** A second SFTP channel is open for a big upload's second half (see secondSession). */
+  private extraOpen = false;
   /** The login user's own uid (learnt from a file it created), to tell when a rename changes a file's owner. */
   uid: number | undefined;
 
@@ -58,16 +60,36 @@ export class RemoteSide implements Disposable {
    * writing, for the second half of a big upload; undefined where the server refuses another
    * channel or the open, and the caller writes over the one channel. The caller ends it.
    */
-  async secondSession(signal: AbortSignal, path: Buffer): Promise<{ sftp: SftpSession; handle: Buffer } | undefined> {
-    await this.session(signal);
-    const sftp = await this.lease!.connection.ssh.sftp().catch(() => undefined);
-    if (!sftp) return undefined;
-    const handle = await sftp.open(path, OPEN.WRITE, {}).catch(() => undefined);
-    if (!handle) {
-      sftp.end();
-      return undefined;
+  async secondSession(signal: AbortSignal, path: Buffer): Promise<{ sftp: SftpSession; handle: Buffer; end(): void } | undefined> {
+    // One at a time per side: the connection's channels (sshd's MaxSessions, 10 by default) are
+    // shared with terminal tabs, commands and forwards; the other big files use one channel each.
+    if (this.extraOpen) return undefined;
+    this.extraOpen = true;
+    let kept = false;
+    try {
+      await this.session(signal);
+      const sftp = await this.lease!.connection.ssh.sftp().catch(() => undefined);
+      if (!sftp) return undefined;
+      const handle = await sftp.open(path, OPEN.WRITE, {}).catch(() => undefined);
+      if (!handle) {
+        sftp.end();
+        return undefined;
+      }
+      kept = true;
+      let ended = false;
+      return {
+        sftp,
+        handle,
+        end: () => {
+          if (ended) return;
+          ended = true;
+          sftp.end();
+          this.extraOpen = false;
+        },
+      };
+    } finally {
+      if (!kept) this.extraOpen = false;
     }
-    return { sftp, handle };
   }
 
   /** A command on the same connection (the tar stream, sudo). */

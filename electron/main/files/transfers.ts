@@ -749,7 +749,7 @@ export class TransferQueue implements Disposable {
         }
         const source = await this.readerFor(t, job, signal);
         // The second half's channel and handle, for a big file (see SPLIT_UPLOAD_MIN).
-        let extra: { sftp: SftpSession; handle: Buffer } | undefined;
+        let extra: { sftp: SftpSession; handle: Buffer; end(): void } | undefined;
         try {
           const onFail = (err: unknown) => fail(err, job.size - progress.done);
           const chunk = Math.min(sftp.maxWrite, 255 * 1024);
@@ -771,7 +771,7 @@ export class TransferQueue implements Disposable {
         } finally {
           if (extra) {
             await extra.sftp.close(extra.handle).catch(() => undefined);
-            extra.sftp.end();
+            extra.end();
           }
           await source.close();
         }

@@ -60,7 +60,9 @@ export class ChannelWindow {
       // difference, or ssh2's own top-up (at 1 MiB counted) would wait for bytes never sent.
       const offered = openedWith.get(channel);
       openedWith.delete(channel);
-      if (offered !== undefined) (channel as unknown as Partial<Ssh2ChannelFields>)._client?._protocol?.channelWindowAdjust?.(ch.outgoing?.id ?? -1, SSH2_OPEN_WINDOW - offered);
+      const id = ch.outgoing?.id;
+      // Only for a channel whose id is known: a packet for another channel would end the connection.
+      if (offered !== undefined && typeof id === 'number') (channel as unknown as Partial<Ssh2ChannelFields>)._client?._protocol?.channelWindowAdjust?.(id, SSH2_OPEN_WINDOW - offered);
       return undefined;
     }
     return new ChannelWindow(ch as Ssh2ChannelFields);

@@ -47,9 +47,14 @@ export function jsonPieces(value: unknown, size = 256 * 1024): string[] {
     for (const key of Object.keys(v)) {
       const item = (v as Record<string, unknown>)[key];
       if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+      const whole = depth + 1 >= WHOLE_AT_DEPTH || typeof item !== 'object' || item === null || !(Array.isArray(item) || isPlainObject(item));
+      // What JSON.stringify leaves out (a toJSON answering undefined) leaves its key out too.
+      const text = whole ? (JSON.stringify(item) as string | undefined) : undefined;
+      if (whole && text === undefined) continue;
       put(`${first ? '' : ','}${JSON.stringify(key)}:`);
       first = false;
-      write(item, depth + 1);
+      if (text !== undefined) put(text);
+      else write(item, depth + 1);
     }
     put('}');
     return true;

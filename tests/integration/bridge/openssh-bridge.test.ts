@@ -251,7 +251,7 @@ describe.skipIf(!!sshdMissing)('keyless as OpenSSH ProxyCommand, with no key fil
     });
     expect(printed.code, printed.stderr).toBe(0);
     // Its Host block names the shipped script, not this checkout's bin.
-    expect(printed.stdout).toContain(`"${join(packed, 'keyless.mjs')}" proxy %r %h %p`);
+    expect(printed.stdout).toContain(`"${join(packed, 'bin', 'keyless.mjs')}" proxy %r %h %p`);
     expect(printed.stdout).not.toContain(resolve(__dirname, '../../..'));
     const shippedConfig = join(root, 'shipped-ssh-config');
     await writeFile(shippedConfig, readFileSync(sshConfig, 'utf8').split('\n\n')[0] + '\n\n' + printed.stdout, { mode: 0o600 });

@@ -101,9 +101,9 @@ describe('the keyless command the Host block names', () => {
     try {
       proc.resourcesPath = join(dir, 'resources');
       expect(defaultKeylessCommand().script).toMatch(/bin[/\\]keyless\.mjs$/); // nothing shipped there
-      await mkdir(join(dir, 'resources', 'keyless'), { recursive: true });
-      await writeFile(join(dir, 'resources', 'keyless', 'keyless.mjs'), '');
-      expect(defaultKeylessCommand()).toEqual({ node: 'node', script: join(dir, 'resources', 'keyless', 'keyless.mjs') });
+      await mkdir(join(dir, 'resources', 'keyless', 'bin'), { recursive: true });
+      await writeFile(join(dir, 'resources', 'keyless', 'bin', 'keyless.mjs'), '');
+      expect(defaultKeylessCommand()).toEqual({ node: 'node', script: join(dir, 'resources', 'keyless', 'bin', 'keyless.mjs') });
     } finally {
       proc.resourcesPath = before;
     }

@@ -10,6 +10,8 @@ describe('a result sent to the browser in pieces', () => {
       { t: 'result', id: 5, outcome: { ok: true, value: undefined } },
       { t: 'result', id: 6, outcome: { ok: false, error: { code: 'NotFound', message: 'x', retryable: false, detail: undefined } } },
       { a: [undefined, () => 1, Symbol('s'), NaN, -0, 1e21], b: undefined, c: () => 1, d: new Date(0), e: { toJSON: () => 'custom' } },
+      // A member JSON.stringify leaves out (a toJSON answering undefined), shallow and at the depth written whole.
+      { gone: { toJSON: () => undefined }, kept: 1, deep: { a: { b: { c: { gone: { toJSON: () => undefined }, kept: 2 } } } } },
       [],
       {},
       'text',
