@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostStore } from '../../../electron/main/store/hosts';
@@ -223,7 +223,10 @@ describe.skipIf(!!sshdMissing)('keyless as OpenSSH ProxyCommand, with no key fil
         if (st.isDirectory()) walk(p);
         else if (st.isFile() && st.mtimeMs >= started - 1000 && st.size < 64 << 20) {
           const data = readFileSync(p);
-          if (needles.some((n) => data.includes(n))) hits.push(p);
+          // V8's code cache of the command holds its code's string constants (ssh2 parses "… PRIVATE
+          // KEY" files): there only the served key's own bytes count.
+          const look = p.includes(`${sep}compile-cache${sep}`) ? needles.slice(1) : needles;
+          if (look.some((n) => data.includes(n))) hits.push(p);
         }
       }
     };
