@@ -1,4 +1,5 @@
 import fuzzysort from 'fuzzysort';
+import { combine, scoreColumn, scoreIn, scoreWord, type ScoreColumn } from './word-score';
 import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsHold, type InventoryInstance, type QueryCandidate, type QueryTerm } from '../../../electron/contract';
 
 /**
@@ -116,6 +117,7 @@ function fieldsFor(row: Row, words: readonly string[], masks: readonly number[])
 function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly Row[] = rows, maxScored = Infinity): { result: Row[]; candidates: Row[] } | null {
   const text = words.join(' ');
   words = [...new Set(words)];
+  if (words.length === 1) return rankedByWord(words[0]!, rows, all);
   const masks = words.flatMap((w) => charMask(w));
   const oneWord = words.length === 1;
   const candidates: Row[] = [];
@@ -148,6 +150,87 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
     else result[k] = one[a++]!.obj.row;
   }
   return { result, candidates };
+}
+
+/**
+ * `fuzzyRows` for a query of one word: each row's fields scored by the page's own scorer
+ * (word-score.ts: fuzzysort's score, to the bit, without its per-call costs) in one pass that is
+ * the candidate scan too, and the rows sorted best first. Rows with equal scores keep the
+ * inventory's order (fuzzysort's heap leaves them in no particular one).
+ */
+function rankedByWord(word: string, rows: readonly Row[], all: readonly Row[]): { result: Row[]; candidates: Row[] } {
+  const cols = scoreColumnsOf(all);
+  const w = scoreWord(word);
+  const [qa, qb] = charMask(word);
+  const masks = cols.masks;
+  const scores = new Float64Array(rows.length);
+  const candidates: Row[] = [];
+  const whole = rows === all;
+  // `rows` keeps `all`'s order, so a row's place in `all` is found by walking on from the last one.
+  let j = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    if (whole) j = r;
+    else while (j < all.length && all[j] !== row) j++;
+    // Not `all`'s rows after all (never so from `RowFilter`): scored over themselves instead.
+    if (j === all.length) return rankedByWord(word, rows, rows);
+    let score = -Infinity;
+    for (let k = 0; k < 4; k++) {
+      if ((masks[8 * j + 2 * k]! & qa) !== qa || (masks[8 * j + 2 * k + 1]! & qb) !== qb) continue;
+      const here = scoreIn(w, cols.fields[k] ?? fieldColumn(cols, k), j);
+      if (here !== -Infinity) score = combine(score, here);
+    }
+    if (score === -Infinity) continue;
+    scores[candidates.length] = score;
+    candidates.push(row);
+  }
+  const order = bestFirst(scores, candidates.length);
+  const result = new Array<Row>(order.length);
+  for (let k = 0; k < order.length; k++) result[k] = candidates[order[k]!]!;
+  return { result, candidates };
+}
+
+/** Every row's four searchable fields as score columns (word-score.ts), each made when first needed, and their character masks side by side. */
+interface ScoreColumns {
+  rows: readonly Row[];
+  fields: Array<ScoreColumn | undefined>;
+  /** Row r's masks at 8r…8r+7: two per field, as `Row.masks`. */
+  masks: Int32Array;
+}
+
+const FIELD_KEYS = ['name', 'id', 'ips', 'tagText'] as const;
+const scoreColumnsCache = new WeakMap<readonly Row[], ScoreColumns>();
+
+function scoreColumnsOf(rows: readonly Row[]): ScoreColumns {
+  let cols = scoreColumnsCache.get(rows);
+  if (cols) return cols;
+  const masks = new Int32Array(8 * rows.length);
+  for (let r = 0; r < rows.length; r++) masks.set(rows[r]!.masks, 8 * r);
+  cols = { rows, fields: [undefined, undefined, undefined, undefined], masks };
+  scoreColumnsCache.set(rows, cols);
+  return cols;
+}
+
+/** Field k's score column (a few milliseconds per 10,000 rows: `warmUp` makes each in a task of its own). */
+function fieldColumn(cols: ScoreColumns, k: number): ScoreColumn {
+  return (cols.fields[k] ??= scoreColumn(cols.rows.map((r) => r[FIELD_KEYS[k]!])));
+}
+
+/**
+ * The positions 0…n-1 ordered by `scores` (highest first), equal scores in position order: each
+ * score's rank among the distinct scores, times n, plus the position, sorted as plain numbers
+ * (the engine's native sort, no comparison callback per pair).
+ */
+function bestFirst(scores: Float64Array, n: number): Int32Array {
+  const sorted = scores.slice(0, n).sort();
+  const rank = new Map<number, number>();
+  for (let k = n - 1; k >= 0; k--) if (k === n - 1 || sorted[k] !== sorted[k + 1]) rank.set(sorted[k]!, rank.size);
+  const keys = new Float64Array(n);
+  for (let k = 0; k < n; k++) keys[k] = rank.get(scores[k]!)! * n + k;
+  keys.sort();
+  const order = new Int32Array(n);
+  for (let k = 0; k < n; k++) order[k] = keys[k]! % n;
+  return order;
 }
 
 /**
@@ -366,20 +449,23 @@ export class RowFilter {
   }
 
   /**
-   * What `run` would search for this query: how many rows, and whether by fuzzy text (the costly
-   * kind: each row a candidate is scored and sorted) or by terms and text as written (a scan).
+   * What `run` would search for this query: how many rows, and whether by fuzzy text of several
+   * words (the costly kind: each candidate scored by fuzzysort and sorted) or in one pass (terms,
+   * text as written, and fuzzy text of one word, which the page's own scorer scores as it scans).
    */
   searchSize(rows: readonly Row[], query: string): { rows: number; fuzzy: boolean } {
     const p = parsed(query);
     const l = this.last;
-    if (narrows(l, rows, p)) return { rows: l.text === p.text && l.terms === p.termsKey ? 0 : l.candidates.length, fuzzy: p.fuzzy };
-    return { rows: rows.length, fuzzy: p.fuzzy };
+    const fuzzy = p.fuzzy && new Set(p.words).size > 1;
+    if (narrows(l, rows, p)) return { rows: l.text === p.text && l.terms === p.termsKey ? 0 : l.candidates.length, fuzzy };
+    return { rows: rows.length, fuzzy };
   }
 
   run(rows: readonly Row[], query: string): Row[];
   /**
-   * With `maxScored`: null, the state unchanged, when a fuzzy query has more candidates than that
-   * to score (finding them, a scan, is the cheap part; scoring and sorting them is the costly one).
+   * With `maxScored`: null, the state unchanged, when a fuzzy query of several words has more
+   * candidates than that to score (finding them, a scan, is the cheap part; scoring and sorting
+   * them is the costly one). A query of one word is scored as it is scanned, whatever its size.
    */
   run(rows: readonly Row[], query: string, maxScored: number): Row[] | null;
   run(rows: readonly Row[], query: string, maxScored = Infinity): Row[] | null {
@@ -430,10 +516,11 @@ export function warmUp(rows: readonly Row[], idle: Idle): () => void {
   let next = -1;
   let cancel = () => {};
   const step = () => {
-    // First the whole inventory's columns for the search to scan, then the searches.
+    // First the whole inventory's columns for the search to scan and score, then the searches.
     if (next++ < 0) columnsOf(rows);
-    else new RowFilter().run(sample, queries[next - 1]!);
-    if (next < queries.length) cancel = idle(step);
+    else if (next <= FIELD_KEYS.length) fieldColumn(scoreColumnsOf(rows), next - 1);
+    else new RowFilter().run(sample, queries[next - 1 - FIELD_KEYS.length]!);
+    if (next < FIELD_KEYS.length + queries.length) cancel = idle(step);
   };
   cancel = idle(step);
   return () => cancel();

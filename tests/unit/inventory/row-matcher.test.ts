@@ -243,15 +243,16 @@ describe('the inventory filter answering cheap keystrokes on the page', () => {
     expect(asked.length).toBeGreaterThan(0);
   });
 
-  it('a fuzzy query over every row is scored on the page when its candidates are few, and left to the worker when they are many', () => {
+  it('a fuzzy query of one word over every row is scored on the page; one of several words when its candidates are few, and by the worker when they are many', () => {
     const candidatesOf = (q: string) => {
       const f = new RowFilter();
       f.run(rows, q);
       return f.state!.candidates!.length;
     };
-    const few = candidatesOf('x1-c');
-    const many = candidatesOf('nod');
+    const few = candidatesOf('x1 ca');
+    const many = candidatesOf('no de');
     expect(few).toBeLessThan(many);
+    expect(candidatesOf('nod')).toBeGreaterThan(few);
     const out = shown();
     const worker = new HeldWorker();
     const asked: string[] = [];
@@ -259,17 +260,21 @@ describe('the inventory filter answering cheap keystrokes on the page', () => {
     worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
     const matcher = new RowMatcher(out.onMatched, worker, { scan: 20_000, fuzzy: few });
     matcher.setRows(rows);
-    matcher.match('x1-c');
+    matcher.match('x1 ca');
     expect(asked).toEqual([]);
-    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'x1-c')));
-    matcher.match('nod');
-    expect(asked).toEqual(['nod']);
-    expect(out.last()!.query).toBe('x1-c');
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'x1 ca')));
+    matcher.match('no de');
+    expect(asked).toEqual(['no de']);
+    expect(out.last()!.query).toBe('x1 ca');
     worker.deliver();
+    expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'no de')));
+    matcher.match('nod');
+    expect(asked).toEqual(['no de']);
+    expect(out.last()!.query).toBe('nod');
     expect(keys(out.last()!.rows)).toEqual(keys(filterRows(rows, 'nod')));
   });
 
-  it('after the worker answers a fuzzy query with few candidates, the next characters are searched on the page', () => {
+  it('after the worker answers a fuzzy query of several words with few candidates, the next characters are searched on the page', () => {
     const out = shown();
     const worker = new HeldWorker();
     const asked: string[] = [];
@@ -277,15 +282,15 @@ describe('the inventory filter answering cheap keystrokes on the page', () => {
     worker.postMessage = (m) => (m.kind === 'query' && asked.push(m.query), post(m));
     const matcher = new RowMatcher(out.onMatched, worker, { scan: 0, fuzzy: 1000 });
     matcher.setRows(rows);
-    matcher.match('cac');
-    expect(asked).toEqual(['cac']);
+    matcher.match('ca c');
+    expect(asked).toEqual(['ca c']);
     worker.deliver();
-    for (const q of ['cach', 'cache', 'cache-', 'cache-e']) {
+    for (const q of ['ca ch', 'ca che', 'ca che-', 'ca che-e']) {
       matcher.match(q);
       expect(out.last()!.query, q).toBe(q);
       expect(keys(out.last()!.rows), q).toEqual(keys(filterRows(rows, q)));
     }
-    expect(asked).toEqual(['cac']);
+    expect(asked).toEqual(['ca c']);
   });
 
   it('a query that is not a narrowing of the last one is searched over every row: a negated term or another alternative growing, fuzzy text from text as written', () => {
@@ -318,7 +323,7 @@ describe('the inventory filter answering cheap keystrokes on the page', () => {
     const worker = new HeldWorker();
     const matcher = new RowMatcher(out.onMatched, worker, { scan: 20_000, fuzzy: 0 });
     matcher.setRows(rows);
-    matcher.match('cache');
+    matcher.match('ca he');
     matcher.match('ca');
     expect(worker.dropped).toBe(1);
     expect(out.last()!.query).toBe('ca');

@@ -1,0 +1,216 @@
+import fuzzysort from 'fuzzysort';
+
+/**
+ * fuzzysort's score of one word in one field, the very number its `single` gives (`_score`,
+ * before normalising), computed for a whole inventory at a time without its per-call costs. Over
+ * a broad query (`i-0`, `node`, `10.`: every row a match) fuzzysort's own `go` spends 9–14 ms on
+ * 10,000 rows, far more than a frame leaves for matching: it makes a result object and a closure
+ * per field, and each row's fields are objects of their own scattered over the heap. Here every
+ * field of every row lies in a few typed arrays (`ScoreColumns`), read in order.
+ *
+ * It follows fuzzysort 3.1.0's `algorithm` for a search without a space step by step (a simple
+ * in-order match, a strict one on word beginnings with at most 200 backtracks, the substring
+ * checks, then the same arithmetic in the same order, so the floating-point result is equal, not
+ * just close). tests/unit/inventory/word-score.test.ts holds it to `fuzzysort.single` over
+ * thousands of words and fields; the package is pinned to that version.
+ */
+
+/** A search word as fuzzysort prepares it (trimmed, accents off, lower case), as character codes. */
+export type ScoreWord = Uint16Array;
+
+/** fuzzysort's accent removal, skipped for plain ASCII (which it leaves as it is). */
+function removeAccents(text: string): string {
+  if (!/[\u0080-\uffff]/.test(text)) return text;
+  return text.replace(/\p{Script=Latin}+/gu, (m) => m.normalize('NFD')).replace(/[\u0300-\u036f]/g, '');
+}
+
+export function scoreWord(word: string): ScoreWord {
+  const lower = removeAccents(word.trim()).toLowerCase();
+  const codes = new Uint16Array(lower.length);
+  for (let k = 0; k < lower.length; k++) codes[k] = lower.charCodeAt(k);
+  return codes;
+}
+
+/**
+ * One searchable field of every row: its text lower-cased as fuzzysort reads it, and where each
+ * word after each character begins (fuzzysort's `nextBeginningIndexes`, counted from the field's
+ * start), all rows one after another.
+ */
+export interface ScoreColumn {
+  codes: Uint16Array;
+  next: Uint16Array | Int32Array;
+  /** Where row r's field starts in `codes` and `next`; entry n is the total length. */
+  start: Int32Array;
+  /** How many word beginnings row r's field has (fuzzysort's "too many beginnings" penalty). */
+  beginnings: Int32Array;
+  /** Rows whose field fuzzysort reads at a length other than its lower-cased text's (case folding that changes length): scored by fuzzysort itself. */
+  odd: Map<number, Fuzzysort.Prepared>;
+}
+
+/** Word beginnings: an upper-case letter after a non-upper one, or any character next to a non-alphanumeric one. */
+function nextBeginnings(text: string, out: Uint16Array | Int32Array, at: number): number {
+  const n = text.length;
+  let last = n;
+  // From the end: each index's next beginning is the nearest beginning after it.
+  const isBeginning = (i: number) => {
+    const c = text.charCodeAt(i);
+    const p = i > 0 ? text.charCodeAt(i - 1) : -1;
+    const upper = c >= 65 && c <= 90;
+    const alnum = upper || (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+    const wasUpper = p >= 65 && p <= 90;
+    const wasAlnum = wasUpper || (p >= 97 && p <= 122) || (p >= 48 && p <= 57);
+    return (upper && !wasUpper) || !wasAlnum || !alnum;
+  };
+  for (let i = n - 1; i >= 0; i--) {
+    out[at + i] = last;
+    if (isBeginning(i)) last = i;
+  }
+  let count = 1;
+  for (let i = n > 0 ? out[at]! : 0; i < n; i = out[at + i]!) count++;
+  return count;
+}
+
+/** The score columns of `fields` (one entry per row: the field's fuzzysort-prepared text). */
+export function scoreColumn(fields: readonly Fuzzysort.Prepared[]): ScoreColumn {
+  const n = fields.length;
+  const start = new Int32Array(n + 1);
+  const lowers = new Array<string>(n);
+  for (let r = 0; r < n; r++) {
+    lowers[r] = (fields[r] as unknown as { _targetLower: string })._targetLower;
+    start[r + 1] = start[r]! + lowers[r]!.length;
+  }
+  const total = start[n]!;
+  const codes = new Uint16Array(total);
+  let longest = 0;
+  for (let r = 0; r < n; r++) longest = Math.max(longest, lowers[r]!.length);
+  const next = longest < 0xffff ? new Uint16Array(total) : new Int32Array(total);
+  const beginnings = new Int32Array(n);
+  const odd = new Map<number, Fuzzysort.Prepared>();
+  for (let r = 0; r < n; r++) {
+    const lower = lowers[r]!;
+    const at = start[r]!;
+    for (let k = 0; k < lower.length; k++) codes[at + k] = lower.charCodeAt(k);
+    const text = removeAccents(fields[r]!.target);
+    if (text.length !== lower.length) odd.set(r, fields[r]!);
+    else beginnings[r] = nextBeginnings(text, next, at);
+  }
+  return { codes, next, start, beginnings, odd };
+}
+
+// Scratch space, as in fuzzysort: the match positions in the current field.
+let simple = new Int32Array(64);
+let strict = new Int32Array(64);
+
+/** The score of `word` in row r's field of `col`, or -Infinity when its characters are not all there in order. */
+export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number): number {
+  const sLen = word.length;
+  if (sLen === 0) return -Infinity;
+  const odd = col.odd.size ? col.odd.get(r) : undefined;
+  if (odd) return (fuzzysort.single(String.fromCharCode(...word), odd) as unknown as { _score: number } | null)?._score ?? -Infinity;
+  const t = col.codes;
+  const next = col.next;
+  const o = col.start[r]!;
+  const tLen = col.start[r + 1]! - o;
+  if (simple.length < sLen) {
+    simple = new Int32Array(sLen * 2);
+    strict = new Int32Array(sLen * 2);
+  }
+  // The characters in order, each at its first place after the one before.
+  let si = 0;
+  let ti = 0;
+  let sc = word[0]!;
+  for (;;) {
+    if (ti < tLen && sc === t[o + ti]) {
+      simple[si++] = ti;
+      if (si === sLen) break;
+      sc = word[si]!;
+    }
+    if (++ti >= tLen) return -Infinity;
+  }
+  // A stricter match: each character at a word's beginning or right after the one before.
+  si = 0;
+  let strictLen = 0;
+  let successStrict = false;
+  ti = simple[0] === 0 ? 0 : next[o + simple[0]! - 1]!;
+  let backtracks = 0;
+  if (ti !== tLen) {
+    for (;;) {
+      if (ti >= tLen) {
+        if (si <= 0) break;
+        if (++backtracks > 200) break;
+        --si;
+        ti = next[o + strict[--strictLen]!]!;
+      } else if (word[si] === t[o + ti]) {
+        strict[strictLen++] = ti;
+        if (++si === sLen) {
+          successStrict = true;
+          break;
+        }
+        ++ti;
+      } else ti = next[o + ti]!;
+    }
+  }
+  // The word as a whole (fuzzysort's indexOf from the first simple match), preferably at a word's beginning.
+  let at = -1;
+  if (sLen > 1) {
+    for (let i = simple[0]!; i + sLen <= tLen && at < 0; i++) {
+      let k = 0;
+      while (k < sLen && word[k] === t[o + i + k]) k++;
+      if (k === sLen) at = i;
+    }
+  }
+  const isSubstring = at !== -1;
+  let atBeginning = !isSubstring ? false : at === 0 || next[o + at - 1] === at;
+  if (isSubstring && !atBeginning) {
+    for (let i = 0; i < tLen; i = next[o + i]!) {
+      if (i <= at) continue;
+      let k = 0;
+      for (; k < sLen; k++) if (i + k >= tLen || word[k] !== t[o + i + k]) break;
+      if (k === sLen) {
+        at = i;
+        atBeginning = true;
+        break;
+      }
+    }
+  }
+  let m: Int32Array;
+  if (!successStrict) {
+    if (isSubstring) for (let i = 0; i < sLen; ++i) simple[i] = at + i;
+    m = simple;
+  } else if (atBeginning) {
+    for (let i = 0; i < sLen; ++i) simple[i] = at + i;
+    m = simple;
+  } else m = strict;
+  // fuzzysort's arithmetic, in its order.
+  let score = 0;
+  let groups = 0;
+  for (let i = 1; i < sLen; ++i) {
+    if (m[i]! - m[i - 1]! !== 1) {
+      score -= m[i]!;
+      ++groups;
+    }
+  }
+  const unmatched = m[sLen - 1]! - m[0]! - (sLen - 1);
+  score -= (12 + unmatched) * groups;
+  if (m[0] !== 0) score -= m[0]! * m[0]! * 0.2;
+  const count = col.beginnings[r]!;
+  if (!successStrict) score *= 1000;
+  else if (count > 24) score *= (count - 24) * 10;
+  score -= (tLen - sLen) / 2;
+  if (isSubstring) score /= 1 + sLen * sLen * 1;
+  if (atBeginning) score /= 1 + sLen * sLen * 1;
+  score -= (tLen - sLen) / 2;
+  return score;
+}
+
+/**
+ * A row's score from its fields' scores in field order, as fuzzysort's `go` with `keys` combines
+ * them for a search without a space: the best field's, raised when another field matches too.
+ */
+export function combine(score: number, field: number): number {
+  if (field > -1000 && score > -Infinity) {
+    const tmp = (score + field) / 4;
+    if (tmp > score) score = tmp;
+  }
+  return field > score ? field : score;
+}

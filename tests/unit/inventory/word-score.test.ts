@@ -1,0 +1,54 @@
+import fuzzysort from 'fuzzysort';
+import { describe, expect, it } from 'vitest';
+import { combine, scoreColumn, scoreIn, scoreWord } from '../../../renderer/lib/inventory/word-score';
+
+/** fuzzysort's own raw score (`_score`), the number the page's scorer must give exactly. */
+const theirs = (word: string, target: string) => (fuzzysort.single(word, fuzzysort.prepare(target)) as unknown as { _score: number } | null)?._score ?? -Infinity;
+const ours = (word: string, target: string) => scoreIn(scoreWord(word), scoreColumn([fuzzysort.prepare(target)]), 0);
+
+describe('the page’s word scorer', () => {
+  it('gives fuzzysort’s own score, to the last bit, for words and fields of every shape', () => {
+    let seed = 11;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    // Letters, digits, separators, upper case (word beginnings), accents, a Japanese and an emoji code unit.
+    const alphabet = ['a', 'b', 'c', 'e', 'n', 'o', 'd', '0', '1', '7', '-', '.', '_', ' ', '=', 'A', 'B', 'N', 'é', 'É', 'ü', 'ア', '😀'];
+    const pick = (len: number) => Array.from({ length: len }, () => alphabet[rnd(alphabet.length)]).join('');
+    const real = ['app-7-node-123', 'i-0a1b2c3d4e5f60718', '10.0.1.17 54.1.3.9', 'env=prod team=team-3', 'CamelCaseName', 'café-noël', 'a'.repeat(40) + 'b', 'x-'.repeat(30) + 'node'];
+    let compared = 0;
+    let matched = 0;
+    // All fields in one column, as an inventory's are: a row's score must not reach into the next row's text.
+    const targets = Array.from({ length: 6000 }, (_, k) => (k < 2000 ? real[k % real.length]! : pick(rnd(40))));
+    const column = scoreColumn(targets.map((t) => fuzzysort.prepare(t)));
+    for (let k = 0; k < 6000; k++) {
+      const target = targets[k]!;
+      const word = k % 3 === 0 ? target.slice(rnd(target.length), rnd(target.length) + 1 + rnd(5)).replace(/ /g, '') || 'a' : pick(1 + rnd(6)).replace(/ /g, '') || 'n';
+      const want = theirs(word, target);
+      expect(scoreIn(scoreWord(word), column, k), `${JSON.stringify(word)} in ${JSON.stringify(target)}`).toBe(want);
+      compared++;
+      if (want > -Infinity) matched++;
+    }
+    expect(compared).toBe(6000);
+    // Both matches and misses were compared, not only one kind.
+    expect(matched).toBeGreaterThan(1500);
+    expect(compared - matched).toBeGreaterThan(1500);
+  });
+
+  it('scores a backtracking-heavy field (more than 200 backtracks, many word beginnings) as fuzzysort does', () => {
+    const target = 'a-'.repeat(60) + 'ab';
+    for (const word of ['aab', 'aaab', 'ab', 'a-a-b', 'bb']) expect(ours(word, target), word).toBe(theirs(word, target));
+  });
+
+  it('scores a field fuzzysort reads at another length than its lower case (İ) as fuzzysort does, and an empty field as no match', () => {
+    for (const [word, target] of [['istanbul', 'İstanbul'], ['ist', 'xİstanbul'], ['a', ''], ['ab', 'ba']] as const) expect(ours(word, target), `${word} in ${target}`).toBe(theirs(word, target));
+  });
+
+  it('combines field scores as fuzzysort’s keys do: the best field, raised when another matches too', () => {
+    const fields = ['node-7', 'i-0node7', '10.0.0.7', 'role=node'];
+    const prepared = fields.map((f) => fuzzysort.prepare(f));
+    const got = fuzzysort.go('node', [{ a: prepared[0], b: prepared[1], c: prepared[2], d: prepared[3] }], { keys: ['a', 'b', 'c', 'd'] })[0] as unknown as { _score: number };
+    let score = -Infinity;
+    for (const p of prepared) score = combine(score, scoreIn(scoreWord('node'), scoreColumn([p]), 0));
+    expect(score).toBe(got._score);
+    expect(score).toBeGreaterThan(theirs('node', 'node-7'));
+  });
+});
