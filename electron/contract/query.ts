@@ -97,8 +97,9 @@ export function isSubsequence(word: string, field: string): boolean {
 export function candidateOf(i: QueryInstance): QueryCandidate {
   const tags: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(i.tags)) tags[k.toLowerCase()] = v.toLowerCase();
-  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
-  const raw: Record<FieldKey, string> = {
+  // One object literal, the same shape for every instance: a filter reads a field of each of
+  // thousands at every keystroke (only the known field names are ever looked up here).
+  const fields: Record<FieldKey, string> = {
     name: i.name,
     id: i.id,
     state: i.state,
@@ -115,7 +116,7 @@ export function candidateOf(i: QueryInstance): QueryCandidate {
     ip: `${i.privateIp} ${i.publicIp}`.trim(),
     image: `${i.imageId ?? ''} ${i.imageName ?? ''}`.trim(),
   };
-  for (const k of FIELDS) fields[k] = raw[k].toLowerCase();
+  for (const k of FIELDS) fields[k] = fields[k].toLowerCase();
   return { fields, tags, folded: searchText(i).map(fold) };
 }
 
@@ -162,39 +163,57 @@ function valueMatches(t: Pick<QueryTerm, 'value' | 'whole'>, actual: string): bo
   return actual.startsWith(t.value);
 }
 
-/** Whether one term (its negation aside) holds for a candidate. */
-function termHolds(t: QueryTerm, c: QueryCandidate): boolean {
+/**
+ * One term's test (its negation aside), with what does not depend on the candidate worked out
+ * once: a filter runs it over every instance of the inventory at each keystroke.
+ */
+function termTest(t: QueryTerm): (c: QueryCandidate) => boolean {
   if (t.key === 'tag') {
     const eq = t.value.indexOf('=');
     const key = eq < 0 ? t.value : t.value.slice(0, eq);
-    const keys = /[*?]/.test(key) ? Object.keys(c.tags).filter((k) => globMatch(key, k)) : key in c.tags ? [key] : [];
-    if (eq < 0) return keys.length > 0;
+    const glob = /[*?]/.test(key);
+    const keysOf = (c: QueryCandidate) => (glob ? Object.keys(c.tags).filter((k) => globMatch(key, k)) : key in c.tags ? [key] : []);
+    if (eq < 0) return (c) => keysOf(c).length > 0;
     const wanted = { value: t.value.slice(eq + 1), whole: t.whole };
-    return keys.some((k) => (wanted.value === '' ? c.tags[k] !== '' : valueMatches(wanted, c.tags[k]!)));
+    return (c) => keysOf(c).some((k) => (wanted.value === '' ? c.tags[k] !== '' : valueMatches(wanted, c.tags[k]!)));
   }
-  const field = (FIELDS as readonly string[]).includes(t.key) ? c.fields[t.key] : undefined;
-  const tag = t.key in c.tags ? c.tags[t.key] : undefined;
-  if (t.value === '') return (field !== undefined && field !== '') || tag !== undefined;
-  if (t.key === 'ip' && field !== undefined) return field.split(' ').some((a) => valueMatches(t, a)) || (tag !== undefined && valueMatches(t, tag));
-  return (field !== undefined && valueMatches(t, field)) || (tag !== undefined && valueMatches(t, tag));
+  const isField = (FIELDS as readonly string[]).includes(t.key);
+  const key = t.key;
+  if (t.value === '') return (c) => (isField && c.fields[key] !== undefined && c.fields[key] !== '') || key in c.tags;
+  return (c) => {
+    const field = isField ? c.fields[key] : undefined;
+    const tag = key in c.tags ? c.tags[key] : undefined;
+    if (key === 'ip' && field !== undefined) return field.split(' ').some((a) => valueMatches(t, a)) || (tag !== undefined && valueMatches(t, tag));
+    return (field !== undefined && valueMatches(t, field)) || (tag !== undefined && valueMatches(t, tag));
+  };
 }
 
 /** The key terms are grouped by: the same key twice means either. */
 const groupKey = (t: QueryTerm) => (t.key === 'tag' ? `tag:${t.value.split('=')[0]}` : t.key);
 
+/**
+ * Whether the terms hold, as one test made once for many candidates: each group of the same key
+ * by one of its terms, no negated term.
+ */
+export function termsTest(terms: readonly QueryTerm[]): (c: QueryCandidate) => boolean {
+  const negated = terms.filter((t) => t.negate).map(termTest);
+  const groups = new Map<string, Array<(c: QueryCandidate) => boolean>>();
+  for (const t of terms) {
+    if (t.negate) continue;
+    const k = groupKey(t);
+    groups.set(k, [...(groups.get(k) ?? []), termTest(t)]);
+  }
+  const alternatives = [...groups.values()];
+  return (c) => {
+    for (const n of negated) if (n(c)) return false;
+    for (const either of alternatives) if (!either.some((test) => test(c))) return false;
+    return true;
+  };
+}
+
 /** Whether the terms hold: each group of the same key by one of its terms, no negated term. */
 export function termsHold(terms: readonly QueryTerm[], c: QueryCandidate): boolean {
-  const groups = new Map<string, boolean>();
-  for (const t of terms) {
-    if (t.negate) {
-      if (termHolds(t, c)) return false;
-      continue;
-    }
-    const k = groupKey(t);
-    if (!groups.get(k)) groups.set(k, termHolds(t, c));
-  }
-  for (const ok of groups.values()) if (!ok) return false;
-  return true;
+  return termsTest(terms)(c);
 }
 
 /** Whether the free text matches: every word in some searchable field, its letters in order (as written below FUZZY_FROM). */
@@ -215,5 +234,9 @@ export function queryMatches(q: ParsedQuery, c: QueryCandidate): boolean {
  */
 export function filterInstances<T extends QueryInstance>(instances: readonly T[], query: string, candidate: (i: T) => QueryCandidate = candidateOf): T[] {
   const q = parseQuery(query);
-  return instances.filter((i) => queryMatches(q, candidate(i)));
+  const holds = termsTest(q.terms);
+  return instances.filter((i) => {
+    const c = candidate(i);
+    return holds(c) && textMatches(q.words, c);
+  });
 }

@@ -1,7 +1,7 @@
 import type { MenuEntry } from './menu-nav';
 import { clampWidth, readLayout, type ColumnSpec } from './columns';
 
-export { keyedWidth, MAX_WIDTH, minOf, type ColumnSpec } from './columns';
+export { columnsInView, keyedWidth, MAX_WIDTH, minOf, type ColumnSpec } from './columns';
 
 const PREFIX = 'keyless.columns.';
 

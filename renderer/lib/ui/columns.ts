@@ -76,3 +76,30 @@ export function keyedWidth(spec: ColumnSpec, width: number, e: { key: string; sh
       return undefined;
   }
 }
+
+/**
+ * The shown columns (indices `first`…`last`) that reach into a table's visible part: `left` px
+ * scrolled sideways, `width` px wide, laid out from `padding` px in with `gap` px between them,
+ * and `margin` px either side so a short scroll sideways finds its cells already there. A table
+ * not yet measured (width 0) shows every column.
+ */
+export function columnsInView(widths: readonly number[], left: number, width: number, layout: { padding: number; gap: number; margin: number }): { first: number; last: number } {
+  const all = { first: 0, last: widths.length - 1 };
+  if (!(width > 0) || !widths.length) return all;
+  const from = left - layout.margin;
+  const to = left + width + layout.margin;
+  let first = -1;
+  let last = -1;
+  let x = layout.padding;
+  for (let k = 0; k < widths.length; k++) {
+    const end = x + widths[k]!;
+    if (end > from && x < to) {
+      if (first < 0) first = k;
+      last = k;
+    }
+    x = end + layout.gap;
+  }
+  // The last column stretches into any room left over: past the others, it is always in reach.
+  if (first < 0) return { first: widths.length - 1, last: widths.length - 1 };
+  return { first, last };
+}

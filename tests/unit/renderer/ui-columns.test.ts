@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyedWidth, MAX_WIDTH, readLayout, type ColumnSpec } from '../../../renderer/lib/ui/columns';
+import { columnsInView, keyedWidth, MAX_WIDTH, readLayout, type ColumnSpec } from '../../../renderer/lib/ui/columns';
 
 const specs: ColumnSpec[] = [
   { id: 'name', width: 180, min: 80, hideable: false },
@@ -36,5 +36,25 @@ describe('resizing by keyboard', () => {
     expect(keyedWidth(id, 150, { key: 'Home', shiftKey: false })).toBe(48);
     expect(keyedWidth(id, 150, { key: 'End', shiftKey: false })).toBe(MAX_WIDTH);
     expect(keyedWidth(id, 150, { key: 'a', shiftKey: false })).toBeUndefined();
+  });
+});
+
+describe('the columns a table draws', () => {
+  const widths = [180, 150, 78, 92, 92, 104, 104, 110, 72, 78, 90, 240];
+  const layout = { padding: 10, gap: 8, margin: 0 };
+
+  it('are those reaching into its visible part: the inventory 1,080 px wide leaves Profile and Tags out until scrolled to', () => {
+    expect(columnsInView(widths, 0, 1080, layout)).toEqual({ first: 0, last: 9 });
+    // Scrolled to the end: Name and Instance are out of sight, Tags in.
+    expect(columnsInView(widths, 1498 - 1080, 1080, layout)).toEqual({ first: 2, last: 11 });
+    // A column only partly in view is drawn.
+    expect(columnsInView(widths, 0, 11, layout)).toEqual({ first: 0, last: 0 });
+    expect(columnsInView(widths, 0, 200, layout)).toEqual({ first: 0, last: 1 });
+  });
+
+  it('reach a margin further each side, and are all of them before the table is measured', () => {
+    expect(columnsInView(widths, 0, 1080, { ...layout, margin: 120 })).toEqual({ first: 0, last: 10 });
+    expect(columnsInView(widths, 0, 0, layout)).toEqual({ first: 0, last: 11 });
+    expect(columnsInView([], 0, 500, layout)).toEqual({ first: 0, last: -1 });
   });
 });
