@@ -1,5 +1,5 @@
 import fuzzysort from 'fuzzysort';
-import { combine, scoreColumn, scoreIn, scoreWord, type ScoreColumn } from './word-score';
+import { combine, scoreColumn, scoreIn, scoreWord, scoreWords, wordsIn, type ScoreColumn } from './word-score';
 import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsTest, type InventoryInstance, type QueryCandidate, type QueryTerm } from '../../../electron/contract';
 
 /**
@@ -118,6 +118,7 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
   const text = words.join(' ');
   words = [...new Set(words)];
   if (words.length === 1) return rankedByWord(words[0]!, rows, all);
+  if (words.length <= MANY_WORDS) return rankedByWords(words, text, rows, all);
   const masks = words.flatMap((w) => charMask(w));
   const oneWord = words.length === 1;
   const candidates: Row[] = [];
@@ -214,6 +215,53 @@ function scoreColumnsOf(rows: readonly Row[]): ScoreColumns {
 /** Field k's score column (a few milliseconds per 10,000 rows: `warmUp` makes each in a task of its own). */
 function fieldColumn(cols: ScoreColumns, k: number): ScoreColumn {
   return (cols.fields[k] ??= scoreColumn(cols.rows.map((r) => r[FIELD_KEYS[k]!])));
+}
+
+/** Queries of more words than this are left to fuzzysort itself (a row's score is a loop over its words per field). */
+const MANY_WORDS = 8;
+
+/**
+ * `fuzzyRows` for a query of several words, fuzzysort's way (each word's best share over the
+ * fields, a field matching more words scoring higher, the words found in order scoring higher),
+ * by the page's scorer (`wordsIn`): a row is kept when every word is in some field.
+ */
+function rankedByWords(words: readonly string[], text: string, rows: readonly Row[], all: readonly Row[]): { result: Row[]; candidates: Row[] } {
+  const cols = scoreColumnsOf(all);
+  const q = scoreWords(words, text);
+  const n = q.words.length;
+  const masks = cols.masks;
+  const wordMasks = words.flatMap((w) => charMask(w));
+  const scores = new Float64Array(rows.length);
+  const best = new Float64Array(n);
+  const shares = new Float64Array(n);
+  const candidates: Row[] = [];
+  const whole = rows === all;
+  let j = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    if (whole) j = r;
+    else while (j < all.length && all[j] !== row) j++;
+    if (j === all.length) return rankedByWords(words, text, rows, rows);
+    best.fill(-Infinity);
+    for (let k = 0; k < 4; k++) {
+      // A field holding none of the words' characters cannot match any of them.
+      const fa = masks[8 * j + 2 * k]!;
+      const fb = masks[8 * j + 2 * k + 1]!;
+      let some = false;
+      for (let w = 0; w < n && !some; w++) some = (fa & wordMasks[2 * w]!) === wordMasks[2 * w] && (fb & wordMasks[2 * w + 1]!) === wordMasks[2 * w + 1];
+      if (!some || !wordsIn(q, cols.fields[k] ?? fieldColumn(cols, k), j, shares)) continue;
+      for (let w = 0; w < n; w++) best[w] = combine(best[w]!, shares[w]!);
+    }
+    let score = 0;
+    for (let w = 0; w < n && score !== -Infinity; w++) score = best[w] === -Infinity ? -Infinity : score + best[w]!;
+    if (score === -Infinity) continue;
+    scores[candidates.length] = score;
+    candidates.push(row);
+  }
+  const order = bestFirst(scores, candidates.length);
+  const result = new Array<Row>(order.length);
+  for (let k = 0; k < order.length; k++) result[k] = candidates[order[k]!]!;
+  return { result, candidates };
 }
 
 /**
@@ -484,23 +532,23 @@ export class RowFilter {
   }
 
   /**
-   * What `run` would search for this query: how many rows, and whether by fuzzy text of several
-   * words (the costly kind: each candidate scored by fuzzysort and sorted) or in one pass (terms,
-   * text as written, and fuzzy text of one word, which the page's own scorer scores as it scans).
+   * What `run` would search for this query: how many rows, and whether by fuzzysort itself (fuzzy
+   * text of more than MANY_WORDS words: the costly kind, each candidate scored and sorted) or in
+   * one pass (terms, text as written, and fuzzy text the page's own scorer scores as it scans).
    */
   searchSize(rows: readonly Row[], query: string): { rows: number; fuzzy: boolean } {
     const p = parsed(query);
     const l = this.last;
-    const fuzzy = p.fuzzy && new Set(p.words).size > 1;
+    const fuzzy = p.fuzzy && new Set(p.words).size > MANY_WORDS;
     if (narrows(l, rows, p)) return { rows: l.text === p.text && l.terms === p.termsKey ? 0 : l.candidates.length, fuzzy };
     return { rows: rows.length, fuzzy };
   }
 
   run(rows: readonly Row[], query: string): Row[];
   /**
-   * With `maxScored`: null, the state unchanged, when a fuzzy query of several words has more
-   * candidates than that to score (finding them, a scan, is the cheap part; scoring and sorting
-   * them is the costly one). A query of one word is scored as it is scanned, whatever its size.
+   * With `maxScored`: null, the state unchanged, when a fuzzy query of more than MANY_WORDS words
+   * has more candidates than that for fuzzysort to score (finding them, a scan, is the cheap part;
+   * scoring and sorting them is the costly one). Fewer words are scored as they are scanned.
    */
   run(rows: readonly Row[], query: string, maxScored: number): Row[] | null;
   run(rows: readonly Row[], query: string, maxScored = Infinity): Row[] | null {

@@ -27,20 +27,20 @@ const soon: Idle = (work) => {
 
 /**
  * How much the page searches itself, within the keystroke's own frame, rather than asking the
- * worker (whose answer is painted a frame later at best): a scan over this many rows (by terms,
- * by text as written, or for a fuzzy query's candidates), and the scoring and sorting of this
- * many fuzzy candidates (several times the cost per row).
+ * worker (whose answer is painted a frame later at best): a search over this many rows (terms,
+ * text as written, and fuzzy text of up to eight words, which the page's own scorer ranks in the
+ * same pass), and, for a query of more words, this many candidates for fuzzysort to score.
  */
 export interface PageBudget {
   scan: number;
   fuzzy: number;
 }
 /**
- * Over the bench's 10,000 rows a scan of all of them takes a few milliseconds, and scoring 4,000
- * fuzzy candidates about as long. In tests/bench/inventory.ts a budget of 4,000 rather than 1,500
- * painted 90 % of the keys in their own frame instead of 84 %, and scanning for candidates before
- * asking the worker 94 % (the worker alone: 55 %). Only as many candidates as the worker sends
- * back can be narrowed on the page anyway.
+ * Over the bench's 10,000 rows one pass takes 0.6–2 ms for terms, text as written and one fuzzy
+ * word, 1–6 ms for several words (word-score.ts), so every keystroke is answered in its own
+ * frame (tests/bench/inventory.ts: 100 % of them, from 93 % when broad fuzzy queries went to the
+ * worker); past 20,000 rows the worker searches, so a far bigger inventory never holds the page.
+ * Only as many candidates as the worker sends back can be narrowed on the page anyway.
  */
 export const PAGE_BUDGET: PageBudget = { scan: 20_000, fuzzy: SENT_CANDIDATES_MAX };
 /** Never on the page while the worker lives (tests of the worker's side). */
@@ -48,14 +48,13 @@ export const NO_PAGE_BUDGET: PageBudget = { scan: 0, fuzzy: 0 };
 
 /**
  * The inventory filter for the page. A keystroke is answered on the page, in its own frame, when
- * that is cheap: the empty filter, a query answered lately over the same rows (erasing back), a
- * scan by terms and by text as written (below FUZZY_FROM), and a fuzzy query that narrows the
- * last answered one (a character typed on) to few enough candidates (`PageBudget`). The page
- * holds the prepared rows anyway. Anything else, a fuzzy search over much of the inventory, runs
- * in a worker (row-matcher.worker.ts) so the page is never held while ten thousand rows are
- * scored; the worker sends back the answer's row indices and, when few, its candidates, so the
- * keystrokes after it narrow on the page again. Both sides run the same `RowFilter`: an answer is
- * the one `filterRows` gives, in the same order, wherever it was found.
+ * that is cheap: the empty filter, a query answered lately over the same rows (erasing back), and
+ * any search over at most `PageBudget.scan` rows (every row of an inventory of that size, or the
+ * last answer's candidates when a character is typed on). The page holds the prepared rows
+ * anyway. A search over more rows runs in a worker (row-matcher.worker.ts) so the page is never
+ * held by a huge inventory; the worker sends back the answer's row indices and, when few, its
+ * candidates, so the keystrokes after it narrow on the page again. Both sides run the same
+ * `RowFilter`: an answer is the one `filterRows` gives, in the same order, wherever it was found.
  *
  * Each query carries a sequence number and each inventory a version; an answer for anything but
  * the newest query over the current rows is dropped, so typing fast can never end on an earlier
@@ -140,8 +139,8 @@ export class RowMatcher {
 
   /**
    * The page's answer when it is within the budget (every query when there is no worker), else
-   * null. A fuzzy query over more rows than `budget.fuzzy` is scanned for its candidates first
-   * (the cheap part) and scored on the page only if they are few enough.
+   * null. A query of more words than the page's scorer ranks is scanned for its candidates first
+   * (the cheap part) and scored by fuzzysort on the page only if they are few enough.
    */
   private onPage(query: string): Row[] | null {
     if (!this.worker) return this.sync.run(this.rows, query);

@@ -43,6 +43,8 @@ export interface ScoreColumn {
   start: Int32Array;
   /** How many word beginnings row r's field has (fuzzysort's "too many beginnings" penalty). */
   beginnings: Int32Array;
+  /** 1 where row r's field holds a space: only there can a query of several words match as one text. */
+  spaced: Uint8Array;
   /** Rows whose field fuzzysort reads at a length other than its lower-cased text's (case folding that changes length): scored by fuzzysort itself. */
   odd: Map<number, Fuzzysort.Prepared>;
 }
@@ -85,24 +87,32 @@ export function scoreColumn(fields: readonly Fuzzysort.Prepared[]): ScoreColumn 
   for (let r = 0; r < n; r++) longest = Math.max(longest, lowers[r]!.length);
   const next = longest < 0xffff ? new Uint16Array(total) : new Int32Array(total);
   const beginnings = new Int32Array(n);
+  const spaced = new Uint8Array(n);
   const odd = new Map<number, Fuzzysort.Prepared>();
   for (let r = 0; r < n; r++) {
     const lower = lowers[r]!;
     const at = start[r]!;
     for (let k = 0; k < lower.length; k++) codes[at + k] = lower.charCodeAt(k);
+    if (lower.includes(' ')) spaced[r] = 1;
     const text = removeAccents(fields[r]!.target);
     if (text.length !== lower.length) odd.set(r, fields[r]!);
     else beginnings[r] = nextBeginnings(text, next, at);
   }
-  return { codes, next, start, beginnings, odd };
+  return { codes, next, start, beginnings, spaced, odd };
 }
 
 // Scratch space, as in fuzzysort: the match positions in the current field.
 let simple = new Int32Array(64);
 let strict = new Int32Array(64);
+/** The positions the last `scoreIn` that matched scored (its first `word.length` entries). */
+let matched = new Int32Array(64);
 
-/** The score of `word` in row r's field of `col`, or -Infinity when its characters are not all there in order. */
-export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number): number {
+/**
+ * The score of `word` in row r's field of `col`, or -Infinity when its characters are not all
+ * there in order. `count`: the field's word beginnings, when `col.next` has been changed for this
+ * row (see `wordsIn`).
+ */
+export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number, count = col.beginnings[r]!): number {
   const sLen = word.length;
   if (sLen === 0) return -Infinity;
   const odd = col.odd.size ? col.odd.get(r) : undefined;
@@ -114,6 +124,7 @@ export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number): number {
   if (simple.length < sLen) {
     simple = new Int32Array(sLen * 2);
     strict = new Int32Array(sLen * 2);
+    matched = new Int32Array(sLen * 2);
   }
   // The characters in order, each at its first place after the one before.
   let si = 0;
@@ -193,13 +204,13 @@ export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number): number {
   const unmatched = m[sLen - 1]! - m[0]! - (sLen - 1);
   score -= (12 + unmatched) * groups;
   if (m[0] !== 0) score -= m[0]! * m[0]! * 0.2;
-  const count = col.beginnings[r]!;
   if (!successStrict) score *= 1000;
   else if (count > 24) score *= (count - 24) * 10;
   score -= (tLen - sLen) / 2;
   if (isSubstring) score /= 1 + sLen * sLen * 1;
   if (atBeginning) score /= 1 + sLen * sLen * 1;
   score -= (tLen - sLen) / 2;
+  matched.set(m.subarray(0, sLen));
   return score;
 }
 
@@ -213,4 +224,84 @@ export function combine(score: number, field: number): number {
     if (tmp > score) score = tmp;
   }
   return field > score ? field : score;
+}
+
+/** A query of several words as fuzzysort prepares it: each distinct word, and the whole text (spaces and all). */
+export interface ScoreWords {
+  words: ScoreWord[];
+  whole: ScoreWord;
+}
+
+export function scoreWords(words: readonly string[], text: string): ScoreWords {
+  return { words: [...new Set(words)].map(scoreWord), whole: scoreWord(text) };
+}
+
+// The beginnings `wordsIn` moves for a row while it scores it, to put back: index, old value.
+let moved = new Int32Array(128);
+
+/**
+ * fuzzysort's `algorithmSpaces` for row r's field of `col`, as its `go` with keys calls it for a
+ * query with spaces (a part of the words may match): each word's share of the score, or
+ * -Infinity for a word not in this field, into `shares`; false when no word is. A word found as
+ * a whole (consecutively) makes the character after it a word beginning for the words after it
+ * ("straw berry" scores well on "strawberry"), and the whole text matched as one scores instead
+ * when that is better, as fuzzysort does.
+ */
+export function wordsIn(q: ScoreWords, col: ScoreColumn, r: number, shares: Float64Array): boolean {
+  const n = q.words.length;
+  const next = col.next;
+  const o = col.start[r]!;
+  const tLen = col.start[r + 1]! - o;
+  let score = 0;
+  let firstBefore = 0;
+  let changes = 0;
+  let any = false;
+  let count = col.beginnings[r]!;
+  for (let i = 0; i < n; i++) {
+    shares[i] = -Infinity;
+    const word = q.words[i]!;
+    const s = scoreIn(word, col, r, count);
+    if (s === -Infinity) continue;
+    any = true;
+    const len = word.length;
+    if (i !== n - 1) {
+      let whole = true;
+      for (let k = 0; k < len - 1; k++) {
+        if (matched[k + 1]! - matched[k]! !== 1) {
+          whole = false;
+          break;
+        }
+      }
+      if (whole) {
+        const begins = matched[len - 1]! + 1;
+        const replaced = next[o + begins - 1]!;
+        for (let x = begins - 1; x >= 0; x--) {
+          if (replaced !== next[o + x]) break;
+          if (moved.length < 2 * changes + 2) {
+            const more = new Int32Array(moved.length * 2);
+            more.set(moved);
+            moved = more;
+          }
+          next[o + x] = begins;
+          moved[2 * changes] = x;
+          moved[2 * changes + 1] = replaced;
+          changes++;
+        }
+        if (changes) {
+          count = 1;
+          for (let x = tLen > 0 ? next[o]! : 0; x < tLen; x = next[o + x]!) count++;
+        }
+      }
+    }
+    score += s / n;
+    shares[i] = s / n;
+    if (matched[0]! < firstBefore) score -= (firstBefore - matched[0]!) * 2;
+    firstBefore = matched[0]!;
+  }
+  if (!any) return false;
+  for (let c = changes - 1; c >= 0; c--) next[o + moved[2 * c]!] = moved[2 * c + 1]!;
+  // The whole text holds a space: a field without one cannot hold it in order.
+  const whole = col.spaced[r] || col.odd.has(r) ? scoreIn(q.whole, col, r) : -Infinity;
+  if (whole !== -Infinity && whole > score) for (let i = 0; i < n; i++) shares[i] = whole / n;
+  return true;
 }

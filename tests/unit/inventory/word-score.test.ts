@@ -1,6 +1,6 @@
 import fuzzysort from 'fuzzysort';
 import { describe, expect, it } from 'vitest';
-import { combine, scoreColumn, scoreIn, scoreWord } from '../../../renderer/lib/inventory/word-score';
+import { combine, scoreColumn, scoreIn, scoreWord, scoreWords, wordsIn } from '../../../renderer/lib/inventory/word-score';
 
 /** fuzzysort's own raw score (`_score`), the number the page's scorer must give exactly. */
 const theirs = (word: string, target: string) => (fuzzysort.single(word, fuzzysort.prepare(target)) as unknown as { _score: number } | null)?._score ?? -Infinity;
@@ -51,4 +51,31 @@ describe('the page’s word scorer', () => {
     expect(score).toBe(got._score);
     expect(score).toBeGreaterThan(theirs('node', 'node-7'));
   });
+
+  it('scores a query of several words over four fields as fuzzysort’s go with keys does, to the bit (a word found whole making a beginning for the next, the text as one)', () => {
+    let seed = 5;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const parts = ['straw', 'berry', 'node', 'web', 'a7', 'i-0', '10.0', 'prod', 'team-5', 'dev', 'Café', 'x_y', 'db'];
+    const field = () => Array.from({ length: 1 + rnd(4) }, () => parts[rnd(parts.length)]).join(['-', ' ', '', '.', '='][rnd(5)]!);
+    const rows = Array.from({ length: 800 }, () => ({ a: fuzzysort.prepare(field()), b: fuzzysort.prepare(field()), c: fuzzysort.prepare(field()), d: fuzzysort.prepare(rnd(4) ? field() : '') }));
+    const columns = (['a', 'b', 'c', 'd'] as const).map((k) => scoreColumn(rows.map((r) => r[k])));
+    const words = ['straw', 'berry', 'strawberry', 'node', 'web', 'a7', 'n', 'no', 'de', 'dev', 'team-5', 'i-0', 'cafe', 'x', 'db', 'zz', 'ry', 'st'];
+    let found = 0;
+    for (let k = 0; k < 120; k++) {
+      const query = Array.from({ length: 2 + rnd(2) }, () => words[rnd(words.length)]!);
+      const text = query.join(' ');
+      const theirs = new Map(fuzzysort.go(text, rows, { keys: ['a', 'b', 'c', 'd'] }).map((r) => [r.obj, (r as unknown as { _score: number })._score]));
+      const q = scoreWords(query, text);
+      const shares = new Float64Array(q.words.length);
+      for (let r = 0; r < rows.length; r++) {
+        const best = new Array<number>(q.words.length).fill(-Infinity);
+        for (const col of columns) if (wordsIn(q, col, r, shares)) for (let w = 0; w < best.length; w++) best[w] = combine(best[w]!, shares[w]!);
+        const ours = best.includes(-Infinity) ? undefined : best.reduce((a, b) => a + b, 0);
+        expect(ours, `${text} in row ${r}`).toBe(theirs.get(rows[r]!));
+        if (ours !== undefined) found++;
+      }
+    }
+    expect(found).toBeGreaterThan(1000);
+  });
 });
+
