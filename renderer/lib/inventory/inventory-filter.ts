@@ -1,5 +1,5 @@
 import fuzzysort from 'fuzzysort';
-import { combine, scoreColumn, scoreIn, scoreWord, scoreWords, wordsIn, type ScoreColumn } from './word-score';
+import { combine, holds, scoreColumn, scoreIn, scoreWord, scoreWords, wordsIn, type ScoreColumn } from './word-score';
 import { FUZZY_FROM, candidateOf, isSubsequence, parseQuery, searchText, tagValue, termsTest, type InventoryInstance, type QueryCandidate, type QueryTerm } from '../../../electron/contract';
 
 /**
@@ -20,8 +20,12 @@ export interface Row extends QueryCandidate {
   tagLine: string;
   /** Per searchable field (name, id, ips, tagText), the characters it holds as two bit masks: see `charMask`. */
   masks: number[];
-  /** The table's line for this row, made the first time it is shown and kept (see `groupLines`). */
-  line: Line | undefined;
+  /**
+   * A row is its own line in the table (see `Line`): the ungrouped table's lines are the filter's
+   * answer itself, with nothing made per row at each keystroke.
+   */
+  kind: 'row';
+  row: Row;
 }
 
 export const rowKey = (i: Pick<InventoryInstance, 'profile' | 'region' | 'id'>) => `${i.profile}/${i.region}/${i.id}`;
@@ -29,7 +33,7 @@ export const rowKey = (i: Pick<InventoryInstance, 'profile' | 'region' | 'id'>) 
 export function toRow(inst: InventoryInstance): Row {
   const { fields, tags, folded } = candidateOf(inst);
   const [, , ips, tagText] = searchText(inst);
-  return {
+  const row: Row = {
     key: rowKey(inst),
     inst,
     name: fuzzysort.prepare(inst.name),
@@ -44,8 +48,11 @@ export function toRow(inst: InventoryInstance): Row {
       .join('  '),
     masks: folded.flatMap(charMask),
     folded,
-    line: undefined,
+    kind: 'row',
+    row: undefined as unknown as Row,
   };
+  row.row = row;
+  return row;
 }
 
 /**
@@ -164,7 +171,7 @@ function rankedByWord(word: string, rows: readonly Row[], all: readonly Row[]): 
   const w = scoreWord(word);
   const [qa, qb] = charMask(word);
   const masks = cols.masks;
-  const scores = new Float64Array(rows.length);
+  const score = scores(rows.length);
   const candidates: Row[] = [];
   const whole = rows === all;
   // `rows` keeps `all`'s order, so a row's place in `all` is found by walking on from the last one.
@@ -175,17 +182,17 @@ function rankedByWord(word: string, rows: readonly Row[], all: readonly Row[]): 
     else while (j < all.length && all[j] !== row) j++;
     // Not `all`'s rows after all (never so from `RowFilter`): scored over themselves instead.
     if (j === all.length) return rankedByWord(word, rows, rows);
-    let score = -Infinity;
+    let best = -Infinity;
     for (let k = 0; k < 4; k++) {
       if ((masks[8 * j + 2 * k]! & qa) !== qa || (masks[8 * j + 2 * k + 1]! & qb) !== qb) continue;
       const here = scoreIn(w, cols.fields[k] ?? fieldColumn(cols, k), j);
-      if (here !== -Infinity) score = combine(score, here);
+      if (here !== -Infinity) best = combine(best, here);
     }
-    if (score === -Infinity) continue;
-    scores[candidates.length] = score;
+    if (best === -Infinity) continue;
+    score[candidates.length] = best;
     candidates.push(row);
   }
-  const order = bestFirst(scores, candidates.length);
+  const order = bestFirst(score, candidates.length);
   const result = new Array<Row>(order.length);
   for (let k = 0; k < order.length; k++) result[k] = candidates[order[k]!]!;
   return { result, candidates };
@@ -217,6 +224,23 @@ function fieldColumn(cols: ScoreColumns, k: number): ScoreColumn {
   return (cols.fields[k] ??= scoreColumn(cols.rows.map((r) => r[FIELD_KEYS[k]!])));
 }
 
+/**
+ * Scratch space the ranking reuses from one keystroke to the next: typed arrays of an
+ * inventory's length made afresh at every key are memory outside the engine's heap that it
+ * collects only now and then, in a pause that can land in a keystroke's frame.
+ */
+let scratchScores = new Float64Array(0);
+let scratchKeys = new Float64Array(0);
+let scratchOrder = new Int32Array(0);
+function scores(n: number): Float64Array {
+  if (scratchScores.length < n) {
+    scratchScores = new Float64Array(n);
+    scratchKeys = new Float64Array(n);
+    scratchOrder = new Int32Array(n);
+  }
+  return scratchScores;
+}
+
 /** Queries of more words than this are left to fuzzysort itself (a row's score is a loop over its words per field). */
 const MANY_WORDS = 8;
 
@@ -231,7 +255,7 @@ function rankedByWords(words: readonly string[], text: string, rows: readonly Ro
   const n = q.words.length;
   const masks = cols.masks;
   const wordMasks = words.flatMap((w) => charMask(w));
-  const scores = new Float64Array(rows.length);
+  const total = scores(rows.length);
   const best = new Float64Array(n);
   const shares = new Float64Array(n);
   const candidates: Row[] = [];
@@ -242,6 +266,16 @@ function rankedByWords(words: readonly string[], text: string, rows: readonly Ro
     if (whole) j = r;
     else while (j < all.length && all[j] !== row) j++;
     if (j === all.length) return rankedByWords(words, text, rows, rows);
+    // Every word in some field, or the row is out: the cheap in-order check before any scoring.
+    let every = true;
+    for (let w = 0; w < n && every; w++) {
+      let some = false;
+      for (let k = 0; k < 4 && !some; k++) {
+        some = (masks[8 * j + 2 * k]! & wordMasks[2 * w]!) === wordMasks[2 * w] && (masks[8 * j + 2 * k + 1]! & wordMasks[2 * w + 1]!) === wordMasks[2 * w + 1] && holds(q.words[w]!, cols.fields[k] ?? fieldColumn(cols, k), j);
+      }
+      every = some;
+    }
+    if (!every) continue;
     best.fill(-Infinity);
     for (let k = 0; k < 4; k++) {
       // A field holding none of the words' characters cannot match any of them.
@@ -255,10 +289,10 @@ function rankedByWords(words: readonly string[], text: string, rows: readonly Ro
     let score = 0;
     for (let w = 0; w < n && score !== -Infinity; w++) score = best[w] === -Infinity ? -Infinity : score + best[w]!;
     if (score === -Infinity) continue;
-    scores[candidates.length] = score;
+    total[candidates.length] = score;
     candidates.push(row);
   }
-  const order = bestFirst(scores, candidates.length);
+  const order = bestFirst(total, candidates.length);
   const result = new Array<Row>(order.length);
   for (let k = 0; k < order.length; k++) result[k] = candidates[order[k]!]!;
   return { result, candidates };
@@ -270,13 +304,15 @@ function rankedByWords(words: readonly string[], text: string, rows: readonly Ro
  * (the engine's native sort, no comparison callback per pair).
  */
 function bestFirst(scores: Float64Array, n: number): Int32Array {
-  const sorted = scores.slice(0, n).sort();
+  const sorted = scratchKeys.subarray(0, n);
+  sorted.set(scores.subarray(0, n));
+  sorted.sort();
   const rank = new Map<number, number>();
   for (let k = n - 1; k >= 0; k--) if (k === n - 1 || sorted[k] !== sorted[k + 1]) rank.set(sorted[k]!, rank.size);
-  const keys = new Float64Array(n);
+  const keys = sorted;
   for (let k = 0; k < n; k++) keys[k] = rank.get(scores[k]!)! * n + k;
   keys.sort();
-  const order = new Int32Array(n);
+  const order = scratchOrder.subarray(0, n);
   for (let k = 0; k < n; k++) order[k] = keys[k]! % n;
   return order;
 }
@@ -583,26 +619,42 @@ export class RowFilter {
 export type Idle = (work: (msLeft: () => number) => void) => () => void;
 
 /**
- * Runs a few searches while the page is idle after rows arrive, one per idle moment, results
- * thrown away, so the engine has compiled the search code (candidate scan, fuzzysort, scoring)
- * before the first keystrokes instead of running it in its interpreter then: a first fuzzy search
- * with thousands of matches otherwise takes several times as long as the same search later. The
- * queries are made from the rows' own text (an instance id, a word of the addresses and of the
- * tags, two words, a `key:value` term with a word) and each runs over part of the rows.
+ * Makes the search columns and runs a few searches while the page is idle after rows arrive, one
+ * per idle moment, results thrown away, so the columns are there and the engine has compiled the
+ * search code (column scans, the scorer, terms, fuzzysort) before the first keystrokes instead of
+ * running it in its interpreter then: a first search otherwise takes several times as long as the
+ * same search later. The queries are made from the rows' own text (an instance id, a word of the
+ * addresses and of the tags, two words, two characters as written, a `key:value` term alone and
+ * with a word) and run over the whole inventory, each a few milliseconds.
  */
 export function warmUp(rows: readonly Row[], idle: Idle): () => void {
   if (!rows.length) return () => {};
-  const sample = rows.slice(0, 2500);
   const row = rows[rows.length >> 1]!;
   const word = (k: number) => row.folded[k]!.split(' ')[0]!.slice(0, 4);
-  const queries = [row.folded[1]!, word(2), word(3), `${word(2)} ${word(3)}`, `state:${row.fields.state ?? ''} ${word(2)}`].filter((q) => q.replace(/\s/g, '').length >= 3);
+  // Broad ones too (the start of an id, a name's first letters: most rows match), so the scorer's
+  // loops run often enough to be compiled; the searches of several words twice.
+  const broad = (k: number, n: number) => row.folded[k]!.slice(0, n);
+  const state = `state:${row.fields.state ?? ''}`;
+  const queries = [
+    broad(1, 3),
+    row.folded[1]!,
+    word(2),
+    word(3),
+    `${broad(0, 1)} ${broad(1, 2)}`,
+    `${word(2)} ${word(3)}`,
+    `${broad(1, 3)} ${broad(0, 2)}`,
+    broad(0, 2),
+    state,
+    `${state} ${word(2)}`,
+    `${state.slice(0, -1)} ${broad(0, 3)}`,
+  ].filter((q) => q.replace(/\s/g, '').length >= 2);
   let next = -1;
   let cancel = () => {};
   const step = () => {
     // First the whole inventory's columns for the search to scan and score, then the searches.
     if (next++ < 0) columnsOf(rows);
     else if (next <= FIELD_KEYS.length) fieldColumn(scoreColumnsOf(rows), next - 1);
-    else new RowFilter().run(sample, queries[next - 1 - FIELD_KEYS.length]!);
+    else new RowFilter().run(rows, queries[next - 1 - FIELD_KEYS.length]!);
     if (next < FIELD_KEYS.length + queries.length) cancel = idle(step);
   };
   cancel = idle(step);
@@ -633,16 +685,15 @@ export function groupValue(inst: InventoryInstance, g: GroupBy): string {
   }
 }
 
-export type Line = { kind: 'group'; value: string; count: number; collapsed: boolean } | { kind: 'row'; row: Row };
+/** A line of the table: a group heading, or a row (which is its own line, so it stays the same item to the table). */
+export type Line = { kind: 'group'; value: string; count: number; collapsed: boolean } | Row;
 
-/** The flat list the table shows: group headings (sorted, empty value last) each followed by its rows unless collapsed. */
-/** One line object per row for as long as the row lives, so a row that stays in view is the same item to the table. */
-function rowLine(row: Row): Line {
-  return (row.line ??= { kind: 'row', row });
-}
-
-export function groupLines(rows: readonly Row[], g: GroupBy, collapsed: ReadonlySet<string>): Line[] {
-  if (g.kind === 'none') return rows.map(rowLine);
+/**
+ * The flat list the table shows: group headings (sorted, empty value last) each followed by its
+ * rows unless collapsed; ungrouped, the rows themselves (the same array).
+ */
+export function groupLines(rows: readonly Row[], g: GroupBy, collapsed: ReadonlySet<string>): readonly Line[] {
+  if (g.kind === 'none') return rows;
   const groups = new Map<string, Row[]>();
   for (const row of rows) {
     const v = groupValue(row.inst, g);
@@ -656,7 +707,7 @@ export function groupLines(rows: readonly Row[], g: GroupBy, collapsed: Readonly
     const list = groups.get(value)!;
     const isCollapsed = collapsed.has(value);
     lines.push({ kind: 'group', value, count: list.length, collapsed: isCollapsed });
-    if (!isCollapsed) for (const row of list) lines.push(rowLine(row));
+    if (!isCollapsed) for (const row of list) lines.push(row);
   }
   return lines;
 }

@@ -214,6 +214,16 @@ export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number, count = co
   return score;
 }
 
+/** Whether `word`'s characters are all in row r's field of `col`, in order: where `scoreIn` gives a score at all. */
+export function holds(word: ScoreWord, col: ScoreColumn, r: number): boolean {
+  if (col.odd.size && col.odd.has(r)) return scoreIn(word, col, r) !== -Infinity;
+  const t = col.codes;
+  const end = col.start[r + 1]!;
+  let si = 0;
+  for (let ti = col.start[r]!; ti < end && si < word.length; ti++) if (word[si] === t[ti]) si++;
+  return si === word.length && word.length > 0;
+}
+
 /**
  * A row's score from its fields' scores in field order, as fuzzysort's `go` with `keys` combines
  * them for a search without a space: the best field's, raised when another field matches too.

@@ -59,7 +59,7 @@ export class AwsState {
     this.#query = q;
     this.matcher.match(q);
   }
-  readonly lines: Line[] = $derived(groupLines(this.filtered, this.groupBy, this.collapsed));
+  readonly lines: readonly Line[] = $derived(groupLines(this.filtered, this.groupBy, this.collapsed));
   readonly tagKeys = $derived(tagKeys(this.rows));
 
   /** What this controller listens to, let go in `dispose`. */
