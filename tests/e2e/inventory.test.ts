@@ -142,6 +142,32 @@ describe.skipIf(!!chromiumMissing)('profiles and inventory in Chromium, against 
     expect(errors).toEqual([]);
   });
 
+  it('draws a row’s cells for the columns in view: Tags, off to the right, shows once the table is scrolled sideways, each cell under its own heading', async () => {
+    await page.getByTestId('inventory-filter').fill('env:dev');
+    await page.getByTestId('inventory-count').filter({ hasText: `250 of ${BIG + 1}` }).waitFor();
+    const grid = page.locator('[role=grid][aria-colcount]');
+    const columns = Number(await grid.getAttribute('aria-colcount'));
+    const row = page.getByTestId('inventory-row').first();
+    const tags = row.locator(`> [role=gridcell][aria-colindex="${columns}"]`);
+    // At 1,400 px the table is wider than its pane: the last column (Tags) is out of view, and not drawn.
+    expect(await grid.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true);
+    expect(await tags.count()).toBe(0);
+    expect(await row.locator('> [role=gridcell][aria-colindex="1"]').textContent()).toMatch(/\S/);
+    await grid.evaluate((el) => (el.scrollLeft = el.scrollWidth));
+    await expect.poll(() => tags.count()).toBe(1);
+    expect(await tags.textContent()).toContain('env=dev');
+    const lefts = (sel: string) => page.locator(sel).evaluateAll((els) => els.map((e) => [Number(e.getAttribute('aria-colindex')), Math.round(e.getBoundingClientRect().left)] as const));
+    const heads = new Map(await lefts('[role=columnheader]'));
+    const cells = await lefts('[data-testid=inventory-row]:first-child > [role=gridcell]');
+    expect(cells.length).toBeGreaterThan(3);
+    for (const [col, left] of cells) expect(left, `column ${col}`).toBe(heads.get(col));
+    // And back: Name is drawn again, Tags no longer.
+    await grid.evaluate((el) => (el.scrollLeft = 0));
+    await expect.poll(() => row.locator('> [role=gridcell][aria-colindex="1"]').count()).toBe(1);
+    await expect.poll(() => tags.count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('exports the rows the filter shows as CSV, not the whole fleet', async () => {
     await page.getByTestId('inventory-filter').fill('env:dev');
     await page.getByTestId('inventory-count').filter({ hasText: `250 of ${BIG + 1}` }).waitFor();
