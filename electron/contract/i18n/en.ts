@@ -380,6 +380,8 @@ export const en = {
   'view.profiles': 'AWS profiles',
   'view.audit': "Audit",
   'view.files': 'Files',
+  'view.loadFailed': 'This view could not be loaded: {error}',
+  'view.retry': 'Try again',
   'policy.open': "Access policy",
   'policy.openHint': "The least-privilege IAM policy and Terraform for these hosts",
   'policy.titleSelection': "Access policy for {count} selected hosts",

@@ -382,6 +382,8 @@ export const ja: Record<MessageKey, string> = {
   'view.profiles': 'AWS プロファイル',
   'view.audit': "監査",
   'view.files': 'ファイル',
+  'view.loadFailed': 'この表示を読み込めませんでした: {error}',
+  'view.retry': '再試行',
   'policy.open': "アクセスポリシー",
   'policy.openHint': "これらのホスト用の最小権限 IAM ポリシーと Terraform",
   'policy.titleSelection': "選択した {count} 台のホストのアクセスポリシー",

@@ -1,0 +1,53 @@
+/**
+ * The views behind the tabs load their code when first shown. If that load fails (a file missing
+ * after an update under a running window, a dropped connection to the harness), the view says so
+ * with the reason and offers to try again, by keyboard; trying again once the file is back shows
+ * the view.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from './support/axe';
+import { chromiumMissing, launchChromium } from './support/browser';
+import { startWebApp, type RunningHarness } from './support/harness';
+
+describe.skipIf(!!chromiumMissing)('a view whose code cannot be loaded', () => {
+  let dir: string;
+  let app: RunningHarness;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyless-lazy-'));
+    app = await startWebApp({ KEYLESS_HOME: join(dir, 'keyless'), HOME: join(dir, 'home'), SSH_AUTH_SOCK: '', LANG: 'en_US.UTF-8' });
+    chromium = await launchChromium();
+    page = await chromium.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(app.url);
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await app?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says it could not be loaded and why, and shows the view when tried again', async () => {
+    const chunk = /\/assets\/RunsView-[\w-]+\.js$/;
+    await page.route(chunk, (r) => r.abort('connectionrefused'));
+    await page.getByTestId('view-runs').click();
+    const failed = page.getByTestId('view-load-failed');
+    await failed.waitFor();
+    expect(await failed.getAttribute('role')).toBe('alert');
+    expect(await failed.textContent()).toMatch(/This view could not be loaded: \S/);
+    expect(await page.getByTestId('runs-view').count()).toBe(0);
+    expect(await seriousViolations(page, '[data-testid=view-load-failed]')).toEqual([]);
+
+    await page.unroute(chunk);
+    await page.getByTestId('view-load-retry').focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('runs-view').waitFor();
+    expect(await failed.count()).toBe(0);
+  });
+});
