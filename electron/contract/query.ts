@@ -39,8 +39,11 @@ export const FUZZY_FROM = 3;
 
 /** What a query reads of an instance, prepared once: lower-cased fields and tags, and folded searchable text. */
 export interface QueryCandidate {
-  /** Lower-cased field values by key (`ip` holds both addresses). */
-  readonly fields: Readonly<Record<string, string>>;
+  /**
+   * Lower-cased field values by key (`ip` holds both addresses): a plain object of one shape, so
+   * read only by the names in FIELDS (any other name would find Object.prototype's members).
+   */
+  readonly fields: Readonly<Record<FieldKey, string>>;
   /** Lower-cased tag keys to lower-cased values, prototype-free (a tag may be called `__proto__`). */
   readonly tags: Readonly<Record<string, string>>;
   /** The searchable text, folded: name, id, addresses, tags (`key:value` words). */
@@ -193,7 +196,7 @@ function termTest(t: QueryTerm): (c: QueryCandidate) => boolean {
  * Each field read by a function of its own: one read of one property name each, which the engine
  * makes a direct load, where a read by a key that changes from query to query stays a lookup.
  */
-const FIELD_OF: Record<FieldKey, (f: Readonly<Record<string, string>>) => string | undefined> = {
+const FIELD_OF: Record<FieldKey, (f: Readonly<Record<FieldKey, string>>) => string | undefined> = {
   name: (f) => f.name,
   id: (f) => f.id,
   state: (f) => f.state,

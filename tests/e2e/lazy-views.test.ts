@@ -44,10 +44,17 @@ describe.skipIf(!!chromiumMissing)('a view whose code cannot be loaded', () => {
     expect(await page.getByTestId('runs-view').count()).toBe(0);
     expect(await seriousViolations(page, '[data-testid=view-load-failed]')).toEqual([]);
 
-    await page.unroute(chunk);
+    // Tried again while still refused: the card stays, and so does the focus on its button.
     await page.getByTestId('view-load-retry').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('view-load-retry');
+    expect(await failed.count()).toBe(1);
+
+    await page.unroute(chunk);
     await page.keyboard.press('Enter');
     await page.getByTestId('runs-view').waitFor();
     expect(await failed.count()).toBe(0);
+    // The focus went to the view that came, not to the page's body.
+    expect(await page.evaluate(() => !!document.activeElement?.closest('.view') && document.activeElement !== document.body)).toBe(true);
   });
 });

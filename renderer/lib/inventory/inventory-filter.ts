@@ -124,7 +124,8 @@ function fieldsFor(row: Row, words: readonly string[], masks: readonly number[])
 function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly Row[] = rows, maxScored = Infinity): { result: Row[]; candidates: Row[] } | null {
   const text = words.join(' ');
   words = [...new Set(words)];
-  if (words.length === 1) return rankedByWord(words[0]!, rows, all);
+  // A word given twice is still a query with a space to fuzzysort (the whole text may match as one).
+  if (words.length === 1 && !text.includes(' ')) return rankedByWord(words[0]!, rows, all);
   if (words.length <= MANY_WORDS) return rankedByWords(words, text, rows, all);
   const masks = words.flatMap((w) => charMask(w));
   const oneWord = words.length === 1;

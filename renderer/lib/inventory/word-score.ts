@@ -1,4 +1,4 @@
-import fuzzysort from 'fuzzysort';
+import type Fuzzysort from 'fuzzysort';
 
 /**
  * fuzzysort's score of one word in one field, the very number its `single` gives (`_score`,
@@ -19,7 +19,7 @@ import fuzzysort from 'fuzzysort';
 export type ScoreWord = Uint16Array;
 
 /** fuzzysort's accent removal, skipped for plain ASCII (which it leaves as it is). */
-function removeAccents(text: string): string {
+export function removeAccents(text: string): string {
   if (!/[\u0080-\uffff]/.test(text)) return text;
   return text.replace(/\p{Script=Latin}+/gu, (m) => m.normalize('NFD')).replace(/[\u0300-\u036f]/g, '');
 }
@@ -45,8 +45,6 @@ export interface ScoreColumn {
   beginnings: Int32Array;
   /** 1 where row r's field holds a space: only there can a query of several words match as one text. */
   spaced: Uint8Array;
-  /** Rows whose field fuzzysort reads at a length other than its lower-cased text's (case folding that changes length): scored by fuzzysort itself. */
-  odd: Map<number, Fuzzysort.Prepared>;
 }
 
 /** Word beginnings: an upper-case letter after a non-upper one, or any character next to a non-alphanumeric one. */
@@ -88,17 +86,16 @@ export function scoreColumn(fields: readonly Fuzzysort.Prepared[]): ScoreColumn 
   const next = longest < 0xffff ? new Uint16Array(total) : new Int32Array(total);
   const beginnings = new Int32Array(n);
   const spaced = new Uint8Array(n);
-  const odd = new Map<number, Fuzzysort.Prepared>();
   for (let r = 0; r < n; r++) {
     const lower = lowers[r]!;
     const at = start[r]!;
     for (let k = 0; k < lower.length; k++) codes[at + k] = lower.charCodeAt(k);
     if (lower.includes(' ')) spaced[r] = 1;
-    const text = removeAccents(fields[r]!.target);
-    if (text.length !== lower.length) odd.set(r, fields[r]!);
-    else beginnings[r] = nextBeginnings(text, next, at);
+    // fuzzysort finds word beginnings in the text with accents off, before lower-casing: no code
+    // point changes length in between (word-score.test.ts checks every one), so the two line up.
+    beginnings[r] = nextBeginnings(removeAccents(fields[r]!.target), next, at);
   }
-  return { codes, next, start, beginnings, spaced, odd };
+  return { codes, next, start, beginnings, spaced };
 }
 
 // Scratch space, as in fuzzysort: the match positions in the current field.
@@ -115,8 +112,6 @@ let matched = new Int32Array(64);
 export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number, count = col.beginnings[r]!): number {
   const sLen = word.length;
   if (sLen === 0) return -Infinity;
-  const odd = col.odd.size ? col.odd.get(r) : undefined;
-  if (odd) return (fuzzysort.single(String.fromCharCode(...word), odd) as unknown as { _score: number } | null)?._score ?? -Infinity;
   const t = col.codes;
   const next = col.next;
   const o = col.start[r]!;
@@ -216,7 +211,6 @@ export function scoreIn(word: ScoreWord, col: ScoreColumn, r: number, count = co
 
 /** Whether `word`'s characters are all in row r's field of `col`, in order: where `scoreIn` gives a score at all. */
 export function holds(word: ScoreWord, col: ScoreColumn, r: number): boolean {
-  if (col.odd.size && col.odd.has(r)) return scoreIn(word, col, r) !== -Infinity;
   const t = col.codes;
   const end = col.start[r + 1]!;
   let si = 0;
@@ -311,7 +305,7 @@ export function wordsIn(q: ScoreWords, col: ScoreColumn, r: number, shares: Floa
   if (!any) return false;
   for (let c = changes - 1; c >= 0; c--) next[o + moved[2 * c]!] = moved[2 * c + 1]!;
   // The whole text holds a space: a field without one cannot hold it in order.
-  const whole = col.spaced[r] || col.odd.has(r) ? scoreIn(q.whole, col, r) : -Infinity;
+  const whole = col.spaced[r] ? scoreIn(q.whole, col, r) : -Infinity;
   if (whole !== -Infinity && whole > score) for (let i = 0; i < n; i++) shares[i] = whole / n;
   return true;
 }

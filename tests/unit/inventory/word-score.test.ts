@@ -1,6 +1,8 @@
 import fuzzysort from 'fuzzysort';
 import { describe, expect, it } from 'vitest';
-import { combine, scoreColumn, scoreIn, scoreWord, scoreWords, wordsIn } from '../../../renderer/lib/inventory/word-score';
+import { combine, removeAccents, scoreColumn, scoreIn, scoreWord, scoreWords, wordsIn } from '../../../renderer/lib/inventory/word-score';
+import { filterRows, toRow } from '../../../renderer/lib/inventory/inventory-filter';
+import { inst } from './instance-fixture';
 
 /** fuzzysort's own raw score (`_score`), the number the page's scorer must give exactly. */
 const theirs = (word: string, target: string) => (fuzzysort.single(word, fuzzysort.prepare(target)) as unknown as { _score: number } | null)?._score ?? -Infinity;
@@ -38,8 +40,23 @@ describe('the page’s word scorer', () => {
     for (const word of ['aab', 'aaab', 'ab', 'a-a-b', 'bb']) expect(ours(word, target), word).toBe(theirs(word, target));
   });
 
-  it('scores a field fuzzysort reads at another length than its lower case (İ) as fuzzysort does, and an empty field as no match', () => {
+  it('finds word beginnings where fuzzysort does for every code point: none changes length between accent removal and lower case', () => {
+    const changed: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const c = String.fromCodePoint(cp);
+      const off = removeAccents(c);
+      if (off.length !== off.toLowerCase().length) changed.push(cp.toString(16));
+    }
+    expect(changed).toEqual([]);
     for (const [word, target] of [['istanbul', 'İstanbul'], ['ist', 'xİstanbul'], ['a', ''], ['ab', 'ba']] as const) expect(ours(word, target), `${word} in ${target}`).toBe(theirs(word, target));
+  });
+
+  it('ranks a query repeating a word as fuzzysort ranks that text (a field holding it whole comes first)', () => {
+    const rows = ['web-node', 'node node', 'nodes'].map((name, k) => toRow(inst({ id: `i-${k.toString(16).padStart(17, '0')}`, name, tags: { Name: name } })));
+    const theirs = fuzzysort.go('node node', rows, { keys: ['name', 'id', 'ips', 'tagText'] }).map((r) => r.obj.inst.name);
+    expect(filterRows(rows, 'node node').map((r) => r.inst.name)).toEqual(theirs);
+    expect(theirs[0]).toBe('node node');
   });
 
   it('combines field scores as fuzzysort’s keys do: the best field, raised when another matches too', () => {
