@@ -127,11 +127,10 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
   // A word given twice is still a query with a space to fuzzysort (the whole text may match as one).
   if (words.length === 1 && !text.includes(' ')) return rankedByWord(words[0]!, rows, all);
   if (words.length <= MANY_WORDS) return rankedByWords(words, text, rows, all);
+  // More words than the page's scorer takes: fuzzysort itself scores the candidates.
   const masks = words.flatMap((w) => charMask(w));
-  const oneWord = words.length === 1;
   const candidates: Row[] = [];
   const views: SearchView[] = [];
-  const singles: OneField[] = [];
   // Most of the inventory to look through: one regular expression per field over all of it.
   const cols = rows.length * 2 > all.length ? columnsOf(all) : null;
   const scanned = cols ? scanColumns(words, cols) : null;
@@ -143,21 +142,11 @@ function fuzzyRows(words: readonly string[], rows: readonly Row[], all: readonly
     const on = scanned && j < all.length ? scanned[j]! : fieldsFor(row, words, masks);
     if (on === 0) continue;
     candidates.push(row);
-    if (oneWord && (on & (on - 1)) === 0) singles.push({ row, field: on === 1 ? row.name : on === 2 ? row.id : on === 4 ? row.ips : row.tagText });
-    else views.push({ row, name: on & 1 ? row.name : null, id: on & 2 ? row.id : null, ips: on & 4 ? row.ips : null, tagText: on & 8 ? row.tagText : null });
+    views.push({ row, name: on & 1 ? row.name : null, id: on & 2 ? row.id : null, ips: on & 4 ? row.ips : null, tagText: on & 8 ? row.tagText : null });
   }
   // Past the caller's budget: the scoring (the costly part) is left to be done elsewhere.
   if (candidates.length > maxScored) return null;
-  const many = views.length ? fuzzysort.go(text, views, { keys: SEARCH_KEYS, threshold: THRESHOLD }) : [];
-  const one = singles.length ? fuzzysort.go(text, singles, { key: 'field', threshold: THRESHOLD }) : [];
-  // Both lists come best first: merge them.
-  const result: Row[] = new Array<Row>(many.length + one.length);
-  let a = 0;
-  let b = 0;
-  for (let k = 0; k < result.length; k++) {
-    if (b < many.length && (a >= one.length || many[b]!.score > one[a]!.score)) result[k] = many[b++]!.obj.row;
-    else result[k] = one[a++]!.obj.row;
-  }
+  const result = views.length ? fuzzysort.go(text, views, { keys: FIELD_KEYS, threshold: THRESHOLD }).map((m) => m.obj.row) : [];
   return { result, candidates };
 }
 
@@ -207,6 +196,7 @@ interface ScoreColumns {
   masks: Int32Array;
 }
 
+/** The searchable fields, in the order fuzzysort's keys combine them (and the score columns hold them). */
 const FIELD_KEYS = ['name', 'id', 'ips', 'tagText'] as const;
 const scoreColumnsCache = new WeakMap<readonly Row[], ScoreColumns>();
 
@@ -456,22 +446,11 @@ function scanColumns(words: readonly string[], cols: Columns): Uint8Array {
 }
 
 /**
- * A row in which only one field can match a one-word query. fuzzysort searches such rows faster
- * with a single key than with four, and scores them the same: with one word, a row's score is its
- * best field's, raised only when another field matches too.
- */
-interface OneField {
-  row: Row;
-  field: Fuzzysort.Prepared;
-}
-
-/**
  * No threshold: fuzzysort ranks every row whose words it matches, so the rows shown are exactly
  * those the query language matches (`textMatches`) — a smart group of the same query holds the
  * same instances — and a weak match only sorts last.
  */
 const THRESHOLD = 0;
-const SEARCH_KEYS = ['name', 'id', 'ips', 'tagText'];
 
 /**
  * The rows a filter keeps, by the query language of electron/contract/query.ts (the terms as a
