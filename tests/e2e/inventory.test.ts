@@ -142,6 +142,25 @@ describe.skipIf(!!chromiumMissing)('profiles and inventory in Chromium, against 
     expect(errors).toEqual([]);
   });
 
+  it('the table stays where it is while the count changes as the person types, at any window width (the bar never rewraps under them)', async () => {
+    const top = async (query: string, count: string) => {
+      await page.getByTestId('inventory-filter').fill(query);
+      await page.getByTestId('inventory-count').filter({ hasText: count }).waitFor();
+      return page.evaluate(() => Math.round(document.querySelector('[role=grid][aria-colcount]')!.getBoundingClientRect().top));
+    };
+    const moved: string[] = [];
+    for (let width = 1000; width <= 1700; width += 25) {
+      await page.setViewportSize({ width, height: 860 });
+      const all = await top('', `${BIG + 1} of ${BIG + 1}`);
+      const one = await top('west', `1 of ${BIG + 1}`);
+      if (one !== all) moved.push(`${width} px: ${all} → ${one}`);
+    }
+    await page.setViewportSize({ width: 1400, height: 860 });
+    await page.getByTestId('inventory-filter').fill('');
+    expect(moved).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
   it('while the filter’s answer changes draws only the columns in view, each under its heading; once settled, every column, numbered for assistive technology', async () => {
     const grid = page.locator('[role=grid][aria-colcount]');
     const columns = Number(await grid.getAttribute('aria-colcount'));
