@@ -333,6 +333,7 @@ export const en = {
   'error.KeyFileUnreadable': 'The key file {path} cannot be used. Check the path and its permissions.',
   'error.PassphraseWrong': 'The passphrase for {path} was wrong too many times.',
   'error.AgentUnavailable': 'No SSH agent is available. Start ssh-agent and add your key with ssh-add, or choose a key file.',
+  'error.AgentUnavailable.notOurs': 'Something other than Keyless answers at the agent address {path} for this host, and it could not prove it is a Keyless of yours, so Keyless did not use it. Close the program that holds it (another user’s, on a shared computer) and connect again.',
   'error.SessionClosed': 'The connection closed.',
   'error.HostNotConnectable': "This host cannot be connected yet: {message}",
   'error.RouteInvalid': 'Keyless cannot find the way to this host: {message}',

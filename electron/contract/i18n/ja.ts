@@ -335,6 +335,7 @@ export const ja: Record<MessageKey, string> = {
   'error.KeyFileUnreadable': 'キーファイル {path} を使用できません。パスと権限を確認してください。',
   'error.PassphraseWrong': '{path} のパスフレーズを規定回数以上間違えました。',
   'error.AgentUnavailable': 'SSH エージェントが利用できません。ssh-agent を起動して ssh-add でキーを追加するか、キーファイルを選んでください。',
+  'error.AgentUnavailable.notOurs': 'このホスト用のエージェントのアドレス {path} で Keyless 以外のものが応答し、あなたの Keyless であることを証明できなかったため、使用しませんでした。それを保持しているプログラム（共有コンピューターでは他のユーザーのもの）を終了してから、もう一度接続してください。',
   'error.SessionClosed': '接続が閉じられました。',
   'error.HostNotConnectable': "このホストにはまだ接続できません: {message}",
   'error.RouteInvalid': 'このホストへの経路を決められません: {message}',

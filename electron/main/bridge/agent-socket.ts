@@ -1,46 +1,130 @@
-import { chmod, link, lstat, mkdir, unlink } from 'node:fs/promises';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, link, lstat, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ParsedKey } from 'ssh2';
-import { fail } from '../base/errors';
+import { fail, KeylessFailure } from '../base/errors';
+import { readRegularTextFile } from '../base/safe-read';
+import { generateEphemeralKey } from '../connect/ephemeral-key';
 import { loadSsh2 } from '../ssh/ssh2';
 
 /** macOS's limit for a Unix socket path (Linux allows 108): the stricter one everywhere. */
 export const MAX_SOCKET_PATH = 104;
 
+/** Windows's limit for a named pipe's whole name (`\\.\pipe\…`). */
+export const MAX_PIPE_NAME = 256;
+
 /**
- * The agent socket of one `user@host:port`: `<dir>/<user>@<host>:<port>`, the same path the
- * generated Host block names as `IdentityAgent <dir>/%r@%h:%p` (OpenSSH expands the tokens to the
- * very strings the proxy gets as arguments). Names that are not plain host names are refused
- * rather than turned into paths.
+ * Where one person's agents are: Unix sockets in an owner-only folder, or, on Windows, named pipes.
+ * Pipe names are one namespace for every user of the machine (and anyone may list them), so a
+ * pipe's name carries a tag made from the person's own secret, and a proxy joining a live agent
+ * has it prove that it knows the secret (`joinLiveAgent`).
  */
-export function agentSocketPath(dir: string, user: string, host: string, port: number): string {
+export interface AgentPlace {
+  pipes: boolean;
+  /** The sockets' folder, or the pipes' name prefix (`keyless-<tag>`). */
+  base: string;
+}
+
+/** The place of the agents kept in `dir` (the folder holds the sockets, or on Windows only the secret), and the secret. */
+export async function openAgentPlace(dir: string, platform: NodeJS.Platform = process.platform): Promise<{ place: AgentPlace; secret: Buffer }> {
+  await ensureAgentDir(dir, platform);
+  const secret = await agentSecret(dir);
+  const place = platform === 'win32' ? { pipes: true, base: `keyless-${createHmac('sha256', secret).update('keyless agent pipe names').digest('hex').slice(0, 20)}` } : { pipes: false, base: dir };
+  return { place, secret };
+}
+
+/** `user@host:port`, checked: names that are not plain user and host names are refused rather than turned into paths. */
+export function agentName(user: string, host: string, port: number): string {
   if (!/^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/.test(user)) fail('InvalidArguments', `"${user}" is not an OS user name.`, { field: 'user' });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(host)) fail('InvalidArguments', `"${host}" is not a host name, instance id or saved host name Keyless can serve.`, { field: 'host' });
-  const path = join(dir, `${user}@${host}:${port}`);
+  return `${user}@${host}:${port}`;
+}
+
+/**
+ * The agent of one `user@host:port`: `<dir>/<user>@<host>:<port>` (or the pipe
+ * `\\.\pipe\<prefix>.<user>@<host>:<port>`), the same one the generated Host block names as
+ * `IdentityAgent` with OpenSSH's `%r@%h:%p` (OpenSSH expands the tokens to the very strings the
+ * proxy gets as arguments).
+ */
+export function agentAddress(place: AgentPlace, user: string, host: string, port: number): string {
+  const name = agentName(user, host, port);
+  if (place.pipes) {
+    const pipe = `\\\\.\\pipe\\${place.base}.${name}`;
+    if (pipe.length > MAX_PIPE_NAME) fail('InvalidArguments', `The agent pipe name for ${name} is longer than Windows allows (${MAX_PIPE_NAME} characters).`, { field: 'host' });
+    return pipe;
+  }
+  const path = join(place.base, name);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     fail('InvalidArguments', `The agent socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes; set KEYLESS_AGENT_DIR to a shorter folder.`, { field: 'agentDir' });
   }
   return path;
 }
 
-/** The agents' folder, made owner-only; one that another user owns or others may write is refused. */
-export async function ensureAgentDir(dir: string): Promise<void> {
+/** The agent socket of `user@host:port` in the folder `dir`. */
+export const agentSocketPath = (dir: string, user: string, host: string, port: number): string => agentAddress({ pipes: false, base: dir }, user, host, port);
+
+const SECRET_FILE = 'owner-secret';
+
+/**
+ * The person's agent secret: 32 random bytes in an owner-only file of the agents' folder, made
+ * the first time. It opens nothing on AWS or any host: it names the person's pipes on Windows and
+ * lets a proxy tell an agent of the same person from one another process put in its way. Made
+ * whole under a name of its own and linked into place, so two proxies starting at once agree on
+ * one; a file that is not a secret (cut short, edited) is replaced.
+ */
+export async function agentSecret(dir: string): Promise<Buffer> {
+  const path = join(dir, SECRET_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const text = await readRegularTextFile(path, 1024).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    const hex = text?.trim();
+    if (hex && /^[0-9a-f]{64}$/.test(hex)) return Buffer.from(hex, 'hex');
+    const draft = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(draft, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      if (text === undefined) await link(draft, path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      else await rename(draft, path);
+    } finally {
+      await unlink(draft).catch(() => {});
+    }
+  }
+  fail('Internal', `The agent secret ${path} kept changing.`);
+}
+
+/**
+ * The agents' folder, made owner-only; one that another user owns or others may write is refused
+ * (on Windows the folder's place in the person's profile guards it: modes say nothing there).
+ */
+export async function ensureAgentDir(dir: string, platform: NodeJS.Platform = process.platform): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const st = await lstat(dir);
   const uid = process.getuid?.();
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (platform !== 'win32' && (st.mode & 0o077) !== 0)) {
     fail('InvalidArguments', `The agent folder ${dir} must be a folder of yours that only you can open (chmod 700).`, { field: 'agentDir' });
   }
 }
 
 const AGENT_FAILURE = 5;
+const AGENT_SUCCESS = 6;
 const AGENTC_REQUEST_IDENTITIES = 11;
 const AGENT_IDENTITIES_ANSWER = 12;
 const AGENTC_SIGN_REQUEST = 13;
 const AGENT_SIGN_RESPONSE = 14;
+const AGENTC_EXTENSION = 27;
 /** OpenSSH's own agent refuses messages over 256 KiB. */
 const MAX_AGENT_MESSAGE = 256 * 1024;
+/** The agent extension (draft-miller-ssh-agent §3.8) in which an agent proves it knows its person's secret. */
+const OWNER_EXTENSION = 'keyless-owner@keyless';
+
+/** The proof that an agent at `address` knows `secret`, for the challenge `nonce`: bound to the address, so it proves nothing elsewhere. */
+function ownerProof(secret: Buffer, address: string, nonce: Buffer): Buffer {
+  return createHmac('sha256', secret).update('keyless agent owner\0').update(address).update('\0').update(nonce).digest();
+}
 
 function uint32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -80,17 +164,25 @@ export class OneKeyAgent {
     /** The agent's own copy of the private key until ssh2 has parsed it; zeroed then (or at close). */
     private secret: Buffer | undefined,
     private readonly beforeIdentities: () => Promise<void>,
+    /** The person's secret and the address other proxies know the agent by: what it proves itself with. */
+    private readonly owner: { secret: Buffer; address: string } | undefined,
   ) {
     server.on('connection', (sock) => this.serve(sock));
   }
 
   /**
-   * Listens at `path`; rejects with EADDRINUSE when something else got there first. ssh2 (to sign
-   * with the key) is loaded by `prepare()`, not here: the proxy's tunnel opens first.
+   * Listens at `path` (a socket, or a named pipe: `pipe`); rejects with EADDRINUSE when something
+   * else got there first. ssh2 (to sign with the key) is loaded by `prepare()`, not here: the
+   * proxy's tunnel opens first. With `owner`, it answers other proxies' challenges.
    */
-  static async listen(path: string, key: AgentKey, beforeIdentities: () => Promise<void>): Promise<OneKeyAgent> {
+  static async listen(
+    path: string,
+    key: AgentKey,
+    beforeIdentities: () => Promise<void>,
+    opts: { pipe?: boolean; owner?: { secret: Buffer; address: string } } = {},
+  ): Promise<OneKeyAgent> {
     const server = createServer();
-    const agent = new OneKeyAgent(path, server, Buffer.from(key.publicBlob), Buffer.from(key.privateKey), beforeIdentities);
+    const agent = new OneKeyAgent(path, server, Buffer.from(key.publicBlob), Buffer.from(key.privateKey), beforeIdentities, opts.owner);
     // Owner-only from the moment it exists: no window in which another user could connect.
     const old = process.umask(0o177);
     try {
@@ -107,7 +199,8 @@ export class OneKeyAgent {
     } finally {
       process.umask(old);
     }
-    await chmod(path, 0o600);
+    // A pipe has no mode: Windows gives it its creator's default access (the person, SYSTEM, administrators).
+    if (!opts.pipe) await chmod(path, 0o600);
     return agent;
   }
 
@@ -204,6 +297,12 @@ export class OneKeyAgent {
       if (!parsed || !sig || sig instanceof Error) return failure;
       return Buffer.concat([Buffer.from([AGENT_SIGN_RESPONSE]), sshString(Buffer.concat([sshString(Buffer.from(parsed.type)), sshString(sig)]))]);
     }
+    if (msg[0] === AGENTC_EXTENSION && this.owner) {
+      const name = readString(msg, 1);
+      const nonce = name && readString(msg, name.next);
+      if (name?.value.toString('latin1') !== OWNER_EXTENSION || !nonce || nonce.value.length !== NONCE_BYTES) return failure;
+      return Buffer.concat([Buffer.from([AGENT_SUCCESS]), sshString(ownerProof(this.owner.secret, this.owner.address, nonce.value))]);
+    }
     return failure;
   }
 
@@ -224,28 +323,88 @@ export class OneKeyAgent {
   }
 }
 
+const NONCE_BYTES = 32;
+/** How long a live agent may take to answer a proxy joining it (it answers in well under a millisecond). */
+const JOIN_ANSWER_MS = 5_000;
+
+/** One request to an agent over `sock`, and its answer (the whole message body); undefined when none comes in time. */
+function ask(sock: Socket, body: Buffer, timeoutMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    let got = Buffer.alloc(0);
+    const done = (reply: Buffer | undefined) => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      resolve(reply);
+    };
+    const onData = (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length < 4) return;
+      const len = got.readUInt32BE(0);
+      if (len === 0 || len > MAX_AGENT_MESSAGE) return done(undefined);
+      if (got.length >= 4 + len) done(got.subarray(4, 4 + len));
+    };
+    const onClose = () => done(undefined);
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    sock.write(frame(body));
+  });
+}
+
+/** The first key of an identities answer (12), as an OpenSSH public key line. */
+function firstKey(reply: Buffer | undefined): string | undefined {
+  if (reply?.[0] !== AGENT_IDENTITIES_ANSWER || reply.length < 5 || reply.readUInt32BE(1) < 1) return undefined;
+  const blob = readString(reply, 5);
+  const type = blob && readString(blob.value, 0);
+  if (!blob || !type || !/^[a-z0-9@.-]{1,64}$/.test(type.value.toString('latin1'))) return undefined;
+  return `${type.value.toString('latin1')} ${blob.value.toString('base64')} keyless`;
+}
+
+/** An agent at an address that did not prove it is a Keyless of the person's. */
+function notOurs(address: string): KeylessFailure {
+  return new KeylessFailure(
+    'AgentUnavailable',
+    `Something else answers at the agent address ${address} and did not prove it is a Keyless agent of yours; it was not used.`,
+    false,
+    { reason: 'notOurs', path: address },
+  );
+}
+
 /**
- * The key a live agent at `path` serves, with a connection held open so that agent stays up while
- * the caller lives; undefined when nothing answers there (no socket, or a stale one).
+ * The key a live agent at `address` serves, with a connection held open so that agent stays up
+ * while the caller lives; undefined when nothing answers there (no socket, or a stale one). With
+ * the person's `secret`, the agent must first prove it knows it (an HMAC of a fresh challenge and
+ * the address): one that cannot — another process in the agent's place — is refused
+ * (`AgentUnavailable`, reason `notOurs`), so no key but the person's own proxy's is ever pushed.
  */
-export async function joinLiveAgent(path: string): Promise<{ publicKey: string; hold: Socket } | undefined> {
+export async function joinLiveAgent(address: string, secret?: Buffer, timeoutMs = JOIN_ANSWER_MS): Promise<{ publicKey: string; hold: Socket } | undefined> {
   const hold = await new Promise<Socket | undefined>((resolve) => {
-    const s = createConnection(path);
+    const s = createConnection(address);
     s.once('connect', () => resolve(s));
     s.once('error', () => resolve(undefined));
   });
   if (!hold) return undefined;
   hold.on('error', () => {});
-  const { OpenSSHAgent } = await loadSsh2();
-  const keys = await new Promise<ParsedKey[] | undefined>((resolve) => {
-    new OpenSSHAgent(path).getIdentities((err, list) => resolve(err ? undefined : (list as ParsedKey[])));
-  });
-  const key = keys?.[0];
-  if (!key) {
+  try {
+    if (secret) {
+      const nonce = randomBytes(NONCE_BYTES);
+      const reply = await ask(hold, Buffer.concat([Buffer.from([AGENTC_EXTENSION]), sshString(Buffer.from(OWNER_EXTENSION)), sshString(nonce)]), timeoutMs);
+      const proof = reply?.[0] === AGENT_SUCCESS ? readString(reply, 1)?.value : undefined;
+      const want = ownerProof(secret, address, nonce);
+      if (!proof || proof.length !== want.length || !timingSafeEqual(proof, want)) throw notOurs(address);
+    }
+    const publicKey = firstKey(await ask(hold, Buffer.from([AGENTC_REQUEST_IDENTITIES]), timeoutMs));
+    // No key (the owner's push failed: it is on its way out): as good as no agent.
+    if (!publicKey) {
+      hold.destroy();
+      return undefined;
+    }
+    return { publicKey, hold };
+  } catch (err) {
     hold.destroy();
-    return undefined;
+    throw err;
   }
-  return { publicKey: `${key.type} ${key.getPublicSSH().toString('base64')} keyless`, hold };
 }
 
 /** Removes a socket nothing answers at (a proxy that was killed left it), unless another proxy replaced it meanwhile. */
@@ -256,4 +415,72 @@ export async function removeStaleSocket(path: string): Promise<void> {
   if (await joinLiveAgent(path).then((live) => (live?.hold.destroy(), live !== undefined))) return;
   const again = await lstat(path).catch(() => undefined);
   if (again?.ino === st.ino) await unlink(path).catch(() => {});
+}
+
+/** A proxy's agent: its own (it owns the address) or a live one another proxy for the same host owns. */
+export type AgentRole = { kind: 'owner'; agent: OneKeyAgent; publicKey: string } | { kind: 'guest'; publicKey: string; hold: Socket };
+
+/** Where a proxy's agent goes, and the person's secret that the agents there prove themselves with. */
+export interface AgentSpot {
+  address: string;
+  /** A named pipe (Windows): listened at directly; a pipe vanishes with its owner, so none is ever stale. */
+  pipe: boolean;
+  secret: Buffer;
+  /** How long a live agent may take to answer (tests shorten it). */
+  joinTimeoutMs?: number;
+}
+
+/**
+ * Owns the agent's address or joins the live agent there, which must prove it is the person's
+ * (`joinLiveAgent`). A socket's agent listens under a name of its own first and is then
+ * hard-linked to the shared path, which fails when the path exists: two proxies starting at once
+ * never take each other's socket; a socket nothing answers at is removed, and only while it is
+ * still the same stale file. A pipe is listened at directly: Windows refuses a second listener.
+ * `ownKey` gets the key as soon as no live agent was found, so its push may start at once (a proxy
+ * that then loses the race pushes the winner's key too).
+ */
+export async function takeAgent(spot: AgentSpot, ownKey: (publicKey: string) => void, beforeIdentities: (publicKey: string) => () => Promise<void>): Promise<AgentRole> {
+  const key = generateEphemeralKey();
+  const owner = { secret: spot.secret, address: spot.address };
+  let agent: OneKeyAgent | undefined;
+  try {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const live = await joinLiveAgent(spot.address, spot.secret, spot.joinTimeoutMs);
+      if (live) {
+        await agent?.close();
+        return { kind: 'guest', ...live };
+      }
+      if (attempt === 0) ownKey(key.publicKey);
+      if (spot.pipe) {
+        const listening = await OneKeyAgent.listen(spot.address, key, beforeIdentities(key.publicKey), { pipe: true, owner }).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'EADDRINUSE') return undefined;
+          throw err;
+        });
+        if (listening) return { kind: 'owner', agent: listening, publicKey: key.publicKey };
+      } else {
+        agent ??= await OneKeyAgent.listen(`${spot.address}.${process.pid}`, key, beforeIdentities(key.publicKey), { owner });
+        if (await agent.claim(spot.address)) return { kind: 'owner', agent, publicKey: key.publicKey };
+        await removeStaleSocket(spot.address);
+      }
+      await new Promise((r) => setTimeout(r, 20 + attempt * 20));
+    }
+    throw new KeylessFailure('Internal', `The agent address ${spot.address} kept changing hands.`);
+  } catch (err) {
+    await agent?.close();
+    throw err;
+  } finally {
+    // The agent keeps the parsed key; this copy goes.
+    key.dispose();
+  }
+}
+
+/** The owner stays until the last proxy holding its agent has gone, then removes the socket; a guest lets go. */
+export async function releaseAgent(role: AgentRole, hangup: Promise<void>): Promise<void> {
+  if (role.kind === 'guest') {
+    role.hold.destroy();
+    return;
+  }
+  // OpenSSH's own agent connection closes when it exits; wait for that and for other proxies' holds.
+  await Promise.race([role.agent.idle(), hangup.then(() => role.agent.idle())]);
+  await role.agent.close();
 }

@@ -7,6 +7,7 @@ import { ec2TargetOfHost } from '../connect/route';
 import { listProfiles } from '../profiles/profile-files';
 import { ssoDeviceLogin, type SsoTarget } from '../profiles/sso-login';
 import { BridgeContext, bridgePaths } from './bridge-context';
+import { openAgentPlace } from './agent-socket';
 import { hostBlock, type KeylessCommand } from './ssh-config-block';
 import type { Readable, Writable } from 'node:stream';
 
@@ -93,7 +94,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           user ??= snapshot?.instances.find((i) => i.id === h.instanceId)?.defaultUser;
           return [{ name: h.name, ...(user ? { user } : {}) }];
         });
-        io.stdout.write(hostBlock({ command: io.command, agentDir: ctx.paths.agentDir, named }));
+        const { place } = await openAgentPlace(ctx.paths.agentDir);
+        io.stdout.write(hostBlock({ command: io.command, agents: place, named }));
         return 0;
       }
       case 'hosts': {

@@ -10,6 +10,7 @@ import { fail } from '../base/errors';
 import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 import { ec2TargetOfHost } from '../connect/route';
 import type { HostStore } from '../store/hosts';
+import { openAgentPlace } from './agent-socket';
 import { bridgePaths } from './bridge-context';
 import { hostBlock, hostPatternSafe, type KeylessCommand } from './ssh-config-block';
 
@@ -92,9 +93,9 @@ export class OpenSshSetupService {
       }
       return [{ name: h.name, ...(user ? { user } : {}) }];
     });
-    const { agentDir } = bridgePaths({ ...process.env, KEYLESS_HOME: this.opts.home });
+    const { place } = await openAgentPlace(bridgePaths({ ...process.env, KEYLESS_HOME: this.opts.home }).agentDir);
     await mkdir(this.sshDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.blocksFile, hostBlock({ command: this.command, agentDir, named }), { mode: 0o600 });
+    await writeFileAtomic(this.blocksFile, hostBlock({ command: this.command, agents: place, named }), { mode: 0o600 });
     const text = await this.readConfig();
     if (!text.split('\n').some((l) => l.trim() === this.includeLine)) {
       const mode = await lstat(this.configFile).then((s) => s.mode & 0o777, () => 0o600);

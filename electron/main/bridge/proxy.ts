@@ -1,10 +1,9 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { KeylessFailure } from '../base/errors';
-import { generateEphemeralKey } from '../connect/ephemeral-key';
 import { InstanceConnector } from '../connect/instance-connector';
 import { pushKey, REPUSH_AFTER_MS, type KeyPushTarget } from '../connect/key-push';
-import { agentSocketPath, ensureAgentDir, joinLiveAgent, OneKeyAgent, removeStaleSocket } from './agent-socket';
+import { agentAddress, agentName, openAgentPlace, releaseAgent, takeAgent } from './agent-socket';
 import type { BridgeContext } from './bridge-context';
 
 export interface ProxyArgs {
@@ -23,9 +22,6 @@ export interface ProxyIo {
 /** How the proxy ended, for the exit status. */
 export type ProxyEnd = { ok: true } | { ok: false; error: unknown };
 
-/** The proxy's agent: its own (it owns the socket) or a live one another proxy for the same host owns. */
-type AgentRole = { kind: 'owner'; agent: OneKeyAgent; publicKey: string } | { kind: 'guest'; publicKey: string; hold: Socket };
-
 /**
  * `keyless proxy %r %h %p`, OpenSSH's ProxyCommand: resolves the host, makes (or, when another
  * proxy to the same host is running, borrows) the key its agent socket serves, pushes it ‖ opens
@@ -36,9 +32,10 @@ type AgentRole = { kind: 'owner'; agent: OneKeyAgent; publicKey: string } | { ki
 export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo): Promise<ProxyEnd> {
   const abort = new AbortController();
   const { signal } = abort;
-  const socketPath = agentSocketPath(ctx.paths.agentDir, args.user, args.host, args.port);
-  // Resolving reads two small files; the agent folder check runs beside it.
-  const [{ target }] = await Promise.all([ctx.resolve(args.host, args.user, args.port), ensureAgentDir(ctx.paths.agentDir)]);
+  agentName(args.user, args.host, args.port);
+  // Resolving reads two small files; the agent folder's check and the person's secret come beside it.
+  const [{ target }, { place, secret }] = await Promise.all([ctx.resolve(args.host, args.user, args.port), openAgentPlace(ctx.paths.agentDir)]);
+  const address = agentAddress(place, args.user, args.host, args.port);
   const connector = new InstanceConnector({ clients: ctx.clients, inventory: ctx.inventory, knownHosts: ctx.knownHosts, log: ctx.log });
   const planned = connector.plan(target);
   planned.catch(() => {});
@@ -69,7 +66,7 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
   // always): it waits neither for ssh2 nor for the agent's socket.
   let early: { publicKey: string; pushed: Promise<number> } | undefined;
   const ownKey = (publicKey: string) => void (early = { publicKey, pushed: push(publicKey) });
-  const role = await takeAgent(socketPath, ownKey, (publicKey) => async () => {
+  const role = await takeAgent({ address, pipe: place.pipes, secret }, ownKey, (publicKey) => async () => {
     // Before the agent lists its key: the push has landed, and is young enough to outlive the authentication.
     try {
       const at = await (lastPush ?? push(publicKey));
@@ -109,48 +106,6 @@ export async function runProxy(ctx: BridgeContext, args: ProxyArgs, io: ProxyIo)
   } finally {
     await releaseAgent(role, io.hangup);
   }
-}
-
-/**
- * Owns the socket or joins the live agent there. The agent listens under a name of its own first
- * and is then hard-linked to the shared path, which fails when the path exists: two proxies
- * starting at once never take each other's socket. A socket nothing answers at is removed, and
- * only while it is still the same stale file.
- */
-async function takeAgent(path: string, ownKey: (publicKey: string) => void, beforeIdentities: (publicKey: string) => () => Promise<void>): Promise<AgentRole> {
-  const key = generateEphemeralKey();
-  let agent: OneKeyAgent | undefined;
-  try {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const live = await joinLiveAgent(path);
-      if (live) {
-        await agent?.close();
-        return { kind: 'guest', ...live };
-      }
-      // Most likely ours: the caller may push it now (a proxy that loses the race pushes the winner's key too).
-      if (attempt === 0) ownKey(key.publicKey);
-      agent ??= await OneKeyAgent.listen(`${path}.${process.pid}`, key, beforeIdentities(key.publicKey));
-      if (await agent.claim(path)) return { kind: 'owner', agent, publicKey: key.publicKey };
-      await removeStaleSocket(path);
-      await new Promise((r) => setTimeout(r, 20 + attempt * 20));
-    }
-    await agent?.close();
-    throw new KeylessFailure('Internal', `The agent socket ${path} kept changing hands.`);
-  } finally {
-    // The agent keeps the parsed key; this copy goes.
-    key.dispose();
-  }
-}
-
-/** The owner stays until the last proxy holding its agent has gone, then removes the socket. */
-async function releaseAgent(role: AgentRole, hangup: Promise<void>): Promise<void> {
-  if (role.kind === 'guest') {
-    role.hold.destroy();
-    return;
-  }
-  // OpenSSH's own agent connection closes when it exits; wait for that and for other proxies' holds.
-  await Promise.race([role.agent.idle(), hangup.then(() => role.agent.idle())]);
-  await role.agent.close();
 }
 
 function tcp(host: string, port: number): Promise<Socket> {

@@ -1,4 +1,5 @@
 import { fail } from '../base/errors';
+import type { AgentPlace } from './agent-socket';
 
 /** How OpenSSH should start the `keyless` command: the Node binary and the script, absolute paths. */
 export interface KeylessCommand {
@@ -13,6 +14,11 @@ function quoted(path: string): string {
   return `"${path}"`;
 }
 
+function pipePrefix(base: string): string {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(base)) fail('InvalidArguments', `The agent pipe prefix ${JSON.stringify(base)} is not one Keyless makes.`, { field: 'path' });
+  return base;
+}
+
 /** A saved host's name that can stand in a `Host` line as itself (no pattern characters, no spaces). */
 export const hostPatternSafe = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(name) && !name.startsWith('i-');
 
@@ -21,7 +27,8 @@ export const HOST_KEY_ALGORITHMS = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-n
 
 export interface HostBlockInput {
   command: KeylessCommand;
-  agentDir: string;
+  /** Where the proxies' agents are (`openAgentPlace`). */
+  agents: AgentPlace;
   /** Saved EC2 hosts reached by name, with the OS user OpenSSH should log in as (when known). */
   named: Array<{ name: string; user?: string }>;
 }
@@ -38,7 +45,8 @@ export function hostBlock(input: HostBlockInput): string {
   const common = [
     `    ProxyCommand ${run} proxy %r %h %p`,
     // The tokens are OpenSSH's: it expands them to the same user, host and port the proxy is given.
-    `    IdentityAgent ${quoted(input.agentDir).slice(0, -1)}/%r@%h:%p"`,
+    // OpenSSH for Windows (8.9 and later) takes a named pipe written with forward slashes.
+    input.agents.pipes ? `    IdentityAgent "//./pipe/${pipePrefix(input.agents.base)}.%r@%h:%p"` : `    IdentityAgent ${quoted(input.agents.base).slice(0, -1)}/%r@%h:%p"`,
     '    IdentitiesOnly no',
     `    KnownHostsCommand ${run} known-hosts %H`,
     // A whole list (not +/-) stops OpenSSH from running KnownHostsCommand a first time, before the

@@ -88,9 +88,9 @@ describe('the agent socket path', () => {
   });
 
   it('is named by the printed block with the same tokens', () => {
-    const block = hostBlock({ command, agentDir: '/run/k', named: [] });
+    const block = hostBlock({ command, agents: { pipes: false, base: '/run/k' }, named: [] });
     expect(block).toContain('IdentityAgent "/run/k/%r@%h:%p"');
-    expect(() => hostBlock({ command: { ...command, script: '/tmp/$(id)/keyless.mjs' }, agentDir: '/run/k', named: [] })).toThrow(KeylessFailure);
+    expect(() => hostBlock({ command: { ...command, script: '/tmp/$(id)/keyless.mjs' }, agents: { pipes: false, base: '/run/k' }, named: [] })).toThrow(KeylessFailure);
   });
 });
 
