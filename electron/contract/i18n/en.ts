@@ -312,6 +312,7 @@ export const en = {
   'settings.language.en': 'English',
   'settings.language.ja': '日本語',
   'error.InvalidArguments': 'Keyless refused a malformed request ({message}).',
+  'error.InvalidArguments.agentSecret': '{path} is not a Keyless agent secret (64 hexadecimal digits on one line). Remove the file, then run Set up OpenSSH (or keyless ssh-config) again: on Windows the Host block names the agents after it.',
   'error.UnknownChannel': 'Keyless refused a request it does not know.',
   'error.PayloadTooLarge': 'That request was too large to send.',
   'error.ForeignSender': 'That request did not come from the Keyless window and was refused.',

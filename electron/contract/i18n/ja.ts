@@ -314,6 +314,7 @@ export const ja: Record<MessageKey, string> = {
   'settings.language.en': 'English',
   'settings.language.ja': '日本語',
   'error.InvalidArguments': '不正な形式のリクエストを拒否しました（{message}）。',
+  'error.InvalidArguments.agentSecret': '{path} は Keyless のエージェント用シークレット（1 行の 16 進数 64 桁）ではありません。このファイルを削除してから、「OpenSSH を設定」（または keyless ssh-config）をもう一度実行してください。Windows では Host ブロックがこのシークレットに基づいてエージェントを名付けています。',
   'error.UnknownChannel': '不明なリクエストを拒否しました。',
   'error.PayloadTooLarge': 'リクエストが大きすぎるため送信できません。',
   'error.ForeignSender': 'Keyless のウィンドウ以外からのリクエストのため拒否しました。',

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, link, lstat, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ParsedKey } from 'ssh2';
@@ -69,9 +69,10 @@ const SECRET_FILE = 'owner-secret';
 /**
  * The person's agent secret: 32 random bytes in an owner-only file of the agents' folder, made
  * the first time. It opens nothing on AWS or any host: it names the person's pipes on Windows and
- * lets a proxy tell an agent of the same person from one another process put in its way. Made
- * whole under a name of its own and linked into place, so two proxies starting at once agree on
- * one; a file that is not a secret (cut short, edited) is replaced.
+ * lets a proxy tell an agent of the same person from one another process put in its way. Written
+ * whole (and synced) under a name of its own, then linked into place, so two proxies starting at
+ * once agree on one and a crash never leaves half a secret. A file that is not a secret is refused,
+ * not replaced: on Windows the Host block already names pipes after it.
  */
 export async function agentSecret(dir: string): Promise<Buffer> {
   const path = join(dir, SECRET_FILE);
@@ -80,15 +81,23 @@ export async function agentSecret(dir: string): Promise<Buffer> {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-    const hex = text?.trim();
-    if (hex && /^[0-9a-f]{64}$/.test(hex)) return Buffer.from(hex, 'hex');
+    if (text !== undefined) {
+      const hex = text.trim();
+      if (/^[0-9a-f]{64}$/.test(hex)) return Buffer.from(hex, 'hex');
+      throw new KeylessFailure('InvalidArguments', `${path} is not a Keyless agent secret.`, false, { reason: 'agentSecret', path });
+    }
     const draft = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    await writeFile(draft, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     try {
-      if (text === undefined) await link(draft, path).catch((err: NodeJS.ErrnoException) => {
+      const fh = await open(draft, 'wx', 0o600);
+      try {
+        await fh.writeFile(`${randomBytes(32).toString('hex')}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await link(draft, path).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
-      else await rename(draft, path);
     } finally {
       await unlink(draft).catch(() => {});
     }
@@ -110,16 +119,17 @@ export async function ensureAgentDir(dir: string, platform: NodeJS.Platform = pr
 }
 
 const AGENT_FAILURE = 5;
-const AGENT_SUCCESS = 6;
 const AGENTC_REQUEST_IDENTITIES = 11;
 const AGENT_IDENTITIES_ANSWER = 12;
 const AGENTC_SIGN_REQUEST = 13;
 const AGENT_SIGN_RESPONSE = 14;
 const AGENTC_EXTENSION = 27;
+const AGENT_EXTENSION_FAILURE = 28;
+const AGENT_EXTENSION_RESPONSE = 29;
 /** OpenSSH's own agent refuses messages over 256 KiB. */
 const MAX_AGENT_MESSAGE = 256 * 1024;
 /** The agent extension (draft-miller-ssh-agent §3.8) in which an agent proves it knows its person's secret. */
-const OWNER_EXTENSION = 'keyless-owner@keyless';
+const OWNER_EXTENSION = 'owner@keyless.invalid';
 
 /** The proof that an agent at `address` knows `secret`, for the challenge `nonce`: bound to the address, so it proves nothing elsewhere. */
 function ownerProof(secret: Buffer, address: string, nonce: Buffer): Buffer {
@@ -156,6 +166,9 @@ export class OneKeyAgent {
   private readonly idleWaiters: Array<() => void> = [];
   private closed = false;
   private parsed: Promise<ParsedKey> | undefined;
+  /** A pipe (nothing to remove), or the socket file's inode: only that file is removed at close. */
+  private pipe = false;
+  private inode: number | undefined;
 
   private constructor(
     public path: string,
@@ -199,8 +212,13 @@ export class OneKeyAgent {
     } finally {
       process.umask(old);
     }
-    // A pipe has no mode: Windows gives it its creator's default access (the person, SYSTEM, administrators).
-    if (!opts.pipe) await chmod(path, 0o600);
+    // A pipe has no mode: Windows gives it its creator's default access (full control to the
+    // person, SYSTEM and administrators; read-only to everyone else, who cannot send a request).
+    agent.pipe = opts.pipe === true;
+    if (!agent.pipe) {
+      await chmod(path, 0o600);
+      agent.inode = (await lstat(path)).ino;
+    }
     return agent;
   }
 
@@ -300,8 +318,9 @@ export class OneKeyAgent {
     if (msg[0] === AGENTC_EXTENSION && this.owner) {
       const name = readString(msg, 1);
       const nonce = name && readString(msg, name.next);
-      if (name?.value.toString('latin1') !== OWNER_EXTENSION || !nonce || nonce.value.length !== NONCE_BYTES) return failure;
-      return Buffer.concat([Buffer.from([AGENT_SUCCESS]), sshString(ownerProof(this.owner.secret, this.owner.address, nonce.value))]);
+      if (name?.value.toString('latin1') !== OWNER_EXTENSION) return failure;
+      if (!nonce || nonce.value.length !== NONCE_BYTES) return Buffer.from([AGENT_EXTENSION_FAILURE]);
+      return Buffer.concat([Buffer.from([AGENT_EXTENSION_RESPONSE]), sshString(ownerProof(this.owner.secret, this.owner.address, nonce.value))]);
     }
     return failure;
   }
@@ -312,20 +331,27 @@ export class OneKeyAgent {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  /** Stops listening and removes the socket. */
+  /** Stops listening and removes the socket, if the file at its path is still its own. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.forget();
-    await new Promise<void>((r) => this.server.close(() => r()));
-    await unlink(this.path).catch(() => {});
     for (const c of this.conns) c.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+    if (this.pipe) return;
+    const st = await lstat(this.path).catch(() => undefined);
+    if (st && st.ino === this.inode) await unlink(this.path).catch(() => {});
   }
 }
 
 const NONCE_BYTES = 32;
-/** How long a live agent may take to answer a proxy joining it (it answers in well under a millisecond). */
-const JOIN_ANSWER_MS = 5_000;
+/** How long an agent may take to connect and prove itself (a live one does in well under a millisecond). */
+const PROOF_MS = 5_000;
+/**
+ * How long a proven agent may take to list its key: it lists only once its push has landed, which
+ * may take a while (slow credentials, many proxies starting at once).
+ */
+const LIST_MS = 120_000;
 
 /** One request to an agent over `sock`, and its answer (the whole message body); undefined when none comes in time. */
 function ask(sock: Socket, body: Buffer, timeoutMs: number): Promise<Buffer | undefined> {
@@ -362,7 +388,7 @@ function firstKey(reply: Buffer | undefined): string | undefined {
 }
 
 /** An agent at an address that did not prove it is a Keyless of the person's. */
-function notOurs(address: string): KeylessFailure {
+export function notOurs(address: string): KeylessFailure {
   return new KeylessFailure(
     'AgentUnavailable',
     `Something else answers at the agent address ${address} and did not prove it is a Keyless agent of yours; it was not used.`,
@@ -372,33 +398,53 @@ function notOurs(address: string): KeylessFailure {
 }
 
 /**
- * The key a live agent at `address` serves, with a connection held open so that agent stays up
- * while the caller lives; undefined when nothing answers there (no socket, or a stale one). With
- * the person's `secret`, the agent must first prove it knows it (an HMAC of a fresh challenge and
- * the address): one that cannot — another process in the agent's place — is refused
- * (`AgentUnavailable`, reason `notOurs`), so no key but the person's own proxy's is ever pushed.
+ * A connection to whatever listens at `address`, or why there is none (ENOENT: nothing there;
+ * ECONNREFUSED: a socket file nobody listens at; ETIMEDOUT: a pipe kept busy).
  */
-export async function joinLiveAgent(address: string, secret?: Buffer, timeoutMs = JOIN_ANSWER_MS): Promise<{ publicKey: string; hold: Socket } | undefined> {
-  const hold = await new Promise<Socket | undefined>((resolve) => {
+function connectTo(address: string, timeoutMs: number): Promise<{ sock: Socket } | { code: string }> {
+  return new Promise((resolve) => {
     const s = createConnection(address);
-    s.once('connect', () => resolve(s));
-    s.once('error', () => resolve(undefined));
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ code: 'ETIMEDOUT' });
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      resolve({ sock: s });
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ code: err.code ?? 'EIO' });
+    });
   });
-  if (!hold) return undefined;
+}
+
+/** What a proxy found at an agent's address: a live agent of the person's (its key, and a connection holding it up), or why not. */
+export type Found = { publicKey: string; hold: Socket } | { code: string };
+
+/**
+ * The key a live agent at `address` serves, with a connection held open so that agent stays up
+ * while the caller lives; else why none (`code`: nothing there, a stale socket, or — `nokey` — an
+ * agent whose push failed, on its way out). The agent must first prove it knows the person's
+ * `secret` (an HMAC of a fresh challenge and the address): one that cannot — another process in
+ * the agent's place — is refused (`AgentUnavailable`, reason `notOurs`), so no key but the
+ * person's own proxy's is ever pushed.
+ */
+export async function joinLiveAgent(address: string, secret: Buffer, proofMs = PROOF_MS): Promise<Found> {
+  const reached = await connectTo(address, proofMs);
+  if (!('sock' in reached)) return reached;
+  const hold = reached.sock;
   hold.on('error', () => {});
   try {
-    if (secret) {
-      const nonce = randomBytes(NONCE_BYTES);
-      const reply = await ask(hold, Buffer.concat([Buffer.from([AGENTC_EXTENSION]), sshString(Buffer.from(OWNER_EXTENSION)), sshString(nonce)]), timeoutMs);
-      const proof = reply?.[0] === AGENT_SUCCESS ? readString(reply, 1)?.value : undefined;
-      const want = ownerProof(secret, address, nonce);
-      if (!proof || proof.length !== want.length || !timingSafeEqual(proof, want)) throw notOurs(address);
-    }
-    const publicKey = firstKey(await ask(hold, Buffer.from([AGENTC_REQUEST_IDENTITIES]), timeoutMs));
-    // No key (the owner's push failed: it is on its way out): as good as no agent.
+    const nonce = randomBytes(NONCE_BYTES);
+    const reply = await ask(hold, Buffer.concat([Buffer.from([AGENTC_EXTENSION]), sshString(Buffer.from(OWNER_EXTENSION)), sshString(nonce)]), proofMs);
+    const proof = reply?.[0] === AGENT_EXTENSION_RESPONSE ? readString(reply, 1)?.value : undefined;
+    const want = ownerProof(secret, address, nonce);
+    if (!proof || proof.length !== want.length || !timingSafeEqual(proof, want)) throw notOurs(address);
+    const publicKey = firstKey(await ask(hold, Buffer.from([AGENTC_REQUEST_IDENTITIES]), LIST_MS));
     if (!publicKey) {
       hold.destroy();
-      return undefined;
+      return { code: 'nokey' };
     }
     return { publicKey, hold };
   } catch (err) {
@@ -407,12 +453,17 @@ export async function joinLiveAgent(address: string, secret?: Buffer, timeoutMs 
   }
 }
 
-/** Removes a socket nothing answers at (a proxy that was killed left it), unless another proxy replaced it meanwhile. */
+/**
+ * Removes a socket file nothing listens at (a proxy that was killed left it), unless another proxy
+ * replaced it meanwhile. Anything that accepts the connection is live, whatever it then says.
+ */
 export async function removeStaleSocket(path: string): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
   if (!st) return;
   if (!st.isSocket()) fail('InvalidArguments', `${path} is not a socket; remove it by hand.`, { field: 'agentDir' });
-  if (await joinLiveAgent(path).then((live) => (live?.hold.destroy(), live !== undefined))) return;
+  const reached = await connectTo(path, PROOF_MS);
+  if ('sock' in reached) return void reached.sock.destroy();
+  if (reached.code !== 'ECONNREFUSED') return;
   const again = await lstat(path).catch(() => undefined);
   if (again?.ino === st.ino) await unlink(path).catch(() => {});
 }
@@ -426,8 +477,8 @@ export interface AgentSpot {
   /** A named pipe (Windows): listened at directly; a pipe vanishes with its owner, so none is ever stale. */
   pipe: boolean;
   secret: Buffer;
-  /** How long a live agent may take to answer (tests shorten it). */
-  joinTimeoutMs?: number;
+  /** How long an agent found there may take to connect and prove itself (tests shorten it). */
+  proofMs?: number;
 }
 
 /**
@@ -445,10 +496,10 @@ export async function takeAgent(spot: AgentSpot, ownKey: (publicKey: string) => 
   let agent: OneKeyAgent | undefined;
   try {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const live = await joinLiveAgent(spot.address, spot.secret, spot.joinTimeoutMs);
-      if (live) {
+      const found = await joinLiveAgent(spot.address, spot.secret, spot.proofMs);
+      if ('publicKey' in found) {
         await agent?.close();
-        return { kind: 'guest', ...live };
+        return { kind: 'guest', ...found };
       }
       if (attempt === 0) ownKey(key.publicKey);
       if (spot.pipe) {
@@ -457,6 +508,8 @@ export async function takeAgent(spot: AgentSpot, ownKey: (publicKey: string) => 
           throw err;
         });
         if (listening) return { kind: 'owner', agent: listening, publicKey: key.publicKey };
+        // Taken, by something this proxy could not reach (no access, kept busy): not the person's.
+        if (found.code !== 'ENOENT' && found.code !== 'nokey') throw notOurs(spot.address);
       } else {
         agent ??= await OneKeyAgent.listen(`${spot.address}.${process.pid}`, key, beforeIdentities(key.publicKey), { owner });
         if (await agent.claim(spot.address)) return { kind: 'owner', agent, publicKey: key.publicKey };

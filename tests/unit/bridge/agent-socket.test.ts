@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { utils as sshUtils, OpenSSHAgent, type ParsedKey } from 'ssh2';
 import {
+  OneKeyAgent,
   agentAddress,
   agentSecret,
   MAX_PIPE_NAME,
@@ -82,13 +83,43 @@ describe.each(kinds)('the proxies’ shared agent: $name', ({ pipe }) => {
     const squatter = await proxy({ address, pipe, secret: Buffer.alloc(32, 7) });
     expect(squatter.role.kind).toBe('owner');
     const secret = await agentSecret(dir);
-    const refused = await proxy({ address, pipe, secret }).then(
-      () => undefined,
+    const pushed: string[] = [];
+    const refused = await takeAgent({ address, pipe, secret }, (k) => pushed.push(k), () => async () => {}).then(
+      (role) => (roles.push(role), undefined),
       (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(KeylessFailure);
     expect((refused as KeylessFailure).code).toBe('AgentUnavailable');
     expect((refused as KeylessFailure).detail).toMatchObject({ reason: 'notOurs', path: address });
+    expect(pushed).toEqual([]);
+  });
+
+  it('a proof is good only for the address it was made for: an agent of the person’s that answers for another address is refused', async () => {
+    const secret = await agentSecret(dir);
+    const address = join(dir, 'ec2-user@i-0abc:22');
+    // The person's own secret, but proving itself as the agent of another host (a relayed proof).
+    const { generateEphemeralKey } = await import('../../../electron/main/connect/ephemeral-key');
+    const key = generateEphemeralKey();
+    const relay = await OneKeyAgent.listen(address, key, async () => {}, { pipe, owner: { secret, address: join(dir, 'ec2-user@i-0def:22') } });
+    key.dispose();
+    try {
+      await expect(takeAgent({ address, pipe, secret }, () => {}, () => async () => {})).rejects.toMatchObject({ code: 'AgentUnavailable', detail: { reason: 'notOurs' } });
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('an owner whose push is slow (it lists its key only once the push has landed) is waited for, not taken for stale: its socket stays', async () => {
+    const secret = await agentSecret(dir);
+    const address = join(dir, 'ec2-user@i-0abc:22');
+    const slow = await takeAgent({ address, pipe, secret }, () => {}, () => () => new Promise((r) => setTimeout(r, 1_000)));
+    roles.push(slow);
+    const before = statSync(address).ino;
+    // A proof limit well under the push's second: the wait for the key is not bound by it.
+    const second = await proxy({ address, pipe, secret, proofMs: 300 });
+    expect(second.role.kind).toBe('guest');
+    expect(second.role.publicKey).toBe(slow.publicKey);
+    expect(statSync(address).ino).toBe(before);
   });
 
   it('one that answers nothing is refused once its time is up, rather than waited on', async () => {
@@ -99,7 +130,7 @@ describe.each(kinds)('the proxies’ shared agent: $name', ({ pipe }) => {
     await new Promise<void>((res) => silent.listen(address, res));
     const secret = await agentSecret(dir);
     const started = Date.now();
-    await expect(takeAgent({ address, pipe, secret, joinTimeoutMs: 300 }, () => {}, () => async () => {})).rejects.toMatchObject({ code: 'AgentUnavailable' });
+    await expect(takeAgent({ address, pipe, secret, proofMs: 300 }, () => {}, () => async () => {})).rejects.toMatchObject({ code: 'AgentUnavailable' });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
@@ -152,10 +183,10 @@ describe('the person’s agent secret', () => {
     expect(statSync(join(dir, 'owner-secret')).mode & 0o777).toBe(0o600);
   });
 
-  it('a file that is not a secret (cut short) is replaced; a FIFO in its place is refused at once, not waited on', async () => {
+  it('a file that is not a secret is refused with what to do, and left as it is; a FIFO in its place is refused at once, not waited on', async () => {
     await writeFile(join(dir, 'owner-secret'), 'abc', { mode: 0o600 });
-    const made = await agentSecret(dir);
-    expect((await readFile(join(dir, 'owner-secret'), 'utf8')).trim()).toBe(made.toString('hex'));
+    await expect(agentSecret(dir)).rejects.toMatchObject({ code: 'InvalidArguments', detail: { reason: 'agentSecret', path: join(dir, 'owner-secret') } });
+    expect(await readFile(join(dir, 'owner-secret'), 'utf8')).toBe('abc');
     await rm(join(dir, 'owner-secret'));
     execFileSync('mkfifo', [join(dir, 'owner-secret')]);
     await expect(agentSecret(dir)).rejects.toMatchObject({ code: 'FileRefused', detail: { reason: 'fifo' } });
@@ -174,7 +205,10 @@ describe('on Windows: named pipes whose names only the person can know', () => {
     await rm(other, { recursive: true, force: true });
 
     expect(agentAddress(place, 'ec2-user', 'i-0abc', 22)).toBe(`\\\\.\\pipe\\${place.base}.ec2-user@i-0abc:22`);
-    expect(() => agentAddress(place, 'ec2-user', 'h'.repeat(MAX_PIPE_NAME), 22)).toThrow(KeylessFailure);
+    // A host name Keyless takes (≤ 253 characters) whose pipe name would pass Windows's 256.
+    const long = 'h'.repeat(MAX_PIPE_NAME - 40);
+    expect(agentAddress({ pipes: false, base: '/r' }, 'u', long.slice(0, 90), 22)).toContain('u@');
+    expect(() => agentAddress(place, 'ec2-user', long, 22)).toThrow(/longer than Windows allows/);
     expect(() => agentAddress(place, 'ec2-user', '..\\x', 22)).toThrow(KeylessFailure);
     const block = hostBlock({ command: { node: 'C:/node/node.exe', script: 'C:/keyless/keyless.mjs' }, agents: place, named: [] });
     expect(block).toContain(`IdentityAgent "//./pipe/${place.base}.%r@%h:%p"`);
