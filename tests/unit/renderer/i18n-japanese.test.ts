@@ -25,7 +25,7 @@ const KEPT = new Set(
     'sudo Ctrl Shift Alt Enter Esc Tab Backspace README Web English bash root sshd sshd_config Subsystem sftp internal-sftp sftp-server ' +
     'ssh-agent ssh-add ssh config credential_process source_profile Version AccessKeyId SecretAccessKey Expiration Describe OpenTunnel ' +
     'SendSSHPublicKey CreateInstanceConnectEndpoint LookupEvents cloudtrail ACCOUNT_ID NOPASSWD OK OR npm run web ms key value user host port tag ' +
-    'sh sudoers ACL keyless proxy Host hosts login scp rsync git VS Code'
+    'sh sudoers ACL keyless proxy Host hosts login scp rsync git VS Code Windows'
   ).split(' '),
 );
 
