@@ -12,9 +12,25 @@ export interface RangeReader {
 
 /** Room a reader may use in `into` besides the bytes asked for (an SFTP DATA reply's header). */
 export const READ_HEADROOM = 64;
+/**
+ * Room kept free before where a reader puts the bytes, for a writer to put its request's header in
+ * (an SFTP WRITE's): header and bytes then leave as one write, one run of SSH packets.
+ */
+export const WRITE_HEADROOM = 64;
 /** Where they go, at any offset in any order. */
 export interface RangeWriter {
-  write(offset: number, data: Buffer): Promise<void>;
+  /**
+   * `room`: how many bytes just before `data`, in the same buffer, the writer may overwrite (they
+   * are the caller's and unused until this write has resolved); 0 when none.
+   */
+  write(offset: number, data: Buffer, room?: number): Promise<void>;
+}
+
+/** The bytes before `data` inside `scratch` (0 when `data` is not inside it). */
+function roomBefore(data: Buffer, scratch: Buffer): number {
+  if (data.buffer !== scratch.buffer) return 0;
+  const room = data.byteOffset - scratch.byteOffset;
+  return room >= 0 && room + data.length <= scratch.length ? room : 0;
 }
 
 /** Request slots shared by every file of a transfer: what bounds its memory, whatever the sizes. */
@@ -90,6 +106,7 @@ export async function pump(reader: RangeReader, writer: RangeWriter, opts: PumpO
     // buffer per request, so the garbage collector (which V8 runs each time some tens of MB of
     // buffers have been made) runs far less often. A write has resolved before the next read.
     let scratch: Buffer | undefined;
+    let readInto: Buffer | undefined;
     while (failure === undefined && next < end) {
       if (opts.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
       const offset = next;
@@ -100,15 +117,16 @@ export async function pump(reader: RangeReader, writer: RangeWriter, opts: PumpO
         let at = offset;
         // A short read (the server gave less) is continued by the same worker.
         while (at < offset + length && at < end) {
-          scratch ??= Buffer.allocUnsafe(opts.chunk + READ_HEADROOM);
-          const data = await reader.read(at, offset + length - at, scratch);
+          scratch ??= Buffer.allocUnsafe(WRITE_HEADROOM + opts.chunk + READ_HEADROOM);
+          readInto ??= scratch.subarray(WRITE_HEADROOM);
+          const data = await reader.read(at, offset + length - at, readInto);
           if (opts.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
           if (data === null || data.length === 0) {
             // The file is shorter than it was: it ends here.
             end = Math.min(end, at);
             break;
           }
-          await writer.write(at, data);
+          await writer.write(at, data, roomBefore(data, scratch));
           opts.progress.mark(at, at + data.length);
           opts.onBytes(data.length);
           at += data.length;

@@ -866,10 +866,11 @@ async function untilBothDone(parts: Array<(signal: AbortSignal) => Promise<unkno
 
 function sftpWriter(sftp: SftpSession, handle: Buffer, fail: (err: unknown) => Promise<never>): RangeWriter {
   return {
-    write: async (offset, data) => {
+    write: async (offset, data, room = 0) => {
       for (let at = 0; at < data.length; at += sftp.maxWrite) {
         const piece = data.subarray(at, Math.min(data.length, at + sftp.maxWrite));
-        await sftp.write(handle, offset + at, piece).catch(fail);
+        // The room before the data is before the first piece only.
+        await sftp.write(handle, offset + at, piece, at === 0 ? room : 0).catch(fail);
       }
     },
   };
