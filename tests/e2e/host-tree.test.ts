@@ -151,7 +151,9 @@ describe.skipIf(terminalSkip)('the host tree, by keyboard alone, in both languag
     await until(async () => {
       const trust = page.getByTestId('trust-host-key');
       if (await trust.isVisible()) {
+        // Put there the moment the question shows: the focus stays where the person put it.
         await trust.focus();
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
         await press(page, 'Enter');
       }
       states = await page.getByTestId('tab').evaluateAll((els) => els.map((e) => `${e.textContent}:${e.getAttribute('data-state')}`));

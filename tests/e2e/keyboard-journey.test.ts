@@ -110,6 +110,24 @@ describe.skipIf(ec2Skip)('the main journey by keyboard alone, in Chromium', () =
     await page.keyboard.press('Escape');
     await page.getByTestId('search-bar').waitFor({ state: 'detached' });
     expect(await focused(page)).toBe('terminal');
+
+    // Keys faster than the screen: Alt+Right, and Ctrl+Shift+F before the next frame is drawn. The
+    // search bar keeps the focus (the pane's own focus, due a frame after the switch, gives way).
+    await page.evaluate(async () => {
+      const key = (init: KeyboardEventInit) => document.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { bubbles: true, cancelable: true, ...init }));
+      key({ key: 'ArrowRight', code: 'ArrowRight', altKey: true, shiftKey: false });
+      // The switch's updates run (microtasks), and no frame can come before the next key.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      key({ key: 'F', code: 'KeyF', ctrlKey: true, shiftKey: true });
+      for (let i = 0; i < 3; i++) await new Promise((r) => requestAnimationFrame(r));
+    });
+    expect(await page.evaluate(() => window.keylessTest.panes().find((p) => p.active)?.pane)).not.toBe(first);
+    expect(await focused(page)).toBe('search-input');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('search-bar').waitFor({ state: 'detached' });
+    expect(await focused(page)).toBe('terminal');
+    await page.keyboard.press('Alt+ArrowLeft');
+    await until(async () => (await page.evaluate(() => window.keylessTest.panes().find((p) => p.active)?.pane)) === first, 5_000, 'the first pane to be active again');
   });
 
   it('leaves the terminal with F6, opens the inventory, filters it and connects to an instance from its row', async () => {

@@ -50,9 +50,21 @@ describe.skipIf(!!chromiumMissing)('a view whose code cannot be loaded', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('view-load-retry');
     expect(await failed.count()).toBe(1);
 
+    // Tried again while that try is still loading (it will fail): the second press is not lost, and
+    // the try after it, with the file back, shows the view.
     await page.unroute(chunk);
+    await page.route(
+      chunk,
+      async (r) => {
+        await new Promise((done) => setTimeout(done, 600));
+        await r.abort('connectionrefused');
+      },
+      { times: 1 },
+    );
     await page.keyboard.press('Enter');
-    await page.getByTestId('runs-view').waitFor();
+    await expect.poll(() => page.getByTestId('view-load-retry').getAttribute('aria-disabled')).toBe('true');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('runs-view').waitFor({ timeout: 10_000 });
     expect(await failed.count()).toBe(0);
     // The focus went to the view that came, not to the page's body.
     expect(await page.evaluate(() => !!document.activeElement?.closest('.view') && document.activeElement !== document.body)).toBe(true);
