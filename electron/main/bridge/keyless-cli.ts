@@ -3,12 +3,11 @@ import type { KeylessError } from '../../contract';
 import { fail, KeylessFailure, toKeylessError } from '../base/errors';
 import { createLogger, type Logger } from '../base/log';
 import { keyTypeOf } from '../ssh/known-hosts';
-import { ec2TargetOfHost } from '../connect/route';
 import { listProfiles } from '../profiles/profile-files';
 import { ssoDeviceLogin, type SsoTarget } from '../profiles/sso-login';
 import { BridgeContext, bridgePaths } from './bridge-context';
 import { openAgentPlace } from './agent-socket';
-import { hostBlock, type KeylessCommand } from './ssh-config-block';
+import { hostBlock, namedHosts, type KeylessCommand } from './ssh-config-block';
 import type { Readable, Writable } from 'node:stream';
 
 /** OpenSSH's own exit status for a connection that failed; ssh passes a ProxyCommand's failure on as it. */
@@ -83,19 +82,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'ssh-config': {
         const tree = await ctx.hosts.tree();
         const snapshot = await ctx.snapshot();
-        const named = tree.hosts.flatMap((h) => {
-          if (h.kind !== 'ec2') return [];
-          let user: string | undefined;
-          try {
-            user = ec2TargetOfHost(h, tree.groups).osUser;
-          } catch {
-            /* no region yet: listed without a user */
-          }
-          user ??= snapshot?.instances.find((i) => i.id === h.instanceId)?.defaultUser;
-          return [{ name: h.name, ...(user ? { user } : {}) }];
-        });
         const { place } = await openAgentPlace(ctx.paths.agentDir);
-        io.stdout.write(hostBlock({ command: io.command, agents: place, named }));
+        io.stdout.write(hostBlock({ command: io.command, agents: place, named: namedHosts(tree, (id) => snapshot?.instances.find((i) => i.id === id)?.defaultUser) }));
         return 0;
       }
       case 'hosts': {

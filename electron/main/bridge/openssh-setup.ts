@@ -12,7 +12,7 @@ import { ec2TargetOfHost } from '../connect/route';
 import type { HostStore } from '../store/hosts';
 import { openAgentPlace } from './agent-socket';
 import { bridgePaths } from './bridge-context';
-import { hostBlock, hostPatternSafe, type KeylessCommand } from './ssh-config-block';
+import { hostBlock, hostPatternSafe, namedHosts, type KeylessCommand } from './ssh-config-block';
 
 export interface OpenSshSetupOptions {
   hosts: HostStore;
@@ -83,19 +83,9 @@ export class OpenSshSetupService {
   /** The blocks for the saved EC2 hosts of today; the Include line only when it is not there yet. */
   async install(): Promise<OpenSshSetup> {
     const tree = await this.opts.hosts.tree();
-    const named = tree.hosts.flatMap((h) => {
-      if (h.kind !== 'ec2' || !hostPatternSafe(h.name)) return [];
-      let user: string | undefined;
-      try {
-        user = ec2TargetOfHost(h, tree.groups).osUser;
-      } catch {
-        /* no region yet: listed without a user */
-      }
-      return [{ name: h.name, ...(user ? { user } : {}) }];
-    });
     const { place } = await openAgentPlace(bridgePaths({ ...process.env, KEYLESS_HOME: this.opts.home }).agentDir);
     await mkdir(this.sshDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.blocksFile, hostBlock({ command: this.command, agents: place, named }), { mode: 0o600 });
+    await writeFileAtomic(this.blocksFile, hostBlock({ command: this.command, agents: place, named: namedHosts(tree) }), { mode: 0o600 });
     const text = await this.readConfig();
     if (!text.split('\n').some((l) => l.trim() === this.includeLine)) {
       const mode = await lstat(this.configFile).then((s) => s.mode & 0o777, () => 0o600);

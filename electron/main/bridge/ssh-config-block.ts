@@ -1,4 +1,6 @@
 import { fail } from '../base/errors';
+import type { HostTree } from '../../contract';
+import { ec2TargetOfHost } from '../connect/route';
 import type { AgentPlace } from './agent-socket';
 
 /** How OpenSSH should start the `keyless` command: the Node binary and the script, absolute paths. */
@@ -24,6 +26,24 @@ export const hostPatternSafe = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-
 
 /** The host key types the Host block lets OpenSSH accept, in ssh2's order of preference. */
 export const HOST_KEY_ALGORITHMS = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256';
+
+/**
+ * The saved EC2 hosts a Host block names, each with the OS user its connection would use (when
+ * known: from the host or its group, else `defaultUser` of its instance, e.g. the inventory's).
+ */
+export function namedHosts(tree: HostTree, defaultUser: (instanceId: string) => string | undefined = () => undefined): HostBlockInput['named'] {
+  return tree.hosts.flatMap((h) => {
+    if (h.kind !== 'ec2' || !hostPatternSafe(h.name)) return [];
+    let user: string | undefined;
+    try {
+      user = ec2TargetOfHost(h, tree.groups).osUser;
+    } catch {
+      /* no region yet: listed without a user */
+    }
+    user ??= defaultUser(h.instanceId);
+    return [{ name: h.name, ...(user ? { user } : {}) }];
+  });
+}
 
 export interface HostBlockInput {
   command: KeylessCommand;
