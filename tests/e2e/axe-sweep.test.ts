@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seriousViolations } from './support/axe';
+import { seriousViolations, switchLanguage } from './support/axe';
 import { ec2Skip, startEc2World, type Ec2World } from './support/ec2-world';
 import { startSshd, type TestSshd } from './support/sshd';
 import { addHost, until } from './terminal-support';
@@ -24,15 +24,7 @@ describe.skipIf(ec2Skip)('axe on every view and dialog, en and ja, light and dar
   let page: Page;
   const errors: string[] = [];
 
-  /** Switches the language without moving the focus (an open dialog keeps it, as it would for a person). */
-  async function language(lang: string, label: string): Promise<void> {
-    await page.evaluate((l) => {
-      const select = document.querySelector<HTMLSelectElement>('[data-testid=language]')!;
-      select.value = l;
-      select.dispatchEvent(new Event('change', { bubbles: true }));
-    }, lang);
-    await page.waitForFunction((l) => document.querySelector('[data-testid=add-host]')?.getAttribute('aria-label') === l, label);
-  }
+  const language = (lang: string, label: string) => switchLanguage(page, lang, label);
 
   /** The serious and critical violations in `scope`, in both languages and both themes, as "what lang scheme: rule: element" lines. */
   async function sweep(what: string, scope: string, exclude: readonly string[] = []): Promise<string[]> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seriousViolations } from './support/axe';
+import { seriousViolations, switchLanguage } from './support/axe';
 import { chromiumMissing, launchChromium } from './support/browser';
 import { startWebApp, type RunningHarness } from './support/harness';
 
@@ -42,7 +42,16 @@ describe.skipIf(!!chromiumMissing)('a view whose code cannot be loaded', () => {
     expect(await failed.getAttribute('role')).toBe('alert');
     expect(await failed.textContent()).toMatch(/This view could not be loaded: \S/);
     expect(await page.getByTestId('runs-view').count()).toBe(0);
-    expect(await seriousViolations(page, '[data-testid=view-load-failed]')).toEqual([]);
+    // In both languages and both themes.
+    for (const [lang, addHost, says] of [['ja', 'ホストを追加', /この表示を読み込めませんでした: \S/], ['en', 'Add host', /This view could not be loaded: \S/]] as const) {
+      await switchLanguage(page, lang, addHost);
+      expect(await failed.textContent()).toMatch(says);
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme });
+        expect(await seriousViolations(page, '[data-testid=view-load-failed]'), `${lang} ${colorScheme}`).toEqual([]);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // Tried again while still refused: the card stays, and so does the focus on its button.
     await page.getByTestId('view-load-retry').focus();

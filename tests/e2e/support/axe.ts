@@ -19,3 +19,17 @@ export async function seriousViolations(page: Page, selector: string, exclude: r
     return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   }, [selector, [...exclude]] as const);
 }
+
+/**
+ * Switches the app's language through its own selector without moving the focus (an open dialog
+ * keeps it, as it would for a person), and waits for the words to change: `addHostLabel` is the
+ * Add host button's label in that language.
+ */
+export async function switchLanguage(page: Page, lang: string, addHostLabel: string): Promise<void> {
+  await page.evaluate((l) => {
+    const select = document.querySelector<HTMLSelectElement>('[data-testid=language]')!;
+    select.value = l;
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+  }, lang);
+  await page.waitForFunction((l) => document.querySelector('[data-testid=add-host]')?.getAttribute('aria-label') === l, addHostLabel);
+}
