@@ -178,6 +178,21 @@ describe.skipIf(skip)('saved hosts and groups, end to end in Chromium', () => {
     await page.locator(`[data-testid=host-row][data-group-id="${importedId}"]`).filter({ hasText: 'imported-box' }).waitFor();
   });
 
+  it('exports the selected hosts as a JSON file that carries no key', async () => {
+    await page.getByTestId('host-row').nth(0).getByTestId('host-name').click();
+    await page.getByTestId('host-row').nth(1).getByTestId('host-name').click({ modifiers: ['Shift'] });
+    const names = await page.getByTestId('host-row').evaluateAll((rows) => rows.slice(0, 2).map((r) => r.querySelector('[data-testid=host-name]')!.textContent!.trim()));
+    const button = page.getByTestId('export-json');
+    expect(await button.textContent()).toContain('Export selected');
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    expect(download.suggestedFilename()).toBe('keyless-hosts.json');
+    const text = readFileSync((await download.path())!, 'utf8');
+    const doc = JSON.parse(text);
+    expect(doc.format).toBe('keyless-hosts');
+    expect(doc.hosts.map((h: { name: string }) => h.name).sort()).toEqual([...names].sort());
+    expect(text).not.toMatch(/PRIVATE KEY/);
+  });
+
   it('an edit made to hosts.json outside the app shows up, and a broken file is left alone and can be restored', async () => {
     const doc = stored();
     doc.hosts.find((h: { name: string }) => h.name === 'alpha').name = 'alpha (edited by hand)';

@@ -11,6 +11,7 @@ import {
   type KeylessError,
 } from '../../../electron/contract';
 import { BackendError, type Backend } from '../backend/backend';
+import { saveAsDownload } from '../download';
 
 export type OutcomeFilter = 'all' | 'ok' | 'failed' | 'error' | 'timedOut' | 'cancelled' | 'active';
 export type TargetKind = 'selection' | 'group' | 'smartGroup' | 'query';
@@ -199,12 +200,7 @@ export class RunsState {
     if (!run) return;
     await this.guard(async () => {
       const { fileName, text } = await this.backend.invoke('fleet.export', { runId: run.runId, format });
-      const url = URL.createObjectURL(new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/json' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = fileName;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveAsDownload(fileName, text, format === 'csv' ? 'text/csv;charset=utf-8' : 'application/json');
     });
   }
 
