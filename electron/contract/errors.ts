@@ -64,7 +64,8 @@ export const ERROR_CODES = [
   /**
    * A path Keyless reads (key file, ssh config, known_hosts, hosts file, recording) is not a
    * regular file or is too large; detail: path, reason (fifo, directory, device, socket,
-   * symlinkLoop, tooLarge, notRegular), limit.
+   * symlinkLoop, tooLarge, notRegular; unreadable, with detail.errno: a file Keyless was to change
+   * could not be read, so nothing was changed), limit.
    */
   'FileRefused',
   // The store

@@ -371,6 +371,7 @@ export const en = {
   'error.FileRefused.directory': 'Keyless did not read {path}: it is a folder, not a file. Choose the file inside it.',
   'error.FileRefused.device': 'Keyless did not read {path}: it is a device, not a file. Choose a regular file.',
   'error.FileRefused.socket': 'Keyless did not read {path}: it is a socket, not a file. Choose a regular file.',
+  'error.FileRefused.unreadable': 'Keyless could not read {path} ({errno}), so it changed nothing in it. Check that the file is yours and readable, then try again.',
   'error.FileRefused.symlinkLoop': 'Keyless did not read {path}: it is a symbolic link that leads back to itself. Fix the link, or choose the file it should point to.',
   'error.FileRefused.tooLarge': 'Keyless did not read {path}: it is larger than the {limit} Keyless reads of such a file, so it is probably not the file you meant. Choose the right file.',
   'error.FileRefused.hidden': 'Keyless did not send {path}: it is hidden or inside a hidden folder (such as ~/.ssh or ~/.aws, where keys and credentials live). Copy what you mean to send to an ordinary folder first.',

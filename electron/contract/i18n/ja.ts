@@ -373,6 +373,7 @@ export const ja: Record<MessageKey, string> = {
   'error.FileRefused.directory': '{path} はフォルダーで、ファイルではないため、Keyless は読み込みませんでした。フォルダー内のファイルを指定してください。',
   'error.FileRefused.device': '{path} はデバイスで、ファイルではないため、Keyless は読み込みませんでした。通常のファイルを指定してください。',
   'error.FileRefused.socket': '{path} はソケットで、ファイルではないため、Keyless は読み込みませんでした。通常のファイルを指定してください。',
+  'error.FileRefused.unreadable': '{path} を読み込めなかったため（{errno}）、Keyless はこのファイルを何も変更していません。ファイルの所有者と読み取り権限を確認してから、もう一度お試しください。',
   'error.FileRefused.symlinkLoop': '{path} は自分自身を指すシンボリックリンク（ループ）のため、Keyless は読み込みませんでした。リンクを修正するか、参照先のファイルを指定してください。',
   'error.FileRefused.tooLarge': '{path} は、Keyless がこの種類のファイルを読み込む上限（{limit}）を超えているため、読み込みませんでした。目的のファイルではない可能性があります。正しいファイルを指定してください。',
   'error.FileRefused.hidden': '{path} は送信しませんでした。隠しファイル、または隠しフォルダー（キーや認証情報がある ~/.ssh や ~/.aws など）の中にあります。送信したいものを通常のフォルダーにコピーしてから送信してください。',

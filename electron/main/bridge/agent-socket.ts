@@ -8,8 +8,13 @@ import { readRegularTextFile } from '../base/safe-read';
 import { generateEphemeralKey } from '../connect/ephemeral-key';
 import { loadSsh2 } from '../ssh/ssh2';
 
-/** macOS's limit for a Unix socket path (Linux allows 108): the stricter one everywhere. */
+/** macOS's room for a Unix socket path, its end byte included (Linux has 108): the stricter one everywhere. */
 export const MAX_SOCKET_PATH = 104;
+/**
+ * The longest agent address: the agent listens first at `<address>.<pid>` (a dot and at most ten
+ * digits) and then links it into place, and that name and its end byte must fit in a socket's room.
+ */
+export const MAX_AGENT_PATH = MAX_SOCKET_PATH - 1 - 11;
 
 /** Windows's limit for a named pipe's whole name (`\\.\pipe\…`). */
 export const MAX_PIPE_NAME = 256;
@@ -55,8 +60,8 @@ export function agentAddress(place: AgentPlace, user: string, host: string, port
     return pipe;
   }
   const path = join(place.base, name);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    fail('InvalidArguments', `The agent socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes; set KEYLESS_AGENT_DIR to a shorter folder.`, { field: 'agentDir' });
+  if (Buffer.byteLength(path) > MAX_AGENT_PATH) {
+    fail('InvalidArguments', `The agent socket path ${path} is longer than ${MAX_AGENT_PATH} bytes; set KEYLESS_AGENT_DIR to a shorter folder.`, { field: 'agentDir' });
   }
   return path;
 }

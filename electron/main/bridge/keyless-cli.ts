@@ -35,12 +35,20 @@ async function catalogueFor(env: NodeJS.ProcessEnv): Promise<Catalogue> {
   return locale.toLowerCase().startsWith('ja') ? (await import('../../contract/i18n/ja')).ja : (await import('../../contract/i18n/en')).en;
 }
 
+/**
+ * Text from outside (a saved host's name, an instance's Name tag, an error's detail) as a terminal
+ * shows it: control characters, which could move the cursor, retitle the window or rewrite what
+ * was printed before, and the bidirectional overrides that reorder a line are shown as `?`. Line
+ * breaks and tabs stay (a policy in an error is printed over several lines).
+ */
+export const forTerminal = (text: string): string => text.replace(/(?![\t\n])[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, '?');
+
 /** The error in the app's words; credentials that need a person say to run `keyless login`. */
 export function describeForTerminal(catalogue: Catalogue, err: KeylessError): string {
-  const lines = [`keyless: ${errorWords(catalogue, err)}`];
+  const lines = [`keyless: ${forTerminal(errorWords(catalogue, err))}`];
   if (err.code === 'AwsCredentialsExpired' || err.code === 'AwsMfaRequired' || err.code === 'AwsCredentialsMissing') {
     const profile = typeof err.detail?.profile === 'string' ? err.detail.profile : 'default';
-    lines.push(`keyless: ${format(catalogue['bridge.runLogin']!, { profile })}`);
+    lines.push(`keyless: ${forTerminal(format(catalogue['bridge.runLogin']!, { profile }))}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -94,7 +102,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         for (const h of tree.hosts) if (h.kind === 'ec2') rows.push([h.name, h.instanceId, saved]);
         for (const i of snapshot?.instances ?? []) rows.push([i.name || '-', i.id, `${i.profile} ${i.region} ${i.state}`]);
         const width = rows.reduce((w, r) => Math.max(w, r[0]!.length), 4);
-        for (const r of rows) io.stdout.write(`${r[0]!.padEnd(width)}  ${r[1]!.padEnd(19)}  ${r[2]}\n`);
+        for (const r of rows) io.stdout.write(`${forTerminal(r[0]!.padEnd(width))}  ${forTerminal(r[1]!.padEnd(19))}  ${forTerminal(r[2]!)}\n`);
         return 0;
       }
       case 'known-hosts': {

@@ -1,4 +1,4 @@
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import writeFileAtomic from 'write-file-atomic';
 import type { Handlers } from '../rpc/contract-server';
 import type { OpenSshSetup } from '../../contract';
-import { fail } from '../base/errors';
-import { FileRefusal, READ_LIMITS, readRegularTextFile } from '../base/safe-read';
+import { fail, KeylessFailure } from '../base/errors';
+import { READ_LIMITS, readRegularTextFile } from '../base/safe-read';
 import { ec2TargetOfHost } from '../connect/route';
 import type { HostStore } from '../store/hosts';
 import { openAgentPlace } from './agent-socket';
@@ -65,13 +65,21 @@ export class OpenSshSetupService {
     return /\s/.test(this.blocksFile) ? `Include "${this.blocksFile}"` : `Include ${this.blocksFile}`;
   }
 
+  /** The person's config, '' when there is none. Any other failure stops the change: a config that could not be read is never rewritten. */
   private async readConfig(): Promise<string> {
     try {
       return await readRegularTextFile(this.configFile, READ_LIMITS.sshConfig);
     } catch (err) {
-      if (err instanceof FileRefusal) throw err;
-      return '';
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return '';
+      if (err instanceof KeylessFailure) throw err;
+      throw new KeylessFailure('FileRefused', `Keyless could not read ${this.configFile} (${code ?? 'error'}) and changed nothing in it.`, false, { path: this.configFile, reason: 'unreadable', errno: code ?? 'error' });
     }
+  }
+
+  /** The mode the config keeps: its own, through a symbolic link (a dotfiles link is 0777 itself). */
+  private configMode(): Promise<number> {
+    return stat(this.configFile).then((s) => s.mode & 0o777, () => 0o600);
   }
 
   async status(): Promise<OpenSshSetup> {
@@ -84,11 +92,12 @@ export class OpenSshSetupService {
   async install(): Promise<OpenSshSetup> {
     const tree = await this.opts.hosts.tree();
     const { place } = await openAgentPlace(bridgePaths({ ...process.env, KEYLESS_HOME: this.opts.home }).agentDir);
+    // The person's config is read before anything is written: one that cannot be read stops the setup.
+    const text = await this.readConfig();
     await mkdir(this.sshDir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.blocksFile, hostBlock({ command: this.command, agents: place, named: namedHosts(tree) }), { mode: 0o600 });
-    const text = await this.readConfig();
     if (!text.split('\n').some((l) => l.trim() === this.includeLine)) {
-      const mode = await lstat(this.configFile).then((s) => s.mode & 0o777, () => 0o600);
+      const mode = await this.configMode();
       await writeFileAtomic(this.configFile, `${this.includeLine}\n${text}`, { mode });
     }
     return this.status();
@@ -99,7 +108,7 @@ export class OpenSshSetupService {
     const lines = text.split('\n');
     const kept = lines.filter((l) => l.trim() !== this.includeLine);
     if (kept.length !== lines.length) {
-      const mode = await lstat(this.configFile).then((s) => s.mode & 0o777, () => 0o600);
+      const mode = await this.configMode();
       await writeFileAtomic(this.configFile, kept.join('\n'), { mode });
     }
     await unlink(this.blocksFile).catch(() => {});

@@ -1,5 +1,5 @@
 import { fail } from '../base/errors';
-import type { HostTree } from '../../contract';
+import { osUserSchema, type HostTree } from '../../contract';
 import { ec2TargetOfHost } from '../connect/route';
 import type { AgentPlace } from './agent-socket';
 
@@ -9,8 +9,13 @@ export interface KeylessCommand {
   script: string;
 }
 
-/** A path OpenSSH's config (and the shell that runs ProxyCommand) takes inside double quotes as it is. */
-function quoted(path: string): string {
+/**
+ * A path OpenSSH's config (and the shell that runs ProxyCommand) takes inside double quotes as it
+ * is. A Windows path (`C:\…`) is written with forward slashes, which Windows takes as well: OpenSSH
+ * reads a backslash before a quote, a space or another backslash as an escape.
+ */
+export function quoted(path: string): string {
+  if (/^[A-Za-z]:\\/.test(path)) path = path.replace(/\\/g, '/');
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/["\\$`%\x00-\x1f\x7f]/.test(path)) fail('InvalidArguments', `The path ${JSON.stringify(path)} has a character an ssh config cannot carry; move Keyless or its data folder.`, { field: 'path' });
   return `"${path}"`;
@@ -21,8 +26,16 @@ function pipePrefix(base: string): string {
   return base;
 }
 
-/** A saved host's name that can stand in a `Host` line as itself (no pattern characters, no spaces). */
-export const hostPatternSafe = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(name) && !name.startsWith('i-');
+/**
+ * A saved host's name that a `Host` line names as itself: no pattern characters or spaces, and no
+ * name the network already has. A dotted name (`github.com`, `10.0.0.5`, `db.corp`) or `localhost`
+ * would send every ssh, git or scp to that name through Keyless to the instance, its host key
+ * vouched for by KnownHostsCommand, so no warning: such a host is reached by its instance id.
+ */
+export const hostPatternSafe = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9_-]{0,252}$/.test(name) && !name.startsWith('i-') && name.toLowerCase() !== 'localhost';
+
+/** A user name the Host block may carry (anything else, e.g. from a stale cache, is left out). */
+const userSafe = (user: string): boolean => osUserSchema.safeParse(user).success;
 
 /** The host key types the Host block lets OpenSSH accept, in ssh2's order of preference. */
 export const HOST_KEY_ALGORITHMS = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256';
@@ -78,7 +91,7 @@ export function hostBlock(input: HostBlockInput): string {
   const lines = ['# Keyless: EC2 instances through EC2 Instance Connect, keys held in memory (keyless ssh-config)'];
   for (const h of input.named.filter((n) => hostPatternSafe(n.name))) {
     lines.push(`Host ${h.name}`);
-    if (h.user) lines.push(`    User ${h.user}`);
+    if (h.user && userSafe(h.user)) lines.push(`    User ${h.user}`);
     lines.push(...common, '');
   }
   lines.push('Host i-*', ...common, '');

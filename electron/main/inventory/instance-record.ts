@@ -1,5 +1,5 @@
 import type { Ec2InstanceConnectEndpoint as InstanceConnectEndpoint, Instance, Subnet, Tag, Vpc } from '@aws-sdk/client-ec2';
-import { tagRecord, type InventoryEndpoint, type InventoryInstance, type InventoryNetwork, type Reach } from '../../contract';
+import { osUserSchema, tagRecord, type InventoryEndpoint, type InventoryInstance, type InventoryNetwork, type Reach } from '../../contract';
 import { USABLE_ENDPOINT_STATES, defaultOsUser } from '../connect/plan';
 import type { ReadPlan } from './ec2-xml';
 
@@ -123,10 +123,15 @@ export function instanceRecord(
     imageId: i.ImageId ?? '',
     imageName: imageName ?? '',
     platform,
-    defaultUser: tags['keyless:os-user'] ?? (/windows/i.test(platform) ? 'Administrator' : defaultOsUser(imageHint, platform)),
+    // The tag is anyone's with ec2:CreateTags: a value that is not a user name is not used (it would reach
+    // SendSSHPublicKey, ssh's command line and the Host blocks).
+    defaultUser: osUserTag(tags['keyless:os-user']) ?? (/windows/i.test(platform) ? 'Administrator' : defaultOsUser(imageHint, platform)),
     reach,
     endpointId: endpoint?.id ?? null,
     launchedAt: i.LaunchTime ? i.LaunchTime.getTime() : null,
     tags,
   };
 }
+
+/** The `keyless:os-user` tag's value when it is a user name (as a saved host's OS user must be). */
+export const osUserTag = (value: string | undefined): string | undefined => (value !== undefined && osUserSchema.safeParse(value).success ? value : undefined);

@@ -207,11 +207,13 @@ describe('on Windows: named pipes whose names only the person can know', () => {
     expect(agentAddress(place, 'ec2-user', 'i-0abc', 22)).toBe(`\\\\.\\pipe\\${place.base}.ec2-user@i-0abc:22`);
     // A host name Keyless takes (≤ 253 characters) whose pipe name would pass Windows's 256.
     const long = 'h'.repeat(MAX_PIPE_NAME - 40);
-    expect(agentAddress({ pipes: false, base: '/r' }, 'u', long.slice(0, 90), 22)).toContain('u@');
+    expect(agentAddress({ pipes: false, base: '/r' }, 'u', long.slice(0, 80), 22)).toContain('u@');
     expect(() => agentAddress(place, 'ec2-user', long, 22)).toThrow(/longer than Windows allows/);
     expect(() => agentAddress(place, 'ec2-user', '..\\x', 22)).toThrow(KeylessFailure);
-    const block = hostBlock({ command: { node: 'C:/node/node.exe', script: 'C:/keyless/keyless.mjs' }, agents: place, named: [] });
+    // Paths as Windows gives them (backslashes), written with forward slashes.
+    const block = hostBlock({ command: { node: 'C:\\Program Files\\nodejs\\node.exe', script: 'C:\\Users\\me\\keyless\\bin\\keyless.mjs' }, agents: place, named: [] });
     expect(block).toContain(`IdentityAgent "//./pipe/${place.base}.%r@%h:%p"`);
+    expect(block).toContain('ProxyCommand "C:/Program Files/nodejs/node.exe" "C:/Users/me/keyless/bin/keyless.mjs" proxy %r %h %p');
   });
 
   it('elsewhere, sockets in the agents’ folder, as before', async () => {

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { agentSocketPath, MAX_SOCKET_PATH } from '../../../electron/main/bridge/agent-socket';
+import { agentSocketPath, MAX_AGENT_PATH, MAX_SOCKET_PATH } from '../../../electron/main/bridge/agent-socket';
 import { defaultKeylessCommand, OpenSshSetupService } from '../../../electron/main/bridge/openssh-setup';
-import { hostBlock } from '../../../electron/main/bridge/ssh-config-block';
+import { hostBlock, quoted } from '../../../electron/main/bridge/ssh-config-block';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { HostStore } from '../../../electron/main/store/hosts';
 
@@ -58,6 +58,51 @@ describe('Set up OpenSSH', () => {
     expect(existsSync(join(sshDir(), 'keyless.conf'))).toBe(false);
   });
 
+  it('keeps the mode of a config reached through a symbolic link (a dotfiles link), writing the file it points to', async () => {
+    await mkdir(sshDir(), { mode: 0o700 });
+    const real = join(dir, 'dotfiles-ssh-config');
+    await writeFile(real, 'Host build\n    HostName 10.0.0.9\n', { mode: 0o600 });
+    await symlink(real, join(sshDir(), 'config'));
+    await service.install();
+    expect(lstatSync(join(sshDir(), 'config')).isSymbolicLink()).toBe(true);
+    expect(statSync(real).mode & 0o777).toBe(0o600);
+    expect(readFileSync(real, 'utf8')).toMatch(/^Include .*keyless\.conf\nHost build\n/);
+    await service.undo();
+    expect(statSync(real).mode & 0o777).toBe(0o600);
+    expect(readFileSync(real, 'utf8')).toBe('Host build\n    HostName 10.0.0.9\n');
+  });
+
+  it('changes nothing when the config cannot be read, and says so', async () => {
+    await mkdir(sshDir(), { mode: 0o700 });
+    // A file every read of which fails (EIO), even for root.
+    await symlink('/proc/self/mem', join(sshDir(), 'config'));
+    for (const step of [() => service.install(), () => service.undo()]) {
+      const err = await step().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(KeylessFailure);
+      expect(err).toMatchObject({ code: 'FileRefused', detail: { reason: 'unreadable', errno: 'EIO', path: join(sshDir(), 'config') } });
+    }
+    expect(readlinkSync(join(sshDir(), 'config'))).toBe('/proc/self/mem');
+    expect(existsSync(join(sshDir(), 'keyless.conf'))).toBe(false);
+  });
+
+  it('names in Host lines only saved hosts whose names the network does not already have, and only user names as User', () => {
+    const block = hostBlock({
+      command,
+      agents: { pipes: false, base: '/run/k' },
+      named: [{ name: 'web-1', user: 'ubuntu' }, { name: 'github.com' }, { name: '10.0.0.5' }, { name: 'LocalHost' }, { name: 'db-1', user: 'ec2-user\nMatch exec "id"' }],
+    });
+    expect(block.match(/^Host .*$/gm)).toEqual(['Host web-1', 'Host db-1', 'Host i-*']);
+    expect(block).toMatch(/^Host web-1\n {4}User ubuntu\n/m);
+    expect(block).toMatch(/^Host db-1\n {4}ProxyCommand /m);
+    expect(block).not.toMatch(/Match|exec/);
+  });
+
+  it('writes a Windows path with forward slashes (OpenSSH reads a backslash before a space or quote as an escape)', () => {
+    expect(quoted('C:\\Program Files\\nodejs\\node.exe')).toBe('"C:/Program Files/nodejs/node.exe"');
+    // On Linux a backslash is a character of a name, which an ssh config cannot carry as it is.
+    expect(() => quoted('/opt/a\\b/keyless.mjs')).toThrow(KeylessFailure);
+  });
+
   it('makes ~/.ssh and a config holding only the Include when there was none', async () => {
     await service.install();
     expect(readFileSync(join(sshDir(), 'config'), 'utf8')).toBe(`Include ${join(sshDir(), 'keyless.conf')}\n`);
@@ -84,7 +129,12 @@ describe('the agent socket path', () => {
     ]) {
       expect(() => agentSocketPath('/run/k', user!, host!, 22)).toThrow(KeylessFailure);
     }
-    expect(() => agentSocketPath('/run/k', 'ec2-user', 'h'.repeat(MAX_SOCKET_PATH), 22)).toThrow(/longer than 104 bytes/);
+    expect(() => agentSocketPath('/run/k', 'ec2-user', 'h'.repeat(MAX_SOCKET_PATH), 22)).toThrow(/longer than 92 bytes; set KEYLESS_AGENT_DIR/);
+    // The agent first listens at `<address>.<pid>`: that name (up to 11 bytes more) and its end byte fit a socket's 104.
+    const host = (n: number) => 'h'.repeat(n - '/run/k/ec2-user@:22'.length);
+    expect(agentSocketPath('/run/k', 'ec2-user', host(MAX_AGENT_PATH), 22)).toHaveLength(MAX_AGENT_PATH);
+    expect(MAX_AGENT_PATH + '.4294967295'.length + 1).toBe(MAX_SOCKET_PATH);
+    expect(() => agentSocketPath('/run/k', 'ec2-user', host(MAX_AGENT_PATH + 1), 22)).toThrow(KeylessFailure);
   });
 
   it('is named by the printed block with the same tokens', () => {

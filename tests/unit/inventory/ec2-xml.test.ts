@@ -214,3 +214,19 @@ describe('the fast EC2 XML reader', () => {
     expect(Object.entries(JSON.parse(JSON.stringify(row)).tags)).toEqual(Object.entries(row.tags));
   });
 });
+
+describe("an instance's keyless:os-user tag", () => {
+  const row = (value: string) =>
+    instanceRecord('p', '123456789012', 'us-east-1', { InstanceId: 'i-0123456789abcdef0', PlatformDetails: 'Linux/UNIX', Tags: [{ Key: 'keyless:os-user', Value: value }, { Key: 'ami-name', Value: 'ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server' }] }, [])!;
+
+  it('names the OS user when it is a user name', () => {
+    expect(row('deploy').defaultUser).toBe('deploy');
+  });
+
+  it('is not used when it is no user name (anyone allowed to tag could set it): the image decides', () => {
+    // The value would reach the Host blocks `keyless ssh-config` prints, SendSSHPublicKey and ssh's command line.
+    for (const hostile of ['ec2-user\nMatch exec "curl x|sh"', 'root --', '-oProxyCommand=x', 'a b', '', 'x'.repeat(33)]) {
+      expect(row(hostile).defaultUser).toBe('ubuntu');
+    }
+  });
+});
