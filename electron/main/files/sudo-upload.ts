@@ -19,16 +19,20 @@ export function shellQuote(bytes: Buffer): Buffer {
 /**
  * The script `sudo -n` runs: the bytes go to a temporary file made by mktemp (O_EXCL) in the
  * target's folder, which takes the existing file's mode and owner (or the given mode), and is
- * renamed over the target once whole; cut off (a signal, a dropped connection), it removes the
- * temporary file, so nothing is half-written under the target's name.
+ * renamed over the target once whole. Whole means all `$4` bytes: a cancel or a dropped
+ * connection closes the channel, and sshd then only ends the script's input (no signal without a
+ * terminal), so `cat` ends as if the file were done. Short, or cut off by a signal, it removes
+ * the temporary file, so nothing is half-written under the target's name.
  */
-const SCRIPT = [
+export const SUDO_UPLOAD_SCRIPT = [
   'set -e',
-  'd=$1; n=$2; m=$3',
+  'd=$1; n=$2; m=$3; s=$4',
   't=$(mktemp "$d/.keyless-sudo-XXXXXXXXXXXX.part")',
   "trap 'rm -f \"$t\"' EXIT",
   "trap 'exit 1' HUP INT TERM PIPE",
   'cat > "$t"',
+  'got=$(($(wc -c < "$t")))',
+  '[ "$got" = "$s" ] || { echo "keyless: $got of $s bytes came; the file was left as it was" >&2; exit 1; }',
   'if [ -e "$d/$n" ]; then chmod --reference="$d/$n" "$t"; chown --reference="$d/$n" "$t" 2>/dev/null || true; else chmod "$m" "$t"; fi',
   'mv -f "$t" "$d/$n"',
   'trap - EXIT',
@@ -42,19 +46,29 @@ const SCRIPT = [
 export async function sudoUpload(o: { side: RemoteSide; dir: Buffer; name: Buffer; size: number; mode: number; reader: RangeReader; signal: AbortSignal; onBytes(n: number): void }): Promise<void> {
   const command = Buffer.concat([
     Buffer.from('sudo -n -- sh -c '),
-    shellQuote(Buffer.from(SCRIPT)),
+    shellQuote(Buffer.from(SUDO_UPLOAD_SCRIPT)),
     Buffer.from(' sh '),
     shellQuote(o.dir),
     Buffer.from(' '),
     shellQuote(o.name),
-    Buffer.from(` ${(o.mode & 0o7777).toString(8)}`),
+    Buffer.from(` ${(o.mode & 0o7777).toString(8)} ${o.size}`),
   ]);
   const channel = await o.side.exec(command, o.signal);
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
   channel.on('data', () => {});
   const exit = new Promise<number | null>((resolve) => channel.on('exit', (code: number | null) => resolve(code)));
-  const closed = new Promise<void>((resolve) => channel.on('close', () => resolve()));
+  let gone = false;
+  const closed = new Promise<void>((resolve) => channel.on('close', () => ((gone = true), resolve())));
+  // A channel that closes (a cancel, a dropped connection) never drains: its close ends the wait too.
+  const drainedOrClosed = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        channel.off('drain', done).off('close', done);
+        resolve();
+      };
+      channel.on('drain', done).on('close', done);
+    });
   const onAbort = () => channel.close();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const path = displayName(joinRemote(o.dir, o.name));
@@ -62,10 +76,11 @@ export async function sudoUpload(o: { side: RemoteSide; dir: Buffer; name: Buffe
     for (let at = 0; at < o.size; ) {
       const data = await o.reader.read(at, Math.min(256 * 1024, o.size - at));
       if (!data || data.length === 0) break;
-      if (!channel.write(data)) await new Promise<void>((r) => channel.once('drain', () => r()));
+      if (!channel.write(data)) await drainedOrClosed();
+      if (o.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
+      if (gone) break;
       at += data.length;
       o.onBytes(data.length);
-      if (o.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
     }
     channel.end();
     const code = await Promise.race([exit, closed.then(() => null)]);

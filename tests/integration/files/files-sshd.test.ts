@@ -373,6 +373,26 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     }
   });
 
+  it.skipIf(!existsSync('/usr/bin/sudo'))('sudo upload cancelled at half way: nothing under the final name, no temporary file left', async () => {
+    // Without a terminal, sshd only ends the script's input when the channel closes: the script must see it was cut short.
+    const big = join(work, 'sudo-half.bin');
+    await writeSeeded(big, 256 * 1024 * 1024, 'sudo-half');
+    await writeFile(join(remote, 'sudo-half.bin'), 'the old contents');
+    const id = await upload([big], remote, 'replace', true);
+    await vi.waitFor(() => {
+      const t = seen.get(id)?.at(-1);
+      expect(t && t.total > 0 && t.bytes >= t.total / 2).toBe(true);
+    }, { timeout: 120_000, interval: 20 });
+    await backend.invoke('files.cancel', { transferId: id });
+    expect((await finished(seen, id)).state).toBe('cancelled');
+    await vi.waitFor(() => expect(readdirSync(remote).filter((n) => n.includes('.keyless-'))).toEqual([]), { timeout: 10_000 });
+    expect((await stat(join(remote, 'sudo-half.bin'))).size).toBe('the old contents'.length);
+    expect(await readFile(join(remote, 'sudo-half.bin'), 'utf8')).toBe('the old contents');
+    await backend.invoke('files.retry', { transferId: id });
+    expect((await finished(seen, id)).state).toBe('done');
+    expect(await sha256File(join(remote, 'sudo-half.bin'))).toBe(await sha256File(big));
+  }, 300_000);
+
   it('sudo upload: a host without sudo says so', async () => {
     const local = join(work, 'sudo.txt');
     await writeFile(local, 'as root');
