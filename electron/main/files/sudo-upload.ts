@@ -1,4 +1,5 @@
 import { KeylessFailure } from '../base/errors';
+import { drainedOrClosed } from './channel-wait';
 import type { RangeReader } from './pump';
 import { displayName, joinRemote } from './names';
 import type { RemoteSide } from './remote-side';
@@ -60,15 +61,6 @@ export async function sudoUpload(o: { side: RemoteSide; dir: Buffer; name: Buffe
   const exit = new Promise<number | null>((resolve) => channel.on('exit', (code: number | null) => resolve(code)));
   let gone = false;
   const closed = new Promise<void>((resolve) => channel.on('close', () => ((gone = true), resolve())));
-  // A channel that closes (a cancel, a dropped connection) never drains: its close ends the wait too.
-  const drainedOrClosed = () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        channel.off('drain', done).off('close', done);
-        resolve();
-      };
-      channel.on('drain', done).on('close', done);
-    });
   const onAbort = () => channel.close();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const path = displayName(joinRemote(o.dir, o.name));
@@ -76,7 +68,7 @@ export async function sudoUpload(o: { side: RemoteSide; dir: Buffer; name: Buffe
     for (let at = 0; at < o.size; ) {
       const data = await o.reader.read(at, Math.min(256 * 1024, o.size - at));
       if (!data || data.length === 0) break;
-      if (!channel.write(data)) await drainedOrClosed();
+      if (!channel.write(data)) await drainedOrClosed(channel);
       if (o.signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
       if (gone) break;
       at += data.length;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { KeylessFailure } from '../base/errors';
+import { drainedOrClosed } from './channel-wait';
 import type { RemoteSide } from './remote-side';
 
 /**
@@ -13,7 +14,10 @@ export async function hasGnuTar(side: RemoteSide, signal: AbortSignal): Promise<
   try {
     const ch = await side.exec(Buffer.from('tar --version'), signal);
     let out = '';
-    ch.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    // The first line says it; a host that answers without end is not kept in memory.
+    ch.on('data', (d: Buffer) => {
+      if (out.length < 200) out += d.toString('latin1', 0, 200);
+    });
     ch.stderr.on('data', () => {});
     await new Promise<void>((resolve) => ch.on('close', () => resolve()));
     return /GNU tar/.test(out.slice(0, 200));
@@ -47,10 +51,17 @@ export async function tarStream(
     // (tar-stream 3 reads `filenameEncoding`; its @types do not name it.)
     const archive = extract({ filenameEncoding: 'latin1' } as Parameters<typeof extract>[0]);
     ch.pipe(archive);
-    for (const p of paths) {
-      if (!ch.write(Buffer.concat([p, Buffer.of(0)]))) await new Promise<void>((r) => ch.once('drain', () => r()));
-    }
-    ch.end();
+    // The names go in while the archive is read: a list longer than the channel's window (a few
+    // MiB: thousands of long paths) waits for tar to take it, and tar waits for its output to be read.
+    let closed = false;
+    ch.once('close', () => (closed = true));
+    const feeding = (async () => {
+      for (const p of paths) {
+        if (closed) return;
+        if (!ch.write(Buffer.concat([p, Buffer.of(0)]))) await drainedOrClosed(ch);
+      }
+      ch.end();
+    })();
     for await (const entry of archive) {
       if (signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
       const h = entry.header;
@@ -61,6 +72,7 @@ export async function tarStream(
       // GNU tar drops the leading slash of absolute names.
       await onFile(Buffer.concat([Buffer.from('/'), Buffer.from(h.name, 'latin1')]), (h.mode ?? 0o644) & 0o7777, h.size ?? 0, entry as unknown as Readable);
     }
+    await feeding;
     const code = await exit;
     if (signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
     // Exit 1: some file changed while read; 2: some could not be read. Files it sent are whole;

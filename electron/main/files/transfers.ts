@@ -733,12 +733,30 @@ export class TransferQueue implements Disposable {
     let handleOf: SftpSession | undefined;
     const progress = new Progress(0);
     let ok = false;
+    /**
+     * Every write was answered: the bytes are on the host. A connection dropped after that (while
+     * the file is closed or renamed) only finishes the file on the new one: opening it again would
+     * truncate it (in place) or make a new empty temporary file and rename that over the target.
+     */
+    let written = false;
     const fail = async (err: unknown, remaining: number): Promise<never> => {
       throw await this.explainRemote(err, side, temp, dir, remaining);
     };
+    const mode = decision.kind === 'replace' && decision.existingMode !== undefined ? decision.existingMode : job.mode;
+    const rename = (s: SftpSession) => (s.hasPosixRename ? s.posixRename(temp, target) : s.rename(temp, target)).catch((err: unknown) => fail(err, 0));
     try {
       await this.withReconnect(t, signal, async () => {
         sftp = await side.session(signal);
+        if (written) {
+          if (inPlace || (await lstatOrNone(sftp, temp).catch((err: unknown) => fail(err, 0)))) {
+            await sftp.setstat(temp, { mode }).catch(() => undefined);
+            if (!inPlace) await rename(sftp);
+            return;
+          }
+          // No temporary file: the rename was made and only its answer was lost.
+          if ((await lstatOrNone(sftp, target).catch((err: unknown) => fail(err, 0)))?.size === job.size) return;
+          throw new KeylessFailure('SftpFailed', `${displayName(target)} was not found whole on ${side.label} after the connection came back.`, false, { path: displayName(target), side: 'remote', host: side.label, message: 'lost after rename' });
+        }
         if (!handle || handleOf !== sftp) {
           // The first open makes the temporary file (O_EXCL: never somebody's file); after a
           // reconnect the same file is opened again and written on from the last byte written.
@@ -775,15 +793,12 @@ export class TransferQueue implements Disposable {
           }
           await source.close();
         }
-        const mode = decision.kind === 'replace' && decision.existingMode !== undefined ? decision.existingMode : job.mode;
+        written = true;
         await sftp.fsetstat(handle, { mode }).catch(() => undefined);
         const h = handle;
         handle = undefined;
         await sftp.close(h).catch((err: unknown) => fail(err, 0));
-        if (!inPlace) {
-          if (sftp.hasPosixRename) await sftp.posixRename(temp, target).catch((err: unknown) => fail(err, 0));
-          else await sftp.rename(temp, target).catch((err: unknown) => fail(err, 0));
-        }
+        if (!inPlace) await rename(sftp);
       });
       ok = true;
     } finally {

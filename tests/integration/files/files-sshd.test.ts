@@ -13,6 +13,7 @@ import { createBackend, type Backend as MainBackend } from '../../../electron/ma
 import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { descendants } from '../../sim/sshd';
+import { SftpError, SftpSession, STATUS } from '../../../electron/main/ssh/sftp';
 import { connectInMemory } from '../../support/memory-transport';
 import { Backend, BackendError } from '../../../renderer/lib/backend/backend';
 import { sshdMissing, startSshd, type SshdFixture } from '../support/sshd';
@@ -172,6 +173,21 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     for (const name of names) expect(await readFile(Buffer.concat([Buffer.from(join(downloads, 'odd-many') + '/'), name]))).toEqual(name);
   });
 
+  it('a tar-streamed download whose list of names is longer than the channel window (6 MB of long paths) comes whole', async () => {
+    // Each path ~3,600 bytes (14 folders of 240 characters), 1,600 files: tar reads the list while
+    // its output is read, so the list cannot all go in first.
+    const deep = join(remote, 'long-names', ...Array.from({ length: 14 }, (_, i) => `${i}`.padEnd(240, 'd')));
+    await mkdir(deep, { recursive: true });
+    const count = 1600;
+    for (let i = 0; i < count; i++) await writeFile(join(deep, `${i}`.padEnd(200, 'f')), `${i}`);
+    const { transferId } = await backend.invoke('files.download', { hostId, paths: [b64(join(remote, 'long-names'))] });
+    const done = await finished(seen, transferId, 240_000);
+    expect(done).toMatchObject({ state: 'done', fileCount: count, problems: [], via: 'tar' });
+    const local = join(downloads, 'long-names', ...deep.slice(join(remote, 'long-names').length + 1).split('/'));
+    expect(readdirSync(local)).toHaveLength(count);
+    expect(await readFile(join(local, '1599'.padEnd(200, 'f')), 'utf8')).toBe('1599');
+  }, 300_000);
+
   it('a download asked for as "folder/.." lands in the downloads folder under the real name, never above it', async () => {
     await mkdir(join(remote, 'nest', 'inner'), { recursive: true });
     await writeFile(join(remote, 'nest', 'inner', 'f.txt'), 'nested');
@@ -308,6 +324,45 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(done.resumes).toBeGreaterThanOrEqual(1);
     expect(await sha256File(join(remote, 'split-up.bin'))).toBe(hash);
     expect(readdirSync(remote).filter((n) => n.includes('.keyless-'))).toEqual([]);
+  }, 300_000);
+
+  it('a connection dropped once the file is written (its rename or close made, the answer lost) leaves the file whole, not empty', async () => {
+    const dropAfter = <K extends 'posixRename' | 'close'>(method: K) => {
+      const real = SftpSession.prototype[method] as (...a: unknown[]) => Promise<void>;
+      const spy = vi.spyOn(SftpSession.prototype, method).mockImplementationOnce(async function (this: SftpSession, ...a: unknown[]) {
+        await real.apply(this, a);
+        for (const pid of descendants(sshd.pid)) process.kill(pid, 'SIGKILL');
+        throw new SftpError(STATUS.CONNECTION_LOST, 'the connection was lost');
+      } as never);
+      return spy;
+    };
+    // Replaced through a temporary file: the rename is made, its answer lost.
+    const local = join(work, 'renamed.bin');
+    const hash = await writeSeeded(local, 3 * 1024 * 1024, 'renamed');
+    await writeFile(join(remote, 'renamed.bin'), 'old');
+    const renameSpy = dropAfter('posixRename');
+    const replaced = await finished(seen, await upload([local], remote, 'replace'), 120_000);
+    renameSpy.mockRestore();
+    expect(replaced).toMatchObject({ state: 'done' });
+    expect(replaced.resumes).toBeGreaterThanOrEqual(1);
+    expect(await sha256File(join(remote, 'renamed.bin'))).toBe(hash);
+    expect(readdirSync(remote).filter((n) => n.includes('.keyless-'))).toEqual([]);
+
+    // Overwritten in place (another user's file): the close is made, its answer lost.
+    const theirs = join(remote, 'in-place.bin');
+    await writeFile(theirs, 'owned by nobody');
+    execFileSync('chown', ['65534:65534', theirs]);
+    const mine = join(work, 'in-place.bin');
+    const hash2 = await writeSeeded(mine, 3 * 1024 * 1024, 'in-place');
+    const id = await upload([mine], remote, 'ask');
+    await vi.waitFor(() => expect(seen.get(id)?.at(-1)?.state).toBe('waiting'));
+    const closeSpy = dropAfter('close');
+    await backend.invoke('files.answer', { transferId: id, choice: 'overwrite' });
+    const overwritten = await finished(seen, id, 120_000);
+    closeSpy.mockRestore();
+    expect(overwritten).toMatchObject({ state: 'done' });
+    expect(overwritten.resumes).toBeGreaterThanOrEqual(1);
+    expect(await sha256File(theirs)).toBe(hash2);
   }, 300_000);
 
   it('a recursive download reports FIFOs, devices and symlink loops by name, and moves the rest', async () => {
