@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AsciicastRecording, asciicastEvent, asciicastHeader, checkRecordingFolder, listRecordings, readRecording, recordingFileName } from '../../../electron/main/session/recording';
 import { parseAsciicast, playbackSchedule } from '../../../renderer/lib/terminal/asciicast';
 import { recordingNameSchema } from '../../../electron/contract';
@@ -30,11 +30,20 @@ describe('asciicast v2 recordings', () => {
   });
 
   it('records input when asked, and never overwrites a file', async () => {
-    const rec = await AsciicastRecording.create({ folder: dir, sessionId: 's8', title: 't', cols: 80, rows: 24, includeInput: true, onError: () => {} });
-    rec.input('ls\r');
-    await rec.close();
-    expect(readFileSync(rec.path, 'utf8')).toContain('"i","ls\\r"');
-    await expect(AsciicastRecording.create({ folder: dir, sessionId: 's8', title: 't', cols: 80, rows: 24, includeInput: true, onError: () => {} })).rejects.toMatchObject({ code: 'RecordingFolderUnusable' });
+    // Both in the same second (the name holds the time to the second): the same name, so the second is refused.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date(2026, 11, 7, 12, 0, 0, 100));
+      const rec = await AsciicastRecording.create({ folder: dir, sessionId: 's8', title: 't', cols: 80, rows: 24, includeInput: true, onError: () => {} });
+      rec.input('ls\r');
+      await rec.close();
+      expect(readFileSync(rec.path, 'utf8')).toContain('"i","ls\\r"');
+      vi.setSystemTime(new Date(2026, 11, 7, 12, 0, 0, 900));
+      await expect(AsciicastRecording.create({ folder: dir, sessionId: 's8', title: 't', cols: 80, rows: 24, includeInput: true, onError: () => {} })).rejects.toMatchObject({ code: 'RecordingFolderUnusable' });
+      expect(readFileSync(rec.path, 'utf8')).toContain('"i","ls\\r"');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('begins at once for a session recorded from its first byte: nothing written before the file opened is lost', async () => {
