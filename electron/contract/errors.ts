@@ -83,7 +83,7 @@ export const ERROR_CODES = [
   /** The disk is full: confirmed with statvfs on the host (detail.free in bytes). */
   'DiskFull',
   'PathTooLong',
-  /** Met in a folder being moved: a named pipe, a device, a socket, or a link that loops (detail.reason); skipped, the rest went on. */
+  /** Met in a folder being moved: a named pipe, a device, a socket, or a link that loops (detail.reason); skipped, the rest went on. Also a local folder of a download that is a symbolic link (reason symlink): the download stops there. */
   'FileNotRegular',
   /** The host's SFTP server refused an operation without saying why (detail.message). */
   'SftpFailed',

@@ -40,6 +40,15 @@ export function isPlainName(name: Buffer): boolean {
   return s !== '.' && s !== '..';
 }
 
+/**
+ * A name from a host that can be a file's on this computer as it is: a plain name and, on Windows,
+ * no `\` (a folder separator there: `..\..\x` would climb out of the downloads folder) and no `:`
+ * (a drive, or a file's alternate data stream).
+ */
+export function isLocalName(name: Buffer, platform: NodeJS.Platform = process.platform): boolean {
+  return isPlainName(name) && (platform !== 'win32' || !(name.includes(0x5c) || name.includes(0x3a)));
+}
+
 const C1 = /[\u0080-\u009f]/;
 
 /**

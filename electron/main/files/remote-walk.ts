@@ -55,7 +55,7 @@ async function brokenLinkReason(sftp: SftpSession, path: Buffer): Promise<'symli
  * of links that loops, is reported; FIFOs, sockets and devices are reported and never opened.
  * Each problem names its file, and the walk goes on.
  */
-export async function walkRemote(side: RemoteSide, sftp: SftpSession, root: Buffer, rootName: Buffer, signal: AbortSignal): Promise<RemoteTree> {
+export async function walkRemote(side: RemoteSide, sftp: SftpSession, root: Buffer, rootName: Buffer, signal: AbortSignal, nameOk: (name: Buffer) => boolean = isPlainName): Promise<RemoteTree> {
   const tree: RemoteTree = { files: [], dirs: [], problems: [] };
   /** A file's problem goes on the list; a lost connection ends the walk (the transfer reconnects). */
   const note = (path: Buffer, err: unknown) => {
@@ -128,8 +128,9 @@ export async function walkRemote(side: RemoteSide, sftp: SftpSession, root: Buff
           const n = e.name.toString('latin1');
           if (n === '.' || n === '..') continue;
           // A name with a slash (or NUL) is no name a file system has: a server sending one
-          // would steer a download out of its folder. Reported, never followed.
-          if (!isPlainName(e.name)) {
+          // would steer a download out of its folder. Reported, never followed. (`nameOk`: a
+          // download also refuses what this computer would read as a path, see isLocalName.)
+          if (!nameOk(e.name)) {
             tree.problems.push(new KeylessFailure('FileNotRegular', `${side.label} listed a name that cannot be a file's in ${displayName(item.path)}; it was skipped.`, false, { path: `${displayName(item.path)}/${displayName(e.name)}`, reason: 'other', side: 'remote', host: side.label }));
             continue;
           }

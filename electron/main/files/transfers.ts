@@ -7,7 +7,7 @@ import type { Logger } from '../base/log';
 import { OPEN, SftpError, STATUS, type SftpAttrs, type SftpSession } from '../ssh/sftp';
 import { localFailure } from './file-errors';
 import { localDisplay, localWriter, openLocalForRead, walkLocal } from './local-files';
-import { baseName, displayName, isPlainName, keepBothName, temporaryName } from './names';
+import { baseName, displayName, isLocalName, isPlainName, keepBothName, temporaryName } from './names';
 import { Progress, pump, Slots, type RangeReader, type RangeWriter } from './pump';
 import { ensureRemoteDir, failureAt, lstatOrNone, remoteChild, type RemoteSide } from './remote-side';
 import { walkRemote } from './remote-walk';
@@ -438,7 +438,8 @@ export class TransferQueue implements Disposable {
             }),
           );
         }
-        const tree = await walkRemote(src.side, sftp, path, isPlainName(name) ? name : Buffer.from('root'), signal);
+        const nameOk = t.target.kind === 'local' ? isLocalName : isPlainName;
+        const tree = await walkRemote(src.side, sftp, path, nameOk(name) ? name : Buffer.from('root'), signal, nameOk);
         add(tree.files.map((f) => ({ from: f.path, parts: f.parts, size: f.size, mode: f.mode, mtime: f.mtime })));
         plan.dirs.push(...tree.dirs);
         for (const p of tree.problems) this.problem(t, p);
@@ -458,8 +459,13 @@ export class TransferQueue implements Disposable {
   private async makeDirs(t: Transfer, plan: Plan, signal: AbortSignal): Promise<void> {
     const dst = t.target;
     if (dst.kind === 'local') {
+      // Outer folders first: one that is a symbolic link (downloads/proj → ~/.ssh) is not written
+      // through, so nothing lands outside the folder the person sees.
       for (const parts of plan.dirs) {
         const path = localPath(dst.dir, parts);
+        if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) {
+          throw new KeylessFailure('FileNotRegular', `${localDisplay(path)} is a symbolic link; Keyless does not download through one.`, false, { path: localDisplay(path), reason: 'symlink', side: 'local' });
+        }
         await mkdir(path, { recursive: true }).catch((err: unknown) => {
           throw localFailure(err, localDisplay(path));
         });
@@ -668,11 +674,13 @@ export class TransferQueue implements Disposable {
     const target = localPath(dir, [decision.name]);
     if (job.parts.length === 1) t.savedTo = localDisplay(target);
     const inPlace = decision.kind === 'overwrite';
+    if (inPlace && existing && !existing.isFile()) throw new KeylessFailure('FileNotRegular', `${localDisplay(target)} is not a regular file.`, false, { path: localDisplay(target), reason: existing.isFIFO() ? 'fifo' : 'other', side: 'local' });
     const temp = inPlace ? target : localPath(dir, [temporaryName(decision.name)]);
     let fh: FileHandle;
     try {
-      // O_EXCL: the temporary name is new, never somebody's file.
-      fh = await open(temp, inPlace ? constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      // O_EXCL: the temporary name is new, never somebody's file. In place: O_NONBLOCK, so that a
+      // FIFO put there since the lstat fails at once (ENXIO) instead of holding a libuv thread.
+      fh = await open(temp, inPlace ? constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0) : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       if (inPlace) {
         const st: Stats = await fh.stat();
         if (!st.isFile()) {

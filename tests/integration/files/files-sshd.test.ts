@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -396,6 +396,32 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(done.state).toBe('done');
     expect(readdirSync(join(remote, 'fifo-up', 'with-fifo'))).toEqual(['a.txt']);
     expect(done.problems).toEqual([expect.objectContaining({ display: join(dir, 'pipe'), error: expect.objectContaining({ code: 'FileNotRegular', detail: expect.objectContaining({ reason: 'fifo' }) }) })]);
+  });
+
+  it('a download overwriting a local FIFO in place says it is not a file, and never waits on it', async () => {
+    await writeFile(join(remote, 'fifo-target.txt'), 'remote text');
+    execFileSync('mkfifo', [join(downloads, 'fifo-target.txt')]);
+    const { transferId } = await backend.invoke('files.download', { hostId, paths: [b64(join(remote, 'fifo-target.txt'))], conflict: 'ask' });
+    await vi.waitFor(() => expect(seen.get(transferId)?.at(-1)?.state).toBe('waiting'));
+    await backend.invoke('files.answer', { transferId, choice: 'overwrite' });
+    const done = await finished(seen, transferId, 20_000);
+    expect([done.error, ...done.problems.map((p) => p.error)]).toContainEqual(expect.objectContaining({ code: 'FileNotRegular', detail: expect.objectContaining({ reason: 'fifo' }) }));
+    expect((await lstat(join(downloads, 'fifo-target.txt'))).isFIFO()).toBe(true);
+    await rm(join(downloads, 'fifo-target.txt'));
+  });
+
+  it('a download into a local folder that is a symbolic link stops there: nothing is written where the link points', async () => {
+    await mkdir(join(remote, 'proj', 'keys'), { recursive: true });
+    await writeFile(join(remote, 'proj', 'keys', 'authorized_keys'), 'ssh-ed25519 AAAA… theirs');
+    const elsewhere = join(work, 'dot-ssh');
+    await mkdir(elsewhere);
+    await symlink(elsewhere, join(downloads, 'proj'));
+    const { transferId } = await backend.invoke('files.download', { hostId, paths: [b64(join(remote, 'proj'))] });
+    const done = await finished(seen, transferId);
+    expect(done.state).toBe('failed');
+    expect(done.error).toMatchObject({ code: 'FileNotRegular', detail: { reason: 'symlink', path: join(downloads, 'proj') } });
+    expect(readdirSync(elsewhere)).toEqual([]);
+    await rm(join(downloads, 'proj'));
   });
 
   it('a folder that does not exist names the file; the transfer fails and leaves nothing', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseName, displayName, isPlainName, joinRemote, keepBothName, parentOf, temporaryName, isTemporaryName } from '../../../electron/main/files/names';
+import { baseName, displayName, isLocalName, isPlainName, joinRemote, keepBothName, parentOf, temporaryName, isTemporaryName } from '../../../electron/main/files/names';
 import { Progress, pump, READ_HEADROOM, Slots } from '../../../electron/main/files/pump';
 import { shellQuote } from '../../../electron/main/files/sudo-upload';
 import { b64ToBytes, bytesToB64, crumbs, joinPath, osc7Path } from '../../../renderer/lib/state/files.svelte';
@@ -34,6 +34,18 @@ describe('remote names are bytes', () => {
   it('a name Keyless makes is one name', () => {
     for (const bad of ['', '.', '..', 'a/b', 'a\u0000b']) expect(isPlainName(B(bad)), bad).toBe(false);
     expect(isPlainName(B('.bashrc'))).toBe(true);
+  });
+
+  it('a name from a host becomes a local file only where this computer reads it as one name (on Windows: no \\ or :)', () => {
+    const climbs = B('..\\..\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup');
+    expect(isLocalName(climbs, 'win32')).toBe(false);
+    expect(isLocalName(B('notes.txt:hidden-stream'), 'win32')).toBe(false);
+    expect(isLocalName(B('C:'), 'win32')).toBe(false);
+    expect(isLocalName(B('report 2026.txt'), 'win32')).toBe(true);
+    // On Linux and macOS both are characters of a name.
+    expect(isLocalName(climbs, 'linux')).toBe(true);
+    expect(isLocalName(B('a:b'), 'darwin')).toBe(true);
+    for (const bad of ['', '.', '..', 'a/b']) expect(isLocalName(B(bad), 'linux'), bad).toBe(false);
   });
 
   it('keep both: "name (n).ext", a leading dot is no extension', () => {
