@@ -18,7 +18,7 @@ export function shellQuote(bytes: Buffer): Buffer {
 }
 
 /**
- * The script `sudo -n` runs: the bytes go to a temporary file made by mktemp (O_EXCL) in the
+ * The script `sudo -n` runs: the folder is made when missing; the bytes go to a temporary file made by mktemp (O_EXCL) in the
  * target's folder, which takes the existing file's mode and owner (or the given mode), and is
  * renamed over the target once whole. Whole means all `$4` bytes: a cancel or a dropped
  * connection closes the channel, and sshd then only ends the script's input (no signal without a
@@ -28,6 +28,8 @@ export function shellQuote(bytes: Buffer): Buffer {
 export const SUDO_UPLOAD_SCRIPT = [
   'set -e',
   'd=$1; n=$2; m=$3; s=$4',
+  // A file of an uploaded folder: its folder is made here (as root, as the files are).
+  'mkdir -p -- "$d"',
   't=$(mktemp "$d/.keyless-sudo-XXXXXXXXXXXX.part")',
   "trap 'rm -f \"$t\"' EXIT",
   "trap 'exit 1' HUP INT TERM PIPE",

@@ -474,6 +474,18 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(await sha256File(join(remote, 'sudo-half.bin'))).toBe(await sha256File(big));
   }, 300_000);
 
+  it.skipIf(!existsSync('/usr/bin/sudo'))('sudo upload of a folder makes its folders and puts every file in place', async () => {
+    const src = join(work, 'sudo-tree');
+    await mkdir(join(src, 'conf.d', 'extra'), { recursive: true });
+    await writeFile(join(src, 'top.conf'), 'top');
+    await writeFile(join(src, 'conf.d', 'a.conf'), 'a');
+    await writeFile(join(src, 'conf.d', 'extra', 'b.conf'), 'b');
+    const done = await finished(seen, await upload([src], remote, 'replace', true));
+    expect(done).toMatchObject({ state: 'done', files: 3, problems: [] });
+    expect(tree(join(remote, 'sudo-tree'))).toEqual(['conf.d/a.conf', 'conf.d/extra/b.conf', 'top.conf']);
+    expect(await readFile(join(remote, 'sudo-tree', 'conf.d', 'extra', 'b.conf'), 'utf8')).toBe('b');
+  });
+
   it('sudo upload: a host without sudo says so', async () => {
     const local = join(work, 'sudo.txt');
     await writeFile(local, 'as root');
