@@ -21,6 +21,8 @@ export interface RemoteTree {
 
 /** How many folders are read at once (each READDIR a round trip: several hide the latency). */
 const FOLDERS_AT_ONCE = 8;
+/** Entries of one folder resolved at once (see readFolder). */
+const PLACES_AT_ONCE = 64;
 /** Links followed in a row before a chain counts as a loop (Linux's own limit). */
 const MAX_LINKS = 40;
 
@@ -138,7 +140,11 @@ export async function walkRemote(side: RemoteSide, sftp: SftpSession, root: Buff
         }
       }
       entries.sort((a, b) => Buffer.compare(a.name, b.name));
-      await Promise.all(entries.map((e) => place(joinRemote(item.path, e.name), [...item.parts, e.name], e.attrs, item.ancestors)));
+      // A folder's links and subfolders each cost a request (stat, realpath): a few dozen at a time,
+      // so a folder of 100,000 of them does not queue 100,000 requests and their promises at once.
+      for (let i = 0; i < entries.length; i += PLACES_AT_ONCE) {
+        await Promise.all(entries.slice(i, i + PLACES_AT_ONCE).map((e) => place(joinRemote(item.path, e.name), [...item.parts, e.name], e.attrs, item.ancestors)));
+      }
     } finally {
       await sftp.close(handle).catch(() => undefined);
     }

@@ -188,6 +188,33 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     expect(await readFile(join(local, '1599'.padEnd(200, 'f')), 'utf8')).toBe('1599');
   }, 300_000);
 
+  it('a folder of 600 subfolders is walked a few dozen requests at a time, not 600 at once', async () => {
+    const wide = join(remote, 'wide');
+    for (let i = 0; i < 600; i++) {
+      await mkdir(join(wide, `d${i}`), { recursive: true });
+      await writeFile(join(wide, `d${i}`, 'f.txt'), `${i}`);
+    }
+    let inFlight = 0;
+    let most = 0;
+    const real = SftpSession.prototype.realpath;
+    const spy = vi.spyOn(SftpSession.prototype, 'realpath').mockImplementation(async function (this: SftpSession, path: Buffer) {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await real.call(this, path);
+      } finally {
+        inFlight--;
+      }
+    });
+    try {
+      const { transferId } = await backend.invoke('files.download', { hostId, paths: [b64(wide)] });
+      expect(await finished(seen, transferId, 240_000)).toMatchObject({ state: 'done', fileCount: 600, problems: [] });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(most).toBeLessThanOrEqual(64);
+    expect(tree(join(downloads, 'wide'))).toHaveLength(600);
+  }, 300_000);
+
   it('a download asked for as "folder/.." lands in the downloads folder under the real name, never above it', async () => {
     await mkdir(join(remote, 'nest', 'inner'), { recursive: true });
     await writeFile(join(remote, 'nest', 'inner', 'f.txt'), 'nested');
