@@ -15,3 +15,4 @@ export * from './fleet-upload';
 export * from './channels';
 export * from './wire';
 export * from './bridge';
+export * from './csv';

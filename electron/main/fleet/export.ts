@@ -1,21 +1,13 @@
-import type { FleetHost, FleetRunSummary } from '../../contract';
+import { csvField, type FleetHost, type FleetRunSummary } from '../../contract';
 
 export interface ExportedHost extends FleetHost {
   stdout: string;
   stderr: string;
 }
 
-/**
- * A cell a spreadsheet would take for a formula (= + - @, or a tab or carriage return that some
- * read before one) starts with a quote instead, so opening the export runs nothing a host printed.
- */
-export function neutraliseCell(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
+/** A cell of the export: what a host printed is defused as every export's fields are (csvField). */
 function csvCell(value: string | number | null | undefined): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'number' ? String(value) : neutraliseCell(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return value === null || value === undefined ? '' : typeof value === 'number' ? String(value) : csvField(value);
 }
 
 export const CSV_COLUMNS = ['host', 'instance', 'via', 'endpoint', 'state', 'exit_code', 'signal', 'duration_ms', 'error_code', 'error', 'stdout', 'stderr', 'stdout_cut_at', 'stderr_cut_at'] as const;

@@ -19,7 +19,7 @@ export function runWrapper(sudo: boolean): string {
     'trap "rm -f \\"\\$f\\"" EXIT',
     'trap "rm -f \\"\\$f\\"; exit 143" TERM HUP INT',
     'cat >"$f" || exit 125',
-    sudo ? 'chmod 0644 "$f"' : ':',
+    // With sudo too the file stays owner-only: root reads it anyway, and the command may hold a password.
     run,
   ].join('; ');
   return `sh -c '${script}'`;

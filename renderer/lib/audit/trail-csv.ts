@@ -1,5 +1,4 @@
-import type { SearchedEvent } from '../../../electron/contract';
-import { csvField } from '../inventory/csv';
+import { csvField, type SearchedEvent } from '../../../electron/contract';
 
 /** The export's header: fixed English names (as the inventory's), so scripts read it in any UI language. */
 export const TRAIL_CSV_COLUMNS = [

@@ -1,4 +1,4 @@
-import type { InventoryInstance } from '../../../electron/contract';
+import { csvField, type InventoryInstance } from '../../../electron/contract';
 
 /**
  * The export's header. Fixed English names rather than the UI's language, so a script that
@@ -18,15 +18,6 @@ export const INVENTORY_CSV_COLUMNS = [
   'Default OS user',
   'Tags',
 ] as const;
-
-// A spreadsheet runs a cell that starts with one of these as a formula (CSV injection; OWASP).
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** One field as RFC 4180 wants it, defused so a spreadsheet shows it as text rather than running it. */
-export function csvField(value: string): string {
-  const text = FORMULA_START.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 function instanceFields(i: InventoryInstance): string[] {
   return [

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { looksDestructive, type HostEntry, type InventoryInstance } from '../../../electron/contract';
-import { neutraliseCell, runToCsv, type ExportedHost } from '../../../electron/main/fleet/export';
+import { csvField, looksDestructive, type HostEntry, type InventoryInstance } from '../../../electron/contract';
+import { runToCsv, type ExportedHost } from '../../../electron/main/fleet/export';
 import { reachOf } from '../../../electron/main/fleet/fleet-service';
 import { CappedOutput } from '../../../electron/main/fleet/output';
 import { runWrapper, scriptText, sudoRefusal } from '../../../electron/main/fleet/remote-run';
@@ -71,8 +71,11 @@ describe('output kept per host', () => {
 
 describe('export', () => {
   it('neutralises cells a spreadsheet would read as a formula', () => {
-    for (const v of ['=1+1', '+cmd', '-2', '@SUM(A1)', '\t=x', '\r=x']) expect(neutraliseCell(v)).toBe(`'${v}`);
-    expect(neutraliseCell('plain = text')).toBe('plain = text');
+    for (const v of ['=1+1', '+cmd', '-2', '@SUM(A1)', '\t=x']) expect(csvField(v)).toBe(`'${v}`);
+    expect(csvField('\r=x')).toBe(`"'\r=x"`);
+    expect(csvField('plain = text')).toBe('plain = text');
+    // Where the list separator is `;`, a field holding one is quoted, so it stays one cell.
+    expect(csvField("web;=cmd|' /C calc'!A0;")).toBe(`"web;=cmd|' /C calc'!A0;"`);
   });
   it('writes RFC 4180 CSV: quoted fields with commas, quotes and line breaks, one row per host', () => {
     const host: ExportedHost = {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inst } from './instance-fixture';
-import { INVENTORY_CSV_COLUMNS, csvField, inventoryCsv, inventoryCsvFileName } from '../../../renderer/lib/inventory/csv';
+import { csvField } from '../../../electron/contract';
+import { INVENTORY_CSV_COLUMNS, inventoryCsv, inventoryCsvFileName } from '../../../renderer/lib/inventory/csv';
 
 /** A strict RFC 4180 reader, so the tests check what a spreadsheet or script would read back. */
 function parseCsv(text: string): string[][] {
