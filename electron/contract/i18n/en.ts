@@ -698,6 +698,7 @@ export const en = {
   'error.FileNotRegular.fifo': '{path} is a named pipe (FIFO); reading it could wait forever, so it was skipped.',
   'error.FileNotRegular.device': '{path} is a device, not a file; it was skipped.',
   'error.FileNotRegular.socket': '{path} is a socket, not a file; it was skipped.',
+  'error.FileNotRegular.symlinkOutside': '{path} is a symbolic link to a place outside the folder being sent; it was not followed (so nothing it points to, such as ~/.aws or ~/.ssh, is sent). Copy what you mean to send into the folder.',
   'error.FileNotRegular.symlink': '{path} is a symbolic link on this computer; Keyless does not download into a folder through one. Move or rename the link, or download to another folder.',
   'error.FileNotRegular.symlinkLoop': '{path} is a symbolic link that loops (back to itself or to a folder above it); it was skipped.',
   'error.SftpFailed': 'The transfer of {path} failed: {message}',

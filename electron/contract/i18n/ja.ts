@@ -700,6 +700,7 @@ export const ja: Record<MessageKey, string> = {
   'error.FileNotRegular.fifo': '{path} は名前付きパイプ（FIFO）です。読み込むと応答が止まる可能性があるため、スキップしました。',
   'error.FileNotRegular.device': '{path} はデバイスで、ファイルではないため、スキップしました。',
   'error.FileNotRegular.socket': '{path} はソケットで、ファイルではないため、スキップしました。',
+  'error.FileNotRegular.symlinkOutside': '{path} は送信するフォルダーの外を指すシンボリックリンクのため、たどりませんでした（~/.aws や ~/.ssh などリンク先の内容は送信されません）。送りたいものはフォルダー内にコピーしてください。',
   'error.FileNotRegular.symlink': '{path} はこのコンピューター上のシンボリックリンクです。Keyless はリンク経由のフォルダーにはダウンロードしません。リンクを移動するか名前を変えるか、別のフォルダーにダウンロードしてください。',
   'error.FileNotRegular.symlinkLoop': '{path} はループするシンボリックリンク（自分自身または上のフォルダーを指す）のため、スキップしました。',
   'error.SftpFailed': '{path} の転送に失敗しました: {message}',

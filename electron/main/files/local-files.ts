@@ -1,10 +1,12 @@
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { KeylessFailure } from '../base/errors';
 import { localFailure } from './file-errors';
 import { displayName } from './names';
 import type { RangeReader, RangeWriter } from './pump';
+
+const SEP = Buffer.from(sep);
 
 /**
  * This computer's side of a transfer. Paths are Buffers, so a name that is not UTF-8 goes to the
@@ -29,7 +31,7 @@ export function notRegularReason(st: Stats): 'fifo' | 'device' | 'socket' | 'oth
 }
 
 export function notRegular(path: string, reason: string): KeylessFailure {
-  const what = reason === 'fifo' ? 'a named pipe (FIFO)' : reason === 'device' ? 'a device' : reason === 'socket' ? 'a socket' : reason === 'symlinkLoop' ? 'a symbolic link that loops' : 'not a regular file';
+  const what = reason === 'fifo' ? 'a named pipe (FIFO)' : reason === 'device' ? 'a device' : reason === 'socket' ? 'a socket' : reason === 'symlinkLoop' ? 'a symbolic link that loops' : reason === 'symlinkOutside' ? 'a symbolic link to a place outside the folder being sent (not followed)' : 'not a regular file';
   return new KeylessFailure('FileNotRegular', `${path} is ${what}; it was skipped.`, false, { path, reason });
 }
 
@@ -96,14 +98,27 @@ export interface LocalTree {
 }
 
 /**
- * Every file and folder under `root` (a file alone is a tree of one). Symbolic links are followed
- * (a link to a folder moves the folder, as `scp -r` does), a link that leads back into a folder
- * above it is reported as a loop; FIFOs, devices and sockets are reported, never opened.
+ * Every file and folder under `root` (a file alone is a tree of one). Symbolic links inside it are
+ * followed where they lead to a place inside the picked folder (a link to a folder there moves the
+ * folder, as `scp -r` does); one that leads out of it (`creds -> ~/.aws`) is reported and not
+ * followed, so sending a folder never sends what only a link in it names. A link that leads back
+ * into a folder above it is reported as a loop; FIFOs, devices and sockets are reported, never opened.
  */
 export async function walkLocal(root: Buffer, rootName: Buffer, signal: AbortSignal): Promise<LocalTree> {
   const tree: LocalTree = { files: [], dirs: [], problems: [] };
+  /** The picked folder's real path and a separator (bytes, as names are): what a followed link must lead into. */
+  let within: Buffer | undefined;
+  const withSep = (p: Buffer) => (p[p.length - 1] === SEP[0] ? p : Buffer.concat([p, SEP]));
+  const outside = async (path: Buffer): Promise<boolean> => {
+    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink()) return false;
+    within ??= withSep(await realpath(root, { encoding: 'buffer' }).catch(() => root));
+    const real = await realpath(path, { encoding: 'buffer' }).catch(() => undefined);
+    // A link that leads nowhere is left to stat below, which names the problem.
+    return real !== undefined && !withSep(real).subarray(0, within.length).equals(within);
+  };
   const visit = async (path: Buffer, parts: Buffer[], ancestors: Set<string>) => {
     if (signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
+    if (parts.length > 1 && (await outside(path))) return void tree.problems.push(notRegular(localDisplay(path), 'symlinkOutside'));
     let st: Stats;
     try {
       st = await stat(path);
