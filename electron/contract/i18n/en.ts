@@ -350,6 +350,7 @@ export const en = {
   'error.AwsCredentialsMissing.credentialProcessSilent': 'The credential_process of profile {profile} failed with exit status {exitStatus} and printed no error. Run its command in a terminal to see why.',
   'error.AwsCredentialsMissing.credentialProcessSource': 'The credential_process of the profile that {profile} takes its credentials from (source_profile) failed. {stderr}',
   'error.AwsCredentialsMissing.credentialProcessOutput': 'The credential_process of profile {profile} did not print usable credentials: JSON with "Version": 1, AccessKeyId and SecretAccessKey, and an Expiration still in the future.',
+  'error.AwsCredentialsMissing.credentialProcessTimeout': 'The credential_process of profile {profile} did not finish within {seconds} seconds, so Keyless stopped it. A helper that asks for input (an MFA code, a password) cannot get it here: run it once in a terminal so it caches its credentials, then try again.',
   'error.AwsCredentialsExpired': 'The AWS credentials for {profile} have expired. Sign in again.',
   'error.AwsAccessDenied': 'AWS denied the request: {message}',
   'error.AwsThrottled': 'AWS is throttling requests. Keyless will retry; try again in a moment.',

@@ -352,6 +352,7 @@ export const ja: Record<MessageKey, string> = {
   'error.AwsCredentialsMissing.credentialProcessSilent': 'プロファイル {profile} の外部プロセス（credential_process）が終了ステータス {exitStatus} で失敗しましたが、エラー出力はありませんでした。ターミナルでそのコマンドを実行して原因を確認してください。',
   'error.AwsCredentialsMissing.credentialProcessSource': 'プロファイル {profile} の認証情報の取得元（source_profile）の外部プロセス（credential_process）が失敗しました。{stderr}',
   'error.AwsCredentialsMissing.credentialProcessOutput': 'プロファイル {profile} の外部プロセス（credential_process）が使用できる認証情報を出力しませんでした。"Version": 1、AccessKeyId、SecretAccessKey と、将来の日時の Expiration を含む JSON を出力する必要があります。',
+  'error.AwsCredentialsMissing.credentialProcessTimeout': 'プロファイル {profile} の外部プロセス（credential_process）が {seconds} 秒以内に終わらなかったため、Keyless が停止しました。入力（MFA コードやパスワード）を求める補助プログラムにはここから入力できません。一度ターミナルで実行して認証情報をキャッシュさせてから、もう一度お試しください。',
   'error.AwsCredentialsExpired': '{profile} の AWS 認証情報の有効期限が切れています。再度サインインしてください。',
   'error.AwsAccessDenied': 'AWS がリクエストを拒否しました: {message}',
   'error.AwsThrottled': "AWS API のリクエストがスロットリングされています。Keyless が自動的に再試行します。解消しない場合は、しばらく待ってからもう一度お試しください。",

@@ -54,6 +54,12 @@ export function sdkProcessFailure(message: string, profile: string): KeylessFail
   return processFailure(profile, null, eol < 0 ? '' : message.slice(eol + 1));
 }
 
+/**
+ * How long a credential_process may run: long enough for a helper that opens a browser to sign in
+ * and waits for the person, not forever (a hung helper held every call for its profile).
+ */
+export const CREDENTIAL_PROCESS_TIMEOUT_MS = 120_000;
+
 /** The output the AWS CLI and SDKs accept from a credential_process (Version 1). */
 const processOutputSchema = z.object({
   Version: z.literal(1),
@@ -71,9 +77,14 @@ const processOutputSchema = z.object({
  * SDK's error carries the command line and all of stderr instead, which reached the renderer and
  * the log. Its output is a secret: it is only parsed, never quoted.
  */
-export function runCredentialProcess(profile: string, command: string, accountIdFromProfile?: string): Promise<AwsCredentialIdentity> {
+export function runCredentialProcess(profile: string, command: string, accountIdFromProfile?: string, timeoutMs = CREDENTIAL_PROCESS_TIMEOUT_MS): Promise<AwsCredentialIdentity> {
   return new Promise((resolve, reject) => {
-    exec(command, { windowsHide: true, maxBuffer: 1 << 20 }, (err: ExecException | null, stdout: string, stderr: string) => {
+    const child = exec(command, { windowsHide: true, maxBuffer: 1 << 20, timeout: timeoutMs }, (err: ExecException | null, stdout: string, stderr: string) => {
+      if (err?.killed) {
+        const seconds = Math.round(timeoutMs / 1000);
+        reject(new KeylessFailure('AwsCredentialsMissing', `The credential_process of profile "${profile}" did not finish within ${seconds} s and was stopped.`, true, { profile, step: 'credentialProcessTimeout', seconds }));
+        return;
+      }
       if (err) {
         const status = typeof err.code === 'number' ? String(err.code) : (err.signal ?? (typeof err.code === 'string' ? err.code : 'unknown'));
         reject(processFailure(profile, status, stderr));
@@ -106,5 +117,8 @@ export function runCredentialProcess(profile: string, command: string, accountId
         ...(accountId ? { accountId } : {}),
       });
     });
+    // Nobody can type into it here: a helper that reads its input (an MFA code) gets its end at
+    // once rather than waiting for good, with every call for the profile waiting behind it.
+    child.stdin?.end();
   });
 }

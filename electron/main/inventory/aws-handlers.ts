@@ -9,7 +9,7 @@ import type { Prompts } from '../rpc/prompts';
 import { checkProfile } from '../profiles/profile-check';
 import { ProfileCredentials, type MfaAsker } from '../profiles/profile-credentials';
 import { listProfiles } from '../profiles/profile-files';
-import { addSsoProfile } from '../profiles/sso-config';
+import { addSsoProfile, checkNewSession } from '../profiles/sso-config';
 import { listSsoAccounts, ssoDeviceLogin, type SsoTarget } from '../profiles/sso-login';
 import { FleetInventory } from './fleet-inventory';
 import { InventoryCache } from './inventory-cache';
@@ -126,6 +126,8 @@ export function createAwsServices(opts: AwsHandlerOptions): AwsServices {
       return deviceLogin(target, ctx, requestId);
     },
     'aws.sso.discover': async ({ requestId, session, startUrl, ssoRegion }, ctx) => {
+      // Before the sign-in writes the session's token: another session of that name keeps its own.
+      await checkNewSession(session, startUrl, ssoRegion);
       const target: SsoTarget = { session, startUrl, region: ssoRegion };
       await deviceLogin(target, ctx, requestId);
       return { accounts: await listSsoAccounts(target, ctx.signal) };

@@ -65,7 +65,9 @@ export async function listProfiles(env: NodeJS.ProcessEnv = process.env): Promis
     if (key.startsWith(`sso-session${SEP}`)) {
       const v = configFile[key]!;
       ssoSessions.push({ name: key.slice(12), startUrl: s(v.sso_start_url), region: s(v.sso_region), scopes: s(v.sso_registration_scopes) });
-    } else if (!key.includes(SEP)) {
+    } else if (!key.startsWith(`services${SEP}`)) {
+      // A profile's name may hold a dot (`[profile acme.prod]` is the key `acme.prod`): only the
+      // other section kinds' prefixes tell them apart.
       names.add(key);
     }
   }

@@ -39,6 +39,24 @@ function sameStartUrl(a: string | undefined, b: string): boolean {
 }
 
 /**
+ * Refuses an sso-session name the config already gives another start URL or region: signing in to
+ * it would replace that session's cached token (which the AWS CLI shares), and adding it would be
+ * refused anyway.
+ */
+function refuseOtherSession(configFile: Record<string, Record<string, string | undefined>>, session: string, startUrl: string, region: string): void {
+  const key = `sso-session.${session}`;
+  const existing = Object.hasOwn(configFile, key) ? configFile[key] : undefined;
+  if (existing && (!sameStartUrl(existing.sso_start_url, startUrl) || existing.sso_region !== region)) {
+    throw new KeylessFailure('AwsProfileExists', `The sso-session "${session}" already exists with another start URL or region; choose another session name.`, false, { profile: session });
+  }
+}
+
+/** Before the sign-in of a new SSO profile's discovery: the session name must be free or the same session. */
+export async function checkNewSession(session: string, startUrl: string, region: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  refuseOtherSession((await readAwsFiles(env)).configFile, session, normalisedStartUrl(startUrl), region);
+}
+
+/**
  * Adds an SSO profile (and its sso-session when the file has none of that name) to the end of the
  * AWS config, as `aws configure sso` does. Every existing byte stays as it was, comments included;
  * the old file is copied beside it first, and the new one replaces it atomically. An existing
@@ -49,18 +67,12 @@ export async function addSsoProfile(p: NewSsoProfile, env: NodeJS.ProcessEnv = p
   const startUrl = normalisedStartUrl(p.startUrl);
   const file = configFilePath(env);
   const { configFile, credentialsFile } = await readAwsFiles(env);
-  if (configFile[p.profile] || credentialsFile[p.profile]) {
+  // Own keys only: `constructor` or `toString` is a name like any other, not a method of the parsed object.
+  if (Object.hasOwn(configFile, p.profile) || Object.hasOwn(credentialsFile, p.profile)) {
     throw new KeylessFailure('AwsProfileExists', `A profile named "${p.profile}" already exists in your AWS config; choose another name.`, false, { profile: p.profile });
   }
-  const existing = configFile[`sso-session.${p.session}`];
-  if (existing && (!sameStartUrl(existing.sso_start_url, startUrl) || existing.sso_region !== p.ssoRegion)) {
-    throw new KeylessFailure(
-      'AwsProfileExists',
-      `The sso-session "${p.session}" already exists with another start URL or region; choose another session name.`,
-      false,
-      { profile: p.session },
-    );
-  }
+  refuseOtherSession(configFile, p.session, startUrl, p.ssoRegion);
+  const existing = Object.hasOwn(configFile, `sso-session.${p.session}`);
 
   let before: Buffer | undefined;
   let mode = 0o600;

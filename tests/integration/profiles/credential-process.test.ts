@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeylessError, ProfileCheck } from '../../../electron/contract';
 import { createLogger } from '../../../electron/main/base/log';
 import { createAwsServices, type AwsServices } from '../../../electron/main/inventory/aws-handlers';
+import { runCredentialProcess } from '../../../electron/main/aws/credential-process';
 import { ContractServer, type Handlers } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../support/memory-transport';
 import { Prompts } from '../../../electron/main/rpc/prompts';
@@ -47,6 +48,8 @@ beforeAll(async () => {
   );
   const silent = await script('silent.mjs', `process.exit(2);\n`);
   const long = await script('long.mjs', `process.stderr.write('x'.repeat(5000) + '${ENV_SECRET}\\n');\nprocess.exit(1);\n`);
+  // Waits for a code typed on its input, as an MFA helper does: here its input ends at once.
+  const asks = await script('asks.mjs', `process.stdin.resume();\nprocess.stdin.on('end', () => {\n  process.stderr.write('no MFA code was typed\\n');\n  process.exit(4);\n});\n`);
   const garbage = await script('garbage.mjs', `process.stdout.write('not json: ' + process.env.KEYLESS_TEST_SECRET);\n`);
   const config = join(dir, 'config');
   await writeFile(
@@ -55,6 +58,7 @@ beforeAll(async () => {
       `[profile silent]\ncredential_process = ${silent}\nregion = us-east-1\n\n` +
       `[profile long]\ncredential_process = ${long}\nregion = us-east-1\n\n` +
       `[profile garbage]\ncredential_process = ${garbage}\nregion = us-east-1\n\n` +
+      `[profile asks]\ncredential_process = ${asks}\nregion = us-east-1\n\n` +
       // A role whose source profile's process fails: the SDK runs that one itself.
       `[profile via-role]\nrole_arn = arn:aws:iam::123456789012:role/Ops\nsource_profile = fails\nregion = us-east-1\n`,
   );
@@ -113,6 +117,19 @@ describe('a failing credential_process', () => {
     const c = await check('garbage');
     expect(c.error?.detail).toMatchObject({ step: 'credentialProcessOutput' });
     expectNothingLeaked(c.error);
+  });
+
+  it('one that waits for typed input gets the end of its input at once, and fails rather than hanging every call for the profile', async () => {
+    const c = await check('asks');
+    expect(c.error?.detail).toMatchObject({ step: 'credentialProcess', exitStatus: '4', stderr: 'no MFA code was typed' });
+  });
+
+  it('one that never ends is stopped at its time limit, and says so', async () => {
+    const started = Date.now();
+    const err = await runCredentialProcess('stuck', `${process.execPath} -e "setInterval(() => {}, 1000)"`, undefined, 500).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'AwsCredentialsMissing', detail: { profile: 'stuck', step: 'credentialProcessTimeout' } });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(errorWords(en, err as KeylessError)).toMatch(/did not finish within 1 seconds/);
   });
 
   it('as the source of a role (run by the SDK): the first line of its error output, without the command line', async () => {

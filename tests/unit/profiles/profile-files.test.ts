@@ -36,6 +36,10 @@ credential_process = /usr/bin/get-creds --json
 [profile web]
 role_arn = arn:aws:iam::3:role/W
 web_identity_token_file = /var/run/token
+[profile acme.prod]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = Admin
 [sso-session corp]
 sso_start_url = https://corp.awsapps.com/start
 sso_region = eu-west-1
@@ -54,7 +58,8 @@ describe('profiles from the AWS config and credentials files', () => {
     const list = await listProfiles(env);
     expect(list.defaultProfile).toBe('ops');
     const kinds = Object.fromEntries(list.profiles.map((p) => [p.name, p.kind]));
-    expect(kinds).toEqual({ chain: 'assumeRole', default: 'static', 'keys-only': 'static', legacy: 'ssoLegacy', ops: 'assumeRole', proc: 'process', sso: 'sso', web: 'webIdentity' });
+    // A name with a dot is a profile like any other (only the sso-session and services sections are not).
+    expect(kinds).toEqual({ 'acme.prod': 'sso', chain: 'assumeRole', default: 'static', 'keys-only': 'static', legacy: 'ssoLegacy', ops: 'assumeRole', proc: 'process', sso: 'sso', web: 'webIdentity' });
     const by = (n: string) => list.profiles.find((p) => p.name === n)!;
     expect(by('default')).toMatchObject({ region: 'eu-west-1', inConfig: true, inCredentials: true });
     expect(by('keys-only')).toMatchObject({ region: 'ap-northeast-1', inConfig: false, inCredentials: true });

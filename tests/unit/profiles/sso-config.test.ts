@@ -151,6 +151,32 @@ describe('values that would change what the AWS config means are refused at the 
     }
   });
 
+  it('discovering accounts for a new profile refuses, before any sign-in, a session name the config gives another start URL', async () => {
+    await writeFile(env.AWS_CONFIG_FILE!, `${ORIGINAL}\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n`);
+    const saved = { config: process.env.AWS_CONFIG_FILE, credentials: process.env.AWS_SHARED_CREDENTIALS_FILE, home: process.env.HOME };
+    Object.assign(process.env, { AWS_CONFIG_FILE: env.AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: env.AWS_SHARED_CREDENTIALS_FILE, HOME: dir });
+    const aws = createAwsServices({ home: join(dir, 'keyless'), log: silentLogger, prompts: new Prompts(), backgroundRefreshMs: 0 });
+    try {
+      const { bridge } = connectInMemory(new ContractServer(aws.handlers as Handlers, silentLogger));
+      // The sign-in would have replaced corp's cached token (the AWS CLI's too) with another instance's.
+      const answer = await bridge.invoke('aws.sso.discover', { requestId: 'r1', session: 'corp', startUrl: 'https://other.awsapps.com/start', ssoRegion: 'eu-west-1' });
+      expect(answer).toMatchObject({ ok: false, error: { code: 'AwsProfileExists', detail: { profile: 'corp' } } });
+      expect(existsSync(join(dir, '.aws', 'sso', 'cache'))).toBe(false);
+    } finally {
+      aws.dispose();
+      for (const [k, v] of [['AWS_CONFIG_FILE', saved.config], ['AWS_SHARED_CREDENTIALS_FILE', saved.credentials], ['HOME', saved.home]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('a profile may be called constructor or toString (names, not methods of the parsed file)', async () => {
+    await writeFile(env.AWS_CONFIG_FILE!, ORIGINAL);
+    for (const profile of ['constructor', 'toString']) await addSsoProfile({ ...newProfile, profile }, env);
+    expect((await listProfiles(env)).profiles.map((p) => p.name)).toEqual(expect.arrayContaining(['constructor', 'toString']));
+  });
+
   it('stores the start URL in its parsed, normalised form, and reuses a session written the other way', async () => {
     await addSsoProfile({ ...newProfile, startUrl: 'https://CORP.awsapps.com:443/start' }, env);
     const after = await readFile(env.AWS_CONFIG_FILE!, 'utf8');
