@@ -4,23 +4,47 @@ import type { SshConnection } from '../ssh/connection';
 import { CappedOutput } from './output';
 
 /**
- * What every run sends as its SSH command, the same bytes whatever the person wrote: a private
- * temporary file (umask 077, mktemp) receives the command or script on the channel's input up to
- * its end, then runs with its input from /dev/null, so a command that reads its input cannot
- * swallow the lines after it. The file goes when the run ends, or is ended by a signal. The
- * person's text never reaches a command line, so nothing in it needs quoting. Written without
- * single quotes so it fits in `sh -c '…'` whatever the login shell is.
+ * What runs the command, as the login user or (with sudo) as root, its input the channel's: the
+ * command in a process group of its own (setsid, where the host has it) with its input from
+ * /dev/null, and beside it a watcher that waits for the channel's input to end. It ends when Keyless
+ * stops the run (a cancel, the time limit) or the connection is gone, and the watcher then ends
+ * the command's whole group, so nothing goes on running unseen (without a terminal, sshd signals
+ * nobody when a channel closes; with sudo, only root can). Ends with the command's status.
  */
-export function runWrapper(sudo: boolean): string {
-  const run = sudo ? 'sudo -n sh "$f" </dev/null' : 'sh "$f" </dev/null';
+const RUNNER = [
+  'command -v setsid >/dev/null 2>&1 && g=setsid || g=',
+  '$g sh "$1" </dev/null & p=$!',
+  // A command put in the background reads /dev/null unless told otherwise: the watcher is given the channel's input back.
+  'exec 3<&0',
+  '(while read -r _; do :; done; kill -TERM -$p || kill -TERM $p) <&3 >/dev/null 2>&1 & w=$!',
+  // The runner's own words ("Terminated" for a stopped job) are not the command's output.
+  'exec 3<&- 2>/dev/null',
+  'wait $p; s=$?',
+  'kill $w',
+  'exit $s',
+].join('; ');
+
+/** Text for inside double quotes in a shell: `\`, `"`, `$` and backquote escaped. */
+const inDoubleQuotes = (text: string) => text.replace(/[\\"$`]/g, (c) => `\\${c}`);
+
+/**
+ * What every run sends as its SSH command, the same bytes whatever the person wrote: a private
+ * temporary file (umask 077, mktemp) receives the command or script, exactly `bytes` of the
+ * channel's input, then RUNNER runs it (through `sudo -n` when asked) while the input stays open.
+ * The file goes when the run ends, or is ended by a signal. The person's text never reaches a
+ * command line, so nothing in it needs quoting. Written without single quotes so it fits in
+ * `sh -c '…'` whatever the login shell is.
+ */
+export function runWrapper(sudo: boolean, bytes: number): string {
   const script = [
     'umask 077',
     'f=$(mktemp "${TMPDIR:-/tmp}/keyless-run.XXXXXXXX") || exit 125',
     'trap "rm -f \\"\\$f\\"" EXIT',
     'trap "rm -f \\"\\$f\\"; exit 143" TERM HUP INT',
-    'cat >"$f" || exit 125',
+    `head -c ${bytes} >"$f" || exit 125`,
+    `[ "$(($(wc -c <"$f")))" = ${bytes} ] || exit 125`,
     // With sudo too the file stays owner-only: root reads it anyway, and the command may hold a password.
-    run,
+    `${sudo ? 'sudo -n ' : ''}sh -c "${inDoubleQuotes(RUNNER)}" sh "$f"`,
   ].join('; ');
   return `sh -c '${script}'`;
 }
@@ -49,13 +73,14 @@ export interface RemoteResult {
   stderr: CappedOutput;
 }
 
-/** After the SSH signal, how long the command has to end before its channel is closed anyway. */
+/** After the stop (the input's end), how long the command has to end before its channel is closed anyway. */
 export const SIGNAL_GRACE_MS = 2000;
 
 /**
  * Runs one command on a connection without a terminal. Past `timeoutMs`, or when `signal` aborts,
- * the SSH `signal` request (TERM) goes first, so sshd signals the remote process group and the
- * command stops on the host rather than running on unseen, then the channel is closed.
+ * the channel's input ends, and RUNNER on the host ends the command's process group, so the
+ * command stops there rather than running on unseen; the channel is closed after SIGNAL_GRACE_MS
+ * in any case.
  */
 export async function runRemote(
   ssh: SshConnection,
@@ -64,7 +89,8 @@ export async function runRemote(
 ): Promise<RemoteResult> {
   const stdout = new CappedOutput();
   const stderr = new CappedOutput();
-  const channel: ClientChannel = await ssh.exec(Buffer.from(runWrapper(job.sudo)));
+  const script = Buffer.from(scriptText(job.command));
+  const channel: ClientChannel = await ssh.exec(Buffer.from(runWrapper(job.sudo, script.length)));
   return new Promise<RemoteResult>((resolve) => {
     let exitCode: number | null = null;
     let exitSignal: string | undefined;
@@ -75,8 +101,11 @@ export async function runRemote(
       if (timedOut || cancelled) return;
       if (why === 'timeout') timedOut = true;
       else cancelled = true;
+      // The end of the input is what stops the command (RUNNER's watcher). No SSH signal request:
+      // sshd sends it to the session's process group, which would end the watcher before it acts
+      // and leave the command (in a group of its own) running.
       try {
-        channel.signal('TERM');
+        channel.end();
       } catch {
         /* the channel is already closing */
       }
@@ -104,7 +133,8 @@ export async function runRemote(
       opts.signal.removeEventListener('abort', onAbort);
       resolve({ exitCode, ...(exitSignal ? { signal: exitSignal } : {}), timedOut, cancelled, stdout, stderr });
     });
-    channel.end(Buffer.from(scriptText(job.command)));
+    // The input stays open while the command runs: its end means "stop" (see RUNNER).
+    channel.write(script);
   });
 }
 

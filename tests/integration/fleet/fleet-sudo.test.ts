@@ -8,12 +8,12 @@
  * them when it runs as root), so one sudoers rule for one of them is written for the test's
  * duration and removed afterwards, checked with visudo first.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FleetHost, HostExport } from '../../../electron/contract';
 import { createBackend, type Backend as MainBackend } from '../../../electron/main/backend';
 import { SdkCredentialSource } from '../../../electron/main/aws/credentials';
@@ -124,4 +124,16 @@ describe.skipIf(!!skip)('a fleet run with sudo -n', () => {
     // Refused by sudo itself, long before the per-host timeout would have ended a prompt.
     expect(refused.durationMs ?? Infinity).toBeLessThan(timeoutS * 1000);
   });
+
+  it('a cancelled run stops its command on the host, root processes and their children too', async () => {
+    // Durations nothing else uses, to find these sleeps by.
+    const own = `${7000 + (process.pid % 1000)}.${Date.now() % 100000}`;
+    const running = (what: string) => spawnSync('pgrep', ['-f', `sleep ${what}`]).status === 0;
+    const { run } = await backend.invoke('fleet.run', { targets: { hostIds: ['hallowed'] }, command: `sh -c 'sleep 1${own}' &\nsleep ${own}`, sudo: true, timeoutS: 600, concurrency: 1 });
+    await vi.waitFor(() => expect(running(own) && running(`1${own}`)).toBe(true), { timeout: 30_000, interval: 100 });
+    await backend.invoke('fleet.cancel', { runId: run.runId });
+    // Without a terminal sshd signals nobody when a channel closes: the wrapper ends the command's group.
+    await vi.waitFor(() => expect([running(own), running(`1${own}`)]).toEqual([false, false]), { timeout: 5000, interval: 100 });
+    await vi.waitFor(async () => expect((await backend.invoke('fleet.get', { runId: run.runId })).run.state).toBe('cancelled'), { timeout: 10_000, interval: 100 });
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,18 +104,44 @@ describe('the command sent to each host', () => {
   it('makes CRLF and CR line endings LF, and ends with a newline', () => {
     expect(scriptText('a\r\nb\rc')).toBe('a\nb\nc\n');
   });
-  it('runs the script from a private temporary file with its input closed, and removes the file', () => {
+  /**
+   * The wrapper as sshd hands it to the login shell (a local sh stands in for it): the script on
+   * its input, which stays open as the channel's does, until `stopAfterMs` (a cancel ends it).
+   */
+  async function wrapped(command: string, opts: { dir?: string; stopAfterMs?: number } = {}): Promise<{ status: number | null; stdout: string }> {
+    const script = scriptText(command);
+    const child = spawn('sh', ['-c', runWrapper(false, Buffer.byteLength(script))], { env: { ...process.env, ...(opts.dir ? { TMPDIR: opts.dir } : {}) } });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdin.write(script);
+    const stop = opts.stopAfterMs === undefined ? undefined : setTimeout(() => child.stdin.end(), opts.stopAfterMs);
+    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    clearTimeout(stop);
+    child.stdin.destroy();
+    return { status, stdout };
+  }
+  it('runs the script from a private temporary file with its input closed, and removes the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyless-wrapper-'));
-    // The wrapper is the same bytes sshd hands to the login shell; here a local sh stands in for it.
-    const script = scriptText('read line || echo "stdin was empty"\necho second ran\nls -l "$0" | cut -c1-10\n');
-    const r = spawnSync('sh', ['-c', runWrapper(false)], { input: script, env: { ...process.env, TMPDIR: dir }, encoding: 'utf8' });
+    const r = await wrapped('read line || echo "stdin was empty"\necho second ran\nls -l "$0" | cut -c1-10\n', { dir });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('stdin was empty\nsecond ran\n-rw-------\n');
     expect(readdirSync(dir)).toEqual([]);
   });
-  it('passes the exit code through', () => {
-    const r = spawnSync('sh', ['-c', runWrapper(false)], { input: 'exit 7\n' });
-    expect(r.status).toBe(7);
+  it('passes the exit code through', async () => {
+    expect((await wrapped('exit 7\n')).status).toBe(7);
+  });
+  it('a stop (the end of its input) ends the command on the host, children and all, and removes the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyless-wrapper-'));
+    // Durations no other process uses, to find these two sleeps by.
+    const own = `${6000 + (process.pid % 1000)}.${Date.now() % 100000}`;
+    const r = await wrapped(`echo started\nsh -c 'sleep 1${own}; echo never' &\nsleep ${own}\necho never`, { dir, stopAfterMs: 800 });
+    expect(r.stdout).toBe('started\n');
+    expect(r.status).toBe(143);
+    // Neither the command's sleep nor the one it started in the background goes on.
+    await new Promise((done) => setTimeout(done, 300));
+    expect(spawnSync('pgrep', ['-f', `sleep ${own}`]).status).toBe(1);
+    expect(spawnSync('pgrep', ['-f', `sleep 1${own}`]).status).toBe(1);
+    expect(readdirSync(dir)).toEqual([]);
   });
   it('recognises sudo -n refusing to ask for a password', () => {
     expect(sudoRefusal(1, 'sudo: a password is required\n')).toBe('sudo: a password is required');
