@@ -88,6 +88,13 @@ async function upload(paths: string[], dir: string, conflict: 'ask' | 'replace' 
   return transferId;
 }
 
+/** Waits until the transfer `id` has moved at least half its bytes. */
+const halfway = (id: string) =>
+  vi.waitFor(() => {
+    const t = seen.get(id)?.at(-1);
+    expect(t && t.total > 0 && t.bytes >= t.total / 2).toBe(true);
+  }, { timeout: 120_000, interval: 20 });
+
 /** Files left in a folder (recursively), as names relative to it. */
 function tree(dir: string): string[] {
   const out: string[] = [];
@@ -299,10 +306,7 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     const big = join(work, 'half.bin');
     await writeSeeded(big, 256 * 1024 * 1024, 'half');
     const id = await upload([big], remote);
-    await vi.waitFor(() => {
-      const t = seen.get(id)?.at(-1);
-      expect(t && t.total > 0 && t.bytes >= t.total / 2).toBe(true);
-    }, { timeout: 120_000, interval: 20 });
+    await halfway(id);
     await backend.invoke('files.cancel', { transferId: id });
     expect((await finished(seen, id)).state).toBe('cancelled');
     expect(existsSync(join(remote, 'half.bin'))).toBe(false);
@@ -487,10 +491,7 @@ describe.skipIf(sshdMissing)('Files over OpenSSH internal-sftp', () => {
     await writeSeeded(big, 256 * 1024 * 1024, 'sudo-half');
     await writeFile(join(remote, 'sudo-half.bin'), 'the old contents');
     const id = await upload([big], remote, 'replace', true);
-    await vi.waitFor(() => {
-      const t = seen.get(id)?.at(-1);
-      expect(t && t.total > 0 && t.bytes >= t.total / 2).toBe(true);
-    }, { timeout: 120_000, interval: 20 });
+    await halfway(id);
     await backend.invoke('files.cancel', { transferId: id });
     expect((await finished(seen, id)).state).toBe('cancelled');
     await vi.waitFor(() => expect(readdirSync(remote).filter((n) => n.includes('.keyless-'))).toEqual([]), { timeout: 10_000 });
