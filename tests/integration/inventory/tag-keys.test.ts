@@ -55,7 +55,8 @@ function checkRows(snapshot: InventorySnapshot | null): void {
   expect(groupLines(rows, { kind: 'tag', key: 'constructor' }, setOf()).filter((l) => l.kind === 'group').map((l) => l.kind === 'group' && l.value)).toEqual(['ctor-value', '']);
   expect(rows.find((r) => r.inst.name === 'odd-tags')!.tagLine).toBe('__proto__=proto-value  constructor=ctor-value  toString=🚀 launch');
   const csv = inventoryCsv(snapshot!.instances);
-  expect(csv.split('\r\n').find((l) => l.startsWith('odd-tags,'))!.split(',').at(-1)).toBe('Name=odd-tags;__proto__=proto-value;constructor=ctor-value;toString=🚀 launch');
+  // The Tags field holds ';', so it is quoted (one cell where a spreadsheet's list separator is ';').
+  expect(csv.split('\r\n').find((l) => l.startsWith('odd-tags,'))!.split(',').at(-1)).toBe('"Name=odd-tags;__proto__=proto-value;constructor=ctor-value;toString=🚀 launch"');
   const query = parseQuery('tag:__proto__=proto-* tag:constructor');
   expect(snapshot!.instances.filter((i) => queryMatches(query, candidateOf(i))).map((i) => i.name)).toEqual(['odd-tags']);
 }
