@@ -15,3 +15,19 @@ export function sleep(ms: number, signal?: AbortSignal, cancelledMessage = 'The 
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * `promise`'s outcome, or `Cancelled` as soon as `signal` aborts: a wait on work that someone else
+ * owns (and that goes on without this waiter).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, cancelledMessage = 'The operation was cancelled.'): Promise<T> {
+  if (signal.aborted) return Promise.reject(new KeylessFailure('Cancelled', cancelledMessage, true));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new KeylessFailure('Cancelled', cancelledMessage, true));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}

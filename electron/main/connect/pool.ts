@@ -2,7 +2,7 @@ import type { RouteInfo } from '../../contract';
 import { KeylessFailure } from '../base/errors';
 import { toDisposable, type Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/log';
-import { sleep } from '../base/sleep';
+import { sleep, untilAborted } from '../base/sleep';
 import type { Connection, ConnectHooks, Connector, Dialer } from './connector';
 import { jumpRoute, routeKey, type Hop, type Route } from './route';
 
@@ -70,7 +70,15 @@ export class ConnectionPool implements Disposable {
       if (open && this.lendable(open)) return this.lease(open);
       const inFlight = this.pending.get(key);
       if (inFlight) {
-        const entry = await inFlight;
+        let entry: Entry;
+        try {
+          entry = await untilAborted(inFlight, hooks.signal, 'The connection was cancelled.');
+        } catch (err) {
+          // The opening is the borrower's that started it: its cancel is not this one's, which opens its own.
+          if (hooks.signal.aborted || this.disposed || !(err instanceof KeylessFailure) || err.code !== 'Cancelled') throw err;
+          if (this.pending.get(key) === inFlight) this.pending.delete(key);
+          continue;
+        }
         // It may have dropped between opening and this borrower's turn: look again.
         if (this.lendable(entry)) return this.lease(entry);
         continue;

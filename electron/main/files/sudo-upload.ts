@@ -25,7 +25,7 @@ export function shellQuote(bytes: Buffer): Buffer {
  * terminal), so `cat` ends as if the file were done. Short, or cut off by a signal, it removes
  * the temporary file, so nothing is half-written under the target's name.
  */
-export const SUDO_UPLOAD_SCRIPT = [
+const SUDO_UPLOAD_SCRIPT = [
   'set -e',
   'd=$1; n=$2; m=$3; s=$4',
   // A file of an uploaded folder: its folder is made here (as root, as the files are).

@@ -46,6 +46,7 @@ export async function tarStream(
   const exit = new Promise<number | null>((resolve) => ch.on('exit', (code: number | null) => resolve(code)));
   const onAbort = () => ch.close();
   signal.addEventListener('abort', onAbort, { once: true });
+  let stopped = false;
   try {
     // Names as latin1 text: one character per byte, so a name that is not UTF-8 comes back as it was.
     // (tar-stream 3 reads `filenameEncoding`; its @types do not name it.)
@@ -53,15 +54,18 @@ export async function tarStream(
     ch.pipe(archive);
     // The names go in while the archive is read: a list longer than the channel's window (a few
     // MiB: thousands of long paths) waits for tar to take it, and tar waits for its output to be read.
-    let closed = false;
-    ch.once('close', () => (closed = true));
+    // `stopped` ends the feeding when the channel closes or the archive stops being read (a cancel,
+    // a bad entry): no write goes to a channel being closed, and a refused write is no unhandled error.
+    ch.once('close', () => (stopped = true));
     const feeding = (async () => {
       for (const p of paths) {
-        if (closed) return;
+        if (stopped) return;
         if (!ch.write(Buffer.concat([p, Buffer.of(0)]))) await drainedOrClosed(ch);
       }
-      ch.end();
-    })();
+      if (!stopped) ch.end();
+    })().catch(() => {
+      // A write refused by a channel that is going away: the archive's own end says what happened.
+    });
     for await (const entry of archive) {
       if (signal.aborted) throw new KeylessFailure('Cancelled', 'The transfer was cancelled.', true);
       const h = entry.header;
@@ -79,6 +83,7 @@ export async function tarStream(
     // the caller moves what is missing over SFTP, which names each file's own problem.
     if (code !== 0 && code !== 1 && code !== 2) throw new KeylessFailure('SftpFailed', `tar on ${side.label} stopped (${code ?? 'cut off'}).`, code === null, { host: side.label, message: stderr.slice(0, 200) });
   } finally {
+    stopped = true;
     signal.removeEventListener('abort', onAbort);
     ch.close();
   }

@@ -72,6 +72,13 @@ export class PortForwards implements Disposable {
         conn.dispose();
         throw err;
       }
+      // A drop while the listener was starting came before anyone watched for it: the forward would
+      // stay listed on a connection that is gone.
+      if (conn.isClosed) {
+        listener.dispose();
+        conn.dispose();
+        fail('SessionClosed', `The SSH connection to ${req.label} closed while the forward was starting.`);
+      }
     }
     const info = (): ForwardInfo => ({
       forwardId,

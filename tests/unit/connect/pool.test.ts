@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeylessFailure } from '../../../electron/main/base/errors';
 import { silentLogger } from '../../../electron/main/base/log';
+import { sleep } from '../../../electron/main/base/sleep';
 import type { Connection, ConnectHooks, Connector, Dialer } from '../../../electron/main/connect/connector';
 import { EndpointBudget } from '../../../electron/main/connect/endpoint-budget';
 import { ConnectionPool } from '../../../electron/main/connect/pool';
@@ -36,8 +37,8 @@ class CountingConnector implements Connector<Hop> {
   failNext: KeylessFailure[] = [];
   deadlineMs: number | undefined;
   endpointId: string | undefined;
-  async connect(hop: Hop, dial: Dialer | undefined): Promise<Connection> {
-    await new Promise((r) => setTimeout(r, 5));
+  async connect(hop: Hop, dial: Dialer | undefined, hooks: ConnectHooks): Promise<Connection> {
+    await sleep(5, hooks.signal, 'The connection was cancelled.');
     const fail = this.failNext.shift();
     if (fail) throw fail;
     if (dial) await dial(hop.kind === 'ssh' ? hop.host : '10.0.0.9', 22, new AbortController().signal);
@@ -79,6 +80,33 @@ describe('ConnectionPool', () => {
     expect(a.connection).toBe(b.connection);
     expect(d.connection).toBe(a.connection);
     expect(p.connections()).toEqual([expect.objectContaining({ refs: 3 })]);
+  });
+
+  it("one consumer's cancel does not fail another waiting for the same connection", async () => {
+    const c = new CountingConnector();
+    const p = makePool(c);
+    const first = new AbortController();
+    const a = p.borrow(route('web'), { ...hooks(), signal: first.signal });
+    const b = p.borrow(route('web'), hooks());
+    first.abort();
+    await expect(a).rejects.toMatchObject({ code: 'Cancelled' });
+    const lease = await b;
+    expect(lease.connection.ssh.isClosed).toBe(false);
+    expect(c.made).toHaveLength(1);
+    expect(p.connections().map((e) => e.refs)).toEqual([1]);
+  });
+
+  it('a consumer waiting for a connection another is opening can cancel its own wait; the opening goes on', async () => {
+    const c = new CountingConnector();
+    const p = makePool(c);
+    const mine = new AbortController();
+    const a = p.borrow(route('web'), hooks());
+    const b = p.borrow(route('web'), { ...hooks(), signal: mine.signal });
+    mine.abort();
+    await expect(b).rejects.toMatchObject({ code: 'Cancelled' });
+    const lease = await a;
+    expect(lease.connection.ssh.isClosed).toBe(false);
+    expect(p.connections().map((e) => e.refs)).toEqual([1]);
   });
 
   it('closes a connection a linger after its last consumer lets go; a consumer back within the linger reuses it', async () => {
