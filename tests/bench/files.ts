@@ -9,12 +9,17 @@
  *    bridge as its ProxyCommand) pinned to core 0, the simulator and sshd to core 1 (`taskset`),
  *    so the figures measure the client;
  *  - CPU seconds per MB for each (Keyless's own process; OpenSSH's sftp/scp, ssh and bridge
- *    together, sampled from /proc), and Keyless's RSS growth during the 1 GiB transfers.
+ *    together, sampled from /proc), and Keyless's RSS growth during the 1 GiB transfers;
+ *  - time of the transfer itself: Keyless connects first (as a Files view is connected), and sftp's
+ *    batch stamps the time (`!date`) just before and after its put or get, so neither counts the
+ *    connection; scp has no batch, and its figure is the whole command's;
+ *  - with no added latency each transfer runs in 3 rounds, Keyless, sftp and scp one after the
+ *    other in each, and the figure is the median round's (`--rounds N` for another count).
  * OpenSSH authenticates with a key in an ssh-agent, pushed with SendSSHPublicKey before each run
  * as the AWS CLI would. Targets (issue 14): large file ≥ 1.0× sftp at 50 ms and ≥ 0.9× at 0 ms;
  * the 500-file folder ≥ 3× sftp at 50 ms; RSS growth < 64 MB. Writes tests/bench/results/files.json.
  * A partial run (written to files-partial.json, not kept): `--only big|small`, `--ms 0|50`,
- * `--big-mb N`, `--no-scp`, and `--cpu-prof DIR` for a V8 profile of Keyless's process, e.g.
+ * `--big-mb N`, `--no-scp`, `--rounds N`, and `--cpu-prof DIR` for a V8 profile of Keyless's process, e.g.
  * `npm run bench -- files --only big --ms 0 --big-mb 256 --no-scp`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -40,7 +45,12 @@ const CLIENT = fileURLToPath(new URL('./support/files-client.ts', import.meta.ur
 const MB = 1024 * 1024;
 
 interface Figure {
+  /** The transfer's own seconds (for Keyless and sftp: the connection is open before and stays open after). */
   seconds: number;
+  /** sftp and scp: the whole command, the connection (through the tunnel) and its close included. */
+  wallSeconds?: number;
+  /** Every round's seconds, the figure being the median round's. */
+  secondsEach?: number[];
   MBps: number;
   cpuSecondsPerMB: number;
   /** The server side's CPU seconds per MB over the run: the simulator, the tunnel link and the sampling (this process), and sshd. */
@@ -175,6 +185,21 @@ export interface FilesBenchOptions {
   cpuProf?: string;
   /** `--no-scp`: sftp only beside Keyless. */
   noScp?: boolean;
+  /** `--rounds N`: rounds of each transfer (default 3 with no added latency, 1 at 50 ms). */
+  rounds?: number;
+}
+
+/** The median round (by seconds), with every round's seconds beside it. */
+function medianRound(figures: Figure[]): Figure {
+  const sorted = [...figures].sort((a, b) => a.seconds - b.seconds);
+  const mid = sorted[(sorted.length - 1) >> 1]!;
+  return figures.length > 1 ? { ...mid, secondsEach: figures.map((f) => f.seconds) } : mid;
+}
+
+/** sftp's batch prints `!date +%s.%N` before and after the transfer: the seconds between. */
+function stampedSeconds(out: string): number | undefined {
+  const stamps = [...out.matchAll(/^(\d+\.\d+)$/gm)].map((m) => Number(m[1]));
+  return stamps.length === 2 ? stamps[1]! - stamps[0]! : undefined;
 }
 
 export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string, unknown>> {
@@ -227,41 +252,37 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
     execFileSync('ssh-add', ['-q', keyFile], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'ignore' });
     const publicKey = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
 
-    const keylessRuns = async (label: string): Promise<Record<string, Figure>> => {
+    // One client process per transfer, so that the server side's CPU over it is the transfer's.
+    const keylessRun = async (what: (typeof whats)[number], label: string): Promise<Figure> => {
       const remoteDir = `${remoteHome}/keyless-${label}`;
-      const ops = [
-          { name: 'bigUp', kind: 'upload', local: big },
-          { name: 'bigDown', kind: 'download', local: 'big.bin', remote: `${remoteDir}/big.bin` },
-          { name: 'smallUp', kind: 'upload', local: small },
-          { name: 'smallDown', kind: 'download', local: 'small', remote: `${remoteDir}/small` },
-      ].filter((op) => (whats as readonly string[]).includes(op.name));
-      const out: Record<string, Figure> = {};
-      // One client process per transfer, so that the server side's CPU over it is the transfer's.
-      for (const op of ops) {
-        const job = { target: { region: REGION, instanceId: INSTANCE, connectionType: 'eice' as const }, remoteDir, ops: [op] };
-        const prof = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
-        settle();
-        const r = await run(pinned(0, [process.execPath, ...prof, '--import', 'tsx', CLIENT]), {
-          ...process.env,
-          KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
-          AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT: tunnelDial,
-        });
-        if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
-        const line = r.out.trim().split('\n').at(-1)!;
-        const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
-        const mb = (m.name.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
-        out[m.name] = {
-          seconds: round(m.seconds, 2),
-          MBps: round(mb / m.seconds, 1),
-          cpuSecondsPerMB: round(m.cpuSeconds / mb, 4),
-          serverCpuSecondsPerMB: round(r.serverCpuSeconds / mb, 4),
-          gcSecondsPerMB: round(m.gcSeconds / mb, 4),
-          gcKinds: Object.fromEntries(Object.entries(m.gcKinds).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }])),
-          ...(m.name.startsWith('big') ? { rssGrowthMB: round(m.rssGrowthMB, 1) } : {}),
-          ...(m.state !== 'done' ? { error: `${m.state} ${m.error ?? ''}` } : {}),
-        };
-      }
-      return out;
+      const op = {
+        bigUp: { name: 'bigUp', kind: 'upload', local: big },
+        bigDown: { name: 'bigDown', kind: 'download', local: 'big.bin', remote: `${remoteDir}/big.bin` },
+        smallUp: { name: 'smallUp', kind: 'upload', local: small },
+        smallDown: { name: 'smallDown', kind: 'download', local: 'small', remote: `${remoteDir}/small` },
+      }[what];
+      const job = { target: { region: REGION, instanceId: INSTANCE, connectionType: 'eice' as const }, remoteDir, ops: [op] };
+      const prof = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
+      settle();
+      const r = await run(pinned(0, [process.execPath, ...prof, '--import', 'tsx', CLIENT]), {
+        ...process.env,
+        KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
+        AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT: tunnelDial,
+      });
+      if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
+      const line = r.out.trim().split('\n').at(-1)!;
+      const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
+      const mb = (m.name.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
+      return {
+        seconds: round(m.seconds, 2),
+        MBps: round(mb / m.seconds, 1),
+        cpuSecondsPerMB: round(m.cpuSeconds / mb, 4),
+        serverCpuSecondsPerMB: round(r.serverCpuSeconds / mb, 4),
+        gcSecondsPerMB: round(m.gcSeconds / mb, 4),
+        gcKinds: Object.fromEntries(Object.entries(m.gcKinds).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }])),
+        ...(m.name.startsWith('big') ? { rssGrowthMB: round(m.rssGrowthMB, 1) } : {}),
+        ...(m.state !== 'done' ? { error: `${m.state} ${m.error ?? ''}` } : {}),
+      };
     };
 
     /** The cipher and MAC sshd logged for the last connection, to give OpenSSH the same. */
@@ -288,13 +309,13 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       let cmd: string[];
       if (tool === 'sftp') {
         const batch = join(dir, `batch-${tool}-${what}-${label}`);
-        const lines = {
-          bigUp: [`-mkdir ${remoteDir}`, `put ${big} ${remoteDir}/big.bin`],
-          bigDown: [`get ${remoteDir}/big.bin ${local}/big.bin`],
-          smallUp: [`-mkdir ${remoteDir}`, `put -r ${small} ${remoteDir}/small`],
-          smallDown: [`get -r ${remoteDir}/small ${local}/small`],
-        }[what];
-        await writeFile(batch, lines.join('\n') + '\n');
+        const [before, transfer] = {
+          bigUp: [[`-mkdir ${remoteDir}`], `put ${big} ${remoteDir}/big.bin`],
+          bigDown: [[], `get ${remoteDir}/big.bin ${local}/big.bin`],
+          smallUp: [[`-mkdir ${remoteDir}`], `put -r ${small} ${remoteDir}/small`],
+          smallDown: [[], `get -r ${remoteDir}/small ${local}/small`],
+        }[what] as [string[], string];
+        await writeFile(batch, [...before, '!date +%s.%N', transfer, '!date +%s.%N'].join('\n') + '\n');
         cmd = ['sftp', '-q', '-b', batch, ...sshOpts, target];
       } else {
         const args = {
@@ -315,11 +336,15 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       settle();
       const t0 = performance.now();
       const r = await run(pinned(0, cmd), env);
-      const seconds = (performance.now() - t0) / 1000;
+      const wallSeconds = (performance.now() - t0) / 1000;
+      const stamped = tool === 'sftp' ? stampedSeconds(r.out) : undefined;
+      if (tool === 'sftp' && stamped === undefined && r.code === 0) throw new Error(`sftp's batch did not print its two time stamps: ${r.out.slice(0, 300)}`);
+      const seconds = stamped ?? wallSeconds;
       const mb = (what.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
       await rm(local, { recursive: true, force: true });
       return {
         seconds: round(seconds, 2),
+        wallSeconds: round(wallSeconds, 2),
         MBps: round(mb / seconds, 1),
         cpuSecondsPerMB: round(r.cpuSeconds / mb, 4),
         serverCpuSecondsPerMB: round(r.serverCpuSeconds / mb, 4),
@@ -332,15 +357,28 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
     for (const ms of latencies) {
       link.ms = ms;
       const label = `${ms}ms`;
-      const keyless = await keylessRuns(label);
-      algo ??= negotiated();
+      const rounds = opts.rounds ?? (ms === 0 ? 3 : 1);
+      const keyless: Record<string, Figure> = {};
       const sftp: Record<string, Figure> = {};
       const scp: Record<string, Figure> = {};
-      // scp's folder up needs the folder sftp made first: sftp runs first.
-      for (const what of whats) sftp[what] = await opensshRun('sftp', what, label, algo);
-      if (!opts.noScp) for (const what of whats) scp[what] = await opensshRun('scp', what, label, algo);
+      for (const what of whats) {
+        const each: Record<'keyless' | 'sftp' | 'scp', Figure[]> = { keyless: [], sftp: [], scp: [] };
+        for (let round = 0; round < rounds; round++) {
+          // A folder goes up into no folder every round (scp -r into an existing one would nest it).
+          // The instance's home is this machine's /home/ec2-user: cleared outside the measurement.
+          if (what === 'smallUp' && round > 0) for (const tool of ['keyless', 'sftp', 'scp']) await rm(join(remoteHome, `${tool}-${label}`, 'small'), { recursive: true, force: true });
+          each.keyless.push(await keylessRun(what, label));
+          algo ??= negotiated();
+          each.sftp.push(await opensshRun('sftp', what, label, algo));
+          if (!opts.noScp) each.scp.push(await opensshRun('scp', what, label, algo));
+        }
+        keyless[what] = medianRound(each.keyless);
+        sftp[what] = medianRound(each.sftp);
+        if (!opts.noScp) scp[what] = medianRound(each.scp);
+      }
       const ratio = (what: string) => (sftp[what] && keyless[what] ? round(sftp[what].seconds / keyless[what].seconds, 2) : undefined);
       byLatency[label] = {
+        rounds,
         keyless,
         sftp,
         scp,
@@ -358,7 +396,8 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
     }
     const result = {
       quick: opts.quick,
-      ...(opts.only || opts.ms !== undefined || opts.bigMB !== undefined ? { partial: { only: opts.only ?? 'both', ms: opts.ms ?? 'all', scp: !opts.noScp } } : {}),
+      ...(opts.only || opts.ms !== undefined || opts.bigMB !== undefined || opts.rounds !== undefined ? { partial: { only: opts.only ?? 'both', ms: opts.ms ?? 'all', scp: !opts.noScp, rounds: opts.rounds ?? 'default' } } : {}),
+      timing: "seconds of the transfer itself (Keyless: connected before; sftp: between !date stamps in its batch; scp: the whole command, connection included); each latency's figure is its median round (rounds: how many)",
       sizes: { bigMB: bigBytes / MB, smallFiles: smallCount, smallFileBytes: 4096 },
       negotiated: algo ?? 'not found in the sshd log',
       pinning: cpus().length >= 2 ? 'client (Keyless backend process; sftp/scp with ssh and the tunnel bridge) on core 0; simulator and sshd on core 1' : 'one core: not pinned',
@@ -370,7 +409,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
     };
     await mkdir(join(RESULTS, '..'), { recursive: true });
     // A partial run (--only, --ms, --big-mb) leaves the full run's figures as they are.
-    const partial = opts.only !== undefined || opts.ms !== undefined || opts.bigMB !== undefined;
+    const partial = opts.only !== undefined || opts.ms !== undefined || opts.bigMB !== undefined || opts.rounds !== undefined;
     const file = partial ? RESULTS.replace(/\.json$/, '-partial.json') : RESULTS;
     await writeFile(file, JSON.stringify(result, null, 2) + '\n');
     console.log(`\nwrote ${file}`);

@@ -22,6 +22,8 @@ const benches: Record<string, () => Promise<void>> = {
     if (only !== undefined && only !== 'big' && only !== 'small' && only !== 'bigUp') throw new Error('--only takes big, small or bigUp');
     const ms = arg('--ms');
     const bigMB = arg('--big-mb');
+    const rounds = arg('--rounds');
+    if (rounds !== undefined && !(Number.isInteger(Number(rounds)) && Number(rounds) >= 1)) throw new Error('--rounds takes a whole number of 1 or more');
     await (await import('./files')).benchFiles({
       quick: process.argv.includes('--quick'),
       only,
@@ -29,6 +31,7 @@ const benches: Record<string, () => Promise<void>> = {
       bigMB: bigMB !== undefined ? Number(bigMB) : undefined,
       cpuProf: arg('--cpu-prof'),
       noScp: process.argv.includes('--no-scp'),
+      rounds: rounds !== undefined ? Number(rounds) : undefined,
     });
   },
   fleet: async () => void (await (await import('./fleet')).benchFleet({ quick: process.argv.includes('--quick') })),
