@@ -29,10 +29,11 @@ const REQUESTS_PER_FILE = 16;
 /**
  * Requests one file of a download keeps in flight. Each worker writes its piece to disk before it
  * asks for the next, so at 16 sftp-server ran out of requests and waited: a 1 GiB download with no
- * added latency went at 0.67–0.80× OpenSSH's sftp, and at 24 or 32 at 1.03–1.09× (`npm run bench
+ * added latency went at 0.67–0.81× OpenSSH's sftp; at 24, 0.99–1.07×; at 32, 1.03–1.27×, but the
+ * backend's RSS grew 64–68 MB over it (60 at 24, 57 at 16; the target is under 64) (`npm run bench
  * -- files --only big --ms 0`). Memory is still bounded by REQUESTS_IN_FLIGHT.
  */
-const DOWNLOAD_REQUESTS_PER_FILE = 32;
+const DOWNLOAD_REQUESTS_PER_FILE = 24;
 /**
  * An upload at least this big is written over two SFTP channels of the connection, each half of
  * the file on its own: sshd gives each channel a 2 MiB window, which is all one channel can have
