@@ -21,9 +21,9 @@ export function sleep(ms: number, signal?: AbortSignal, cancelledMessage = 'The 
  * owns (and that goes on without this waiter).
  */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, cancelledMessage = 'The operation was cancelled.'): Promise<T> {
-  if (signal.aborted) return Promise.reject(new KeylessFailure('Cancelled', cancelledMessage, true));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new KeylessFailure('Cancelled', cancelledMessage, true));
+    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
