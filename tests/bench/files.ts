@@ -394,9 +394,11 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         ),
       );
     }
+    // A partial run (--only, --ms, --big-mb, --rounds) leaves the full run's figures as they are.
+    const partial = opts.only !== undefined || opts.ms !== undefined || opts.bigMB !== undefined || opts.rounds !== undefined;
     const result = {
       quick: opts.quick,
-      ...(opts.only || opts.ms !== undefined || opts.bigMB !== undefined || opts.rounds !== undefined ? { partial: { only: opts.only ?? 'both', ms: opts.ms ?? 'all', scp: !opts.noScp, rounds: opts.rounds ?? 'default' } } : {}),
+      ...(partial ? { partial: { only: opts.only ?? 'both', ms: opts.ms ?? 'all', scp: !opts.noScp, rounds: opts.rounds ?? 'default' } } : {}),
       timing: "seconds of the transfer itself (Keyless: connected before; sftp: between !date stamps in its batch; scp: the whole command, connection included); each latency's figure is its median round (rounds: how many)",
       sizes: { bigMB: bigBytes / MB, smallFiles: smallCount, smallFileBytes: 4096 },
       negotiated: algo ?? 'not found in the sshd log',
@@ -408,8 +410,6 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       results: byLatency,
     };
     await mkdir(join(RESULTS, '..'), { recursive: true });
-    // A partial run (--only, --ms, --big-mb) leaves the full run's figures as they are.
-    const partial = opts.only !== undefined || opts.ms !== undefined || opts.bigMB !== undefined || opts.rounds !== undefined;
     const file = partial ? RESULTS.replace(/\.json$/, '-partial.json') : RESULTS;
     await writeFile(file, JSON.stringify(result, null, 2) + '\n');
     console.log(`\nwrote ${file}`);
