@@ -6,8 +6,8 @@
  *  - a 1 GiB file down and up, and a folder of 500 files of 4 KiB down and up;
  *  - with no added latency, and with 50 ms each way on the tunnel;
  *  - the client (Keyless's backend in a process of its own; sftp/scp with ssh and the tunnel
- *    bridge as its ProxyCommand) pinned to core 0, the simulator and sshd to core 1 (`taskset`),
- *    so the figures measure the client;
+ *    bridge as its ProxyCommand) pinned to core 0, the simulator (in a process of its own, with
+ *    the link) and sshd to core 1 (`taskset`), so the figures measure the client;
  *  - CPU seconds per MB for each (Keyless's own process; OpenSSH's sftp/scp, ssh and bridge
  *    together, sampled from /proc), and Keyless's RSS growth during the 1 GiB transfers;
  *  - time of the transfer itself: Keyless connects first (as a Files view is connected), and sftp's
@@ -34,8 +34,7 @@ import { Ec2Inventory } from '../../electron/main/connect/ec2-inventory';
 import { pushKey } from '../../electron/main/connect/key-push';
 import { presignOpenTunnelUrl } from '../../electron/main/tunnel/presign';
 import { writeSeeded } from '../integration/files/support';
-import { startSimulator, type Simulator } from '../sim/index';
-import { delayLink } from './support/delay-link';
+import { simulatorProcess, type SimulatorProcess } from './support/sim-process';
 
 const REGION = 'us-east-1';
 const INSTANCE = 'i-0f0f0f0f0f0f0f001';
@@ -53,7 +52,7 @@ interface Figure {
   secondsEach?: number[];
   MBps: number;
   cpuSecondsPerMB: number;
-  /** The server side's CPU seconds per MB over the run: the simulator, the tunnel link and the sampling (this process), and sshd. */
+  /** The server side's CPU seconds per MB over the run: the simulator and the tunnel link (their process), the sampling (this process), and sshd. */
   serverCpuSecondsPerMB?: number;
   /** Keyless only: seconds of garbage-collection pauses per MB. */
   gcSecondsPerMB?: number;
@@ -111,13 +110,13 @@ const commOf = (pid: number) => {
 };
 
 /**
- * CPU ticks of the sshd this process started, sessions included: each sshd process's own time and
+ * CPU ticks of the sshd the simulator process (simPid) started, sessions included: each sshd process's own time and
  * what its reaped children used (a session's time lands in its parent's when it ends), so the sum
  * over those alive now is all the tree has used.
  */
-function sshdTicks(): number {
+function sshdTicks(simPid: number): number {
   let total = 0;
-  for (const pid of childrenOf(process.pid).filter((c) => commOf(c).startsWith('sshd')).flatMap(tree)) {
+  for (const pid of childrenOf(simPid).filter((c) => commOf(c).startsWith('sshd')).flatMap(tree)) {
     try {
       const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
@@ -135,12 +134,13 @@ function sshdTicks(): number {
  * ProxyCommand, so a parent's rusage would miss it). The processes are looked for every 250 ms,
  * through /proc's children lists: a walk of all of /proc every 20 ms took a fifth of the server's
  * core (where this process runs). `serverCpuSeconds`: the server side's over
- * the same time (this process, which runs the simulator and the link, and sshd's processes).
+ * the same time (the simulator's process with the link, this process, and sshd's processes).
  */
-function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string; cpuSeconds: number; serverCpuSeconds: number }> {
+function run(cmd: string[], env: NodeJS.ProcessEnv, simPid: number): Promise<{ code: number | null; out: string; err: string; cpuSeconds: number; serverCpuSeconds: number }> {
   return new Promise((resolve) => {
     const self0 = process.cpuUsage();
-    const sshd0 = sshdTicks();
+    const sim0 = cpuTicks(simPid) ?? 0;
+    const sshd0 = sshdTicks(simPid);
     let sshd = 0;
     const p = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -155,7 +155,7 @@ function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | nu
     };
     const look = () => {
       known = tree(p.pid!);
-      sshd = Math.max(sshd, sshdTicks() - sshd0);
+      sshd = Math.max(sshd, sshdTicks(simPid) - sshd0);
       sample();
     };
     look();
@@ -167,8 +167,9 @@ function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | nu
       clearInterval(timer);
       clearInterval(looker);
       const self = process.cpuUsage(self0);
-      sshd = Math.max(sshd, sshdTicks() - sshd0);
-      resolve({ code, out, err, cpuSeconds: [...last.values()].reduce((a, b) => a + b, 0) / TICKS, serverCpuSeconds: (self.user + self.system) / 1e6 + sshd / TICKS });
+      const sim = (cpuTicks(simPid) ?? sim0) - sim0;
+      sshd = Math.max(sshd, sshdTicks(simPid) - sshd0);
+      resolve({ code, out, err, cpuSeconds: [...last.values()].reduce((a, b) => a + b, 0) / TICKS, serverCpuSeconds: (self.user + self.system) / 1e6 + (sim + sshd) / TICKS });
     });
   });
 }
@@ -212,25 +213,30 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
   const load = loadavg().map((x) => Math.round(x * 10) / 10);
   // The simulator and sshd (started from here, so they inherit it) on core 1; clients on core 0.
   if (cpus().length >= 2 && existsSync('/usr/bin/taskset')) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-  let sim: Simulator | undefined;
-  let link: Awaited<ReturnType<typeof delayLink>> | undefined;
+  let sim: SimulatorProcess | undefined;
   let agent: ReturnType<typeof spawn> | undefined;
   try {
-    sim = await startSimulator({
-      regions: [REGION],
-      sshdLogLevel: 'DEBUG1',
-      fleet: {
-        vpcs: [{ id: 'vpc-0f0f0f0f0f0f0f0a1', region: REGION, cidr: '10.30.0.0/16', subnets: [{ id: 'subnet-0f0f0f0f0f0f0f01', availabilityZone: `${REGION}a`, cidr: '10.30.1.0/24' }] }],
-        instances: [{ id: INSTANCE, region: REGION, subnetId: 'subnet-0f0f0f0f0f0f0f01', amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' }],
-        endpoints: [{ id: 'eice-0f0f0f0f0f0f0f0e1', region: REGION, subnetId: 'subnet-0f0f0f0f0f0f0f01' }],
+    // The simulator and its delay link in a process of their own (as AWS is not in the client's),
+    // so the server side's garbage collector works on the service's heap alone, not on this
+    // process's SDK clients and results as well.
+    sim = await simulatorProcess(dir, {
+      region: REGION,
+      latencyMs: 0,
+      options: {
+        regions: [REGION],
+        sshdLogLevel: 'DEBUG1',
+        fleet: {
+          vpcs: [{ id: 'vpc-0f0f0f0f0f0f0f0a1', region: REGION, cidr: '10.30.0.0/16', subnets: [{ id: 'subnet-0f0f0f0f0f0f0f01', availabilityZone: `${REGION}a`, cidr: '10.30.1.0/24' }] }],
+          instances: [{ id: INSTANCE, region: REGION, subnetId: 'subnet-0f0f0f0f0f0f0f01', amiName: 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64' }],
+          endpoints: [{ id: 'eice-0f0f0f0f0f0f0f0e1', region: REGION, subnetId: 'subnet-0f0f0f0f0f0f0f01' }],
+        },
       },
     });
-    const aws = await sim.writeAwsConfig(join(dir, 'aws'), { region: REGION, sso: false });
-    process.env.AWS_CONFIG_FILE = aws.configFile;
-    process.env.AWS_SHARED_CREDENTIALS_FILE = aws.credentialsFile;
+    const simPid = sim.pid;
+    process.env.AWS_CONFIG_FILE = sim.configFile;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = sim.credentialsFile;
     delete process.env.AWS_PROFILE;
-    link = await delayLink(sim.port);
-    const tunnelDial = `http://127.0.0.1:${link.port}`;
+    const tunnelDial = `http://127.0.0.1:${sim.linkPort}`;
     const clients = new AwsClients(new SdkCredentialSource());
     const instance = await new Ec2Inventory(clients).instance(undefined, REGION, INSTANCE);
     const endpoint = (await new Ec2Inventory(clients).endpoints(undefined, REGION, instance.vpcId!))[0]!;
@@ -268,7 +274,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         ...process.env,
         KEYLESS_BENCH_FILES_JOB: JSON.stringify(job),
         AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT: tunnelDial,
-      });
+      }, simPid);
       if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
       const line = r.out.trim().split('\n').at(-1)!;
       const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
@@ -286,8 +292,8 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
     };
 
     /** The cipher and MAC sshd logged for the last connection, to give OpenSSH the same. */
-    const negotiated = () => {
-      const log = sim!.sshdLog(INSTANCE);
+    const negotiated = async () => {
+      const log = await sim!.sshdLog(INSTANCE);
       const m = [...log.matchAll(/kex: client->server cipher: (\S+) MAC: (\S+)/g)].at(-1);
       return m ? { cipher: m[1]!, mac: m[2]! } : undefined;
     };
@@ -331,11 +337,11 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         // scp makes no folder to put things in: made first, outside the measurement.
         const mk = join(dir, `mkdir-${label}`);
         await writeFile(mk, `-mkdir ${remoteDir}\n`);
-        await run(['sftp', '-q', '-b', mk, ...sshOpts, target], env);
+        await run(['sftp', '-q', '-b', mk, ...sshOpts, target], env, simPid);
       }
       settle();
       const t0 = performance.now();
-      const r = await run(pinned(0, cmd), env);
+      const r = await run(pinned(0, cmd), env, simPid);
       const wallSeconds = (performance.now() - t0) / 1000;
       const stamped = tool === 'sftp' ? stampedSeconds(r.out) : undefined;
       if (tool === 'sftp' && stamped === undefined && r.code === 0) throw new Error(`sftp's batch did not print its two time stamps: ${r.out.slice(0, 300)}`);
@@ -355,7 +361,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
     const byLatency: Record<string, unknown> = {};
     let algo: { cipher: string; mac: string } | undefined;
     for (const ms of latencies) {
-      link.ms = ms;
+      await sim.setLinkLatency(ms);
       const label = `${ms}ms`;
       const rounds = opts.rounds ?? (ms === 0 ? 3 : 1);
       const keyless: Record<string, Figure> = {};
@@ -368,7 +374,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
           // The instance's home is this machine's /home/ec2-user: cleared outside the measurement.
           if (what === 'smallUp' && round > 0) for (const tool of ['keyless', 'sftp', 'scp']) await rm(join(remoteHome, `${tool}-${label}`, 'small'), { recursive: true, force: true });
           each.keyless.push(await keylessRun(what, label));
-          algo ??= negotiated();
+          algo ??= await negotiated();
           each.sftp.push(await opensshRun('sftp', what, label, algo));
           if (!opts.noScp) each.scp.push(await opensshRun('scp', what, label, algo));
         }
@@ -416,7 +422,6 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
     return result;
   } finally {
     agent?.kill();
-    link?.close();
     await sim?.stop();
     process.env = saved;
     await rm(dir, { recursive: true, force: true });

@@ -3,8 +3,9 @@
  * whose client must not share its event loop with the service it talks to (AWS is not in the
  * app's process either). Started by `simulatorProcess`; argv[2] is a JSON file:
  * `{ options: SimulatorOptions, latencyMs, awsDir, region }`. Prints one JSON line when ready
- * (ports, AWS config files, endpoints), then answers `stats` lines with a JSON line (tunnel peaks,
- * the process's CPU) and exits on `stop`.
+ * (ports, AWS config files, endpoints), then answers each line with a JSON line: `stats` (tunnel
+ * peaks, the process's CPU), `reset` (the peaks), `link <ms>` (the tunnel's added latency from
+ * now on), `sshd-log <instance id>` (that instance's sshd's recent log); exits on `stop`.
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -23,6 +24,12 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'stats') {
     const u = process.cpuUsage(cpu0);
     say({ peaks: sim.tunnelPeaks(), cpuS: (u.user + u.system) / 1e6 });
+  } else if (line.startsWith('link ')) {
+    // The tunnel's added latency each way, changed between runs (API calls keep latencyMs).
+    link.ms = Number(line.slice(5));
+    say({ ok: true });
+  } else if (line.startsWith('sshd-log ')) {
+    say({ log: sim.sshdLog(line.slice(9)) });
   } else if (line === 'reset') {
     sim.resetTunnelPeaks();
     say({ ok: true });

@@ -16,6 +16,12 @@ export interface SimulatorProcess {
   endpoints: Array<{ id: string; dnsName: string }>;
   /** Tunnel peaks per endpoint since the start, and the simulator process's CPU seconds so far. */
   stats(): Promise<{ peaks: Record<string, number>; cpuS: number }>;
+  /** The process's id (its sshds are its children). */
+  pid: number;
+  /** The tunnel's added latency each way from now on (API calls keep theirs). */
+  setLinkLatency(ms: number): Promise<void>;
+  /** An instance's sshd's recent log. */
+  sshdLog(instanceId: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -30,13 +36,17 @@ export async function simulatorProcess(dir: string, spec: { options: Parameters<
     if (done) throw new Error('the simulator process ended');
     return JSON.parse(value as string) as T;
   };
-  const ready = await next<Omit<SimulatorProcess, 'stats' | 'stop'>>();
+  const ready = await next<Omit<SimulatorProcess, 'stats' | 'stop' | 'pid' | 'setLinkLatency' | 'sshdLog'>>();
+  const ask = <T>(line: string): Promise<T> => {
+    child.stdin!.write(`${line}\n`);
+    return next<T>();
+  };
   return {
     ...ready,
-    stats: async () => {
-      child.stdin!.write('stats\n');
-      return next();
-    },
+    pid: child.pid!,
+    stats: () => ask('stats'),
+    setLinkLatency: async (ms) => void (await ask(`link ${ms}`)),
+    sshdLog: async (instanceId) => (await ask<{ log: string }>(`sshd-log ${instanceId}`)).log,
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.stdin!.end('stop\n');
