@@ -279,6 +279,11 @@ export class SftpSession {
   static async start(channel: ClientChannel): Promise<SftpSession> {
     const s = new SftpSession(channel);
     const version = new Promise<Reply>((resolve, reject) => s.pending.set(0, { resolve, reject }));
+    // The window is granted with INIT, in the same turn (one frame through a tunnel), not when
+    // VERSION comes: a lone WINDOW_ADJUST gets no answer, so the server's TCP delays its ACK, and
+    // the request after it (limits@openssh.com) waited up to 40 ms behind it at an endpoint that
+    // holds small writes until the last one is acknowledged (Nagle).
+    s.openWindow();
     s.send(new Out(T.INIT, undefined).u32(3));
     const { type, body } = await version;
     if (type !== T.VERSION) throw new SftpError(STATUS.BAD_MESSAGE, 'The server did not start SFTP.');

@@ -1,6 +1,6 @@
 /**
- * SFTP WRITE requests against OpenSSH's own sftp-server (the program sshd runs for the sftp
- * subsystem), spoken to over its stdin and stdout as a channel would carry it.
+ * SFTP WRITE requests, and the start of a session, against OpenSSH's own sftp-server (the program
+ * sshd runs for the sftp subsystem), spoken to over its stdin and stdout as a channel would carry it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,16 +18,42 @@ const SERVER = '/usr/lib/openssh/sftp-server';
 const missing = existsSync(SERVER) ? false : `${SERVER} is not installed (apt-get install openssh-server)`;
 if (missing) console.log(`skipped: ${missing}`);
 
-/** A channel onto a local sftp-server that records every write it is given. */
+/**
+ * A channel onto a local sftp-server that records every write it is given. It has the fields of
+ * ssh2's channel that granting its window takes (see ChannelWindow), and records each grant in
+ * `sent` beside the writes, with the event-loop turn each went out in.
+ */
 class ServerChannel extends EventEmitter {
   readonly writes: Buffer[] = [];
+  readonly sent: Array<{ what: 'grant' | 'packet' | 'reply'; type?: number; turn: number }> = [];
+  private turn = 0;
+  private turnQueued = false;
+  readonly incoming = { window: 2 * 1024 * 1024 };
+  readonly outgoing = { id: 0, state: 'open' };
+  readonly _client = { _protocol: { channelWindowAdjust: () => this.record({ what: 'grant' }) } };
   constructor(private readonly child: ChildProcess) {
     super();
-    child.stdout!.on('data', (d: Buffer) => this.emit('data', d));
+    child.stdout!.on('data', (d: Buffer) => {
+      this.record({ what: 'reply' });
+      this.emit('data', d);
+    });
     child.on('exit', () => this.emit('close'));
+  }
+  /** What was sent, numbered by turn: a turn ends when the event loop next runs its ticks. */
+  private record(e: { what: 'grant' | 'packet' | 'reply'; type?: number }): void {
+    this.sent.push({ ...e, turn: this.turn });
+    if (!this.turnQueued) {
+      this.turnQueued = true;
+      process.nextTick(() => {
+        this.turnQueued = false;
+        this.turn++;
+      });
+    }
   }
   write(b: Buffer): boolean {
     this.writes.push(Buffer.from(b));
+    // A packet's type follows its 4-byte length (a WRITE's bytes may come as a second write).
+    if (b.length >= 5 && b.readUInt32BE(0) >= 1) this.record({ what: 'packet', type: b[4] });
     return this.child.stdin!.write(b);
   }
   close(): void {
@@ -53,6 +79,24 @@ async function session(): Promise<{ sftp: SftpSession; channel: ServerChannel; d
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe.skipIf(missing)('SFTP session start', () => {
+  it('grants its larger window in the same turn as INIT, so no lone packet that gets no answer goes before the next request', async () => {
+    const { sftp, channel } = await session();
+    // The server named limits@openssh.com, and the session asked for them.
+    expect(sftp.maxWrite).toBeGreaterThan(32 * 1024);
+    const [grant, init, ...rest] = channel.sent;
+    expect(grant).toMatchObject({ what: 'grant' });
+    expect(init).toMatchObject({ what: 'packet', type: 1 });
+    expect(init!.turn).toBe(grant!.turn);
+    // After VERSION, the next thing sent is the limits request (EXTENDED), and nothing alone
+    // before it: through an endpoint that holds a small write until the last is acknowledged, a
+    // lone WINDOW_ADJUST made the request wait for the instance's delayed ACK (up to 40 ms).
+    const afterVersion = rest.filter((e) => e.what !== 'reply');
+    expect(afterVersion[0]).toMatchObject({ what: 'packet', type: 200 });
+    expect(channel.sent.filter((e) => e.what === 'grant')).toHaveLength(1);
+  });
+});
 
 describe.skipIf(missing)('SFTP writes', () => {
   it('with room before the bytes, each WRITE leaves as one write (header and bytes together) and the file is whole', async () => {
