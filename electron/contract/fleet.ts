@@ -52,7 +52,7 @@ export const fleetHostSchema = z.object({
   error: keylessErrorSchema.optional(),
   stdoutBytes: z.number(),
   stderrBytes: z.number(),
-  /** Output past the per-host cap was not kept: the byte where each stream was cut. */
+  /** Output past the per-host cap (or the run's budget for all its hosts) was not kept: the byte where each stream was cut. */
   stdoutCutAt: z.number().optional(),
   stderrCutAt: z.number().optional(),
   /** SHA-256 of exit code, stdout and stderr: hosts with the same one printed the same. */
@@ -137,7 +137,8 @@ export const fleetRequests = {
   /** One host's stdout and stderr, kept apart (UTF-8; bytes that are not are shown as U+FFFD). */
   'fleet.output': {
     args: z.object({ runId: runIdSchema, key: fleetHostKeySchema }).strict(),
-    result: z.object({ stdout: z.string(), stderr: z.string(), stdoutCutAt: z.number().optional(), stderrCutAt: z.number().optional() }),
+    /** cutByRun: what was cut was cut because the run had kept all it keeps of its hosts' output together (64 MiB), not by this host's own 64 KiB a stream. */
+    result: z.object({ stdout: z.string(), stderr: z.string(), stdoutCutAt: z.number().optional(), stderrCutAt: z.number().optional(), cutByRun: z.boolean().optional() }),
   },
   /** The run as JSON or CSV (cells that a spreadsheet would read as a formula are neutralised). */
   'fleet.export': { args: z.object({ runId: runIdSchema, format: z.enum(['json', 'csv']) }).strict(), result: z.object({ fileName: z.string(), text: z.string() }) },

@@ -789,6 +789,7 @@ export const en = {
   'runs.stdout': 'Standard output',
   'runs.stderr': 'Standard error',
   'runs.cut': 'Output cut here: only the first {at} bytes are kept.',
+  'runs.cutByRun': "Output cut here: a run keeps at most 64 MiB of all its hosts' output together, and this run had kept that much. The first {at} bytes of this host's are kept.",
   'runs.loading': 'Loading the output…',
   'runs.sameOutput': '{hosts} hosts printed the same {lines} lines',
   'runs.col.host': 'Host',

@@ -791,6 +791,7 @@ export const ja: Record<MessageKey, string> = {
   'runs.stdout': '標準出力',
   'runs.stderr': '標準エラー出力',
   'runs.cut': '出力はここで切り捨てられました。最初の {at} バイトのみ保持しています。',
+  'runs.cutByRun': '出力はここで切り捨てられました。1 回の実行で保持するのは全ホスト合わせて 64MiB までで、この実行はその上限に達しました。このホストの出力は最初の {at} バイトのみ保持しています。',
   'runs.loading': '出力を読み込んでいます…',
   'runs.sameOutput': '{hosts} 台のホストが同じ {lines} 行を出力しました',
   'runs.col.host': 'ホスト',

@@ -21,7 +21,7 @@ import type { InstanceConnector } from '../connect/instance-connector';
 import type { ConnectionPool, Lease } from '../connect/pool';
 import type { Route } from '../connect/route';
 import { runToCsv, runToJson, type ExportedHost } from './export';
-import type { CappedOutput } from './output';
+import { OutputBudget, type CappedOutput } from './output';
 import { runRemote, sudoRefusal, sudoRefused } from './remote-run';
 import { DEFAULT_LIMITS, driveQueue, type Queued } from './schedule';
 import type { FleetTarget } from './targets';
@@ -29,6 +29,8 @@ import type { Handlers } from '../rpc/contract-server';
 
 /** Runs kept for the Runs view (finished ones beyond it are forgotten, oldest first). */
 export const HISTORY_RUNS = 50;
+/** Output kept over all the runs kept: past it the oldest finished runs go, even under HISTORY_RUNS. */
+export const HISTORY_OUTPUT_BYTES = 256 * 1024 * 1024;
 /**
  * Hosts planned at once while a run's targets are resolved. Each may ask EC2 about its instance;
  * asks made together for one profile and region go as one DescribeInstances call (Ec2Inventory),
@@ -44,6 +46,23 @@ const OUTPUT_EVENT_MS = 300;
 export const THROTTLE_BACKOFF_S = [1, 2, 4, 8];
 
 /** How a run's host is reached, decided before anything is dialled. */
+/**
+ * The runs (oldest first) to forget so that at most `limits.runs` are kept and their output kept
+ * is at most `limits.bytes`: the oldest finished ones first; a running one, or the newest, never.
+ */
+export function runsToDrop(runs: ReadonlyArray<{ running: boolean; keptBytes: number }>, limits = { runs: HISTORY_RUNS, bytes: HISTORY_OUTPUT_BYTES }): Set<number> {
+  const drop = new Set<number>();
+  let count = runs.length;
+  let bytes = runs.reduce((n, r) => n + r.keptBytes, 0);
+  for (let i = 0; i < runs.length - 1 && (count > limits.runs || bytes > limits.bytes); i++) {
+    if (runs[i]!.running) continue;
+    drop.add(i);
+    count--;
+    bytes -= runs[i]!.keptBytes;
+  }
+  return drop;
+}
+
 export interface HostPlan {
   via: FleetHost['via'];
   endpointId?: string;
@@ -135,6 +154,8 @@ interface Run {
   abort: AbortController;
   emit: Emit;
   done: Promise<void>;
+  /** What its hosts' output may keep, all of them together. */
+  budget: OutputBudget;
 }
 
 function counts(hosts: readonly HostRun[]): FleetCounts {
@@ -186,7 +207,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (t: T) =
  */
 export class FleetService implements Disposable {
   private nextRun = 1;
-  private readonly runs: Run[] = [];
+  private runs: Run[] = [];
 
   constructor(private readonly deps: FleetDeps) {}
 
@@ -230,7 +251,7 @@ export class FleetService implements Disposable {
     return r.done.then(() => r.summary);
   }
 
-  output(runId: string, key: string): { stdout: string; stderr: string; stdoutCutAt?: number; stderrCutAt?: number } {
+  output(runId: string, key: string): { stdout: string; stderr: string; stdoutCutAt?: number; stderrCutAt?: number; cutByRun?: boolean } {
     const h = this.run(runId).byKey.get(key) ?? fail('NotFound', `The run ${runId} has no host ${key}.`, { runId, key });
     const cutOut = h.stdout?.cutAt;
     const cutErr = h.stderr?.cutAt;
@@ -239,6 +260,7 @@ export class FleetService implements Disposable {
       stderr: h.stderr?.bytes.toString('utf8') ?? '',
       ...(cutOut !== undefined ? { stdoutCutAt: cutOut } : {}),
       ...(cutErr !== undefined ? { stderrCutAt: cutErr } : {}),
+      ...(h.stdout?.cutByRun || h.stderr?.cutByRun ? { cutByRun: true } : {}),
     };
   }
 
@@ -284,7 +306,7 @@ export class FleetService implements Disposable {
       reach: reachOf(hosts.map((h) => h.info)),
       ...(rerunOf ? { rerunOf } : {}),
     };
-    const run: Run = { summary, hosts, byKey: new Map(hosts.map((h) => [h.info.key, h])), abort: new AbortController(), emit: safeEmit(emit, this.deps.log), done: Promise.resolve() };
+    const run: Run = { summary, hosts, byKey: new Map(hosts.map((h) => [h.info.key, h])), abort: new AbortController(), emit: safeEmit(emit, this.deps.log), done: Promise.resolve(), budget: new OutputBudget() };
     this.runs.push(run);
     this.trimHistory();
     run.done = this.drive(run, job);
@@ -292,11 +314,8 @@ export class FleetService implements Disposable {
   }
 
   private trimHistory(): void {
-    while (this.runs.length > HISTORY_RUNS) {
-      const i = this.runs.findIndex((r) => r.summary.state !== 'running');
-      if (i < 0) break;
-      this.runs.splice(i, 1);
-    }
+    const drop = runsToDrop(this.runs.map((r) => ({ running: r.summary.state === 'running', keptBytes: r.budget.used })));
+    this.runs = this.runs.filter((_, i) => !drop.has(i));
   }
 
   private async drive(run: Run, job: { command: string; sudo: boolean; timeoutS: number; concurrency: number }): Promise<void> {
@@ -334,6 +353,7 @@ export class FleetService implements Disposable {
         timeoutMs: job.timeoutS * 1000,
         signal,
         onOutput: () => this.outputArrived(run, host),
+        budget: run.budget,
       });
       stopDrop();
       host.stdout = result.stdout;

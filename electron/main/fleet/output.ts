@@ -1,6 +1,24 @@
 /** Bytes of each stream kept per host; past it the rest is counted, not kept, and where it was cut is noted. */
 export const OUTPUT_CAP_BYTES = 64 * 1024;
+/**
+ * Bytes one run keeps of all its hosts' output together: 1,024 hosts' full 64 KiB of stdout. Past
+ * it a host's output is counted, not kept, as past its own cap (a run may have 5,000 hosts, and 50
+ * runs are kept: without it, a chatty command could hold gigabytes).
+ */
+export const RUN_OUTPUT_BYTES = 64 * 1024 * 1024;
 const LAST_LINE_CHARS = 200;
+
+/** What a run's hosts may keep between them; once it is spent, nothing more is kept. */
+export class OutputBudget {
+  used = 0;
+  constructor(readonly limit = RUN_OUTPUT_BYTES) {}
+  /** Up to `n` bytes more may be kept: how many. */
+  take(n: number): number {
+    const granted = Math.max(0, Math.min(n, this.limit - this.used));
+    this.used += granted;
+    return granted;
+  }
+}
 
 /** One stream of one host's output: the first `cap` bytes, the total, and the last line seen. */
 export class CappedOutput {
@@ -11,14 +29,25 @@ export class CappedOutput {
   private partial = Buffer.alloc(0);
   private lastComplete = '';
 
-  constructor(private readonly cap = OUTPUT_CAP_BYTES) {}
+  /** Whether the run's budget, not this stream's own cap, is what stopped the keeping. */
+  cutByRun = false;
+
+  constructor(
+    private readonly cap = OUTPUT_CAP_BYTES,
+    private readonly budget?: OutputBudget,
+  ) {}
 
   push(chunk: Buffer): void {
     this.total += chunk.length;
-    if (this.kept < this.cap) {
-      const part = chunk.subarray(0, this.cap - this.kept);
-      this.chunks.push(part);
-      this.kept += part.length;
+    // What is kept is always the stream's beginning: once anything is refused, nothing after it is kept.
+    if (this.kept < this.cap && this.kept === this.total - chunk.length) {
+      const wanted = Math.min(chunk.length, this.cap - this.kept);
+      const granted = this.budget ? this.budget.take(wanted) : wanted;
+      if (granted < wanted) this.cutByRun = true;
+      if (granted > 0) {
+        this.chunks.push(chunk.subarray(0, granted));
+        this.kept += granted;
+      }
     }
     // Only the last line matters: look at the chunk's end, not the whole of it.
     const nl = chunk.lastIndexOf(0x0a);

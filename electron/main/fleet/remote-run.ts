@@ -1,7 +1,7 @@
 import type { ClientChannel } from 'ssh2';
 import { KeylessFailure } from '../base/errors';
 import type { SshConnection } from '../ssh/connection';
-import { CappedOutput } from './output';
+import { CappedOutput, OUTPUT_CAP_BYTES, type OutputBudget } from './output';
 
 /**
  * What runs the command, as the login user or (with sudo) as root, its input the channel's: the
@@ -85,10 +85,10 @@ export const SIGNAL_GRACE_MS = 2000;
 export async function runRemote(
   ssh: SshConnection,
   job: { command: string; sudo: boolean },
-  opts: { timeoutMs: number; signal: AbortSignal; onOutput?: () => void },
+  opts: { timeoutMs: number; signal: AbortSignal; onOutput?: () => void; budget?: OutputBudget },
 ): Promise<RemoteResult> {
-  const stdout = new CappedOutput();
-  const stderr = new CappedOutput();
+  const stdout = new CappedOutput(OUTPUT_CAP_BYTES, opts.budget);
+  const stderr = new CappedOutput(OUTPUT_CAP_BYTES, opts.budget);
   const script = Buffer.from(scriptText(job.command));
   const channel: ClientChannel = await ssh.exec(Buffer.from(runWrapper(job.sudo, script.length)));
   return new Promise<RemoteResult>((resolve) => {

@@ -21,6 +21,8 @@ export interface HostOutput {
   stderr: string;
   stdoutCutAt?: number;
   stderrCutAt?: number;
+  /** The run's budget for all its hosts' output, not this host's own cap, is what cut it. */
+  cutByRun?: boolean;
 }
 
 /** Hosts that printed the same (exit code, stdout and stderr), largest group first. */

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { csvField, looksDestructive, type HostEntry, type InventoryInstance } from '../../../electron/contract';
 import { runToCsv, type ExportedHost } from '../../../electron/main/fleet/export';
-import { reachOf } from '../../../electron/main/fleet/fleet-service';
-import { CappedOutput } from '../../../electron/main/fleet/output';
+import { reachOf, runsToDrop } from '../../../electron/main/fleet/fleet-service';
+import { CappedOutput, OutputBudget } from '../../../electron/main/fleet/output';
 import { runWrapper, scriptText, sudoRefusal } from '../../../electron/main/fleet/remote-run';
 import { startable, type Queued } from '../../../electron/main/fleet/schedule';
 import { resolveTargets } from '../../../electron/main/fleet/targets';
@@ -59,6 +59,46 @@ describe('output kept per host', () => {
     expect(o.total).toBe(22);
     expect(o.cutAt).toBe(10);
     expect(o.lastLine).toBe('last');
+  });
+  it("keeps no more than the run's budget over all its hosts; past it a host's output is counted, cut where the budget ran out, and says the run cut it", () => {
+    const budget = new OutputBudget(100);
+    const a = new CappedOutput(64, budget);
+    const b = new CappedOutput(64, budget);
+    const c = new CappedOutput(64, budget);
+    a.push(Buffer.alloc(80, 'a')); // 64 kept: its own cap
+    b.push(Buffer.alloc(30, 'b')); // 30 kept
+    c.push(Buffer.from('c'.repeat(10) + '\nend\n')); // 6 left in the budget
+    c.push(Buffer.from('more\n'));
+    expect(budget.used).toBe(100);
+    expect([a.bytes.length, b.bytes.length, c.bytes.length]).toEqual([64, 30, 6]);
+    expect(a.cutAt).toBe(64);
+    expect(a.cutByRun).toBe(false);
+    expect(b.cutAt).toBeUndefined();
+    expect(c.bytes.toString()).toBe('cccccc');
+    expect(c.cutAt).toBe(6);
+    expect(c.total).toBe(20);
+    expect(c.cutByRun).toBe(true);
+    // Counted and followed all the same.
+    expect(c.lastLine).toBe('more');
+    // Once cut, nothing after the cut is kept, whatever the budget has left.
+    const later = new OutputBudget(10);
+    const d = new CappedOutput(64, later);
+    d.push(Buffer.alloc(12, 'd'));
+    later.used = 0;
+    d.push(Buffer.from('tail'));
+    expect(d.bytes.toString()).toBe('dddddddddd');
+  });
+  it('forgets the oldest finished runs past 50 runs or past the output all of them may keep, never a running one or the newest', () => {
+    const MiB = 1024 * 1024;
+    const runs = (kept: number[], running: number[] = []) => kept.map((k, i) => ({ running: running.includes(i), keptBytes: k * MiB }));
+    expect(runsToDrop(runs([10, 10, 10]))).toEqual(new Set());
+    // 300 MiB kept: the oldest finished go until 256 or less is.
+    expect(runsToDrop(runs([64, 64, 64, 64, 44]))).toEqual(new Set([0]));
+    expect(runsToDrop(runs([64, 64, 64, 64, 44], [0]))).toEqual(new Set([1]));
+    // The newest stays even alone over the limit.
+    expect(runsToDrop(runs([200, 300]))).toEqual(new Set([0]));
+    // 51 runs of nothing: the oldest goes.
+    expect(runsToDrop(runs(Array.from({ length: 51 }, () => 0)))).toEqual(new Set([0]));
   });
   it('shows the last line without escape sequences or bidi overrides', () => {
     const o = new CappedOutput();
