@@ -45,7 +45,6 @@ const OUTPUT_EVENT_MS = 300;
  */
 export const THROTTLE_BACKOFF_S = [1, 2, 4, 8];
 
-/** How a run's host is reached, decided before anything is dialled. */
 /**
  * The runs (oldest first) to forget so that at most `limits.runs` are kept and their output kept
  * is at most `limits.bytes`: the oldest finished ones first; a running one, or the newest, never.
@@ -63,6 +62,7 @@ export function runsToDrop(runs: ReadonlyArray<{ running: boolean; keptBytes: nu
   return drop;
 }
 
+/** How a run's host is reached, decided before anything is dialled. */
 export interface HostPlan {
   via: FleetHost['via'];
   endpointId?: string;
@@ -276,7 +276,7 @@ export class FleetService implements Disposable {
   }
 
   private run(runId: string): Run {
-    return this.runs.find((r) => r.summary.runId === runId) ?? fail('NotFound', `No run ${runId} is kept (the last ${HISTORY_RUNS} are).`, { runId });
+    return this.runs.find((r) => r.summary.runId === runId) ?? fail('NotFound', `No run ${runId} is kept (the last ${HISTORY_RUNS} are, fewer when their output is large).`, { runId });
   }
 
   /** Plans each target (route, then direct or which endpoint); a host that cannot be reached says why now. */
