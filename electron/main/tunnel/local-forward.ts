@@ -11,6 +11,10 @@ import type { Disposable } from '../base/lifecycle';
  */
 export class LocalForward implements Disposable {
   private readonly live = new Set<{ socket: Socket; stream?: Duplex }>();
+  /** Accepted connections waiting for a stream of their own (at `maxStreams`), in order. */
+  private readonly waiting: Array<() => void> = [];
+  /** Connections holding a stream, or opening one. */
+  private streams = 0;
   private closed = false;
 
   private constructor(
@@ -19,6 +23,7 @@ export class LocalForward implements Disposable {
     private readonly openStream: (signal: AbortSignal) => Promise<Duplex>,
     private readonly onStreamError: (err: unknown) => void,
     private readonly halfClose: boolean,
+    private readonly maxStreams: number,
   ) {
     server.on('connection', (socket) => this.accept(socket));
   }
@@ -26,12 +31,14 @@ export class LocalForward implements Disposable {
   /**
    * `halfClose: false` (an EICE tunnel, which has no half-close): when the local client stops
    * sending, the stream stays open so the answer still arrives; it closes with the socket.
+   * `maxStreams`: connections carried at once; the next ones wait, paused, for one to end (each
+   * EICE tunnel takes one of the endpoint's 20 slots, shared with terminals and transfers).
    */
   static listen(
     localPort: number,
     openStream: (signal: AbortSignal) => Promise<Duplex>,
     onStreamError: (err: unknown) => void = () => {},
-    opts: { halfClose?: boolean } = {},
+    opts: { halfClose?: boolean; maxStreams?: number } = {},
   ): Promise<LocalForward> {
     return new Promise((resolve, reject) => {
       const server = createServer({ pauseOnConnect: true, allowHalfOpen: true });
@@ -48,12 +55,12 @@ export class LocalForward implements Disposable {
       server.listen(localPort, '127.0.0.1', () => {
         server.removeAllListeners('error');
         server.on('error', () => {});
-        resolve(new LocalForward(server, (server.address() as { port: number }).port, openStream, onStreamError, opts.halfClose ?? true));
+        resolve(new LocalForward(server, (server.address() as { port: number }).port, openStream, onStreamError, opts.halfClose ?? true, opts.maxStreams ?? Infinity));
       });
     });
   }
 
-  /** Connections being carried now. */
+  /** Connections accepted and not yet closed (carried, or waiting for a stream). */
   get active(): number {
     return this.live.size;
   }
@@ -64,15 +71,34 @@ export class LocalForward implements Disposable {
     this.live.add(entry);
     const ac = new AbortController();
     socket.setNoDelay(true);
+    let holds = false;
     const end = () => {
       if (!this.live.delete(entry)) return;
       ac.abort();
       socket.destroy();
       entry.stream?.destroy();
+      if (holds) {
+        this.streams--;
+        this.waiting.shift()?.();
+      } else {
+        const i = this.waiting.indexOf(start);
+        if (i >= 0) this.waiting.splice(i, 1);
+      }
     };
     socket.once('close', end);
     socket.on('error', end);
-    this.openStream(ac.signal).then(
+    const start = () => {
+      holds = true;
+      this.streams++;
+      this.carry(entry, ac.signal, end);
+    };
+    if (this.streams < this.maxStreams) start();
+    else this.waiting.push(start);
+  }
+
+  private carry(entry: { socket: Socket; stream?: Duplex }, signal: AbortSignal, end: () => void): void {
+    const { socket } = entry;
+    this.openStream(signal).then(
       (stream) => {
         if (!this.live.has(entry)) return void stream.destroy();
         entry.stream = stream;
@@ -101,5 +127,6 @@ export class LocalForward implements Disposable {
       e.stream?.destroy();
     }
     this.live.clear();
+    this.waiting.length = 0;
   }
 }

@@ -40,6 +40,14 @@ interface Forward extends Disposable {
  * connections go through the host's pooled SSH connection (`ssh`), or each through an endpoint
  * tunnel of its own (`eice`, like `aws ec2-instance-connect open-tunnel --local-port`).
  */
+/**
+ * Tunnels one EICE forward holds at once: half an endpoint's 20 (TUNNELS_PER_ENDPOINT, which the
+ * connection layer above keeps to), so a forward's connections (a burst of scp, say) never take
+ * every slot from the terminals and transfers on the same endpoint. The next connections wait,
+ * paused, for one of its own to end.
+ */
+export const EICE_FORWARD_TUNNELS = 10;
+
 export class PortForwards implements Disposable {
   private readonly forwards = new DisposableMap<string, Forward>();
   private next = 1;
@@ -55,7 +63,7 @@ export class PortForwards implements Disposable {
     if (req.kind === 'eice') {
       const tunnels = await routes.endpointTunnel(req.remotePort);
       remoteHost = tunnels.address;
-      listener = await LocalForward.listen(req.localPort, tunnels.open, failed, { halfClose: false });
+      listener = await LocalForward.listen(req.localPort, tunnels.open, failed, { halfClose: false, maxStreams: EICE_FORWARD_TUNNELS });
     } else {
       const conn = (connection = await routes.borrow(signal));
       const host = (remoteHost = req.remoteHost ?? 'localhost');
