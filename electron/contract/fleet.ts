@@ -137,8 +137,15 @@ export const fleetRequests = {
   /** One host's stdout and stderr, kept apart (UTF-8; bytes that are not are shown as U+FFFD). */
   'fleet.output': {
     args: z.object({ runId: runIdSchema, key: fleetHostKeySchema }).strict(),
-    /** cutByRun: what was cut was cut because the run had kept all it keeps of its hosts' output together (64 MiB), not by this host's own 64 KiB a stream. */
-    result: z.object({ stdout: z.string(), stderr: z.string(), stdoutCutAt: z.number().optional(), stderrCutAt: z.number().optional(), cutByRun: z.boolean().optional() }),
+    /** …CutByRun: that stream was cut because the run had kept all it keeps of its hosts' output together (64 MiB), not by its own 64 KiB. */
+    result: z.object({
+      stdout: z.string(),
+      stderr: z.string(),
+      stdoutCutAt: z.number().optional(),
+      stderrCutAt: z.number().optional(),
+      stdoutCutByRun: z.boolean().optional(),
+      stderrCutByRun: z.boolean().optional(),
+    }),
   },
   /** The run as JSON or CSV (cells that a spreadsheet would read as a formula are neutralised). */
   'fleet.export': { args: z.object({ runId: runIdSchema, format: z.enum(['json', 'csv']) }).strict(), result: z.object({ fileName: z.string(), text: z.string() }) },

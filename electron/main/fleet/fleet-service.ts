@@ -251,7 +251,7 @@ export class FleetService implements Disposable {
     return r.done.then(() => r.summary);
   }
 
-  output(runId: string, key: string): { stdout: string; stderr: string; stdoutCutAt?: number; stderrCutAt?: number; cutByRun?: boolean } {
+  output(runId: string, key: string): { stdout: string; stderr: string; stdoutCutAt?: number; stderrCutAt?: number; stdoutCutByRun?: boolean; stderrCutByRun?: boolean } {
     const h = this.run(runId).byKey.get(key) ?? fail('NotFound', `The run ${runId} has no host ${key}.`, { runId, key });
     const cutOut = h.stdout?.cutAt;
     const cutErr = h.stderr?.cutAt;
@@ -260,7 +260,8 @@ export class FleetService implements Disposable {
       stderr: h.stderr?.bytes.toString('utf8') ?? '',
       ...(cutOut !== undefined ? { stdoutCutAt: cutOut } : {}),
       ...(cutErr !== undefined ? { stderrCutAt: cutErr } : {}),
-      ...(h.stdout?.cutByRun || h.stderr?.cutByRun ? { cutByRun: true } : {}),
+      ...(h.stdout?.cutByRun ? { stdoutCutByRun: true } : {}),
+      ...(h.stderr?.cutByRun ? { stderrCutByRun: true } : {}),
     };
   }
 

@@ -39,8 +39,8 @@ export class CappedOutput {
 
   push(chunk: Buffer): void {
     this.total += chunk.length;
-    // What is kept is always the stream's beginning: once anything is refused, nothing after it is kept.
-    if (this.kept < this.cap && this.kept === this.total - chunk.length) {
+    // What is kept is always the stream's beginning: once the budget refused some, nothing after it is kept.
+    if (this.kept < this.cap && !this.cutByRun) {
       const wanted = Math.min(chunk.length, this.cap - this.kept);
       const granted = this.budget ? this.budget.take(wanted) : wanted;
       if (granted < wanted) this.cutByRun = true;

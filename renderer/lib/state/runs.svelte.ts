@@ -21,8 +21,9 @@ export interface HostOutput {
   stderr: string;
   stdoutCutAt?: number;
   stderrCutAt?: number;
-  /** The run's budget for all its hosts' output, not this host's own cap, is what cut it. */
-  cutByRun?: boolean;
+  /** The run's budget for all its hosts' output, not the stream's own cap, is what cut it. */
+  stdoutCutByRun?: boolean;
+  stderrCutByRun?: boolean;
 }
 
 /** Hosts that printed the same (exit code, stdout and stderr), largest group first. */
