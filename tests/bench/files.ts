@@ -14,7 +14,9 @@
  *    batch stamps the time (`!date`) just before and after its put or get, so neither counts the
  *    connection; scp has no batch, and its figure is the whole command's;
  *  - with no added latency each transfer runs in 3 rounds, Keyless, sftp and scp one after the
- *    other in each, and the figure is the median round's (`--rounds N` for another count).
+ *    other in each, and the figure is the median round's (`--rounds N` for another count);
+ *  - every upload is of a new file or folder: the tool's own copy from the last round is removed
+ *    just before its run, outside the measurement (see uploadsNothingThere);
  * OpenSSH authenticates with a key in an ssh-agent, pushed with SendSSHPublicKey before each run
  * as the AWS CLI would. Targets (issue 14): large file ≥ 1.0× sftp at 50 ms and ≥ 0.9× at 0 ms;
  * the 500-file folder ≥ 3× sftp at 50 ms; RSS growth < 64 MB. Writes tests/bench/results/files.json.
@@ -358,6 +360,23 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       };
     };
 
+    /**
+     * Every upload is of something new: what the tool's last round put there is removed first,
+     * just before the tool's own run and outside its measurement. A folder must go up into no
+     * folder (scp -r into an existing one would nest it). A file replacing the last round's one
+     * measured this machine's memory instead of the client: sftp truncates the old file and writes
+     * into the page cache it just freed, while Keyless writes a temporary file beside the old one
+     * (which goes at the rename), so its gigabyte landed in pages the guest had not touched for a
+     * while, which this virtual machine backs again on first touch at about a tenth of the speed
+     * (perf: sshd's sftp-servers spent 404 samples copying a Keyless gigabyte into the page cache
+     * against 36 for sftp's; Keyless's 1 GiB upload with no added latency read 0.59-0.78× sftp
+     * before this, 0.77-0.85× with it). Replacing a file is tested, not benchmarked (files-sshd's
+     * "an existing target: … replace keeps its mode").
+     * The instance's home is this machine's /home/ec2-user.
+     */
+    const uploadsNothingThere = (tool: 'keyless' | 'sftp' | 'scp', what: (typeof whats)[number], label: string) =>
+      what === 'bigUp' || what === 'smallUp' ? rm(join(remoteHome, `${tool}-${label}`, what === 'bigUp' ? 'big.bin' : 'small'), { recursive: true, force: true }) : Promise.resolve();
+
     const byLatency: Record<string, unknown> = {};
     let algo: { cipher: string; mac: string } | undefined;
     for (const ms of latencies) {
@@ -370,13 +389,15 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       for (const what of whats) {
         const each: Record<'keyless' | 'sftp' | 'scp', Figure[]> = { keyless: [], sftp: [], scp: [] };
         for (let round = 0; round < rounds; round++) {
-          // A folder goes up into no folder every round (scp -r into an existing one would nest it).
-          // The instance's home is this machine's /home/ec2-user: cleared outside the measurement.
-          if (what === 'smallUp' && round > 0) for (const tool of ['keyless', 'sftp', 'scp']) await rm(join(remoteHome, `${tool}-${label}`, 'small'), { recursive: true, force: true });
+          await uploadsNothingThere('keyless', what, label);
           each.keyless.push(await keylessRun(what, label));
           algo ??= await negotiated();
+          await uploadsNothingThere('sftp', what, label);
           each.sftp.push(await opensshRun('sftp', what, label, algo));
-          if (!opts.noScp) each.scp.push(await opensshRun('scp', what, label, algo));
+          if (!opts.noScp) {
+            await uploadsNothingThere('scp', what, label);
+            each.scp.push(await opensshRun('scp', what, label, algo));
+          }
         }
         keyless[what] = medianRound(each.keyless);
         sftp[what] = medianRound(each.sftp);
@@ -406,6 +427,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       quick: opts.quick,
       ...(partial ? { partial: { only: opts.only ?? 'both', ms: opts.ms ?? 'all', scp: !opts.noScp, rounds: opts.rounds ?? 'default' } } : {}),
       timing: "seconds of the transfer itself (Keyless: connected before; sftp: between !date stamps in its batch; scp: the whole command, connection included); each latency's figure is its median round (rounds: how many)",
+      uploads: "each upload is of a new file or folder: the tool's own copy from the last round is removed just before its run, outside the measurement",
       sizes: { bigMB: bigBytes / MB, smallFiles: smallCount, smallFileBytes: 4096 },
       negotiated: algo ?? 'not found in the sshd log',
       pinning: cpus().length >= 2 ? 'client (Keyless backend process; sftp/scp with ssh and the tunnel bridge) on core 0; simulator and sshd on core 1' : 'one core: not pinned',
