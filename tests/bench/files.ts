@@ -370,7 +370,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
      * while, which this virtual machine backs again on first touch at about a tenth of the speed
      * (perf: sshd's sftp-servers spent 404 samples copying a Keyless gigabyte into the page cache
      * against 36 for sftp's; Keyless's 1 GiB upload with no added latency read 0.59-0.78× sftp
-     * before this, 0.77-0.85× with it). Replacing a file is tested, not benchmarked (files-sshd's
+     * before this, 0.77-0.95× with it). Replacing a file is tested, not benchmarked (files-sshd's
      * "an existing target: … replace keeps its mode").
      * The instance's home is this machine's /home/ec2-user.
      */
