@@ -18,6 +18,8 @@ export const READ_LIMITS = {
   knownHosts: 16 * MiB,
   /** hosts.json in the data folder. */
   hostsFile: 10 * MiB,
+  /** The AWS config Keyless adds a profile to: tens of thousands of profiles. */
+  awsConfig: 16 * MiB,
   /** A terminal recording played back (the renderer holds it whole). */
   recording: 64 * MiB,
 } as const;

@@ -1,8 +1,9 @@
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { NewSsoProfile } from '../../contract';
 import { KeylessFailure } from '../base/errors';
+import { READ_LIMITS, readRegularFile } from '../base/safe-read';
 import { iniProblem, iniSection, refuse } from './ini-text';
 import { configFilePath, readAwsFiles } from './profile-files';
 
@@ -51,38 +52,71 @@ function refuseOtherSession(configFile: Record<string, Record<string, string | u
   }
 }
 
+/**
+ * The section headers of an AWS config as the AWS CLI's parser (Python's configparser) reads them:
+ * what stands between the `[` that starts a line (after blanks) and the line's last `]`. The SDK's
+ * parser leaves out a section with no settings; the CLI keeps it, and refuses the whole file
+ * ("Unable to parse config file") when a second section has the same header.
+ */
+function sectionHeaders(text: string): Set<string> {
+  const headers = new Set<string>();
+  for (const raw of text.split(/\r\n|\r|\n/)) {
+    const line = raw.trim();
+    const close = line.lastIndexOf(']');
+    if (line.startsWith('[') && close > 1) headers.add(line.slice(1, close));
+  }
+  return headers;
+}
+
+/** Refuses an sso-session the config holds with no settings: adding it again would make a second header. */
+function refuseEmptySession(headers: Set<string>, configFile: Record<string, unknown>, session: string): void {
+  if (!Object.hasOwn(configFile, `sso-session.${session}`) && headers.has(`sso-session ${session}`)) {
+    throw new KeylessFailure('AwsProfileExists', `The sso-session "${session}" is in your AWS config with no settings; choose another session name.`, false, { profile: session });
+  }
+}
+
+/** The AWS config's bytes, checked to be a regular file; undefined when there is none. */
+async function configBytes(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readRegularFile(file, READ_LIMITS.awsConfig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** Before the sign-in of a new SSO profile's discovery: the session name must be free or the same session. */
 export async function checkNewSession(session: string, startUrl: string, region: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  refuseOtherSession((await readAwsFiles(env)).configFile, session, normalisedStartUrl(startUrl), region);
+  const text = (await configBytes(configFilePath(env)))?.toString('utf8') ?? '';
+  const { configFile } = await readAwsFiles(env);
+  refuseOtherSession(configFile, session, normalisedStartUrl(startUrl), region);
+  refuseEmptySession(sectionHeaders(text), configFile, session);
 }
 
 /**
  * Adds an SSO profile (and its sso-session when the file has none of that name) to the end of the
  * AWS config, as `aws configure sso` does. Every existing byte stays as it was, comments included;
  * the old file is copied beside it first, and the new one replaces it atomically. An existing
- * profile of that name, or an sso-session of that name with other settings, is refused rather
- * than rewritten.
+ * profile of that name (a section with no settings too), or an sso-session of that name with other
+ * settings or none, is refused rather than rewritten.
  */
 export async function addSsoProfile(p: NewSsoProfile, env: NodeJS.ProcessEnv = process.env): Promise<{ configFile: string; backupFile: string | null }> {
   const startUrl = normalisedStartUrl(p.startUrl);
   const file = configFilePath(env);
+  // Read (and checked to be a regular file) before the SDK's parser reads it.
+  const before = await configBytes(file);
   const { configFile, credentialsFile } = await readAwsFiles(env);
-  // Own keys only: `constructor` or `toString` is a name like any other, not a method of the parsed object.
-  if (Object.hasOwn(configFile, p.profile) || Object.hasOwn(credentialsFile, p.profile)) {
+  const header = p.profile === 'default' ? 'default' : `profile ${p.profile}`;
+  const headers = sectionHeaders(before?.toString('utf8') ?? '');
+  // Own keys only: `constructor` or `toString` is a name like any other, not a method of the parsed
+  // object. A section of that name with no settings is still a profile to the AWS CLI.
+  if (Object.hasOwn(configFile, p.profile) || Object.hasOwn(credentialsFile, p.profile) || headers.has(header) || (p.profile === 'default' && headers.has('profile default'))) {
     throw new KeylessFailure('AwsProfileExists', `A profile named "${p.profile}" already exists in your AWS config; choose another name.`, false, { profile: p.profile });
   }
   refuseOtherSession(configFile, p.session, startUrl, p.ssoRegion);
+  refuseEmptySession(headers, configFile, p.session);
   const existing = Object.hasOwn(configFile, `sso-session.${p.session}`);
-
-  let before: Buffer | undefined;
-  let mode = 0o600;
-  try {
-    before = await readFile(file);
-    mode = (await stat(file)).mode & 0o777;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const header = p.profile === 'default' ? 'default' : `profile ${p.profile}`;
+  const mode = before ? (await stat(file)).mode & 0o777 : 0o600;
   let text = iniSection(header, [
     ['sso_session', p.session],
     ['sso_account_id', p.accountId],

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../electron/main/base/log';
 import { createAwsServices } from '../../../electron/main/inventory/aws-handlers';
 import { listProfiles } from '../../../electron/main/profiles/profile-files';
-import { addSsoProfile, backupPathOf } from '../../../electron/main/profiles/sso-config';
+import { addSsoProfile, backupPathOf, checkNewSession } from '../../../electron/main/profiles/sso-config';
 import { ContractServer, type Handlers } from '../../../electron/main/rpc/contract-server';
 import { connectInMemory } from '../../support/memory-transport';
 import { Prompts } from '../../../electron/main/rpc/prompts';
@@ -86,6 +87,26 @@ describe('adding an SSO profile to the AWS config', () => {
     const once = await readFile(env.AWS_CONFIG_FILE!, 'utf8');
     await expect(addSsoProfile({ ...newProfile, profile: 'other', startUrl: 'https://else.awsapps.com/start' }, env)).rejects.toMatchObject({ code: 'AwsProfileExists' });
     expect(await readFile(env.AWS_CONFIG_FILE!, 'utf8')).toBe(once);
+  });
+
+  it('counts a section with no settings as taken: the AWS CLI would refuse a config holding its header twice', async () => {
+    // The SDK's parser leaves empty sections out; botocore's keeps them and fails on a duplicate.
+    const config = `[profile dev-admin]\n\n[sso-session corp]\n\n[default]\nregion = eu-west-1\n`;
+    await writeFile(env.AWS_CONFIG_FILE!, config);
+    await expect(addSsoProfile(newProfile, env)).rejects.toMatchObject({ code: 'AwsProfileExists', detail: { profile: 'dev-admin' } });
+    await expect(addSsoProfile({ ...newProfile, profile: 'other' }, env)).rejects.toMatchObject({ code: 'AwsProfileExists', detail: { profile: 'corp' } });
+    await expect(checkNewSession('corp', newProfile.startUrl, newProfile.ssoRegion, env)).rejects.toMatchObject({ code: 'AwsProfileExists', detail: { profile: 'corp' } });
+    expect(await readFile(env.AWS_CONFIG_FILE!, 'utf8')).toBe(config);
+    expect(existsSync(backupPathOf(env.AWS_CONFIG_FILE!))).toBe(false);
+    // Another name and session go in, each header once.
+    await addSsoProfile({ ...newProfile, profile: 'other', session: 'corp2' }, env);
+    const text = await readFile(env.AWS_CONFIG_FILE!, 'utf8');
+    for (const header of ['[profile dev-admin]', '[sso-session corp]', '[profile other]', '[sso-session corp2]']) expect(text.split(header).length - 1, header).toBe(1);
+  });
+
+  it('refuses an AWS config that is a FIFO instead of hanging on it', async () => {
+    execFileSync('mkfifo', [env.AWS_CONFIG_FILE!]);
+    await expect(addSsoProfile(newProfile, env)).rejects.toMatchObject({ code: 'FileRefused' });
   });
 });
 
