@@ -24,7 +24,10 @@ export interface Lease extends Disposable {
   readonly route: RouteInfo;
   /** When the connection was made (epoch ms). */
   readonly openedAt: number;
-  /** Told once when the connection drops (no reason: closed cleanly). A lease outlives its connection until disposed. */
+  /**
+   * Told once when the connection drops (no reason: closed cleanly), at once when it has dropped
+   * already; never after `dispose()`. A lease outlives its connection until disposed.
+   */
   onDrop(listener: (reason?: KeylessFailure) => void): () => void;
 }
 
@@ -38,6 +41,8 @@ interface Entry {
   refs: number;
   linger: NodeJS.Timeout | undefined;
   closed: boolean;
+  /** Set when the connection has closed, with why (no reason: closed cleanly). */
+  dropped?: { reason: KeylessFailure | undefined };
 }
 
 export interface PoolDeps {
@@ -185,6 +190,7 @@ export class ConnectionPool implements Disposable {
     }
     this.entries.set(key, entry);
     connection.ssh.onClose((reason) => {
+      entry.dropped = { reason };
       this.forget(entry);
       this.deps.log.info('connection closed', { to: hop.label, reason: reason?.code });
     });
@@ -200,10 +206,12 @@ export class ConnectionPool implements Disposable {
     clearTimeout(entry.linger);
     entry.linger = undefined;
     const listeners = new Set<(reason?: KeylessFailure) => void>();
+    let disposed = false;
     const stop = entry.connection.ssh.onClose((reason) => {
       for (const l of [...listeners]) l(reason);
     });
     const lease = toDisposable(() => {
+      disposed = true;
       stop();
       listeners.clear();
       entry.refs--;
@@ -220,6 +228,12 @@ export class ConnectionPool implements Disposable {
       route: entry.route,
       openedAt: entry.openedAt,
       onDrop: (l) => {
+        if (disposed) return () => {};
+        // A listener added after the drop (after an await, say) is told at once, not never.
+        if (entry.dropped) {
+          l(entry.dropped.reason);
+          return () => {};
+        }
         listeners.add(l);
         return () => listeners.delete(l);
       },

@@ -168,6 +168,19 @@ describe('ConnectionPool', () => {
     expect(c.made).toHaveLength(2);
   });
 
+  it('a listener added after the drop is told at once, with the reason; a disposed lease tells none', async () => {
+    const c = new CountingConnector();
+    const p = makePool(c);
+    const a = await p.borrow(route('web'), hooks());
+    const b = await p.borrow(route('web'), hooks());
+    b.dispose();
+    c.made[0]!.ssh.drop(new KeylessFailure('TunnelClosed', 'cut', true));
+    const told: string[] = [];
+    a.onDrop((r) => told.push(`a:${r?.code}`));
+    b.onDrop((r) => told.push(`b:${r?.code}`));
+    expect(told).toEqual(['a:TunnelClosed']);
+  });
+
   it('reconnecting retries what a retry can fix, with backoff, and gives up at once on what it cannot', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const c = new CountingConnector();
