@@ -42,13 +42,17 @@ function sameStartUrl(a: string | undefined, b: string): boolean {
 /**
  * Refuses an sso-session name the config already gives another start URL or region: signing in to
  * it would replace that session's cached token (which the AWS CLI shares), and adding it would be
- * refused anyway.
+ * refused anyway. Refuses one whose section is there with no settings too (`headers`, see
+ * sectionHeaders): adding it would make a second header.
  */
-function refuseOtherSession(configFile: Record<string, Record<string, string | undefined>>, session: string, startUrl: string, region: string): void {
+function refuseOtherSession(configFile: Record<string, Record<string, string | undefined>>, headers: Set<string>, session: string, startUrl: string, region: string): void {
   const key = `sso-session.${session}`;
   const existing = Object.hasOwn(configFile, key) ? configFile[key] : undefined;
   if (existing && (!sameStartUrl(existing.sso_start_url, startUrl) || existing.sso_region !== region)) {
     throw new KeylessFailure('AwsProfileExists', `The sso-session "${session}" already exists with another start URL or region; choose another session name.`, false, { profile: session });
+  }
+  if (!existing && headers.has(`sso-session ${session}`)) {
+    throw new KeylessFailure('AwsProfileExists', `The sso-session "${session}" is in your AWS config with no settings; choose another session name.`, false, { profile: session });
   }
 }
 
@@ -68,13 +72,6 @@ function sectionHeaders(text: string): Set<string> {
   return headers;
 }
 
-/** Refuses an sso-session the config holds with no settings: adding it again would make a second header. */
-function refuseEmptySession(headers: Set<string>, configFile: Record<string, unknown>, session: string): void {
-  if (!Object.hasOwn(configFile, `sso-session.${session}`) && headers.has(`sso-session ${session}`)) {
-    throw new KeylessFailure('AwsProfileExists', `The sso-session "${session}" is in your AWS config with no settings; choose another session name.`, false, { profile: session });
-  }
-}
-
 /** The AWS config's bytes, checked to be a regular file; undefined when there is none. */
 async function configBytes(file: string): Promise<Buffer | undefined> {
   try {
@@ -89,8 +86,7 @@ async function configBytes(file: string): Promise<Buffer | undefined> {
 export async function checkNewSession(session: string, startUrl: string, region: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const text = (await configBytes(configFilePath(env)))?.toString('utf8') ?? '';
   const { configFile } = await readAwsFiles(env);
-  refuseOtherSession(configFile, session, normalisedStartUrl(startUrl), region);
-  refuseEmptySession(sectionHeaders(text), configFile, session);
+  refuseOtherSession(configFile, sectionHeaders(text), session, normalisedStartUrl(startUrl), region);
 }
 
 /**
@@ -113,8 +109,7 @@ export async function addSsoProfile(p: NewSsoProfile, env: NodeJS.ProcessEnv = p
   if (Object.hasOwn(configFile, p.profile) || Object.hasOwn(credentialsFile, p.profile) || headers.has(header) || (p.profile === 'default' && headers.has('profile default'))) {
     throw new KeylessFailure('AwsProfileExists', `A profile named "${p.profile}" already exists in your AWS config; choose another name.`, false, { profile: p.profile });
   }
-  refuseOtherSession(configFile, p.session, startUrl, p.ssoRegion);
-  refuseEmptySession(headers, configFile, p.session);
+  refuseOtherSession(configFile, headers, p.session, startUrl, p.ssoRegion);
   const existing = Object.hasOwn(configFile, `sso-session.${p.session}`);
   const mode = before ? (await stat(file)).mode & 0o777 : 0o600;
   let text = iniSection(header, [

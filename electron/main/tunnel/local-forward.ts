@@ -11,10 +11,8 @@ import type { Disposable } from '../base/lifecycle';
  */
 export class LocalForward implements Disposable {
   private readonly live = new Set<{ socket: Socket; stream?: Duplex }>();
-  /** Accepted connections waiting for a stream of their own (at `maxStreams`), in order. */
+  /** Accepted connections waiting for a stream of their own (at `maxStreams`), in order; the others in `live` hold one. */
   private readonly waiting: Array<() => void> = [];
-  /** Connections holding a stream, or opening one. */
-  private streams = 0;
   private closed = false;
 
   private constructor(
@@ -67,32 +65,25 @@ export class LocalForward implements Disposable {
 
   private accept(socket: Socket): void {
     if (this.closed) return void socket.destroy();
+    const room = this.live.size - this.waiting.length < this.maxStreams;
     const entry: { socket: Socket; stream?: Duplex } = { socket };
     this.live.add(entry);
     const ac = new AbortController();
     socket.setNoDelay(true);
-    let holds = false;
     const end = () => {
       if (!this.live.delete(entry)) return;
       ac.abort();
       socket.destroy();
       entry.stream?.destroy();
-      if (holds) {
-        this.streams--;
-        this.waiting.shift()?.();
-      } else {
-        const i = this.waiting.indexOf(start);
-        if (i >= 0) this.waiting.splice(i, 1);
-      }
+      // A waiting connection leaves the queue; one that held a stream hands it to the next.
+      const i = this.waiting.indexOf(start);
+      if (i >= 0) this.waiting.splice(i, 1);
+      else this.waiting.shift()?.();
     };
     socket.once('close', end);
     socket.on('error', end);
-    const start = () => {
-      holds = true;
-      this.streams++;
-      this.carry(entry, ac.signal, end);
-    };
-    if (this.streams < this.maxStreams) start();
+    const start = () => this.carry(entry, ac.signal, end);
+    if (room) start();
     else this.waiting.push(start);
   }
 

@@ -36,11 +36,6 @@ interface Forward extends Disposable {
 }
 
 /**
- * Local port forwards, owned by the renderer that started them: a listener on 127.0.0.1 whose
- * connections go through the host's pooled SSH connection (`ssh`), or each through an endpoint
- * tunnel of its own (`eice`, like `aws ec2-instance-connect open-tunnel --local-port`).
- */
-/**
  * Tunnels one EICE forward holds at once: half an endpoint's 20 (TUNNELS_PER_ENDPOINT, which the
  * connection layer above keeps to), so a forward's connections (a burst of scp, say) never take
  * every slot from the terminals and transfers on the same endpoint. The next connections wait,
@@ -48,6 +43,11 @@ interface Forward extends Disposable {
  */
 export const EICE_FORWARD_TUNNELS = 10;
 
+/**
+ * Local port forwards, owned by the renderer that started them: a listener on 127.0.0.1 whose
+ * connections go through the host's pooled SSH connection (`ssh`), or each through an endpoint
+ * tunnel of its own (`eice`, like `aws ec2-instance-connect open-tunnel --local-port`).
+ */
 export class PortForwards implements Disposable {
   private readonly forwards = new DisposableMap<string, Forward>();
   private next = 1;
