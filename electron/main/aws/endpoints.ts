@@ -1,4 +1,5 @@
 import { CONFIG_PREFIX_SEPARATOR as SEP, loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
+import { checkAwsFiles } from './shared-files';
 
 /**
  * The endpoint override the AWS SDKs honour for a service (the "service-specific endpoints"
@@ -16,6 +17,7 @@ export async function endpointOverride(
   const suffix = serviceId.split(' ').map((w) => w.toUpperCase()).join('_');
   const fromEnv = env[`AWS_ENDPOINT_URL_${suffix}`] || env.AWS_ENDPOINT_URL;
   if (fromEnv) return new URL(fromEnv);
+  await checkAwsFiles();
   const { configFile } = await loadSharedConfigFiles({ ignoreCache: false });
   const section = configFile[profile ?? env.AWS_PROFILE ?? 'default'];
   if (!section) return undefined;

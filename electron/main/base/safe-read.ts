@@ -18,7 +18,7 @@ export const READ_LIMITS = {
   knownHosts: 16 * MiB,
   /** hosts.json in the data folder. */
   hostsFile: 10 * MiB,
-  /** The AWS config Keyless adds a profile to: tens of thousands of profiles. */
+  /** The AWS config and credentials files (checked before the SDK reads them): tens of thousands of profiles. */
   awsConfig: 16 * MiB,
   /** A terminal recording played back (the renderer holds it whole). */
   recording: 64 * MiB,
@@ -77,13 +77,10 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants
 const CHUNK = 64 * KiB;
 
 /**
- * The bytes of `path` if it is a regular file of at most `maxBytes`, else a `FileRefused` failure
- * that names the path and what it is (a FIFO, a folder, a device, a socket, a symlink loop, too
- * large). The file is opened without blocking and checked through its descriptor, so what is read
- * is what was checked; at most `maxBytes + 1` bytes are read, however long the file grows meanwhile.
- * Other errors (ENOENT, EACCES) are the system's, for the caller to word.
+ * `path` opened without blocking and checked through its descriptor: a regular file of at most
+ * `maxBytes`, else a `FileRefused` failure naming the path and what it is.
  */
-export async function readRegularFile(path: string, maxBytes: number): Promise<Buffer> {
+async function openRegular(path: string, maxBytes: number): Promise<FileHandle> {
   let fh: FileHandle;
   try {
     fh = await open(path, OPEN_FLAGS);
@@ -100,6 +97,23 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<B
     const kind = kindOf(st);
     if (kind) throw new FileRefusal(path, kind, maxBytes);
     if (st.size > maxBytes) throw new FileRefusal(path, 'tooLarge', maxBytes);
+    return fh;
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The bytes of `path` if it is a regular file of at most `maxBytes`, else a `FileRefused` failure
+ * that names the path and what it is (a FIFO, a folder, a device, a socket, a symlink loop, too
+ * large). The file is opened without blocking and checked through its descriptor, so what is read
+ * is what was checked; at most `maxBytes + 1` bytes are read, however long the file grows meanwhile.
+ * Other errors (ENOENT, EACCES) are the system's, for the caller to word.
+ */
+export async function readRegularFile(path: string, maxBytes: number): Promise<Buffer> {
+  const fh = await openRegular(path, maxBytes);
+  try {
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -115,6 +129,15 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<B
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/**
+ * Refuses `path` as `readRegularFile` would, without reading it: for a file that another reader
+ * (a library's plain readFile) reads next, which would wait on a FIFO for good and read a device
+ * such as /dev/zero until memory ran out. Errors other than a refusal are the system's.
+ */
+export async function checkRegularFile(path: string, maxBytes: number): Promise<void> {
+  await (await openRegular(path, maxBytes)).close();
 }
 
 /** `readRegularFile` as UTF-8 text. */

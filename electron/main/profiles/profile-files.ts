@@ -1,16 +1,7 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { CONFIG_PREFIX_SEPARATOR as SEP, loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
 import type { ParsedIniData, Profile } from '@smithy/types';
+import { checkAwsFiles, configFilePath, credentialsFilePath } from '../aws/shared-files';
 import type { ProfileKind, ProfileList, ProfileSummary, SsoSessionSummary } from '../../contract';
-
-/** The home folder as the SDK and the AWS CLI see it (HOME first, so tests can point it elsewhere). */
-export function awsHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HOME || env.USERPROFILE || homedir();
-}
-export const configFilePath = (env: NodeJS.ProcessEnv = process.env): string => env.AWS_CONFIG_FILE || join(awsHome(env), '.aws', 'config');
-export const credentialsFilePath = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.AWS_SHARED_CREDENTIALS_FILE || join(awsHome(env), '.aws', 'credentials');
 
 /** Both files, parsed by the SDK's own loader (re-read from disk: the person may have just edited them). */
 export interface AwsFiles {
@@ -18,6 +9,7 @@ export interface AwsFiles {
   credentialsFile: ParsedIniData;
 }
 export async function readAwsFiles(env: NodeJS.ProcessEnv = process.env): Promise<AwsFiles> {
+  await checkAwsFiles(env);
   return loadSharedConfigFiles({ filepath: credentialsFilePath(env), configFilepath: configFilePath(env), ignoreCache: true });
 }
 

@@ -5,7 +5,8 @@ import type { NewSsoProfile } from '../../contract';
 import { KeylessFailure } from '../base/errors';
 import { READ_LIMITS, readRegularFile } from '../base/safe-read';
 import { iniProblem, iniSection, refuse } from './ini-text';
-import { configFilePath, readAwsFiles } from './profile-files';
+import { configFilePath } from '../aws/shared-files';
+import { readAwsFiles } from './profile-files';
 
 /** The backup of the AWS config taken before Keyless changes it (the previous backup is replaced). */
 export const backupPathOf = (configFile: string): string => `${configFile}.keyless-backup`;

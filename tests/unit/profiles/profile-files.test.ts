@@ -1,7 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sdk } from '../../../electron/main/aws/sdk';
 import { listProfiles } from '../../../electron/main/profiles/profile-files';
 import { stateAt } from '../../../electron/main/profiles/profile-check';
 
@@ -93,5 +95,44 @@ describe('profiles from the AWS config and credentials files', () => {
     expect(stateAt(now + 16 * 60_000, now)).toBe('valid');
     expect(stateAt(now + 5 * 60_000, now)).toBe('expiring');
     expect(stateAt(now - 1, now)).toBe('expired');
+  });
+});
+
+describe('AWS files that are not regular files', () => {
+  it('a FIFO as the AWS config is refused at once, naming it, and the backend\'s other file calls go on', async () => {
+    const fifo = join(dir, 'config-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fifoEnv = { ...env, AWS_CONFIG_FILE: fifo };
+    // Before, each list waited on the FIFO for good on one of libuv's four file threads: after four,
+    // no file call of the process ever finished.
+    for (let i = 0; i < 5; i++) await expect(listProfiles(fifoEnv)).rejects.toMatchObject({ code: 'FileRefused', detail: { path: fifo, reason: 'fifo' } });
+    expect((await readFile(env.AWS_CONFIG_FILE!, 'utf8')).length).toBeGreaterThan(0);
+  });
+
+  it('a device as the credentials file is refused instead of read until memory runs out, and a folder is named as one', async () => {
+    await expect(listProfiles({ ...env, AWS_SHARED_CREDENTIALS_FILE: '/dev/zero' })).rejects.toMatchObject({ code: 'FileRefused', detail: { path: '/dev/zero', reason: 'device' } });
+    const folder = join(dir, 'config-folder');
+    await mkdir(folder);
+    await expect(listProfiles({ ...env, AWS_CONFIG_FILE: folder })).rejects.toMatchObject({ code: 'FileRefused', detail: { path: folder, reason: 'directory' } });
+  });
+
+  it('a missing file is an empty one, and a path starting ~/ is taken from home, as the SDK and the AWS CLI take them', async () => {
+    const list = await listProfiles({ ...env, AWS_CONFIG_FILE: '~/cfg', AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') });
+    expect(list.configFile).toBe(join(dir, 'cfg'));
+    expect(list.profiles.map((p) => p.name)).toContain('acme.prod');
+  });
+
+  it('the SDK\'s clients and credential providers are not loaded while the AWS config is a FIFO', async () => {
+    const fifo = join(dir, 'sdk-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const before = process.env.AWS_CONFIG_FILE;
+    process.env.AWS_CONFIG_FILE = fifo;
+    try {
+      await expect(sdk.credentialProviders()).rejects.toMatchObject({ code: 'FileRefused', detail: { reason: 'fifo' } });
+      await expect(sdk.ec2()).rejects.toMatchObject({ code: 'FileRefused', detail: { reason: 'fifo' } });
+    } finally {
+      if (before === undefined) delete process.env.AWS_CONFIG_FILE;
+      else process.env.AWS_CONFIG_FILE = before;
+    }
   });
 });

@@ -1,0 +1,36 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { checkRegularFile, FileRefusal, READ_LIMITS } from '../base/safe-read';
+
+// The shared AWS config and credentials files: where the SDK and the AWS CLI find them, and the
+// check made before the SDK is let read them.
+
+/** The home folder as the SDK and the AWS CLI see it (HOME first, so tests can point it elsewhere). */
+export function awsHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HOME || env.USERPROFILE || homedir();
+}
+/** A file named by AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE, with a leading `~/` taken from home as the SDK takes it. */
+function awsFile(named: string | undefined, env: NodeJS.ProcessEnv, fallback: string): string {
+  if (!named) return join(awsHome(env), '.aws', fallback);
+  return named.startsWith('~/') ? join(awsHome(env), named.slice(2)) : named;
+}
+export const configFilePath = (env: NodeJS.ProcessEnv = process.env): string => awsFile(env.AWS_CONFIG_FILE, env, 'config');
+export const credentialsFilePath = (env: NodeJS.ProcessEnv = process.env): string => awsFile(env.AWS_SHARED_CREDENTIALS_FILE, env, 'credentials');
+
+/**
+ * Both AWS files checked as Keyless checks any file it reads, before the SDK reads them: its plain
+ * readFile would wait on a FIFO for good, holding one of the process's four file threads (a few
+ * such reads stall every file call of the backend), and read a device such as /dev/zero until
+ * memory ran out. A FIFO, folder, device, socket or file over 16 MiB is refused (`FileRefused`,
+ * naming the file); a missing or unreadable file is left to the SDK, which reads it as empty, as
+ * the AWS CLI does.
+ */
+export async function checkAwsFiles(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await Promise.all(
+    [configFilePath(env), credentialsFilePath(env)].map((path) =>
+      checkRegularFile(path, READ_LIMITS.awsConfig).catch((err: unknown) => {
+        if (err instanceof FileRefusal) throw err;
+      }),
+    ),
+  );
+}
