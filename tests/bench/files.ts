@@ -37,6 +37,7 @@ import { pushKey } from '../../electron/main/connect/key-push';
 import { presignOpenTunnelUrl } from '../../electron/main/tunnel/presign';
 import { writeSeeded } from '../integration/files/support';
 import { simulatorProcess, type SimulatorProcess } from './support/sim-process';
+import { statTicks, TICKS } from './support/proc-stat';
 
 const REGION = 'us-east-1';
 const INSTANCE = 'i-0f0f0f0f0f0f0f001';
@@ -58,6 +59,8 @@ interface Figure {
   serverCpuSecondsPerMB?: number;
   /** Keyless only: seconds of garbage-collection pauses per MB. */
   gcSecondsPerMB?: number;
+  /** Keyless only: CPU of V8's worker threads (concurrent marking and sweeping, background compiling), on the same pinned core. */
+  v8WorkerSecondsPerMB?: number;
   /** Keyless only: garbage collections by kind (count, milliseconds). */
   gcKinds?: Record<string, { n: number; ms: number }>;
   rssGrowthMB?: number;
@@ -73,19 +76,8 @@ const pinned = (core: number, cmd: string[]) => (cpus().length >= 2 && existsSyn
  */
 const settle = () => execFileSync('sync');
 
-/** Clock ticks a second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const TICKS = 100;
-
 /** utime + stime (ticks) of a process, from /proc; undefined once it is gone. */
-function cpuTicks(pid: number): number | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return undefined;
-  }
-}
+const cpuTicks = (pid: number) => statTicks(`/proc/${pid}/stat`);
 
 /** A process's children, from each of its threads' /proc children list (no walk of all of /proc). */
 function childrenOf(pid: number): number[] {
@@ -119,13 +111,7 @@ const commOf = (pid: number) => {
 function sshdTicks(simPid: number): number {
   let total = 0;
   for (const pid of childrenOf(simPid).filter((c) => commOf(c).startsWith('sshd')).flatMap(tree)) {
-    try {
-      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      /* gone */
-    }
+    total += statTicks(`/proc/${pid}/stat`, true) ?? 0;
   }
   return total;
 }
@@ -279,7 +265,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
       }, simPid);
       if (r.code !== 0) throw new Error(`the Keyless client failed: ${r.err.slice(-2000)}`);
       const line = r.out.trim().split('\n').at(-1)!;
-      const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
+      const m = JSON.parse(line) as { name: string; state: string; error?: string; bytes: number; seconds: number; cpuSeconds: number; gcSeconds: number; v8WorkerSeconds: number; gcKinds: Record<string, { n: number; ms: number }>; rssGrowthMB: number };
       const mb = (m.name.startsWith('big') ? bigBytes : smallCount * 4096) / MB;
       return {
         seconds: round(m.seconds, 2),
@@ -287,6 +273,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         cpuSecondsPerMB: round(m.cpuSeconds / mb, 4),
         serverCpuSecondsPerMB: round(r.serverCpuSeconds / mb, 4),
         gcSecondsPerMB: round(m.gcSeconds / mb, 4),
+        v8WorkerSecondsPerMB: round(m.v8WorkerSeconds / mb, 4),
         gcKinds: Object.fromEntries(Object.entries(m.gcKinds).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }])),
         ...(m.name.startsWith('big') ? { rssGrowthMB: round(m.rssGrowthMB, 1) } : {}),
         ...(m.state !== 'done' ? { error: `${m.state} ${m.error ?? ''}` } : {}),
@@ -416,7 +403,7 @@ export async function benchFiles(opts: FilesBenchOptions): Promise<Record<string
         Object.fromEntries(
           whats.map((w) => [
             w,
-            { keylessMBps: keyless[w]?.MBps, sftpMBps: sftp[w]?.MBps, scpMBps: scp[w]?.MBps, 'keyless÷sftp': ratio(w), keylessCpuPerMB: keyless[w]?.cpuSecondsPerMB, keylessGcPerMB: keyless[w]?.gcSecondsPerMB, sftpCpuPerMB: sftp[w]?.cpuSecondsPerMB, keylessServerCpuPerMB: keyless[w]?.serverCpuSecondsPerMB, sftpServerCpuPerMB: sftp[w]?.serverCpuSecondsPerMB },
+            { keylessMBps: keyless[w]?.MBps, sftpMBps: sftp[w]?.MBps, scpMBps: scp[w]?.MBps, 'keyless÷sftp': ratio(w), keylessCpuPerMB: keyless[w]?.cpuSecondsPerMB, keylessGcPerMB: keyless[w]?.gcSecondsPerMB, keylessV8WorkersPerMB: keyless[w]?.v8WorkerSecondsPerMB, sftpCpuPerMB: sftp[w]?.cpuSecondsPerMB, keylessServerCpuPerMB: keyless[w]?.serverCpuSecondsPerMB, sftpServerCpuPerMB: sftp[w]?.serverCpuSecondsPerMB },
           ]),
         ),
       );

@@ -2,7 +2,8 @@
  * The Keyless side of `npm run bench -- files`, in a process of its own (pinned to its own core by
  * the benchmark): the whole backend, called through the contract as the renderer calls it, moving
  * the files the benchmark names over an EICE tunnel. Prints one JSON line per operation: wall
- * time, this process's CPU time, and its RSS growth over the operation (sampled every 50 ms).
+ * time, this process's CPU time (and how much of it V8's worker threads used), and its RSS growth
+ * over the operation (sampled every 50 ms).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { silentLogger } from '../../../electron/main/base/log';
 import { ContractServer } from '../../../electron/main/rpc/contract-server';
 import { Backend } from '../../../renderer/lib/backend/backend';
 import { connectInMemory } from '../../support/memory-transport';
+import { v8WorkerSeconds } from './proc-stat';
 
 interface Job {
   target: { region: string; instanceId: string; connectionType: 'eice' };
@@ -74,6 +76,7 @@ for (const op of job.ops) {
   let rssMax = rss0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 50);
   const cpu0 = process.cpuUsage();
+  const workers0 = v8WorkerSeconds();
   const t0 = performance.now();
   let transferId: string;
   if (op.kind === 'upload') {
@@ -86,9 +89,10 @@ for (const op of job.ops) {
   const t = await new Promise<TransferInfo>((resolve) => waiting.set(transferId, resolve));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const workers = v8WorkerSeconds() - workers0;
   clearInterval(sampler);
   process.stdout.write(
-    JSON.stringify({ name: op.name, state: t.state, error: t.error?.code, bytes: t.bytes, files: t.files, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gcSeconds: (gcMs - gc0) / 1000, gcKinds, rssGrowthMB: (rssMax - rss0) / 1024 / 1024 }) + '\n',
+    JSON.stringify({ name: op.name, state: t.state, error: t.error?.code, bytes: t.bytes, files: t.files, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gcSeconds: (gcMs - gc0) / 1000, v8WorkerSeconds: workers, gcKinds, rssGrowthMB: (rssMax - rss0) / 1024 / 1024 }) + '\n',
   );
   await rm(join(downloads, op.local.split('/').pop()!), { recursive: true, force: true });
 }
