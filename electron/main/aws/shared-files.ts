@@ -6,7 +6,7 @@ import { checkRegularFile, FileRefusal, READ_LIMITS } from '../base/safe-read';
 // check made before the SDK is let read them.
 
 /** The home folder as the SDK and the AWS CLI see it (HOME first, so tests can point it elsewhere). */
-export function awsHome(env: NodeJS.ProcessEnv = process.env): string {
+function awsHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.HOME || env.USERPROFILE || homedir();
 }
 /** A file named by AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE, with a leading `~/` taken from home as the SDK takes it. */

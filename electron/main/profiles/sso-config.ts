@@ -4,8 +4,8 @@ import writeFileAtomic from 'write-file-atomic';
 import type { NewSsoProfile } from '../../contract';
 import { KeylessFailure } from '../base/errors';
 import { READ_LIMITS, readRegularFile } from '../base/safe-read';
-import { iniProblem, iniSection, refuse } from './ini-text';
 import { configFilePath } from '../aws/shared-files';
+import { iniProblem, iniSection, refuse } from './ini-text';
 import { readAwsFiles } from './profile-files';
 
 /** The backup of the AWS config taken before Keyless changes it (the previous backup is replaced). */
