@@ -20,6 +20,8 @@ export const READ_LIMITS = {
   hostsFile: 10 * MiB,
   /** The AWS config and credentials files (checked before the SDK reads them): tens of thousands of profiles. */
   awsConfig: 16 * MiB,
+  /** A web identity token (a JWT of a few KiB), checked before the SDK reads it. */
+  tokenFile: 1 * MiB,
   /** A terminal recording played back (the renderer holds it whole). */
   recording: 64 * MiB,
 } as const;

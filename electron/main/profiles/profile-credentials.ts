@@ -3,9 +3,10 @@ import { runCredentialProcess } from '../aws/credential-process';
 import { describeCredentialError, type CredentialSource } from '../aws/credentials';
 import { endpointOverride } from '../aws/endpoints';
 import { sdk } from '../aws/sdk';
+import { checkTokenFile } from '../aws/shared-files';
 import { KeylessFailure } from '../base/errors';
 import type { Logger } from '../base/log';
-import { environmentKind, profileKind, readAwsFiles, usesEnvironment } from './profile-files';
+import { environmentKind, profileKind, readAwsFiles, tokenFilesOf, usesEnvironment } from './profile-files';
 
 /**
  * Asks the person for the current code of an MFA device; null means they declined.
@@ -103,6 +104,11 @@ export class ProfileCredentials implements CredentialSource {
       } catch (err) {
         throw this.failed(err, profile);
       }
+    }
+    try {
+      for (const file of tokenFilesOf(profile, files)) await checkTokenFile(file);
+    } catch (err) {
+      throw this.failed(err, profile);
     }
     const merged = { ...(configFile[profile] ?? {}), ...(credentialsFile[profile] ?? {}) };
     const kind = profileKind(merged);

@@ -28,6 +28,23 @@ export function profileKind(p: Profile): ProfileKind {
 }
 
 /**
+ * The web identity token files `fromIni` reads for `profile`: its own, and those along its
+ * source_profile chain (a role assumed from a web identity profile).
+ */
+export function tokenFilesOf(profile: string, files: AwsFiles): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let name: string | undefined = profile; name !== undefined && !seen.has(name); ) {
+    seen.add(name);
+    const p: Profile = { ...(files.configFile[name] ?? {}), ...(files.credentialsFile[name] ?? {}) };
+    const kind = profileKind(p);
+    if (kind === 'webIdentity') out.push(p.web_identity_token_file!);
+    name = kind === 'assumeRole' ? p.source_profile : undefined;
+  }
+  return out;
+}
+
+/**
  * What the environment alone supplies, as the SDK's default chain reads it: access keys
  * (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY) first, then a web identity
  * (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN). Null when it supplies neither.

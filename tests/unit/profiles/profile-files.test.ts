@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdk } from '../../../electron/main/aws/sdk';
 import { listProfiles } from '../../../electron/main/profiles/profile-files';
 import { stateAt } from '../../../electron/main/profiles/profile-check';
+import { ProfileCredentials } from '../../../electron/main/profiles/profile-credentials';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -54,6 +55,20 @@ ec2 =
   await writeFile(env.AWS_SHARED_CREDENTIALS_FILE!, `[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n[keys-only]\naws_access_key_id = AKIA2\naws_secret_access_key = s2\n`);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Runs `fn` with these variables set in process.env (what the SDK reads), then puts them back. */
+async function withProcessEnv(vars: Record<string, string>, fn: () => Promise<unknown>): Promise<void> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    await fn();
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
 
 describe('profiles from the AWS config and credentials files', () => {
   it('lists every profile of both files with the kind fromIni would resolve, and no secret', async () => {
@@ -125,14 +140,22 @@ describe('AWS files that are not regular files', () => {
   it('the SDK\'s clients and credential providers are not loaded while the AWS config is a FIFO', async () => {
     const fifo = join(dir, 'sdk-fifo');
     execFileSync('mkfifo', [fifo]);
-    const before = process.env.AWS_CONFIG_FILE;
-    process.env.AWS_CONFIG_FILE = fifo;
-    try {
+    await withProcessEnv({ AWS_CONFIG_FILE: fifo }, async () => {
       await expect(sdk.credentialProviders()).rejects.toMatchObject({ code: 'FileRefused', detail: { reason: 'fifo' } });
       await expect(sdk.ec2()).rejects.toMatchObject({ code: 'FileRefused', detail: { reason: 'fifo' } });
-    } finally {
-      if (before === undefined) delete process.env.AWS_CONFIG_FILE;
-      else process.env.AWS_CONFIG_FILE = before;
-    }
+    });
+  });
+
+  it('a web identity token file that is a FIFO is refused before the SDK reads it (synchronously: the whole backend would stop), along a role chain and from the environment', async () => {
+    const token = join(dir, 'token-fifo');
+    execFileSync('mkfifo', [token]);
+    const config = join(dir, 'web-config');
+    await writeFile(config, `[profile web]\nrole_arn = arn:aws:iam::3:role/W\nweb_identity_token_file = ${token}\n[profile chained]\nrole_arn = arn:aws:iam::4:role/C\nsource_profile = web\n`);
+    await withProcessEnv({ AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') }, async () => {
+      const refused = { code: 'FileRefused', detail: { path: token, reason: 'fifo' } };
+      await expect(new ProfileCredentials().credentials('web')).rejects.toMatchObject(refused);
+      await expect(new ProfileCredentials().credentials('chained')).rejects.toMatchObject(refused);
+    });
+    await withProcessEnv({ AWS_WEB_IDENTITY_TOKEN_FILE: token }, () => expect(sdk.credentialProviders()).rejects.toMatchObject({ code: 'FileRefused', detail: { reason: 'fifo' } }));
   });
 });
