@@ -41,8 +41,9 @@ export async function checkAwsFiles(env: NodeJS.ProcessEnv = process.env): Promi
 }
 
 /**
- * A web identity token file, checked before the SDK reads it. The SDK reads a token with
- * readFileSync, so a FIFO there would stop the whole backend for good, not one file thread.
+ * A token file (web identity, or an SSO sign-in's cache), checked before the SDK reads it. The SDK
+ * reads a web identity token with readFileSync, so a FIFO there would stop the whole backend for
+ * good, not one file thread.
  */
 export function checkTokenFile(path: string): Promise<void> {
   return refuseOddFile(path, READ_LIMITS.tokenFile);

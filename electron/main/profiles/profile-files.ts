@@ -1,4 +1,4 @@
-import { CONFIG_PREFIX_SEPARATOR as SEP, loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
+import { CONFIG_PREFIX_SEPARATOR as SEP, getSSOTokenFilepath, loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
 import type { ParsedIniData, Profile } from '@smithy/types';
 import { checkAwsFiles, configFilePath, credentialsFilePath } from '../aws/shared-files';
 import type { ProfileKind, ProfileList, ProfileSummary, SsoSessionSummary } from '../../contract';
@@ -28,8 +28,9 @@ export function profileKind(p: Profile): ProfileKind {
 }
 
 /**
- * The web identity token files `fromIni` reads for `profile`: its own, and those along its
- * source_profile chain (a role assumed from a web identity profile).
+ * The token files `fromIni` reads for `profile` — a web identity token, or an SSO sign-in's cached
+ * token in ~/.aws/sso/cache — its own and those along its source_profile chain (a role assumed from
+ * such a profile).
  */
 export function tokenFilesOf(profile: string, files: AwsFiles): string[] {
   const out: string[] = [];
@@ -39,6 +40,8 @@ export function tokenFilesOf(profile: string, files: AwsFiles): string[] {
     const p: Profile = { ...(files.configFile[name] ?? {}), ...(files.credentialsFile[name] ?? {}) };
     const kind = profileKind(p);
     if (kind === 'webIdentity') out.push(p.web_identity_token_file!);
+    if (kind === 'sso') out.push(getSSOTokenFilepath(p.sso_session!));
+    if (kind === 'ssoLegacy' && p.sso_start_url) out.push(getSSOTokenFilepath(p.sso_start_url));
     name = kind === 'assumeRole' ? p.source_profile : undefined;
   }
   return out;

@@ -4,6 +4,7 @@ import { getSSOTokenFilepath, getSSOTokenFromFile, type SSOToken } from '@smithy
 import type { SsoAccount } from '../../contract';
 import { endpointOverride } from '../aws/endpoints';
 import { sdk } from '../aws/sdk';
+import { checkTokenFile } from '../aws/shared-files';
 import { KeylessFailure } from '../base/errors';
 import { writeFileAtomic } from '../base/lazy-packages';
 import { sleep as sleepOrCancel } from '../base/sleep';
@@ -38,6 +39,8 @@ const cliTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 
 /** The cached token for a target, or undefined when there is none (or it cannot be read). */
 export async function cachedSsoToken(t: Pick<SsoTarget, 'session' | 'startUrl'>): Promise<SSOToken | undefined> {
   try {
+    // A FIFO there would hold one of the process's file threads for good: taken as no token (a sign-in replaces it).
+    await checkTokenFile(getSSOTokenFilepath(tokenCacheKey(t)));
     const token = (await getSSOTokenFromFile(tokenCacheKey(t))) as SSOToken;
     return token && typeof token.accessToken === 'string' && typeof token.expiresAt === 'string' ? token : undefined;
   } catch {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { sdk } from '../../../electron/main/aws/sdk';
 import { listProfiles } from '../../../electron/main/profiles/profile-files';
 import { stateAt } from '../../../electron/main/profiles/profile-check';
 import { ProfileCredentials } from '../../../electron/main/profiles/profile-credentials';
+import { cachedSsoToken } from '../../../electron/main/profiles/sso-login';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -157,5 +159,17 @@ describe('AWS files that are not regular files', () => {
       await expect(new ProfileCredentials().credentials('chained')).rejects.toMatchObject(refused);
     });
     await withProcessEnv({ AWS_WEB_IDENTITY_TOKEN_FILE: token }, () => expect(sdk.credentialProviders()).rejects.toMatchObject({ code: 'FileRefused', detail: { reason: 'fifo' } }));
+  });
+
+  it('an SSO sign-in\'s cached token that is a FIFO is refused before the SDK reads it', async () => {
+    const home = join(dir, 'sso-home');
+    const cached = join(home, '.aws', 'sso', 'cache', `${createHash('sha1').update('corp').digest('hex')}.json`);
+    await mkdir(join(home, '.aws', 'sso', 'cache'), { recursive: true });
+    execFileSync('mkfifo', [cached]);
+    await withProcessEnv({ HOME: home, AWS_CONFIG_FILE: env.AWS_CONFIG_FILE!, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') }, async () => {
+      await expect(new ProfileCredentials().credentials('sso')).rejects.toMatchObject({ code: 'FileRefused', detail: { path: cached, reason: 'fifo' } });
+      // The Profiles view's own look at the sign-in: no token (signing in replaces the file).
+      expect(await cachedSsoToken({ session: 'corp', startUrl: 'https://corp.awsapps.com/start' })).toBeUndefined();
+    });
   });
 });
