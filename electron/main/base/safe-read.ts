@@ -20,7 +20,7 @@ export const READ_LIMITS = {
   hostsFile: 10 * MiB,
   /** The AWS config and credentials files (checked before the SDK reads them): tens of thousands of profiles. */
   awsConfig: 16 * MiB,
-  /** A web identity token (a JWT of a few KiB), checked before the SDK reads it. */
+  /** A token file the SDK reads (a web identity token, a JWT of a few KiB; an SSO sign-in's cache). */
   tokenFile: 1 * MiB,
   /** A terminal recording played back (the renderer holds it whole). */
   recording: 64 * MiB,

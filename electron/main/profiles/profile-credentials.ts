@@ -105,6 +105,7 @@ export class ProfileCredentials implements CredentialSource {
         throw this.failed(err, profile);
       }
     }
+    // The SDK reads these as it resolves the profile (a web identity token synchronously): checked first.
     try {
       for (const file of tokenFilesOf(profile, files)) await checkTokenFile(file);
     } catch (err) {
