@@ -1,6 +1,7 @@
 /**
  * An AWS config that is a named pipe (FIFO): the Profiles view says which file it is and what is
- * wrong, every time it is reloaded, and the rest of the app goes on working. Before, each profile
+ * wrong, every time it is reloaded, in both languages and themes (axe clean), and the rest of the
+ * app goes on working. Before, each profile
  * list waited on the FIFO for good on one of the backend's four file threads; after four, no file
  * call finished again (a new group was never saved).
  */
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations, switchLanguage } from './support/axe';
 import { chromiumMissing, launchChromium } from './support/browser';
 import { startWebApp, type RunningHarness } from './support/harness';
 
@@ -57,6 +59,16 @@ describe.skipIf(!!chromiumMissing)('an AWS config that is not a file, in Chromiu
       await reload.click();
       await alert.filter({ hasText: words }).waitFor();
     }
+    // In both languages and both themes, with nothing serious for axe.
+    for (const [lang, addHost, says] of [['ja', 'ホストを追加', `${fifo} は名前付きパイプ（FIFO）で`], ['en', 'Add host', words]] as const) {
+      await switchLanguage(page, lang, addHost);
+      await alert.filter({ hasText: says }).waitFor();
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme });
+        expect(await seriousViolations(page, '[data-testid=profiles-view]'), `${lang} ${colorScheme}`).toEqual([]);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.getByTestId('view-terminals').click();
     await page.getByTestId('add-group').click();
     await page.getByTestId('group-editor').locator('input[name=groupName]').fill('Still saved');
