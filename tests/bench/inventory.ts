@@ -14,7 +14,6 @@
  * Alongside the wall times it prints the client's and the simulators' CPU time, so a result can be
  * read against the machine's cores.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import { PROFILES, REGIONS } from './support/inventory-fleet';
 import { syntheticSnapshot } from './support/synthetic-inventory';
 import { cliRefresh, sdkRefresh, type PeerRun } from './support/inventory-peers';
 import { startSimulatorHost, type SimulatorHost } from './support/inventory-sims';
+import { statTicks, TICKS } from './support/proc-stat';
 
 const LATENCY_MS = 50;
 // `--quick`: a short proof run (one warm-up round, two timed, no browser half unless --browser),
@@ -71,12 +71,8 @@ const load = () => loadavg().map((x) => +x.toFixed(2));
  * process CPU also counts V8's helper threads (concurrent GC) and libuv's pool, which can run on the other core.
  */
 const mainThreadCpuMs = (): number | null => {
-  try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
-  } catch {
-    return null;
-  }
+  const ticks = statTicks(`/proc/self/task/${process.pid}/stat`);
+  return ticks === undefined ? null : ticks * (1000 / TICKS);
 };
 
 interface Run {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { addHost, connect, startWorld, until, type TerminalWorld } from '../e2e/terminal-support';
 import { descendants } from '../sim/sshd';
 import { delayLink } from './support/delay-link';
+import { statTicks, TICKS } from './support/proc-stat';
 import { startProfile } from './support/page-profile';
 import { openRawPage, type RawPage } from './support/raw-page';
 
@@ -131,13 +132,7 @@ const BARE = '(bare)';
 
 /** CPU time (ms) a process has used so far (user + system, from /proc; 10 ms ticks). */
 function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return 0;
-  }
+  return (statTicks(`/proc/${pid}/stat`) ?? 0) * (1000 / TICKS);
 }
 
 /** Chromium's processes (the browser and its children), split into the page's renderers and the rest (GPU, network, browser). */

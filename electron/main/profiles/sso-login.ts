@@ -40,8 +40,9 @@ const cliTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 
 export async function cachedSsoToken(t: Pick<SsoTarget, 'session' | 'startUrl'>): Promise<SSOToken | undefined> {
   try {
     // A FIFO there would hold one of the process's file threads for good: taken as no token (a sign-in replaces it).
-    await checkTokenFile(getSSOTokenFilepath(tokenCacheKey(t)));
-    const token = (await getSSOTokenFromFile(tokenCacheKey(t))) as SSOToken;
+    const key = tokenCacheKey(t);
+    await checkTokenFile(getSSOTokenFilepath(key));
+    const token = (await getSSOTokenFromFile(key)) as SSOToken;
     return token && typeof token.accessToken === 'string' && typeof token.expiresAt === 'string' ? token : undefined;
   } catch {
     return undefined;
